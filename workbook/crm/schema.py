@@ -1,0 +1,171 @@
+"""The canonical tables every CRM source is read into, and where they live in a workspace.
+
+This module is the contract between the importers (:mod:`workbook.crm`) and the analytics
+(:mod:`workbook.analytics`): importers write exactly these columns, analytics read nothing
+else. All timestamps are UTC (``timestamp[us, tz=UTC]``). ``contact_id`` is always a
+pseudonym (``c`` + 16 hex digits, a keyed hash of the source's id with the workspace's
+secret salt): no name, email or phone number is ever stored.
+
+Layout inside a workspace folder::
+
+    data/
+      manifest.json                  one entry per imported source file (see importer)
+      sources/<source-id>/contacts.parquet
+      sources/<source-id>/events.parquet     sorted by contact_id, ts, seq
+      sources/<source-id>/deals.parquet
+      derived/stage_spells.parquet   one row per stay of a contact in a stage
+      derived/stage_entries.parquet  first entry of each contact into each stage
+      derived/contact_paths.parquet  one row per contact: path, touches, outcome
+      rejects/<source-id>.csv        rows set aside, with the reason (opt-in)
+
+Derived tables are rebuilt from ``sources/`` after every import, over all sources, so they
+can always be regenerated and never disagree with the raw tables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+__all__ = [
+    "CONTACTS",
+    "CONTACT_PATHS",
+    "DEALS",
+    "EVENTS",
+    "EVENT_KINDS",
+    "OUTCOMES",
+    "STAGE_ENTRIES",
+    "STAGE_SPELLS",
+    "TABLES",
+    "data_dir",
+    "derived_path",
+    "source_dir",
+]
+
+_TS = pa.timestamp("us", tz="UTC")
+
+#: What an event row records.
+#: ``stage``: the contact entered ``stage``. ``touch``: the contact interacted with
+#: ``touchpoint`` / ``channel`` (``action`` says how: sent, open, click, reply, visit, call,
+#: attend, view, submit, chat, purchase...). ``deal``: a deal changed (``deal_id``, ``stage``).
+#: ``rating``: anecdotal data, a survey or interview score in ``value`` (1-10).
+EVENT_KINDS = ("stage", "touch", "deal", "rating")
+
+#: Deal outcomes; ``none`` in contact_paths means the contact never had a deal.
+OUTCOMES = ("won", "lost", "open", "none")
+
+CONTACTS = pa.schema(
+    [
+        ("contact_id", pa.string()),  # pseudonym
+        ("persona", pa.string()),  # persona id of the workspace, when known
+        ("segment", pa.string()),  # segment id, when known
+        ("icp", pa.string()),  # ICP id, when known
+        ("lead_source", pa.string()),  # as the CRM names it (Organic Search, Paid Social...)
+        ("industry", pa.string()),  # firmographics for ICP analysis, when known
+        ("company_size", pa.string()),
+        ("country", pa.string()),
+        ("created_at", _TS),
+        ("source_id", pa.string()),  # which import it came from
+    ]
+)
+
+EVENTS = pa.schema(
+    [
+        ("contact_id", pa.string()),
+        ("ts", _TS),
+        ("seq", pa.int32()),  # tie-breaker for equal timestamps, in source order per contact
+        ("kind", pa.string()),  # one of EVENT_KINDS
+        ("stage", pa.string()),  # workspace stage id (kind stage/deal; for touch: stage at the time)
+        ("touchpoint", pa.string()),  # workspace touchpoint id, when mapped
+        ("channel", pa.string()),  # channel slug (email, web, whatsapp...)
+        ("action", pa.string()),  # see EVENT_KINDS
+        ("deal_id", pa.string()),
+        ("experiment", pa.string()),  # experiment id, for A/B exposures and conversions
+        ("variant", pa.string()),  # variant id
+        ("value", pa.float64()),  # rating score, or amount for deal events
+        ("source_id", pa.string()),
+    ]
+)
+
+DEALS = pa.schema(
+    [
+        ("deal_id", pa.string()),
+        ("contact_id", pa.string()),
+        ("amount", pa.float64()),
+        ("currency", pa.string()),
+        ("created_at", _TS),
+        ("closed_at", _TS),
+        ("outcome", pa.string()),  # won, lost, open
+        ("lost_reason", pa.string()),
+        ("stage", pa.string()),  # the deal's last stage, as a workspace stage id
+        ("source_id", pa.string()),
+    ]
+)
+
+STAGE_SPELLS = pa.schema(
+    [
+        ("contact_id", pa.string()),
+        ("seq", pa.int32()),  # 0, 1, 2... in time order per contact
+        ("stage", pa.string()),
+        ("stage_index", pa.int16()),  # position of the stage in the workspace's stage list
+        ("entered_at", _TS),
+        ("exited_at", _TS),  # null while the contact is still in the stage
+        ("next_stage", pa.string()),  # null while still in the stage
+        ("next_stage_index", pa.int16()),
+    ]
+)
+
+STAGE_ENTRIES = pa.schema(
+    [
+        ("contact_id", pa.string()),
+        ("stage", pa.string()),
+        ("stage_index", pa.int16()),
+        ("first_entered_at", _TS),
+    ]
+)
+
+CONTACT_PATHS = pa.schema(
+    [
+        ("contact_id", pa.string()),
+        ("persona", pa.string()),
+        ("segment", pa.string()),
+        ("icp", pa.string()),
+        ("lead_source", pa.string()),
+        ("stage_path", pa.list_(pa.string())),  # stages in order of entry, repeats kept
+        ("furthest_stage", pa.string()),
+        ("furthest_stage_index", pa.int16()),
+        ("touchpoints", pa.list_(pa.string())),  # touchpoint ids in time order
+        ("first_touch", pa.string()),
+        ("last_touch", pa.string()),  # last touch before the first won deal closed, else last
+        ("n_touches", pa.int32()),
+        ("outcome", pa.string()),  # one of OUTCOMES (best deal: won > open > lost > none)
+        ("deal_amount", pa.float64()),  # sum of won amounts
+        ("first_seen", _TS),
+        ("won_at", _TS),
+        ("days_to_close", pa.float64()),  # first_seen -> first won deal closed
+    ]
+)
+
+TABLES: dict[str, pa.Schema] = {
+    "contacts": CONTACTS,
+    "events": EVENTS,
+    "deals": DEALS,
+    "stage_spells": STAGE_SPELLS,
+    "stage_entries": STAGE_ENTRIES,
+    "contact_paths": CONTACT_PATHS,
+}
+
+
+def data_dir(workspace_path: str | Path) -> Path:
+    return Path(workspace_path) / "data"
+
+
+def source_dir(workspace_path: str | Path, source_id: str) -> Path:
+    return data_dir(workspace_path) / "sources" / source_id
+
+
+def derived_path(workspace_path: str | Path, table: str) -> Path:
+    if table not in ("stage_spells", "stage_entries", "contact_paths"):
+        raise KeyError(f"no derived table {table!r}")
+    return data_dir(workspace_path) / "derived" / f"{table}.parquet"

@@ -1,0 +1,764 @@
+"""The vocabulary of the method: one client engagement as a validated document.
+
+A :class:`Workspace` holds everything a consultant captures across the seven mapping steps
+and the DDMADV cycle (see ``shared/METHOD.md``): the client and its branding, objectives,
+value proposition, segments, ICPs, personas, stages, touchpoints, the journey map per
+persona, measurement (KPIs, OKRs, lead scoring, experiments), key processes, the cycle log
+and the CRM data sources.
+
+Every item that can be referred to has an ``id``: a stable slug (``priya-the-planner``).
+References use ids, never display names, so renaming a persona keeps every map and
+recommendation pointing at it. :func:`reference_problems` lists every reference to an id
+that does not exist; :func:`validate_workspace` runs the schema and the reference checks
+and reports every problem at once.
+
+The models are pure data: no file access here (that is :mod:`workbook.store`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+
+from workbook.exceptions import Problem, WorkspaceValidationError
+
+__all__ = [
+    "CHANNELS",
+    "CRM_GOALS",
+    "DEFAULT_LANES",
+    "DEFAULT_STAGES",
+    "ICP_QUESTIONS",
+    "LANES",
+    "PHASES",
+    "SCHEMA_VERSION",
+    "Annotation",
+    "Branding",
+    "Client",
+    "ContentItem",
+    "Cycle",
+    "CycleEntry",
+    "DataSource",
+    "Demographics",
+    "Experiment",
+    "ICP",
+    "Journey",
+    "KPI",
+    "KeyResult",
+    "MapCell",
+    "Measurement",
+    "OKR",
+    "Objective",
+    "Persona",
+    "Process",
+    "Recommendation",
+    "ScoringRule",
+    "Segment",
+    "Stage",
+    "Todo",
+    "Touchpoint",
+    "ValueProposition",
+    "Variant",
+    "Workspace",
+    "default_stages",
+    "reference_problems",
+    "slugify",
+    "validate_workspace",
+]
+
+SCHEMA_VERSION = 1
+
+_SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=_SLUG_RE, max_length=64),
+    Field(description="A stable identifier: lower-case letters, digits and single hyphens."),
+]
+Text = Annotated[str, StringConstraints(max_length=20_000)]
+ShortText = Annotated[str, StringConstraints(max_length=500)]
+TextList = Annotated[list[Text], Field(default_factory=list)]
+
+
+def _check_colour(value: str) -> str:
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        raise ValueError("must be a colour like #1F4E79 (a # and six hex digits)")
+    return value.upper()
+
+
+Colour = Annotated[str, AfterValidator(_check_colour)]
+Score = Annotated[float, Field(ge=-2, le=2, description="Emotion from -2 (worst) to +2 (best).")]
+
+
+def slugify(text: str, *, fallback: str = "item") -> str:
+    """Turn a display name into an id: ``"Priya (the Planner)"`` -> ``"priya-the-planner"``.
+
+    Accents are transliterated; anything else that is not a letter or digit becomes a single
+    hyphen. A name with no letters or digits at all (only emoji, say) gets ``fallback`` plus a
+    short stable hash of the name, so two such names do not collide.
+    """
+    import hashlib
+
+    from slugify import slugify as _slugify
+
+    slug = _slugify(text, max_length=64, word_boundary=True, save_order=True)
+    if not slug:
+        digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+        slug = f"{fallback}-{digest}"
+    return slug
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        validate_assignment=True,
+        str_strip_whitespace=True,
+        populate_by_name=True,
+    )
+
+
+# --------------------------------------------------------------------------------- constants
+
+#: The five default stages of the method, with the selling action that matches each.
+DEFAULT_STAGES: tuple[tuple[str, str, str], ...] = (
+    ("awareness", "Awareness", "attract"),
+    ("consideration", "Consideration", "convert"),
+    ("purchase", "Purchase", "reassure"),
+    ("retention", "Retention", "retain"),
+    ("advocacy", "Advocacy", "delight"),
+)
+
+#: The lanes a journey map can show, in display order.
+LANES: dict[str, str] = {
+    "actions": "Customer actions",
+    "touchpoints": "Touchpoints and channels",
+    "thoughts": "Thoughts and feelings",
+    "pain_points": "Pain points",
+    "opportunities": "Opportunities and solutions",
+    "owners": "Owners and service levels",
+    "kpis": "Measured KPIs",
+}
+DEFAULT_LANES: tuple[str, ...] = ("actions", "touchpoints", "thoughts", "pain_points", "opportunities")
+
+#: The eight ICP questions of step 2, by key.
+ICP_QUESTIONS: dict[str, str] = {
+    "industry": "Which single industry would we sell to?",
+    "specialisation": "What is our specialisation within that industry?",
+    "firmographics": "What are the firm's demographics (revenue, staff, business line)?",
+    "poor_fit": "Which past clients were a poor fit, and why?",
+    "job_titles": "Which job titles do we deal with?",
+    "decision_makers": "Who decides the purchase?",
+    "stakeholders": "Who else has a say: stakeholders and gatekeepers?",
+    "end_users": "Who are the end users?",
+}
+
+#: Channels a touchpoint or a persona preference can name. Others are allowed (any slug).
+CHANNELS: dict[str, str] = {
+    "ads": "Advertising",
+    "web": "Website",
+    "email": "Email",
+    "social": "Social media",
+    "app": "Mobile app",
+    "chat": "Live chat",
+    "whatsapp": "WhatsApp",
+    "sms": "Text message",
+    "phone": "Phone",
+    "store": "Store",
+    "event": "Event",
+    "face-to-face": "Face to face",
+    "post": "Post",
+    "referral": "Referral",
+    "search": "Search",
+    "review-site": "Review site",
+    "video": "Video call",
+}
+
+#: The CRM goals a key process ties to (refine step best practices).
+CRM_GOALS = ("acquisition", "satisfaction", "profitability", "cross-sell", "retention")
+
+#: The DDMADV phases, in cycle order.
+PHASES: dict[str, str] = {
+    "discover": "Discover and define",
+    "measure": "Measure",
+    "analyse": "Analyse",
+    "design": "Design and build",
+    "validate": "Validate",
+}
+
+SegmentKind = Literal["geographic", "demographic", "psychographic", "behavioural"]
+Phase = Literal["discover", "measure", "analyse", "design", "validate"]
+Priority = Literal["high", "medium", "low"]
+LaneId = Literal["actions", "touchpoints", "thoughts", "pain_points", "opportunities", "owners", "kpis"]
+
+
+# ------------------------------------------------------------------------------ the client
+
+
+class Branding(_Model):
+    """How reports, maps and charts look for this client."""
+
+    logo: str | None = Field(
+        None, description="Path of a PNG, JPEG or SVG logo, relative to the workspace folder."
+    )
+    primary_color: Colour = "#1F4E79"
+    accent_color: Colour = "#E07A1F"
+    font: ShortText = "Source Sans 3, Helvetica, Arial, sans-serif"
+
+    @field_validator("logo")
+    @classmethod
+    def _logo_inside(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if value.startswith(("/", "\\")) or ".." in re.split(r"[\\/]", value) or ":" in value:
+            raise ValueError("must be a path inside the workspace folder, like assets/logo.png")
+        return value
+
+
+class Client(_Model):
+    name: ShortText = Field(min_length=1)
+    slug: Slug
+    industry: ShortText = ""
+    engagement: ShortText = Field("", description="What this engagement is called on the cover.")
+    consultant: ShortText = ""
+    branding: Branding = Field(default_factory=Branding)
+
+
+# ----------------------------------------------------------------------- step 1: objectives
+
+
+class Objective(_Model):
+    """Why map at all, with a measurable KPI and a target (step 1)."""
+
+    id: Slug
+    title: ShortText = Field(min_length=1)
+    kind: Literal["experience", "pain-points", "conversion", "retention", "other"] = "other"
+    kpi: ShortText = ""
+    metric: ShortText | None = Field(
+        None,
+        description=(
+            "How to compute the KPI from CRM data, when it can be: "
+            "'conversion:<from-stage>:<to-stage>', 'reach:<stage>', 'win-rate', "
+            "'time-to-close-days', 'median-days:<stage>', 'channel-rate:<channel>:<action>'."
+        ),
+    )
+    unit: ShortText = ""
+    baseline: float | None = None
+    target: float | None = None
+    owner: ShortText = ""
+    due: dt.date | None = None
+    crm_goal: Literal["acquisition", "satisfaction", "profitability", "cross-sell", "retention"] | None = None
+
+
+# ---------------------------------------------------------------- step 2: personas and ICP
+
+
+class ValueProposition(_Model):
+    jobs: TextList
+    pains: TextList
+    gains: TextList
+
+
+class Segment(_Model):
+    id: Slug
+    name: ShortText = Field(min_length=1)
+    kind: SegmentKind
+    description: Text = ""
+
+
+class ICP(_Model):
+    """An ideal customer profile: the eight questions of step 2 and their answers."""
+
+    id: Slug
+    name: ShortText = Field(min_length=1)
+    industry: Text = ""
+    specialisation: Text = ""
+    firmographics: Text = ""
+    poor_fit: Text = ""
+    job_titles: Text = ""
+    decision_makers: Text = ""
+    stakeholders: Text = ""
+    end_users: Text = ""
+
+    def answers(self) -> dict[str, str]:
+        """The eight answers by question key, in the checklist's order."""
+        return {key: getattr(self, key) for key in ICP_QUESTIONS}
+
+
+class Demographics(_Model):
+    age_range: ShortText = Field("", description="Like 30-40.")
+    location: ShortText = ""
+    role: ShortText = ""
+
+
+class Persona(_Model):
+    id: Slug
+    name: ShortText = Field(min_length=1)
+    summary: Text = ""
+    segments: list[Slug] = Field(default_factory=list, description="Ids of segments.")
+    icp: Slug | None = Field(None, description="Id of the ICP this persona belongs to.")
+    demographics: Demographics = Field(default_factory=Demographics)
+    goals: TextList
+    jobs: TextList
+    pains: TextList
+    gains: TextList
+    preferred_channels: list[Slug] = Field(default_factory=list)
+    objections: TextList
+    quote: Text = ""
+    storyline: Text = ""
+    image: str | None = None
+
+
+# -------------------------------------------------------------- steps 3 and 4: touchpoints
+
+
+class Stage(_Model):
+    id: Slug
+    name: ShortText = Field(min_length=1)
+    description: Text = ""
+    entry_criteria: Text = ""
+    exit_criteria: Text = ""
+    selling_action: ShortText = Field("", description="attract, convert, reassure, retain, delight")
+
+
+def default_stages() -> list[Stage]:
+    """The method's five stages, awareness to advocacy."""
+    return [Stage(id=i, name=n, selling_action=a) for i, n, a in DEFAULT_STAGES]
+
+
+class Touchpoint(_Model):
+    id: Slug
+    name: ShortText = Field(min_length=1)
+    channel: Slug
+    kind: Literal["digital", "physical"] = "digital"
+    stages: list[Slug] = Field(default_factory=list, description="Ids of the stages it serves.")
+    owner: ShortText = ""
+    service_level: ShortText = ""
+    description: Text = ""
+
+
+# ---------------------------------------------------------------- step 6: the journey map
+
+
+class MapCell(_Model):
+    """One persona at one stage: the lanes of the map."""
+
+    actions: TextList
+    touchpoints: list[Slug] = Field(
+        default_factory=list,
+        description="Touchpoints this persona uses at this stage (default: those of the stage).",
+    )
+    thoughts: TextList
+    emotion: Score | None = None
+    pain_points: TextList
+    opportunities: TextList
+
+
+class Annotation(_Model):
+    kind: Literal["best-moment", "worst-struggle"]
+    stage: Slug
+    touchpoint: Slug | None = None
+    note: Text = ""
+
+
+class Recommendation(_Model):
+    id: Slug
+    text: Text = Field(min_length=1)
+    stage: Slug
+    touchpoint: Slug | None = None
+    priority: Priority = "medium"
+    owner: ShortText = ""
+    status: Literal["proposed", "agreed", "in-progress", "done", "dropped"] = "proposed"
+
+
+class Journey(_Model):
+    """The map of one persona (optionally narrowed to one ICP)."""
+
+    persona: Slug
+    icp: Slug | None = None
+    lanes: list[LaneId] = Field(default_factory=lambda: list(DEFAULT_LANES))
+    stages: dict[Slug, MapCell] = Field(default_factory=dict, description="Cells by stage id.")
+    annotations: list[Annotation] = Field(default_factory=list)
+    recommendations: list[Recommendation] = Field(default_factory=list)
+
+
+# -------------------------------------------------------------------------- measurement
+
+
+class KPI(_Model):
+    """Objective -> metric -> fix -> evaluate."""
+
+    id: Slug
+    name: ShortText = Field(min_length=1)
+    objective: Slug | None = None
+    metric: ShortText | None = None
+    unit: ShortText = ""
+    baseline: float | None = None
+    target: float | None = None
+    fix: Text = ""
+    evaluation: Text = ""
+    stage: Slug | None = None
+
+
+class Todo(_Model):
+    text: Text = Field(min_length=1)
+    owner: ShortText = ""
+    done: bool = False
+
+
+class KeyResult(_Model):
+    id: Slug
+    text: Text = Field(min_length=1)
+    metric: ShortText | None = None
+    baseline: float | None = None
+    target: float | None = None
+    current: float | None = None
+    todos: list[Todo] = Field(default_factory=list)
+
+
+class OKR(_Model):
+    id: Slug
+    objective: Text = Field(min_length=1)
+    key_results: list[KeyResult] = Field(default_factory=list)
+
+
+class ScoringRule(_Model):
+    """Points for a behaviour: a touchpoint used, an event action, a stage reached."""
+
+    id: Slug
+    description: ShortText = ""
+    touchpoint: Slug | None = None
+    channel: Slug | None = None
+    action: ShortText | None = Field(None, description="Event action, like open, click, visit, reply.")
+    stage: Slug | None = None
+    points: float
+    decay_days: float | None = Field(
+        None, gt=0, description="Half-life in days: points halve for every this many days of age."
+    )
+
+
+class Variant(_Model):
+    id: Slug
+    name: ShortText = Field(min_length=1)
+    description: Text = ""
+    exposed: int | None = Field(None, ge=0, description="Leads who saw this variant.")
+    converted: int | None = Field(None, ge=0, description="Of those, how many did the metric.")
+
+
+class Experiment(_Model):
+    id: Slug
+    name: ShortText = Field(min_length=1)
+    kind: Literal["subject-line", "landing-page", "cta", "ad", "offer", "text-message", "other"] = "other"
+    hypothesis: Text = ""
+    metric: ShortText = ""
+    touchpoint: Slug | None = None
+    variants: list[Variant] = Field(default_factory=list)
+    sample_size: int | None = Field(None, gt=0, description="Leads planned for the test.")
+    min_effect: float | None = Field(None, gt=0, description="Smallest absolute lift worth detecting.")
+    status: Literal["planned", "running", "completed", "stopped"] = "planned"
+    decision: Text = ""
+
+
+class Measurement(_Model):
+    kpis: list[KPI] = Field(default_factory=list)
+    okrs: list[OKR] = Field(default_factory=list)
+    scoring_rules: list[ScoringRule] = Field(default_factory=list)
+    experiments: list[Experiment] = Field(default_factory=list)
+
+
+# ------------------------------------------------------------------- design and refine
+
+
+class Process(_Model):
+    """A customer-facing process the refine step audits."""
+
+    id: Slug
+    name: ShortText = Field(min_length=1)
+    crm_goal: Literal["acquisition", "satisfaction", "profitability", "cross-sell", "retention"] | None = None
+    owner: ShortText = ""
+    service_level: ShortText = ""
+    touchpoints: list[Slug] = Field(default_factory=list)
+    key: bool = Field(False, description="One of the handful that matter most to customers.")
+
+
+class ContentItem(_Model):
+    """A piece of content mapped to a stage (design and build)."""
+
+    id: Slug
+    title: ShortText = Field(min_length=1)
+    stage: Slug
+    personas: list[Slug] = Field(default_factory=list)
+    channel: Slug | None = None
+    automated: bool = False
+
+
+class CycleEntry(_Model):
+    date: dt.date
+    phase: Phase
+    iteration: int = Field(1, ge=1)
+    note: Text = Field(min_length=1)
+
+
+class Cycle(_Model):
+    """Where the engagement is in the DDMADV cycle, and what each phase produced."""
+
+    phase: Phase = "discover"
+    iteration: int = Field(1, ge=1)
+    log: list[CycleEntry] = Field(default_factory=list)
+
+
+class DataSource(_Model):
+    """A CRM export imported into the workspace (filled by the importer)."""
+
+    id: Slug
+    system: ShortText
+    file: ShortText
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    imported_at: dt.datetime
+    rows: int = Field(ge=0)
+    rejected: int = Field(0, ge=0)
+    first_event: dt.datetime | None = None
+    last_event: dt.datetime | None = None
+
+
+# ---------------------------------------------------------------------------- workspace
+
+
+class Workspace(_Model):
+    """One client engagement."""
+
+    schema_version: int = SCHEMA_VERSION
+    revision: int = Field(0, ge=0, description="Raised by one at every save.")
+    client: Client
+    objectives: list[Objective] = Field(default_factory=list)
+    value_proposition: ValueProposition = Field(default_factory=ValueProposition)
+    segments: list[Segment] = Field(default_factory=list)
+    icps: list[ICP] = Field(default_factory=list)
+    personas: list[Persona] = Field(default_factory=list)
+    stages: list[Stage] = Field(default_factory=default_stages)
+    touchpoints: list[Touchpoint] = Field(default_factory=list)
+    journeys: list[Journey] = Field(default_factory=list)
+    measurement: Measurement = Field(default_factory=Measurement)
+    processes: list[Process] = Field(default_factory=list)
+    content: list[ContentItem] = Field(default_factory=list)
+    cycle: Cycle = Field(default_factory=Cycle)
+    data_sources: list[DataSource] = Field(default_factory=list)
+
+    # -- lookups used everywhere; cheap, no caching (the document is small)
+
+    def stage_ids(self) -> list[str]:
+        return [s.id for s in self.stages]
+
+    def persona(self, persona_id: str) -> Persona:
+        return _by_id(self.personas, persona_id, "persona")
+
+    def stage(self, stage_id: str) -> Stage:
+        return _by_id(self.stages, stage_id, "stage")
+
+    def touchpoint(self, touchpoint_id: str) -> Touchpoint:
+        return _by_id(self.touchpoints, touchpoint_id, "touchpoint")
+
+    def journey(self, persona_id: str, icp: str | None = None) -> Journey | None:
+        for j in self.journeys:
+            if j.persona == persona_id and j.icp == icp:
+                return j
+        return None
+
+
+def _by_id(items: Iterable[Any], item_id: str, what: str) -> Any:
+    items = list(items)
+    for item in items:
+        if item.id == item_id:
+            return item
+    known = ", ".join(i.id for i in items) or "none yet"
+    raise KeyError(f"no {what} with id {item_id!r} (known: {known})")
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def loc_to_path(loc: Iterable[str | int]) -> str:
+    """``("personas", 2, "name")`` -> ``"personas[2].name"``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _friendly(err: Mapping[str, Any]) -> str:
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return "is not a known field (check the spelling; `workbook schema` lists the fields)"
+    if kind == "missing":
+        return "is required"
+    if kind == "string_pattern_mismatch":
+        return "must be an id: lower-case letters, digits and single hyphens (like 'priya-planner')"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected', '')}"
+    msg = str(err.get("msg", "is invalid"))
+    msg = msg.removeprefix("Value error, ")
+    return msg[0].lower() + msg[1:] if msg else msg
+
+
+def _score_range_message(err: Mapping[str, Any], path: str) -> str | None:
+    if path.endswith(".emotion") and err.get("type") in ("greater_than_equal", "less_than_equal"):
+        return "must be between -2 and 2"
+    return None
+
+
+def schema_problems(data: Any, *, file: str | None = None) -> tuple[Workspace | None, list[Problem]]:
+    """Validate raw data against the schema; return the model (or None) and every problem."""
+    try:
+        return Workspace.model_validate(data), []
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            path = loc_to_path(err["loc"])
+            message = _score_range_message(err, path) or _friendly(err)
+            problems.append(Problem(message, file=file, field=path or "(top level)"))
+        return None, problems
+
+
+def _iter_refs(ws: Workspace) -> Iterator[tuple[str, str, str]]:
+    """Yield (field path, kind of thing referred to, id) for every cross-reference."""
+    for i, p in enumerate(ws.personas):
+        for j, seg in enumerate(p.segments):
+            yield f"personas[{i}].segments[{j}]", "segment", seg
+        if p.icp:
+            yield f"personas[{i}].icp", "icp", p.icp
+    for i, t in enumerate(ws.touchpoints):
+        for j, st in enumerate(t.stages):
+            yield f"touchpoints[{i}].stages[{j}]", "stage", st
+    for i, jn in enumerate(ws.journeys):
+        base = f"journeys[{i}]"
+        yield f"{base}.persona", "persona", jn.persona
+        if jn.icp:
+            yield f"{base}.icp", "icp", jn.icp
+        for st, cell in jn.stages.items():
+            yield f"{base}.stages.{st}", "stage", st
+            for k, tp in enumerate(cell.touchpoints):
+                yield f"{base}.stages.{st}.touchpoints[{k}]", "touchpoint", tp
+        for k, a in enumerate(jn.annotations):
+            yield f"{base}.annotations[{k}].stage", "stage", a.stage
+            if a.touchpoint:
+                yield f"{base}.annotations[{k}].touchpoint", "touchpoint", a.touchpoint
+        for k, r in enumerate(jn.recommendations):
+            yield f"{base}.recommendations[{k}].stage", "stage", r.stage
+            if r.touchpoint:
+                yield f"{base}.recommendations[{k}].touchpoint", "touchpoint", r.touchpoint
+    m = ws.measurement
+    for i, k in enumerate(m.kpis):
+        if k.objective:
+            yield f"measurement.kpis[{i}].objective", "objective", k.objective
+        if k.stage:
+            yield f"measurement.kpis[{i}].stage", "stage", k.stage
+    for i, r in enumerate(m.scoring_rules):
+        if r.touchpoint:
+            yield f"measurement.scoring_rules[{i}].touchpoint", "touchpoint", r.touchpoint
+        if r.stage:
+            yield f"measurement.scoring_rules[{i}].stage", "stage", r.stage
+    for i, e in enumerate(m.experiments):
+        if e.touchpoint:
+            yield f"measurement.experiments[{i}].touchpoint", "touchpoint", e.touchpoint
+    for i, pr in enumerate(ws.processes):
+        for j, tp in enumerate(pr.touchpoints):
+            yield f"processes[{i}].touchpoints[{j}]", "touchpoint", tp
+    for i, c in enumerate(ws.content):
+        yield f"content[{i}].stage", "stage", c.stage
+        for j, pid in enumerate(c.personas):
+            yield f"content[{i}].personas[{j}]", "persona", pid
+
+
+def _collections(ws: Workspace) -> dict[str, tuple[str, list[Any]]]:
+    m = ws.measurement
+    return {
+        "objective": ("objectives", ws.objectives),
+        "segment": ("segments", ws.segments),
+        "icp": ("icps", ws.icps),
+        "persona": ("personas", ws.personas),
+        "stage": ("stages", ws.stages),
+        "touchpoint": ("touchpoints", ws.touchpoints),
+        "kpi": ("measurement.kpis", m.kpis),
+        "okr": ("measurement.okrs", m.okrs),
+        "scoring rule": ("measurement.scoring_rules", m.scoring_rules),
+        "experiment": ("measurement.experiments", m.experiments),
+        "process": ("processes", ws.processes),
+        "content item": ("content", ws.content),
+        "data source": ("data_sources", ws.data_sources),
+    }
+
+
+def reference_problems(ws: Workspace, *, file: str | None = None) -> list[Problem]:
+    """Every duplicate id and every reference to an id that does not exist."""
+    problems: list[Problem] = []
+    cols = _collections(ws)
+    ids: dict[str, set[str]] = {}
+    for what, (path, items) in cols.items():
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.id in seen:
+                problems.append(
+                    Problem(
+                        f"duplicate id {item.id!r}",
+                        file=file,
+                        field=f"{path}[{i}].id",
+                        hint=f"every {what} needs its own id",
+                    )
+                )
+            seen.add(item.id)
+        ids[what] = seen
+    seen_maps: set[tuple[str, str | None]] = set()
+    for i, jn in enumerate(ws.journeys):
+        key = (jn.persona, jn.icp)
+        if key in seen_maps:
+            problems.append(
+                Problem(
+                    f"a second map for persona {jn.persona!r}" + (f" and ICP {jn.icp!r}" if jn.icp else ""),
+                    file=file,
+                    field=f"journeys[{i}].persona",
+                    hint="merge the two maps into one",
+                )
+            )
+        seen_maps.add(key)
+    for path, what, ref in _iter_refs(ws):
+        if ref not in ids[what]:
+            known = ", ".join(sorted(ids[what])) or "none defined yet"
+            problems.append(
+                Problem(
+                    f"refers to {what} {ref!r}, which does not exist",
+                    file=file,
+                    field=path,
+                    hint=f"use one of: {known}",
+                )
+            )
+    return problems
+
+
+def validate_workspace(data: Any, *, file: str | None = None) -> Workspace:
+    """Validate raw data (a dict from YAML) and every cross-reference in it.
+
+    Raises
+    ------
+    WorkspaceValidationError
+        With every problem found, each with its field path.
+    """
+    ws, problems = schema_problems(data, file=file)
+    if ws is not None:
+        problems = reference_problems(ws, file=file)
+    if problems:
+        raise WorkspaceValidationError.from_problems(file or "workspace", problems)
+    assert ws is not None
+    return ws
