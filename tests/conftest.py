@@ -1,0 +1,123 @@
+"""Shared fixtures: the demo workspace, temporary copies, and a headless browser.
+
+Browser tests use Debian's Chromium through Playwright (no browser download). Without
+Chromium they skip on a developer's machine and fail in CI (CI=true), so CI never goes green
+by skipping them. Every page is opened with the network blocked: any request that is not
+``file:``, ``data:``, ``blob:`` or ``about:`` is aborted and recorded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "data" / "demo"
+ARTIFACTS = ROOT / "tests" / "_artifacts"
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def require_chromium() -> str:
+    """The Chromium executable, or skip (developer machine) / fail (CI) without it."""
+    exe = chromium_path()
+    if exe is None:
+        message = "Chromium is not installed (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message + ": browser tests must run in CI")
+        pytest.skip(message + "; browser tests run in CI")
+    return exe
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """A folder for screenshots and PDFs a person can look at after the run."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def demo_copy(tmp_path: Path) -> Path:
+    """A private copy of the demo workspace that a test may change."""
+    dest = tmp_path / "demo"
+    shutil.copytree(DEMO, dest, ignore=shutil.ignore_patterns("reports", "*.lock"))
+    return dest
+
+
+@dataclass
+class PageLog:
+    """What a page did while a test looked at it."""
+
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    blocked_requests: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        assert self.blocked_requests == [], f"requests left the machine: {self.blocked_requests}"
+        assert self.page_errors == [], f"script errors: {self.page_errors}"
+        assert self.console_errors == [], f"console errors: {self.console_errors}"
+        assert self.dialogs == [], f"dialogs opened (a script ran?): {self.dialogs}"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    exe = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def offline_page(browser: Any) -> Iterator[tuple[Any, PageLog]]:
+    """A fresh page with the network blocked and a log of errors and blocked requests."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+    log = PageLog()
+
+    def _route(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(("file:", "data:", "blob:", "about:")):
+            route.continue_()
+        else:
+            log.blocked_requests.append(url)
+            route.abort()
+
+    context.route("**/*", _route)
+    page = context.new_page()
+    page.on("console", lambda m: log.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: log.page_errors.append(str(e)))
+
+    def _dialog(d: Any) -> None:
+        log.dialogs.append(d.message)
+        d.dismiss()
+
+    page.on("dialog", _dialog)
+    try:
+        yield page, log
+    finally:
+        context.close()
