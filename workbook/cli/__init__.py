@@ -39,9 +39,7 @@ def main() -> None:
 def _register() -> None:
     # Each module adds its commands to `main`; the imports are cheap (heavy ones are inside
     # the commands), so `workbook --help` stays fast.
-    from workbook.cli import workspace  # noqa: F401
-
-    for name in ("data", "analyse", "maps", "reports"):
+    for name in ("workspace", "data", "analyse", "maps", "reports"):
         try:
             __import__(f"workbook.cli.{name}")
         except ModuleNotFoundError as exc:
