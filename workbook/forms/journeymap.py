@@ -1,0 +1,122 @@
+"""Step 6 form: the journey map, one cell per persona and stage, with an emotion score."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from workbook.forms._binding import FieldSpec, Form, Path
+from workbook.model import LANES, Journey, MapCell
+
+if TYPE_CHECKING:
+    from workbook.store import OpenWorkspace
+
+__all__ = ["CELL_FIELDS", "MapEditor", "emotion_line", "form"]
+
+
+def _touchpoint_options(data: Any) -> list[tuple[str, Any]]:
+    return [(f"{t.name} ({t.channel})", t.id) for t in data.touchpoints]
+
+
+CELL_FIELDS = [
+    FieldSpec("actions", "Customer actions", "lines", placeholder="Reads two comparison articles"),
+    FieldSpec("touchpoints", "Touchpoints", "multi", options=_touchpoint_options),
+    FieldSpec("thoughts", "Thoughts and feelings", "lines", placeholder="Will this work with our tools?"),
+    FieldSpec("emotion", "Emotion (-2 to +2)", "slider"),
+    FieldSpec("pain_points", "Pain points", "lines"),
+    FieldSpec("opportunities", "Opportunities", "lines"),
+]
+
+LANE_FIELD = FieldSpec("lanes", "Lanes shown", "multi", options=[(v, k) for k, v in LANES.items()])
+
+
+def emotion_line(data: Any, persona_id: str) -> str:
+    """The emotion score of a persona at each stage, as one line of HTML."""
+    journey = data.journey(persona_id)
+    parts = []
+    for stage in data.stages:
+        cell = journey.stages.get(stage.id) if journey else None
+        score = "-" if cell is None or cell.emotion is None else f"{cell.emotion:+g}"
+        parts.append(f"{html.escape(stage.name)} {score}")
+    return "<b>Emotion by stage:</b> " + " &rarr; ".join(parts)
+
+
+def ensure_cell(data: Any, persona_id: str, stage_id: str) -> Path:
+    """The path of a map cell, creating the (empty) journey and cell in memory if missing.
+
+    Nothing is saved here: the empty cell reaches the file with the first value typed in it.
+    """
+    journey = data.journey(persona_id)
+    if journey is None:
+        journey = Journey(persona=persona_id)
+        data.journeys.append(journey)
+    if stage_id not in journey.stages:
+        journey.stages[stage_id] = MapCell()
+    return ("journeys", {"persona": persona_id, "icp": None}, "stages", stage_id)
+
+
+class MapEditor(widgets.VBox):
+    """Pick a persona and a stage; edit that cell of the map."""
+
+    def __init__(self, form: Form) -> None:
+        self.form = form
+        self.persona = widgets.Dropdown(description="Persona")
+        self.persona.add_class("wb-map-persona")
+        self.stage = widgets.Dropdown(description="Stage")
+        self.stage.add_class("wb-map-stage")
+        self.emotions = widgets.HTML()
+        self.emotions.add_class("wb-map-emotions")
+        self.cell = widgets.VBox()
+        self.cell.add_class("wb-map-cell")
+        self.bound: list[Any] = []
+        super().__init__([widgets.HBox([self.persona, self.stage]), self.cell, self.emotions])
+        self._quiet = False
+        self.persona.observe(form.guard(self._picked), "value")
+        self.stage.observe(form.guard(self._picked), "value")
+        form.observe(form.guard(lambda _c: self._redraw_emotions()), "revision")
+        self.refresh()
+
+    def refresh(self) -> None:
+        data = self.form.ws.data
+        self._quiet = True
+        try:
+            for picker, items in ((self.persona, data.personas), (self.stage, data.stages)):
+                keep = picker.value if picker.value in {i.id for i in items} else None
+                picker.options = [(i.name, i.id) for i in items]
+                picker.value = keep or (items[0].id if items else None)
+        finally:
+            self._quiet = False
+        self._show()
+
+    def _picked(self, _change: Any) -> None:
+        if not self._quiet:
+            self._show()
+
+    def _redraw_emotions(self) -> None:
+        if self.persona.value:
+            self.emotions.value = emotion_line(self.form.ws.data, self.persona.value)
+
+    def _show(self) -> None:
+        for b in self.bound:
+            b.widget.close()
+        self.bound = []
+        pid, sid = self.persona.value, self.stage.value
+        if not pid or not sid:
+            self.cell.children = [widgets.HTML("<i>Add a persona (step 2) and stages (step 4) first.</i>")]
+            self.emotions.value = ""
+            return
+        data = self.form.ws.data
+        path = ensure_cell(data, pid, sid)
+        lanes = self.form.bind(LANE_FIELD, path[:2], noun="map")
+        self.bound = [lanes] + [self.form.bind(spec, path, noun="map") for spec in CELL_FIELDS]
+        self.cell.children = self.bound
+        self._redraw_emotions()
+
+
+def form(ws: OpenWorkspace) -> Form:
+    """The journey map form: one cell per persona x stage, lanes, and the emotion curve."""
+    f = Form(ws, title="Step 6 - Journey map", css="wb-form-journeymap")
+    f.add(map=MapEditor(f))
+    return f

@@ -1,0 +1,71 @@
+"""Step 1 form: the client, its branding, and the objectives with a KPI and a target each."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from workbook.forms._binding import FieldSpec, Form, ListEditor
+from workbook.model import CRM_GOALS, Objective
+
+if TYPE_CHECKING:
+    from workbook.store import OpenWorkspace
+
+__all__ = ["CLIENT_FIELDS", "OBJECTIVE_FIELDS", "form"]
+
+_KINDS = [
+    ("Improve the experience", "experience"),
+    ("Find pain points", "pain-points"),
+    ("Optimise conversion", "conversion"),
+    ("Keep customers", "retention"),
+    ("Other", "other"),
+]
+
+OBJECTIVE_FIELDS = [
+    FieldSpec("title", "Objective", placeholder="Shorten the path from demo to signed contract"),
+    FieldSpec("kind", "Kind", "choice", options=_KINDS),
+    FieldSpec("kpi", "KPI", placeholder="Demo-to-purchase conversion rate"),
+    FieldSpec(
+        "metric",
+        "Computed from data as",
+        placeholder="conversion:consideration:purchase (optional)",
+    ),
+    FieldSpec("unit", "Unit", placeholder="%"),
+    FieldSpec("baseline", "Baseline", "number", placeholder="18"),
+    FieldSpec("target", "Target", "number", placeholder="25"),
+    FieldSpec("owner", "Owner", placeholder="Head of sales"),
+    FieldSpec("due", "Due", "date"),
+    FieldSpec(
+        "crm_goal",
+        "CRM goal",
+        "choice",
+        options=[("(none)", None)] + [(g.capitalize(), g) for g in CRM_GOALS],
+    ),
+]
+
+CLIENT_FIELDS = [
+    FieldSpec("name", "Client"),
+    FieldSpec("industry", "Industry"),
+    FieldSpec("engagement", "Engagement", placeholder="Journey mapping, spring 2026"),
+    FieldSpec("consultant", "Consultant"),
+    FieldSpec("branding.primary_color", "Primary colour", placeholder="#1F4E79"),
+    FieldSpec("branding.accent_color", "Accent colour", placeholder="#E07A1F"),
+]
+
+
+def form(ws: OpenWorkspace) -> Form:
+    """The objectives form: who the client is, and why we map (each aim with KPI and target)."""
+    f = Form(ws, title="Step 1 - Objectives", css="wb-form-objectives")
+    client = [f.bind(spec, ("client",), noun="client") for spec in CLIENT_FIELDS]
+    f.add(*client)
+    f.parts["client"] = client
+    f.add(
+        objectives=ListEditor(
+            f,
+            path=("objectives",),
+            noun="objective",
+            fields=OBJECTIVE_FIELDS,
+            new_item=lambda item_id, name: Objective(id=item_id, title=name),
+            label=lambda o: o.title,
+        )
+    )
+    return f
