@@ -1,0 +1,1007 @@
+"""The journey map of one persona: stages across, lanes down, the emotion curve, and the notes.
+
+One function, :func:`build_layout`, turns a workspace into a neutral :class:`MapLayout`
+(ordered stages, lanes of cells, touchpoints with their channel and the recommendations that
+fix them, emotion points, the best moment and the worst struggle, optional KPI values). The
+renderers only draw that structure:
+
+* :func:`render_map_html` - an HTML fragment (notebooks, reports) or a standalone page; CSS
+  grid, text wraps, print-friendly, no script and no external URL (the logo is a data URI);
+* :func:`render_map_svg` - a hand-built SVG with the same content (slides, email);
+* :func:`export_map` - writes ``.html``, ``.svg`` or ``.png`` (the SVG rasterised by
+  vl-convert, no browser needed), atomically.
+
+The emotion curve is drawn over the same stage columns as the grid: each point sits over the
+centre of its stage's column. Every piece of user text goes through Jinja autoescaping (HTML)
+or XML escaping (SVG): it is data, never markup.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape as _xml_escape
+
+from workbook.exceptions import Problem, WorkbookError
+from workbook.model import CHANNELS, DEFAULT_LANES, LANES, Journey, MapCell, Workspace
+from workbook.theme import Theme
+
+__all__ = [
+    "MapAnnotation",
+    "MapCellView",
+    "MapLane",
+    "MapLayout",
+    "MapRecommendation",
+    "MapStage",
+    "MapTouchpoint",
+    "build_layout",
+    "export_map",
+    "map_filename",
+    "render_map_html",
+    "render_map_svg",
+]
+
+FORMATS = ("html", "svg", "png")
+
+_PLACEHOLDERS: dict[str, str] = {
+    "actions": "No customer actions yet: note what the persona does at each stage.",
+    "touchpoints": "No touchpoints yet: list them in step 3 and link them to stages.",
+    "thoughts": "No thoughts or feelings yet: add quotes from interviews and an emotion score.",
+    "pain_points": "No pain points yet: note where the persona struggles.",
+    "opportunities": "No opportunities yet: note what would fix each pain point.",
+    "owners": "No owners yet: name who runs each touchpoint and the service level agreed.",
+    "kpis": "No measured KPIs yet: import CRM data and run the analysis (step 5).",
+}
+
+_ANNOTATION_LABELS = {"best-moment": "Best moment", "worst-struggle": "Worst struggle"}
+_PRIORITY_LABELS = {"high": "High priority", "medium": "Medium priority", "low": "Low priority"}
+
+
+# ------------------------------------------------------------------------------ the layout
+
+
+@dataclass(frozen=True)
+class MapStage:
+    id: str
+    name: str
+    selling_action: str = ""
+
+
+@dataclass(frozen=True)
+class MapRecommendation:
+    id: str
+    text: str
+    stage: str
+    touchpoint: str | None = None
+    priority: str = "medium"
+    owner: str = ""
+    status: str = "proposed"
+
+    @property
+    def priority_label(self) -> str:
+        return _PRIORITY_LABELS.get(self.priority, self.priority)
+
+
+@dataclass(frozen=True)
+class MapAnnotation:
+    kind: str  # best-moment | worst-struggle
+    stage: str
+    touchpoint: str | None = None
+    note: str = ""
+    derived: bool = False  # True when read off the emotion scores, not written by a person
+
+    @property
+    def label(self) -> str:
+        return _ANNOTATION_LABELS[self.kind]
+
+
+@dataclass(frozen=True)
+class MapTouchpoint:
+    id: str
+    name: str
+    channel: str
+    channel_label: str
+    kind: str = "digital"
+    recommendations: tuple[MapRecommendation, ...] = ()
+    annotations: tuple[MapAnnotation, ...] = ()
+
+
+@dataclass(frozen=True)
+class MapCellView:
+    """What one lane shows at one stage."""
+
+    stage: str
+    texts: tuple[str, ...] = ()
+    touchpoints: tuple[MapTouchpoint, ...] = ()
+    recommendations: tuple[MapRecommendation, ...] = ()  # for the stage, no touchpoint
+    values: tuple[tuple[str, str], ...] = ()  # (label, formatted value), for the KPI lane
+    emotion: float | None = None
+    annotations: tuple[MapAnnotation, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        # The emotion score is drawn on the curve, not in the cell: it does not fill it.
+        return not (self.texts or self.touchpoints or self.recommendations or self.values or self.annotations)
+
+
+@dataclass(frozen=True)
+class MapLane:
+    id: str
+    title: str
+    cells: tuple[MapCellView, ...]
+    placeholder: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return all(c.empty for c in self.cells)
+
+
+@dataclass(frozen=True)
+class MapLayout:
+    """Everything a renderer needs, in display order; no model objects, no formatting left."""
+
+    title: str
+    client: str = ""
+    persona_id: str | None = None
+    persona_name: str = ""
+    persona_summary: str = ""
+    icp: str | None = None
+    stages: tuple[MapStage, ...] = ()
+    lanes: tuple[MapLane, ...] = ()
+    emotions: tuple[float | None, ...] = ()
+    annotations: tuple[MapAnnotation, ...] = ()
+    placeholder: str | None = None  # set when there is no map to draw at all
+    problems: tuple[Problem, ...] = field(default=(), compare=False)
+
+    @property
+    def has_emotions(self) -> bool:
+        return any(e is not None for e in self.emotions)
+
+    def lane(self, lane_id: str) -> MapLane:
+        for lane in self.lanes:
+            if lane.id == lane_id:
+                return lane
+        raise KeyError(f"no lane {lane_id!r} in this map (lanes: {', '.join(l.id for l in self.lanes)})")
+
+    def annotation(self, kind: str) -> MapAnnotation | None:
+        return next((a for a in self.annotations if a.kind == kind), None)
+
+
+# ------------------------------------------------------------------------------ building
+
+
+def _model(ws: Any) -> Workspace:
+    data = getattr(ws, "data", ws)
+    if not isinstance(data, Workspace):
+        raise TypeError(f"expected a Workspace or an OpenWorkspace, got {type(ws).__name__}")
+    return data
+
+
+def _kpi_values(kpis: Any, stage_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """Per stage, the KPI values to show, formatted.
+
+    ``kpis`` is a mapping ``{stage_id: {"reach": 120, "conversion": 0.42, ...}}`` or a
+    DataFrame with a ``stage`` column (the funnel and time-in-stage outputs of the analytics);
+    known columns get a friendly label and format, other numeric columns are shown as is.
+    """
+    if kpis is None:
+        return {}
+    rows: dict[str, dict[str, Any]] = {}
+    if hasattr(kpis, "to_dict") and hasattr(kpis, "columns"):
+        if "stage" not in kpis.columns:
+            raise WorkbookError(
+                "the KPI table for the map has no 'stage' column",
+                hint="pass the funnel table of workbook.analytics, or a dict by stage id",
+            )
+        for rec in kpis.to_dict(orient="records"):
+            rows[str(rec.pop("stage"))] = rec
+    elif isinstance(kpis, Mapping):
+        rows = {str(k): dict(v) for k, v in kpis.items()}
+    else:
+        raise TypeError("kpis must be a DataFrame with a 'stage' column or a dict by stage id")
+    out: dict[str, list[tuple[str, str]]] = {}
+    for stage in stage_ids:
+        values = []
+        for key, value in rows.get(stage, {}).items():
+            text = _format_kpi(key, value)
+            if text is not None:
+                values.append(text)
+        out[stage] = values
+    return out
+
+
+_KPI_FORMATS: dict[str, tuple[str, str]] = {
+    # column -> (label, kind)
+    "reach": ("Reached", "count"),
+    "contacts": ("Reached", "count"),
+    "entered": ("Reached", "count"),
+    "conversion": ("Converted to next", "rate"),
+    "conversion_to_next": ("Converted to next", "rate"),
+    "conversion_next": ("Converted to next", "rate"),
+    "rate_to_next": ("Converted to next", "rate"),
+    "median_days": ("Median days in stage", "days"),
+    "p90_days": ("90% leave within", "days"),
+}
+
+
+def _format_kpi(key: str, value: Any) -> tuple[str, str] | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    label, kind = _KPI_FORMATS.get(key, (key.replace("_", " ").capitalize(), "plain"))
+    if key not in _KPI_FORMATS and not isinstance(value, (int, float)):
+        return None  # labels, ids and flags are not KPIs
+    if isinstance(value, bool):
+        return None
+    if kind == "count":
+        return label, f"{int(value):,}"
+    if kind == "rate":
+        return label, f"{float(value):.0%}"
+    if kind == "days":
+        return label, f"{float(value):.1f} d"
+    return label, f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
+
+
+def _derived_annotations(journey: Journey, stage_ids: Sequence[str], emotions: Sequence[float | None]) -> list[MapAnnotation]:
+    """The annotations written by the consultant, completed from the emotion scores.
+
+    When no best moment (or worst struggle) is written, the stage with the highest (lowest)
+    score is marked, flagged ``derived`` so the map says where the mark came from.
+    """
+    written = [
+        MapAnnotation(a.kind, a.stage, a.touchpoint, a.note)
+        for a in journey.annotations
+        if a.stage in stage_ids
+    ]
+    scored = [(e, i) for i, e in enumerate(emotions) if e is not None]
+    kinds = {a.kind for a in written}
+    if len(scored) >= 2 and min(scored)[0] != max(scored)[0]:
+        if "best-moment" not in kinds:
+            # Ties go to the earliest stage: max() over (score, -index).
+            best = max(scored, key=lambda t: (t[0], -t[1]))[1]
+            written.append(MapAnnotation("best-moment", stage_ids[best], note="Highest emotion score", derived=True))
+        if "worst-struggle" not in kinds:
+            worst = min(scored, key=lambda t: (t[0], t[1]))[1]
+            written.append(MapAnnotation("worst-struggle", stage_ids[worst], note="Lowest emotion score", derived=True))
+    return written
+
+
+def build_layout(
+    ws: Any,
+    persona_id: str | None = None,
+    *,
+    icp: str | None = None,
+    lanes: Sequence[str] | None = None,
+    kpis: Any = None,
+) -> MapLayout:
+    """The map of one persona as a neutral structure the renderers draw.
+
+    Parameters
+    ----------
+    ws
+        An :class:`~workbook.store.OpenWorkspace` or a :class:`~workbook.model.Workspace`.
+    persona_id
+        The persona; ``None`` takes the first persona (or gives the empty-workspace
+        placeholder when there is none).
+    icp
+        The ICP of a persona x ICP map; ``None`` is the persona's general map.
+    lanes
+        Lane ids to show, in order; default: the journey's own choice.
+    kpis
+        Measured values per stage (the analytics' funnel DataFrame, or a dict by stage id);
+        when given, a "Measured KPIs" lane is added if the journey does not list it.
+
+    Raises
+    ------
+    WorkbookError
+        The persona or a lane id does not exist (the message lists the known ones).
+    """
+    model = _model(ws)
+    client = model.client.name
+    if not model.personas:
+        return MapLayout(
+            title="Journey map",
+            client=client,
+            placeholder="No personas yet. Describe at least one persona (step 2), then fill in "
+            "its journey map (step 6).",
+        )
+    if persona_id is None:
+        persona_id = model.personas[0].id
+    try:
+        persona = model.persona(persona_id)
+    except KeyError:
+        known = ", ".join(p.id for p in model.personas)
+        raise WorkbookError(
+            f"no persona {persona_id!r} in this workspace",
+            [Problem(f"unknown persona {persona_id!r}", field="personas", hint=f"use one of: {known}")],
+        ) from None
+    journey = model.journey(persona.id, icp) or Journey(persona=persona.id, icp=icp)
+    title = f"Journey map: {persona.name}"
+    if not model.stages:
+        return MapLayout(
+            title=title,
+            client=client,
+            persona_id=persona.id,
+            persona_name=persona.name,
+            placeholder="No stages yet. List the stages of the journey (step 4) to draw the map.",
+        )
+
+    lane_ids = list(lanes) if lanes is not None else list(journey.lanes or DEFAULT_LANES)
+    unknown = [lane for lane in lane_ids if lane not in LANES]
+    if unknown:
+        raise WorkbookError(
+            f"unknown map lane {unknown[0]!r}",
+            [Problem(f"unknown lane {u!r}", field="journeys.lanes", hint=f"use one of: {', '.join(LANES)}") for u in unknown],
+        )
+    if kpis is not None and "kpis" not in lane_ids:
+        lane_ids.append("kpis")
+
+    stages = tuple(MapStage(s.id, s.name, s.selling_action) for s in model.stages)
+    stage_ids = [s.id for s in stages]
+    cells: dict[str, MapCell] = {sid: journey.stages.get(sid) or MapCell() for sid in stage_ids}
+    emotions = tuple(cells[sid].emotion for sid in stage_ids)
+    annotations = _derived_annotations(journey, stage_ids, emotions)
+    kpi_values = _kpi_values(kpis, stage_ids)
+    tps = {t.id: t for t in model.touchpoints}
+    recs = [
+        MapRecommendation(r.id, r.text, r.stage, r.touchpoint, r.priority, r.owner, r.status)
+        for r in journey.recommendations
+        if r.stage in cells and r.status != "dropped"
+    ]
+
+    def touchpoints_at(sid: str) -> tuple[MapTouchpoint, ...]:
+        ids = list(cells[sid].touchpoints) or [t.id for t in model.touchpoints if sid in t.stages]
+        # A recommendation names the touchpoint it fixes: show that touchpoint even when
+        # the cell did not list it, so the recommendation has something to sit next to.
+        ids += [r.touchpoint for r in recs if r.stage == sid and r.touchpoint and r.touchpoint not in ids]
+        out = []
+        for tid in ids:
+            if tid not in tps:
+                continue
+            t = tps[tid]
+            out.append(
+                MapTouchpoint(
+                    t.id,
+                    t.name,
+                    t.channel,
+                    CHANNELS.get(t.channel, t.channel.replace("-", " ").capitalize()),
+                    t.kind,
+                    tuple(r for r in recs if r.stage == sid and r.touchpoint == t.id),
+                    tuple(a for a in annotations if a.stage == sid and a.touchpoint == t.id),
+                )
+            )
+        return tuple(out)
+
+    def owners_at(sid: str) -> tuple[str, ...]:
+        texts = []
+        for t in touchpoints_at(sid):
+            src = tps[t.id]
+            if src.owner or src.service_level:
+                texts.append(f"{t.name}: " + " · ".join(x for x in (src.owner, src.service_level) if x))
+        for p in model.processes:
+            if any(sid in tps[tid].stages for tid in p.touchpoints if tid in tps) and (p.owner or p.service_level):
+                texts.append(f"{p.name}: " + " · ".join(x for x in (p.owner, p.service_level) if x))
+        return tuple(dict.fromkeys(texts))
+
+    stage_recs = {sid: tuple(r for r in recs if r.stage == sid and not r.touchpoint) for sid in stage_ids}
+    # Stage-wide recommendations go to the opportunities lane; without one, to the last lane.
+    rec_lane = "opportunities" if "opportunities" in lane_ids else (lane_ids[-1] if lane_ids else "")
+
+    built = []
+    for lane_id in lane_ids:
+        lane_cells = []
+        for sid in stage_ids:
+            cell = cells[sid]
+            kw: dict[str, Any] = {}
+            if lane_id == "touchpoints":
+                kw["touchpoints"] = touchpoints_at(sid)
+            elif lane_id == "owners":
+                kw["texts"] = owners_at(sid)
+            elif lane_id == "kpis":
+                kw["values"] = tuple(kpi_values.get(sid, ()))
+            elif lane_id == "thoughts":
+                kw["texts"] = tuple(cell.thoughts)
+                kw["emotion"] = cell.emotion
+                kw["annotations"] = tuple(a for a in annotations if a.stage == sid and not a.touchpoint)
+            else:
+                kw["texts"] = tuple(getattr(cell, lane_id))
+            if lane_id == rec_lane:
+                kw["recommendations"] = stage_recs[sid]
+            lane_cells.append(MapCellView(stage=sid, **kw))
+        built.append(MapLane(lane_id, LANES[lane_id], tuple(lane_cells), _PLACEHOLDERS[lane_id]))
+
+    icp_name = ""
+    if icp:
+        icp_name = next((i.name for i in model.icps if i.id == icp), icp)
+        title += f" ({icp_name})"
+    return MapLayout(
+        title=title,
+        client=client,
+        persona_id=persona.id,
+        persona_name=persona.name,
+        persona_summary=persona.summary,
+        icp=icp,
+        stages=stages,
+        lanes=tuple(built),
+        emotions=emotions,
+        annotations=tuple(annotations),
+    )
+
+
+# ------------------------------------------------------------------------------ HTML
+
+_CSS = """
+.wb-map { font-family: var(--wb-font); color: var(--wb-ink); background: var(--wb-background);
+  font-size: 13px; line-height: 1.4; max-width: 100%; box-sizing: border-box; }
+.wb-map *, .wb-map *::before, .wb-map *::after { box-sizing: border-box; }
+.wb-map__head { display: flex; align-items: center; gap: 16px; padding: 4px 0 14px;
+  border-bottom: 3px solid var(--wb-primary); margin-bottom: 14px; }
+.wb-map__head img { max-height: 44px; max-width: 160px; }
+.wb-map__head h2 { margin: 0; font-size: 22px; font-weight: 650; color: var(--wb-primary-text); }
+.wb-map__head p { margin: 2px 0 0; color: var(--wb-muted); font-size: 13px; }
+.wb-map__client { margin-left: auto; text-align: right; color: var(--wb-muted); font-size: 12px; }
+.wb-map__grid { display: grid; grid-template-columns: 150px repeat(var(--wb-stages), minmax(0, 1fr));
+  border: 1px solid #D0D7DE; border-radius: 6px; overflow: hidden; }
+.wb-map__corner, .wb-map__stage { background: var(--wb-primary); color: var(--wb-on-primary);
+  padding: 10px 12px; font-weight: 650; font-size: 14px; border-left: 1px solid rgba(255,255,255,.25); }
+.wb-map__corner { border-left: 0; font-weight: 500; font-size: 12px; opacity: .95; }
+.wb-map__stage small { display: block; font-weight: 400; font-size: 11px; opacity: .9;
+  text-transform: uppercase; letter-spacing: .04em; }
+.wb-map__lane { background: var(--wb-primary-tint); color: var(--wb-primary-text); font-weight: 650;
+  padding: 10px 12px; border-top: 1px solid #D0D7DE; font-size: 12.5px; }
+.wb-map__cell { padding: 8px 10px; border-top: 1px solid #D0D7DE; border-left: 1px solid #E5E7EB;
+  overflow-wrap: anywhere; min-width: 0; }
+.wb-map__cell ul { margin: 0; padding-left: 16px; }
+.wb-map__cell li { margin: 0 0 4px; }
+.wb-map__cell--empty { color: #8C959F; }
+.wb-map__placeholder { grid-column: 2 / -1; padding: 10px 12px; border-top: 1px solid #D0D7DE;
+  color: var(--wb-muted); font-style: italic; background: #FAFBFC; }
+.wb-tp { margin: 0 0 6px; }
+.wb-tp__name { display: block; font-weight: 600; }
+.wb-tp__channel { display: inline-block; font-size: 10.5px; text-transform: uppercase; letter-spacing: .04em;
+  color: var(--wb-muted); border: 1px solid #D0D7DE; border-radius: 9px; padding: 0 6px; margin-top: 1px; }
+.wb-rec { margin: 4px 0 2px; padding: 4px 6px 4px 8px; border-left: 3px solid var(--wb-accent-mark);
+  background: #FFF8F0; font-size: 12px; }
+.wb-rec__meta { display: block; color: var(--wb-muted); font-size: 11px; }
+.wb-rec--high { border-left-width: 5px; }
+.wb-mark { display: inline-block; font-size: 11px; font-weight: 650; border-radius: 3px; padding: 0 5px; margin: 2px 0; }
+.wb-mark--best-moment { color: #FFFFFF; background: var(--wb-best); }
+.wb-mark--worst-struggle { color: #FFFFFF; background: var(--wb-worst); }
+.wb-map__note { display: block; color: var(--wb-muted); font-size: 11.5px; }
+.wb-kpi { display: flex; justify-content: space-between; gap: 6px; font-size: 12px; }
+.wb-kpi b { font-variant-numeric: tabular-nums; }
+.wb-map__curve { grid-column: 2 / -1; position: relative; height: 150px; border-top: 1px dashed #D0D7DE; }
+.wb-map__curve svg { position: absolute; inset: 0; width: 100%; height: 100%; }
+.wb-pt { position: absolute; transform: translate(-50%, -50%); width: 30px; height: 30px; border-radius: 50%;
+  border: 2px solid #FFFFFF; box-shadow: 0 0 0 1px #57606A; display: flex; align-items: center;
+  justify-content: center; font-size: 11px; font-weight: 700; }
+.wb-pt--none { background: #FFFFFF; box-shadow: 0 0 0 1px #8C959F; color: #57606A; font-weight: 400; }
+.wb-pt__mark { position: absolute; left: 50%; transform: translateX(-50%); white-space: nowrap; }
+.wb-pt__mark--best-moment { bottom: 34px; }
+.wb-pt__mark--worst-struggle { top: 34px; }
+.wb-map__scale { font-weight: 400; color: var(--wb-muted); font-size: 11px; display: block; margin-top: 4px; }
+.wb-map__legend { display: flex; flex-wrap: wrap; gap: 18px; margin-top: 10px; color: var(--wb-muted); font-size: 11.5px; }
+.wb-map__empty { padding: 28px; border: 1px dashed #8C959F; border-radius: 6px; color: var(--wb-muted);
+  background: #FAFBFC; font-size: 14px; }
+@media print {
+  .wb-map { font-size: 10.5px; }
+  .wb-map__grid { break-inside: auto; }
+  .wb-map__cell, .wb-map__lane { break-inside: avoid; }
+  .wb-map__stage, .wb-map__corner, .wb-map__lane, .wb-pt, .wb-mark, .wb-rec {
+    -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
+"""
+
+_TEMPLATE = """\
+<section class="wb-map" aria-label="{{ layout.title }}"{% if layout.stages %} style="--wb-stages: {{ layout.stages|length }}"{% endif %}>
+<style>{{ css }}</style>
+<header class="wb-map__head">
+{%- if theme.logo %}<img src="{{ theme.logo }}" alt="{{ layout.client }} logo">{% endif %}
+<div><h2>{{ layout.title }}</h2>{% if layout.persona_summary %}<p>{{ layout.persona_summary }}</p>{% endif %}</div>
+{%- if layout.client %}<div class="wb-map__client">{{ layout.client }}</div>{% endif %}
+</header>
+{%- if layout.placeholder %}
+<div class="wb-map__empty" role="note">{{ layout.placeholder }}</div>
+{%- else %}
+<div class="wb-map__grid" role="table" aria-label="{{ layout.title }}">
+<div class="wb-map__corner" role="columnheader">Stage</div>
+{%- for s in layout.stages %}
+<div class="wb-map__stage" role="columnheader" data-stage="{{ s.id }}">{{ s.name }}{% if s.selling_action %}<small>{{ s.selling_action }}</small>{% endif %}</div>
+{%- endfor %}
+{%- for lane in layout.lanes %}
+<div class="wb-map__lane" role="rowheader" data-lane="{{ lane.id }}">{{ lane.title }}</div>
+{%- if lane.empty and not (lane.id == "thoughts" and layout.has_emotions) %}
+<div class="wb-map__placeholder" role="cell" data-lane="{{ lane.id }}">{{ lane.placeholder }}</div>
+{%- else %}
+{%- for cell in lane.cells %}
+<div class="wb-map__cell{% if cell.empty %} wb-map__cell--empty{% endif %}" role="cell" data-lane="{{ lane.id }}" data-stage="{{ cell.stage }}">
+{%- for a in cell.annotations %}<span class="wb-mark wb-mark--{{ a.kind }}">{{ a.label }}</span>{% if a.note %}<span class="wb-map__note">{{ a.note }}</span>{% endif %}{% endfor %}
+{%- if cell.texts %}<ul>{% for t in cell.texts %}<li>{{ t }}</li>{% endfor %}</ul>{% endif %}
+{%- for tp in cell.touchpoints %}
+<div class="wb-tp" data-touchpoint="{{ tp.id }}"><span class="wb-tp__name">{{ tp.name }}</span><span class="wb-tp__channel">{{ tp.channel_label }}</span>
+{%- for a in tp.annotations %} <span class="wb-mark wb-mark--{{ a.kind }}">{{ a.label }}</span>{% endfor %}
+{%- for r in tp.recommendations %}<div class="wb-rec wb-rec--{{ r.priority }}" data-recommendation="{{ r.id }}">{{ r.text }}<span class="wb-rec__meta">{{ r.priority_label }}{% if r.owner %} · {{ r.owner }}{% endif %}</span></div>{% endfor %}
+</div>
+{%- endfor %}
+{%- for label, value in cell.values %}<div class="wb-kpi"><span>{{ label }}</span><b>{{ value }}</b></div>{% endfor %}
+{%- for r in cell.recommendations %}<div class="wb-rec wb-rec--{{ r.priority }}" data-recommendation="{{ r.id }}">{{ r.text }}<span class="wb-rec__meta">{{ r.priority_label }}{% if r.owner %} · {{ r.owner }}{% endif %}</span></div>{% endfor %}
+{%- if cell.empty %}<span aria-label="nothing recorded">&ndash;</span>{% endif %}
+</div>
+{%- endfor %}
+{%- endif %}
+{%- if lane.id == "thoughts" %}
+<div class="wb-map__lane" role="rowheader" data-lane="emotion">Emotion<span class="wb-map__scale">+2 delighted to &minus;2 frustrated</span></div>
+<div class="wb-map__curve" role="cell" data-lane="emotion" aria-label="Emotion curve: {{ curve.description }}">
+<svg viewBox="0 0 {{ curve.width }} 100" preserveAspectRatio="none" aria-hidden="true" focusable="false">
+<line x1="0" x2="{{ curve.width }}" y1="50" y2="50" stroke="#8C959F" stroke-dasharray="4 4" vector-effect="non-scaling-stroke"/>
+{%- for d in curve.paths %}<path d="{{ d }}" fill="none" stroke="var(--wb-primary)" stroke-width="3" vector-effect="non-scaling-stroke" stroke-linejoin="round"/>{% endfor %}
+</svg>
+{%- for p in curve.points %}
+<div class="wb-pt{% if p.score is none %} wb-pt--none{% endif %}" data-stage="{{ p.stage }}" style="left: {{ p.left }}%; top: {{ p.top }}%;{% if p.score is not none %} background: {{ p.fill }}; color: {{ p.ink }};{% endif %}" title="{{ p.title }}">{{ p.text }}
+{%- for a in p.marks %}<span class="wb-mark wb-mark--{{ a.kind }} wb-pt__mark wb-pt__mark--{{ a.kind }}">{% if a.kind == "best-moment" %}&#9733; {% else %}&#9660; {% endif %}{{ a.label }}</span>{% endfor %}
+</div>
+{%- endfor %}
+</div>
+{%- endif %}
+{%- endfor %}
+</div>
+<div class="wb-map__legend"><span><span class="wb-mark wb-mark--best-moment">&#9733; Best moment</span></span><span><span class="wb-mark wb-mark--worst-struggle">&#9660; Worst struggle</span></span><span>Orange bar: a recommendation, next to the touchpoint it fixes</span><span>Circles: emotion score per stage, &minus;2 to +2</span></div>
+{%- endif %}
+</section>
+"""
+
+_PAGE = """\
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }}</title>
+<style>
+{{ page_css }}
+body { margin: 24px 32px; background: #FFFFFF; }
+@page { size: A3 landscape; margin: 12mm; }
+</style>
+</head>
+<body>
+{{ body }}
+</body>
+</html>
+"""
+
+
+def _jinja() -> Any:
+    import jinja2
+
+    # autoescape=True always: every value is user text and must stay data.
+    return jinja2.Environment(autoescape=True, trim_blocks=False, undefined=jinja2.StrictUndefined)
+
+
+def _score_text(score: float) -> str:
+    return "0" if score == 0 else f"{score:+g}".replace("-", "\u2212")
+
+
+def _emotion_y(score: float) -> float:
+    """Score -2..+2 -> percent from the top of the curve band (room left for the marks)."""
+    return 50.0 - score * 17.5
+
+
+def _curve(layout: MapLayout, theme: Theme) -> dict[str, Any]:
+    n = len(layout.stages)
+    width = n * 100
+    paths: list[str] = []
+    current: list[str] = []
+    for i, score in enumerate(layout.emotions):
+        if score is None:
+            if len(current) > 1:
+                paths.append(" ".join(current))
+            current = []
+            continue
+        x, y = i * 100 + 50, _emotion_y(score)
+        current.append(("M" if not current else "L") + f"{x:.1f},{y:.1f}")
+    if len(current) > 1:
+        paths.append(" ".join(current))
+    points = []
+    described = []
+    for i, (stage, score) in enumerate(zip(layout.stages, layout.emotions, strict=True)):
+        marks = [a for a in layout.annotations if a.stage == stage.id and not a.touchpoint]
+        if score is None:
+            points.append(
+                {"stage": stage.id, "score": None, "left": f"{(i + 0.5) / n * 100:.3f}", "top": "50",
+                 "text": "?", "title": f"{stage.name}: no score yet", "fill": "", "ink": "", "marks": marks}
+            )
+            described.append(f"{stage.name} not scored")
+            continue
+        fill = theme.emotion_colour(score)
+        from workbook.theme import readable_on
+
+        points.append(
+            {
+                "stage": stage.id,
+                "score": score,
+                "left": f"{(i + 0.5) / n * 100:.3f}",
+                "top": f"{_emotion_y(score):.1f}",
+                "text": _score_text(score),
+                "title": f"{stage.name}: {score:+g}",
+                "fill": fill,
+                "ink": readable_on(fill),
+                "marks": marks,
+            }
+        )
+        described.append(f"{stage.name} {score:+g}")
+    return {"width": width, "paths": paths, "points": points, "description": ", ".join(described)}
+
+
+def _scoped_css(theme: Theme) -> str:
+    return theme.css_variables(".wb-map") + _CSS
+
+
+def render_map_html(
+    ws: Any,
+    persona_id: str | None = None,
+    *,
+    icp: str | None = None,
+    kpis: Any = None,
+    lanes: Sequence[str] | None = None,
+    standalone: bool = False,
+    theme: Theme | None = None,
+    layout: MapLayout | None = None,
+) -> str:
+    """The map as HTML: a fragment for a notebook or report, or a standalone page.
+
+    The HTML has no script and no external URL (the logo is inlined as a data URI), so it
+    reads the same offline, in an email attachment, and printed (A3 landscape).
+    """
+    theme = theme or Theme.from_workspace(ws)
+    layout = layout or build_layout(ws, persona_id, icp=icp, lanes=lanes, kpis=kpis)
+    env = _jinja()
+    curve = _curve(layout, theme) if layout.stages else {}
+    # The CSS is ours, not user text; Markup keeps Jinja from escaping its quotes.
+    from markupsafe import Markup
+
+    body = env.from_string(_TEMPLATE).render(layout=layout, theme=theme, curve=curve, css=Markup(_scoped_css(theme)))
+    if not standalone:
+        return body
+    return env.from_string(_PAGE).render(
+        title=layout.title + (f" - {layout.client}" if layout.client else ""),
+        page_css=Markup(""),
+        body=Markup(body),
+    )
+
+
+# ------------------------------------------------------------------------------ SVG
+
+_SVG_FONT_FALLBACK = "Liberation Sans, DejaVu Sans, Arial, sans-serif"
+
+
+def _wrap(text: str, width_px: float, size: float) -> list[str]:
+    """Wrap text to a pixel width, estimating an average glyph at 0.5 em (sans-serif)."""
+    chars = max(6, int(width_px / (size * 0.5)))
+    return textwrap.wrap(text, chars, break_long_words=True, break_on_hyphens=True) or [""]
+
+
+class _Svg:
+    """A tiny SVG writer: every text goes through XML escaping."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def rect(self, x: float, y: float, w: float, h: float, fill: str, **attrs: Any) -> None:
+        extra = "".join(f' {k.replace("_", "-")}="{_xml_escape(str(v))}"' for k, v in attrs.items())
+        self.parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{fill}"{extra}/>')
+
+    def line(self, x1: float, y1: float, x2: float, y2: float, stroke: str, **attrs: Any) -> None:
+        extra = "".join(f' {k.replace("_", "-")}="{_xml_escape(str(v))}"' for k, v in attrs.items())
+        self.parts.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{stroke}"{extra}/>')
+
+    def text(self, x: float, y: float, text: str, *, size: float = 12, fill: str = "#1F2328",
+             weight: int | str = 400, anchor: str = "start", italic: bool = False) -> None:
+        style = ' font-style="italic"' if italic else ""
+        self.parts.append(
+            f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{fill}" font-weight="{weight}" '
+            f'text-anchor="{anchor}"{style}>{_xml_escape(text)}</text>'
+        )
+
+    def raw(self, markup: str) -> None:
+        self.parts.append(markup)
+
+
+def _cell_blocks(cell: MapCellView, width: float) -> list[tuple[str, Any]]:
+    """The cell as a list of drawable blocks: ("text"|"tp"|"rec"|"kpi"|"mark", payload)."""
+    blocks: list[tuple[str, Any]] = []
+    for a in cell.annotations:
+        blocks.append(("mark", a))
+        if a.note:
+            blocks.append(("note", _wrap(a.note, width, 11)))
+    for t in cell.texts:
+        blocks.append(("text", _wrap(t, width - 12, 12)))
+    for tp in cell.touchpoints:
+        blocks.append(("tp", (tp, _wrap(tp.name, width, 12))))
+        for a in tp.annotations:
+            blocks.append(("mark", a))
+        for r in tp.recommendations:
+            blocks.append(("rec", (r, _wrap(r.text, width - 14, 11.5))))
+    for label, value in cell.values:
+        blocks.append(("kpi", (label, value)))
+    for r in cell.recommendations:
+        blocks.append(("rec", (r, _wrap(r.text, width - 14, 11.5))))
+    return blocks
+
+
+def _block_height(kind: str, payload: Any) -> float:
+    if kind == "mark":
+        return 20
+    if kind == "note":
+        return len(payload) * 14 + 2
+    if kind == "text":
+        return len(payload) * 16 + 4
+    if kind == "tp":
+        return len(payload[1]) * 16 + 20
+    if kind == "rec":
+        return len(payload[1]) * 15 + 22
+    if kind == "kpi":
+        return 18
+    return 0
+
+
+def render_map_svg(
+    ws: Any,
+    persona_id: str | None = None,
+    *,
+    icp: str | None = None,
+    kpis: Any = None,
+    lanes: Sequence[str] | None = None,
+    theme: Theme | None = None,
+    layout: MapLayout | None = None,
+) -> str:
+    """The map as a standalone SVG document (same content as the HTML, fixed layout)."""
+    theme = theme or Theme.from_workspace(ws)
+    layout = layout or build_layout(ws, persona_id, icp=icp, lanes=lanes, kpis=kpis)
+    n = len(layout.stages)
+    lane_w = 160.0
+    col_w = max(170.0, min(260.0, 1240.0 / max(n, 1)))
+    width = lane_w + col_w * max(n, 1) + 2
+    pad = 10.0
+    svg = _Svg()
+    y = 0.0
+    # Title band.
+    head_h = 64.0
+    x0 = 0.0
+    if theme.logo:
+        svg.raw(f'<image x="0" y="8" width="120" height="40" preserveAspectRatio="xMinYMid meet" href="{_xml_escape(theme.logo)}"/>')
+        x0 = 136.0
+    svg.text(x0, 30, layout.title, size=22, fill=theme.primary_text, weight=700)
+    if layout.persona_summary:
+        summary = _wrap(layout.persona_summary, width - x0 - 260, 12)[0]
+        more = "…" if len(_wrap(layout.persona_summary, width - x0 - 260, 12)) > 1 else ""
+        svg.text(x0, 50, summary + more, size=12, fill=theme.muted)
+    if layout.client:
+        svg.text(width - 2, 30, layout.client, size=12, fill=theme.muted, anchor="end")
+    svg.rect(0, head_h - 3, width, 3, theme.primary)
+    y = head_h + 12
+    if layout.placeholder:
+        svg.rect(0.5, y, width - 1, 80, "#FAFBFC", stroke="#8C959F", stroke_dasharray="4 4")
+        for i, line in enumerate(_wrap(layout.placeholder, width - 40, 14)):
+            svg.text(20, y + 32 + i * 18, line, size=14, fill=theme.muted)
+        return _svg_doc(svg, width, y + 90, layout, theme)
+
+    grid_top = y
+    # Stage header.
+    svg.rect(0, y, width, 52, theme.primary)
+    svg.text(pad, y + 30, "Stage", size=12, fill=theme.on_primary)
+    for i, s in enumerate(layout.stages):
+        x = lane_w + i * col_w
+        svg.text(x + pad, y + 24, s.name, size=14, fill=theme.on_primary, weight=700)
+        if s.selling_action:
+            svg.text(x + pad, y + 41, s.selling_action.upper(), size=10.5, fill=theme.on_primary)
+    y += 52
+    inner = col_w - 2 * pad
+    for lane in layout.lanes:
+        show_placeholder = lane.empty and not (lane.id == "thoughts" and layout.has_emotions)
+        if show_placeholder:
+            lines = _wrap(lane.placeholder, col_w * n - 2 * pad, 12)
+            h = max(44.0, len(lines) * 16 + 20)
+            _lane_header(svg, lane.title, y, lane_w, h, theme)
+            svg.rect(lane_w, y, col_w * n, h, "#FAFBFC")
+            for i, line in enumerate(lines):
+                svg.text(lane_w + pad, y + 24 + i * 16, line, size=12, fill=theme.muted, italic=True)
+            svg.line(0, y, width, y, "#D0D7DE")
+        else:
+            blocks = [_cell_blocks(c, inner) for c in lane.cells]
+            h = max(48.0, max(sum(_block_height(k, p) for k, p in b) for b in blocks) + 2 * pad)
+            _lane_header(svg, lane.title, y, lane_w, h, theme)
+            svg.line(0, y, width, y, "#D0D7DE")
+            for i, cell_blocks in enumerate(blocks):
+                x = lane_w + i * col_w
+                svg.line(x, y, x, y + h, "#E5E7EB")
+                _draw_blocks(svg, cell_blocks, x + pad, y + pad, inner, theme)
+                if not cell_blocks:
+                    svg.text(x + pad, y + pad + 14, "–", size=12, fill="#8C959F")
+        y += h
+        if lane.id == "thoughts":
+            h = 150.0
+            _lane_header(svg, "Emotion", y, lane_w, h, theme, sub="+2 delighted to −2 frustrated")
+            svg.line(lane_w, y, width, y, "#D0D7DE", stroke_dasharray="3 3")
+            _draw_curve(svg, layout, lane_w, y, col_w, h, theme)
+            y += h
+    svg.rect(0.5, grid_top + 0.5, width - 1, y - grid_top, "none", stroke="#D0D7DE", rx=6)
+    y += 22
+    lx = 0.0
+    for label, colour in (("★ Best moment", theme.diverging[4]), ("▼ Worst struggle", theme.diverging[0])):
+        svg.rect(lx, y - 13, 112, 18, colour, rx=3)
+        svg.text(lx + 6, y, label, size=11, fill="#FFFFFF", weight=700)
+        lx += 126
+    svg.rect(lx, y - 13, 4, 18, theme.accent_mark)
+    svg.text(lx + 10, y, "Recommendation, next to the touchpoint it fixes", size=11, fill=theme.muted)
+    svg.text(lx + 330, y, "Circles: emotion score per stage, −2 to +2", size=11, fill=theme.muted)
+    return _svg_doc(svg, width, y + 12, layout, theme)
+
+
+def _lane_header(svg: _Svg, title: str, y: float, w: float, h: float, theme: Theme, sub: str = "") -> None:
+    svg.rect(0, y, w, h, theme.primary_tint)
+    for i, line in enumerate(_wrap(title, w - 20, 12.5)):
+        svg.text(10, y + 22 + i * 16, line, size=12.5, fill=theme.primary_text, weight=700)
+    if sub:
+        for i, line in enumerate(_wrap(sub, w - 20, 10.5)):
+            svg.text(10, y + 42 + i * 14, line, size=10.5, fill=theme.muted)
+
+
+def _draw_blocks(svg: _Svg, blocks: list[tuple[str, Any]], x: float, y: float, w: float, theme: Theme) -> None:
+    for kind, payload in blocks:
+        h = _block_height(kind, payload)
+        if kind == "mark":
+            colour = theme.diverging[4] if payload.kind == "best-moment" else theme.diverging[0]
+            label = ("★ " if payload.kind == "best-moment" else "▼ ") + payload.label
+            svg.rect(x, y + 2, len(label) * 6.4 + 10, 16, colour, rx=3)
+            svg.text(x + 5, y + 14, label, size=11, fill="#FFFFFF", weight=700)
+        elif kind == "note":
+            for i, line in enumerate(payload):
+                svg.text(x, y + 11 + i * 14, line, size=11, fill=theme.muted)
+        elif kind == "text":
+            svg.raw(f'<circle cx="{x + 3:.1f}" cy="{y + 8:.1f}" r="2" fill="{theme.ink}"/>')
+            for i, line in enumerate(payload):
+                svg.text(x + 12, y + 12 + i * 16, line, size=12, fill=theme.ink)
+        elif kind == "tp":
+            tp, lines = payload
+            for i, line in enumerate(lines):
+                svg.text(x, y + 12 + i * 16, line, size=12, fill=theme.ink, weight=700)
+            cy = y + len(lines) * 16 + 2
+            label = tp.channel_label.upper()
+            svg.rect(x, cy, len(label) * 6.6 + 12, 14, "#FFFFFF", stroke="#D0D7DE", rx=7)
+            svg.text(x + 6, cy + 10.5, label, size=9.5, fill=theme.muted)
+        elif kind == "rec":
+            rec, lines = payload
+            svg.rect(x, y + 2, w, h - 6, "#FFF8F0")
+            svg.rect(x, y + 2, 5 if rec.priority == "high" else 3, h - 6, theme.accent_mark)
+            for i, line in enumerate(lines):
+                svg.text(x + 10, y + 15 + i * 15, line, size=11.5, fill=theme.ink)
+            meta = rec.priority_label + (f" · {rec.owner}" if rec.owner else "")
+            svg.text(x + 10, y + 15 + len(lines) * 15, meta, size=10.5, fill=theme.muted)
+        elif kind == "kpi":
+            label, value = payload
+            svg.text(x, y + 13, label, size=11.5, fill=theme.ink)
+            svg.text(x + w, y + 13, value, size=11.5, fill=theme.ink, weight=700, anchor="end")
+        y += h
+
+
+def _draw_curve(svg: _Svg, layout: MapLayout, x0: float, y0: float, col_w: float, h: float, theme: Theme) -> None:
+    from workbook.theme import readable_on
+
+    def py(score: float) -> float:
+        return y0 + h * _emotion_y(score) / 100
+
+    svg.line(x0, y0 + h / 2, x0 + col_w * len(layout.stages), y0 + h / 2, "#8C959F", stroke_dasharray="4 4")
+    pts = [(x0 + (i + 0.5) * col_w, e) for i, e in enumerate(layout.emotions)]
+    for (xa, ea), (xb, eb) in zip(pts, pts[1:]):
+        if ea is not None and eb is not None:
+            svg.line(xa, py(ea), xb, py(eb), theme.primary_mark, stroke_width=3, stroke_linecap="round")
+    for (x, e), stage in zip(pts, layout.stages, strict=True):
+        marks = [a for a in layout.annotations if a.stage == stage.id and not a.touchpoint]
+        if e is None:
+            svg.raw(f'<circle cx="{x:.1f}" cy="{y0 + h / 2:.1f}" r="14" fill="#FFFFFF" stroke="#8C959F"/>')
+            svg.text(x, y0 + h / 2 + 4, "?", size=11, fill=theme.muted, anchor="middle")
+            continue
+        fill = theme.emotion_colour(e)
+        cy = py(e)
+        svg.raw(f'<circle cx="{x:.1f}" cy="{cy:.1f}" r="15" fill="{fill}" stroke="#FFFFFF" stroke-width="2"/>')
+        svg.raw(f'<circle cx="{x:.1f}" cy="{cy:.1f}" r="16" fill="none" stroke="#57606A" stroke-width="1"/>')
+        svg.text(x, cy + 4, _score_text(e), size=11, fill=readable_on(fill), weight=700, anchor="middle")
+        for a in marks:
+            colour = theme.diverging[4] if a.kind == "best-moment" else theme.diverging[0]
+            label = ("★ " if a.kind == "best-moment" else "▼ ") + a.label
+            wlab = len(label) * 6.4 + 10
+            my = cy - 40 if a.kind == "best-moment" else cy + 22
+            svg.rect(x - wlab / 2, my, wlab, 17, colour, rx=3)
+            svg.text(x, my + 12.5, label, size=11, fill="#FFFFFF", weight=700, anchor="middle")
+
+
+def _svg_doc(svg: _Svg, width: float, height: float, layout: MapLayout, theme: Theme) -> str:
+    font = _xml_escape(_svg_font(theme.font), {'"': "&quot;"})
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        f'width="{width:.0f}" height="{height:.0f}" viewBox="-16 -16 {width + 32:.0f} {height + 32:.0f}" '
+        f'font-family="{font}" role="img" aria-labelledby="wb-map-title">'
+        f'<title id="wb-map-title">{_xml_escape(layout.title)}</title>'
+        f'<rect x="-16" y="-16" width="{width + 32:.0f}" height="{height + 32:.0f}" fill="{theme.background}"/>'
+        + "".join(svg.parts)
+        + "</svg>\n"
+    )
+
+
+def _svg_font(font: str) -> str:
+    from workbook.theme import _css_font
+
+    return _css_font(font).replace('"', "'").removesuffix(", sans-serif") + ", " + _SVG_FONT_FALLBACK
+
+
+# ------------------------------------------------------------------------------ export
+
+
+def map_filename(persona_id: str, fmt: str = "html", icp: str | None = None) -> str:
+    """``journey-map-<persona>[-<icp>].<fmt>``: ids are slugs, so the name is safe."""
+    return f"journey-map-{persona_id}{'-' + icp if icp else ''}.{fmt}"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        # mkstemp makes the file private (0600); an exported map is meant to be shared.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_map(
+    ws: Any,
+    persona_id: str | None,
+    path: str | Path,
+    fmt: str | None = None,
+    *,
+    icp: str | None = None,
+    kpis: Any = None,
+    lanes: Sequence[str] | None = None,
+    scale: float = 2.0,
+) -> Path:
+    """Write the map of one persona to ``path`` as HTML (standalone page), SVG or PNG.
+
+    ``fmt`` defaults to the file's suffix. PNG is the SVG rasterised by vl-convert at
+    ``scale`` (2 = sharp on slides), with no browser. The file appears whole or not at all.
+
+    Raises
+    ------
+    WorkbookError
+        Unknown format, or unknown persona.
+    """
+    path = Path(path)
+    fmt = (fmt or path.suffix.lstrip(".")).lower()
+    if fmt not in FORMATS:
+        raise WorkbookError(
+            f"cannot export a map as {fmt or 'a file with no extension'!r}",
+            [Problem("unknown format", file=str(path), hint="end the file name in .html, .svg or .png")],
+        )
+    theme = Theme.from_workspace(ws)
+    layout = build_layout(ws, persona_id, icp=icp, lanes=lanes, kpis=kpis)
+    if fmt == "html":
+        data = render_map_html(ws, standalone=True, theme=theme, layout=layout).encode("utf-8")
+    else:
+        svg = render_map_svg(ws, theme=theme, layout=layout)
+        if fmt == "svg":
+            data = svg.encode("utf-8")
+        else:
+            import vl_convert
+
+            data = vl_convert.svg_to_png(svg, scale=scale)
+    _atomic_write(path, data)
+    return path

@@ -1,0 +1,359 @@
+"""One look for every chart and map of a client: colours, font and logo from its branding.
+
+:class:`Theme` turns a client's :class:`~workbook.model.Branding` into
+
+* a Vega-Lite ``config`` (:meth:`Theme.vega_config`), used by every chart renderer and
+  registered as the altair theme ``"workbook"`` (:meth:`Theme.register_altair`);
+* CSS custom properties (:meth:`Theme.css_variables`) used by the journey map and the pages
+  that hold the charts, so the map and the charts read as one document.
+
+Branding colours are the client's, not ours, so they may be too light for text. Text colours
+are derived with :func:`ensure_contrast`, which darkens a colour until it meets WCAG AA
+(4.5:1) on the page background; :func:`contrast_problems` reports what was adjusted so the
+consultant can tell the client. Categorical data uses the Okabe-Ito palette (safe for the
+common colour-vision deficiencies); emotion and lift use a blue-orange diverging palette
+(also safe: it never relies on telling red from green).
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbook.exceptions import Problem
+from workbook.model import Branding
+
+__all__ = [
+    "DIVERGING",
+    "OKABE_ITO",
+    "Theme",
+    "contrast_problems",
+    "contrast_ratio",
+    "ensure_contrast",
+    "meets_aa",
+    "readable_on",
+    "relative_luminance",
+]
+
+#: Okabe & Ito (2008), reordered so the first colours differ most in lightness too.
+OKABE_ITO: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+
+#: Five steps from worst (-2) to best (+2): orange for struggle, blue for delight.
+DIVERGING: tuple[str, ...] = ("#B35806", "#F1A340", "#EDEDED", "#6BAED6", "#08519C")
+
+_WHITE = "#FFFFFF"
+_INK = "#1F2328"  # body text: 15.8:1 on white
+_MUTED = "#57606A"  # secondary text: 6.2:1 on white
+
+
+def _rgb(colour: str) -> tuple[float, float, float]:
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", colour):
+        raise ValueError(f"not a colour like #1F4E79: {colour!r}")
+    return tuple(int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+def _hex(rgb: tuple[float, float, float]) -> str:
+    return "#" + "".join(f"{round(max(0.0, min(1.0, c)) * 255):02X}" for c in rgb)
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG 2.x relative luminance of an ``#RRGGBB`` colour (0 black .. 1 white)."""
+
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in _rgb(colour))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(fg: str, bg: str) -> float:
+    """WCAG contrast ratio between two colours, from 1 (none) to 21 (black on white)."""
+    a, b = sorted((relative_luminance(fg), relative_luminance(bg)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+def meets_aa(fg: str, bg: str, *, large: bool = False) -> bool:
+    """True when ``fg`` text on ``bg`` meets WCAG AA (4.5:1, or 3:1 for large text)."""
+    return contrast_ratio(fg, bg) >= (3.0 if large else 4.5)
+
+
+def readable_on(bg: str) -> str:
+    """The text colour (near-black or white) with the better contrast on ``bg``."""
+    return _WHITE if contrast_ratio(_WHITE, bg) >= contrast_ratio(_INK, bg) else _INK
+
+
+def ensure_contrast(colour: str, bg: str = _WHITE, *, ratio: float = 4.5) -> str:
+    """``colour``, darkened (or lightened on a dark ``bg``) just enough to reach ``ratio``.
+
+    The hue is kept, so a client's brand colour stays recognisable as text or a line.
+    """
+    if contrast_ratio(colour, bg) >= ratio:
+        return colour
+    target = (0.0, 0.0, 0.0) if relative_luminance(bg) > 0.18 else (1.0, 1.0, 1.0)
+    rgb = _rgb(colour)
+    # Mixing towards black (or white) changes the ratio monotonically: bisect the mix.
+    lo, hi = 0.0, 1.0
+    for _ in range(24):
+        mid = (lo + hi) / 2
+        mixed = _hex(tuple(c + (t - c) * mid for c, t in zip(rgb, target, strict=True)))  # type: ignore[arg-type]
+        if contrast_ratio(mixed, bg) >= ratio:
+            hi = mid
+        else:
+            lo = mid
+    return _hex(tuple(c + (t - c) * hi for c, t in zip(rgb, target, strict=True)))  # type: ignore[arg-type]
+
+
+def contrast_problems(branding: Branding, *, file: str | None = None) -> list[Problem]:
+    """Warnings for brand colours too light (or too dark) to be used as text on white.
+
+    Nothing fails: the theme adjusts the colour for text; the warning says so, so the
+    consultant is not surprised that the titles are darker than the brand colour.
+    """
+    problems = []
+    for name in ("primary_color", "accent_color"):
+        colour = getattr(branding, name)
+        ratio = contrast_ratio(colour, _WHITE)
+        if ratio < 4.5:
+            problems.append(
+                Problem(
+                    f"{colour} has a contrast of {ratio:.1f}:1 on white, below the 4.5:1 "
+                    "that WCAG AA asks for text",
+                    file=file,
+                    field=f"client.branding.{name}",
+                    hint=f"text uses {ensure_contrast(colour)} instead; pick a darker colour "
+                    "to use the brand colour itself",
+                    severity="warning",
+                )
+            )
+    return problems
+
+
+def _logo_data_uri(path: Path) -> str | None:
+    """The logo as a ``data:`` URI, so pages embed it and never fetch it."""
+    if not path.is_file():
+        return None
+    mime = mimetypes.guess_type(path.name)[0]
+    if mime not in ("image/png", "image/jpeg", "image/svg+xml"):
+        return None
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+@dataclass(frozen=True)
+class Theme:
+    """The colours, font and logo every chart and map of one client shares.
+
+    Build it with :meth:`from_branding` (or :meth:`from_workspace`); the default is the
+    workbook's own neutral look.
+    """
+
+    primary: str = "#1F4E79"
+    accent: str = "#E07A1F"
+    font: str = "Source Sans 3, Helvetica, Arial, sans-serif"
+    logo: str | None = None  # data URI
+    client_name: str = ""
+    background: str = _WHITE
+    ink: str = _INK
+    muted: str = _MUTED
+    categorical: tuple[str, ...] = OKABE_ITO
+    diverging: tuple[str, ...] = DIVERGING
+    problems: tuple[Problem, ...] = field(default=(), compare=False)
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_branding(
+        cls, branding: Branding | None = None, *, base_dir: str | Path | None = None, client_name: str = ""
+    ) -> Theme:
+        """The theme of a client's branding; ``base_dir`` is where the logo path starts."""
+        branding = branding or Branding()
+        problems = contrast_problems(branding)
+        logo = None
+        if branding.logo and base_dir is not None:
+            logo = _logo_data_uri(Path(base_dir) / branding.logo)
+            if logo is None:
+                problems.append(
+                    Problem(
+                        f"logo {branding.logo} not found or not a PNG, JPEG or SVG file",
+                        field="client.branding.logo",
+                        hint="put the file in the workspace folder, or clear the field",
+                        severity="warning",
+                    )
+                )
+        return cls(
+            primary=branding.primary_color,
+            accent=branding.accent_color,
+            font=branding.font,
+            logo=logo,
+            client_name=client_name,
+            problems=tuple(problems),
+        )
+
+    @classmethod
+    def from_workspace(cls, ws: Any) -> Theme:
+        """The theme of an :class:`~workbook.store.OpenWorkspace` or a bare model.
+
+        A bare :class:`~workbook.model.Workspace` has no folder, so its logo is left out.
+        """
+        data = getattr(ws, "data", ws)
+        base = getattr(ws, "path", None)
+        return cls.from_branding(data.client.branding, base_dir=base, client_name=data.client.name)
+
+    # ------------------------------------------------------------------ derived colours
+
+    @property
+    def primary_text(self) -> str:
+        """The primary colour, darkened if needed so text in it passes WCAG AA."""
+        return ensure_contrast(self.primary, self.background)
+
+    @property
+    def accent_text(self) -> str:
+        return ensure_contrast(self.accent, self.background)
+
+    @property
+    def accent_mark(self) -> str:
+        """The accent for marks (bars, points): 3:1 against the background (WCAG 1.4.11)."""
+        return ensure_contrast(self.accent, self.background, ratio=3.0)
+
+    @property
+    def primary_mark(self) -> str:
+        return ensure_contrast(self.primary, self.background, ratio=3.0)
+
+    @property
+    def on_primary(self) -> str:
+        """Text colour on a primary-coloured header."""
+        return readable_on(self.primary)
+
+    @property
+    def primary_tint(self) -> str:
+        """A very light tint of the primary, for lane headers and bands."""
+        r, g, b = _rgb(self.primary)
+        return _hex((r + (1 - r) * 0.9, g + (1 - g) * 0.9, b + (1 - b) * 0.9))
+
+    def emotion_colour(self, score: float | None) -> str:
+        """The diverging colour for an emotion score from -2 to +2 (grey when unknown)."""
+        if score is None:
+            return "#BBBBBB"
+        index = round(max(-2.0, min(2.0, score))) + 2
+        return self.diverging[index]
+
+    # ------------------------------------------------------------------ outputs
+
+    def vega_config(self) -> dict[str, Any]:
+        """A Vega-Lite ``config`` object: fonts, colours, axes, legends, titles."""
+        font = self.font
+        return {
+            "background": self.background,
+            "font": font,
+            "padding": 12,
+            "view": {"stroke": None, "continuousWidth": 520, "continuousHeight": 300},
+            "title": {
+                "font": font,
+                "fontSize": 16,
+                "fontWeight": 600,
+                "color": self.primary_text,
+                "subtitleColor": self.muted,
+                "subtitleFontSize": 12,
+                "anchor": "start",
+                "offset": 12,
+            },
+            "axis": {
+                "labelFont": font,
+                "titleFont": font,
+                "labelColor": self.ink,
+                "titleColor": self.ink,
+                "labelFontSize": 11,
+                "titleFontSize": 12,
+                "titleFontWeight": 600,
+                "gridColor": "#E5E7EB",
+                "domainColor": "#8C959F",
+                "tickColor": "#8C959F",
+                "labelLimit": 220,
+            },
+            "legend": {
+                "labelFont": font,
+                "titleFont": font,
+                "labelColor": self.ink,
+                "titleColor": self.ink,
+                "labelFontSize": 11,
+                "titleFontSize": 12,
+                "orient": "bottom",
+                "direction": "horizontal",
+            },
+            "header": {"labelFont": font, "titleFont": font, "labelColor": self.ink},
+            "text": {"font": font, "color": self.ink},
+            "mark": {"color": self.primary_mark},
+            "bar": {"color": self.primary_mark},
+            "line": {"color": self.primary_mark, "strokeWidth": 2.5},
+            "point": {"color": self.primary_mark, "filled": True, "size": 70},
+            "range": {
+                "category": list(self.categorical),
+                "diverging": list(self.diverging),
+                "heatmap": {"scheme": "blues"},
+                "ramp": {"scheme": "blues"},
+            },
+        }
+
+    def register_altair(self, name: str = "workbook") -> str:
+        """Register (and enable) this theme in altair under ``name``; returns the name."""
+        import altair as alt
+
+        config = self.vega_config()
+
+        def _theme() -> Any:
+            return {"config": config}
+
+        alt.theme.register(name, enable=True)(_theme)
+        return name
+
+    def css_variables(self, selector: str = ":root") -> str:
+        """``:root { --wb-...: ...; }``: the theme for HTML (map, chart pages, reports).
+
+        Give a narrower ``selector`` (``.wb-map``) when the HTML sits inside someone else's
+        page (a notebook, a report), so the variables do not leak into it.
+        """
+        values = {
+            "primary": self.primary,
+            "primary-text": self.primary_text,
+            "primary-tint": self.primary_tint,
+            "on-primary": self.on_primary,
+            "accent": self.accent,
+            "accent-text": self.accent_text,
+            "accent-mark": self.accent_mark,
+            "ink": self.ink,
+            "muted": self.muted,
+            "background": self.background,
+            "font": _css_font(self.font),
+            "best": self.diverging[4],
+            "worst": self.diverging[0],
+        }
+        body = "".join(f"  --wb-{k}: {v};\n" for k, v in values.items())
+        return selector + " {\n" + body + "}\n"
+
+
+def _css_font(font: str) -> str:
+    """A CSS font-family list; names are quoted and stripped of anything but safe characters.
+
+    The font comes from the workspace (user text): only letters, digits, spaces, hyphens and
+    commas survive, so it can never close the CSS rule or the style element.
+    """
+    families = []
+    for name in font.split(","):
+        clean = re.sub(r"[^A-Za-z0-9 \-]", "", name).strip()
+        if not clean:
+            continue
+        generic = clean in ("serif", "sans-serif", "monospace", "system-ui", "cursive")
+        families.append(clean if generic else f'"{clean}"')
+    return ", ".join(families + ([] if "sans-serif" in families else ["sans-serif"]))
