@@ -601,8 +601,16 @@ class ListEditor(widgets.VBox):
         )
         self._quiet = False
         self.picker.observe(form.guard(self._picked), "value")
-        form.observe(form.guard(lambda _c: self._refresh_options()), "revision")
+        self._on_save = form.guard(lambda _c: self._refresh_options())
+        form.observe(self._on_save, "revision")
         self.refresh()
+
+    def detach(self) -> None:
+        """Stop following the form's saves (the editor is being replaced)."""
+        self.form.unobserve(self._on_save, "revision")
+        for b in self.bound:
+            b.widget.close()
+        self.bound = []
 
     def _refresh_options(self) -> None:
         for field in self.bound:

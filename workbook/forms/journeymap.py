@@ -60,8 +60,9 @@ def ensure_cell(data: Any, persona_id: str, stage_id: str) -> Path:
 class MapEditor(widgets.VBox):
     """Pick a persona and a stage; edit that cell of the map."""
 
-    def __init__(self, form: Form) -> None:
+    def __init__(self, form: Form, *, preview: bool = True) -> None:
         self.form = form
+        self.show_preview = preview
         self.persona = widgets.Dropdown(description="Persona")
         self.persona.add_class("wb-map-persona")
         self.stage = widgets.Dropdown(description="Stage")
@@ -70,8 +71,12 @@ class MapEditor(widgets.VBox):
         self.emotions.add_class("wb-map-emotions")
         self.cell = widgets.VBox()
         self.cell.add_class("wb-map-cell")
+        self.preview = widgets.HTML()
+        self.preview.add_class("wb-map-preview")
         self.bound: list[Any] = []
-        super().__init__([widgets.HBox([self.persona, self.stage]), self.cell, self.emotions])
+        super().__init__(
+            [widgets.HBox([self.persona, self.stage]), self.cell, self.emotions, self.preview]
+        )
         self._quiet = False
         self.persona.observe(form.guard(self._picked), "value")
         self.stage.observe(form.guard(self._picked), "value")
@@ -95,8 +100,15 @@ class MapEditor(widgets.VBox):
             self._show()
 
     def _redraw_emotions(self) -> None:
-        if self.persona.value:
-            self.emotions.value = emotion_line(self.form.ws.data, self.persona.value)
+        if not self.persona.value:
+            return
+        data = self.form.ws.data
+        self.emotions.value = emotion_line(data, self.persona.value)
+        if self.show_preview:
+            from workbook.journeymap import render_map_html
+
+            # The whole map, redrawn after each save: the consultant sees the grid fill up.
+            self.preview.value = render_map_html(data, self.persona.value)
 
     def _show(self) -> None:
         for b in self.bound:
@@ -115,8 +127,14 @@ class MapEditor(widgets.VBox):
         self._redraw_emotions()
 
 
-def form(ws: OpenWorkspace) -> Form:
-    """The journey map form: one cell per persona x stage, lanes, and the emotion curve."""
+def form(ws: OpenWorkspace, *, preview: bool = True) -> Form:
+    """The journey map form: one cell per persona x stage, lanes, and the map drawn below.
+
+    Parameters
+    ----------
+    preview
+        Draw the whole map under the form, redrawn after every save.
+    """
     f = Form(ws, title="Step 6 - Journey map", css="wb-form-journeymap")
-    f.add(map=MapEditor(f))
+    f.add(map=MapEditor(f, preview=preview))
     return f

@@ -1,0 +1,251 @@
+"""Step 7 form: annotate the map, write recommendations, take snapshots and compare versions."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from workbook.forms._binding import FieldSpec, Form, ListEditor
+from workbook.model import Annotation, Journey, Recommendation
+
+if TYPE_CHECKING:
+    from workbook.store import OpenWorkspace
+
+__all__ = ["AnnotationList", "RECOMMENDATION_FIELDS", "SnapshotPanel", "form"]
+
+_KIND_LABELS = {"best-moment": "Best moment", "worst-struggle": "Worst struggle"}
+
+
+def _stage_options(data: Any) -> list[tuple[str, Any]]:
+    return [(s.name, s.id) for s in data.stages]
+
+
+def _touchpoint_options(data: Any) -> list[tuple[str, Any]]:
+    return [("(none)", None)] + [(t.name, t.id) for t in data.touchpoints]
+
+
+RECOMMENDATION_FIELDS = [
+    FieldSpec("text", "Recommendation", "textarea", placeholder="Answer demo requests within one day"),
+    FieldSpec("stage", "Stage", "choice", options=_stage_options),
+    FieldSpec("touchpoint", "Next to touchpoint", "choice", options=_touchpoint_options),
+    FieldSpec(
+        "priority", "Priority", "choice", options=[("High", "high"), ("Medium", "medium"), ("Low", "low")]
+    ),
+    FieldSpec("owner", "Owner"),
+    FieldSpec(
+        "status",
+        "Status",
+        "choice",
+        options=[(s.capitalize(), s) for s in ("proposed", "agreed", "in-progress", "done", "dropped")],
+    ),
+]
+
+
+def _journey(form: Form, persona_id: str) -> Journey:
+    """The persona's map, created (in memory, unsaved) if it has none yet."""
+    data = form.ws.data
+    journey = data.journey(persona_id)
+    if journey is None:
+        journey = Journey(persona=persona_id)
+        data.journeys.append(journey)
+    return journey
+
+
+class AnnotationList(widgets.VBox):
+    """The best and worst moments marked on one persona's map: a list, and a row to add one."""
+
+    def __init__(self, form: Form, persona_id: str) -> None:
+        self.form = form
+        self.persona_id = persona_id
+        data = form.ws.data
+        self.kind = widgets.Dropdown(options=[(v, k) for k, v in _KIND_LABELS.items()], description="Mark")
+        self.kind.add_class("wb-annotation-kind")
+        self.stage = widgets.Dropdown(options=_stage_options(data), description="at stage")
+        self.stage.add_class("wb-annotation-stage")
+        self.touchpoint = widgets.Dropdown(options=_touchpoint_options(data), description="touchpoint")
+        self.touchpoint.add_class("wb-annotation-touchpoint")
+        self.note = widgets.Text(placeholder="what happens there", description="Note")
+        self.note.add_class("wb-annotation-note")
+        self.add_button = form.button("Add", "wb-add", "wb-annotation-add", icon="plus", on_click=self.add)
+        self.items = widgets.VBox()
+        self.items.add_class("wb-annotations")
+        super().__init__(
+            [
+                widgets.HTML("<b>Best moments and worst struggles</b>"),
+                self.items,
+                widgets.HBox([self.kind, self.stage]),
+                widgets.HBox([self.touchpoint, self.note, self.add_button]),
+            ]
+        )
+        self.refresh()
+
+    def refresh(self) -> None:
+        journey = self.form.ws.data.journey(self.persona_id)
+        rows = []
+        for i, a in enumerate(journey.annotations if journey else []):
+            text = f"{_KIND_LABELS[a.kind]} at {a.stage}" + (f" ({a.touchpoint})" if a.touchpoint else "")
+            label = widgets.HTML(f"{html.escape(text)}: {html.escape(a.note)}")
+            remove = self.form.button(
+                "Remove", "wb-remove", "wb-annotation-remove", icon="trash", on_click=lambda i=i: self.remove(i)
+            )
+            rows.append(widgets.HBox([remove, label]))
+        self.items.children = rows or [widgets.HTML("<i>Nothing marked yet.</i>")]
+
+    def add(self) -> None:
+        """Add the annotation described by the row and save."""
+        journey = _journey(self.form, self.persona_id)
+        annotation = Annotation(
+            kind=self.kind.value, stage=self.stage.value, touchpoint=self.touchpoint.value, note=self.note.value
+        )
+        journey.annotations.append(annotation)
+        self._save_or_undo(lambda: journey.annotations.remove(annotation))
+        self.note.value = ""
+
+    def remove(self, index: int) -> None:
+        """Remove the annotation at ``index`` and save."""
+        journey = _journey(self.form, self.persona_id)
+        annotation = journey.annotations.pop(index)
+        self._save_or_undo(lambda: journey.annotations.insert(index, annotation))
+
+    def _save_or_undo(self, undo: Any) -> None:
+        from workbook.exceptions import WorkspaceValidationError
+
+        try:
+            self.form.save()
+        except WorkspaceValidationError:
+            undo()
+            raise
+        finally:
+            self.refresh()
+
+
+def _snapshot_label(snapshot: Any) -> str:
+    when = getattr(snapshot, "created_at", None) or getattr(snapshot, "taken_at", None)
+    note = getattr(snapshot, "note", "") or ""
+    rev = getattr(snapshot, "revision", None)
+    parts = [str(getattr(snapshot, "id", snapshot))]
+    if rev is not None:
+        parts.append(f"rev {rev}")
+    if when is not None:
+        parts.append(f"{when:%Y-%m-%d %H:%M}" if hasattr(when, "strftime") else str(when))
+    if note:
+        parts.append(note)
+    return " - ".join(parts)
+
+
+def _diff_html(diff: Any) -> str:
+    """A diff as HTML: its own ``_repr_html_`` when it has one, else its text, escaped."""
+    if hasattr(diff, "_repr_html_"):
+        return str(diff._repr_html_())
+    return f"<pre>{html.escape(str(diff))}</pre>"
+
+
+class SnapshotPanel(widgets.VBox):
+    """Take a snapshot of the workspace, then compare any two versions (before / after)."""
+
+    def __init__(self, form: Form) -> None:
+        self.form = form
+        self.note = widgets.Text(placeholder="what is about to change", description="Note")
+        self.note.add_class("wb-snapshot-note")
+        self.take = form.button("Take snapshot", "wb-snapshot", icon="camera", on_click=self.take_snapshot)
+        self.before = widgets.Dropdown(description="Before")
+        self.before.add_class("wb-diff-before")
+        self.after = widgets.Dropdown(description="After")
+        self.after.add_class("wb-diff-after")
+        self.compare = form.button("Compare", "wb-diff", icon="exchange", on_click=self.show_diff)
+        self.output = widgets.HTML()
+        self.output.add_class("wb-diff-output")
+        super().__init__(
+            [
+                widgets.HTML("<b>Versions</b>"),
+                widgets.HBox([self.note, self.take]),
+                widgets.HBox([self.before, self.after, self.compare]),
+                self.output,
+            ]
+        )
+        self.refresh()
+
+    def refresh(self) -> None:
+        snaps = list(self.form.ws.snapshots())
+        options = [(_snapshot_label(s), s.id) for s in snaps]
+        self.before.options = options
+        self.after.options = [*options, ("now (current workspace)", None)]
+        self.before.value = options[-1][1] if options else None
+        self.after.value = None
+
+    def take_snapshot(self) -> None:
+        """Snapshot the workspace as it is now (saved first, so the snapshot is what is on disk)."""
+        self.form.save()
+        snap = self.form.ws.snapshot(self.note.value.strip())
+        self.note.value = ""
+        self.refresh()
+        self.output.value = f"Snapshot {html.escape(_snapshot_label(snap))} taken."
+
+    def show_diff(self) -> None:
+        """Show what changed between the two versions picked."""
+        if self.before.value is None:
+            self.output.value = "<i>Take a snapshot first, make changes, then compare.</i>"
+            return
+        diff = self.form.ws.diff(self.before.value, self.after.value)
+        self.output.value = _diff_html(diff)
+
+
+class _RefineEditor(widgets.VBox):
+    """Pick a persona; edit its annotations and recommendations."""
+
+    def __init__(self, form: Form) -> None:
+        self.form = form
+        self.persona = widgets.Dropdown(description="Persona")
+        self.persona.add_class("wb-refine-persona")
+        self.area = widgets.VBox()
+        self.annotations: AnnotationList | None = None
+        self.recommendations: ListEditor | None = None
+        super().__init__([self.persona, self.area])
+        self._quiet = False
+        self.persona.observe(form.guard(lambda _c: None if self._quiet else self._show()), "value")
+        self.refresh()
+
+    def refresh(self) -> None:
+        personas = self.form.ws.data.personas
+        self._quiet = True
+        try:
+            keep = self.persona.value if self.persona.value in {p.id for p in personas} else None
+            self.persona.options = [(p.name, p.id) for p in personas]
+            self.persona.value = keep or (personas[0].id if personas else None)
+        finally:
+            self._quiet = False
+        self._show()
+
+    def _show(self) -> None:
+        pid = self.persona.value
+        if pid is None:
+            self.area.children = [widgets.HTML("<i>Add a persona and build its map first.</i>")]
+            return
+        if self.recommendations is not None:
+            self.recommendations.detach()
+        _journey(self.form, pid)
+        first_stage = self.form.ws.data.stages[0].id if self.form.ws.data.stages else "awareness"
+        self.annotations = AnnotationList(self.form, pid)
+        self.recommendations = ListEditor(
+            self.form,
+            path=("journeys", {"persona": pid, "icp": None}, "recommendations"),
+            noun="recommendation",
+            fields=RECOMMENDATION_FIELDS,
+            new_item=lambda item_id, text: Recommendation(id=item_id, text=text, stage=first_stage),
+            label=lambda r: r.text if len(r.text) <= 60 else r.text[:57] + "...",
+        )
+        self.recommendations.new_name.placeholder = "a new recommendation, in one sentence"
+        self.area.children = [
+            self.annotations,
+            widgets.HTML("<b>Recommendations</b>"),
+            self.recommendations,
+        ]
+
+
+def form(ws: OpenWorkspace) -> Form:
+    """The refine form: annotations and recommendations per persona, snapshots and their diff."""
+    f = Form(ws, title="Step 7 - Iterate and refine", css="wb-form-refine")
+    f.add(map=_RefineEditor(f), versions=SnapshotPanel(f))
+    return f
