@@ -20,11 +20,13 @@ from workbook.exceptions import (
     WorkspaceNotFoundError,
     WorkspaceValidationError,
 )
+from workbook.store import OpenWorkspace, new_workspace, open_workspace
 
 __all__ = [
     "AnalyticsError",
     "ConflictError",
     "CrmImportError",
+    "OpenWorkspace",
     "Problem",
     "ReportError",
     "SchemaVersionError",
@@ -33,4 +35,6 @@ __all__ = [
     "WorkspaceNotFoundError",
     "WorkspaceValidationError",
     "__version__",
+    "new_workspace",
+    "open_workspace",
 ]

@@ -1,0 +1,1070 @@
+"""A client workspace on disk: load, validate, save, snapshot and compare.
+
+A workspace is a folder::
+
+    acme-fitness/
+        workspace.yaml      the document (human-readable, stable key order, safe to hand-edit)
+        data/               imported CRM data (see :mod:`workbook.crm.schema`)
+        history/            snapshots: NNNN-<note>.yaml copies plus index.yaml
+        reports/            rendered output
+        .gitignore          keeps the salt, lock files and reports out of git
+
+Saving is safe against the two things that go wrong in a workshop:
+
+* a process killed mid-save: the new text goes to a temporary file in the same folder, which is
+  flushed, fsynced and renamed over ``workspace.yaml`` (then the folder is fsynced), so the file
+  on disk is always the old version or the new one, never a mix;
+* two writers (two kernels, a kernel and the CLI): every save holds a file lock and checks that
+  the file on disk is still the one this copy was loaded from (same revision, same bytes). A save
+  from a stale copy raises :class:`~workbook.exceptions.ConflictError` instead of overwriting
+  someone else's change.
+
+Loading reports every problem at once, each with its field path and its line in the YAML.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import secrets
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import yaml
+
+from workbook import model
+from workbook.exceptions import (
+    ConflictError,
+    Problem,
+    SchemaVersionError,
+    WorkbookError,
+    WorkspaceExistsError,
+    WorkspaceNotFoundError,
+    WorkspaceValidationError,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "FILENAME",
+    "HEADER",
+    "MIGRATIONS",
+    "Change",
+    "Diff",
+    "EmotionMove",
+    "OpenWorkspace",
+    "Snapshot",
+    "diff_workspaces",
+    "dumps",
+    "loads",
+    "new_workspace",
+    "open_workspace",
+    "preset_dirs",
+    "presets",
+    "read_workspace",
+    "register_migration",
+]
+
+FILENAME = "workspace.yaml"
+LOCKNAME = ".workspace.yaml.lock"
+HISTORY_INDEX = "index.yaml"
+LOCK_TIMEOUT = 10.0
+HEADER = (
+    "# Journey Workbook workspace \u2014 safe to edit by hand; "
+    'run "workbook validate <folder>" after editing.\n'
+)
+GITIGNORE = "# Written by Journey Workbook.\ndata/.salt\n*.lock\nreports/\n"
+
+# Keys written even when empty: a reader must always find them.
+_ALWAYS_KEEP = frozenset({"schema_version", "revision", "client"})
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+# ------------------------------------------------------------------------------------ YAML
+
+
+class _Dumper(yaml.SafeDumper):
+    """Safe dumper that writes multi-line text as ``|`` blocks, so hand edits stay readable.
+
+    The pure-Python dumper, not libyaml's: libyaml escapes characters outside the basic
+    plane (emoji become ``\\U0001F3CB``), which a person editing the file cannot read. The
+    document is small, so the speed does not matter.
+    """
+
+
+def _represent_str(dumper: Any, value: str) -> Any:
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def _prune(value: Any, *, top: bool = False) -> Any:
+    """Drop None, empty strings, empty lists and empty dicts (a shorter file to read)."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            item = _prune(item)
+            if top and key in _ALWAYS_KEEP:
+                out[key] = item
+            elif item is None or item == "" or item == [] or item == {}:
+                continue
+            else:
+                out[key] = item
+        return out
+    if isinstance(value, list):
+        return [_prune(v) for v in value]
+    return value
+
+
+def dumps(ws: model.Workspace) -> str:
+    """The YAML text of a workspace, exactly as the store writes it.
+
+    Keys follow the model's field order; empty values are left out; multi-line text is written
+    as ``|`` blocks. ``dumps(loads(text)) == text`` for any text this function produced.
+    """
+    data = _prune(ws.model_dump(mode="json"), top=True)
+    body = yaml.dump(
+        data,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=100,
+        indent=2,
+    )
+    return HEADER + body
+
+
+def _parse(text: str, file: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = exc.problem or "not valid YAML"
+        raise WorkspaceValidationError.from_problems(
+            file,
+            [
+                Problem(
+                    f"YAML syntax error: {what}",
+                    file=file,
+                    line=line,
+                    hint="check indentation, colons and quotes near this line",
+                )
+            ],
+        ) from None
+    except yaml.YAMLError as exc:
+        raise WorkspaceValidationError.from_problems(
+            file, [Problem(f"YAML syntax error: {exc}", file=file)]
+        ) from None
+
+
+_PATH_TOKEN = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
+
+
+def _path_tokens(path: str) -> list[str | int]:
+    tokens: list[str | int] = []
+    for m in _PATH_TOKEN.finditer(path):
+        tokens.append(int(m.group(1)) if m.group(1) is not None else m.group(2))
+    return tokens
+
+
+def _line_of(root: yaml.Node | None, path: str | None) -> int | None:
+    """The 1-based line of the YAML node a field path points at (or its nearest parent)."""
+    if root is None:
+        return None
+    if not path or path == "(top level)":
+        return root.start_mark.line + 1
+    node: yaml.Node = root
+    line = root.start_mark.line + 1
+    for token in _path_tokens(path):
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == str(token):
+                    line = key.start_mark.line + 1
+                    node = value
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(token, int):
+            if token >= len(node.value):
+                return line
+            node = node.value[token]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _duplicate_keys(node: yaml.Node | None, path: str, file: str) -> Iterator[Problem]:
+    """YAML silently keeps the last of two equal keys; a hand edit deserves to hear about it."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = str(key.value)
+            sub = f"{path}.{name}" if path else name
+            if name in seen:
+                yield Problem(
+                    f"the key {name!r} appears twice",
+                    file=file,
+                    line=key.start_mark.line + 1,
+                    field=sub,
+                    hint="keep one of them; the last one would win silently",
+                )
+            seen.add(name)
+            yield from _duplicate_keys(value, sub, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            yield from _duplicate_keys(item, f"{path}[{i}]", file)
+
+
+def _with_lines(problems: list[Problem], text: str, file: str) -> list[Problem]:
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:  # the text parsed a moment ago; be safe anyway
+        root = None
+    out = [
+        Problem(
+            p.message,
+            file=file,
+            line=p.line or _line_of(root, p.field),
+            row=p.row,
+            column=p.column,
+            field=p.field,
+            hint=p.hint,
+            severity=p.severity,
+        )
+        for p in problems
+    ]
+    return list(_duplicate_keys(root, "", file)) + out
+
+
+# ------------------------------------------------------------------------------ migrations
+
+#: Upgrades of the raw document: ``MIGRATIONS[n]`` turns a version-n dict into version n+1.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def register_migration(
+    from_version: int,
+) -> Callable[[Callable[[dict[str, Any]], dict[str, Any]]], Callable[[dict[str, Any]], dict[str, Any]]]:
+    """Register the function that upgrades a document from ``from_version`` to the next.
+
+    The function receives the raw dict read from YAML and returns the upgraded dict (it must
+    set nothing else on disk: the upgraded document is written at the next save).
+    """
+
+    def decorate(fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        MIGRATIONS[from_version] = fn
+        return fn
+
+    return decorate
+
+
+def _migrate(data: dict[str, Any], file: str) -> tuple[dict[str, Any], bool]:
+    """Bring a raw document up to :data:`model.SCHEMA_VERSION`; return it and whether it moved."""
+    version = data.get("schema_version", model.SCHEMA_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool):
+        return data, False  # the schema check reports it with its line
+    if version > model.SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{file}: written by a newer Journey Workbook (schema version {version}; "
+            f"this one reads up to {model.SCHEMA_VERSION})",
+            hint="upgrade journey-workbook (pip install -U journey-workbook) to open it",
+        )
+    moved = False
+    while version < model.SCHEMA_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise SchemaVersionError(
+                f"{file}: schema version {version} cannot be upgraded by this Journey Workbook",
+                hint="open it with the version that wrote it, or ask for a migration",
+            )
+        data = step(copy.deepcopy(data))
+        version += 1
+        data["schema_version"] = version
+        moved = True
+    return data, moved
+
+
+def loads(text: str, *, file: str = FILENAME) -> model.Workspace:
+    """Parse and validate workspace YAML; every problem comes at once, with its line.
+
+    Raises
+    ------
+    WorkspaceValidationError
+        For YAML syntax errors and for every schema or reference problem.
+    SchemaVersionError
+        When the file comes from a newer version of the workbook.
+    """
+    return _loads(text, file)[0]
+
+
+def _loads(text: str, file: str) -> tuple[model.Workspace, bool]:
+    data = _parse(text, file)
+    if not isinstance(data, dict):
+        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise WorkspaceValidationError.from_problems(
+            file,
+            [
+                Problem(
+                    f"must be a mapping of fields (client:, personas:, ...), found {got}",
+                    file=file,
+                    line=1,
+                    hint="start from `workbook new NAME` or a preset",
+                )
+            ],
+        )
+    data, migrated = _migrate(data, file)
+    ws, problems = model.schema_problems(data, file=file)
+    if ws is not None:
+        problems = model.reference_problems(ws, file=file)
+    problems = _with_lines(problems, text, file)
+    if problems:
+        raise WorkspaceValidationError.from_problems(file, problems)
+    assert ws is not None
+    return ws, migrated
+
+
+def _ws_file(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """(folder, workspace.yaml) for a folder or for the file itself."""
+    p = Path(path)
+    if p.name.endswith((".yaml", ".yml")) and not p.is_dir():
+        return p.parent, p
+    return p, p / FILENAME
+
+
+def read_workspace(path: str | os.PathLike[str]) -> model.Workspace:
+    """Read and validate a workspace (folder or YAML file) without keeping it open."""
+    folder, file = _ws_file(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        raise WorkspaceNotFoundError.from_path(str(path)) from None
+    return loads(text, file=str(file))
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":  # Windows cannot open a directory; its rename is durable enough
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write text so that readers see the old file or the new one, never part of either."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    # os.open with 0o666 lets the umask decide the mode, as a normal file write would.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _remove_stale_temps(folder: Path) -> None:
+    # A process killed between creating and renaming its temporary file leaves it behind.
+    # Only the lock holder writes, so any temp file seen under the lock is an orphan.
+    for tmp in folder.glob(f".{FILENAME}.*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _revision_on_disk(text: str) -> int | None:
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    rev = data.get("revision") if isinstance(data, dict) else None
+    return rev if isinstance(rev, int) else None
+
+
+# -------------------------------------------------------------------------------- snapshots
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One saved copy of the workspace in ``history/``.
+
+    Attributes
+    ----------
+    id
+        Four digits, ``"0001"``, in the order snapshots were taken.
+    note
+        What the consultant wrote (``"after workshop 1"``).
+    created
+        When it was taken (UTC).
+    revision
+        The workspace revision it copies.
+    file
+        File name inside ``history/`` (``0001-after-workshop-1.yaml``).
+    """
+
+    id: str
+    note: str
+    created: dt.datetime
+    revision: int
+    file: str
+
+    @property
+    def name(self) -> str:
+        return self.file.removesuffix(".yaml")
+
+    def __str__(self) -> str:
+        when = self.created.strftime("%Y-%m-%d %H:%M UTC")
+        return f"{self.id}  {when}  revision {self.revision}  {self.note}"
+
+
+# ------------------------------------------------------------------------------------- diff
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference: ``kind`` is ``added``, ``removed`` or ``changed``.
+
+    ``path`` names items in id-keyed lists by their id (``personas[priya].name``), so a
+    reordered list is not reported as a change of every item.
+    """
+
+    kind: Literal["added", "removed", "changed"]
+    path: str
+    before: Any = None
+    after: Any = None
+
+    def __str__(self) -> str:
+        if self.kind == "added":
+            return f"+ {self.path}: {_short(self.after)}"
+        if self.kind == "removed":
+            return f"- {self.path}: {_short(self.before)}"
+        return f"~ {self.path}: {_short(self.before)} -> {_short(self.after)}"
+
+
+@dataclass(frozen=True)
+class EmotionMove:
+    """A persona's emotion at one stage moved between two versions of the map.
+
+    ``before`` or ``after`` is None when the stage had no score on that side.
+    """
+
+    persona: str
+    stage: str
+    before: float | None
+    after: float | None
+    icp: str | None = None
+
+    @property
+    def delta(self) -> float | None:
+        if self.before is None or self.after is None:
+            return None
+        return self.after - self.before
+
+    def __str__(self) -> str:
+        who = self.persona + (f" ({self.icp})" if self.icp else "")
+
+        def fmt(v: float | None) -> str:
+            return "none" if v is None else f"{v:+g}"
+
+        return f"  emotion {who} @ {self.stage}: {fmt(self.before)} -> {fmt(self.after)}"
+
+
+@dataclass
+class Diff:
+    """What changed between two versions of a workspace.
+
+    Attributes
+    ----------
+    a, b
+        Labels of the two sides (a snapshot name, or ``"saved"`` for the file now).
+    changes
+        Every added, removed or changed item or field.
+    emotion_moves
+        Every emotion score that moved, per persona and stage, in stage order: what the refine
+        step and the before/after emotion chart use.
+    """
+
+    a: str
+    b: str
+    changes: list[Change] = field(default_factory=list)
+    emotion_moves: list[EmotionMove] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.changes)
+
+    def __len__(self) -> int:
+        return len(self.changes)
+
+    def __str__(self) -> str:
+        if not self.changes:
+            return f"no changes between {self.a} and {self.b}"
+        lines = [f"{self.a} -> {self.b}: {len(self.changes)} change{'s' if len(self.changes) != 1 else ''}"]
+        lines += [str(c) for c in self.changes]
+        if self.emotion_moves:
+            lines.append("emotion moves:")
+            lines += [str(m) for m in self.emotion_moves]
+        return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The changes as a table: kind, path, before, after."""
+        import pandas as pd
+
+        rows = [{"kind": c.kind, "path": c.path, "before": c.before, "after": c.after} for c in self.changes]
+        return pd.DataFrame(rows, columns=["kind", "path", "before", "after"])
+
+    def emotion_frame(self) -> pd.DataFrame:
+        """The emotion moves as a table: persona, icp, stage, before, after, delta."""
+        import pandas as pd
+
+        rows = [
+            {
+                "persona": m.persona,
+                "icp": m.icp,
+                "stage": m.stage,
+                "before": m.before,
+                "after": m.after,
+                "delta": m.delta,
+            }
+            for m in self.emotion_moves
+        ]
+        return pd.DataFrame(rows, columns=["persona", "icp", "stage", "before", "after", "delta"])
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    if isinstance(value, dict):
+        label = value.get("name") or value.get("title") or value.get("text") or value.get("id") or value.get("persona")
+        text = str(label) if label else json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, str):
+        text = value.replace("\n", " ")
+    else:
+        text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _item_key(item: Any) -> str | None:
+    if not isinstance(item, dict):
+        return None
+    if "id" in item:
+        return str(item["id"])
+    if "persona" in item:  # journeys: one map per persona (and ICP)
+        return str(item["persona"]) + (f"@{item['icp']}" if item.get("icp") else "")
+    return None
+
+
+def _diff_values(before: Any, after: Any, path: str, out: list[Change]) -> None:
+    if before == after:
+        return
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in list(before) + [k for k in after if k not in before]:
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in after:
+                out.append(Change("removed", sub, before=_prune(before[key])))
+            elif key not in before:
+                out.append(Change("added", sub, after=_prune(after[key])))
+            else:
+                _diff_values(before[key], after[key], sub, out)
+        return
+    if isinstance(before, list) and isinstance(after, list):
+        keys_b = [_item_key(x) for x in before]
+        keys_a = [_item_key(x) for x in after]
+        by_id = all(k is not None for k in keys_b + keys_a) and len(set(keys_b)) == len(keys_b)
+        if by_id and len(set(keys_a)) == len(keys_a):
+            old = dict(zip(keys_b, before, strict=True))
+            new = dict(zip(keys_a, after, strict=True))
+            for key, item in old.items():
+                if key not in new:
+                    out.append(Change("removed", f"{path}[{key}]", before=_prune(item)))
+                else:
+                    _diff_values(item, new[key], f"{path}[{key}]", out)
+            for key, item in new.items():
+                if key not in old:
+                    out.append(Change("added", f"{path}[{key}]", after=_prune(item)))
+            return
+        scalars = all(not isinstance(x, (dict, list)) for x in before + after)
+        if scalars:
+            removed = [x for x in before if x not in after]
+            added = [x for x in after if x not in before]
+            for x in removed:
+                out.append(Change("removed", path, before=x))
+            for x in added:
+                out.append(Change("added", path, after=x))
+            if not removed and not added:  # same items, new order (or repeats)
+                out.append(Change("changed", path, before=before, after=after))
+            return
+        for i in range(max(len(before), len(after))):
+            sub = f"{path}[{i}]"
+            if i >= len(after):
+                out.append(Change("removed", sub, before=_prune(before[i])))
+            elif i >= len(before):
+                out.append(Change("added", sub, after=_prune(after[i])))
+            else:
+                _diff_values(before[i], after[i], sub, out)
+        return
+    out.append(Change("changed", path, before=before, after=after))
+
+
+def _emotions(ws: model.Workspace) -> dict[tuple[str, str | None, str], float | None]:
+    return {
+        (j.persona, j.icp, stage): cell.emotion for j in ws.journeys for stage, cell in j.stages.items()
+    }
+
+
+def diff_workspaces(before: model.Workspace, after: model.Workspace, *, a: str = "a", b: str = "b") -> Diff:
+    """Compare two workspaces: every change, and every emotion score that moved.
+
+    The revision number is ignored (it changes at every save by design).
+    """
+    # Unpruned dumps: both sides then have every field, so a first persona shows as one added
+    # item, not as a whole new "personas" list. Added and removed values are pruned for reading.
+    left = before.model_dump(mode="json")
+    right = after.model_dump(mode="json")
+    left.pop("revision", None)
+    right.pop("revision", None)
+    changes: list[Change] = []
+    _diff_values(left, right, "", changes)
+    e_before, e_after = _emotions(before), _emotions(after)
+    order = {s: i for i, s in enumerate(after.stage_ids() + before.stage_ids())}
+    moves = [
+        EmotionMove(persona=p, stage=s, before=e_before.get((p, icp, s)), after=e_after.get((p, icp, s)), icp=icp)
+        for (p, icp, s) in list(e_before) + [k for k in e_after if k not in e_before]
+        if e_before.get((p, icp, s)) != e_after.get((p, icp, s))
+    ]
+    moves.sort(key=lambda m: (m.persona, m.icp or "", order.get(m.stage, len(order))))
+    return Diff(a=a, b=b, changes=changes, emotion_moves=moves)
+
+
+# --------------------------------------------------------------------------- open workspace
+
+
+class OpenWorkspace:
+    """A workspace folder opened for reading and saving.
+
+    Use :func:`open_workspace` or :func:`new_workspace` to get one.
+
+    Attributes
+    ----------
+    path
+        The workspace folder.
+    data
+        The document (:class:`workbook.model.Workspace`); change it, then :meth:`save`.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.file = path / FILENAME
+        self.data: model.Workspace
+        self._revision = 0  # the revision this copy was loaded at (or last saved)
+        self._digest = ""  # sha256 of the bytes on disk we loaded (or last wrote)
+        self._clean = ""  # dumps() of the data as loaded: what "nothing changed" means
+        self.reload()
+
+    # -- folders
+
+    @property
+    def data_dir(self) -> Path:
+        return self.path / "data"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.path / "reports"
+
+    @property
+    def history_dir(self) -> Path:
+        return self.path / "history"
+
+    @property
+    def revision(self) -> int:
+        """The revision of the file this copy was loaded from or last saved to."""
+        return self._revision
+
+    @property
+    def dirty(self) -> bool:
+        """True when :attr:`data` has changes that are not saved yet."""
+        return self._dump(self._revision) != self._clean
+
+    def __repr__(self) -> str:
+        return f"OpenWorkspace({str(self.path)!r}, revision={self._revision})"
+
+    # -- load and save
+
+    def reload(self) -> None:
+        """Read the file again; unsaved changes in :attr:`data` are dropped."""
+        try:
+            text = self.file.read_text(encoding="utf-8")
+        except (FileNotFoundError, NotADirectoryError):
+            raise WorkspaceNotFoundError.from_path(str(self.path)) from None
+        ws, migrated = _loads(text, str(self.file))
+        self.data = ws
+        self._revision = ws.revision
+        self._digest = _digest(text)
+        # After a migration the file on disk is older than the model: the next save writes it.
+        self._clean = "" if migrated else self._dump(ws.revision)
+
+    def _dump(self, revision: int) -> str:
+        data = self.data.model_copy(update={"revision": revision})
+        return dumps(data)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(self.path / LOCKNAME), timeout=LOCK_TIMEOUT)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise ConflictError(
+                f"{self.file}: busy, another process has been saving it for {LOCK_TIMEOUT:g} s",
+                hint="wait for the other kernel or command to finish, then save again",
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _check_unchanged_on_disk(self) -> None:
+        try:
+            text = self.file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise WorkspaceNotFoundError.from_path(str(self.path)) from None
+        on_disk = _revision_on_disk(text)
+        if on_disk != self._revision:
+            raise ConflictError.from_revisions(str(self.file), self._revision, on_disk if on_disk is not None else -1)
+        if _digest(text) != self._digest:
+            raise ConflictError(
+                f"{self.file}: not saved, the file was edited since you loaded it "
+                f"(same revision {self._revision}, different content)",
+                hint="reload it (`ws.reload()` or re-run the form cell), redo your change, save again",
+            )
+
+    def validate(self) -> model.Workspace:
+        """Check the data as it is now (schema and references); return the validated copy.
+
+        Raises
+        ------
+        WorkspaceValidationError
+            With every problem and its field path.
+        """
+        raw = self.data.model_dump(mode="json")
+        return model.validate_workspace(raw, file=str(self.file))
+
+    def save(self) -> bool:
+        """Validate, then write the workspace atomically under the lock, revision + 1.
+
+        Returns
+        -------
+        bool
+            False when nothing changed since the last load or save (nothing is written).
+
+        Raises
+        ------
+        WorkspaceValidationError
+            When the data breaks the schema or a reference (nothing is written).
+        ConflictError
+            When the file changed on disk since this copy was loaded, or the lock is held too long.
+        """
+        # Re-validate from a plain dump: in-place edits of nested lists bypass
+        # validate_assignment, and references are only checked here.
+        checked = self.validate()
+        if self._dump(self._revision) == self._clean:
+            return False
+        with self._locked():
+            self._check_unchanged_on_disk()
+            _remove_stale_temps(self.path)
+            new_revision = self._revision + 1
+            text = dumps(checked.model_copy(update={"revision": new_revision}))
+            _atomic_write(self.file, text)
+        self.data.revision = new_revision
+        self._revision = new_revision
+        self._digest = _digest(text)
+        self._clean = text
+        return True
+
+    def update(self, change: Callable[[model.Workspace], None], *, retries: int = 5) -> bool:
+        """Reload, apply ``change`` to the data, save; on a conflict start again.
+
+        For scripts and background jobs that must not lose someone else's edit: the change is
+        re-applied to the latest version instead of overwriting it.
+        """
+        for attempt in range(retries + 1):
+            self.reload()
+            change(self.data)
+            try:
+                return self.save()
+            except ConflictError:
+                if attempt == retries:
+                    raise
+        raise AssertionError("unreachable")
+
+    # -- snapshots
+
+    def snapshots(self) -> list[Snapshot]:
+        """Every snapshot, oldest first."""
+        index = self.history_dir / HISTORY_INDEX
+        try:
+            raw = yaml.load(index.read_text(encoding="utf-8"), Loader=_Loader) or []
+        except FileNotFoundError:
+            return []
+        except yaml.YAMLError as exc:
+            raise WorkspaceValidationError.from_problems(
+                str(index), [Problem(f"YAML syntax error: {exc}", file=str(index))]
+            ) from None
+        out = []
+        for entry in raw:
+            created = entry["created"]
+            if isinstance(created, str):
+                created = dt.datetime.fromisoformat(created)
+            out.append(
+                Snapshot(
+                    id=str(entry["id"]).zfill(4),
+                    note=str(entry.get("note", "")),
+                    created=created,
+                    revision=int(entry["revision"]),
+                    file=str(entry["file"]),
+                )
+            )
+        return out
+
+    def snapshot(self, note: str) -> Snapshot:
+        """Save pending changes, then keep a copy of the saved file in ``history/``.
+
+        Parameters
+        ----------
+        note
+            What this version is (``"after workshop 1"``); it also names the file.
+        """
+        note = " ".join(str(note).split())
+        if not note:
+            raise WorkspaceValidationError.from_problems(
+                "snapshot", [Problem("a snapshot needs a note", field="note", hint='like -m "after workshop 1"')]
+            )
+        self.save()
+        self.history_dir.mkdir(exist_ok=True)
+        with self._locked():
+            self._check_unchanged_on_disk()
+            text = self.file.read_text(encoding="utf-8")
+            existing = self.snapshots()
+            number = max((int(s.id) for s in existing), default=0) + 1
+            sid = f"{number:04d}"
+            slug = model.slugify(note, fallback="snapshot")[:48].rstrip("-")
+            snap = Snapshot(
+                id=sid,
+                note=note,
+                created=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
+                revision=self._revision,
+                file=f"{sid}-{slug}.yaml",
+            )
+            _atomic_write(self.history_dir / snap.file, text)
+            entries = [
+                {"id": s.id, "note": s.note, "created": s.created.isoformat(), "revision": s.revision, "file": s.file}
+                for s in [*existing, snap]
+            ]
+            index_text = "# Snapshots of this workspace (written by Journey Workbook).\n" + yaml.dump(
+                entries, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
+            )
+            _atomic_write(self.history_dir / HISTORY_INDEX, index_text)
+        return snap
+
+    def find_snapshot(self, ref: str | int) -> Snapshot:
+        """A snapshot by number (``1``, ``"0001"``) or full name (``"0001-after-workshop-1"``)."""
+        snaps = self.snapshots()
+        text = str(ref).strip().removesuffix(".yaml")
+        for s in snaps:
+            if text in (s.id, s.name, s.file) or (text.isdigit() and int(text) == int(s.id)):
+                return s
+        known = ", ".join(s.name for s in snaps) or "none yet (take one with `workbook snapshot`)"
+        raise WorkbookError(f"{self.path}: no snapshot {ref!r}", hint=f"known snapshots: {known}")
+
+    def load_snapshot(self, ref: str | int) -> model.Workspace:
+        """The workspace as it was in a snapshot."""
+        snap = self.find_snapshot(ref)
+        file = self.history_dir / snap.file
+        return loads(file.read_text(encoding="utf-8"), file=str(file))
+
+    def diff(self, a: str | int | None = None, b: str | int | None = None) -> Diff:
+        """Compare two versions: snapshots by id or name; ``None`` is the saved file now.
+
+        With no arguments, compares the latest snapshot with the saved file (what changed
+        since the last snapshot).
+        """
+        if a is None and b is None:
+            snaps = self.snapshots()
+            if not snaps:
+                raise WorkbookError(
+                    f"{self.path}: no snapshot to compare with",
+                    hint='take one first: workbook snapshot PATH -m "before workshop"',
+                )
+            a = snaps[-1].id
+
+        def side(ref: str | int | None) -> tuple[model.Workspace, str]:
+            if ref is None:
+                return read_workspace(self.file), "saved"
+            return self.load_snapshot(ref), self.find_snapshot(ref).name
+
+        before, la = side(a)
+        after, lb = side(b)
+        return diff_workspaces(before, after, a=la, b=lb)
+
+
+def open_workspace(path: str | os.PathLike[str]) -> OpenWorkspace:
+    """Open a workspace folder (or its ``workspace.yaml``).
+
+    Raises
+    ------
+    WorkspaceNotFoundError
+        When there is no ``workspace.yaml`` there.
+    WorkspaceValidationError
+        With every problem in the file, each with its field path and line.
+    SchemaVersionError
+        When the file was written by a newer version of the workbook.
+    """
+    folder, file = _ws_file(path)
+    if not file.is_file():
+        raise WorkspaceNotFoundError.from_path(str(path))
+    return OpenWorkspace(folder)
+
+
+# ------------------------------------------------------------------------------ new, presets
+
+
+def preset_dirs() -> list[Path]:
+    """Where presets are looked for: the repository checkout, then a wheel install."""
+    import workbook
+
+    return [
+        Path(workbook.__file__).resolve().parents[1] / "templates" / "workspaces",
+        Path(sys.prefix) / "share" / "journey-workbook" / "workspaces",
+    ]
+
+
+def presets() -> dict[str, Path]:
+    """Known presets by id (``b2b-saas``, ...) and their files; the first folder wins."""
+    found: dict[str, Path] = {}
+    for folder in preset_dirs():
+        if folder.is_dir():
+            for file in sorted(folder.glob("*.yaml")):
+                found.setdefault(file.stem, file)
+    return found
+
+
+def new_workspace(name: str, preset: str | None = None, directory: str | os.PathLike[str] = ".") -> OpenWorkspace:
+    """Create a workspace folder for a client and open it.
+
+    Parameters
+    ----------
+    name
+        The client's name as people write it; any text (quotes, slashes, emoji). The folder is
+        named by its slug, always inside ``directory``.
+    preset
+        A starting point (``b2b-saas``, ``d2c-retail``, ``professional-services``); without one
+        the workspace has the five default stages and nothing else.
+    directory
+        The folder to create the workspace in.
+
+    Raises
+    ------
+    WorkspaceExistsError
+        When the folder already exists and is not empty.
+    WorkspaceValidationError
+        For an empty or too long name, or an unknown or broken preset.
+    """
+    name = " ".join(str(name).split())
+    slug = model.slugify(name, fallback="workspace")
+    base = Path(directory)
+    target = base / slug
+    # The slug has no separators or dots, but check anyway: the folder must stay inside.
+    if target.resolve().parent != base.resolve():
+        raise WorkspaceValidationError.from_problems(
+            "new workspace", [Problem("the name would create a folder outside the directory", field="name")]
+        )
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise WorkspaceExistsError(
+            f"{target} already exists and is not empty",
+            hint="choose another name or --dir, or open the existing workspace",
+        )
+
+    if not name:
+        raise WorkspaceValidationError.from_problems(
+            "new workspace",
+            [Problem("the client name is empty", field="client.name", hint="give the client's name")],
+        )
+    ws = _from_preset(preset, name, slug)
+
+    base.mkdir(parents=True, exist_ok=True)
+    # Build the folder under a temporary name and rename it into place: a failure half-way
+    # never leaves a half-made workspace under the client's name.
+    tmp = base / f".{slug}.{secrets.token_hex(4)}.tmp"
+    tmp.mkdir()
+    try:
+        for sub in ("data", "history", "reports"):
+            (tmp / sub).mkdir()
+        (tmp / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
+        _atomic_write(tmp / FILENAME, dumps(ws))
+        if target.exists():
+            target.rmdir()  # empty (checked above)
+        os.rename(tmp, target)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(base)
+    return OpenWorkspace(target)
+
+
+def _from_preset(preset: str | None, name: str, slug: str) -> model.Workspace:
+    source = "new workspace"
+    data: Any = {}
+    if preset is not None:
+        known = presets()
+        file = known.get(preset)
+        if file is None:
+            listed = ", ".join(sorted(known)) or "none installed"
+            raise WorkspaceValidationError.from_problems(
+                source,
+                [Problem(f"unknown preset {preset!r}", field="preset", hint=f"known presets: {listed}")],
+            )
+        source = str(file)
+        data = _parse(file.read_text(encoding="utf-8"), source)
+        if not isinstance(data, dict):
+            raise WorkspaceValidationError.from_problems(
+                source, [Problem("a preset must be a mapping of fields", file=source, line=1)]
+            )
+        data, _ = _migrate(data, source)
+    client = dict(data.get("client") or {})
+    client.update(name=name, slug=slug)
+    data["client"] = client
+    data["revision"] = 0
+    data.pop("data_sources", None)  # a new client has imported nothing yet
+    ws, problems = model.schema_problems(data, file=source)
+    if ws is not None:
+        problems = model.reference_problems(ws, file=source)
+    if problems:
+        raise WorkspaceValidationError.from_problems(source, problems)
+    assert ws is not None
+    return ws
