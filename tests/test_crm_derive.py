@@ -1,0 +1,117 @@
+"""Derived tables: spells, first entries and contact paths, independent of row order."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from workbook.crm import schema
+from workbook.crm.importer import read_manifest, write_canonical
+
+STAGES = ["awareness", "consideration", "purchase", "retention", "advocacy"]
+T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+
+
+def _t(days: float) -> dt.datetime:
+    return T0 + dt.timedelta(days=days)
+
+
+def _events() -> pd.DataFrame:
+    rows = [
+        # c1: awareness -> consideration -> awareness (back) -> consideration -> purchase
+        ("c1", _t(0), 0, "stage", "awareness", None, None),
+        ("c1", _t(1), 1, "touch", None, "webinar", "attend"),
+        ("c1", _t(2), 2, "stage", "consideration", None, None),
+        ("c1", _t(2), 3, "stage", "consideration", None, None),  # repeated entry: same stay
+        ("c1", _t(3), 4, "stage", "awareness", None, None),
+        ("c1", _t(4), 5, "touch", None, "pricing-page", "visit"),
+        ("c1", _t(5), 6, "stage", "consideration", None, None),
+        ("c1", _t(6), 7, "touch", None, "demo-call", "call"),
+        ("c1", _t(7), 8, "stage", "purchase", None, None),
+        ("c1", _t(9), 9, "touch", None, "newsletter", "open"),
+        # c2: tied timestamps resolved by seq
+        ("c2", _t(0), 0, "stage", "awareness", None, None),
+        ("c2", _t(0), 1, "stage", "consideration", None, None),
+        ("c2", _t(1), 2, "touch", None, "newsletter", "sent"),
+    ]
+    return pd.DataFrame(rows, columns=["contact_id", "ts", "seq", "kind", "stage", "touchpoint", "action"])
+
+
+def _deals() -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            ("d1", "c1", 1200.0, "EUR", _t(5), _t(8), "won"),
+            ("d2", "c2", 300.0, "EUR", _t(0), None, "open"),
+        ],
+        columns=["deal_id", "contact_id", "amount", "currency", "created_at", "closed_at", "outcome"],
+    )
+
+
+def _contacts() -> pd.DataFrame:
+    return pd.DataFrame({"contact_id": ["c1", "c2", "c3"], "persona": ["pia", "otto", None]})
+
+
+def _write(ws: Path, events: pd.DataFrame) -> None:
+    ws.mkdir(exist_ok=True)
+    write_canonical(ws, "fixture", _contacts(), events, _deals(), stages=STAGES)
+
+
+def _read(ws: Path, table: str) -> pd.DataFrame:
+    return pq.read_table(schema.derived_path(ws, table)).to_pandas()
+
+
+def test_spells_collapse_repeats_and_keep_moves_back(tmp_path: Path) -> None:
+    _write(tmp_path / "ws", _events())
+    spells = _read(tmp_path / "ws", "stage_spells")
+    c1 = spells[spells.contact_id == "c1"]
+    assert list(c1.stage) == ["awareness", "consideration", "awareness", "consideration", "purchase"]
+    assert list(c1.seq) == [0, 1, 2, 3, 4]
+    assert list(c1.next_stage_index.fillna(-1)) == [1, 0, 1, 2, -1]
+    assert c1.exited_at.iloc[-1] is pd.NaT
+    c2 = spells[spells.contact_id == "c2"]
+    assert list(c2.stage) == ["awareness", "consideration"]
+
+
+def test_entries_and_paths(tmp_path: Path) -> None:
+    _write(tmp_path / "ws", _events())
+    entries = _read(tmp_path / "ws", "stage_entries")
+    first = entries.set_index(["contact_id", "stage"]).first_entered_at
+    assert first[("c1", "consideration")] == pd.Timestamp(_t(2))
+    assert len(entries) == 3 + 2
+    paths = _read(tmp_path / "ws", "contact_paths").set_index("contact_id")
+    assert sorted(paths.index) == ["c1", "c2", "c3"]
+    c1 = paths.loc["c1"]
+    assert list(c1.touchpoints) == ["webinar", "pricing-page", "demo-call", "newsletter"]
+    assert c1.first_touch == "webinar"
+    assert c1.last_touch == "demo-call"  # the last touch before the won deal closed
+    assert c1.outcome == "won" and c1.deal_amount == 1200.0
+    assert c1.furthest_stage == "purchase" and c1.furthest_stage_index == 2
+    assert c1.days_to_close == pytest.approx(8.0)
+    assert paths.loc["c2"].outcome == "open" and paths.loc["c2"].n_touches == 0  # "sent" is no touch
+    assert paths.loc["c3"].outcome == "none" and pd.isna(paths.loc["c3"].persona)
+
+
+def test_derived_tables_do_not_depend_on_row_order(tmp_path: Path) -> None:
+    events = _events()
+    _write(tmp_path / "a", events)
+    _write(tmp_path / "b", events.sample(frac=1.0, random_state=7).reset_index(drop=True))
+    for table in ("stage_spells", "stage_entries", "contact_paths"):
+        a, b = _read(tmp_path / "a", table), _read(tmp_path / "b", table)
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_manifest_and_source_tables(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    _write(ws, _events().sample(frac=1.0, random_state=3))
+    events = pq.read_table(schema.source_dir(ws, "fixture") / "events.parquet")
+    assert events.schema.equals(schema.EVENTS)
+    df = events.to_pandas()
+    assert list(df.contact_id) == sorted(df.contact_id)
+    assert (df.groupby("contact_id").ts.apply(lambda s: s.is_monotonic_increasing)).all()
+    entry = read_manifest(ws)["sources"]["fixture"]
+    assert entry["tables"] == {"contacts": 3, "events": 13, "deals": 2}
+    assert not list(ws.glob(".import-*")), "staging folder left behind"

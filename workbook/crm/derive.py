@@ -1,0 +1,245 @@
+"""The derived tables analytics read most: computed once at import, over every source.
+
+From the canonical Parquet files under ``data/sources/*/`` this builds:
+
+- ``stage_spells``: one row per stay of a contact in a stage (consecutive entries into the
+  same stage are one stay; a move back to an earlier stage starts a new one);
+- ``stage_entries``: the first entry of each contact into each stage;
+- ``contact_paths``: one row per contact with its stage path, touchpoints in order, first and
+  last touch, best deal outcome and time to close.
+
+Everything is ordered explicitly (contact, ts, seq, source, stage), never by input row order,
+so shuffled input and tied timestamps give the same tables. ``touchpoints`` and the touch
+counts leave out ``sent`` actions: a message sent is not yet something the contact did.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from workbook.crm import schema
+
+__all__ = ["DERIVED", "build_derived", "connect", "duck_type", "rebuild_workspace", "workspace_stages"]
+
+DERIVED = ("stage_spells", "stage_entries", "contact_paths")
+
+
+def connect(threads: int | None = None) -> Any:
+    """A DuckDB connection set to UTC (timestamps are compared and truncated in UTC)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone='UTC'")
+    con.execute("SET preserve_insertion_order=false")  # we always ORDER BY what matters
+    if threads:
+        con.execute(f"SET threads={int(threads)}")
+    return con
+
+
+def _files(source_dirs: Sequence[Path], table: str) -> list[str]:
+    return [str(d / f"{table}.parquet") for d in source_dirs if (d / f"{table}.parquet").exists()]
+
+
+def _view(con: Any, name: str, files: list[str], table: str) -> None:
+    if files:
+        listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet([{listing}], union_by_name=true)")
+    else:
+        con.register(f"_{name}_empty", schema.TABLES[table].empty_table())
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM _{name}_empty")
+
+
+def build_derived(
+    source_dirs: Sequence[str | Path],
+    stages: Sequence[str],
+    out_dir: str | Path,
+    *,
+    con: Any = None,
+) -> dict[str, int]:
+    """Compute the three derived tables from canonical source folders and write them.
+
+    Parameters
+    ----------
+    source_dirs
+        Folders each holding ``contacts.parquet``, ``events.parquet``, ``deals.parquet``
+        (any may be missing).
+    stages
+        The workspace's stage ids in order; they give ``stage_index``. Stages not in the list
+        keep a null index.
+    out_dir
+        Where ``<table>.parquet`` files are written (each written to a temporary name first,
+        then moved into place).
+
+    Returns
+    -------
+    dict
+        Rows written per derived table.
+    """
+    import pyarrow as pa
+
+    dirs = [Path(d) for d in source_dirs]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    con = con or connect()
+    for table, name in (("events", "ev"), ("contacts", "co"), ("deals", "de")):
+        _view(con, name, _files(dirs, table), table)
+    con.register(
+        "_stage_order",
+        pa.table({"stage": pa.array(list(stages), pa.string()), "idx": pa.array(range(len(stages)), pa.int16())}),
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _spells AS
+        WITH se AS (
+            SELECT contact_id, ts, stage,
+                   row_number() OVER (PARTITION BY contact_id
+                                      ORDER BY ts, seq, source_id, stage) AS rn
+            FROM ev WHERE kind = 'stage' AND stage IS NOT NULL AND contact_id IS NOT NULL
+        ), marked AS (
+            SELECT *, lag(stage) OVER (PARTITION BY contact_id ORDER BY rn) AS prev FROM se
+        ), s AS (
+            SELECT contact_id, ts, stage, rn FROM marked WHERE prev IS NULL OR prev <> stage
+        )
+        SELECT s.contact_id,
+               (row_number() OVER w - 1)::INTEGER AS seq,
+               s.stage,
+               o.idx::SMALLINT AS stage_index,
+               s.ts AS entered_at,
+               lead(s.ts) OVER w AS exited_at,
+               lead(s.stage) OVER w AS next_stage,
+               lead(o.idx) OVER w ::SMALLINT AS next_stage_index
+        FROM s LEFT JOIN _stage_order o USING (stage)
+        WINDOW w AS (PARTITION BY s.contact_id ORDER BY s.rn)
+        """
+    )
+    queries = {
+        "stage_spells": "SELECT * FROM _spells ORDER BY contact_id, seq",
+        "stage_entries": """
+            SELECT contact_id, stage, min(stage_index)::SMALLINT AS stage_index,
+                   min(entered_at) AS first_entered_at
+            FROM _spells GROUP BY contact_id, stage
+            ORDER BY contact_id, first_entered_at, stage
+        """,
+        "contact_paths": """
+            WITH ids AS (
+                SELECT contact_id FROM co UNION SELECT contact_id FROM ev
+                UNION SELECT contact_id FROM de
+            ), c AS (
+                SELECT contact_id, min(persona) AS persona, min(segment) AS segment,
+                       min(icp) AS icp, min(lead_source) AS lead_source,
+                       min(created_at) AS created_at
+                FROM co GROUP BY contact_id
+            ), d AS (
+                SELECT contact_id,
+                       CASE WHEN bool_or(outcome = 'won') THEN 'won'
+                            WHEN bool_or(outcome = 'open') THEN 'open'
+                            WHEN bool_or(outcome = 'lost') THEN 'lost' END AS outcome,
+                       sum(amount) FILTER (WHERE outcome = 'won') AS deal_amount,
+                       min(closed_at) FILTER (WHERE outcome = 'won') AS won_at,
+                       min(created_at) AS first_deal
+                FROM de GROUP BY contact_id
+            ), p AS (
+                SELECT contact_id, list(stage ORDER BY seq) AS stage_path,
+                       arg_max(stage, stage_index) AS furthest_stage,
+                       max(stage_index) AS furthest_stage_index
+                FROM _spells GROUP BY contact_id
+            ), t AS (
+                SELECT e.contact_id,
+                       list(e.touchpoint ORDER BY e.ts, e.seq, e.source_id) AS touchpoints,
+                       arg_min(e.touchpoint, (e.ts, e.seq, e.source_id)) AS first_touch,
+                       coalesce(
+                           arg_max(e.touchpoint, (e.ts, e.seq, e.source_id))
+                               FILTER (WHERE d.won_at IS NOT NULL AND e.ts <= d.won_at),
+                           arg_max(e.touchpoint, (e.ts, e.seq, e.source_id))) AS last_touch,
+                       count(*)::INTEGER AS n_touches
+                FROM ev e LEFT JOIN d USING (contact_id)
+                WHERE e.kind = 'touch' AND e.touchpoint IS NOT NULL
+                  AND coalesce(e.action, '') <> 'sent'
+                GROUP BY e.contact_id
+            ), seen AS (
+                SELECT contact_id, min(ts) AS first_event FROM ev GROUP BY contact_id
+            )
+            SELECT ids.contact_id, c.persona, c.segment, c.icp, c.lead_source,
+                   p.stage_path, p.furthest_stage, p.furthest_stage_index::SMALLINT AS furthest_stage_index,
+                   t.touchpoints, t.first_touch, t.last_touch,
+                   coalesce(t.n_touches, 0)::INTEGER AS n_touches,
+                   coalesce(d.outcome, 'none') AS outcome,
+                   d.deal_amount,
+                   least(c.created_at, seen.first_event, d.first_deal) AS first_seen,
+                   d.won_at,
+                   date_diff('second', least(c.created_at, seen.first_event, d.first_deal), d.won_at)
+                       / 86400.0 AS days_to_close
+            FROM ids
+            LEFT JOIN c USING (contact_id) LEFT JOIN d USING (contact_id)
+            LEFT JOIN p USING (contact_id) LEFT JOIN t USING (contact_id)
+            LEFT JOIN seen USING (contact_id)
+            WHERE ids.contact_id IS NOT NULL
+            ORDER BY ids.contact_id
+        """,
+    }
+    counts: dict[str, int] = {}
+    for table, sql in queries.items():
+        target = schema.TABLES[table]
+        cols = ", ".join(f'CAST("{f.name}" AS {duck_type(f.type)}) AS "{f.name}"' for f in target)
+        final = out / f"{table}.parquet"
+        fd, tmp = tempfile.mkstemp(prefix=f".{table}-", suffix=".parquet", dir=out)
+        os.close(fd)
+        try:
+            con.execute(f"COPY (SELECT {cols} FROM ({sql})) TO '{_q(tmp)}' (FORMAT parquet, COMPRESSION zstd)")
+            os.replace(tmp, final)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        counts[table] = int(con.execute(f"SELECT count(*) FROM read_parquet('{_q(str(final))}')").fetchone()[0])
+    con.execute("DROP TABLE IF EXISTS _spells")
+    con.unregister("_stage_order")
+    return counts
+
+
+def _q(path: str) -> str:
+    return path.replace("'", "''")
+
+
+def duck_type(t: Any) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMPTZ"
+    if pa.types.is_list(t):
+        return duck_type(t.value_type) + "[]"
+    mapping = {
+        pa.string(): "VARCHAR",
+        pa.int16(): "SMALLINT",
+        pa.int32(): "INTEGER",
+        pa.int64(): "BIGINT",
+        pa.float64(): "DOUBLE",
+    }
+    return mapping[t]
+
+
+def rebuild_workspace(workspace_path: str | Path, stages: Sequence[str] | None = None) -> dict[str, int]:
+    """Rebuild ``data/derived/`` of a workspace from all its ``data/sources/*/``."""
+    ws = Path(workspace_path)
+    stage_ids = list(stages) if stages is not None else workspace_stages(ws)
+    src_root = schema.data_dir(ws) / "sources"
+    dirs = sorted(p for p in src_root.iterdir() if p.is_dir()) if src_root.exists() else []
+    return build_derived(dirs, stage_ids, schema.data_dir(ws) / "derived")
+
+
+def workspace_stages(workspace_path: str | Path) -> list[str]:
+    """The stage ids of the workspace on disk (the method's defaults if it names none)."""
+    import yaml
+
+    from workbook.model import DEFAULT_STAGES
+
+    path = Path(workspace_path) / "workspace.yaml"
+    if path.exists():
+        doc: Mapping[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        stages = doc.get("stages")
+        if stages:
+            return [s["id"] for s in stages]
+    return [s[0] for s in DEFAULT_STAGES]
