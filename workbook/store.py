@@ -93,7 +93,7 @@ _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # ------------------------------------------------------------------------------------ YAML
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc]
     """Safe dumper that writes multi-line text as ``|`` blocks, so hand edits stay readable.
 
     The pure-Python dumper, not libyaml's: libyaml escapes characters outside the basic
@@ -145,7 +145,7 @@ def dumps(ws: model.Workspace) -> str:
         width=100,
         indent=2,
     )
-    return HEADER + body
+    return HEADER + str(body)
 
 
 def _parse(text: str, file: str) -> Any:
@@ -187,14 +187,14 @@ def _line_of(root: yaml.Node | None, path: str | None) -> int | None:
     if root is None:
         return None
     if not path or path == "(top level)":
-        return root.start_mark.line + 1
+        return int(root.start_mark.line) + 1
     node: yaml.Node = root
-    line = root.start_mark.line + 1
+    line = int(root.start_mark.line) + 1
     for token in _path_tokens(path):
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 if isinstance(key, yaml.ScalarNode) and key.value == str(token):
-                    line = key.start_mark.line + 1
+                    line = int(key.start_mark.line) + 1
                     node = value
                     break
             else:
@@ -203,7 +203,7 @@ def _line_of(root: yaml.Node | None, path: str | None) -> int | None:
             if token >= len(node.value):
                 return line
             node = node.value[token]
-            line = node.start_mark.line + 1
+            line = int(node.start_mark.line) + 1
         else:
             return line
     return line
@@ -260,14 +260,18 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 def register_migration(
     from_version: int,
-) -> Callable[[Callable[[dict[str, Any]], dict[str, Any]]], Callable[[dict[str, Any]], dict[str, Any]]]:
+) -> Callable[
+    [Callable[[dict[str, Any]], dict[str, Any]]], Callable[[dict[str, Any]], dict[str, Any]]
+]:
     """Register the function that upgrades a document from ``from_version`` to the next.
 
     The function receives the raw dict read from YAML and returns the upgraded dict (it must
     set nothing else on disk: the upgraded document is written at the next save).
     """
 
-    def decorate(fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def decorate(
+        fn: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> Callable[[dict[str, Any]], dict[str, Any]]:
         MIGRATIONS[from_version] = fn
         return fn
 
@@ -524,7 +528,8 @@ class Diff:
     def __str__(self) -> str:
         if not self.changes:
             return f"no changes between {self.a} and {self.b}"
-        lines = [f"{self.a} -> {self.b}: {len(self.changes)} change{'s' if len(self.changes) != 1 else ''}"]
+        n = len(self.changes)
+        lines = [f"{self.a} -> {self.b}: {n} change{'s' if n != 1 else ''}"]
         lines += [str(c) for c in self.changes]
         if self.emotion_moves:
             lines.append("emotion moves:")
@@ -535,7 +540,10 @@ class Diff:
         """The changes as a table: kind, path, before, after."""
         import pandas as pd
 
-        rows = [{"kind": c.kind, "path": c.path, "before": c.before, "after": c.after} for c in self.changes]
+        rows = [
+            {"kind": c.kind, "path": c.path, "before": c.before, "after": c.after}
+            for c in self.changes
+        ]
         return pd.DataFrame(rows, columns=["kind", "path", "before", "after"])
 
     def emotion_frame(self) -> pd.DataFrame:
@@ -558,7 +566,13 @@ class Diff:
 
 def _short(value: Any, limit: int = 80) -> str:
     if isinstance(value, dict):
-        label = value.get("name") or value.get("title") or value.get("text") or value.get("id") or value.get("persona")
+        label = (
+            value.get("name")
+            or value.get("title")
+            or value.get("text")
+            or value.get("id")
+            or value.get("persona")
+        )
         text = str(label) if label else json.dumps(value, ensure_ascii=False)
     elif isinstance(value, str):
         text = value.replace("\n", " ")
@@ -631,11 +645,15 @@ def _diff_values(before: Any, after: Any, path: str, out: list[Change]) -> None:
 
 def _emotions(ws: model.Workspace) -> dict[tuple[str, str | None, str], float | None]:
     return {
-        (j.persona, j.icp, stage): cell.emotion for j in ws.journeys for stage, cell in j.stages.items()
+        (j.persona, j.icp, stage): cell.emotion
+        for j in ws.journeys
+        for stage, cell in j.stages.items()
     }
 
 
-def diff_workspaces(before: model.Workspace, after: model.Workspace, *, a: str = "a", b: str = "b") -> Diff:
+def diff_workspaces(
+    before: model.Workspace, after: model.Workspace, *, a: str = "a", b: str = "b"
+) -> Diff:
     """Compare two workspaces: every change, and every emotion score that moved.
 
     The revision number is ignored (it changes at every save by design).
@@ -651,7 +669,13 @@ def diff_workspaces(before: model.Workspace, after: model.Workspace, *, a: str =
     e_before, e_after = _emotions(before), _emotions(after)
     order = {s: i for i, s in enumerate(after.stage_ids() + before.stage_ids())}
     moves = [
-        EmotionMove(persona=p, stage=s, before=e_before.get((p, icp, s)), after=e_after.get((p, icp, s)), icp=icp)
+        EmotionMove(
+            persona=p,
+            stage=s,
+            before=e_before.get((p, icp, s)),
+            after=e_after.get((p, icp, s)),
+            icp=icp,
+        )
         for (p, icp, s) in list(e_before) + [k for k in e_after if k not in e_before]
         if e_before.get((p, icp, s)) != e_after.get((p, icp, s))
     ]
@@ -754,12 +778,15 @@ class OpenWorkspace:
             raise WorkspaceNotFoundError.from_path(str(self.path)) from None
         on_disk = _revision_on_disk(text)
         if on_disk != self._revision:
-            raise ConflictError.from_revisions(str(self.file), self._revision, on_disk if on_disk is not None else -1)
+            raise ConflictError.from_revisions(
+                str(self.file), self._revision, on_disk if on_disk is not None else -1
+            )
         if _digest(text) != self._digest:
             raise ConflictError(
                 f"{self.file}: not saved, the file was edited since you loaded it "
                 f"(same revision {self._revision}, different content)",
-                hint="reload it (`ws.reload()` or re-run the form cell), redo your change, save again",
+                hint="reload it (`ws.reload()` or re-run the form cell), redo your change, "
+                "save again",
             )
 
     def validate(self) -> model.Workspace:
@@ -861,7 +888,12 @@ class OpenWorkspace:
         note = " ".join(str(note).split())
         if not note:
             raise WorkspaceValidationError.from_problems(
-                "snapshot", [Problem("a snapshot needs a note", field="note", hint='like -m "after workshop 1"')]
+                "snapshot",
+                [
+                    Problem(
+                        "a snapshot needs a note", field="note", hint='like -m "after workshop 1"'
+                    )
+                ],
             )
         self.save()
         self.history_dir.mkdir(exist_ok=True)
@@ -875,17 +907,30 @@ class OpenWorkspace:
             snap = Snapshot(
                 id=sid,
                 note=note,
-                created=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
+                created=dt.datetime.now(dt.UTC).replace(microsecond=0),
                 revision=self._revision,
                 file=f"{sid}-{slug}.yaml",
             )
             _atomic_write(self.history_dir / snap.file, text)
             entries = [
-                {"id": s.id, "note": s.note, "created": s.created.isoformat(), "revision": s.revision, "file": s.file}
+                {
+                    "id": s.id,
+                    "note": s.note,
+                    "created": s.created.isoformat(),
+                    "revision": s.revision,
+                    "file": s.file,
+                }
                 for s in [*existing, snap]
             ]
-            index_text = "# Snapshots of this workspace (written by Journey Workbook).\n" + yaml.dump(
-                entries, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
+            index_text = (
+                "# Snapshots of this workspace (written by Journey Workbook).\n"
+                + yaml.dump(
+                    entries,
+                    Dumper=_Dumper,
+                    sort_keys=False,
+                    allow_unicode=True,
+                    default_flow_style=False,
+                )
             )
             _atomic_write(self.history_dir / HISTORY_INDEX, index_text)
         return snap
@@ -972,7 +1017,9 @@ def presets() -> dict[str, Path]:
     return found
 
 
-def new_workspace(name: str, preset: str | None = None, directory: str | os.PathLike[str] = ".") -> OpenWorkspace:
+def new_workspace(
+    name: str, preset: str | None = None, directory: str | os.PathLike[str] = "."
+) -> OpenWorkspace:
     """Create a workspace folder for a client and open it.
 
     Parameters
@@ -1000,7 +1047,8 @@ def new_workspace(name: str, preset: str | None = None, directory: str | os.Path
     # The slug has no separators or dots, but check anyway: the folder must stay inside.
     if target.resolve().parent != base.resolve():
         raise WorkspaceValidationError.from_problems(
-            "new workspace", [Problem("the name would create a folder outside the directory", field="name")]
+            "new workspace",
+            [Problem("the name would create a folder outside the directory", field="name")],
         )
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise WorkspaceExistsError(
@@ -1011,7 +1059,11 @@ def new_workspace(name: str, preset: str | None = None, directory: str | os.Path
     if not name:
         raise WorkspaceValidationError.from_problems(
             "new workspace",
-            [Problem("the client name is empty", field="client.name", hint="give the client's name")],
+            [
+                Problem(
+                    "the client name is empty", field="client.name", hint="give the client's name"
+                )
+            ],
         )
     ws = _from_preset(preset, name, slug)
 
@@ -1047,7 +1099,13 @@ def _from_preset(preset: str | None, name: str, slug: str) -> model.Workspace:
             listed = ", ".join(sorted(known)) or "none installed"
             raise WorkspaceValidationError.from_problems(
                 source,
-                [Problem(f"unknown preset {preset!r}", field="preset", hint=f"known presets: {listed}")],
+                [
+                    Problem(
+                        f"unknown preset {preset!r}",
+                        field="preset",
+                        hint=f"known presets: {listed}",
+                    )
+                ],
             )
         source = str(file)
         data = _parse(file.read_text(encoding="utf-8"), source)
