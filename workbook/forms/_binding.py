@@ -105,7 +105,7 @@ def _validation_message(exc: ValidationError) -> str:
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
     if kind in ("greater_than_equal", "less_than_equal"):
-        return f"must be at least {ctx['ge']}" if "ge" in ctx else f"must be at most {ctx['le']}"
+        return f"must be at least {ctx['ge']:g}" if "ge" in ctx else f"must be at most {ctx['le']:g}"
     if kind == "string_pattern_mismatch":
         return "must be an id: lower-case letters, digits and single hyphens"
     if kind == "string_too_short":

@@ -121,25 +121,23 @@ class AnnotationList(widgets.VBox):
             self.refresh()
 
 
-def _snapshot_label(snapshot: Any) -> str:
-    when = getattr(snapshot, "created_at", None) or getattr(snapshot, "taken_at", None)
-    note = getattr(snapshot, "note", "") or ""
-    rev = getattr(snapshot, "revision", None)
-    parts = [str(getattr(snapshot, "id", snapshot))]
-    if rev is not None:
-        parts.append(f"rev {rev}")
-    if when is not None:
-        parts.append(f"{when:%Y-%m-%d %H:%M}" if hasattr(when, "strftime") else str(when))
-    if note:
-        parts.append(note)
-    return " - ".join(parts)
-
-
 def _diff_html(diff: Any) -> str:
-    """A diff as HTML: its own ``_repr_html_`` when it has one, else its text, escaped."""
-    if hasattr(diff, "_repr_html_"):
-        return str(diff._repr_html_())
-    return f"<pre>{html.escape(str(diff))}</pre>"
+    """A :class:`workbook.store.Diff` as an HTML list (every value escaped: it is user text)."""
+    if not diff.changes:
+        return f"<i>{html.escape(str(diff))}</i>"
+    marks = {"added": ("+", "#2E7D32"), "removed": ("-", "#B00020"), "changed": ("~", "#8A4B00")}
+    items = []
+    for change in diff.changes:
+        mark, colour = marks[change.kind]
+        items.append(f'<li style="color:{colour}">{html.escape(str(change))}</li>')
+    moves = "".join(f"<li>{html.escape(str(m).strip())}</li>" for m in diff.emotion_moves)
+    n = len(diff.changes)
+    head = f"<b>{html.escape(diff.a)} &rarr; {html.escape(diff.b)}: {n} change{'s' if n != 1 else ''}</b>"
+    return (
+        f'<div class="wb-diff">{head}<ul style="font-family:monospace">{"".join(items)}</ul>'
+        + (f"<b>Emotion moves</b><ul>{moves}</ul>" if moves else "")
+        + "</div>"
+    )
 
 
 class SnapshotPanel(widgets.VBox):
@@ -169,19 +167,23 @@ class SnapshotPanel(widgets.VBox):
 
     def refresh(self) -> None:
         snaps = list(self.form.ws.snapshots())
-        options = [(_snapshot_label(s), s.id) for s in snaps]
+        options = [(str(s), s.id) for s in snaps]
         self.before.options = options
-        self.after.options = [*options, ("now (current workspace)", None)]
+        self.after.options = [*options, ("now (saved workspace)", None)]
         self.before.value = options[-1][1] if options else None
         self.after.value = None
 
     def take_snapshot(self) -> None:
         """Snapshot the workspace as it is now (saved first, so the snapshot is what is on disk)."""
+        note = self.note.value.strip()
+        if not note:
+            self.output.value = "<i>Write a note first: what is this version (before workshop 2...)?</i>"
+            return
         self.form.save()
-        snap = self.form.ws.snapshot(self.note.value.strip())
+        snap = self.form.ws.snapshot(note)
         self.note.value = ""
         self.refresh()
-        self.output.value = f"Snapshot {html.escape(_snapshot_label(snap))} taken."
+        self.output.value = f"Snapshot {html.escape(str(snap))} taken."
 
     def show_diff(self) -> None:
         """Show what changed between the two versions picked."""

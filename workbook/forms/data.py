@@ -1,0 +1,112 @@
+"""Step 5 form: import a CRM export into the workspace and see what is already there."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from workbook.exceptions import CrmImportError
+from workbook.forms._binding import Form
+
+if TYPE_CHECKING:
+    from workbook.store import OpenWorkspace
+
+__all__ = ["ImportPanel", "form", "sources_html"]
+
+
+def sources_html(data: Any) -> str:
+    """The imported sources as a small table (file names and counts only: no CRM content)."""
+    if not data.data_sources:
+        return "<i>No CRM export imported yet.</i>"
+    head = "<tr><th>Source</th><th>System</th><th>File</th><th>Rows</th><th>Set aside</th><th>Events from</th><th>to</th></tr>"
+    rows = []
+    for s in data.data_sources:
+        cells = [
+            s.id,
+            s.system,
+            s.file,
+            f"{s.rows:,}",
+            f"{s.rejected:,}",
+            f"{s.first_event:%Y-%m-%d}" if s.first_event else "",
+            f"{s.last_event:%Y-%m-%d}" if s.last_event else "",
+        ]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    return f'<table class="wb-data-sources-table">{head}{"".join(rows)}</table>'
+
+
+def _import(ws: OpenWorkspace, file: Path, system: str | None) -> Any:
+    """Run the CRM importer on ``file``; a missing importer is a readable error, not a crash."""
+    try:
+        from workbook.crm import importer
+    except ModuleNotFoundError as exc:  # pragma: no cover - the importer ships with the package
+        raise CrmImportError("the CRM importer is not available in this installation") from exc
+    run = getattr(importer, "import_file", None)
+    if run is None:
+        raise CrmImportError(
+            "this version of the workbook cannot import CRM files from a form yet",
+            hint="use `workbook import` on the command line",
+        )
+    return run(ws, file, source=system)
+
+
+class ImportPanel(widgets.VBox):
+    """A file path, a source system, an Import button, and the sources imported so far."""
+
+    def __init__(self, form: Form) -> None:
+        self.form = form
+        self.file = widgets.Text(
+            description="CRM export", placeholder="path of a CSV or Excel export, relative to this notebook"
+        )
+        self.file.add_class("wb-data-file")
+        self.system = widgets.Dropdown(
+            description="System",
+            options=[("Detect", None), ("HubSpot", "hubspot"), ("Salesforce", "salesforce"), ("Generic CSV", "generic")],
+        )
+        self.system.add_class("wb-data-system")
+        self.run = form.button("Import", "wb-import", icon="upload", on_click=self.import_file)
+        self.result = widgets.HTML()
+        self.result.add_class("wb-data-result")
+        self.sources = widgets.HTML()
+        self.sources.add_class("wb-data-sources")
+        super().__init__([widgets.HBox([self.file, self.system, self.run]), self.result, self.sources])
+        form.observe(form.guard(lambda _c: self.refresh()), "revision")
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.sources.value = sources_html(self.form.ws.data)
+
+    def import_file(self) -> None:
+        """Import the file named in the text box; problems are listed under the button."""
+        name = self.file.value.strip()
+        if not name:
+            self.result.value = "<i>Type the path of the export first.</i>"
+            return
+        path = Path(name).expanduser()
+        if not path.is_file():
+            self.result.value = f'<span style="color:#B00020">No file at {html.escape(name)}.</span>'
+            return
+        self.result.value = "<i>Importing...</i>"
+        try:
+            outcome = _import(self.form.ws, path, self.system.value)
+        except CrmImportError as exc:
+            lines = "".join(f"<li>{html.escape(str(p))}</li>" for p in exc.problems[:20])
+            more = f"<li>... and {len(exc.problems) - 20} more</li>" if len(exc.problems) > 20 else ""
+            hint = f"<br>{html.escape(exc.hint)}" if exc.hint else ""
+            self.result.value = (
+                f'<span style="color:#B00020">Not imported: {html.escape(exc.message)}{hint}</span>'
+                f"<ul>{lines}{more}</ul>"
+            )
+            return
+        # The importer records the source in the workspace; show the new state.
+        self.form.reload()
+        self.result.value = f'<span style="color:#2E7D32">Imported: {html.escape(str(outcome))}</span>'
+
+
+def form(ws: OpenWorkspace) -> Form:
+    """The data form: import a CRM export; list what has been imported."""
+    f = Form(ws, title="Step 5 - Gather data", css="wb-form-data")
+    f.add(imports=ImportPanel(f))
+    return f
