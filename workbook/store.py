@@ -65,6 +65,7 @@ __all__ = [
     "Snapshot",
     "diff_workspaces",
     "dumps",
+    "leading_comments",
     "loads",
     "new_workspace",
     "open_workspace",
@@ -101,6 +102,11 @@ class _Dumper(yaml.SafeDumper):  # type: ignore[misc]
     document is small, so the speed does not matter.
     """
 
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> Any:
+        # Indent list items under their key (``objectives:\n  - id: ...``), the way people
+        # write YAML by hand, rather than PyYAML's flush-left default.
+        return super().increase_indent(flow, False)
+
 
 def _represent_str(dumper: Any, value: str) -> Any:
     if "\n" in value:
@@ -129,23 +135,49 @@ def _prune(value: Any, *, top: bool = False) -> Any:
     return value
 
 
-def dumps(ws: model.Workspace) -> str:
+def dumps(ws: model.Workspace, *, header: str | None = None) -> str:
     """The YAML text of a workspace, exactly as the store writes it.
 
     Keys follow the model's field order; empty values are left out; multi-line text is written
     as ``|`` blocks. ``dumps(loads(text)) == text`` for any text this function produced.
+
+    Parameters
+    ----------
+    header
+        Comment lines to put on top (each starting with ``#``); default :data:`HEADER`. The
+        store keeps the comment block a file starts with, so a hand-written note survives saves.
     """
-    data = _prune(ws.model_dump(mode="json"), top=True)
-    body = yaml.dump(
-        data,
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        default_flow_style=False,
-        width=100,
-        indent=2,
+    # Python mode keeps dates as dates, so they are written unquoted (due: 2027-03-31).
+    data = _prune(ws.model_dump(mode="python"), top=True)
+    body = str(
+        yaml.dump(
+            data,
+            Dumper=_Dumper,
+            sort_keys=False,
+            allow_unicode=True,
+            default_flow_style=False,
+            width=100,
+            indent=2,
+        )
     )
-    return HEADER + str(body)
+    # A blank line before each top-level section, so the file reads as chapters. Only
+    # top-level keys start in column 0 (block text is always indented), so this is safe.
+    lines = body.splitlines(keepends=True)
+    body = "".join(
+        ("\n" + line) if i and line.rstrip().endswith(":") and not line[0].isspace() else line
+        for i, line in enumerate(lines)
+    )
+    return (header if header else HEADER) + body
+
+
+def leading_comments(text: str) -> str:
+    """The comment lines a YAML text starts with (kept across saves), or ``""``."""
+    lines = []
+    for line in text.splitlines(keepends=True):
+        if not line.startswith("#"):
+            break
+        lines.append(line if line.endswith("\n") else line + "\n")
+    return "".join(lines)
 
 
 def _parse(text: str, file: str) -> Any:
@@ -706,6 +738,7 @@ class OpenWorkspace:
         self._revision = 0  # the revision this copy was loaded at (or last saved)
         self._digest = ""  # sha256 of the bytes on disk we loaded (or last wrote)
         self._clean = ""  # dumps() of the data as loaded: what "nothing changed" means
+        self._header = ""  # the comment block the file starts with, kept across saves
         self.reload()
 
     # -- folders
@@ -747,12 +780,13 @@ class OpenWorkspace:
         self.data = ws
         self._revision = ws.revision
         self._digest = _digest(text)
+        self._header = leading_comments(text)
         # After a migration the file on disk is older than the model: the next save writes it.
         self._clean = "" if migrated else self._dump(ws.revision)
 
     def _dump(self, revision: int) -> str:
         data = self.data.model_copy(update={"revision": revision})
-        return dumps(data)
+        return dumps(data, header=self._header)
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -824,7 +858,7 @@ class OpenWorkspace:
             self._check_unchanged_on_disk()
             _remove_stale_temps(self.path)
             new_revision = self._revision + 1
-            text = dumps(checked.model_copy(update={"revision": new_revision}))
+            text = dumps(checked.model_copy(update={"revision": new_revision}), header=self._header)
             _atomic_write(self.file, text)
         self.data.revision = new_revision
         self._revision = new_revision
