@@ -175,7 +175,11 @@ class Theme:
 
     @classmethod
     def from_branding(
-        cls, branding: Branding | None = None, *, base_dir: str | Path | None = None, client_name: str = ""
+        cls,
+        branding: Branding | None = None,
+        *,
+        base_dir: str | Path | None = None,
+        client_name: str = "",
     ) -> Theme:
         """The theme of a client's branding; ``base_dir`` is where the logo path starts."""
         branding = branding or Branding()
@@ -296,7 +300,7 @@ class Theme:
             "text": {"font": font, "color": self.ink},
             "mark": {"color": self.primary_mark},
             "bar": {"color": self.primary_mark},
-            "line": {"color": self.primary_mark, "strokeWidth": 2.5},
+            "line": {"color": self.primary_mark},
             "point": {"color": self.primary_mark, "filled": True, "size": 70},
             "range": {
                 "category": list(self.categorical),

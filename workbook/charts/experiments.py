@@ -1,0 +1,85 @@
+"""A/B tests: the rate of each variant with its confidence interval, and the decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbook.charts._base import BASE, HIGHLIGHT, finish, frame, is_empty, placeholder
+
+__all__ = ["ab_test"]
+
+
+def ab_test(
+    data: Any,
+    *,
+    decision: str | None = None,
+    winner: str | None = None,
+    title: str = "A/B test: conversion by variant",
+) -> Any:
+    """Each variant's rate as a point with its confidence interval as a bar.
+
+    Parameters
+    ----------
+    data
+        One row per ``variant`` with ``rate`` (0-1), ``ci_low`` and ``ci_high``; optionally
+        ``exposed``, ``converted`` and ``winner`` (bool) or ``decision`` (text, same on each
+        row), as the experiments analysis returns.
+    decision
+        The roll-out recommendation; shown as the subtitle (default: the table's).
+    winner
+        The variant to highlight (default: the table's ``winner`` column, if any).
+    """
+    import altair as alt
+
+    if is_empty(data):
+        return placeholder(title, "No variant has results yet.")
+    df = frame(
+        data,
+        "A/B test",
+        {
+            "variant": ("variant_name", "name"),
+            "rate": ("conversion", "conversion_rate"),
+            "ci_low": ("lower", "low"),
+            "ci_high": ("upper", "high"),
+        },
+    )
+    df["variant"] = df["variant"].astype(str)
+    if winner is None and "winner" in df.columns and df["winner"].fillna(False).astype(bool).any():
+        winner = str(df.loc[df["winner"].fillna(False).astype(bool), "variant"].iloc[0])
+    if decision is None and "decision" in df.columns and df["decision"].notna().any():
+        decision = str(df["decision"].dropna().iloc[0])
+    df["role"] = ["Recommended" if v == winner else "Variant" for v in df["variant"]]
+    tips = [
+        alt.Tooltip("variant:N", title="Variant"),
+        alt.Tooltip("rate:Q", title="Rate", format=".1%"),
+        alt.Tooltip("ci_low:Q", title="95% CI from", format=".1%"),
+        alt.Tooltip("ci_high:Q", title="95% CI to", format=".1%"),
+    ]
+    for col, name in (("exposed", "Exposed"), ("converted", "Converted")):
+        if col in df.columns:
+            tips.append(alt.Tooltip(f"{col}:Q", title=name, format=","))
+    colour = alt.Color(
+        "role:N",
+        scale=alt.Scale(domain=["Variant", "Recommended"], range=[BASE, HIGHLIGHT]),
+        title=None,
+    )
+    base = alt.Chart(df).encode(y=alt.Y("variant:N", sort=None, title=None))
+    ci = base.mark_rule(strokeWidth=4, opacity=0.55).encode(
+        x=alt.X("ci_low:Q", title="Rate, with 95% confidence interval", axis=alt.Axis(format="%")),
+        x2="ci_high:Q",
+        color=colour,
+    )
+    point = base.mark_point(filled=True, size=140, opacity=1).encode(
+        x="rate:Q", color=colour, tooltip=tips
+    )
+    text = base.mark_text(dy=-14, fontSize=11, color="#1F2328").encode(
+        x="rate:Q", text=alt.Text("rate:Q", format=".1%")
+    )
+    chart = (ci + point + text).properties(width=520, height=max(110, 56 * len(df)))
+    description = "A/B test results: " + "; ".join(
+        f"{v} {r:.1%} (95% CI {lo:.1%} to {hi:.1%})"
+        for v, r, lo, hi in zip(df["variant"], df["rate"], df["ci_low"], df["ci_high"], strict=True)
+    )
+    if decision:
+        description += f". Decision: {decision}"
+    return finish(chart, title, description + ".", decision or "No decision recorded yet")

@@ -1,0 +1,109 @@
+"""Funnel: contacts reaching each stage, the drop-off after each, the bottleneck highlighted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from workbook.charts._base import (
+    BASE,
+    HIGHLIGHT,
+    finish,
+    frame,
+    is_empty,
+    ordered,
+    pct,
+    placeholder,
+)
+
+__all__ = ["funnel"]
+
+TITLE = "Funnel: contacts reaching each stage"
+
+
+def funnel(data: Any, *, stages: Sequence[str] | None = None, title: str = TITLE) -> Any:
+    """Horizontal bars of contacts per stage, in stage order, with the drop-off to the next.
+
+    Parameters
+    ----------
+    data
+        One row per stage: ``stage``, ``reach`` (contacts who reached it; also accepted:
+        ``contacts``, ``entered``) and optionally ``conversion`` (share that went on to the
+        next stage; computed from ``reach`` when absent) and ``bottleneck`` (bool). Rows come
+        in stage order, or carry ``stage_index``.
+    stages
+        Stage order to enforce (ids or names as they appear in ``stage``).
+
+    The bottleneck is the stage with the lowest conversion to the next one (the biggest
+    drop-off), drawn in the highlight colour and named in the subtitle.
+    """
+    import altair as alt
+
+    if is_empty(data):
+        return placeholder(title, "No contacts yet: import CRM data to see the funnel.")
+    df = frame(
+        data,
+        "funnel",
+        {
+            "stage": (),
+            "reach": ("contacts", "entered", "reached"),
+            "conversion": ("conversion_to_next", "rate_to_next"),
+            "bottleneck": ("is_bottleneck",),
+        },
+        optional=("conversion", "bottleneck"),
+    )
+    if "stage_index" in df.columns:
+        df = df.sort_values("stage_index", kind="stable")
+    order = ordered(df["stage"], stages)
+    df["stage"] = df["stage"].astype(str)
+    df = df.set_index("stage").loc[order].reset_index()
+    if "conversion" not in df.columns:
+        nxt = df["reach"].shift(-1)
+        df["conversion"] = (nxt / df["reach"]).where(df["reach"] > 0)
+    df["drop_off"] = 1 - df["conversion"]
+    if "bottleneck" not in df.columns:
+        conv = df["conversion"].iloc[:-1] if len(df) > 1 else df["conversion"].iloc[:0]
+        worst = conv.idxmin() if conv.notna().any() else None
+        df["bottleneck"] = [i == worst for i in range(len(df))]
+    df["bottleneck"] = df["bottleneck"].fillna(False).astype(bool)
+    df["role"] = df["bottleneck"].map({True: "Bottleneck", False: "Stage"})
+    df["label"] = [
+        f"{int(r):,}"
+        + (f"  ·  {pct(c)} go on" if c == c and c is not None and i < len(df) - 1 else "")
+        for i, (r, c) in enumerate(zip(df["reach"], df["conversion"], strict=True))
+    ]
+    base = alt.Chart(df).encode(
+        y=alt.Y(
+            "stage:N", sort=None, title=None, axis=alt.Axis(labelFontSize=12, labelFontWeight=600)
+        ),
+    )
+    bars = base.mark_bar(cornerRadiusEnd=3, height={"band": 0.7}).encode(
+        x=alt.X("reach:Q", title="Contacts"),
+        color=alt.Color(
+            "role:N",
+            scale=alt.Scale(domain=["Stage", "Bottleneck"], range=[BASE, HIGHLIGHT]),
+            legend=alt.Legend(title=None),
+        ),
+        tooltip=[
+            alt.Tooltip("stage:N", title="Stage"),
+            alt.Tooltip("reach:Q", title="Contacts", format=","),
+            alt.Tooltip("conversion:Q", title="Go on to next stage", format=".0%"),
+            alt.Tooltip("drop_off:Q", title="Drop off", format=".0%"),
+        ],
+    )
+    labels = base.mark_text(align="left", dx=6, fontSize=11.5, color="#1F2328").encode(
+        x=alt.X("reach:Q"), text="label:N"
+    )
+    chart = (bars + labels).properties(width=520, height=max(140, 42 * len(df)))
+    bn = df[df["bottleneck"]]
+    subtitle = None
+    description = "Funnel: " + "; ".join(
+        f"{s} {int(r):,} contacts" for s, r in zip(df["stage"], df["reach"], strict=True)
+    )
+    if len(bn):
+        b = bn.iloc[0]
+        pos = df.index[df["stage"] == b["stage"]][0]
+        after = df["stage"].iloc[pos + 1] if pos + 1 < len(df) else "the next stage"
+        subtitle = f"Biggest drop-off: {b['stage']} to {after}, only {pct(b['conversion'])} go on"
+        description += f". {subtitle}."
+    return finish(chart, title, description, subtitle)
