@@ -1,0 +1,173 @@
+"""Each step's form on a copy of the demo workspace: type, click, then reopen and check the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from workbook.forms import Form
+from workbook.forms import data as data_form
+from workbook.forms import journeymap, objectives, personas, refine, stages, touchpoints
+from workbook.model import ICP_QUESTIONS
+from workbook.store import OpenWorkspace, open_workspace
+
+STEP_FORMS = [objectives, personas, touchpoints, stages, data_form, journeymap, refine]
+
+
+@pytest.fixture
+def ws(demo_copy: Path) -> OpenWorkspace:
+    return open_workspace(demo_copy)
+
+
+def reopened(ws: OpenWorkspace) -> Any:
+    return open_workspace(ws.path).data
+
+
+def assert_clean(form: Form) -> None:
+    assert form.callback_errors == []
+    assert form.error_label.value == ""
+    assert form.conflict == ""
+
+
+@pytest.mark.parametrize("module", STEP_FORMS, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+def test_opening_a_form_changes_nothing(ws: OpenWorkspace, module: Any) -> None:
+    before = (ws.path / "workspace.yaml").read_bytes()
+    form = module.form(ws)
+    assert "wb-form" in form._dom_classes
+    assert not ws.dirty or module is journeymap or module is refine  # empty cells live in memory only
+    assert (ws.path / "workspace.yaml").read_bytes() == before
+    assert_clean(form)
+
+
+def test_objective_kpi_and_target(ws: OpenWorkspace) -> None:
+    form = objectives.form(ws)
+    editor = form.parts["objectives"]
+    editor.new_name.value = "Cut onboarding time"
+    form.one("wb-objective-add").click()
+    form.one("wb-objective-kpi").value = "Median days from purchase to first use"
+    form.one("wb-objective-baseline").value = "21"
+    form.one("wb-objective-target").value = "10"
+    form.one("wb-objective-crm-goal").value = "satisfaction"
+    saved = next(o for o in reopened(ws).objectives if o.id == "cut-onboarding-time")
+    assert (saved.kpi, saved.baseline, saved.target, saved.crm_goal) == (
+        "Median days from purchase to first use",
+        21.0,
+        10.0,
+        "satisfaction",
+    )
+    assert_clean(form)
+
+
+def test_persona_fields_and_icp_checklist(ws: OpenWorkspace) -> None:
+    form = personas.form(ws)
+    form.parts["personas"].new_name.value = "Sam the switcher"
+    form.one("wb-persona-add").click()
+    form.one("wb-persona-goals").value = "Find a cheaper plan\nKeep the same features"
+    form.one("wb-persona-pains").value = "Hidden fees"
+    form.one("wb-persona-preferred-channels").value = ("email", "chat")
+    form.one("wb-persona-demographics-role").value = "Office manager"
+    saved = reopened(ws).persona("sam-the-switcher")
+    assert saved.goals == ["Find a cheaper plan", "Keep the same features"]
+    assert saved.pains == ["Hidden fees"]
+    assert saved.preferred_channels == ["email", "chat"]
+    assert saved.demographics.role == "Office manager"
+
+    form.parts["icps"].new_name.value = "Rowing clubs"
+    form.one("wb-icp-add").click()
+    checklist = form.one("wb-icp-checklist")
+    assert f"0 of {len(ICP_QUESTIONS)} answered" in checklist.value
+    form.one("wb-icp-industry").value = "Sport clubs"
+    assert f"1 of {len(ICP_QUESTIONS)} answered" in checklist.value
+    # the new ICP is offered to the persona at once
+    assert "rowing-clubs" in [v for _, v in form.one("wb-persona-icp").options]
+    form.one("wb-persona-icp").value = "rowing-clubs"
+    assert reopened(ws).persona("sam-the-switcher").icp == "rowing-clubs"
+    assert_clean(form)
+
+
+def test_touchpoint_stages_and_owner(ws: OpenWorkspace) -> None:
+    form = touchpoints.form(ws)
+    form.parts["touchpoints"].new_name.value = "Open day at the club"
+    form.one("wb-touchpoint-add").click()
+    tid = form.parts["touchpoints"].selected
+    form.one("wb-touchpoint-stages").value = ("awareness", "consideration")
+    form.one("wb-touchpoint-owner").value = "Events team"
+    form.one("wb-touchpoint-channel").value = "event"
+    form.one("wb-touchpoint-kind").value = "physical"
+    saved = reopened(ws).touchpoint(tid)
+    assert (saved.stages, saved.owner, saved.channel, saved.kind) == (
+        ["awareness", "consideration"],
+        "Events team",
+        "event",
+        "physical",
+    )
+    assert_clean(form)
+
+
+def test_stage_criteria_and_order(ws: OpenWorkspace) -> None:
+    form = stages.form(ws)
+    first, second = ws.data.stage_ids()[:2]
+    form.parts["stages"].select(first)
+    form.one("wb-stage-exit-criteria").value = "Asks for a price"
+    assert reopened(ws).stage(first).exit_criteria == "Asks for a price"
+    form.one("wb-stage-down").click()
+    assert reopened(ws).stage_ids()[:2] == [second, first]
+    assert_clean(form)
+
+
+def test_map_cell_and_emotion(ws: OpenWorkspace) -> None:
+    form = journeymap.form(ws)
+    persona = form.one("wb-map-persona").value
+    stage = ws.data.stage_ids()[-1]
+    form.one("wb-map-stage").value = stage
+    form.one("wb-map-emotion").value = -1.5
+    form.one("wb-map-pain-points").value = "Nobody calls back"
+    cell = reopened(ws).journey(persona).stages[stage]
+    assert cell.emotion == -1.5
+    assert cell.pain_points == ["Nobody calls back"]
+    assert "-1.5" in form.one("wb-map-emotions").value
+    assert "Nobody calls back" in form.one("wb-map-preview").value
+    assert_clean(form)
+
+
+def test_refine_annotation_recommendation_snapshot_and_diff(ws: OpenWorkspace) -> None:
+    form = refine.form(ws)
+    persona = form.one("wb-refine-persona").value
+    n_before = len(ws.data.journey(persona).annotations)
+    form.one("wb-snapshot").click()
+    assert "Write a note first" in form.one("wb-diff-output").value
+    form.one("wb-snapshot-note").value = "before workshop 2"
+    form.one("wb-snapshot").click()
+    assert [s.note for s in ws.snapshots()][-1] == "before workshop 2"
+
+    form.one("wb-annotation-kind").value = "worst-struggle"
+    form.one("wb-annotation-note").value = "Waits a week for a <quote>"
+    form.one("wb-annotation-add").click()
+    annotations = reopened(ws).journey(persona).annotations
+    assert len(annotations) == n_before + 1
+    assert annotations[-1].note == "Waits a week for a <quote>"
+
+    form.parts["map"].recommendations.new_name.value = "Send the quote within a day <b>now</b>"
+    form.one("wb-recommendation-add").click()
+    tp = ws.data.touchpoints[0].id
+    form.one("wb-recommendation-touchpoint").value = tp
+    recs = reopened(ws).journey(persona).recommendations
+    assert any(r.text == "Send the quote within a day <b>now</b>" and r.touchpoint == tp for r in recs)
+
+    form.one("wb-diff").click()
+    out = form.one("wb-diff-output").value
+    assert "Send the quote within a day &lt;b&gt;now&lt;/b&gt;" in out  # user text escaped
+    assert "<b>now</b>" not in out
+    assert f"journeys[{persona}].annotations" in out
+    assert_clean(form)
+
+
+def test_data_form_reports_missing_file(ws: OpenWorkspace) -> None:
+    form = data_form.form(ws)
+    assert "No CRM export imported yet" in form.one("wb-data-sources").value
+    form.one("wb-data-file").value = "no/such/export.csv"
+    form.one("wb-import").click()
+    assert "No file at no/such/export.csv" in form.one("wb-data-result").value
+    assert_clean(form)
