@@ -359,9 +359,11 @@ def generate(
 
 
 def _fmt(col: pa.ChunkedArray | pa.Array, fmt: str) -> pa.Array:
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    return pc.strftime(col, format=fmt, locale="C")
+    # whole seconds: pyarrow prints fractions for microsecond timestamps
+    return pc.strftime(col.cast(pa.timestamp("s", tz="UTC"), safe=False), format=fmt, locale="C")
 
 
 def write_export(
