@@ -112,7 +112,7 @@ def test_demo_has_three_personas_including_the_london_whatsapp_one(
     ]
     assert len(londoners) == 1
     low, high = (int(x) for x in londoners[0].demographics.age_range.split("-"))
-    assert 30 <= low and high <= 40
+    assert low >= 30 and high <= 40
     for p in demo.personas:
         assert p.segments and p.icp and p.goals and p.jobs and p.pains and p.gains
         assert p.preferred_channels and p.objections and p.quote and p.storyline
