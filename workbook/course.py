@@ -22,6 +22,7 @@ from typing import Any
 __all__ = [
     "CHECKS",
     "Feedback",
+    "Progress",
     "check",
     "check_conversion_rate",
     "check_data",
@@ -32,6 +33,7 @@ __all__ = [
     "check_refine",
     "check_stages",
     "check_touchpoints",
+    "progress",
 ]
 
 #: Words that name the seller's pipeline rather than what the customer is doing. Stages named
@@ -412,7 +414,7 @@ def check_refine(ws: Any) -> Feedback:
     )
 
 
-#: The check for each step id, for :func:`check`.
+#: The check for each step id (the ids of :data:`workbook.method.STEPS`, plus ``icp``).
 CHECKS: dict[str, Callable[[Any], Feedback]] = {
     "objectives": check_objectives,
     "personas": check_personas,
@@ -420,7 +422,7 @@ CHECKS: dict[str, Callable[[Any], Feedback]] = {
     "touchpoints": check_touchpoints,
     "stages": check_stages,
     "data": check_data,
-    "journey": check_journey,
+    "visualise": check_journey,
     "refine": check_refine,
 }
 
@@ -431,3 +433,35 @@ def check(step: str, ws: Any) -> Feedback:
     if fn is None:
         return Feedback(False, f"There is no check called {step!r}.", [f"Known: {', '.join(CHECKS)}."])
     return fn(ws)
+
+
+@dataclass
+class Progress:
+    """Every step's check at once: where a trainee (or an engagement) stands."""
+
+    results: dict[str, Feedback]
+
+    @property
+    def done(self) -> int:
+        return sum(f.ok for f in self.results.values())
+
+    def __str__(self) -> str:
+        lines = [f"{self.done} of {len(self.results)} checks done"]
+        lines += [f"  [{'x' if f.ok else ' '}] {step}: {f.message}" for step, f in self.results.items()]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{'&#10003;' if f.ok else '&#9675;'}</td><td>{html.escape(step)}</td>"
+            f"<td>{html.escape(f.message)}</td></tr>"
+            for step, f in self.results.items()
+        )
+        return (
+            f'<div class="wb-progress"><b>{self.done} of {len(self.results)} checks done</b>'
+            f"<table>{rows}</table></div>"
+        )
+
+
+def progress(ws: Any) -> Progress:
+    """Run every step's check on the workspace."""
+    return Progress({step: fn(ws) for step, fn in CHECKS.items()})

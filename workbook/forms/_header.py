@@ -1,0 +1,145 @@
+"""The top of every step notebook: open the workspace, say which step and which DDMADV phase.
+
+One call per notebook (``ws = workbook.forms.open_step(workspace, "personas", mode)``) so the
+notebooks share no copied cells. The header shows the step, the phase of the DDMADV cycle it
+belongs to (the whole cycle drawn as a strip), and how complete the workspace is, step by
+step (:func:`workbook.method.completeness`).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbook.model import PHASES
+
+if TYPE_CHECKING:
+    from workbook.store import OpenWorkspace
+
+__all__ = ["MODES", "open_step", "step_header", "workspaces_html"]
+
+MODES = ("workshop", "course")
+
+
+def _cycle_strip(phases: tuple[str, ...]) -> str:
+    """The five DDMADV phases in a row, the step's own phases highlighted."""
+    cells = []
+    for key, name in PHASES.items():
+        if key == phases[0]:
+            style = "background:#1F4E79;color:#fff;font-weight:bold"
+        elif key in phases:
+            style = "background:#D6E4F0;color:#1F4E79;font-weight:bold"
+        else:
+            style = "background:#F2F2F2;color:#666"
+        cells.append(f'<span class="wb-phase wb-phase-{key}" style="{style};padding:2px 8px">{name}</span>')
+    return " &rarr; ".join(cells) + " &#8635;"
+
+
+def _completeness_html(ws: OpenWorkspace, step_id: str) -> str:
+    """Every step as done / to do, and what this step still misses (from workbook.method)."""
+    from workbook import method
+
+    statuses = method.completeness(ws.data)
+    badges = []
+    for st in statuses:
+        mark = "&#10003;" if st.complete else f"{len(st.missing)} to do"
+        weight = "font-weight:bold;text-decoration:underline" if st.step.id == step_id else ""
+        badges.append(
+            f'<span class="wb-progress-step" style="{weight};margin-right:10px">'
+            f"{st.step.number}. {html.escape(st.step.title)}: {mark}</span>"
+        )
+    own = next(st for st in statuses if st.step.id == step_id)
+    todo = "".join(f"<li>{html.escape(str(f))}</li>" for f in own.missing[:8])
+    more = f"<li>... and {len(own.missing) - 8} more</li>" if len(own.missing) > 8 else ""
+    return (
+        f'<div class="wb-completeness"><small>{"".join(badges)}</small>'
+        + (f"<br><small>Still to do in this step:</small><ul>{todo}{more}</ul>" if todo else "")
+        + "</div>"
+    )
+
+
+def step_header(ws: OpenWorkspace, step: str, mode: str = "workshop") -> str:
+    """The HTML header of a step notebook."""
+    from workbook import method
+
+    info = method.step(step)
+    client = html.escape(ws.data.client.name)
+    how = (
+        "Course: read each part, fill the form, then run the exercise check at the bottom."
+        if mode == "course"
+        else "Workshop: everything typed in the form is saved to the workspace at once."
+    )
+    return (
+        f'<div class="wb-step-header wb-step-{step}">'
+        f"<b>Step {info.number} of {len(method.STEPS)}: {html.escape(info.title)}</b> &middot; {client} "
+        f"(revision {ws.data.revision})<br>"
+        f"<small>Where this sits in the DDMADV cycle:</small><br>{_cycle_strip(info.phases)}"
+        f"<p><i>{html.escape(how)}</i></p>"
+        f"{_completeness_html(ws, step)}</div>"
+    )
+
+
+def open_step(workspace: str | os.PathLike[str], step: str, mode: str = "workshop") -> OpenWorkspace:
+    """Open the workspace for a step notebook and show the step's header.
+
+    Parameters
+    ----------
+    workspace
+        The workspace folder (the notebook's ``workspace`` parameter).
+    step
+        A step id of :data:`workbook.method.STEPS` (``objectives`` ... ``refine``).
+    mode
+        ``"workshop"`` (a consultant with a client) or ``"course"`` (a trainee).
+
+    Raises
+    ------
+    WorkspaceNotFoundError, WorkspaceValidationError
+        When the folder is not a valid workspace; the message says what to fix.
+    """
+    from IPython.display import HTML, display
+
+    from workbook.store import open_workspace
+
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    ws = open_workspace(workspace)
+    display(HTML(step_header(ws, step, mode)))
+    return ws
+
+
+def workspaces_html(directory: str | os.PathLike[str] = ".") -> Any:
+    """The workspaces found in ``directory`` (each sub-folder with a ``workspace.yaml``).
+
+    Returns an ``IPython.display.HTML`` table: folder, client, revision, and the path to put
+    in a notebook's ``workspace`` parameter.
+    """
+    from IPython.display import HTML
+
+    from workbook.exceptions import WorkbookError
+    from workbook.store import open_workspace
+
+    root = Path(directory)
+    rows = []
+    for file in sorted(root.glob("*/workspace.yaml")):
+        folder = file.parent
+        try:
+            data = open_workspace(folder).data
+            client, revision = data.client.name, str(data.revision)
+        except WorkbookError as exc:
+            client, revision = f"cannot be opened: {exc.message}", ""
+        rows.append(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(c)}</td>" for c in (folder.name, client, revision, folder.as_posix())
+            )
+            + "</tr>"
+        )
+    if not rows:
+        return HTML(
+            f"<i>No workspace in {html.escape(root.as_posix())}. "
+            "Create one with <code>workbook new NAME</code>.</i>"
+        )
+    head = "<tr><th>Folder</th><th>Client</th><th>Revision</th><th>workspace =</th></tr>"
+    return HTML(f'<table class="wb-workspaces">{head}{"".join(rows)}</table>')
