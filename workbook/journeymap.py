@@ -127,7 +127,13 @@ class MapCellView:
     @property
     def empty(self) -> bool:
         # The emotion score is drawn on the curve, not in the cell: it does not fill it.
-        return not (self.texts or self.touchpoints or self.recommendations or self.values or self.annotations)
+        return not (
+            self.texts
+            or self.touchpoints
+            or self.recommendations
+            or self.values
+            or self.annotations
+        )
 
 
 @dataclass(frozen=True)
@@ -167,7 +173,9 @@ class MapLayout:
         for lane in self.lanes:
             if lane.id == lane_id:
                 return lane
-        raise KeyError(f"no lane {lane_id!r} in this map (lanes: {', '.join(l.id for l in self.lanes)})")
+        raise KeyError(
+            f"no lane {lane_id!r} in this map (lanes: {', '.join(l.id for l in self.lanes)})"
+        )
 
     def annotation(self, kind: str) -> MapAnnotation | None:
         return next((a for a in self.annotations if a.kind == kind), None)
@@ -247,7 +255,9 @@ def _format_kpi(key: str, value: Any) -> tuple[str, str] | None:
     return label, f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
 
 
-def _derived_annotations(journey: Journey, stage_ids: Sequence[str], emotions: Sequence[float | None]) -> list[MapAnnotation]:
+def _derived_annotations(
+    journey: Journey, stage_ids: Sequence[str], emotions: Sequence[float | None]
+) -> list[MapAnnotation]:
     """The annotations written by the consultant, completed from the emotion scores.
 
     When no best moment (or worst struggle) is written, the stage with the highest (lowest)
@@ -264,10 +274,18 @@ def _derived_annotations(journey: Journey, stage_ids: Sequence[str], emotions: S
         if "best-moment" not in kinds:
             # Ties go to the earliest stage: max() over (score, -index).
             best = max(scored, key=lambda t: (t[0], -t[1]))[1]
-            written.append(MapAnnotation("best-moment", stage_ids[best], note="Highest emotion score", derived=True))
+            written.append(
+                MapAnnotation(
+                    "best-moment", stage_ids[best], note="Highest emotion score", derived=True
+                )
+            )
         if "worst-struggle" not in kinds:
             worst = min(scored, key=lambda t: (t[0], t[1]))[1]
-            written.append(MapAnnotation("worst-struggle", stage_ids[worst], note="Lowest emotion score", derived=True))
+            written.append(
+                MapAnnotation(
+                    "worst-struggle", stage_ids[worst], note="Lowest emotion score", derived=True
+                )
+            )
     return written
 
 
@@ -318,7 +336,11 @@ def build_layout(
         known = ", ".join(p.id for p in model.personas)
         raise WorkbookError(
             f"no persona {persona_id!r} in this workspace",
-            [Problem(f"unknown persona {persona_id!r}", field="personas", hint=f"use one of: {known}")],
+            [
+                Problem(
+                    f"unknown persona {persona_id!r}", field="personas", hint=f"use one of: {known}"
+                )
+            ],
         ) from None
     journey = model.journey(persona.id, icp) or Journey(persona=persona.id, icp=icp)
     title = f"Journey map: {persona.name}"
@@ -336,7 +358,14 @@ def build_layout(
     if unknown:
         raise WorkbookError(
             f"unknown map lane {unknown[0]!r}",
-            [Problem(f"unknown lane {u!r}", field="journeys.lanes", hint=f"use one of: {', '.join(LANES)}") for u in unknown],
+            [
+                Problem(
+                    f"unknown lane {u!r}",
+                    field="journeys.lanes",
+                    hint=f"use one of: {', '.join(LANES)}",
+                )
+                for u in unknown
+            ],
         )
     if kpis is not None and "kpis" not in lane_ids:
         lane_ids.append("kpis")
@@ -358,7 +387,11 @@ def build_layout(
         ids = list(cells[sid].touchpoints) or [t.id for t in model.touchpoints if sid in t.stages]
         # A recommendation names the touchpoint it fixes: show that touchpoint even when
         # the cell did not list it, so the recommendation has something to sit next to.
-        ids += [r.touchpoint for r in recs if r.stage == sid and r.touchpoint and r.touchpoint not in ids]
+        ids += [
+            r.touchpoint
+            for r in recs
+            if r.stage == sid and r.touchpoint and r.touchpoint not in ids
+        ]
         out = []
         for tid in ids:
             if tid not in tps:
@@ -382,15 +415,23 @@ def build_layout(
         for t in touchpoints_at(sid):
             src = tps[t.id]
             if src.owner or src.service_level:
-                texts.append(f"{t.name}: " + " · ".join(x for x in (src.owner, src.service_level) if x))
+                texts.append(
+                    f"{t.name}: " + " · ".join(x for x in (src.owner, src.service_level) if x)
+                )
         for p in model.processes:
-            if any(sid in tps[tid].stages for tid in p.touchpoints if tid in tps) and (p.owner or p.service_level):
+            if any(sid in tps[tid].stages for tid in p.touchpoints if tid in tps) and (
+                p.owner or p.service_level
+            ):
                 texts.append(f"{p.name}: " + " · ".join(x for x in (p.owner, p.service_level) if x))
         return tuple(dict.fromkeys(texts))
 
-    stage_recs = {sid: tuple(r for r in recs if r.stage == sid and not r.touchpoint) for sid in stage_ids}
+    stage_recs = {
+        sid: tuple(r for r in recs if r.stage == sid and not r.touchpoint) for sid in stage_ids
+    }
     # Stage-wide recommendations go to the opportunities lane; without one, to the last lane.
-    rec_lane = "opportunities" if "opportunities" in lane_ids else (lane_ids[-1] if lane_ids else "")
+    rec_lane = (
+        "opportunities" if "opportunities" in lane_ids else (lane_ids[-1] if lane_ids else "")
+    )
 
     built = []
     for lane_id in lane_ids:
@@ -407,7 +448,9 @@ def build_layout(
             elif lane_id == "thoughts":
                 kw["texts"] = tuple(cell.thoughts)
                 kw["emotion"] = cell.emotion
-                kw["annotations"] = tuple(a for a in annotations if a.stage == sid and not a.touchpoint)
+                kw["annotations"] = tuple(
+                    a for a in annotations if a.stage == sid and not a.touchpoint
+                )
             else:
                 kw["texts"] = tuple(getattr(cell, lane_id))
             if lane_id == rec_lane:
@@ -482,8 +525,8 @@ _CSS = """
   justify-content: center; font-size: 11px; font-weight: 700; }
 .wb-pt--none { background: #FFFFFF; box-shadow: 0 0 0 1px #8C959F; color: #57606A; font-weight: 400; }
 .wb-pt__mark { position: absolute; left: 50%; transform: translateX(-50%); white-space: nowrap; }
-.wb-pt__mark--best-moment { bottom: 34px; }
-.wb-pt__mark--worst-struggle { top: 34px; }
+.wb-pt__mark--above { bottom: 34px; }
+.wb-pt__mark--below { top: 34px; }
 .wb-map__scale { font-weight: 400; color: var(--wb-muted); font-size: 11px; display: block; margin-top: 4px; }
 .wb-map__legend { display: flex; flex-wrap: wrap; gap: 18px; margin-top: 10px; color: var(--wb-muted); font-size: 11.5px; }
 .wb-map__empty { padding: 28px; border: 1px dashed #8C959F; border-radius: 6px; color: var(--wb-muted);
@@ -524,7 +567,7 @@ _TEMPLATE = """\
 {%- if cell.texts %}<ul>{% for t in cell.texts %}<li>{{ t }}</li>{% endfor %}</ul>{% endif %}
 {%- for tp in cell.touchpoints %}
 <div class="wb-tp" data-touchpoint="{{ tp.id }}"><span class="wb-tp__name">{{ tp.name }}</span><span class="wb-tp__channel">{{ tp.channel_label }}</span>
-{%- for a in tp.annotations %} <span class="wb-mark wb-mark--{{ a.kind }}">{{ a.label }}</span>{% endfor %}
+{%- for a in tp.annotations %} <span class="wb-mark wb-mark--{{ a.kind }}">{{ a.label }}</span>{% if a.note %}<span class="wb-map__note">{{ a.note }}</span>{% endif %}{% endfor %}
 {%- for r in tp.recommendations %}<div class="wb-rec wb-rec--{{ r.priority }}" data-recommendation="{{ r.id }}">{{ r.text }}<span class="wb-rec__meta">{{ r.priority_label }}{% if r.owner %} · {{ r.owner }}{% endif %}</span></div>{% endfor %}
 </div>
 {%- endfor %}
@@ -543,7 +586,7 @@ _TEMPLATE = """\
 </svg>
 {%- for p in curve.points %}
 <div class="wb-pt{% if p.score is none %} wb-pt--none{% endif %}" data-stage="{{ p.stage }}" style="left: {{ p.left }}%; top: {{ p.top }}%;{% if p.score is not none %} background: {{ p.fill }}; color: {{ p.ink }};{% endif %}" title="{{ p.title }}">{{ p.text }}
-{%- for a in p.marks %}<span class="wb-mark wb-mark--{{ a.kind }} wb-pt__mark wb-pt__mark--{{ a.kind }}">{% if a.kind == "best-moment" %}&#9733; {% else %}&#9660; {% endif %}{{ a.label }}</span>{% endfor %}
+{%- for a, side in p.marks %}<span class="wb-mark wb-mark--{{ a.kind }} wb-pt__mark wb-pt__mark--{{ side }}">{% if a.kind == "best-moment" %}&#9733; {% else %}&#9660; {% endif %}{{ a.label }}</span>{% endfor %}
 </div>
 {%- endfor %}
 </div>
@@ -586,6 +629,15 @@ def _score_text(score: float) -> str:
     return "0" if score == 0 else f"{score:+g}".replace("-", "\u2212")
 
 
+def _mark_side(annotation: MapAnnotation, score: float | None) -> str:
+    """Best moment above its point, worst struggle below, unless that leaves the band."""
+    if score is None:
+        return "above" if annotation.kind == "best-moment" else "below"
+    if annotation.kind == "best-moment":
+        return "above" if score < 1.25 else "below"
+    return "below" if score > -1.25 else "above"
+
+
 def _emotion_y(score: float) -> float:
     """Score -2..+2 -> percent from the top of the curve band (room left for the marks)."""
     return 50.0 - score * 17.5
@@ -609,11 +661,20 @@ def _curve(layout: MapLayout, theme: Theme) -> dict[str, Any]:
     points = []
     described = []
     for i, (stage, score) in enumerate(zip(layout.stages, layout.emotions, strict=True)):
-        marks = [a for a in layout.annotations if a.stage == stage.id and not a.touchpoint]
+        marks = [a for a in layout.annotations if a.stage == stage.id]
         if score is None:
             points.append(
-                {"stage": stage.id, "score": None, "left": f"{(i + 0.5) / n * 100:.3f}", "top": "50",
-                 "text": "?", "title": f"{stage.name}: no score yet", "fill": "", "ink": "", "marks": marks}
+                {
+                    "stage": stage.id,
+                    "score": None,
+                    "left": f"{(i + 0.5) / n * 100:.3f}",
+                    "top": "50",
+                    "text": "?",
+                    "title": f"{stage.name}: no score yet",
+                    "fill": "",
+                    "ink": "",
+                    "marks": [(a, _mark_side(a, score)) for a in marks],
+                }
             )
             described.append(f"{stage.name} not scored")
             continue
@@ -630,7 +691,7 @@ def _curve(layout: MapLayout, theme: Theme) -> dict[str, Any]:
                 "title": f"{stage.name}: {score:+g}",
                 "fill": fill,
                 "ink": readable_on(fill),
-                "marks": marks,
+                "marks": [(a, _mark_side(a, score)) for a in marks],
             }
         )
         described.append(f"{stage.name} {score:+g}")
@@ -664,7 +725,9 @@ def render_map_html(
     # The CSS is ours, not user text; Markup keeps Jinja from escaping its quotes.
     from markupsafe import Markup
 
-    body = env.from_string(_TEMPLATE).render(layout=layout, theme=theme, curve=curve, css=Markup(_scoped_css(theme)))
+    body = env.from_string(_TEMPLATE).render(
+        layout=layout, theme=theme, curve=curve, css=Markup(_scoped_css(theme))
+    )
     if not standalone:
         return body
     return env.from_string(_PAGE).render(
@@ -693,14 +756,28 @@ class _Svg:
 
     def rect(self, x: float, y: float, w: float, h: float, fill: str, **attrs: Any) -> None:
         extra = "".join(f' {k.replace("_", "-")}="{_xml_escape(str(v))}"' for k, v in attrs.items())
-        self.parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{fill}"{extra}/>')
+        self.parts.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{fill}"{extra}/>'
+        )
 
     def line(self, x1: float, y1: float, x2: float, y2: float, stroke: str, **attrs: Any) -> None:
         extra = "".join(f' {k.replace("_", "-")}="{_xml_escape(str(v))}"' for k, v in attrs.items())
-        self.parts.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{stroke}"{extra}/>')
+        self.parts.append(
+            f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{stroke}"{extra}/>'
+        )
 
-    def text(self, x: float, y: float, text: str, *, size: float = 12, fill: str = "#1F2328",
-             weight: int | str = 400, anchor: str = "start", italic: bool = False) -> None:
+    def text(
+        self,
+        x: float,
+        y: float,
+        text: str,
+        *,
+        size: float = 12,
+        fill: str = "#1F2328",
+        weight: int | str = 400,
+        anchor: str = "start",
+        italic: bool = False,
+    ) -> None:
         style = ' font-style="italic"' if italic else ""
         self.parts.append(
             f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{fill}" font-weight="{weight}" '
@@ -724,6 +801,8 @@ def _cell_blocks(cell: MapCellView, width: float) -> list[tuple[str, Any]]:
         blocks.append(("tp", (tp, _wrap(tp.name, width, 12))))
         for a in tp.annotations:
             blocks.append(("mark", a))
+            if a.note:
+                blocks.append(("note", _wrap(a.note, width, 11)))
         for r in tp.recommendations:
             blocks.append(("rec", (r, _wrap(r.text, width - 14, 11.5))))
     for label, value in cell.values:
@@ -773,7 +852,9 @@ def render_map_svg(
     head_h = 64.0
     x0 = 0.0
     if theme.logo:
-        svg.raw(f'<image x="0" y="8" width="120" height="40" preserveAspectRatio="xMinYMid meet" href="{_xml_escape(theme.logo)}"/>')
+        svg.raw(
+            f'<image x="0" y="8" width="120" height="40" preserveAspectRatio="xMinYMid meet" href="{_xml_escape(theme.logo)}"/>'
+        )
         x0 = 136.0
     svg.text(x0, 30, layout.title, size=22, fill=theme.primary_text, weight=700)
     if layout.persona_summary:
@@ -809,7 +890,9 @@ def render_map_svg(
             _lane_header(svg, lane.title, y, lane_w, h, theme)
             svg.rect(lane_w, y, col_w * n, h, "#FAFBFC")
             for i, line in enumerate(lines):
-                svg.text(lane_w + pad, y + 24 + i * 16, line, size=12, fill=theme.muted, italic=True)
+                svg.text(
+                    lane_w + pad, y + 24 + i * 16, line, size=12, fill=theme.muted, italic=True
+                )
             svg.line(0, y, width, y, "#D0D7DE")
         else:
             blocks = [_cell_blocks(c, inner) for c in lane.cells]
@@ -832,17 +915,24 @@ def render_map_svg(
     svg.rect(0.5, grid_top + 0.5, width - 1, y - grid_top, "none", stroke="#D0D7DE", rx=6)
     y += 22
     lx = 0.0
-    for label, colour in (("★ Best moment", theme.diverging[4]), ("▼ Worst struggle", theme.diverging[0])):
+    for label, colour in (
+        ("★ Best moment", theme.diverging[4]),
+        ("▼ Worst struggle", theme.diverging[0]),
+    ):
         svg.rect(lx, y - 13, 112, 18, colour, rx=3)
         svg.text(lx + 6, y, label, size=11, fill="#FFFFFF", weight=700)
         lx += 126
     svg.rect(lx, y - 13, 4, 18, theme.accent_mark)
-    svg.text(lx + 10, y, "Recommendation, next to the touchpoint it fixes", size=11, fill=theme.muted)
+    svg.text(
+        lx + 10, y, "Recommendation, next to the touchpoint it fixes", size=11, fill=theme.muted
+    )
     svg.text(lx + 330, y, "Circles: emotion score per stage, −2 to +2", size=11, fill=theme.muted)
     return _svg_doc(svg, width, y + 12, layout, theme)
 
 
-def _lane_header(svg: _Svg, title: str, y: float, w: float, h: float, theme: Theme, sub: str = "") -> None:
+def _lane_header(
+    svg: _Svg, title: str, y: float, w: float, h: float, theme: Theme, sub: str = ""
+) -> None:
     svg.rect(0, y, w, h, theme.primary_tint)
     for i, line in enumerate(_wrap(title, w - 20, 12.5)):
         svg.text(10, y + 22 + i * 16, line, size=12.5, fill=theme.primary_text, weight=700)
@@ -851,7 +941,9 @@ def _lane_header(svg: _Svg, title: str, y: float, w: float, h: float, theme: The
             svg.text(10, y + 42 + i * 14, line, size=10.5, fill=theme.muted)
 
 
-def _draw_blocks(svg: _Svg, blocks: list[tuple[str, Any]], x: float, y: float, w: float, theme: Theme) -> None:
+def _draw_blocks(
+    svg: _Svg, blocks: list[tuple[str, Any]], x: float, y: float, w: float, theme: Theme
+) -> None:
     for kind, payload in blocks:
         h = _block_height(kind, payload)
         if kind == "mark":
@@ -889,33 +981,52 @@ def _draw_blocks(svg: _Svg, blocks: list[tuple[str, Any]], x: float, y: float, w
         y += h
 
 
-def _draw_curve(svg: _Svg, layout: MapLayout, x0: float, y0: float, col_w: float, h: float, theme: Theme) -> None:
+def _draw_curve(
+    svg: _Svg, layout: MapLayout, x0: float, y0: float, col_w: float, h: float, theme: Theme
+) -> None:
     from workbook.theme import readable_on
 
     def py(score: float) -> float:
         return y0 + h * _emotion_y(score) / 100
 
-    svg.line(x0, y0 + h / 2, x0 + col_w * len(layout.stages), y0 + h / 2, "#8C959F", stroke_dasharray="4 4")
+    svg.line(
+        x0,
+        y0 + h / 2,
+        x0 + col_w * len(layout.stages),
+        y0 + h / 2,
+        "#8C959F",
+        stroke_dasharray="4 4",
+    )
     pts = [(x0 + (i + 0.5) * col_w, e) for i, e in enumerate(layout.emotions)]
     for (xa, ea), (xb, eb) in zip(pts, pts[1:]):
         if ea is not None and eb is not None:
-            svg.line(xa, py(ea), xb, py(eb), theme.primary_mark, stroke_width=3, stroke_linecap="round")
+            svg.line(
+                xa, py(ea), xb, py(eb), theme.primary_mark, stroke_width=3, stroke_linecap="round"
+            )
     for (x, e), stage in zip(pts, layout.stages, strict=True):
-        marks = [a for a in layout.annotations if a.stage == stage.id and not a.touchpoint]
+        marks = [a for a in layout.annotations if a.stage == stage.id]
         if e is None:
-            svg.raw(f'<circle cx="{x:.1f}" cy="{y0 + h / 2:.1f}" r="14" fill="#FFFFFF" stroke="#8C959F"/>')
+            svg.raw(
+                f'<circle cx="{x:.1f}" cy="{y0 + h / 2:.1f}" r="14" fill="#FFFFFF" stroke="#8C959F"/>'
+            )
             svg.text(x, y0 + h / 2 + 4, "?", size=11, fill=theme.muted, anchor="middle")
             continue
         fill = theme.emotion_colour(e)
         cy = py(e)
-        svg.raw(f'<circle cx="{x:.1f}" cy="{cy:.1f}" r="15" fill="{fill}" stroke="#FFFFFF" stroke-width="2"/>')
-        svg.raw(f'<circle cx="{x:.1f}" cy="{cy:.1f}" r="16" fill="none" stroke="#57606A" stroke-width="1"/>')
-        svg.text(x, cy + 4, _score_text(e), size=11, fill=readable_on(fill), weight=700, anchor="middle")
+        svg.raw(
+            f'<circle cx="{x:.1f}" cy="{cy:.1f}" r="15" fill="{fill}" stroke="#FFFFFF" stroke-width="2"/>'
+        )
+        svg.raw(
+            f'<circle cx="{x:.1f}" cy="{cy:.1f}" r="16" fill="none" stroke="#57606A" stroke-width="1"/>'
+        )
+        svg.text(
+            x, cy + 4, _score_text(e), size=11, fill=readable_on(fill), weight=700, anchor="middle"
+        )
         for a in marks:
             colour = theme.diverging[4] if a.kind == "best-moment" else theme.diverging[0]
             label = ("★ " if a.kind == "best-moment" else "▼ ") + a.label
             wlab = len(label) * 6.4 + 10
-            my = cy - 40 if a.kind == "best-moment" else cy + 22
+            my = cy - 40 if _mark_side(a, e) == "above" else cy + 22
             svg.rect(x - wlab / 2, my, wlab, 17, colour, rx=3)
             svg.text(x, my + 12.5, label, size=11, fill="#FFFFFF", weight=700, anchor="middle")
 
@@ -936,7 +1047,9 @@ def _svg_doc(svg: _Svg, width: float, height: float, layout: MapLayout, theme: T
 def _svg_font(font: str) -> str:
     from workbook.theme import _css_font
 
-    return _css_font(font).replace('"', "'").removesuffix(", sans-serif") + ", " + _SVG_FONT_FALLBACK
+    return (
+        _css_font(font).replace('"', "'").removesuffix(", sans-serif") + ", " + _SVG_FONT_FALLBACK
+    )
 
 
 # ------------------------------------------------------------------------------ export
@@ -989,7 +1102,13 @@ def export_map(
     if fmt not in FORMATS:
         raise WorkbookError(
             f"cannot export a map as {fmt or 'a file with no extension'!r}",
-            [Problem("unknown format", file=str(path), hint="end the file name in .html, .svg or .png")],
+            [
+                Problem(
+                    "unknown format",
+                    file=str(path),
+                    hint="end the file name in .html, .svg or .png",
+                )
+            ],
         )
     theme = Theme.from_workspace(ws)
     layout = build_layout(ws, persona_id, icp=icp, lanes=lanes, kpis=kpis)

@@ -95,6 +95,22 @@ def ordered(values: Iterable[Any], preferred: Sequence[str] | None = None) -> li
     return head + [s for s in seen if s not in head]
 
 
+def stage_display(
+    df: pd.DataFrame, col: str = "stage", index_col: str = "stage_index"
+) -> pd.DataFrame:
+    """Sort by the stage's position when the table has it, and show the stage's name.
+
+    The analytics return ``stage`` (id), ``stage_name`` and ``stage_index``; a chart reads
+    better with names, and the index (not the alphabet) gives the order.
+    """
+    if index_col in df.columns:
+        df = df.sort_values(index_col, kind="stable")
+    name_col = f"{col}_name"
+    if name_col in df.columns:
+        df = df.assign(**{col: df[name_col].where(df[name_col].notna(), df[col])})
+    return df.assign(**{col: df[col].astype(str)})
+
+
 def pct(value: float | None) -> str:
     if value is None or value != value:
         return "n/a"

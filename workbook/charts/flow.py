@@ -12,15 +12,25 @@ __all__ = ["flow_diagram", "transition_heatmap"]
 _COLUMNS = {
     "from_stage": ("from", "source", "stage"),
     "to_stage": ("to", "target", "next_stage"),
-    "count": ("contacts", "n", "moves", "transitions"),
+    "count": ("moves", "n", "transitions"),
 }
 
 
 def _prepare(data: Any, stages: Sequence[str] | None, chart: str) -> tuple[Any, list[str]]:
     df = frame(data, chart, _COLUMNS, optional=("share",))
     df = df[df["count"] > 0].copy()
-    df["from_stage"] = df["from_stage"].astype(str)
-    df["to_stage"] = df["to_stage"].astype(str)
+    # Names (not ids) on the chart; the workspace's stage index (not the alphabet) for order.
+    for end in ("from", "to"):
+        name = f"{end}_stage_name"
+        if name in df.columns:
+            df[f"{end}_stage"] = df[name].where(df[name].notna(), df[f"{end}_stage"])
+        df[f"{end}_stage"] = df[f"{end}_stage"].astype(str)
+    if "from_index" in df.columns and "to_index" in df.columns and not stages:
+        pairs = sorted(
+            set(zip(df["from_index"], df["from_stage"], strict=True))
+            | set(zip(df["to_index"], df["to_stage"], strict=True))
+        )
+        stages = [name for _, name in pairs]
     order = ordered(list(df["from_stage"]) + list(df["to_stage"]), stages)
     pos = {s: i for i, s in enumerate(order)}
     df["from_index"] = df["from_stage"].map(pos)
@@ -43,8 +53,9 @@ def transition_heatmap(
     Parameters
     ----------
     data
-        One row per (``from_stage``, ``to_stage``) with ``count`` (moves); optionally
-        ``share`` (of moves out of ``from_stage``; computed when absent).
+        :func:`workbook.analytics.transitions` output: one row per (``from_stage``,
+        ``to_stage``) with ``moves`` (or ``count``); optionally ``share`` (of moves out of
+        ``from_stage``; computed when absent), the ``*_stage_name`` and ``*_index`` columns.
     stages
         Stage order; default the order of appearance.
 

@@ -14,6 +14,7 @@ from workbook.charts._base import (
     ordered,
     pct,
     placeholder,
+    stage_display,
 )
 
 __all__ = ["funnel"]
@@ -27,10 +28,10 @@ def funnel(data: Any, *, stages: Sequence[str] | None = None, title: str = TITLE
     Parameters
     ----------
     data
-        One row per stage: ``stage``, ``reach`` (contacts who reached it; also accepted:
-        ``contacts``, ``entered``) and optionally ``conversion`` (share that went on to the
-        next stage; computed from ``reach`` when absent) and ``bottleneck`` (bool). Rows come
-        in stage order, or carry ``stage_index``.
+        :func:`workbook.analytics.funnel` output (one group): ``stage``, ``contacts``,
+        optionally ``stage_name``, ``stage_index``, ``conversion_to_next``,
+        ``is_bottleneck``. Hand-made tables may say ``reach``, ``conversion`` and
+        ``bottleneck``; conversion is computed from the counts when absent.
     stages
         Stage order to enforce (ids or names as they appear in ``stage``).
 
@@ -52,10 +53,8 @@ def funnel(data: Any, *, stages: Sequence[str] | None = None, title: str = TITLE
         },
         optional=("conversion", "bottleneck"),
     )
-    if "stage_index" in df.columns:
-        df = df.sort_values("stage_index", kind="stable")
+    df = stage_display(df)
     order = ordered(df["stage"], stages)
-    df["stage"] = df["stage"].astype(str)
     df = df.set_index("stage").loc[order].reset_index()
     if "conversion" not in df.columns:
         nxt = df["reach"].shift(-1)

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from workbook.charts._base import BASE, HIGHLIGHT, finish, frame, is_empty, ordered, placeholder
+from workbook.charts._base import (
+    BASE,
+    HIGHLIGHT,
+    finish,
+    frame,
+    is_empty,
+    ordered,
+    placeholder,
+    stage_display,
+)
 
 __all__ = ["time_in_stage"]
 
@@ -18,8 +27,9 @@ def time_in_stage(
     Parameters
     ----------
     data
-        One row per ``stage`` with ``median_days`` and optionally ``p90_days`` and
-        ``contacts`` (how many stays the numbers rest on).
+        :func:`workbook.analytics.time_in_stage` output: one row per ``stage`` with
+        ``median_days`` and optionally ``p90_days``, ``spells``, ``stage_name``,
+        ``stage_index``. Stages with no finished stay (NaN) are left out.
     """
     import altair as alt
 
@@ -36,9 +46,9 @@ def time_in_stage(
         },
         optional=("p90_days", "contacts"),
     )
-    if "stage_index" in df.columns:
-        df = df.sort_values("stage_index", kind="stable")
-    df["stage"] = df["stage"].astype(str)
+    df = stage_display(df).dropna(subset=["median_days"])
+    if df.empty:
+        return placeholder(title, "No finished stays in any stage yet.")
     order = ordered(df["stage"], stages)
     base = alt.Chart(df).encode(
         y=alt.Y(

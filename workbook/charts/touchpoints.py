@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from workbook.charts._base import finish, frame, is_empty, ordered, placeholder
+from workbook.charts._base import finish, frame, is_empty, ordered, placeholder, stage_display
 
 __all__ = ["attribution", "touchpoint_heatmap"]
 
@@ -13,6 +13,7 @@ _MODEL_NAMES = {
     "first_touch": "First touch",
     "last_touch": "Last touch",
     "linear": "Linear",
+    "position_based": "Position based",
     "markov": "Markov removal effect",
 }
 
@@ -29,11 +30,12 @@ def touchpoint_heatmap(
     Parameters
     ----------
     data
-        One row per (``touchpoint``, ``stage``) with ``uses`` (touches; also ``touches``,
-        ``count``) and ``lift`` (how much likelier contacts who used it were to reach the
-        next stage, as a ratio: 1.0 = no difference).
+        :func:`workbook.analytics.touchpoint_usage` output for ``value="uses"`` (``stage``,
+        ``touchpoint``, ``touches``) or :func:`workbook.analytics.touchpoint_lift` output for
+        ``value="lift"`` (``lift`` = users' next-stage rate minus non-users', in rate
+        points); ``touchpoint_name``, ``stage_name``, ``stage_index`` are used when present.
     value
-        ``"uses"`` (sequential blues) or ``"lift"`` (diverging around 1: orange below, blue above).
+        ``"uses"`` (sequential blues) or ``"lift"`` (diverging around 0: orange below, blue above).
     """
     import altair as alt
 
@@ -48,36 +50,46 @@ def touchpoint_heatmap(
         data,
         "touchpoint heatmap",
         {
-            "touchpoint": ("touchpoint_name",),
+            "touchpoint": (),
             "stage": (),
             "uses": ("touches", "count", "n"),
             "lift": ("lift_next",),
         },
         optional=("lift",) if value == "uses" else ("uses",),
     )
-    df["stage"] = df["stage"].astype(str)
+    df = stage_display(df)
+    if "touchpoint_name" in df.columns:
+        df["touchpoint"] = df["touchpoint_name"].where(
+            df["touchpoint_name"].notna(), df["touchpoint"]
+        )
     df["touchpoint"] = df["touchpoint"].astype(str)
+    if value == "lift":
+        df = df.dropna(subset=["lift"])
+        if df.empty:
+            return placeholder(title, "No stage has both users and non-users of a touchpoint yet.")
     order = ordered(df["stage"], stages)
     if value == "uses":
         color = alt.Color("uses:Q", title="Touches", scale=alt.Scale(scheme="blues"))
         df["label"] = [f"{int(u):,}" for u in df["uses"]]
         dark = "datum.uses > " + str(float(df["uses"].max()) * 0.55)
     else:
-        span = max(abs(float(df["lift"].max()) - 1), abs(1 - float(df["lift"].min())), 0.1)
+        # Lift is users' rate minus non-users' rate: 0 means no difference.
+        span = max(abs(float(df["lift"].max())), abs(float(df["lift"].min())), 0.05)
         color = alt.Color(
             "lift:Q",
-            title="Lift (1 = none)",
+            title="Lift (rate points)",
             scale=alt.Scale(
-                range=["#B35806", "#F7F7F7", "#08519C"], domainMid=1, domain=[1 - span, 1 + span]
+                range=["#B35806", "#F7F7F7", "#08519C"], domainMid=0, domain=[-span, span]
             ),
+            legend=alt.Legend(format="+.0%"),
         )
-        df["label"] = [f"{x:.2f}×" if x == x else "" for x in df["lift"]]
-        dark = f"abs(datum.lift - 1) > {span * 0.6}"
+        df["label"] = [f"{x * 100:+.0f} pts" for x in df["lift"]]
+        dark = f"abs(datum.lift) > {span * 0.6}"
     tips = [alt.Tooltip("touchpoint:N", title="Touchpoint"), alt.Tooltip("stage:N", title="Stage")]
     if "uses" in df.columns:
         tips.append(alt.Tooltip("uses:Q", title="Touches", format=","))
     if "lift" in df.columns:
-        tips.append(alt.Tooltip("lift:Q", title="Lift", format=".2f"))
+        tips.append(alt.Tooltip("lift:Q", title="Lift (rate points)", format="+.1%"))
     base = alt.Chart(df).encode(
         x=alt.X("stage:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, orient="top")),
         y=alt.Y("touchpoint:N", sort=None, title=None),
@@ -99,7 +111,7 @@ def touchpoint_heatmap(
     else:
         top = df.sort_values("lift", ascending=False).head(3)
         description = "Highest lift: " + "; ".join(
-            f"{t} at {s}, {x:.2f} times"
+            f"{t} at {s}, {x * 100:+.0f} points"
             for t, s, x in zip(top["touchpoint"], top["stage"], top["lift"], strict=True)
         )
         subtitle = "Blue: users of the touchpoint went on more often; orange: less often"
@@ -107,16 +119,22 @@ def touchpoint_heatmap(
 
 
 def attribution(
-    data: Any, *, title: str = "Won deals credited to each touchpoint, by model"
+    data: Any,
+    *,
+    top: int | None = 10,
+    title: str = "Won deals credited to each touchpoint, by model",
 ) -> Any:
     """Credit for won deals per touchpoint, one bar per attribution model, side by side.
 
     Parameters
     ----------
     data
-        Long: ``touchpoint``, ``model``, ``credit`` (share of won deals, 0-1, or deals).
+        :func:`workbook.analytics.attribution` output (``touchpoint``, ``touchpoint_name``,
+        ``model``, ``share``), or any long table with ``credit`` (share 0-1, or deals).
         Wide is accepted too: ``touchpoint`` plus one column per model (``first_touch``,
         ``last_touch``, ``linear``, ``markov``).
+    top
+        Show only the touchpoints with the most credit (averaged over the models).
     """
     import altair as alt
     import pandas as pd
@@ -130,13 +148,22 @@ def attribution(
     df = frame(
         df, "attribution", {"touchpoint": (), "model": (), "credit": ("share", "value", "weight")}
     )
+    if "touchpoint_name" in df.columns:
+        df["touchpoint"] = df["touchpoint_name"].where(
+            df["touchpoint_name"].notna(), df["touchpoint"]
+        )
+    df["touchpoint"] = df["touchpoint"].astype(str)
     df["model"] = df["model"].map(lambda m: _MODEL_NAMES.get(str(m), str(m)))
     models = ordered(df["model"], list(_MODEL_NAMES.values()))
     # Touchpoints sorted by their mean credit over the models: the most credited on top.
+    # Only the ``top`` most credited touchpoints: a slide with 26 groups of bars is unreadable.
     tp_order = list(
         df.groupby("touchpoint")["credit"].mean().sort_values(ascending=False).index.astype(str)
     )
-    df["touchpoint"] = df["touchpoint"].astype(str)
+    hidden = len(tp_order) - top if top and len(tp_order) > top else 0
+    if hidden:
+        tp_order = tp_order[:top]
+        df = df[df["touchpoint"].isin(tp_order)]
     share = float(df["credit"].max()) <= 1.0
     fmt = ".0%" if share else ",.1f"
     chart = (
@@ -165,9 +192,7 @@ def attribution(
         + "; ".join(f"{df.loc[i, 'model']}: {df.loc[i, 'touchpoint']}" for i in lead)
         + "."
     )
-    return finish(
-        chart,
-        title,
-        description,
-        "Where models disagree, the touchpoint matters at one moment only",
-    )
+    subtitle = "Where models disagree, the touchpoint matters at one moment of the journey only"
+    if hidden:
+        subtitle += f"; the {top} most credited of {top + hidden} touchpoints"
+    return finish(chart, title, description, subtitle)
