@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import BaseModel
 
 from workbook import method, model
 
@@ -56,7 +57,7 @@ def test_seven_steps_in_order_each_with_its_notebook() -> None:
 def test_step_fields_name_real_workspace_fields() -> None:
     for s in method.STEPS:
         for path in s.fields:
-            cls: type[model.BaseModel] = model.Workspace
+            cls: type[BaseModel] = model.Workspace
             for part in path.split("."):
                 assert part in cls.model_fields, f"{s.id}: {path}"
                 annotation = cls.model_fields[part].annotation
