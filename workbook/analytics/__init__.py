@@ -1,0 +1,113 @@
+"""Journey analytics: the Measure and Analyse numbers, computed by DuckDB over a workspace.
+
+Every question is a function of a workspace (a folder path, an ``OpenWorkspace`` from
+:mod:`workbook.store`, or an :class:`Engine`) returning a tidy pandas ``DataFrame``; most take
+``by=None | "persona" | "segment" | "icp"`` to split the population. Pass one
+:class:`Engine` to several questions to open the data once::
+
+    from workbook.analytics import Engine, funnel, attribution
+    eng = Engine.for_workspace("data/demo")
+    funnel(eng, by="persona")
+    attribution(eng)
+
+Every query goes through :meth:`Engine.query`, so another backend is another engine.
+Functions are imported lazily: ``import workbook.analytics`` does not import pandas or DuckDB.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbook.analytics.attribution import attribution, removal_effects
+    from workbook.analytics.channels import channels
+    from workbook.analytics.engine import Engine
+    from workbook.analytics.experiments import (
+        experiment_decisions,
+        experiment_variants,
+        required_sample_size,
+    )
+    from workbook.analytics.funnel import funnel
+    from workbook.analytics.kpis import kpis, metric_value
+    from workbook.analytics.movement import transition_matrix, transitions
+    from workbook.analytics.scoring import lead_scores, score_deciles, score_separation
+    from workbook.analytics.summary import summary
+    from workbook.analytics.timing import time_in_stage, time_to_close
+    from workbook.analytics.touchpoints import touchpoint_lift, touchpoint_usage
+    from workbook.analytics.wins import (
+        lead_sources,
+        lost_reasons,
+        won_content,
+        won_interactions,
+        won_summary,
+    )
+
+_WHERE = {
+    "Engine": "engine",
+    "funnel": "funnel",
+    "transitions": "movement",
+    "transition_matrix": "movement",
+    "time_in_stage": "timing",
+    "time_to_close": "timing",
+    "touchpoint_usage": "touchpoints",
+    "touchpoint_lift": "touchpoints",
+    "attribution": "attribution",
+    "removal_effects": "attribution",
+    "channels": "channels",
+    "won_interactions": "wins",
+    "won_content": "wins",
+    "lead_sources": "wins",
+    "lost_reasons": "wins",
+    "won_summary": "wins",
+    "lead_scores": "scoring",
+    "score_separation": "scoring",
+    "score_deciles": "scoring",
+    "experiment_variants": "experiments",
+    "experiment_decisions": "experiments",
+    "required_sample_size": "experiments",
+    "kpis": "kpis",
+    "metric_value": "kpis",
+    "summary": "summary",
+}
+
+__all__ = [
+    "Engine",
+    "attribution",
+    "channels",
+    "experiment_decisions",
+    "experiment_variants",
+    "funnel",
+    "kpis",
+    "lead_scores",
+    "lead_sources",
+    "lost_reasons",
+    "metric_value",
+    "removal_effects",
+    "required_sample_size",
+    "score_deciles",
+    "score_separation",
+    "summary",
+    "time_in_stage",
+    "time_to_close",
+    "touchpoint_lift",
+    "touchpoint_usage",
+    "transition_matrix",
+    "transitions",
+    "won_content",
+    "won_interactions",
+    "won_summary",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'workbook.analytics' has no attribute {name!r}")
+    value = getattr(import_module(f"workbook.analytics.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

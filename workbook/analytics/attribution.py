@@ -1,0 +1,283 @@
+"""Attribution of won deals to touchpoints: four rules and a Markov-chain model.
+
+The unit is a *won contact*: a contact with at least one won deal counts as one conversion,
+whatever the number of its won deals. Its journey is its touches in time order (ties broken
+by ``seq``, then touchpoint id) up to the close of its first won deal; messages ``sent`` are
+not touches (the contact did nothing yet). Contacts without any touch cannot be attributed
+and are left out of every model.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from workbook.analytics._common import empty, group_cols, journeys, ordered
+from workbook.analytics.engine import UNASSIGNED, Engine, EngineLike
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+__all__ = [
+    "ATTRIBUTION_COLUMNS",
+    "MODELS",
+    "REMOVAL_COLUMNS",
+    "attribution",
+    "markov_removal_effects",
+    "removal_effects",
+]
+
+#: Attribution models, in the order they are reported.
+MODELS = ("first_touch", "last_touch", "linear", "position_based", "markov")
+
+ATTRIBUTION_COLUMNS = ["touchpoint", "touchpoint_name", "model", "conversions", "share"]
+REMOVAL_COLUMNS = [
+    "touchpoint",
+    "touchpoint_name",
+    "removal_effect",
+    "conversion_without",
+    "conversion_base",
+]
+
+_START, _CONV, _NULL = "(start)", "(conversion)", "(null)"
+
+
+def _group(by: str | None) -> str:
+    return f"coalesce(p.{by}, '{UNASSIGNED}')" if by else "'all'"
+
+
+def attribution(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
+    """Credit for won contacts, per touchpoint, under five models.
+
+    - ``first_touch``: all credit to the first touch of the journey.
+    - ``last_touch``: all credit to the last touch before the win.
+    - ``linear``: equal credit to every touch (a touchpoint used twice gets two shares).
+    - ``position_based``: 40 % to the first touch, 40 % to the last, 20 % shared by the
+      touches in between; a one-touch journey gives it all to that touch, a two-touch
+      journey half to each.
+    - ``markov``: the removal effect of each touchpoint in a first-order Markov chain over
+      all journeys, won and not (see :func:`markov_removal_effects`). Credit is shared
+      **within each journey**: each won contact's one conversion is split among the
+      touchpoints on its own journey in proportion to their removal effects. So a
+      touchpoint no winner used gets no credit, and each model's credits add up to the
+      number of won contacts, as the rule-based ones do, for the whole population and for
+      every group of a split. (ChannelAttribution instead shares all conversions across
+      the whole dataset in proportion to the removal effects; :func:`removal_effects`
+      gives the effects to do that.)
+
+    Returns
+    -------
+    DataFrame
+        One row per (``[by,]`` touchpoint, model) for every touchpoint on a winner's journey,
+        0 credit where a model gives none. Columns: ``[by,] touchpoint, touchpoint_name,
+        model`` (one of :data:`MODELS`), ``conversions`` (float: credited won contacts),
+        ``share`` (conversions / won contacts of the group). Empty without won contacts.
+    """
+    import pandas as pd
+
+    eng = Engine.for_workspace(ws)
+    by = eng.check_by(by)
+    j = journeys(eng)
+    g = _group(by)
+    rules = eng.query(
+        f"""
+        SELECT {g} AS _g, j.touchpoint,
+               sum(CASE WHEN pos = 1 THEN 1.0 ELSE 0.0 END) AS first_touch,
+               sum(CASE WHEN pos = n THEN 1.0 ELSE 0.0 END) AS last_touch,
+               sum(1.0 / n) AS linear,
+               sum(CASE WHEN n = 1 THEN 1.0
+                        WHEN n = 2 THEN 0.5
+                        WHEN pos = 1 OR pos = n THEN 0.4
+                        ELSE 0.2 / (n - 2) END) AS position_based
+        FROM {j} j LEFT JOIN people p ON p.contact_id = j.contact_id
+        WHERE j.outcome = 'won'
+        GROUP BY ALL
+        """
+    )
+    cols = [*group_cols(by), *ATTRIBUTION_COLUMNS]
+    if rules.empty:
+        return empty(cols, {"conversions": "float64", "share": "float64"})
+    long = rules.melt(id_vars=["_g", "touchpoint"], var_name="model", value_name="conversions")
+    markov = _markov_credit(eng, by)
+    out = pd.concat([long, markov], ignore_index=True)
+    won = eng.query(
+        f"""
+        SELECT {g} AS _g, count(DISTINCT j.contact_id) AS won
+        FROM {j} j LEFT JOIN people p ON p.contact_id = j.contact_id
+        WHERE j.outcome = 'won' GROUP BY ALL
+        """
+    )
+    # Every touchpoint of the group under every model, zero where a model gives none.
+    grid = (
+        out[["_g", "touchpoint"]]
+        .drop_duplicates()
+        .merge(pd.DataFrame({"model": list(MODELS)}), how="cross")
+    )
+    out = grid.merge(out, on=["_g", "touchpoint", "model"], how="left").merge(won, on="_g")
+    out["conversions"] = out["conversions"].fillna(0.0).astype("float64")
+    out["share"] = (out["conversions"] / out["won"]).astype("float64")
+    out = _names(eng, out)
+    out["_m"] = out["model"].map({m: i for i, m in enumerate(MODELS)})
+    out = out.sort_values(
+        ["_g", "_m", "conversions", "touchpoint"], ascending=[True, True, False, True]
+    )
+    if by:
+        out = out.rename(columns={"_g": by})
+    return ordered(out, cols)
+
+
+def _names(eng: Engine, frame: pd.DataFrame) -> pd.DataFrame:
+    names = eng.query("SELECT touchpoint, touchpoint_name FROM touchpoints")
+    out = frame.merge(names, on="touchpoint", how="left")
+    out["touchpoint_name"] = out["touchpoint_name"].fillna(out["touchpoint"])
+    return out
+
+
+def _transition_counts(eng: Engine, by: str | None) -> pd.DataFrame:
+    """Counted transitions (start -> first touch -> ... -> conversion or null) per group."""
+    j = journeys(eng)
+    g = _group(by)
+    return eng.query(
+        f"""
+        SELECT {g} AS _g,
+               CASE WHEN j.pos = 1 THEN '{_START}' ELSE j.prev END AS from_state,
+               j.touchpoint AS to_state, count(*) AS n
+        FROM {j} j LEFT JOIN people p ON p.contact_id = j.contact_id
+        GROUP BY ALL
+        UNION ALL
+        SELECT {g} AS _g, j.touchpoint AS from_state,
+               CASE WHEN j.outcome = 'won' THEN '{_CONV}' ELSE '{_NULL}' END AS to_state,
+               count(*) AS n
+        FROM {j} j LEFT JOIN people p ON p.contact_id = j.contact_id
+        WHERE j.pos = j.n
+        GROUP BY ALL
+        """
+    )
+
+
+def markov_removal_effects(
+    counts: pd.DataFrame,
+) -> tuple[float, dict[str, float], dict[str, float]]:
+    """Removal effects of an absorbing Markov chain given counted transitions.
+
+    Parameters
+    ----------
+    counts
+        Columns ``from_state, to_state, n``; states ``"(start)"``, ``"(conversion)"``,
+        ``"(null)"`` and touchpoint ids.
+
+    Returns
+    -------
+    tuple
+        ``(p_base, effects, p_without)``: the probability of reaching conversion from start;
+        per touchpoint, ``1 - p_without / p_base`` (0 when ``p_base`` is 0); and the
+        probability of conversion when the touchpoint is removed (every transition into it
+        goes to null instead).
+    """
+    import numpy as np
+
+    touch = sorted((set(counts["from_state"]) | set(counts["to_state"])) - {_START, _CONV, _NULL})
+    transient = [_START, *touch]
+    index = {s: i for i, s in enumerate(transient)}
+    m = len(transient)
+    q = np.zeros((m, m))
+    r = np.zeros((m, 2))
+    for f, t, n in counts[["from_state", "to_state", "n"]].itertuples(index=False):
+        if t == _CONV:
+            r[index[f], 0] += n
+        elif t == _NULL:
+            r[index[f], 1] += n
+        else:
+            q[index[f], index[t]] += n
+    totals = q.sum(axis=1) + r.sum(axis=1)
+    # A state never left (cannot happen with whole journeys) is treated as going to null.
+    r[totals == 0, 1] = 1.0
+    totals[totals == 0] = 1.0
+    q /= totals[:, None]
+    r /= totals[:, None]
+
+    def p_conv(qq: np.ndarray[Any, Any], rr: np.ndarray[Any, Any]) -> float:
+        b = np.linalg.solve(np.eye(m) - qq, rr[:, 0])
+        return float(b[0])
+
+    base = p_conv(q, r)
+    effects: dict[str, float] = {}
+    without: dict[str, float] = {}
+    for tp in touch:
+        k = index[tp]
+        qk, rk = q.copy(), r.copy()
+        qk[k, :] = 0.0
+        rk[k, :] = (0.0, 1.0)
+        pk = p_conv(qk, rk)
+        without[tp] = pk
+        effects[tp] = 0.0 if base <= 0 else max(0.0, 1.0 - pk / base)
+    return base, effects, without
+
+
+def removal_effects(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
+    """Markov removal effect of every touchpoint on any journey (won or not).
+
+    Returns
+    -------
+    DataFrame
+        One row per (``[by,]`` touchpoint), largest effect first. Columns: ``[by,]
+        touchpoint, touchpoint_name, removal_effect`` (share of conversions lost without
+        it, 0-1), ``conversion_without`` (probability of converting without it),
+        ``conversion_base`` (probability of converting with every touchpoint).
+    """
+    import pandas as pd
+
+    eng = Engine.for_workspace(ws)
+    by = eng.check_by(by)
+    counts = _transition_counts(eng, by)
+    cols = [*group_cols(by), *REMOVAL_COLUMNS]
+    rows = []
+    for gval, part in counts.groupby("_g", sort=True):
+        base, effects, without = markov_removal_effects(part)
+        for tp, eff in effects.items():
+            rows.append((gval, tp, eff, without[tp], base))
+    if not rows:
+        return empty(cols, {c: "float64" for c in REMOVAL_COLUMNS[2:]})
+    out = pd.DataFrame(rows, columns=["_g", "touchpoint", *REMOVAL_COLUMNS[2:]])
+    out = _names(eng, out).sort_values(
+        ["_g", "removal_effect", "touchpoint"], ascending=[True, False, True]
+    )
+    if by:
+        out = out.rename(columns={"_g": by})
+    return ordered(out, cols)
+
+
+def _markov_credit(eng: Engine, by: str | None) -> pd.DataFrame:
+    """Markov credit shared within each won journey: columns _g, touchpoint, model, conversions."""
+    import pandas as pd
+
+    counts = _transition_counts(eng, by)
+    rows = []
+    for gval, part in counts.groupby("_g", sort=True):
+        _, effects, _ = markov_removal_effects(part)
+        rows.extend((gval, tp, eff) for tp, eff in effects.items())
+    effects_frame = pd.DataFrame(rows, columns=["_g", "touchpoint", "effect"]).astype(
+        {"_g": object, "touchpoint": object, "effect": "float64"}
+    )
+    eng.register("_markov_effects", effects_frame)
+    j = journeys(eng)
+    g = _group(by)
+    try:
+        return eng.query(
+            f"""
+            WITH used AS (
+                SELECT DISTINCT {g} AS _g, j.contact_id, j.touchpoint
+                FROM {j} j LEFT JOIN people p ON p.contact_id = j.contact_id
+                WHERE j.outcome = 'won'
+            ), w AS (
+                SELECT u._g, u.contact_id, u.touchpoint, e.effect,
+                       sum(e.effect) OVER (PARTITION BY u._g, u.contact_id) AS total
+                FROM used u JOIN _markov_effects e ON e._g = u._g AND e.touchpoint = u.touchpoint
+            )
+            SELECT _g, touchpoint, 'markov' AS model,
+                   sum(CASE WHEN total > 0 THEN effect / total ELSE 0.0 END) AS conversions
+            FROM w GROUP BY _g, touchpoint
+            """
+        )
+    finally:
+        eng.unregister("_markov_effects")

@@ -1,0 +1,286 @@
+"""The one object every analytics query goes through.
+
+:class:`Engine` owns an embedded DuckDB connection with one view per canonical or derived
+table of a workspace (``contacts``, ``events``, ``deals``, ``stage_spells``,
+``stage_entries``, ``contact_paths``), plus three small tables from the workspace document:
+``stages`` (id, name, index in the workspace's order), ``touchpoints`` (id, name, channel)
+and ``people`` (one row per contact with its persona, segment, ICP and lead source).
+
+The analytics modules only ever call :meth:`Engine.query` with SQL over those names, so
+running the same questions on another backend (Spark, BigQuery, Snowflake) means writing
+another engine with the same views and the same ``query`` method; nothing else changes.
+
+A table the workspace does not have yet (no import, no deals, no derived tables) is an
+empty view with the right columns, so every question answers with an empty frame instead
+of failing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbook.crm import schema
+from workbook.exceptions import AnalyticsError, Problem
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+    from workbook.model import Workspace
+
+__all__ = ["GROUPS", "Engine", "EngineLike"]
+
+#: The contact attributes a question can be split by.
+GROUPS = ("persona", "segment", "icp")
+
+#: Label of contacts whose persona, segment or ICP is not known.
+UNASSIGNED = "unassigned"
+
+#: Anything the analytics functions accept as their first argument: an Engine, an
+#: ``OpenWorkspace`` (``workbook.store``), or the path of a workspace folder.
+EngineLike = Any
+
+_DUCK_TYPES = {
+    "string": "VARCHAR",
+    "int16": "SMALLINT",
+    "int32": "INTEGER",
+    "int64": "BIGINT",
+    "double": "DOUBLE",
+    "timestamp[us, tz=UTC]": "TIMESTAMPTZ",
+    "list<item: string>": "VARCHAR[]",
+    "list<element: string>": "VARCHAR[]",
+}
+
+
+def _empty_select(table: str) -> str:
+    cols = []
+    for field in schema.TABLES[table]:
+        duck = _DUCK_TYPES[str(field.type)]
+        cols.append(f"CAST(NULL AS {duck}) AS {field.name}")
+    return f"SELECT {', '.join(cols)} WHERE FALSE"
+
+
+def _sql_path(path: Path) -> str:
+    # Paths go into SQL text (DuckDB cannot bind a parameter in CREATE VIEW), so quote them.
+    return "'" + path.as_posix().replace("'", "''") + "'"
+
+
+class Engine:
+    """An embedded DuckDB connection with views over one workspace's Parquet files.
+
+    Parameters
+    ----------
+    path
+        The workspace folder (the one holding ``workspace.yaml`` and ``data/``), or ``None``
+        for a workspace without data.
+    workspace
+        The workspace document; gives the stage order, the touchpoint names, the scoring
+        rules, experiments and objectives. ``None`` uses the method's default stages.
+    threads
+        DuckDB worker threads (default: the machine's cores).
+
+    Examples
+    --------
+    >>> eng = Engine.for_workspace("data/demo")            # doctest: +SKIP
+    >>> eng.query("SELECT count(*) AS n FROM events")     # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None,
+        workspace: Workspace | None = None,
+        *,
+        threads: int | None = None,
+    ) -> None:
+        import duckdb
+
+        from workbook.model import Workspace, default_stages
+
+        self.path = Path(path) if path is not None else None
+        if workspace is None:
+            workspace = Workspace.model_validate(
+                {"client": {"name": "Workspace", "slug": "workspace"}, "stages": []}
+            )
+            workspace.stages = default_stages()
+        self.workspace = workspace
+        self.con: duckdb.DuckDBPyConnection = duckdb.connect(":memory:")
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+        # Insertion order costs memory and time and no query here depends on it.
+        self.con.execute("SET preserve_insertion_order = false")
+        self.available: dict[str, bool] = {}
+        self._cache: set[str] = set()
+        self._create_views()
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def for_workspace(cls, ws: EngineLike) -> Engine:
+        """An engine for an Engine (returned as is), an ``OpenWorkspace`` or a folder path.
+
+        Raises
+        ------
+        WorkspaceNotFoundError
+            The path holds no ``workspace.yaml``.
+        """
+        if isinstance(ws, Engine):
+            return ws
+        if hasattr(ws, "data") and hasattr(ws, "path"):
+            return cls(ws.path, ws.data)
+        if isinstance(ws, str | os.PathLike):
+            from workbook.store import open_workspace
+
+            opened = open_workspace(ws)
+            return cls(opened.path, opened.data)
+        raise AnalyticsError(
+            f"cannot analyse a {type(ws).__name__}",
+            hint="pass a workspace folder, an open workspace (workbook.store.open_workspace) "
+            "or an analytics Engine",
+        )
+
+    def _parquet_files(self, table: str) -> list[Path]:
+        if self.path is None:
+            return []
+        if table in ("contacts", "events", "deals"):
+            return sorted((schema.data_dir(self.path) / "sources").glob(f"*/{table}.parquet"))
+        p = schema.derived_path(self.path, table)
+        return [p] if p.exists() else []
+
+    def _create_views(self) -> None:
+        for table in schema.TABLES:
+            files = self._parquet_files(table)
+            self.available[table] = bool(files)
+            if files:
+                names = [f.name for f in schema.TABLES[table]]
+                file_list = "[" + ", ".join(_sql_path(f) for f in files) + "]"
+                # union_by_name: sources written by different importer versions still line up.
+                body = f"SELECT {', '.join(names)} FROM read_parquet({file_list}, union_by_name = true)"
+            else:
+                body = _empty_select(table)
+            self.con.execute(f"CREATE VIEW {table} AS {body}")
+
+        import pandas as pd
+
+        ws = self.workspace
+        stages = pd.DataFrame(
+            {
+                "stage": [s.id for s in ws.stages],
+                "stage_name": [s.name for s in ws.stages],
+                "stage_index": list(range(len(ws.stages))),
+            }
+        ).astype({"stage": "object", "stage_name": "object", "stage_index": "int64"})
+        touchpoints = pd.DataFrame(
+            {
+                "touchpoint": [t.id for t in ws.touchpoints],
+                "touchpoint_name": [t.name for t in ws.touchpoints],
+                "touchpoint_channel": [t.channel for t in ws.touchpoints],
+            }
+        ).astype("object")
+        self.con.register("_ws_stages", stages)
+        self.con.register("_ws_touchpoints", touchpoints)
+        # Materialised: tiny, and re-reading a pandas frame per query is slower than a table.
+        self.con.execute(
+            "CREATE TABLE stages AS SELECT CAST(stage AS VARCHAR) AS stage, "
+            "CAST(stage_name AS VARCHAR) AS stage_name, CAST(stage_index AS INTEGER) AS stage_index "
+            "FROM _ws_stages"
+        )
+        self.con.execute(
+            "CREATE TABLE touchpoints AS SELECT CAST(touchpoint AS VARCHAR) AS touchpoint, "
+            "CAST(touchpoint_name AS VARCHAR) AS touchpoint_name, "
+            "CAST(touchpoint_channel AS VARCHAR) AS touchpoint_channel FROM _ws_touchpoints"
+        )
+        self.con.unregister("_ws_stages")
+        self.con.unregister("_ws_touchpoints")
+        # One row per contact even when two sources know the same pseudonym: the first
+        # non-null value of each attribute, in a fixed order (source id), never row order.
+        self.con.execute(
+            f"""
+            CREATE TABLE people AS
+            SELECT contact_id,
+                   coalesce(arg_min(persona, source_id) FILTER (persona IS NOT NULL), '{UNASSIGNED}') AS persona,
+                   coalesce(arg_min(segment, source_id) FILTER (segment IS NOT NULL), '{UNASSIGNED}') AS segment,
+                   coalesce(arg_min(icp, source_id) FILTER (icp IS NOT NULL), '{UNASSIGNED}') AS icp,
+                   coalesce(arg_min(lead_source, source_id) FILTER (lead_source IS NOT NULL), '{UNASSIGNED}') AS lead_source
+            FROM contacts
+            GROUP BY contact_id
+            """
+        )
+
+    # ------------------------------------------------------------------------ queries
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
+        """Run one SQL statement over the workspace's views and return a pandas frame."""
+        return self.con.execute(sql, params or []).df()
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        """The single value of a one-row, one-column query (``None`` for no row)."""
+        row = self.con.execute(sql, params or []).fetchone()
+        return None if row is None else row[0]
+
+    def has(self, table: str) -> bool:
+        """Whether the workspace holds this table (otherwise its view is empty)."""
+        return self.available.get(table, False)
+
+    def cached(self, name: str, sql: str) -> str:
+        """Compute an intermediate result once per engine and return the name to query it by.
+
+        Several questions share one costly step (each contact's journey of touches); the
+        first asks for it, the others reuse it. Another backend can make this a temporary
+        table, a CTE or a cached DataFrame.
+        """
+        if name not in self._cache:
+            self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+            self._cache.add(name)
+        return name
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        """Make a small pandas frame (rules, weights) queryable as ``name``."""
+        self.con.register(name, frame)
+
+    def unregister(self, name: str) -> None:
+        self.con.unregister(name)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------ helpers
+
+    def stage_ids(self) -> list[str]:
+        return [s.id for s in self.workspace.stages]
+
+    @staticmethod
+    def check_by(by: str | None) -> str | None:
+        """Validate a ``by`` argument: ``None`` or one of :data:`GROUPS`."""
+        if by is None or by in GROUPS:
+            return by
+        raise AnalyticsError(
+            f"cannot split by {by!r}",
+            [
+                Problem(
+                    f"unknown grouping {by!r}", field="by", hint=f"use one of: {', '.join(GROUPS)}"
+                )
+            ],
+        )
+
+
+def group_sql(by: str | None, alias: str = "p") -> tuple[str, str]:
+    """SQL fragments for an optional split: (select-column prefix, group-by prefix).
+
+    With ``by=None`` both are empty strings; otherwise ``"coalesce(p.persona, 'unassigned')
+    AS persona, "`` and ``"1, "``-style prefixes ready to put in front of the other columns.
+    The people table is joined with ``LEFT JOIN people p``, so a contact missing from the
+    contacts table lands in the ``unassigned`` group instead of disappearing.
+    """
+    if by is None:
+        return "", ""
+    expr = f"coalesce({alias}.{by}, '{UNASSIGNED}')"
+    return f"{expr} AS {by}, ", f"{expr}, "

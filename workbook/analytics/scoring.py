@@ -1,0 +1,280 @@
+"""Lead scores from the workspace's scoring rules, and how well they separate won from lost.
+
+A rule gives ``points`` for every event that matches it. A rule naming a touchpoint, a
+channel or an action matches touch events with those values (and, when it also names a
+stage, only touches made in that stage); a rule naming only a stage matches each entry into
+that stage. A rule naming nothing matches nothing. With ``decay_days`` the points of an
+event halve for every ``decay_days`` of its age: ``points * 0.5 ** (age_days /
+decay_days)``, the age counted to a reference date: the last event in the data, so the same
+data always gives the same scores.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from workbook.analytics._common import OUTCOME_SQL, days_between, empty, group_cols, ordered
+from workbook.analytics.engine import Engine, EngineLike
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from workbook.model import ScoringRule
+
+__all__ = [
+    "DECILE_COLUMNS",
+    "SCORE_COLUMNS",
+    "SEPARATION_COLUMNS",
+    "lead_scores",
+    "score_deciles",
+    "score_separation",
+]
+
+SCORE_COLUMNS = [
+    "contact_id",
+    "persona",
+    "segment",
+    "icp",
+    "score",
+    "matched_events",
+    "outcome",
+    "decile",
+]
+SEPARATION_COLUMNS = ["won", "lost", "auc", "p_value", "mean_score_won", "mean_score_lost", "note"]
+DECILE_COLUMNS = [
+    "decile",
+    "contacts",
+    "min_score",
+    "max_score",
+    "won",
+    "lost",
+    "conversion",
+    "win_rate",
+]
+
+
+def _rule_condition(rule: ScoringRule, params: dict[str, Any]) -> str | None:
+    """SQL condition for one rule; its values go into ``params`` as named parameters."""
+
+    def bind(value: Any) -> str:
+        name = f"p{len(params)}"
+        params[name] = value
+        return f"${name}"
+
+    conds: list[str] = []
+    for col in ("touchpoint", "channel", "action"):
+        value = getattr(rule, col)
+        if value:
+            conds.append(f"e.{col} = {bind(value)}")
+    if conds:
+        conds.insert(0, "e.kind = 'touch'")
+        if rule.stage:
+            conds.append(f"e.stage = {bind(rule.stage)}")
+    elif rule.stage:
+        conds = ["e.kind = 'stage'", f"e.stage = {bind(rule.stage)}"]
+    else:
+        return None
+    return "(" + " AND ".join(conds) + ")"
+
+
+def lead_scores(
+    ws: EngineLike, *, as_of: dt.datetime | None = None, rules: list[ScoringRule] | None = None
+) -> pd.DataFrame:
+    """Score every contact with the workspace's scoring rules.
+
+    Parameters
+    ----------
+    as_of
+        Reference date for decay (timezone-aware); default: the last event in the data.
+        Events after it still count, at full points.
+    rules
+        Rules to use instead of ``measurement.scoring_rules`` (to try a change out).
+
+    Returns
+    -------
+    DataFrame
+        One row per contact (contacts table and event log), highest score first, then
+        contact id. Columns: ``contact_id, persona, segment, icp`` (``unassigned`` when
+        unknown), ``score`` (float, 0 without a matching event), ``matched_events`` (int),
+        ``outcome`` (``won``, ``open``, ``lost`` or ``none``), ``decile`` (int 1-10 by score,
+        10 the highest; ties ordered by contact id so the split is reproducible; fewer than
+        ten contacts give fewer deciles).
+    """
+    eng = Engine.for_workspace(ws)
+    rules = list(eng.workspace.measurement.scoring_rules if rules is None else rules)
+    params: dict[str, Any] = {}
+    points: list[str] = []
+    matched: list[str] = []
+    age = days_between("e.ts", "r.ref")
+    for rule in rules:
+        cond = _rule_condition(rule, params)
+        if cond is None:
+            continue
+        n = len(params)
+        params[f"p{n}"] = float(rule.points)
+        value = f"CAST($p{n} AS DOUBLE)"
+        if rule.decay_days:
+            params[f"p{n + 1}"] = float(rule.decay_days)
+            # Events after the reference date count at full points: age is floored at 0.
+            value += f" * pow(0.5, greatest({age}, 0) / CAST($p{n + 1} AS DOUBLE))"
+        points.append(f"CASE WHEN {cond} THEN {value} ELSE 0.0 END")
+        matched.append(f"CASE WHEN {cond} THEN 1 ELSE 0 END")
+    if as_of is not None:
+        params["as_of"] = as_of
+        ref = "CAST($as_of AS TIMESTAMPTZ)"
+    else:
+        ref = "(SELECT max(ts) FROM events)"
+    if points:
+        scored = f"""
+            SELECT e.contact_id, sum({" + ".join(points)}) AS score,
+                   sum({" + ".join(matched)}) AS matched_events
+            FROM events e, (SELECT {ref} AS ref) r
+            WHERE e.contact_id IS NOT NULL
+            GROUP BY e.contact_id
+        """
+    else:
+        scored = "SELECT NULL::VARCHAR AS contact_id, 0.0 AS score, 0 AS matched_events WHERE FALSE"
+        params = {}
+    out = eng.query(
+        f"""
+        WITH ids AS (
+            SELECT contact_id FROM people
+            UNION SELECT contact_id FROM events WHERE contact_id IS NOT NULL
+        ), s AS ({scored})
+        SELECT ids.contact_id,
+               coalesce(p.persona, 'unassigned') AS persona,
+               coalesce(p.segment, 'unassigned') AS segment,
+               coalesce(p.icp, 'unassigned') AS icp,
+               coalesce(s.score, 0.0) AS score,
+               coalesce(s.matched_events, 0) AS matched_events,
+               coalesce(o.outcome, 'none') AS outcome
+        FROM ids
+        LEFT JOIN s ON s.contact_id = ids.contact_id
+        LEFT JOIN people p ON p.contact_id = ids.contact_id
+        LEFT JOIN ({OUTCOME_SQL}) o ON o.contact_id = ids.contact_id
+        """,
+        params,
+    )
+    out["score"] = out["score"].astype("float64")
+    out["matched_events"] = out["matched_events"].astype("int64")
+    out = out.sort_values(
+        ["score", "contact_id"], ascending=[True, True], kind="stable"
+    ).reset_index(drop=True)
+    n = len(out)
+    # ntile(10): sizes differ by at most one, larger buckets first, like SQL's NTILE.
+    out["decile"] = _ntile(n, 10)
+    out = out.sort_values(["score", "contact_id"], ascending=[False, True], kind="stable")
+    return ordered(out, SCORE_COLUMNS)
+
+
+def _ntile(n: int, buckets: int) -> list[int]:
+    if n == 0:
+        return []
+    buckets = min(buckets, n)
+    base, extra = divmod(n, buckets)
+    out: list[int] = []
+    for b in range(buckets):
+        out += [b + 1] * (base + (1 if b < extra else 0))
+    return out
+
+
+def score_separation(ws: EngineLike, by: str | None = None, **kwargs: Any) -> pd.DataFrame:
+    """How well the lead score separates won from lost contacts: the AUC.
+
+    The AUC is the chance that a randomly chosen won contact scores higher than a randomly
+    chosen lost one (ties count half): 0.5 is no better than a coin, 1 is perfect. It is
+    computed from the Mann-Whitney U statistic (``scipy.stats.mannwhitneyu``), whose
+    two-sided p-value says whether the separation could be chance. Scores use every event,
+    including those after the deal closed, as a CRM's live score does.
+
+    Returns
+    -------
+    DataFrame
+        One row (per group with ``by``). Columns: ``[by,] won, lost`` (int: contacts),
+        ``auc, p_value, mean_score_won, mean_score_lost`` (float; NaN when either side has
+        no contact), ``note`` (why the AUC is missing, else empty).
+    """
+    import numpy as np
+    import pandas as pd
+    from scipy.stats import mannwhitneyu
+
+    eng = Engine.for_workspace(ws)
+    by = eng.check_by(by)
+    scores = lead_scores(eng, **kwargs)
+    gcols = group_cols(by)
+    if scores.empty:
+        if by:
+            return empty([by, *SEPARATION_COLUMNS], {c: "float64" for c in SEPARATION_COLUMNS[2:6]})
+        return pd.DataFrame(
+            [
+                {
+                    "won": 0,
+                    "lost": 0,
+                    "auc": np.nan,
+                    "p_value": np.nan,
+                    "mean_score_won": np.nan,
+                    "mean_score_lost": np.nan,
+                    "note": "no contacts",
+                }
+            ]
+        )[SEPARATION_COLUMNS]
+    parts = scores.groupby(gcols, sort=True) if gcols else [((), scores)]
+    rows = []
+    for key, part in parts:
+        won = part.loc[part["outcome"] == "won", "score"].to_numpy()
+        lost = part.loc[part["outcome"] == "lost", "score"].to_numpy()
+        row: dict[str, Any] = dict(
+            zip(gcols, key if isinstance(key, tuple) else (key,), strict=False)
+        )
+        row.update(won=len(won), lost=len(lost), auc=np.nan, p_value=np.nan, note="")
+        row["mean_score_won"] = float(won.mean()) if len(won) else np.nan
+        row["mean_score_lost"] = float(lost.mean()) if len(lost) else np.nan
+        if len(won) and len(lost):
+            res = mannwhitneyu(won, lost, alternative="two-sided")
+            row["auc"] = float(res.statistic) / (len(won) * len(lost))
+            row["p_value"] = float(res.pvalue)
+        else:
+            row["note"] = "needs both won and lost contacts"
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out[["won", "lost"]] = out[["won", "lost"]].astype("int64")
+    return ordered(out, [*gcols, *SEPARATION_COLUMNS])
+
+
+def score_deciles(ws: EngineLike, by: str | None = None, **kwargs: Any) -> pd.DataFrame:
+    """Conversion by score decile (deciles of the whole population, 10 the highest).
+
+    Returns
+    -------
+    DataFrame
+        One row per (``[by,]`` decile) with contacts, lowest decile first. Columns: ``[by,]
+        decile, contacts`` (int), ``min_score, max_score`` (float), ``won, lost`` (int),
+        ``conversion`` (won / contacts), ``win_rate`` (won / (won + lost); NaN without a
+        closed deal).
+    """
+    eng = Engine.for_workspace(ws)
+    by = eng.check_by(by)
+    scores = lead_scores(eng, **kwargs)
+    gcols = group_cols(by)
+    scores["is_won"] = scores["outcome"] == "won"
+    scores["is_lost"] = scores["outcome"] == "lost"
+    out = (
+        scores.groupby([*gcols, "decile"], sort=True)
+        .agg(
+            contacts=("contact_id", "size"),
+            min_score=("score", "min"),
+            max_score=("score", "max"),
+            won=("is_won", "sum"),
+            lost=("is_lost", "sum"),
+        )
+        .reset_index()
+    )
+    for col in ("decile", "contacts", "won", "lost"):
+        out[col] = out[col].astype("int64")
+    out["min_score"] = out["min_score"].astype("float64")
+    out["max_score"] = out["max_score"].astype("float64")
+    out["conversion"] = (out["won"] / out["contacts"]).astype("float64")
+    closed = out["won"] + out["lost"]
+    out["win_rate"] = (out["won"] / closed.where(closed > 0)).astype("float64")
+    return ordered(out, [*gcols, *DECILE_COLUMNS])

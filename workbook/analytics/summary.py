@@ -1,0 +1,209 @@
+"""The headline numbers: what the CLI prints, the report's executive summary, the notebooks."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from workbook.analytics.engine import Engine, EngineLike
+
+__all__ = ["summary"]
+
+
+def _num(value: Any) -> Any:
+    """A JSON-friendly number: NaN and missing become None, numpy scalars plain Python."""
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def summary(ws: EngineLike, by: str | None = None, *, top: int = 3) -> dict[str, Any]:
+    """The headline numbers of a workspace, as plain data (JSON-serialisable).
+
+    Parameters
+    ----------
+    ws
+        A workspace folder, an ``OpenWorkspace`` or an :class:`Engine`.
+    by
+        Also give the main numbers per ``"persona"``, ``"segment"`` or ``"icp"``.
+    top
+        How many touchpoints to list.
+
+    Returns
+    -------
+    dict
+        Keys: ``workspace`` (client slug), ``as_of`` (ISO date of the last event or None),
+        ``contacts, events, deals`` (int), ``funnel`` (list of {stage, stage_name, contacts,
+        conversion_to_next}), ``reach`` (contacts at the first stage), ``conversions``
+        ({won_contacts, lost_contacts, open_contacts, win_rate}), ``bottleneck`` ({stage,
+        stage_name, conversion_to_next, drop_off} or None), ``time_to_close`` ({won_deals,
+        median_days, p90_days} from deal creation; ``median_days_from_first_contact``),
+        ``top_touchpoints`` (list of {touchpoint, touchpoint_name, contacts, touches}),
+        ``attribution_leader`` ({model: {touchpoint, touchpoint_name, share}}),
+        ``experiments`` (list of {experiment, experiment_name, decision, reason}),
+        ``by`` and ``groups`` (per group: contacts, won_contacts, win_rate, bottleneck,
+        median_days_to_close) when ``by`` is given, and ``notes``: plain sentences
+        explaining whatever is missing (no data, no deals, a single contact).
+    """
+    from workbook.analytics._common import OUTCOME_SQL
+    from workbook.analytics.attribution import attribution
+    from workbook.analytics.experiments import experiment_decisions
+    from workbook.analytics.funnel import funnel
+    from workbook.analytics.timing import time_to_close
+
+    eng = Engine.for_workspace(ws)
+    by = eng.check_by(by)
+    notes: list[str] = []
+    counts = eng.query(
+        """
+        SELECT (SELECT count(*) FROM (SELECT contact_id FROM people
+                 UNION SELECT contact_id FROM events WHERE contact_id IS NOT NULL)) AS contacts,
+               (SELECT count(*) FROM events) AS events,
+               (SELECT count(*) FROM deals) AS deals,
+               (SELECT max(ts) FROM events) AS last_event
+        """
+    ).iloc[0]
+    n_contacts, n_events, n_deals = (
+        int(counts["contacts"]),
+        int(counts["events"]),
+        int(counts["deals"]),
+    )
+    last = counts["last_event"]
+    if n_events == 0:
+        notes.append("No CRM data imported yet: import an export with `workbook import` first.")
+    elif n_contacts == 1:
+        notes.append("Only one contact in the data: rates and medians describe a single person.")
+    if n_events and n_deals == 0:
+        notes.append("No deals in the data: conversions, time to close and attribution need deals.")
+
+    f = funnel(eng)
+    funnel_rows = [
+        {
+            "stage": r.stage,
+            "stage_name": r.stage_name,
+            "contacts": int(r.contacts),
+            "conversion_to_next": _num(r.conversion_to_next),
+        }
+        for r in f.itertuples()
+    ]
+    bott = f[f["is_bottleneck"]]
+    bottleneck = None
+    if len(bott):
+        b = bott.iloc[0]
+        bottleneck = {
+            "stage": b["stage"],
+            "stage_name": b["stage_name"],
+            "conversion_to_next": _num(b["conversion_to_next"]),
+            "drop_off": int(b["drop_off"]),
+        }
+
+    outcomes = eng.query(
+        f"""
+        SELECT count(*) FILTER (outcome = 'won') AS won, count(*) FILTER (outcome = 'lost') AS lost,
+               count(*) FILTER (outcome = 'open') AS open
+        FROM ({OUTCOME_SQL})
+        """
+    ).iloc[0]
+    won, lost = int(outcomes["won"]), int(outcomes["lost"])
+    ttc = time_to_close(eng).iloc[0]
+    first_contact = eng.scalar(
+        "SELECT median(days_to_close) FROM contact_paths WHERE outcome = 'won'"
+    )
+
+    usage = eng.query(
+        """
+        SELECT e.touchpoint, coalesce(any_value(t.touchpoint_name), e.touchpoint) AS touchpoint_name,
+               count(DISTINCT e.contact_id) AS contacts, count(*) AS touches
+        FROM events e LEFT JOIN touchpoints t ON t.touchpoint = e.touchpoint
+        WHERE e.kind = 'touch' AND e.touchpoint IS NOT NULL AND coalesce(e.action, '') <> 'sent'
+        GROUP BY e.touchpoint
+        ORDER BY contacts DESC, touches DESC, e.touchpoint
+        LIMIT $top
+        """,
+        {"top": int(top)},
+    )
+    attr = attribution(eng)
+    leaders: dict[str, Any] = {}
+    for model, part in attr.groupby("model", sort=False):
+        lead = part.sort_values(["conversions", "touchpoint"], ascending=[False, True]).iloc[0]
+        leaders[str(model)] = {
+            "touchpoint": lead["touchpoint"],
+            "touchpoint_name": lead["touchpoint_name"],
+            "share": _num(lead["share"]),
+        }
+    if n_deals and won == 0:
+        notes.append("No won deal yet: attribution and time to close are empty.")
+
+    decisions = experiment_decisions(eng)
+    result: dict[str, Any] = {
+        "workspace": eng.workspace.client.slug,
+        "as_of": None
+        if last is None or (isinstance(last, float) and math.isnan(last))
+        else str(last.date()),
+        "contacts": n_contacts,
+        "events": n_events,
+        "deals": n_deals,
+        "reach": funnel_rows[0]["contacts"] if funnel_rows else 0,
+        "funnel": funnel_rows,
+        "conversions": {
+            "won_contacts": won,
+            "lost_contacts": lost,
+            "open_contacts": int(outcomes["open"]),
+            "win_rate": won / (won + lost) if won + lost else None,
+        },
+        "bottleneck": bottleneck,
+        "time_to_close": {
+            "won_deals": int(ttc["won_deals"]),
+            "median_days": _num(ttc["median_days"]),
+            "p90_days": _num(ttc["p90_days"]),
+            "median_days_from_first_contact": _num(first_contact),
+        },
+        "top_touchpoints": [
+            {
+                "touchpoint": r.touchpoint,
+                "touchpoint_name": r.touchpoint_name,
+                "contacts": int(r.contacts),
+                "touches": int(r.touches),
+            }
+            for r in usage.itertuples()
+        ],
+        "attribution_leader": leaders,
+        "experiments": [
+            {
+                "experiment": r.experiment,
+                "experiment_name": r.experiment_name,
+                "decision": r.decision,
+                "reason": r.reason,
+            }
+            for r in decisions.itertuples()
+        ],
+        "notes": notes,
+    }
+    if by:
+        result["by"] = by
+        result["groups"] = _groups(eng, by)
+    return result
+
+
+def _groups(eng: Engine, by: str) -> dict[str, Any]:
+    from workbook.analytics.funnel import funnel
+    from workbook.analytics.wins import won_summary
+
+    f = funnel(eng, by)
+    w = won_summary(eng, by)
+    groups: dict[str, Any] = {}
+    for r in w.itertuples():
+        g = getattr(r, by)
+        part = f[(f[by] == g) & f["is_bottleneck"]]
+        groups[g] = {
+            "contacts": int(r.contacts),
+            "won_contacts": int(r.won_contacts),
+            "win_rate": _num(r.win_rate),
+            "median_days_to_close": _num(r.median_days_to_close),
+            "bottleneck": None if part.empty else part.iloc[0]["stage"],
+        }
+    return groups

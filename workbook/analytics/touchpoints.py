@@ -1,0 +1,162 @@
+"""Touchpoints: how often each is used, at which stage, and what using it is worth."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from workbook.analytics._common import group_cols, ordered
+from workbook.analytics.engine import Engine, EngineLike, group_sql
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["LIFT_COLUMNS", "USAGE_COLUMNS", "touchpoint_lift", "touchpoint_usage"]
+
+USAGE_COLUMNS = [
+    "stage",
+    "stage_name",
+    "stage_index",
+    "touchpoint",
+    "touchpoint_name",
+    "channel",
+    "touches",
+    "contacts",
+]
+LIFT_COLUMNS = [
+    "stage",
+    "stage_name",
+    "stage_index",
+    "touchpoint",
+    "touchpoint_name",
+    "users",
+    "users_converted",
+    "users_rate",
+    "non_users",
+    "non_users_converted",
+    "non_users_rate",
+    "lift",
+]
+
+
+def touchpoint_usage(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
+    """How often each touchpoint was used, at each stage.
+
+    Counts touch events (``kind = 'touch'``) that name a touchpoint, by the stage the contact
+    was in at the time. Touches at a stage the workspace does not list are left out, and so
+    are messages ``sent`` (sends are counted by :func:`~workbook.analytics.channels`).
+
+    Returns
+    -------
+    DataFrame
+        One row per (``[by,]`` stage, touchpoint) used, ordered by stage, then most touches
+        first, then touchpoint id. Columns: ``[by,] stage, stage_name, stage_index,
+        touchpoint, touchpoint_name`` (the workspace's name, or the id when the workspace
+        does not list it), ``channel`` (the workspace's channel for it, else the events'),
+        ``touches`` (int: events), ``contacts`` (int: distinct contacts).
+    """
+    eng = Engine.for_workspace(ws)
+    by = eng.check_by(by)
+    gsel, ggrp = group_sql(by)
+    out = eng.query(
+        f"""
+        SELECT {gsel} s.stage, s.stage_name, s.stage_index, e.touchpoint,
+               coalesce(any_value(t.touchpoint_name), e.touchpoint) AS touchpoint_name,
+               coalesce(any_value(t.touchpoint_channel), min(e.channel)) AS channel,
+               count(*) AS touches, count(DISTINCT e.contact_id) AS contacts
+        FROM events e
+        JOIN stages s ON s.stage = e.stage
+        LEFT JOIN touchpoints t ON t.touchpoint = e.touchpoint
+        LEFT JOIN people p ON p.contact_id = e.contact_id
+        WHERE e.kind = 'touch' AND e.touchpoint IS NOT NULL AND coalesce(e.action, '') <> 'sent'
+        GROUP BY {ggrp} s.stage, s.stage_name, s.stage_index, e.touchpoint
+        """
+    )
+    gcols = group_cols(by)
+    for col in ("stage_index", "touches", "contacts"):
+        out[col] = out[col].astype("int64")
+    out = out.sort_values(
+        [*gcols, "stage_index", "touches", "touchpoint"],
+        ascending=[*([True] * len(gcols)), True, False, True],
+        kind="stable",
+    )
+    return ordered(out, [*gcols, *USAGE_COLUMNS])
+
+
+def touchpoint_lift(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
+    """Next-stage conversion of contacts who used a touchpoint against those who did not.
+
+        The population of a stage is every contact who reached it (``stage_entries``); a user of
+        touchpoint *t* at that stage is one with a touch of *t* while in that stage; converting
+        means also reaching the next stage in the workspace's order. A message ``sent`` to the
+    contact is not a use (the contact did nothing yet). The last stage has no next
+        stage and is left out. Lift is a difference of rates, not proof of cause: contacts who
+        use a touchpoint may be keener to begin with.
+
+        Returns
+        -------
+        DataFrame
+            One row per (``[by,]`` stage, touchpoint) with at least one user, ordered by stage and
+            then largest lift. Columns: ``[by,] stage, stage_name, stage_index, touchpoint,
+            touchpoint_name, users, users_converted`` (int), ``users_rate`` (float),
+            ``non_users, non_users_converted`` (int), ``non_users_rate`` (float, NaN when every
+            contact of the stage used it), ``lift`` (users_rate - non_users_rate, in rate points).
+    """
+    import numpy as np
+
+    eng = Engine.for_workspace(ws)
+    by = eng.check_by(by)
+    out = eng.query(_lift_sql(by))
+    gcols = group_cols(by)
+    for col in ("stage_index", "users", "users_converted", "non_users", "non_users_converted"):
+        out[col] = out[col].astype("int64")
+    out["users_rate"] = (out["users_converted"] / out["users"]).astype("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["non_users_rate"] = (
+            out["non_users_converted"] / out["non_users"].where(out["non_users"] > 0)
+        ).astype("float64")
+    out["lift"] = out["users_rate"] - out["non_users_rate"]
+    out = out.sort_values(
+        [*gcols, "stage_index", "lift", "touchpoint"],
+        ascending=[*([True] * len(gcols)), True, False, True],
+        kind="stable",
+        na_position="last",
+    )
+    return ordered(out, [*gcols, *LIFT_COLUMNS])
+
+
+def _lift_sql(by: str | None) -> str:
+    # Without a split every contact is in one group, "_all", dropped from the output.
+    g = f"coalesce(p.{by}, 'unassigned')" if by else "'all'"
+    by = by or "_all"
+    return f"""
+        WITH se AS (SELECT DISTINCT contact_id, stage FROM stage_entries),
+        conv AS (
+            SELECT {g} AS {by}, se.contact_id, s.stage, s.stage_name, s.stage_index,
+                   (nx.contact_id IS NOT NULL) AS converted
+            FROM se
+            JOIN stages s ON s.stage = se.stage
+            JOIN stages s2 ON s2.stage_index = s.stage_index + 1
+            LEFT JOIN se nx ON nx.contact_id = se.contact_id AND nx.stage = s2.stage
+            LEFT JOIN people p ON p.contact_id = se.contact_id
+        ),
+        pop AS (
+            SELECT {by}, stage, count(*) AS n, count(*) FILTER (converted) AS n_conv
+            FROM conv GROUP BY ALL
+        ),
+        used AS (
+            SELECT DISTINCT contact_id, stage, touchpoint FROM events
+            WHERE kind = 'touch' AND touchpoint IS NOT NULL AND stage IS NOT NULL
+              AND coalesce(action, '') <> 'sent'
+        ),
+        u AS (
+            SELECT c.{by}, c.stage, c.stage_name, c.stage_index, u.touchpoint,
+                   count(*) AS users, count(*) FILTER (c.converted) AS users_converted
+            FROM conv c JOIN used u ON u.contact_id = c.contact_id AND u.stage = c.stage
+            GROUP BY ALL
+        )
+        SELECT u.*, coalesce(t.touchpoint_name, u.touchpoint) AS touchpoint_name,
+               pop.n - u.users AS non_users, pop.n_conv - u.users_converted AS non_users_converted
+        FROM u
+        JOIN pop USING ({by}, stage)
+        LEFT JOIN touchpoints t ON t.touchpoint = u.touchpoint
+        """
