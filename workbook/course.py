@@ -16,7 +16,6 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -288,55 +287,47 @@ def check_data(ws: Any) -> Feedback:
     return Feedback(True, f"{len(data.data_sources)} source(s) imported, {rows:,} rows.", hints)
 
 
-def _stage_reach(path: Path) -> dict[str, set[str]]:
-    """Contacts that ever entered each stage, from the derived table the importer writes."""
-    import pyarrow.parquet as pq
-
-    from workbook.crm.schema import derived_path
-
-    file = derived_path(path, "stage_entries")
-    if not file.exists():
-        from workbook.exceptions import AnalyticsError
-
-        raise AnalyticsError(
-            "no stage data in this workspace",
-            hint="import a CRM export first (step 5)",
-        )
-    table = pq.read_table(file, columns=["contact_id", "stage"]).to_pydict()
-    reach: dict[str, set[str]] = {}
-    for contact, stage in zip(table["contact_id"], table["stage"], strict=True):
-        reach.setdefault(stage, set()).add(contact)
-    return reach
-
-
 @_safe
 def check_conversion_rate(ws: Any, from_stage: str, to_stage: str, answer: float | None) -> Feedback:
     """Compare a trainee's conversion rate from one stage to the next with the data.
 
-    The rate is the share of contacts who entered ``from_stage`` and also entered
-    ``to_stage``. ``answer`` may be a fraction (0.23) or a percentage (23); within half a
-    percentage point counts as right.
+    The rate is the funnel's (:func:`workbook.analytics.funnel.funnel`): of the contacts who
+    reached ``from_stage``, the share who also entered ``to_stage``, the stage right after it.
+    ``answer`` may be a fraction (0.23) or a percentage (23); within half a percentage point
+    counts as right.
     """
-    path = getattr(ws, "path", None)
-    if path is None:
+    if getattr(ws, "path", None) is None:
         return Feedback(False, "This check needs an open workspace with data.", ["Pass `ws`, not `ws.data`."])
+    ids = _data(ws).stage_ids()
+    for stage in (from_stage, to_stage):
+        if stage not in ids:
+            return Feedback(False, f"There is no stage '{stage}' in this workspace.", [f"Stages: {', '.join(ids)}."])
+    if ids.index(to_stage) != ids.index(from_stage) + 1:
+        return Feedback(
+            False,
+            f"'{to_stage}' is not the stage right after '{from_stage}'.",
+            [f"Pick two neighbouring stages, like {ids[0]} -> {ids[1]}."],
+        )
     if answer is None:
-        return Feedback(False, "Type your answer first.", [f"Work out the {from_stage} -> {to_stage} rate, then run this again."])
-    reach = _stage_reach(Path(path))
-    entered = reach.get(from_stage, set())
-    if not entered:
-        known = ", ".join(sorted(reach)) or "none"
-        return Feedback(False, f"No contact entered '{from_stage}' in this data.", [f"Stages in the data: {known}."])
-    moved = len(entered & reach.get(to_stage, set()))
-    truth = moved / len(entered)
+        return Feedback(
+            False, "Type your answer first.", [f"Work out the {from_stage} -> {to_stage} rate, then run this again."]
+        )
+    from workbook.analytics.funnel import funnel
+
+    table = funnel(ws).set_index("stage")
+    reached = int(table.loc[from_stage, "contacts"])
+    if reached == 0:
+        return Feedback(False, f"No contact reached '{from_stage}' in this data.", ["Import CRM data first."])
+    moved = int(table.loc[from_stage, "reached_next"])
+    truth = moved / reached
     given = answer / 100 if answer > 1 else answer
     if abs(given - truth) <= 0.005:
         return Feedback(True, f"Right: {truth:.1%} of contacts who reached {from_stage} went on to {to_stage}.")
-    hints = [f"Count the contacts who entered '{from_stage}' (the denominator) first."]
-    everyone = set().union(*reach.values())
-    if abs(given - moved / len(everyone)) <= 0.005:
-        hints.insert(0, "You divided by all contacts; divide by those who reached the earlier stage.")
-    if given > 1:
+    hints = [f"Start from the contacts who reached '{from_stage}': they are the denominator."]
+    first = int(table["contacts"].iloc[0])
+    if first and abs(given - moved / first) <= 0.005:
+        hints.insert(0, "You divided by the contacts of the first stage; divide by those who reached the earlier stage.")
+    if answer > 100:
         hints.insert(0, "A rate is at most 100%.")
     return Feedback(False, f"Not quite: {given:.1%} is not what the data says.", hints)
 
