@@ -171,3 +171,33 @@ def test_data_form_reports_missing_file(ws: OpenWorkspace) -> None:
     form.one("wb-import").click()
     assert "No file at no/such/export.csv" in form.one("wb-data-result").value
     assert_clean(form)
+
+
+def _export(ws: OpenWorkspace, folder: Path, contacts: int = 200) -> Path:
+    from workbook.crm.generate import generate, write_export
+
+    return write_export(generate(ws.data, contacts=contacts, seed=3), "hubspot", folder)
+
+
+def test_data_form_imports_a_crm_export(ws: OpenWorkspace, tmp_path: Path) -> None:
+    export = _export(ws, tmp_path / "exports")
+    form = data_form.form(ws)
+    form.one("wb-data-file").value = str(export)
+    form.one("wb-import").click()
+    assert_clean(form)
+    assert "imported as" in form.one("wb-data-result").value
+    sources = reopened(ws).data_sources
+    assert len(sources) == 1 and sources[0].file == export.name
+    assert export.name in form.one("wb-data-sources").value
+    assert form.revision == reopened(ws).revision  # the form follows the importer's save
+
+
+def test_data_form_shows_import_problems(ws: OpenWorkspace, tmp_path: Path) -> None:
+    bad = tmp_path / "broken.csv"
+    bad.write_text("just,some\nrandom,columns\n", encoding="utf-8")
+    form = data_form.form(ws)
+    form.one("wb-data-file").value = str(bad)
+    form.one("wb-import").click()
+    assert "Not imported" in form.one("wb-data-result").value
+    assert reopened(ws).data_sources == []
+    assert_clean(form)

@@ -37,19 +37,12 @@ def sources_html(data: Any) -> str:
     return f'<table class="wb-data-sources-table">{head}{"".join(rows)}</table>'
 
 
-def _import(ws: OpenWorkspace, file: Path, system: str | None) -> Any:
-    """Run the CRM importer on ``file``; a missing importer is a readable error, not a crash."""
-    try:
-        from workbook.crm import importer
-    except ModuleNotFoundError as exc:  # pragma: no cover - the importer ships with the package
-        raise CrmImportError("the CRM importer is not available in this installation") from exc
-    run = getattr(importer, "import_file", None)
-    if run is None:
-        raise CrmImportError(
-            "this version of the workbook cannot import CRM files from a form yet",
-            hint="use `workbook import` on the command line",
-        )
-    return run(ws, file, source=system)
+def _import(ws: OpenWorkspace, file: Path, system: str | None, set_aside: bool) -> list[str]:
+    """Run the CRM importer on ``file``; return its summary lines."""
+    from workbook.crm.importer import import_file
+
+    result = import_file(ws.path, file, source=system, set_aside_bad_rows=set_aside)
+    return result.lines()
 
 
 class ImportPanel(widgets.VBox):
@@ -63,15 +56,25 @@ class ImportPanel(widgets.VBox):
         self.file.add_class("wb-data-file")
         self.system = widgets.Dropdown(
             description="System",
-            options=[("Detect", None), ("HubSpot", "hubspot"), ("Salesforce", "salesforce"), ("Generic CSV", "generic")],
+            options=[
+                ("Detect", None),
+                ("HubSpot", "hubspot"),
+                ("Salesforce", "salesforce"),
+                ("Pipedrive", "pipedrive"),
+                ("Generic CSV", "generic"),
+            ],
         )
         self.system.add_class("wb-data-system")
+        self.set_aside = widgets.Checkbox(description="Set bad rows aside and import the rest", indent=False)
+        self.set_aside.add_class("wb-data-set-aside")
         self.run = form.button("Import", "wb-import", icon="upload", on_click=self.import_file)
         self.result = widgets.HTML()
         self.result.add_class("wb-data-result")
         self.sources = widgets.HTML()
         self.sources.add_class("wb-data-sources")
-        super().__init__([widgets.HBox([self.file, self.system, self.run]), self.result, self.sources])
+        super().__init__(
+            [widgets.HBox([self.file, self.system]), widgets.HBox([self.set_aside, self.run]), self.result, self.sources]
+        )
         form.observe(form.guard(lambda _c: self.refresh()), "revision")
         self.refresh()
 
@@ -89,20 +92,21 @@ class ImportPanel(widgets.VBox):
             self.result.value = f'<span style="color:#B00020">No file at {html.escape(name)}.</span>'
             return
         self.result.value = "<i>Importing...</i>"
+        # Whatever the form holds is saved already (autosave); the importer opens the file
+        # itself and records the source, so reload afterwards to show it.
         try:
-            outcome = _import(self.form.ws, path, self.system.value)
+            lines = _import(self.form.ws, path, self.system.value, self.set_aside.value)
         except CrmImportError as exc:
-            lines = "".join(f"<li>{html.escape(str(p))}</li>" for p in exc.problems[:20])
+            items = "".join(f"<li>{html.escape(str(p))}</li>" for p in exc.problems[:20])
             more = f"<li>... and {len(exc.problems) - 20} more</li>" if len(exc.problems) > 20 else ""
             hint = f"<br>{html.escape(exc.hint)}" if exc.hint else ""
             self.result.value = (
                 f'<span style="color:#B00020">Not imported: {html.escape(exc.message)}{hint}</span>'
-                f"<ul>{lines}{more}</ul>"
+                f"<ul>{items}{more}</ul>"
             )
             return
-        # The importer records the source in the workspace; show the new state.
         self.form.reload()
-        self.result.value = f'<span style="color:#2E7D32">Imported: {html.escape(str(outcome))}</span>'
+        self.result.value = f'<pre style="color:#2E7D32">{html.escape(chr(10).join(lines))}</pre>'
 
 
 def form(ws: OpenWorkspace) -> Form:
