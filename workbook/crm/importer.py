@@ -1,7 +1,451 @@
-"""The import pipeline: sniff, read, validate, pseudonymise, stage, swap into place."""
+"""The import pipeline: sniff, read, validate, pseudonymise, stage, swap into place.
+
+:func:`import_file` takes one export into a workspace. It succeeds whole or changes nothing:
+every check runs before anything is written, the tables are written to a staging folder, and
+only then moved into ``data/``. Problems name the file, row and column and say what to do.
+Errors stop the import unless ``set_aside_bad_rows`` is given, which imports the good rows and
+lists the bad ones, with the reason, in ``data/rejects/<source-id>.csv`` (row numbers and
+reasons only: the rejects file holds no values from the export). Warnings never stop it.
+
+Re-importing a file already imported (same SHA-256) is a no-op. A newer export of the same
+source (same source id, by default the system plus the file name without dates) replaces
+the older one.
+"""
 
 from __future__ import annotations
 
-from workbook.crm.storage import read_manifest, write_canonical
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-__all__ = ["read_manifest", "write_canonical"]
+from workbook.crm import schema
+from workbook.crm.storage import Staging, now_utc, read_manifest, write_canonical
+from workbook.exceptions import CrmImportError, Problem
+
+__all__ = ["MAX_FIELD_BYTES", "ImportResult", "import_file", "read_manifest", "source_id_for", "write_canonical"]
+
+#: A single value longer than this is not CRM data (a pasted document, a broken quote).
+MAX_FIELD_BYTES = 64 * 1024
+_BLOCK = 16 << 20  # Arrow block size: also the largest row it can read at all
+
+
+@dataclass
+class ImportResult:
+    """What an import did, for the one-screen summary."""
+
+    source_id: str
+    system: str
+    file: str
+    sha256: str
+    unchanged: bool = False
+    replaced: bool = False
+    rows_read: int = 0
+    rows_rejected: int = 0
+    tables: dict[str, int] = field(default_factory=dict)
+    derived: dict[str, int] = field(default_factory=dict)
+    first_event: dt.datetime | None = None
+    last_event: dt.datetime | None = None
+    warnings: list[Problem] = field(default_factory=list)
+    rejects_file: str | None = None
+
+    def lines(self) -> list[str]:
+        """A short summary a person can read."""
+        if self.unchanged:
+            return [f"{self.file}: already imported as {self.source_id!r}; nothing to do"]
+        out = [
+            f"{self.file}: imported as {self.source_id!r} ({self.system})"
+            + (", replacing the earlier export" if self.replaced else ""),
+            f"  rows read {self.rows_read:,}, set aside {self.rows_rejected:,}",
+            "  "
+            + ", ".join(f"{k} {v:,}" for k, v in self.tables.items()),
+        ]
+        if self.first_event and self.last_event:
+            out.append(f"  events from {self.first_event:%Y-%m-%d} to {self.last_event:%Y-%m-%d}")
+        if self.rejects_file:
+            out.append(f"  bad rows listed in {self.rejects_file}")
+        out += [f"  warning: {w}" for w in self.warnings]
+        return out
+
+
+def source_id_for(system: str, file: str | Path) -> str:
+    """``("hubspot", "hubspot-crm-exports-all-contacts-2024-05-01.csv")`` -> ``"hubspot-crm-exports-all-contacts"``.
+
+    Dates, numbers and copy markers are dropped so that a newer export of the same thing gets
+    the same id and replaces the older one.
+    """
+    from workbook.model import slugify
+
+    stem = slugify(Path(file).stem, fallback="export")
+    parts = [p for p in stem.split("-") if not re.fullmatch(r"\d+|copy|v\d+|final", p)]
+    stem = "-".join(parts) or "export"
+    sid = stem if stem.startswith(system) else f"{system}-{stem}"
+    return sid[:64].strip("-")
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _read_raw(path: Path, sniffed: Any) -> tuple[Any, list[int]]:
+    """The file as an Arrow table of text columns, and the data rows with a wrong column count."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    name = path.name
+    if sniffed.kind in ("xlsx", "xls"):
+        import pandas as pd
+
+        try:
+            frame = pd.read_excel(path, dtype=str, sheet_name=0)
+        except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
+            raise CrmImportError(f"{name}: cannot read the workbook",
+                                 [Problem(type(exc).__name__, file=name, hint="open it in Excel and save it again")]) from None
+        frame.columns = [str(c).strip() for c in frame.columns]
+        table = pa.Table.from_pandas(frame.astype(object).where(frame.notna(), None), preserve_index=False)
+        return table.cast(pa.schema([(c, pa.string()) for c in table.column_names])), []
+    if sniffed.kind == "parquet":
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        return pa.table({c: table.column(c).cast(pa.string()) for c in table.column_names}), []
+
+    header = sniffed.header
+    ragged: list[int] = []
+
+    def on_bad_row(row: Any) -> str:
+        ragged.append(row.number if row.number is not None else -1)
+        return "skip"
+
+    def read(threads: bool) -> Any:
+        return pcsv.read_csv(
+            path,
+            read_options=pcsv.ReadOptions(
+                encoding="utf8" if sniffed.encoding.startswith("utf-8") else sniffed.encoding,
+                column_names=header,
+                skip_rows=1,
+                block_size=_BLOCK,
+                use_threads=threads,
+            ),
+            parse_options=pcsv.ParseOptions(
+                delimiter=sniffed.delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types={h: pa.string() for h in header}, strings_can_be_null=True
+            ),
+        )
+
+    try:
+        table = read(True)
+        if ragged:
+            # Arrow gives line numbers only when reading on one thread: read again to say where
+            ragged.clear()
+            table = read(False)
+    except pa.ArrowInvalid as exc:
+        text = str(exc)
+        # never echo Arrow's message whole: it quotes the row, which may hold personal data
+        if "straddling" in text or "block" in text:
+            problem = Problem(f"a row is longer than {_BLOCK >> 20} MB", file=name,
+                              hint="CRM exports do not hold values this long; check this is the right file")
+        elif "UTF8" in text or "UTF-8" in text:
+            problem = Problem("the file mixes text encodings", file=name,
+                              hint="open it and save it again as CSV UTF-8")
+        else:
+            problem = Problem("the file is not a well-formed CSV file", file=name,
+                              hint="check for an unclosed quote; export the data again")
+        raise CrmImportError(f"{name}: cannot import", [problem]) from None
+    rows = [n - 1 for n in ragged]  # physical line -> data row (the header is line 1)
+    return table, rows
+
+
+def _number_rows(table: Any, ragged: list[int]) -> Any:
+    """Add ``__row``: each row's 1-based data row in the file, skipping the ragged ones."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = table.num_rows
+    if ragged:
+        total = n + len(ragged)
+        keep = np.setdiff1d(np.arange(1, total + 1), np.array(ragged))[:n]
+        numbers = keep if keep.size == n else np.arange(1, n + 1)
+    else:
+        numbers = np.arange(1, n + 1)
+    return table.append_column("__row", pa.array(numbers.astype(np.int64)))
+
+
+def _summarise(con: Any, file: str) -> list[Problem]:
+    rows = con.execute(
+        """
+        SELECT col, msg, hint, severity, count(*) AS n, list(__row ORDER BY __row)[1:5] AS first
+        FROM _bad GROUP BY col, msg, hint, severity
+        ORDER BY severity, min(__row)
+        """
+    ).fetchall()
+    out = []
+    for col, msg, hint, severity, n, first in rows:
+        text = msg if n == 1 else f"{msg} ({n:,} rows, first at rows {', '.join(str(r) for r in first)})"
+        out.append(Problem(text, file=file, row=first[0], column=col, hint=hint, severity=severity))
+    return out
+
+
+def _final_sql(con: Any, query: str, table: str, source_id: str) -> tuple[str, list[str]]:
+    """SELECT list turning a source query (already filtered) into the canonical columns."""
+    from workbook.crm.derive import duck_type
+    from workbook.crm.sources import ql
+
+    present = {d[0] for d in con.execute(f"SELECT * FROM ({query}) LIMIT 0").description}
+    cols = []
+    for f in schema.TABLES[table]:
+        if f.name == "contact_id":
+            expr = "i.cid"
+        elif f.name == "source_id":
+            expr = ql(source_id)
+        elif f.name == "seq":
+            expr = "row_number() OVER (PARTITION BY i.cid ORDER BY q.ts, q.__row, q.__sub) - 1"
+        elif f.name in present:
+            expr = f'q."{f.name}"'
+        else:
+            expr = "NULL"
+        cols.append(f'CAST({expr} AS {duck_type(f.type)}) AS "{f.name}"')
+    return ", ".join(cols), sorted(present)
+
+
+def import_file(
+    workspace: str | Path,
+    file: str | Path,
+    *,
+    source: str | None = None,
+    column_map: str | Path | dict[str, Any] | None = None,
+    stage_map: str | Path | dict[str, Any] | None = None,
+    set_aside_bad_rows: bool = False,
+    source_id: str | None = None,
+    date_format: str | None = None,
+    currency: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    now: dt.datetime | None = None,
+) -> ImportResult:
+    """Import one CRM export into a workspace.
+
+    Parameters
+    ----------
+    workspace
+        The workspace folder.
+    file
+        The export: CSV (any of the usual encodings and separators), Excel or Parquet.
+    source
+        ``hubspot``, ``salesforce``, ``pipedrive`` or ``generic``; detected from the header
+        when not given.
+    column_map
+        For ``generic``: a YAML file (or dict) saying which column holds which field.
+    stage_map
+        A YAML file (or dict) mapping the client's stage names to workspace stage ids.
+    set_aside_bad_rows
+        Import the good rows and list the bad ones in ``data/rejects/<source-id>.csv``
+        instead of stopping at the first bad row.
+    source_id
+        Name this source (default: from the system and the file name).
+    date_format
+        strptime format of the file's dates when they are not ISO (``%d/%m/%Y %H:%M``).
+    currency
+        ISO code for amounts when the file has no currency column.
+    progress
+        Called with a short description as each step starts.
+    now
+        Dates after this are "in the future" (default: the current time).
+
+    Returns
+    -------
+    ImportResult
+
+    Raises
+    ------
+    CrmImportError
+        With every problem found; the workspace is unchanged.
+    """
+    from workbook import store
+    from workbook.crm import sources
+    from workbook.crm.derive import connect
+    from workbook.crm.privacy import load_salt, pseudonymise
+    from workbook.crm.sniff import sniff
+    from workbook.crm.stagemap import StageMap, load_map_file
+    from workbook.model import DataSource
+
+    step = progress or (lambda _s: None)
+    ws = store.open_workspace(workspace)
+    ws_path = Path(ws.path)
+    path = Path(file)
+    name = path.name
+    if not path.is_file():
+        raise CrmImportError(f"{name}: file not found", hint="check the path to the export")
+
+    step("checking the file")
+    digest = _sha256(path)
+    sniffed = sniff(path)
+    manifest = read_manifest(ws_path)
+    for sid, entry in manifest["sources"].items():
+        if entry.get("sha256") == digest and (source_id is None or source_id == sid):
+            return ImportResult(sid, entry.get("system", "?"), name, digest, unchanged=True,
+                                rows_read=entry.get("rows_read", 0))
+
+    step("reading")
+    raw, ragged = _read_raw(path, sniffed)
+    header = [c for c in raw.column_names]
+    if raw.num_rows == 0 and not ragged:
+        raise CrmImportError(f"{name}: cannot import",
+                             [Problem("the file has a header but no data rows", file=name, row=0,
+                                      hint="export again; check the export's filters")])
+    src = sources.get(source) if source else sources.detect(header, name)
+    sid = source_id or source_id_for(src.name, name)
+    if isinstance(column_map, (str, Path)):
+        column_map = load_map_file(column_map) | {"__file__": Path(column_map).name}
+    stage_file = Path(stage_map).name if isinstance(stage_map, (str, Path)) else None
+    if isinstance(stage_map, (str, Path)):
+        stage_map = load_map_file(stage_map)
+    stages = StageMap([(s.id, s.name) for s in ws.data.stages], src.name, stage_map, stage_file)
+
+    con = connect()
+    try:
+        raw = _number_rows(raw, ragged)
+        con.register("_raw_arrow", raw)
+        con.execute("CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM _raw_arrow")
+        ctx = sources.ReadContext(
+            con, name, header, stages, ws.data, now or dt.datetime.now(dt.UTC),
+            options={"column_map": column_map, "date_format": date_format, "currency": currency},
+        )
+        for r in ragged:
+            con.execute(
+                "INSERT INTO _bad VALUES (?, NULL, 'the row has a different number of columns than the header', "
+                "'check for a separator inside an unquoted value, or a cut-off line', 'error')", [r]
+            )
+        _check_field_sizes(raw, ctx)
+
+        step("checking rows")
+        queries = src.read(ctx)
+        problems = _summarise(con, name)
+        file_errors = [p for p in ctx.problems if p.severity == "error"]
+        warnings = [p for p in ctx.problems if p.severity == "warning"] + [p for p in problems if p.severity == "warning"]
+        row_errors = [p for p in problems if p.severity == "error"]
+        if file_errors or (row_errors and not set_aside_bad_rows):
+            n = len(file_errors) + len(row_errors)
+            hint = None
+            if row_errors and not file_errors:
+                hint = "fix the rows, or add --set-aside-bad-rows to import the rest and list the bad rows"
+            raise CrmImportError(
+                f"{name}: not imported, {n} problem{'s' if n != 1 else ''} found; nothing was changed",
+                file_errors + row_errors + warnings, hint=hint,
+            )
+        con.execute("CREATE OR REPLACE TEMP TABLE _rej AS SELECT DISTINCT __row FROM _bad WHERE severity = 'error'")
+        rejected = int(con.execute("SELECT count(*) FROM _rej").fetchone()[0])
+        rows_read = raw.num_rows + len(ragged)
+        if rejected >= rows_read:
+            raise CrmImportError(f"{name}: not imported, no row is usable; nothing was changed",
+                                 row_errors, hint="fix the file and import it again")
+
+        step("pseudonymising")
+        for t, q in (("_c", queries.contacts), ("_e", queries.events), ("_d", queries.deals)):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {t} AS SELECT q.* FROM ({q}) q ANTI JOIN _rej USING (__row)")
+        ids = [r[0] for r in con.execute(
+            "SELECT DISTINCT contact_id FROM (SELECT contact_id FROM _c UNION SELECT contact_id FROM _e "
+            "UNION SELECT contact_id FROM _d) WHERE contact_id IS NOT NULL AND contact_id <> ''"
+        ).fetchall()]
+        salt, new_salt = load_salt(ws_path)
+        import pyarrow as pa
+
+        con.register("_ids", pa.table({"ext": pa.array(ids, pa.string()),
+                                       "cid": pa.array(pseudonymise(ids, salt), pa.string())}))
+
+        step("writing tables")
+        replaced = sid in manifest["sources"]
+        with Staging(ws_path, sid, con=con) as st:
+            out = st.source_path
+            out.mkdir(parents=True)
+            plans = (
+                ("contacts", "_c", "contact_id",
+                 "QUALIFY row_number() OVER (PARTITION BY i.cid ORDER BY q.__row) = 1"),
+                ("events", "_e", "contact_id, ts, seq", "WHERE q.ts IS NOT NULL"),
+                ("deals", "_d", "contact_id, created_at, deal_id", ""),
+            )
+            for table, tmp, order, extra in plans:
+                select, _ = _final_sql(con, f"SELECT * FROM {tmp}", table, sid)
+                con.execute(
+                    f"COPY (SELECT * FROM (SELECT {select} FROM {tmp} q JOIN _ids i ON i.ext = q.contact_id {extra}) "
+                    f"ORDER BY {order}) TO '{_q(out / (table + '.parquet'))}' (FORMAT parquet, COMPRESSION zstd)"
+                )
+            counts = {}
+            for table in ("contacts", "events", "deals"):
+                counts[table] = int(con.execute(f"SELECT count(*) FROM read_parquet('{_q(out / (table + '.parquet'))}')").fetchone()[0])
+            span = con.sql(
+                f"SELECT min(ts), max(ts) FROM read_parquet('{_q(out / 'events.parquet')}')"
+            ).to_arrow_table()
+            first_event, last_event = span.column(0)[0].as_py(), span.column(1)[0].as_py()
+
+            step("building derived tables")
+            derived = st.build_derived([s.id for s in ws.data.stages])
+
+            rejects_rel = None
+            if rejected:
+                rejects_rel = f"data/rejects/{sid}.csv"
+                (st.path / "rejects").mkdir()
+                con.execute(
+                    "COPY (SELECT __row AS row, coalesce(col, '') AS column, msg AS problem, hint AS what_to_do "
+                    f"FROM _bad WHERE severity = 'error' ORDER BY __row, col) TO '{_q(st.path / 'rejects' / 'rejects.csv')}' "
+                    "(HEADER, DELIMITER ',')"
+                )
+            manifest["sources"][sid] = {
+                "file": name,
+                "sha256": digest,
+                "system": src.name,
+                "rows_read": rows_read,
+                "rows_rejected": rejected,
+                "first_event": first_event.isoformat() if first_event else None,
+                "last_event": last_event.isoformat() if last_event else None,
+                "imported_at": now_utc(),
+                "tables": counts,
+            }
+            st.write_manifest(manifest)
+
+            step("saving")
+            entry = DataSource(
+                id=sid, system=src.name, file=name, sha256=digest,
+                imported_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+                rows=rows_read, rejected=rejected, first_event=first_event, last_event=last_event,
+            )
+            ws.data.data_sources = [d for d in ws.data.data_sources if d.id != sid] + [entry]
+            ws.save()  # a stale copy raises ConflictError here, before any data moved
+            st.commit(salt=salt if new_salt else None)
+            rejects_path = schema.data_dir(ws_path) / "rejects" / f"{sid}.csv"
+            if rejected:
+                rejects_path.parent.mkdir(exist_ok=True)
+                (st.path / "rejects" / "rejects.csv").replace(rejects_path)
+            elif rejects_path.exists():
+                rejects_path.unlink()  # the earlier export's rejects no longer apply
+    finally:
+        con.close()
+    return ImportResult(
+        sid, src.name, name, digest, replaced=replaced, rows_read=rows_read, rows_rejected=rejected,
+        tables=counts, derived=derived, first_event=first_event, last_event=last_event,
+        warnings=warnings, rejects_file=rejects_rel,
+    )
+
+
+def _q(path: Path | str) -> str:
+    return str(path).replace("'", "''")
+
+
+def _check_field_sizes(raw: Any, ctx: Any) -> None:
+    import pyarrow.compute as pc
+
+    from workbook.crm.sources import qi
+
+    for name in raw.column_names:
+        if name == "__row":
+            continue
+        longest = pc.max(pc.binary_length(raw.column(name))).as_py()
+        if longest and longest > MAX_FIELD_BYTES:
+            ctx.flag("raw", f"octet_length(encode({qi(name)})) > {MAX_FIELD_BYTES}", name,
+                     f"a value longer than {MAX_FIELD_BYTES // 1024} KB",
+                     "CRM exports do not hold values this long; check this is the right file and column")

@@ -67,19 +67,22 @@ class Staging:
 
     workspace: Path
     source_id: str | None = None
+    con: Any = None
     path: Path = field(init=False)
-    con: Any = field(init=False)
 
     def __post_init__(self) -> None:
         self.workspace = Path(self.workspace)
         self.path = Path(tempfile.mkdtemp(prefix=".import-", dir=self.workspace))
-        self.con = connect()
+        self._own_con = self.con is None
+        if self.con is None:
+            self.con = connect()
 
     def __enter__(self) -> Staging:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.con.close()
+        if self._own_con:
+            self.con.close()
         shutil.rmtree(self.path, ignore_errors=True)
 
     @property

@@ -1,0 +1,200 @@
+"""Any long file of events (CSV, Excel, Parquet) with a column map.
+
+Web analytics events, email tool exports with sends, opens and clicks, survey scores and
+interview ratings: one row per event. A column map (YAML) says which column holds which
+field; without one, common column names are recognised (``email``, ``timestamp``,
+``event``...). Example ``columns.yaml``::
+
+    columns:            # field: column in the file
+      contact_id: Recipient
+      ts: Opened at
+      action: Event
+      touchpoint: Campaign
+    values:             # fields the file does not have, the same for every row
+      kind: touch
+      channel: email
+    date_format: "%d/%m/%Y %H:%M"   # only when dates are not ISO
+
+``kind`` is one of ``stage``, ``touch``, ``deal``, ``rating``; when neither the file nor the
+map gives it, a row with a deal id and a deal action (created, won, lost) is a deal event, a
+row with a touchpoint or channel a touch, a row with only a stage a stage entry. Deal events
+(created, won, lost with the amount in ``value``) also make the deals table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from workbook.crm.schema import EVENT_KINDS
+from workbook.crm.sources import ReadContext, SourceQueries, header_has, qi, ql, register
+from workbook.exceptions import CrmImportError, Problem
+
+__all__ = ["FIELDS", "Generic"]
+
+#: Fields of a generic file and the column names recognised for each without a map.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "contact_id": ("contact_id", "contact", "email", "contact_email", "user_id", "customer_id",
+                   "person_id", "visitor_id", "recipient", "lead_id"),
+    "ts": ("ts", "timestamp", "time", "datetime", "date", "event_time", "occurred_at", "event_date"),
+    "kind": ("kind", "event_kind", "record_type"),
+    "stage": ("stage", "lifecycle_stage", "funnel_stage"),
+    "touchpoint": ("touchpoint", "touchpoint_name", "page", "campaign"),
+    "channel": ("channel", "medium"),
+    "action": ("action", "event", "event_type", "activity"),
+    "deal_id": ("deal_id", "deal", "opportunity_id", "order_id"),
+    "experiment": ("experiment", "test", "ab_test"),
+    "variant": ("variant", "version"),
+    "value": ("value", "amount", "score", "rating", "amount_or_score"),
+    "currency": ("currency",),
+    "lost_reason": ("lost_reason",),
+    "persona": ("persona",),
+    "segment": ("segment",),
+    "icp": ("icp",),
+    "lead_source": ("lead_source", "source", "original_source"),
+    "industry": ("industry",),
+    "company_size": ("company_size", "employees"),
+    "country": ("country",),
+    "event_id": ("event_id", "message_id"),
+}
+_CONTACT_FIELDS = ("persona", "segment", "icp", "lead_source", "industry", "company_size", "country")
+
+
+class Generic:
+    name = "generic"
+
+    def detect(self, header: Sequence[str]) -> bool:
+        return any(header_has(header, n) for n in FIELDS["contact_id"]) and any(
+            header_has(header, n) for n in FIELDS["ts"]
+        )
+
+    def _columns(self, ctx: ReadContext) -> tuple[dict[str, str], dict[str, Any]]:
+        cmap = dict(ctx.options.get("column_map") or {})
+        file = cmap.pop("__file__", "column map")
+        given = cmap.get("columns") or {}
+        values = cmap.get("values") or {}
+        if cmap.get("date_format") and not ctx.options.get("date_format"):
+            ctx.options["date_format"] = str(cmap["date_format"])
+        problems = []
+        unknown = [k for k in list(given) + list(values) if k not in FIELDS]
+        for k in unknown:
+            problems.append(Problem(f"{k!r} is not a field", file=file, field=str(k),
+                                    hint=f"use one of: {', '.join(FIELDS)}"))
+        cols: dict[str, str] = {}
+        for key, names in FIELDS.items():
+            if key in given:
+                found = ctx.find(str(given[key]))
+                if found is None:
+                    problems.append(Problem(f"the column {given[key]!r} is not in {ctx.file}", file=file,
+                                            field=f"columns.{key}", hint="check the spelling against the header"))
+                else:
+                    cols[key] = found
+            elif key not in values:
+                found = ctx.find(*names)
+                if found is not None:
+                    cols[key] = found
+        if problems:
+            raise CrmImportError(f"{file}: the column map has problems", problems)
+        for key in ("contact_id", "ts"):
+            if key not in cols:
+                ctx.require({key: FIELDS[key]}, "generic event file (or a column map naming it)")
+        return cols, values
+
+    def read(self, ctx: ReadContext) -> SourceQueries:
+        cols, values = self._columns(ctx)
+
+        def field(key: str) -> str:
+            if key in cols:
+                return f"nullif(trim({qi(cols[key])}), '')"
+            if key in values and values[key] is not None:
+                return ql(str(values[key]))
+            return "NULL::VARCHAR"
+
+        kind = field("kind")
+        inferred = (
+            f"CASE WHEN {field('deal_id')} IS NOT NULL AND lower({field('action')}) IN ('created', 'won', 'lost') THEN 'deal' "
+            f"WHEN {field('touchpoint')} IS NOT NULL OR {field('channel')} IS NOT NULL THEN 'touch' "
+            f"WHEN {field('stage')} IS NOT NULL THEN 'stage' "
+            f"WHEN {field('value')} IS NOT NULL THEN 'rating' ELSE 'touch' END"
+        )
+        select = [
+            "__row",
+            f"{field('contact_id')} AS ext_id",
+            f"{field('ts')} AS raw_ts",
+            f"{ctx.ts(field('ts'))} AS ts",
+            f"lower(coalesce({kind}, {inferred})) AS kind",
+            f"{field('value')} AS raw_value",
+            f"{ctx.amount(field('value'))} AS value",
+        ]
+        for key in ("stage", "touchpoint", "channel", "action", "deal_id", "experiment", "variant",
+                    "currency", "lost_reason", "event_id", *_CONTACT_FIELDS):
+            select.append(f"{field(key)} AS {key}")
+        ctx.con.execute(f"CREATE OR REPLACE TEMP TABLE _stg AS SELECT {', '.join(select)} FROM raw")
+        ccol = cols["contact_id"]
+        ctx.flag("_stg", "ext_id IS NULL", ccol, "the contact is empty", "every event needs its contact")
+        ctx.check_ts("_stg", "raw_ts", "ts", cols["ts"], required=True)
+        kinds = ", ".join(ql(k) for k in EVENT_KINDS)
+        ctx.flag("_stg", f"kind NOT IN ({kinds})", cols.get("kind", "kind"),
+                 "the kind is not one of " + ", ".join(EVENT_KINDS), "fix the value, or the map's values.kind")
+        ctx.flag("_stg", "raw_value IS NOT NULL AND value IS NULL", cols.get("value", "value"),
+                 "the value is not a number", "values must be plain numbers like 1250.50 or 8")
+        ctx.flag("_stg", "kind = 'deal' AND value < 0", cols.get("value", "value"), "the amount is negative",
+                 "amounts cannot be negative; fix or remove the row")
+        if "event_id" in cols:
+            ctx.check_unique("_stg", "event_id", cols["event_id"], "event id")
+        stage_join = tp_join = persona_join = ""
+        stage = "NULL::VARCHAR"
+        if "stage" in cols or values.get("stage"):
+            lk = ctx.stage_lookup("_stg", "stage")
+            ctx.flag_unknown_stages("_stg", "stage", lk, cols.get("stage", "stage"))
+            stage_join, stage = f"LEFT JOIN {lk} sl ON sl.raw = s.stage", "sl.value"
+        touchpoint = "NULL::VARCHAR"
+        if "touchpoint" in cols or values.get("touchpoint"):
+            lk = ctx.touchpoint_lookup("_stg", "touchpoint")
+            tp_join, touchpoint = f"LEFT JOIN {lk} tl ON tl.raw = s.touchpoint", "tl.value"
+        persona = "NULL::VARCHAR"
+        if "persona" in cols or values.get("persona"):
+            lk = ctx.persona_lookup("_stg", "persona")
+            persona_join, persona = f"LEFT JOIN {lk} pl ON pl.raw = s.persona", "pl.value"
+        ctx.con.execute(
+            f"""CREATE OR REPLACE TEMP VIEW _gen AS
+            SELECT s.* EXCLUDE (stage, touchpoint, persona, action, channel),
+                   {stage} AS stage, {touchpoint} AS touchpoint, {persona} AS persona,
+                   lower(s.action) AS action, lower(s.channel) AS channel
+            FROM _stg s {stage_join} {tp_join} {persona_join}"""
+        )
+        events = """
+            SELECT __row, 0 AS __sub, ext_id AS contact_id, ts, kind,
+                   CASE WHEN kind = 'stage' AND stage IS NULL THEN NULL ELSE stage END AS stage,
+                   touchpoint, channel, action, deal_id, experiment, variant, value
+            FROM _gen WHERE NOT (kind = 'stage' AND stage IS NULL)
+        """
+        currency = f"coalesce(currency, {ql(ctx.options['currency'])})" if ctx.options.get("currency") else "currency"
+        deals = f"""
+            WITH g AS (SELECT * FROM _gen ANTI JOIN _rej USING (__row) WHERE kind = 'deal' AND deal_id IS NOT NULL),
+            d AS (
+                SELECT deal_id, min(__row) AS __row, arg_min(ext_id, (ts, __row)) AS contact_id,
+                       max(value) AS amount,
+                       arg_max({currency}, (ts, __row)) FILTER (WHERE {currency} IS NOT NULL) AS currency,
+                       min(ts) AS created_at,
+                       arg_max(action, (ts, __row)) FILTER (WHERE action IN ('won', 'lost')) AS closed,
+                       max(ts) FILTER (WHERE action IN ('won', 'lost')) AS closed_at,
+                       arg_max(lost_reason, (ts, __row)) FILTER (WHERE lost_reason IS NOT NULL) AS reason,
+                       arg_max(stage, (ts, __row)) FILTER (WHERE stage IS NOT NULL) AS stage
+                FROM g GROUP BY deal_id
+            )
+            SELECT __row, deal_id, contact_id, amount, currency, created_at,
+                   CASE WHEN closed IS NOT NULL THEN closed_at END AS closed_at,
+                   coalesce(closed, 'open') AS outcome,
+                   CASE WHEN closed = 'lost' THEN reason END AS lost_reason, stage
+            FROM d
+        """
+        extra = ", ".join(f"min({k}) AS {k}" for k in _CONTACT_FIELDS)
+        contacts = f"""
+            SELECT min(__row) AS __row, ext_id AS contact_id, {extra}, min(ts) AS created_at
+            FROM (SELECT * FROM _gen ANTI JOIN _rej USING (__row)) GROUP BY ext_id
+        """
+        return SourceQueries(contacts, events, deals)
+
+
+register(Generic())

@@ -1,0 +1,111 @@
+"""Pipedrive deals export: one row per deal, "Deal - ..." columns.
+
+Read: ``Deal - ID``, ``Deal - Stage`` (the deal's current stage), ``Deal - Status`` (open,
+won, lost; deleted rows are skipped), ``Deal - Deal created``, ``Deal - Won time``, ``Deal -
+Lost time``, ``Deal - Lost reason``, ``Deal - Source channel`` (lead source), ``Deal - Value``
+and ``Deal - Currency``. The contact is ``Person - ID`` when present, else the contact
+person's name (pseudonymised like any id), else the deal. A deals export has no stage
+history: the deal enters its current stage at ``Deal - Last stage change`` when the export
+has it, else when it was created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from workbook.crm.sources import ReadContext, SourceQueries, header_has, qi, ql, register
+
+__all__ = ["Pipedrive"]
+
+
+class Pipedrive:
+    name = "pipedrive"
+
+    def detect(self, header: Sequence[str]) -> bool:
+        return header_has(header, "Deal - ID") or header_has(header, "Deal - Stage", "Deal - Status")
+
+    def read(self, ctx: ReadContext) -> SourceQueries:
+        req = ctx.require(
+            {
+                "id": ("Deal - ID",),
+                "stage": ("Deal - Stage",),
+                "status": ("Deal - Status",),
+                "created": ("Deal - Deal created", "Deal - Created", "Deal - Add time"),
+            },
+            "Pipedrive deals export",
+        )
+        opt = {
+            "value": ctx.find("Deal - Value"),
+            "currency": ctx.find("Deal - Currency"),
+            "won": ctx.find("Deal - Won time"),
+            "lost": ctx.find("Deal - Lost time"),
+            "reason": ctx.find("Deal - Lost reason"),
+            "source": ctx.find("Deal - Source channel", "Deal - Source origin", "Deal - Lead source"),
+            "moved": ctx.find("Deal - Last stage change", "Deal - Stage change time"),
+            "contact": ctx.find("Person - ID", "Deal - Contact person", "Person - Name"),
+        }
+
+        def col(key: str) -> str:
+            return f"trim({qi(opt[key])})" if opt[key] else "NULL::VARCHAR"
+
+        status = f"lower(trim({qi(req['status'])}))"
+        ctx.con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _stg AS
+            SELECT __row, trim({qi(req['id'])}) AS deal, trim({qi(req['stage'])}) AS stage_raw,
+                   {status} AS status,
+                   {qi(req['created'])} AS raw_created, {ctx.ts(qi(req['created']))} AS created,
+                   {col('won')} AS raw_won, {ctx.ts(col('won'))} AS won,
+                   {col('lost')} AS raw_lost, {ctx.ts(col('lost'))} AS lost,
+                   {col('moved')} AS raw_moved, {ctx.ts(col('moved'))} AS moved,
+                   {col('value')} AS raw_value, {ctx.amount(col('value'))} AS value,
+                   {col('currency')} AS currency, {col('reason')} AS reason, {col('source')} AS source,
+                   coalesce({col('contact')}, 'deal:' || trim({qi(req['id'])})) AS contact
+            FROM raw WHERE coalesce({status}, '') <> 'deleted'
+            """
+        )
+        ctx.flag("_stg", "deal IS NULL", req["id"], "the deal id is empty", "every row needs its Deal - ID")
+        ctx.check_unique("_stg", "deal", req["id"], "Deal - ID")
+        ctx.flag("_stg", "status IS NULL OR status NOT IN ('open', 'won', 'lost')", req["status"],
+                 "the status is not open, won or lost", "fix the status, or remove the row")
+        ctx.check_ts("_stg", "raw_created", "created", req["created"], required=True)
+        for key in ("won", "lost", "moved"):
+            if opt[key]:
+                ctx.check_ts("_stg", f"raw_{key}", key, opt[key])
+        ctx.check_amount("_stg", "raw_value", "value", opt["value"] or "Deal - Value")
+        if opt["won"]:
+            ctx.flag("_stg", "status = 'won' AND won IS NULL AND raw_won IS NULL", opt["won"],
+                     "a won deal without a won time", "its time to close is unknown", severity="warning")
+        lk = ctx.stage_lookup("_stg", "stage_raw")
+        ctx.flag_unknown_stages("_stg", "stage_raw", lk, req["stage"])
+        ctx.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW _pd AS SELECT s.*, l.value AS stage_id, "
+            f"CASE s.status WHEN 'won' THEN s.won WHEN 'lost' THEN s.lost END AS closed_at "
+            f"FROM _stg s LEFT JOIN {lk} l ON l.raw = s.stage_raw"
+        )
+        currency = f"coalesce(currency, {ql(ctx.options['currency'])})" if ctx.options.get("currency") else "currency"
+        events = """
+            SELECT __row, 0 AS __sub, contact AS contact_id, created AS ts, 'deal' AS kind,
+                   NULL AS stage, 'created' AS action, deal AS deal_id, value FROM _pd
+            UNION ALL
+            SELECT __row, 1, contact, coalesce(moved, created), 'stage', stage_id, NULL, deal, NULL
+            FROM _pd WHERE stage_id IS NOT NULL
+            UNION ALL
+            SELECT __row, 2, contact, closed_at, 'deal', stage_id, status, deal, value
+            FROM _pd WHERE status IN ('won', 'lost') AND closed_at IS NOT NULL
+        """
+        deals = f"""
+            SELECT __row, deal AS deal_id, contact AS contact_id, value AS amount, {currency} AS currency,
+                   created AS created_at, closed_at, status AS outcome,
+                   CASE WHEN status = 'lost' THEN reason END AS lost_reason, stage_id AS stage
+            FROM _pd
+        """
+        contacts = """
+            SELECT min(__row) AS __row, contact AS contact_id, arg_min(source, (created, __row)) AS lead_source,
+                   min(created) AS created_at
+            FROM (SELECT * FROM _pd ANTI JOIN _rej USING (__row)) GROUP BY contact
+        """
+        return SourceQueries(contacts, events, deals)
+
+
+register(Pipedrive())

@@ -1,0 +1,331 @@
+"""The registry of CRM sources and the small interface each one implements.
+
+A source is an object with a ``name``, ``detect(header) -> bool`` (does this header look like
+my export?) and ``read(ctx) -> SourceQueries``. The importer has already read the file into a
+DuckDB table ``raw`` (every column as text, plus ``__row``, the 1-based data row). ``read``
+checks the rows through the :class:`ReadContext` (every bad value becomes a problem with its
+row and column) and returns SQL for the contacts, events and deals in the canonical columns,
+with the source's own contact id still in ``contact_id`` (the importer pseudonymises it) and
+``__row`` kept so bad rows can be set aside.
+
+Sources register with :func:`register`; the built-in ones are loaded on first use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from workbook.crm.stagemap import StageMap, normal
+from workbook.exceptions import CrmImportError, Problem
+
+if TYPE_CHECKING:
+    from workbook.model import Workspace
+
+__all__ = ["ReadContext", "Source", "SourceQueries", "detect", "get", "known", "register"]
+
+_SOURCES: dict[str, Source] = {}
+_BUILTIN = ("hubspot", "salesforce", "pipedrive", "generic")  # detection order: generic last
+
+
+class Source(Protocol):
+    name: str
+
+    def detect(self, header: Sequence[str]) -> bool: ...
+
+    def read(self, ctx: ReadContext) -> SourceQueries: ...
+
+
+@dataclass
+class SourceQueries:
+    """SQL (over the context's DuckDB connection) for the three canonical tables.
+
+    ``events`` also carries ``__sub``: the order of several events read from one row.
+    """
+
+    contacts: str
+    events: str
+    deals: str
+
+
+def register(source: Source) -> Source:
+    """Add a source (or replace one of the same name)."""
+    _SOURCES[source.name] = source
+    return source
+
+
+def _load_builtin() -> None:
+    for name in _BUILTIN:
+        if name not in _SOURCES:
+            __import__(f"workbook.crm.{name}")
+
+
+def known() -> list[str]:
+    _load_builtin()
+    return list(_SOURCES)
+
+
+def get(name: str) -> Source:
+    """The source called ``name``; the error lists the known ones."""
+    _load_builtin()
+    try:
+        return _SOURCES[name]
+    except KeyError:
+        raise CrmImportError(
+            f"no CRM source called {name!r}", hint=f"use one of: {', '.join(_SOURCES)}"
+        ) from None
+
+
+def detect(header: Sequence[str], file: str) -> Source:
+    """The first source whose ``detect`` accepts the header."""
+    _load_builtin()
+    for name in _BUILTIN + tuple(n for n in _SOURCES if n not in _BUILTIN):
+        if name in _SOURCES and _SOURCES[name].detect(header):
+            return _SOURCES[name]
+    shown = ", ".join(header[:8]) + (", ..." if len(header) > 8 else "")
+    raise CrmImportError(
+        f"{file}: cannot tell which CRM wrote this file",
+        [Problem(f"the header is: {shown}", file=file, row=0)],
+        hint="name the source with --source (" + ", ".join(_SOURCES) + "), or give a column map with --map",
+    )
+
+
+def colnorm(name: str) -> str:
+    """Column names match ignoring case and runs of spaces or underscores ("Deal - ID" stays apart from "deal_id")."""
+    return re.sub(r"[\s_]+", " ", name).strip().lower()
+
+
+def header_has(header: Sequence[str], *names: str) -> bool:
+    have = {colnorm(h) for h in header}
+    return all(colnorm(n) in have for n in names)
+
+
+def qi(name: str) -> str:
+    """Quote an identifier for SQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def ql(value: str) -> str:
+    """Quote a string literal for SQL."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass
+class ReadContext:
+    """What a source's ``read`` works with, and where it reports problems.
+
+    Attributes
+    ----------
+    con
+        DuckDB connection holding the table ``raw``.
+    file
+        The file's name as the user sees it (no folders).
+    header
+        Column names as in the file.
+    stages
+        The stage map for this import.
+    workspace
+        The workspace model (touchpoints, personas).
+    now
+        Dates after this (plus a day of slack for time zones) are "in the future".
+    options
+        Source options: ``column_map`` (generic), ``date_format``, ``currency``.
+    """
+
+    con: Any
+    file: str
+    header: list[str]
+    stages: StageMap
+    workspace: Workspace
+    now: dt.datetime
+    options: dict[str, Any] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    _lookups: int = 0
+
+    def __post_init__(self) -> None:
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE _bad (__row BIGINT, col VARCHAR, msg VARCHAR, hint VARCHAR, severity VARCHAR)"
+        )
+
+    # -- columns
+
+    def find(self, *names: str) -> str | None:
+        """The header's spelling of the first of ``names`` present (case and space blind)."""
+        by_normal = {colnorm(h): h for h in self.header}
+        for n in names:
+            if colnorm(n) in by_normal:
+                return by_normal[colnorm(n)]
+        return None
+
+    def require(self, wanted: dict[str, Sequence[str]], what: str) -> dict[str, str]:
+        """Find required columns by their accepted names; one error listing every missing one."""
+        found: dict[str, str] = {}
+        problems = []
+        for key, names in wanted.items():
+            col = self.find(*names)
+            if col is None:
+                problems.append(
+                    Problem(
+                        f"missing column {names[0]!r}",
+                        file=self.file,
+                        row=0,
+                        column=names[0],
+                        hint=f"a {what} has this column; check you exported the right object with all columns",
+                    )
+                )
+            else:
+                found[key] = col
+        if problems:
+            raise CrmImportError(f"{self.file}: cannot import, required columns are missing", problems)
+        return found
+
+    # -- problems
+
+    def problem(self, message: str, *, column: str | None = None, hint: str | None = None,
+                severity: str = "error") -> None:
+        """A problem with the file as a whole (not one row)."""
+        self.problems.append(Problem(message, file=self.file, column=column, hint=hint, severity=severity))
+
+    def flag(self, relation: str, condition: str, column: str | None, message: str, hint: str,
+             *, severity: str = "error", message_sql: str | None = None) -> int:
+        """Record a problem for every row of ``relation`` where ``condition`` holds.
+
+        ``message_sql`` (an SQL expression) replaces ``message`` when the text depends on the row.
+        Returns how many rows were flagged.
+        """
+        msg = message_sql or ql(message)
+        col = ql(column) if column else "NULL"
+        before = self.con.execute("SELECT count(*) FROM _bad").fetchone()[0]
+        self.con.execute(
+            f"INSERT INTO _bad SELECT __row, {col}, {msg}, {ql(hint)}, {ql(severity)} "
+            f"FROM {relation} WHERE {condition}"
+        )
+        after: int = self.con.execute("SELECT count(*) FROM _bad").fetchone()[0]
+        return after - before
+
+    # -- values
+
+    def ts(self, expr: str) -> str:
+        """SQL parsing a text column into a UTC timestamp (NULL when it cannot be parsed)."""
+        fmt = self.options.get("date_format")
+        if fmt:
+            return f"try_strptime({expr}, {ql(fmt)})::TIMESTAMPTZ"
+        return f"try_cast({expr} AS TIMESTAMPTZ)"
+
+    def check_ts(self, relation: str, raw: str, parsed: str, column: str, *, required: bool = False) -> None:
+        """Flag unparseable dates, dates in the future and (if required) empty dates."""
+        fmt = self.options.get("date_format")
+        looks = f"like {fmt}" if fmt else "like 2024-03-05 or 2024-03-05 14:22:00"
+        # messages never quote the value: a mis-mapped column could hold personal data
+        self.flag(relation, f"{raw} IS NOT NULL AND {parsed} IS NULL", column, "cannot read the date",
+                  f"dates must look {looks}; give the export's format with --date-format")
+        self.flag(relation, f"{parsed} > TIMESTAMPTZ {ql(self.now.isoformat())} + INTERVAL 1 DAY", column,
+                  "the date is in the future",
+                  "check the date, the time zone, and whether day and month are swapped")
+        if required:
+            self.flag(relation, f"{raw} IS NULL", column, "the date is empty", "every row needs this date")
+
+    def check_amount(self, relation: str, raw: str, parsed: str, column: str) -> None:
+        self.flag(relation, f"{raw} IS NOT NULL AND {parsed} IS NULL", column, "the amount is not a number",
+                  "amounts must be plain numbers like 1250.50, without currency signs")
+        self.flag(relation, f"{parsed} < 0", column, "the amount is negative",
+                  "amounts cannot be negative; fix or remove the row")
+
+    def check_unique(self, relation: str, key: str, column: str, what: str) -> None:
+        """Flag every row after the first that repeats ``key``."""
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _dup AS SELECT __row FROM "
+            f"(SELECT __row, row_number() OVER (PARTITION BY {key} ORDER BY __row) AS n FROM {relation} "
+            f"WHERE {key} IS NOT NULL) WHERE n > 1"
+        )
+        self.flag("_dup", "true", column, f"duplicate {what}", "each row needs its own id; remove the repeated row")
+
+    def amount(self, expr: str) -> str:
+        """SQL reading an amount; a decimal comma (1.250,50 or 1250,50) is understood."""
+        e = f"trim({expr})"
+        return (
+            f"coalesce(try_cast({e} AS DOUBLE), "
+            f"try_cast(replace(replace({e}, '.', ''), ',', '.') AS DOUBLE))"
+        )
+
+    def lookup(self, relation: str, expr: str, resolve: Callable[[str], tuple[str | None, bool]]) -> str:
+        """Map the distinct values of ``expr`` through ``resolve`` (value -> (result, known)).
+
+        Registers a table with columns ``raw``, ``value``, ``known`` and returns its name; join
+        it on ``raw`` to get the mapped value.
+        """
+        import pyarrow as pa
+
+        values = [r[0] for r in self.con.execute(f"SELECT DISTINCT {expr} FROM {relation} WHERE {expr} IS NOT NULL").fetchall()]
+        mapped = [resolve(v) for v in values]
+        self._lookups += 1
+        name = f"_lookup{self._lookups}"
+        self.con.register(
+            name,
+            pa.table({
+                "raw": pa.array(values, pa.string()),
+                "value": pa.array([m[0] for m in mapped], pa.string()),
+                "known": pa.array([m[1] for m in mapped], pa.bool_()),
+            }),
+        )
+        return name
+
+    def stage_lookup(self, relation: str, expr: str) -> str:
+        def resolve(v: str) -> tuple[str | None, bool]:
+            return (self.stages.get(v), True) if self.stages.knows(v) else (None, False)
+
+        return self.lookup(relation, expr, resolve)
+
+    def flag_unknown_stages(self, relation: str, raw: str, lookup: str, column: str) -> None:
+        ids = ", ".join(self.stages.stage_ids)
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW _unk AS SELECT s.__row, {raw} AS raw FROM {relation} s "
+                         f"JOIN {lookup} l ON l.raw = {raw} WHERE NOT l.known")
+        self.flag("_unk", "true", column, "", f"map it in a stage map (--stage-map stages.yaml, "
+                  f"`Client name: stage-id` with one of: {ids}; or null to ignore it)",
+                  message_sql="'unknown stage ' || chr(39) || raw || chr(39)")
+
+    def touchpoint_lookup(self, relation: str, expr: str) -> str:
+        from workbook.model import slugify
+
+        table: dict[str, str] = {}
+        for t in self.workspace.touchpoints:
+            table[normal(t.id)] = t.id
+            table[normal(t.name)] = t.id
+        unknown: list[str] = []
+
+        def resolve(v: str) -> tuple[str | None, bool]:
+            if normal(v) in table:
+                return table[normal(v)], True
+            unknown.append(v)
+            return slugify(v, fallback="touchpoint"), False
+
+        name = self.lookup(relation, expr, resolve)
+        if unknown and self.workspace.touchpoints:
+            shown = ", ".join(repr(u) for u in sorted(unknown)[:6]) + (" ..." if len(unknown) > 6 else "")
+            self.problem(f"{len(unknown)} touchpoint names are not in the workspace: {shown}",
+                         hint="add them in step 3 or rename them in the file; they are kept as ids made from the name",
+                         severity="warning")
+        return name
+
+    def persona_lookup(self, relation: str, expr: str) -> str:
+        table: dict[str, str] = {}
+        for p in self.workspace.personas:
+            table[normal(p.id)] = p.id
+            table[normal(p.name)] = p.id
+        unknown: list[str] = []
+
+        def resolve(v: str) -> tuple[str | None, bool]:
+            if normal(v) in table:
+                return table[normal(v)], True
+            unknown.append(v)
+            return None, False
+
+        name = self.lookup(relation, expr, resolve)
+        if unknown:
+            self.problem(f"{len(unknown)} persona names match no persona of the workspace",
+                         hint="those contacts are kept without a persona; rename the personas to match",
+                         severity="warning")
+        return name
