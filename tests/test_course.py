@@ -80,15 +80,24 @@ def test_icp_lists_open_questions() -> None:
 def test_stages_in_customer_terms_with_criteria() -> None:
     ws = bare()
     ws.stages = [
-        Stage(id="aware", name="Hears of us", entry_criteria="first visit", exit_criteria="signs up"),
-        Stage(id="mql", name="Marketing qualified lead", entry_criteria="score 50", exit_criteria="call"),
+        Stage(
+            id="aware", name="Hears of us", entry_criteria="first visit", exit_criteria="signs up"
+        ),
+        Stage(
+            id="mql",
+            name="Marketing qualified lead",
+            entry_criteria="score 50",
+            exit_criteria="call",
+        ),
         Stage(id="buy", name="Buys"),
     ]
     fb = course.check_stages(ws)
     assert not fb.ok
     assert any(h.startswith("'Marketing qualified lead' uses the seller's word") for h in fb.hints)
     assert any("'Buys': say what makes" in h for h in fb.hints)
-    ws.stages[1] = Stage(id="compare", name="Compares", entry_criteria="asks price", exit_criteria="orders")
+    ws.stages[1] = Stage(
+        id="compare", name="Compares", entry_criteria="asks price", exit_criteria="orders"
+    )
     ws.stages[2].entry_criteria, ws.stages[2].exit_criteria = "orders", "pays"
     assert course.check_stages(ws).ok
     ws.stages = ws.stages[:2]
@@ -109,13 +118,18 @@ def test_journey_and_refine() -> None:
     ws.personas.append(Persona(id="p", name="Pat"))
     assert not course.check_journey(ws).ok
     ws.journeys.append(
-        Journey(persona="p", stages={s: MapCell(emotion=0, pain_points=["x"]) for s in ws.stage_ids()})
+        Journey(
+            persona="p", stages={s: MapCell(emotion=0, pain_points=["x"]) for s in ws.stage_ids()}
+        )
     )
     assert course.check_journey(ws).ok
     fb = course.check_refine(ws)
     assert not fb.ok and "'Pat': mark the most positive moment." in fb.hints
     j = ws.journeys[0]
-    j.annotations = [Annotation(kind="best-moment", stage="purchase"), Annotation(kind="worst-struggle", stage="awareness")]
+    j.annotations = [
+        Annotation(kind="best-moment", stage="purchase"),
+        Annotation(kind="worst-struggle", stage="awareness"),
+    ]
     j.recommendations = [Recommendation(id="r", text="Call back", stage="purchase")]
     ws.processes.append(Process(id="quotes", name="Quotes", key=True))
     fb = course.check_refine(ws)
@@ -142,7 +156,9 @@ def with_data(tmp_path: Path) -> OpenWorkspace:
     ws = new_workspace("Data Course", directory=tmp_path)
     rows = []
     for i in range(10):
-        reached = ["awareness"] + (["consideration"] if i < 6 else []) + (["purchase"] if i < 3 else [])
+        reached = (
+            ["awareness"] + (["consideration"] if i < 6 else []) + (["purchase"] if i < 3 else [])
+        )
         for day, stage in enumerate(reached):
             ts = pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(days=day)
             rows.append({"contact_id": f"c{i:016x}", "ts": ts, "kind": "stage", "stage": stage})
@@ -160,8 +176,13 @@ def test_conversion_rate_right_and_wrong(with_data: OpenWorkspace) -> None:
     wrong = course.check_conversion_rate(ws, "consideration", "purchase", 0.3)
     assert not wrong.ok
     assert wrong.hints[0].startswith("You divided by the contacts of the first stage")
-    assert course.check_conversion_rate(ws, "awareness", "purchase", 0.3).message.startswith("'purchase' is not")
-    assert course.check_conversion_rate(ws, "awareness", "consideration", None).message == "Type your answer first."
+    assert course.check_conversion_rate(ws, "awareness", "purchase", 0.3).message.startswith(
+        "'purchase' is not"
+    )
+    assert (
+        course.check_conversion_rate(ws, "awareness", "consideration", None).message
+        == "Type your answer first."
+    )
     assert "no stage 'nope'" in course.check_conversion_rate(ws, "nope", "purchase", 1).message
     assert not course.check_conversion_rate(ws.data, "awareness", "consideration", 0.6).ok
 

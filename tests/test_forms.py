@@ -23,7 +23,9 @@ def ws(tmp_path: Path) -> OpenWorkspace:
     """A fresh workspace with one persona, one touchpoint and a map cell."""
     ws = new_workspace("Acme Test", directory=tmp_path)
     ws.data.personas.append(Persona(id="priya", name="Priya"))
-    ws.data.touchpoints.append(Touchpoint(id="site", name="Website", channel="web", stages=["awareness"]))
+    ws.data.touchpoints.append(
+        Touchpoint(id="site", name="Website", channel="web", stages=["awareness"])
+    )
     ws.data.journeys.append(Journey(persona="priya", stages={"awareness": MapCell()}))
     ws.save()
     return ws
@@ -113,7 +115,9 @@ def test_non_number_text_is_refused(ws: OpenWorkspace) -> None:
 def test_reference_to_nothing_is_refused_and_reverted(ws: OpenWorkspace) -> None:
     form = Form(ws, title="t", css="wb-form-test")
     path = ("touchpoints", by_id("site"))
-    field = form.bind(FieldSpec("stages", "Stages", "multi", options=[("A", "awareness")]), path, noun="tp")
+    field = form.bind(
+        FieldSpec("stages", "Stages", "multi", options=[("A", "awareness")]), path, noun="tp"
+    )
     # A stage id that no longer exists (deleted in another tab) must not reach the file.
     field._on_change({"new": ("gone",)})
     assert "refers to stage 'gone'" in field.error_text

@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from workbook.forms import Form
+from workbook.forms import Form, journeymap, objectives, personas, refine, stages, touchpoints
 from workbook.forms import data as data_form
-from workbook.forms import journeymap, objectives, personas, refine, stages, touchpoints
 from workbook.model import ICP_QUESTIONS
 from workbook.store import OpenWorkspace, open_workspace
 
@@ -36,7 +35,9 @@ def test_opening_a_form_changes_nothing(ws: OpenWorkspace, module: Any) -> None:
     before = (ws.path / "workspace.yaml").read_bytes()
     form = module.form(ws)
     assert "wb-form" in form._dom_classes
-    assert not ws.dirty or module is journeymap or module is refine  # empty cells live in memory only
+    assert (
+        not ws.dirty or module is journeymap or module is refine
+    )  # empty cells live in memory only
     assert (ws.path / "workspace.yaml").read_bytes() == before
     assert_clean(form)
 
@@ -154,7 +155,9 @@ def test_refine_annotation_recommendation_snapshot_and_diff(ws: OpenWorkspace) -
     tp = ws.data.touchpoints[0].id
     form.one("wb-recommendation-touchpoint").value = tp
     recs = reopened(ws).journey(persona).recommendations
-    assert any(r.text == "Send the quote within a day <b>now</b>" and r.touchpoint == tp for r in recs)
+    assert any(
+        r.text == "Send the quote within a day <b>now</b>" and r.touchpoint == tp for r in recs
+    )
 
     form.one("wb-diff").click()
     out = form.one("wb-diff-output").value

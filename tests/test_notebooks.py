@@ -49,7 +49,9 @@ def test_notebook_is_stored_without_outputs(path: Path) -> None:
     assert "widgets" not in nb.metadata, f"{path.name}: saved widget state; clear it"
 
 
-@pytest.mark.parametrize("path", [*STEP_NOTEBOOKS, NOTEBOOKS / "00-start-here.ipynb"], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [*STEP_NOTEBOOKS, NOTEBOOKS / "00-start-here.ipynb"], ids=lambda p: p.name
+)
 def test_notebook_shape(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
@@ -75,7 +77,9 @@ def _outputs(nb: Any) -> str:
     parts = []
     for cell in nb.cells:
         for out in cell.get("outputs", []):
-            assert out.get("output_type") != "error", f"cell failed: {out.get('ename')}: {out.get('evalue')}"
+            assert out.get("output_type") != "error", (
+                f"cell failed: {out.get('ename')}: {out.get('evalue')}"
+            )
             parts.append(json.dumps(out.get("data", {})) + out.get("text", ""))
     return "\n".join(parts)
 

@@ -1,4 +1,4 @@
-"""Exercise checks for trainees: each looks at a workspace and says what is good and what is missing.
+"""Exercise checks for trainees: each looks at a workspace and says what is good or missing.
 
 A check never raises at a trainee. It returns a :class:`Feedback` (``ok``, a one-line
 ``message``, and ``hints`` naming what to fix); if the check itself cannot run (a file it needs
@@ -70,7 +70,9 @@ class Feedback:
         return "\n".join([head, *(f"  - {h}" for h in self.hints)])
 
     def _repr_html_(self) -> str:
-        colour, mark, state = ("#2E7D32", "&#10003;", "ok") if self.ok else ("#B26A00", "&#9998;", "todo")
+        colour, mark, state = (
+            ("#2E7D32", "&#10003;", "ok") if self.ok else ("#B26A00", "&#9998;", "todo")
+        )
         hints = "".join(f"<li>{html.escape(h)}</li>" for h in self.hints)
         return (
             f'<div class="wb-feedback wb-feedback-{state}" '
@@ -96,7 +98,11 @@ def _safe(fn: Callable[..., Feedback]) -> Callable[..., Feedback]:
         except Exception as exc:  # a check must never stop a trainee's notebook
             from workbook.exceptions import WorkbookError
 
-            detail = "; ".join(exc.lines()) if isinstance(exc, WorkbookError) else f"{type(exc).__name__}: {exc}"
+            detail = (
+                "; ".join(exc.lines())
+                if isinstance(exc, WorkbookError)
+                else f"{type(exc).__name__}: {exc}"
+            )
             return Feedback(
                 False,
                 "This check could not run on your workspace.",
@@ -118,13 +124,19 @@ def check_objectives(ws: Any) -> Feedback:
     """Each objective has a measurable KPI and a numeric target (and ideally a baseline)."""
     data = _data(ws)
     if not data.objectives:
-        return Feedback(False, "No objective yet.", ["Add one objective: why is this client mapping the journey?"])
+        return Feedback(
+            False,
+            "No objective yet.",
+            ["Add one objective: why is this client mapping the journey?"],
+        )
     hints: list[str] = []
     missing = False
     for o in data.objectives:
         if not o.kpi.strip():
             missing = True
-            hints.append(f"'{o.title}': name the KPI that shows progress (for example a conversion rate).")
+            hints.append(
+                f"'{o.title}': name the KPI that shows progress (for example a conversion rate)."
+            )
         if o.target is None:
             missing = True
             hints.append(f"'{o.title}': give a numeric target, so you can tell when it is reached.")
@@ -148,13 +160,19 @@ def check_personas(ws: Any) -> Feedback:
     """Each persona has goals, pains and preferred channels; two to five personas in all."""
     data = _data(ws)
     if not data.personas:
-        return Feedback(False, "No persona yet.", ["Add a persona for the buyer you meet most often."])
+        return Feedback(
+            False, "No persona yet.", ["Add a persona for the buyer you meet most often."]
+        )
     hints: list[str] = []
     missing = False
     for p in data.personas:
         lacking = [
             what
-            for what, value in (("goals", p.goals), ("pains", p.pains), ("preferred channels", p.preferred_channels))
+            for what, value in (
+                ("goals", p.goals),
+                ("pains", p.pains),
+                ("preferred channels", p.preferred_channels),
+            )
             if not value
         ]
         if lacking:
@@ -182,7 +200,9 @@ def check_icp(ws: Any) -> Feedback:
 
     data = _data(ws)
     if not data.icps:
-        return Feedback(False, "No ideal customer profile yet.", ["Add one and answer its eight questions."])
+        return Feedback(
+            False, "No ideal customer profile yet.", ["Add one and answer its eight questions."]
+        )
     hints = []
     for icp in data.icps:
         open_questions = [q for key, q in ICP_QUESTIONS.items() if not getattr(icp, key).strip()]
@@ -203,7 +223,9 @@ def check_touchpoints(ws: Any) -> Feedback:
     """Each touchpoint serves a stage; every stage has a touchpoint; owners are named."""
     data = _data(ws)
     if not data.touchpoints:
-        return Feedback(False, "No touchpoint yet.", ["List every place the customer meets the client."])
+        return Feedback(
+            False, "No touchpoint yet.", ["List every place the customer meets the client."]
+        )
     hints: list[str] = []
     missing = False
     for t in data.touchpoints:
@@ -216,10 +238,17 @@ def check_touchpoints(ws: Any) -> Feedback:
     for stage in data.stages:
         if stage.id not in served:
             missing = True
-            hints.append(f"Stage '{stage.name}' has no touchpoint: how does the customer meet the client there?")
+            hints.append(
+                f"Stage '{stage.name}' has no touchpoint: "
+                "how does the customer meet the client there?"
+            )
     kinds = {t.kind for t in data.touchpoints}
     if len(kinds) == 1:
-        other = "physical (store, event, phone)" if "digital" in kinds else "digital (site, email, social)"
+        other = (
+            "physical (store, event, phone)"
+            if "digital" in kinds
+            else "digital (site, email, social)"
+        )
         hints.append(f"All touchpoints are {next(iter(kinds))}: are there no {other} ones?")
     return _verdict(
         not missing,
@@ -249,14 +278,18 @@ def check_stages(ws: Any) -> Feedback:
         if word:
             missing = True
             hints.append(
-                f"'{s.name}' uses the seller's word '{word.group(0)}': say what the customer does instead."
+                f"'{s.name}' uses the seller's word '{word.group(0)}': "
+                "say what the customer does instead."
             )
         if not s.entry_criteria.strip() or not s.exit_criteria.strip():
             missing = True
-            hints.append(f"'{s.name}': say what makes a customer enter it and what makes them leave.")
+            hints.append(
+                f"'{s.name}': say what makes a customer enter it and what makes them leave."
+            )
     return _verdict(
         not missing,
-        f"All {len(data.stages)} stages read from the customer's side, with entry and exit criteria.",
+        f"All {len(data.stages)} stages read from the customer's side, "
+        "with entry and exit criteria.",
         "Some stages need work.",
         hints,
     )
@@ -280,7 +313,8 @@ def check_data(ws: Any) -> Feedback:
         total = src.rows + src.rejected
         if total and src.rejected / total > 0.05:
             hints.append(
-                f"{src.file}: {src.rejected} of {total} rows were set aside; look at why before trusting the numbers."
+                f"{src.file}: {src.rejected} of {total} rows were set aside; "
+                "look at why before trusting the numbers."
             )
     hints.append("Add anecdotal data too: interviews, reviews, 1-10 ratings.")
     rows = sum(s.rows for s in data.data_sources)
@@ -288,7 +322,9 @@ def check_data(ws: Any) -> Feedback:
 
 
 @_safe
-def check_conversion_rate(ws: Any, from_stage: str, to_stage: str, answer: float | None) -> Feedback:
+def check_conversion_rate(
+    ws: Any, from_stage: str, to_stage: str, answer: float | None
+) -> Feedback:
     """Compare a trainee's conversion rate from one stage to the next with the data.
 
     The rate is the funnel's (:func:`workbook.analytics.funnel.funnel`): of the contacts who
@@ -297,11 +333,17 @@ def check_conversion_rate(ws: Any, from_stage: str, to_stage: str, answer: float
     counts as right.
     """
     if getattr(ws, "path", None) is None:
-        return Feedback(False, "This check needs an open workspace with data.", ["Pass `ws`, not `ws.data`."])
+        return Feedback(
+            False, "This check needs an open workspace with data.", ["Pass `ws`, not `ws.data`."]
+        )
     ids = _data(ws).stage_ids()
     for stage in (from_stage, to_stage):
         if stage not in ids:
-            return Feedback(False, f"There is no stage '{stage}' in this workspace.", [f"Stages: {', '.join(ids)}."])
+            return Feedback(
+                False,
+                f"There is no stage '{stage}' in this workspace.",
+                [f"Stages: {', '.join(ids)}."],
+            )
     if ids.index(to_stage) != ids.index(from_stage) + 1:
         return Feedback(
             False,
@@ -310,23 +352,33 @@ def check_conversion_rate(ws: Any, from_stage: str, to_stage: str, answer: float
         )
     if answer is None:
         return Feedback(
-            False, "Type your answer first.", [f"Work out the {from_stage} -> {to_stage} rate, then run this again."]
+            False,
+            "Type your answer first.",
+            [f"Work out the {from_stage} -> {to_stage} rate, then run this again."],
         )
     from workbook.analytics.funnel import funnel
 
     table = funnel(ws).set_index("stage")
     reached = int(table.loc[from_stage, "contacts"])
     if reached == 0:
-        return Feedback(False, f"No contact reached '{from_stage}' in this data.", ["Import CRM data first."])
+        return Feedback(
+            False, f"No contact reached '{from_stage}' in this data.", ["Import CRM data first."]
+        )
     moved = int(table.loc[from_stage, "reached_next"])
     truth = moved / reached
     given = answer / 100 if answer > 1 else answer
     if abs(given - truth) <= 0.005:
-        return Feedback(True, f"Right: {truth:.1%} of contacts who reached {from_stage} went on to {to_stage}.")
+        return Feedback(
+            True, f"Right: {truth:.1%} of contacts who reached {from_stage} went on to {to_stage}."
+        )
     hints = [f"Start from the contacts who reached '{from_stage}': they are the denominator."]
     first = int(table["contacts"].iloc[0])
     if first and abs(given - moved / first) <= 0.005:
-        hints.insert(0, "You divided by the contacts of the first stage; divide by those who reached the earlier stage.")
+        hints.insert(
+            0,
+            "You divided by the contacts of the first stage; "
+            "divide by those who reached the earlier stage.",
+        )
     if answer > 100:
         hints.insert(0, "A rate is at most 100%.")
     return Feedback(False, f"Not quite: {given:.1%} is not what the data says.", hints)
@@ -347,11 +399,17 @@ def check_journey(ws: Any) -> Feedback:
         if journey is None:
             hints.append(f"'{p.name}' has no map yet.")
             continue
-        unscored = [s.name for s in data.stages if (c := journey.stages.get(s.id)) is None or c.emotion is None]
+        unscored = [
+            s.name
+            for s in data.stages
+            if (c := journey.stages.get(s.id)) is None or c.emotion is None
+        ]
         if unscored:
             hints.append(f"'{p.name}': score the emotion at {', '.join(unscored)}.")
         if not any(c.pain_points for c in journey.stages.values()):
-            hints.append(f"'{p.name}': where does this buyer struggle? Add at least one pain point.")
+            hints.append(
+                f"'{p.name}': where does this buyer struggle? Add at least one pain point."
+            )
         if len(journey.lanes) < 3:
             hints.append(f"'{p.name}': show three to five lanes.")
     return _verdict(
@@ -374,7 +432,10 @@ def check_refine(ws: Any) -> Feedback:
     for j in data.journeys:
         kinds = {a.kind for a in j.annotations}
         name = next((p.name for p in data.personas if p.id == j.persona), j.persona)
-        for kind, words in (("best-moment", "most positive moment"), ("worst-struggle", "worst struggle")):
+        for kind, words in (
+            ("best-moment", "most positive moment"),
+            ("worst-struggle", "worst struggle"),
+        ):
             if kind not in kinds:
                 missing = True
                 hints.append(f"'{name}': mark the {words}.")
@@ -391,12 +452,18 @@ def check_refine(ws: Any) -> Feedback:
     if not key:
         hints.append("Mark the handful of customer-facing processes that matter most as key.")
     for p in key:
-        for what, value in (("an owner", p.owner), ("a CRM goal", p.crm_goal), ("a service level", p.service_level)):
+        for what, value in (
+            ("an owner", p.owner),
+            ("a CRM goal", p.crm_goal),
+            ("a service level", p.service_level),
+        ):
             if not value:
                 hints.append(f"Key process '{p.name}' needs {what}.")
     snapshots = getattr(ws, "snapshots", None)
     if callable(snapshots) and not snapshots():
-        hints.append("Take a snapshot before changing the map, so you can compare before and after.")
+        hints.append(
+            "Take a snapshot before changing the map, so you can compare before and after."
+        )
     return _verdict(
         not missing,
         "The map is annotated and has recommendations.",
@@ -422,7 +489,9 @@ def check(step: str, ws: Any) -> Feedback:
     """Run the check of a step by its id (``"personas"``); an unknown id is feedback too."""
     fn = CHECKS.get(step)
     if fn is None:
-        return Feedback(False, f"There is no check called {step!r}.", [f"Known: {', '.join(CHECKS)}."])
+        return Feedback(
+            False, f"There is no check called {step!r}.", [f"Known: {', '.join(CHECKS)}."]
+        )
     return fn(ws)
 
 
@@ -438,7 +507,9 @@ class Progress:
 
     def __str__(self) -> str:
         lines = [f"{self.done} of {len(self.results)} checks done"]
-        lines += [f"  [{'x' if f.ok else ' '}] {step}: {f.message}" for step, f in self.results.items()]
+        lines += [
+            f"  [{'x' if f.ok else ' '}] {step}: {f.message}" for step, f in self.results.items()
+        ]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:

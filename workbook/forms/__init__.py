@@ -17,7 +17,15 @@ the step sits in the seven steps and the DDMADV cycle.
 
 from __future__ import annotations
 
-from workbook.forms._binding import BoundField, FieldSpec, Form, ListEditor, by_id, path_text, resolve
+from workbook.forms._binding import (
+    BoundField,
+    FieldSpec,
+    Form,
+    ListEditor,
+    by_id,
+    path_text,
+    resolve,
+)
 from workbook.forms._header import open_step, step_header, workspaces_html
 
 __all__ = [

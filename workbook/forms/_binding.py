@@ -77,9 +77,7 @@ def resolve(root: Any, path: Path) -> Any:
                     break
             else:
                 raise KeyError(f"{path_text(path)}: no item with {dict(part)}")
-        elif isinstance(part, int):
-            node = node[part]
-        elif isinstance(node, dict):
+        elif isinstance(part, int) or isinstance(node, dict):
             node = node[part]
         else:
             node = getattr(node, part)
@@ -105,7 +103,9 @@ def _validation_message(exc: ValidationError) -> str:
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
     if kind in ("greater_than_equal", "less_than_equal"):
-        return f"must be at least {ctx['ge']:g}" if "ge" in ctx else f"must be at most {ctx['le']:g}"
+        return (
+            f"must be at least {ctx['ge']:g}" if "ge" in ctx else f"must be at most {ctx['le']:g}"
+        )
     if kind == "string_pattern_mismatch":
         return "must be an id: lower-case letters, digits and single hyphens"
     if kind == "string_too_short":
@@ -219,18 +219,25 @@ def _make_widget(
         w = widgets.Text(placeholder=spec.placeholder, continuous_update=False, **common)
         return w, same, lambda v: v or ""
     if spec.kind == "textarea":
-        w = widgets.Textarea(placeholder=spec.placeholder, continuous_update=False, rows=3, **common)
+        w = widgets.Textarea(
+            placeholder=spec.placeholder, continuous_update=False, rows=3, **common
+        )
         return w, same, lambda v: v or ""
     if spec.kind == "lines":
         w = widgets.Textarea(
-            placeholder=spec.placeholder or "one per line", continuous_update=False, rows=3, **common
+            placeholder=spec.placeholder or "one per line",
+            continuous_update=False,
+            rows=3,
+            **common,
         )
         return w, _lines_to_list, _list_to_lines
     if spec.kind == "number":
         w = widgets.Text(placeholder=spec.placeholder, continuous_update=False, **common)
         return w, _text_to_number, _number_to_text
     if spec.kind == "date":
-        w = widgets.Text(placeholder=spec.placeholder or "2026-03-31", continuous_update=False, **common)
+        w = widgets.Text(
+            placeholder=spec.placeholder or "2026-03-31", continuous_update=False, **common
+        )
         return w, _text_to_date, _date_to_text
     if spec.kind == "choice":
         w = widgets.Dropdown(options=_options(spec, data, current), **common)
@@ -248,7 +255,7 @@ def _make_widget(
     raise ValueError(f"unknown field kind {spec.kind!r}")
 
 
-class BoundField(widgets.VBox):
+class BoundField(widgets.VBox):  # type: ignore[misc]
     """One widget bound to ``resolve(ws.data, path).<attr>``, with its error line under it.
 
     Parameters
@@ -363,7 +370,7 @@ class BoundField(widgets.VBox):
 # ------------------------------------------------------------------------------ form
 
 
-class Form(widgets.VBox):
+class Form(widgets.VBox):  # type: ignore[misc]
     """A step's form: one open workspace, autosave, errors shown in the form.
 
     Parameters
@@ -391,7 +398,9 @@ class Form(widgets.VBox):
         self.status_label.add_class("wb-status")
         self.error_label = widgets.HTML()
         self.error_label.add_class("wb-callback-error")
-        self.reload_button = widgets.Button(description="Reload", icon="refresh", button_style="warning")
+        self.reload_button = widgets.Button(
+            description="Reload", icon="refresh", button_style="warning"
+        )
         self.reload_button.add_class("wb-reload")
         self.reload_button.on_click(self.guard(lambda _b: self.reload()))
         self.conflict_label = widgets.HTML()
@@ -435,7 +444,9 @@ class Form(widgets.VBox):
         field.spec = spec
         return field
 
-    def button(self, description: str, *css: str, icon: str = "", on_click: Callable[[], Any]) -> widgets.Button:
+    def button(
+        self, description: str, *css: str, icon: str = "", on_click: Callable[[], Any]
+    ) -> widgets.Button:
         """A button whose click handler runs guarded (errors shown in the form)."""
         b = widgets.Button(description=description, icon=icon)
         for c in css:
@@ -460,13 +471,17 @@ class Form(widgets.VBox):
                 # tests check, with its type so it can be reported.
                 message = f"Unexpected error ({type(exc).__name__}): {exc}"
                 self.callback_errors.append(message)
-                self.show_error(message + " - please report this; your last change may not be saved.")
+                self.show_error(
+                    message + " - please report this; your last change may not be saved."
+                )
 
         return run
 
     def show_error(self, message: str) -> None:
         self.error_label.value = (
-            f'<pre style="color:#B00020;white-space:pre-wrap">{html.escape(message)}</pre>' if message else ""
+            f'<pre style="color:#B00020;white-space:pre-wrap">{html.escape(message)}</pre>'
+            if message
+            else ""
         )
 
     def show_conflict(self, exc: ConflictError) -> None:
@@ -538,7 +553,7 @@ class Form(widgets.VBox):
 # ------------------------------------------------------------------------ list editor
 
 
-class ListEditor(widgets.VBox):
+class ListEditor(widgets.VBox):  # type: ignore[misc]
     """Edit a list of items with ids: pick one, add, remove, and edit its fields.
 
     Parameters
@@ -583,7 +598,9 @@ class ListEditor(widgets.VBox):
         self.picker.add_class(f"{self.css}-select")
         self.new_name = widgets.Text(placeholder=f"name of a new {noun}", continuous_update=True)
         self.new_name.add_class(f"{self.css}-new")
-        self.add_button = form.button("Add", "wb-add", f"{self.css}-add", icon="plus", on_click=self.add_item)
+        self.add_button = form.button(
+            "Add", "wb-add", f"{self.css}-add", icon="plus", on_click=self.add_item
+        )
         self.remove_button = form.button(
             "Remove", "wb-remove", f"{self.css}-remove", icon="trash", on_click=self.remove_selected
         )
@@ -651,7 +668,9 @@ class ListEditor(widgets.VBox):
 
     def _say(self, message: str, *, ok: bool = False) -> None:
         colour = "#2E7D32" if ok else "#B00020"
-        self.message.value = f'<span style="color:{colour}">{html.escape(message)}</span>' if message else ""
+        self.message.value = (
+            f'<span style="color:{colour}">{html.escape(message)}</span>' if message else ""
+        )
 
     def _show(self, item_id: str | None) -> None:
         for b in self.bound:
@@ -659,10 +678,15 @@ class ListEditor(widgets.VBox):
         self.bound = []
         self.selected = item_id
         if item_id is None:
-            self.editor.children = [widgets.HTML(f"<i>No {html.escape(self.noun)} yet: type a name and press Add.</i>")]
+            self.editor.children = [
+                widgets.HTML(f"<i>No {html.escape(self.noun)} yet: type a name and press Add.</i>")
+            ]
             return
         item_path = (*self.path, by_id(item_id))
-        self.bound = [self.form.bind(spec, item_path, noun=self.noun.replace(" ", "-")) for spec in self.fields]
+        self.bound = [
+            self.form.bind(spec, item_path, noun=self.noun.replace(" ", "-"))
+            for spec in self.fields
+        ]
         extra = list(self.extra(self, item_id)) if self.extra else []
         self.editor.children = [*self.bound, *extra]
 

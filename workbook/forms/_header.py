@@ -33,7 +33,9 @@ def _cycle_strip(phases: tuple[str, ...]) -> str:
             style = "background:#D6E4F0;color:#1F4E79;font-weight:bold"
         else:
             style = "background:#F2F2F2;color:#666"
-        cells.append(f'<span class="wb-phase wb-phase-{key}" style="{style};padding:2px 8px">{name}</span>')
+        cells.append(
+            f'<span class="wb-phase wb-phase-{key}" style="{style};padding:2px 8px">{name}</span>'
+        )
     return " &rarr; ".join(cells) + " &#8635;"
 
 
@@ -73,7 +75,8 @@ def step_header(ws: OpenWorkspace, step: str, mode: str = "workshop") -> str:
     )
     return (
         f'<div class="wb-step-header wb-step-{step}">'
-        f"<b>Step {info.number} of {len(method.STEPS)}: {html.escape(info.title)}</b> &middot; {client} "
+        f"<b>Step {info.number} of {len(method.STEPS)}: {html.escape(info.title)}</b>"
+        f" &middot; {client} "
         f"(revision {ws.data.revision})<br>"
         f"<small>Where this sits in the DDMADV cycle:</small><br>{_cycle_strip(info.phases)}"
         f"<p><i>{html.escape(how)}</i></p>"
@@ -81,7 +84,9 @@ def step_header(ws: OpenWorkspace, step: str, mode: str = "workshop") -> str:
     )
 
 
-def open_step(workspace: str | os.PathLike[str], step: str, mode: str = "workshop") -> OpenWorkspace:
+def open_step(
+    workspace: str | os.PathLike[str], step: str, mode: str = "workshop"
+) -> OpenWorkspace:
     """Open the workspace for a step notebook and show the step's header.
 
     Parameters
@@ -105,7 +110,7 @@ def open_step(workspace: str | os.PathLike[str], step: str, mode: str = "worksho
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     ws = open_workspace(workspace)
-    display(HTML(step_header(ws, step, mode)))
+    display(HTML(step_header(ws, step, mode)))  # type: ignore[no-untyped-call]
     return ws
 
 
@@ -132,14 +137,16 @@ def workspaces_html(directory: str | os.PathLike[str] = ".") -> Any:
         rows.append(
             "<tr>"
             + "".join(
-                f"<td>{html.escape(c)}</td>" for c in (folder.name, client, revision, folder.as_posix())
+                f"<td>{html.escape(c)}</td>"
+                for c in (folder.name, client, revision, folder.as_posix())
             )
             + "</tr>"
         )
     if not rows:
-        return HTML(
+        return HTML(  # type: ignore[no-untyped-call]
             f"<i>No workspace in {html.escape(root.as_posix())}. "
             "Create one with <code>workbook new NAME</code>.</i>"
         )
     head = "<tr><th>Folder</th><th>Client</th><th>Revision</th><th>workspace =</th></tr>"
-    return HTML(f'<table class="wb-workspaces">{head}{"".join(rows)}</table>')
+    return HTML(  # type: ignore[no-untyped-call]
+        f'<table class="wb-workspaces">{head}{"".join(rows)}</table>')

@@ -21,7 +21,8 @@ def sources_html(data: Any) -> str:
     """The imported sources as a small table (file names and counts only: no CRM content)."""
     if not data.data_sources:
         return "<i>No CRM export imported yet.</i>"
-    head = "<tr><th>Source</th><th>System</th><th>File</th><th>Rows</th><th>Set aside</th><th>Events from</th><th>to</th></tr>"
+    titles = ("Source", "System", "File", "Rows", "Set aside", "Events from", "to")
+    head = "<tr>" + "".join(f"<th>{t}</th>" for t in titles) + "</tr>"
     rows = []
     for s in data.data_sources:
         cells = [
@@ -45,13 +46,14 @@ def _import(ws: OpenWorkspace, file: Path, system: str | None, set_aside: bool) 
     return result.lines()
 
 
-class ImportPanel(widgets.VBox):
+class ImportPanel(widgets.VBox):  # type: ignore[misc]
     """A file path, a source system, an Import button, and the sources imported so far."""
 
     def __init__(self, form: Form) -> None:
         self.form = form
         self.file = widgets.Text(
-            description="CRM export", placeholder="path of a CSV or Excel export, relative to this notebook"
+            description="CRM export",
+            placeholder="path of a CSV or Excel export, relative to this notebook",
         )
         self.file.add_class("wb-data-file")
         self.system = widgets.Dropdown(
@@ -65,7 +67,9 @@ class ImportPanel(widgets.VBox):
             ],
         )
         self.system.add_class("wb-data-system")
-        self.set_aside = widgets.Checkbox(description="Set bad rows aside and import the rest", indent=False)
+        self.set_aside = widgets.Checkbox(
+            description="Set bad rows aside and import the rest", indent=False
+        )
         self.set_aside.add_class("wb-data-set-aside")
         self.run = form.button("Import", "wb-import", icon="upload", on_click=self.import_file)
         self.result = widgets.HTML()
@@ -73,7 +77,12 @@ class ImportPanel(widgets.VBox):
         self.sources = widgets.HTML()
         self.sources.add_class("wb-data-sources")
         super().__init__(
-            [widgets.HBox([self.file, self.system]), widgets.HBox([self.set_aside, self.run]), self.result, self.sources]
+            [
+                widgets.HBox([self.file, self.system]),
+                widgets.HBox([self.set_aside, self.run]),
+                self.result,
+                self.sources,
+            ]
         )
         form.observe(form.guard(lambda _c: self.refresh()), "revision")
         self.refresh()
@@ -89,7 +98,9 @@ class ImportPanel(widgets.VBox):
             return
         path = Path(name).expanduser()
         if not path.is_file():
-            self.result.value = f'<span style="color:#B00020">No file at {html.escape(name)}.</span>'
+            self.result.value = (
+                f'<span style="color:#B00020">No file at {html.escape(name)}.</span>'
+            )
             return
         self.result.value = "<i>Importing...</i>"
         # Whatever the form holds is saved already (autosave); the importer opens the file
@@ -98,7 +109,9 @@ class ImportPanel(widgets.VBox):
             lines = _import(self.form.ws, path, self.system.value, self.set_aside.value)
         except CrmImportError as exc:
             items = "".join(f"<li>{html.escape(str(p))}</li>" for p in exc.problems[:20])
-            more = f"<li>... and {len(exc.problems) - 20} more</li>" if len(exc.problems) > 20 else ""
+            more = (
+                f"<li>... and {len(exc.problems) - 20} more</li>" if len(exc.problems) > 20 else ""
+            )
             hint = f"<br>{html.escape(exc.hint)}" if exc.hint else ""
             self.result.value = (
                 f'<span style="color:#B00020">Not imported: {html.escape(exc.message)}{hint}</span>'

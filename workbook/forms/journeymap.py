@@ -23,7 +23,9 @@ def _touchpoint_options(data: Any) -> list[tuple[str, Any]]:
 CELL_FIELDS = [
     FieldSpec("actions", "Customer actions", "lines", placeholder="Reads two comparison articles"),
     FieldSpec("touchpoints", "Touchpoints", "multi", options=_touchpoint_options),
-    FieldSpec("thoughts", "Thoughts and feelings", "lines", placeholder="Will this work with our tools?"),
+    FieldSpec(
+        "thoughts", "Thoughts and feelings", "lines", placeholder="Will this work with our tools?"
+    ),
     FieldSpec("emotion", "Emotion (-2 to +2)", "slider"),
     FieldSpec("pain_points", "Pain points", "lines"),
     FieldSpec("opportunities", "Opportunities", "lines"),
@@ -53,11 +55,11 @@ def ensure_cell(data: Any, persona_id: str, stage_id: str) -> Path:
         journey = Journey(persona=persona_id)
         data.journeys.append(journey)
     if stage_id not in journey.stages:
-        journey.stages[stage_id] = MapCell()
+        journey.stages[stage_id] = MapCell.model_validate({})
     return ("journeys", {"persona": persona_id, "icp": None}, "stages", stage_id)
 
 
-class MapEditor(widgets.VBox):
+class MapEditor(widgets.VBox):  # type: ignore[misc]
     """Pick a persona and a stage; edit that cell of the map."""
 
     def __init__(self, form: Form, *, preview: bool = True) -> None:
@@ -116,7 +118,9 @@ class MapEditor(widgets.VBox):
         self.bound = []
         pid, sid = self.persona.value, self.stage.value
         if not pid or not sid:
-            self.cell.children = [widgets.HTML("<i>Add a persona (step 2) and stages (step 4) first.</i>")]
+            self.cell.children = [
+                widgets.HTML("<i>Add a persona (step 2) and stages (step 4) first.</i>")
+            ]
             self.emotions.value = ""
             return
         data = self.form.ws.data

@@ -64,7 +64,7 @@ def form(ws: OpenWorkspace) -> Form:
             path=("objectives",),
             noun="objective",
             fields=OBJECTIVE_FIELDS,
-            new_item=lambda item_id, name: Objective(id=item_id, title=name),
+            new_item=lambda item_id, name: Objective.model_validate({"id": item_id, "title": name}),
             label=lambda o: o.title,
         )
     )

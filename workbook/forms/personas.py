@@ -67,7 +67,7 @@ def icp_checklist_html(icp: ICP) -> str:
     )
 
 
-class _Checklist(widgets.HTML):
+class _Checklist(widgets.HTML):  # type: ignore[misc]
     """The checklist of the ICP being edited; redrawn after every save."""
 
     def __init__(self, form: Form, icp_id: str) -> None:
@@ -99,7 +99,7 @@ def form(ws: OpenWorkspace) -> Form:
         path=("personas",),
         noun="persona",
         fields=PERSONA_FIELDS,
-        new_item=lambda item_id, name: Persona(id=item_id, name=name),
+        new_item=lambda item_id, name: Persona.model_validate({"id": item_id, "name": name}),
     )
     f.add(
         widgets.HTML("<h4>Ideal customer profiles</h4>"),
@@ -107,4 +107,3 @@ def form(ws: OpenWorkspace) -> Form:
     )
     f.add(widgets.HTML("<h4>Personas</h4>"), personas=personas)
     return f
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 from typing import TYPE_CHECKING, Any
 
@@ -27,18 +28,25 @@ def _touchpoint_options(data: Any) -> list[tuple[str, Any]]:
 
 
 RECOMMENDATION_FIELDS = [
-    FieldSpec("text", "Recommendation", "textarea", placeholder="Answer demo requests within one day"),
+    FieldSpec(
+        "text", "Recommendation", "textarea", placeholder="Answer demo requests within one day"
+    ),
     FieldSpec("stage", "Stage", "choice", options=_stage_options),
     FieldSpec("touchpoint", "Next to touchpoint", "choice", options=_touchpoint_options),
     FieldSpec(
-        "priority", "Priority", "choice", options=[("High", "high"), ("Medium", "medium"), ("Low", "low")]
+        "priority",
+        "Priority",
+        "choice",
+        options=[("High", "high"), ("Medium", "medium"), ("Low", "low")],
     ),
     FieldSpec("owner", "Owner"),
     FieldSpec(
         "status",
         "Status",
         "choice",
-        options=[(s.capitalize(), s) for s in ("proposed", "agreed", "in-progress", "done", "dropped")],
+        options=[
+            (s.capitalize(), s) for s in ("proposed", "agreed", "in-progress", "done", "dropped")
+        ],
     ),
 ]
 
@@ -53,22 +61,28 @@ def _journey(form: Form, persona_id: str) -> Journey:
     return journey
 
 
-class AnnotationList(widgets.VBox):
+class AnnotationList(widgets.VBox):  # type: ignore[misc]
     """The best and worst moments marked on one persona's map: a list, and a row to add one."""
 
     def __init__(self, form: Form, persona_id: str) -> None:
         self.form = form
         self.persona_id = persona_id
         data = form.ws.data
-        self.kind = widgets.Dropdown(options=[(v, k) for k, v in _KIND_LABELS.items()], description="Mark")
+        self.kind = widgets.Dropdown(
+            options=[(v, k) for k, v in _KIND_LABELS.items()], description="Mark"
+        )
         self.kind.add_class("wb-annotation-kind")
         self.stage = widgets.Dropdown(options=_stage_options(data), description="at stage")
         self.stage.add_class("wb-annotation-stage")
-        self.touchpoint = widgets.Dropdown(options=_touchpoint_options(data), description="touchpoint")
+        self.touchpoint = widgets.Dropdown(
+            options=_touchpoint_options(data), description="touchpoint"
+        )
         self.touchpoint.add_class("wb-annotation-touchpoint")
         self.note = widgets.Text(placeholder="what happens there", description="Note")
         self.note.add_class("wb-annotation-note")
-        self.add_button = form.button("Add", "wb-add", "wb-annotation-add", icon="plus", on_click=self.add)
+        self.add_button = form.button(
+            "Add", "wb-add", "wb-annotation-add", icon="plus", on_click=self.add
+        )
         self.items = widgets.VBox()
         self.items.add_class("wb-annotations")
         super().__init__(
@@ -85,10 +99,16 @@ class AnnotationList(widgets.VBox):
         journey = self.form.ws.data.journey(self.persona_id)
         rows = []
         for i, a in enumerate(journey.annotations if journey else []):
-            text = f"{_KIND_LABELS[a.kind]} at {a.stage}" + (f" ({a.touchpoint})" if a.touchpoint else "")
+            text = f"{_KIND_LABELS[a.kind]} at {a.stage}" + (
+                f" ({a.touchpoint})" if a.touchpoint else ""
+            )
             label = widgets.HTML(f"{html.escape(text)}: {html.escape(a.note)}")
             remove = self.form.button(
-                "Remove", "wb-remove", "wb-annotation-remove", icon="trash", on_click=lambda i=i: self.remove(i)
+                "Remove",
+                "wb-remove",
+                "wb-annotation-remove",
+                icon="trash",
+                on_click=functools.partial(self.remove, i),
             )
             rows.append(widgets.HBox([remove, label]))
         self.items.children = rows or [widgets.HTML("<i>Nothing marked yet.</i>")]
@@ -97,7 +117,10 @@ class AnnotationList(widgets.VBox):
         """Add the annotation described by the row and save."""
         journey = _journey(self.form, self.persona_id)
         annotation = Annotation(
-            kind=self.kind.value, stage=self.stage.value, touchpoint=self.touchpoint.value, note=self.note.value
+            kind=self.kind.value,
+            stage=self.stage.value,
+            touchpoint=self.touchpoint.value,
+            note=self.note.value,
         )
         journey.annotations.append(annotation)
         self._save_or_undo(lambda: journey.annotations.remove(annotation))
@@ -132,7 +155,8 @@ def _diff_html(diff: Any) -> str:
         items.append(f'<li style="color:{colour}">{html.escape(str(change))}</li>')
     moves = "".join(f"<li>{html.escape(str(m).strip())}</li>" for m in diff.emotion_moves)
     n = len(diff.changes)
-    head = f"<b>{html.escape(diff.a)} &rarr; {html.escape(diff.b)}: {n} change{'s' if n != 1 else ''}</b>"
+    sides = f"{html.escape(diff.a)} &rarr; {html.escape(diff.b)}"
+    head = f"<b>{sides}: {n} change{'s' if n != 1 else ''}</b>"
     return (
         f'<div class="wb-diff">{head}<ul style="font-family:monospace">{"".join(items)}</ul>'
         + (f"<b>Emotion moves</b><ul>{moves}</ul>" if moves else "")
@@ -140,14 +164,16 @@ def _diff_html(diff: Any) -> str:
     )
 
 
-class SnapshotPanel(widgets.VBox):
+class SnapshotPanel(widgets.VBox):  # type: ignore[misc]
     """Take a snapshot of the workspace, then compare any two versions (before / after)."""
 
     def __init__(self, form: Form) -> None:
         self.form = form
         self.note = widgets.Text(placeholder="what is about to change", description="Note")
         self.note.add_class("wb-snapshot-note")
-        self.take = form.button("Take snapshot", "wb-snapshot", icon="camera", on_click=self.take_snapshot)
+        self.take = form.button(
+            "Take snapshot", "wb-snapshot", icon="camera", on_click=self.take_snapshot
+        )
         self.before = widgets.Dropdown(description="Before")
         self.before.add_class("wb-diff-before")
         self.after = widgets.Dropdown(description="After")
@@ -177,7 +203,9 @@ class SnapshotPanel(widgets.VBox):
         """Snapshot the workspace as it is now (saved first, so the snapshot is what is on disk)."""
         note = self.note.value.strip()
         if not note:
-            self.output.value = "<i>Write a note first: what is this version (before workshop 2...)?</i>"
+            self.output.value = (
+                "<i>Write a note first: what is this version (before workshop 2...)?</i>"
+            )
             return
         self.form.save()
         snap = self.form.ws.snapshot(note)
@@ -194,7 +222,7 @@ class SnapshotPanel(widgets.VBox):
         self.output.value = _diff_html(diff)
 
 
-class _RefineEditor(widgets.VBox):
+class _RefineEditor(widgets.VBox):  # type: ignore[misc]
     """Pick a persona; edit its annotations and recommendations."""
 
     def __init__(self, form: Form) -> None:

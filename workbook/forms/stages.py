@@ -21,7 +21,9 @@ STAGE_FIELDS = [
         "selling_action",
         "Our selling action",
         "choice",
-        options=[(a.capitalize(), a) for a in ("attract", "convert", "reassure", "retain", "delight")]
+        options=[
+            (a.capitalize(), a) for a in ("attract", "convert", "reassure", "retain", "delight")
+        ]
         + [("(none)", "")],
     ),
 ]
@@ -47,10 +49,14 @@ def form(ws: OpenWorkspace) -> Form:
         path=("stages",),
         noun="stage",
         fields=STAGE_FIELDS,
-        new_item=lambda item_id, name: Stage(id=item_id, name=name),
+        new_item=lambda item_id, name: Stage.model_validate({"id": item_id, "name": name}),
         extra=lambda ed, stage_id: [
-            f.button("Earlier", "wb-stage-up", icon="arrow-up", on_click=lambda: move(f, stage_id, -1)),
-            f.button("Later", "wb-stage-down", icon="arrow-down", on_click=lambda: move(f, stage_id, 1)),
+            f.button(
+                "Earlier", "wb-stage-up", icon="arrow-up", on_click=lambda: move(f, stage_id, -1)
+            ),
+            f.button(
+                "Later", "wb-stage-down", icon="arrow-down", on_click=lambda: move(f, stage_id, 1)
+            ),
         ],
     )
     f.add(stages=editor)

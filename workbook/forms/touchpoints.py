@@ -22,7 +22,9 @@ def _stage_options(data: Any) -> list[tuple[str, Any]]:
 
 TOUCHPOINT_FIELDS = [
     FieldSpec("name", "Touchpoint", placeholder="Pricing page"),
-    FieldSpec("channel", "Channel", "choice", options=[(label, key) for key, label in CHANNELS.items()]),
+    FieldSpec(
+        "channel", "Channel", "choice", options=[(label, key) for key, label in CHANNELS.items()]
+    ),
     FieldSpec("kind", "Kind", "choice", options=[("Digital", "digital"), ("Physical", "physical")]),
     FieldSpec("stages", "Stages it serves", "multi", options=_stage_options),
     FieldSpec("owner", "Owner", placeholder="Web team"),
@@ -37,7 +39,9 @@ def _new(item_id: str, name: str) -> Touchpoint:
     lowered = name.lower()
     channel = next((key for key in CHANNELS if key in lowered), "web")
     kind = "physical" if channel in _PHYSICAL else "digital"
-    return Touchpoint(id=item_id, name=name, channel=channel, kind=kind)
+    return Touchpoint.model_validate(
+        {"id": item_id, "name": name, "channel": channel, "kind": kind}
+    )
 
 
 def form(ws: OpenWorkspace) -> Form:
