@@ -194,7 +194,7 @@ def build_derived(
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        counts[table] = int(con.execute(f"SELECT count(*) FROM read_parquet('{_q(str(final))}')").fetchone()[0])
+        counts[table] = int(con.execute(f"SELECT count(*) FROM read_parquet('{_q(str(final))}')").fetchall()[0][0])
     con.execute("DROP TABLE IF EXISTS _spells")
     con.unregister("_stage_order")
     return counts

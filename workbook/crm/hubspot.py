@@ -46,7 +46,7 @@ class HubSpot:
         mapped: list[tuple[str, str]] = []  # (column alias, stage id)
         for i, (col, name) in enumerate(stage_cols):
             if not ctx.stages.knows(name):
-                has_values = con.execute(f"SELECT count({qi(col)}) FROM raw").fetchone()[0]
+                has_values = con.execute(f"SELECT count({qi(col)}) FROM raw").fetchall()[0][0]
                 if has_values:
                     ctx.problem(
                         f"unknown stage {name!r} (from the column {col!r})",

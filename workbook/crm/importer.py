@@ -339,7 +339,7 @@ def import_file(
                 file_errors + row_errors + warnings, hint=hint,
             )
         con.execute("CREATE OR REPLACE TEMP TABLE _rej AS SELECT DISTINCT __row FROM _bad WHERE severity = 'error'")
-        rejected = int(con.execute("SELECT count(*) FROM _rej").fetchone()[0])
+        rejected = int(con.execute("SELECT count(*) FROM _rej").fetchall()[0][0])
         rows_read = raw.num_rows + len(ragged)
         if rejected >= rows_read:
             raise CrmImportError(f"{name}: not imported, no row is usable; nothing was changed",
@@ -377,7 +377,7 @@ def import_file(
                 )
             counts = {}
             for table in ("contacts", "events", "deals"):
-                counts[table] = int(con.execute(f"SELECT count(*) FROM read_parquet('{_q(out / (table + '.parquet'))}')").fetchone()[0])
+                counts[table] = int(con.execute(f"SELECT count(*) FROM read_parquet('{_q(out / (table + '.parquet'))}')").fetchall()[0][0])
             span = con.sql(
                 f"SELECT min(ts), max(ts) FROM read_parquet('{_q(out / 'events.parquet')}')"
             ).to_arrow_table()

@@ -198,12 +198,12 @@ class ReadContext:
         """
         msg = message_sql or ql(message)
         col = ql(column) if column else "NULL"
-        before = self.con.execute("SELECT count(*) FROM _bad").fetchone()[0]
+        before = self.con.execute("SELECT count(*) FROM _bad").fetchall()[0][0]
         self.con.execute(
             f"INSERT INTO _bad SELECT __row, {col}, {msg}, {ql(hint)}, {ql(severity)} "
             f"FROM {relation} WHERE {condition}"
         )
-        after: int = self.con.execute("SELECT count(*) FROM _bad").fetchone()[0]
+        after: int = self.con.execute("SELECT count(*) FROM _bad").fetchall()[0][0]
         return after - before
 
     # -- values
