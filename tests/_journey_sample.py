@@ -149,13 +149,31 @@ def sample_frames() -> dict[str, object]:
         "funnel": pd.DataFrame({"stage": stages, "reach": [1200, 640, 150, 120, 40]}),
         "transition_heatmap": pd.DataFrame(
             {
-                "from_stage": ["awareness", "consideration", "consideration", "purchase", "purchase", "retention"],
-                "to_stage": ["consideration", "purchase", "awareness", "retention", "consideration", "advocacy"],
+                "from_stage": [
+                    "awareness",
+                    "consideration",
+                    "consideration",
+                    "purchase",
+                    "purchase",
+                    "retention",
+                ],
+                "to_stage": [
+                    "consideration",
+                    "purchase",
+                    "awareness",
+                    "retention",
+                    "consideration",
+                    "advocacy",
+                ],
                 "count": [640, 150, 80, 120, 25, 40],
             }
         ),
         "time_in_stage": pd.DataFrame(
-            {"stage": stages[:4], "median_days": [3.0, 12.5, 6.0, 90.0], "p90_days": [9.0, 30.0, 21.0, 200.0]}
+            {
+                "stage": stages[:4],
+                "median_days": [3.0, 12.5, 6.0, 90.0],
+                "p90_days": [9.0, 30.0, 21.0, 200.0],
+            }
         ),
         "touchpoint_heatmap": pd.DataFrame(
             {
@@ -174,9 +192,14 @@ def sample_frames() -> dict[str, object]:
                 "markov": [0.2, 0.45, 0.35],
             }
         ),
-        "channel_reach": pd.DataFrame({"channel": ["email", "whatsapp", "sms"], "rate": [0.22, 0.71, 0.45]}),
+        "channel_reach": pd.DataFrame(
+            {"channel": ["email", "whatsapp", "sms"], "rate": [0.22, 0.71, 0.45]}
+        ),
         "score_deciles": pd.DataFrame(
-            {"decile": list(range(1, 11)), "win_rate": [0.01, 0.02, 0.02, 0.04, 0.05, 0.07, 0.1, 0.14, 0.2, 0.31]}
+            {
+                "decile": list(range(1, 11)),
+                "win_rate": [0.01, 0.02, 0.02, 0.04, 0.05, 0.07, 0.1, 0.14, 0.2, 0.31],
+            }
         ),
         "ab_test": pd.DataFrame(
             {
@@ -206,3 +229,48 @@ def sample_frames() -> dict[str, object]:
             }
         ),
     }
+
+
+def demo_with_crm(dest: object, contacts: int = 1500) -> object:
+    """A copy of the demo workspace at ``dest`` with a generated CRM history imported."""
+    import shutil
+    from pathlib import Path
+
+    from workbook.crm.generate import generate
+    from workbook.crm.storage import write_canonical
+    from workbook.store import open_workspace
+
+    root = Path(__file__).resolve().parent.parent / "data" / "demo"
+    dest = Path(str(dest))
+    shutil.copytree(root, dest, ignore=shutil.ignore_patterns("reports", "*.lock", "data"))
+    ws = open_workspace(dest)
+    sample = generate(ws.data, contacts, seed=7)
+    write_canonical(ws.path, "demo-crm", sample.contacts, sample.events, sample.deals)
+    return open_workspace(dest)
+
+
+def demo_charts(ws: object) -> list[object]:
+    """Every chart: from the analytics on ``ws`` where they exist, from sample tables otherwise."""
+    from workbook import charts
+    from workbook.analytics.attribution import attribution
+    from workbook.analytics.funnel import funnel
+    from workbook.analytics.movement import transitions
+    from workbook.analytics.timing import time_in_stage
+    from workbook.analytics.touchpoints import touchpoint_lift, touchpoint_usage
+
+    frames = sample_frames()
+    moves = transitions(ws)
+    return [
+        charts.get("funnel")(funnel(ws)),
+        charts.get("transition_heatmap")(moves),
+        charts.get("flow_diagram")(moves),
+        charts.get("time_in_stage")(time_in_stage(ws)),
+        charts.get("touchpoint_heatmap")(touchpoint_usage(ws)),
+        charts.get("touchpoint_heatmap")(touchpoint_lift(ws), value="lift"),
+        charts.get("attribution")(attribution(ws)),
+        charts.get("channel_reach")(frames["channel_reach"]),
+        charts.get("score_deciles")(frames["score_deciles"]),
+        charts.get("ab_test")(frames["ab_test"]),
+        charts.get("kpi_progress")(frames["kpi_progress"]),
+        charts.get("before_after")(frames["before_after"]),
+    ]

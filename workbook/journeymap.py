@@ -41,6 +41,7 @@ __all__ = [
     "MapStage",
     "MapTouchpoint",
     "build_layout",
+    "stage_kpis",
     "export_map",
     "map_filename",
     "render_map_html",
@@ -474,6 +475,39 @@ def build_layout(
         emotions=emotions,
         annotations=tuple(annotations),
     )
+
+
+def stage_kpis(ws: Any, persona_id: str | None = None) -> dict[str, dict[str, float]]:
+    """Measured KPIs per stage from the workspace's CRM data, for the map's KPI lane.
+
+    Reach (contacts who entered the stage), conversion to the next stage and median days in
+    stage, from :mod:`workbook.analytics`; for one persona's contacts when ``persona_id`` is
+    given. Stages nobody reached are left out (their cells say nothing was measured).
+
+    Raises
+    ------
+    WorkbookError
+        From the analytics, when the workspace's data cannot answer (no import yet...).
+    """
+    from workbook.analytics.funnel import funnel
+    from workbook.analytics.timing import time_in_stage
+
+    by = "persona" if persona_id else None
+    f = funnel(ws, by=by)
+    t = time_in_stage(ws, by=by)
+    if persona_id:
+        f = f[f["persona"] == persona_id]
+        t = t[t["persona"] == persona_id]
+    median = dict(zip(t["stage"], t["median_days"], strict=True))
+    out: dict[str, dict[str, float]] = {}
+    for row in f.itertuples(index=False):
+        if not row.contacts:
+            continue
+        values = {"reach": float(row.contacts), "conversion": float(row.conversion_to_next)}
+        if median.get(row.stage) == median.get(row.stage):  # not NaN
+            values["median_days"] = float(median[row.stage])
+        out[str(row.stage)] = values
+    return out
 
 
 # ------------------------------------------------------------------------------ HTML

@@ -12,7 +12,7 @@ __all__ = ["channel_reach"]
 def channel_reach(
     data: Any,
     *,
-    threshold: float = 0.3,
+    threshold: float = 0.5,
     metric: str = "Open rate",
     title: str = "Channel engagement against the reach threshold",
 ) -> Any:
@@ -21,10 +21,11 @@ def channel_reach(
     Parameters
     ----------
     data
-        One row per ``channel`` with ``rate`` (0-1; also ``open_rate``, ``engagement_rate``)
-        and optionally ``contacts`` (how many it was sent to).
+        :func:`workbook.analytics.channels` output: one row per ``channel`` with
+        ``open_rate`` (0-1; also ``rate``), optionally ``contacts_sent`` and ``suggestion``
+        (the other channel to use for a flagged one).
     threshold
-        Below this rate, a channel reaches too few people: an open rate of 25% means three
+        Keep it equal to the ``min_reach`` the analytics used (default 0.5). Below this rate, a channel reaches too few people: an open rate of 25% means three
         in four never saw the message, so suggest another channel for them.
     """
     import altair as alt
@@ -38,7 +39,7 @@ def channel_reach(
         {
             "channel": (),
             "rate": ("open_rate", "engagement_rate", "reach_rate"),
-            "contacts": ("sent", "n", "exposed"),
+            "contacts": ("contacts_sent", "sent", "n", "exposed"),
         },
         optional=("contacts",),
     )
@@ -77,6 +78,11 @@ def channel_reach(
         width=520, height=max(120, 36 * len(df))
     )
     weak = list(df.loc[df["status"] == "Below threshold", "channel"])
+    advice = []
+    if "suggestion" in df.columns:
+        advice = [
+            str(x) for x in df.loc[df["status"] == "Below threshold", "suggestion"] if x and x == x
+        ]
     subtitle = (
         f"Below {threshold:.0%}: {', '.join(weak)}; reach those contacts another way"
         if weak
@@ -86,5 +92,6 @@ def channel_reach(
         f"{metric} per channel: "
         + "; ".join(f"{c} {r:.0%}" for c, r in zip(df["channel"], df["rate"], strict=True))
         + f". {subtitle}."
+        + "".join(f" {a}" for a in advice)
     )
-    return finish(chart, title, description, subtitle)
+    return finish(chart, title, description, [subtitle, *advice[:2]])

@@ -11,28 +11,58 @@ __all__ = ["ab_test"]
 
 def ab_test(
     data: Any,
+    decisions: Any = None,
     *,
+    experiment: str | None = None,
     decision: str | None = None,
     winner: str | None = None,
-    title: str = "A/B test: conversion by variant",
+    title: str | None = None,
 ) -> Any:
     """Each variant's rate as a point with its confidence interval as a bar.
 
     Parameters
     ----------
     data
-        One row per ``variant`` with ``rate`` (0-1), ``ci_low`` and ``ci_high``; optionally
-        ``exposed``, ``converted`` and ``winner`` (bool) or ``decision`` (text, same on each
-        row), as the experiments analysis returns.
+        :func:`workbook.analytics.experiment_variants` output: one row per ``variant``
+        with ``rate`` (0-1), ``ci_low`` and ``ci_high``; optionally ``experiment``,
+        ``experiment_name``, ``variant_name``, ``exposed``, ``converted``, ``is_control``.
+        A hand-made table may carry ``winner`` (bool) and ``decision`` (text).
+    decisions
+        :func:`workbook.analytics.experiment_decisions` output; the row of this experiment
+        gives the decision, its reason, and the variant to roll out.
+    experiment
+        Which experiment to draw when the table holds several (default: the first).
     decision
         The roll-out recommendation; shown as the subtitle (default: the table's).
     winner
         The variant to highlight (default: the table's ``winner`` column, if any).
     """
     import altair as alt
+    import pandas as pd
 
+    title = title or "A/B test: conversion by variant"
     if is_empty(data):
         return placeholder(title, "No variant has results yet.")
+    df = data.copy() if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    if "experiment" in df.columns:
+        experiment = experiment or str(df["experiment"].iloc[0])
+        df = df[df["experiment"] == experiment]
+        if df.empty:
+            return placeholder(title, f"No results for experiment {experiment!r}.")
+        if "experiment_name" in df.columns and title == "A/B test: conversion by variant":
+            title = f"A/B test: {df['experiment_name'].iloc[0]}"
+    if decisions is not None and not is_empty(decisions) and experiment is not None:
+        row = decisions[decisions["experiment"] == experiment]
+        if len(row):
+            r = row.iloc[0]
+            decision = decision or (f"Decision: {r['decision']}. {r['reason']}".strip())
+            if winner is None and r["decision"] == "roll out":
+                winner = str(r["best_variant"])
+    if "variant_name" in df.columns:
+        # Keep the ids to find the winner, show the names.
+        names = dict(zip(df["variant"].astype(str), df["variant_name"].astype(str), strict=True))
+        winner = names.get(winner, winner) if winner else winner
+        df = df.drop(columns=["variant"])
     df = frame(
         data,
         "A/B test",

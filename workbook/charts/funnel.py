@@ -54,6 +54,8 @@ def funnel(data: Any, *, stages: Sequence[str] | None = None, title: str = TITLE
         optional=("conversion", "bottleneck"),
     )
     df = stage_display(df)
+    if not (df["reach"] > 0).any():
+        return placeholder(title, "No contacts yet: import CRM data to see the funnel.")
     order = ordered(df["stage"], stages)
     df = df.set_index("stage").loc[order].reset_index()
     if "conversion" not in df.columns:

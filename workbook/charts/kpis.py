@@ -15,8 +15,9 @@ def kpi_progress(data: Any, *, title: str = "Progress against target") -> Any:
     Parameters
     ----------
     data
-        One row per measure: ``name``, ``baseline``, ``current``, ``target`` (also
-        ``value`` for ``current``); optionally ``unit`` and ``group`` (the OKR objective).
+        :func:`workbook.analytics.kpis` output, or any table with one row per measure:
+        ``name``, ``baseline``, ``current``, ``target`` (also ``value`` for ``current``);
+        optionally ``unit``.
 
     Progress is ``(current - baseline) / (target - baseline)``, so measures in different
     units (days, %, counts) share one axis, and a target below the baseline (fewer days)

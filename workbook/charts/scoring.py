@@ -15,8 +15,8 @@ def score_deciles(data: Any, *, title: str = "Win rate by lead-score decile") ->
     Parameters
     ----------
     data
-        One row per ``decile`` with ``win_rate`` (0-1; also ``won_rate``, ``rate``),
-        optionally ``contacts`` and ``min_score`` / ``max_score``.
+        :func:`workbook.analytics.score_deciles` output: one row per ``decile`` with
+        ``win_rate`` (0-1, NaN without a closed deal), optionally ``contacts``.
 
     A useful score gives a staircase: higher deciles win more often.
     """
@@ -30,7 +30,10 @@ def score_deciles(data: Any, *, title: str = "Win rate by lead-score decile") ->
         {"decile": (), "win_rate": ("won_rate", "rate", "conversion"), "contacts": ("n", "count")},
         optional=("contacts",),
     )
-    df = df.sort_values("decile")
+    # Deciles without a closed deal have no win rate (NaN): nothing to draw for them.
+    df = df.dropna(subset=["win_rate"]).sort_values("decile")
+    if df.empty:
+        return placeholder(title, "No scored contacts with a closed deal yet.")
     df["decile"] = df["decile"].astype(int)
     tips = [
         alt.Tooltip("decile:O", title="Decile"),

@@ -1,0 +1,80 @@
+"""``workbook map``: export journey maps for slides and email (HTML, SVG or PNG)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from workbook.cli import main
+
+
+@main.command("map")
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.option(
+    "--persona", "-p", metavar="ID", help="Only this persona's map (default: one file per persona)."
+)
+@click.option(
+    "--icp", metavar="ID", help="The persona x ICP map instead of the persona's general one."
+)
+@click.option(
+    "--output",
+    "-o",
+    metavar="FILE",
+    type=click.Path(),
+    help="FILE.html, FILE.svg or FILE.png. Without --persona, each persona's id is added to the "
+    "name; a folder takes the default names. Default: the workspace's reports/maps/ as HTML.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "svg", "png"]),
+    help="Format when -o has no suffix.",
+)
+@click.option("--kpis", is_flag=True, help="Add the measured KPI lane (needs imported CRM data).")
+def map_(
+    workspace: str,
+    persona: str | None,
+    icp: str | None,
+    output: str | None,
+    fmt: str | None,
+    kpis: bool,
+) -> None:
+    """Export the journey map of each persona (or of one) in WORKSPACE."""
+    from workbook.journeymap import build_layout, export_map, map_filename, stage_kpis
+    from workbook.store import open_workspace
+
+    ws = open_workspace(workspace)
+    personas = [persona] if persona else [p.id for p in ws.data.personas]
+    if persona:
+        build_layout(ws, persona, icp=icp)  # an unknown persona fails here, before any file
+    if not personas:
+        click.echo("no personas in this workspace yet: nothing to export (add one in step 2)")
+        return
+    out = Path(output) if output else None
+    if out is not None and out.suffix:
+        fmt = fmt or out.suffix.lstrip(".").lower()
+    fmt = fmt or "html"
+    if fmt not in ("html", "svg", "png"):
+        from workbook.exceptions import Problem, WorkbookError
+
+        raise WorkbookError(
+            f"cannot export a map as {fmt!r}",
+            [
+                Problem(
+                    "unknown format", file=output, hint="end the file name in .html, .svg or .png"
+                )
+            ],
+        )
+    for pid in personas:
+        if out is None:
+            path = ws.reports_dir / "maps" / map_filename(pid, fmt, icp)
+        elif not out.suffix:
+            path = out / map_filename(pid, fmt, icp)
+        elif persona:
+            path = out
+        else:
+            path = out.with_name(f"{out.stem}-{pid}{out.suffix}")
+        values = stage_kpis(ws, pid) if kpis else None
+        export_map(ws, pid, path, fmt, icp=icp, kpis=values)
+        click.echo(f"wrote {path}")
