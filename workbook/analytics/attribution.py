@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from workbook.analytics._common import empty, group_cols, journeys, ordered
-from workbook.analytics.engine import UNASSIGNED, Engine, EngineLike
+from workbook.analytics.engine import UNASSIGNED, Engine, EngineLike, memo, people_join
 
 if TYPE_CHECKING:
     import numpy as np
@@ -46,6 +46,7 @@ def _group(by: str | None) -> str:
     return f"coalesce(p.{by}, '{UNASSIGNED}')" if by else "'all'"
 
 
+@memo
 def attribution(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     """Credit for won contacts, per touchpoint, under five models.
 
@@ -89,7 +90,7 @@ def attribution(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
                         WHEN n = 2 THEN 0.5
                         WHEN pos = 1 OR pos = n THEN 0.4
                         ELSE 0.2 / (n - 2) END) AS position_based
-        FROM {j} j LEFT JOIN people p ON p.contact_id = j.contact_id
+        FROM {j} j {people_join(by, "j")}
         WHERE j.outcome = 'won'
         GROUP BY ALL
         """
@@ -103,7 +104,7 @@ def attribution(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     won = eng.query(
         f"""
         SELECT {g} AS _g, count(DISTINCT j.contact_id) AS won
-        FROM {j} j LEFT JOIN people p ON p.contact_id = j.contact_id
+        FROM {j} j {people_join(by, "j")}
         WHERE j.outcome = 'won' GROUP BY ALL
         """
     )
@@ -142,13 +143,13 @@ def _transition_counts(eng: Engine, by: str | None) -> pd.DataFrame:
         SELECT {g} AS _g,
                CASE WHEN j.pos = 1 THEN '{_START}' ELSE j.prev END AS from_state,
                j.touchpoint AS to_state, count(*) AS n
-        FROM {j} j LEFT JOIN people p ON p.contact_id = j.contact_id
+        FROM {j} j {people_join(by, "j")}
         GROUP BY ALL
         UNION ALL
         SELECT {g} AS _g, j.touchpoint AS from_state,
                CASE WHEN j.outcome = 'won' THEN '{_CONV}' ELSE '{_NULL}' END AS to_state,
                count(*) AS n
-        FROM {j} j LEFT JOIN people p ON p.contact_id = j.contact_id
+        FROM {j} j {people_join(by, "j")}
         WHERE j.pos = j.n
         GROUP BY ALL
         """
@@ -214,6 +215,7 @@ def markov_removal_effects(
     return base, effects, without
 
 
+@memo
 def removal_effects(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     """Markov removal effect of every touchpoint on any journey (won or not).
 
@@ -267,7 +269,7 @@ def _markov_credit(eng: Engine, by: str | None) -> pd.DataFrame:
             f"""
             WITH used AS (
                 SELECT DISTINCT {g} AS _g, j.contact_id, j.touchpoint
-                FROM {j} j LEFT JOIN people p ON p.contact_id = j.contact_id
+                FROM {j} j {people_join(by, "j")}
                 WHERE j.outcome = 'won'
             ), w AS (
                 SELECT u._g, u.contact_id, u.touchpoint, e.effect,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from workbook.analytics._common import group_cols, ordered
-from workbook.analytics.engine import Engine, EngineLike, group_sql
+from workbook.analytics.engine import Engine, EngineLike, group_sql, memo, people_join
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,6 +31,7 @@ CHANNEL_COLUMNS = [
 ]
 
 
+@memo
 def channels(
     ws: EngineLike, by: str | None = None, *, min_reach: float = DEFAULT_MIN_REACH
 ) -> pd.DataFrame:
@@ -79,7 +80,7 @@ def channels(
                count(*) FILTER (n_sent > 0 AND opened) AS contacts_opened,
                count(*) FILTER (n_sent > 0 AND clicked) AS contacts_clicked,
                count(*) FILTER (n_sent > 0 AND replied) AS contacts_replied
-        FROM c LEFT JOIN people p ON p.contact_id = c.contact_id
+        FROM c {people_join(by, "c")}
         GROUP BY {ggrp} c.channel
         HAVING sum(n_sent) > 0
         """

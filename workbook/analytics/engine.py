@@ -17,8 +17,9 @@ of failing.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
     from workbook.model import Workspace
 
-__all__ = ["GROUPS", "Engine", "EngineLike"]
+__all__ = ["GROUPS", "Engine", "EngineLike", "group_sql", "memo", "people_join"]
 
 #: The contact attributes a question can be split by.
 GROUPS = ("persona", "segment", "icp")
@@ -113,6 +114,7 @@ class Engine:
         self.con.execute("SET preserve_insertion_order = false")
         self.available: dict[str, bool] = {}
         self._cache: set[str] = set()
+        self._memo: dict[Any, Any] = {}
         self._create_views()
 
     # ------------------------------------------------------------------ construction
@@ -215,6 +217,12 @@ class Engine:
         """Run one SQL statement over the workspace's views and return a pandas frame."""
         return self.con.execute(sql, params or []).df()
 
+    def arrays(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Run a query and return its columns as numpy arrays (fast for numbers)."""
+        return dict(self.con.execute(sql, params or []).fetchnumpy())
+
     def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         """The single value of a one-row, one-column query (``None`` for no row)."""
         row = self.con.execute(sql, params or []).fetchone()
@@ -224,7 +232,7 @@ class Engine:
         """Whether the workspace holds this table (otherwise its view is empty)."""
         return self.available.get(table, False)
 
-    def cached(self, name: str, sql: str) -> str:
+    def cached(self, name: str, sql: str, params: dict[str, Any] | None = None) -> str:
         """Compute an intermediate result once per engine and return the name to query it by.
 
         Several questions share one costly step (each contact's journey of touches); the
@@ -232,7 +240,7 @@ class Engine:
         table, a CTE or a cached DataFrame.
         """
         if name not in self._cache:
-            self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+            self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}", params or {})
             self._cache.add(name)
         return name
 
@@ -284,3 +292,37 @@ def group_sql(by: str | None, alias: str = "p") -> tuple[str, str]:
         return "", ""
     expr = f"coalesce({alias}.{by}, '{UNASSIGNED}')"
     return f"{expr} AS {by}, ", f"{expr}, "
+
+
+def people_join(by: str | None, alias: str) -> str:
+    """``LEFT JOIN people p`` on ``alias.contact_id`` when splitting, else nothing.
+
+    The join costs a pass over the contacts; a whole-population question skips it.
+    """
+    if by is None:
+        return ""
+    return f"LEFT JOIN people p ON p.contact_id = {alias}.contact_id"
+
+
+def memo(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Answer a question once per engine: the summary, the KPIs and the won-deal summary
+    reuse the funnel, the scores and the rest instead of querying again.
+
+    An engine sees the files as they were when it was made, so a cached answer stays right
+    for its whole life. Callers get a copy, so changing a returned frame changes nothing.
+    """
+
+    @functools.wraps(func)
+    def wrapper(ws: EngineLike, *args: Any, **kwargs: Any) -> Any:
+        eng = Engine.for_workspace(ws)
+        key = (func.__module__, func.__qualname__, args, tuple(sorted(kwargs.items())))
+        try:
+            hash(key)
+        except TypeError:  # a list of rules, say: not cacheable, just answer
+            return func(eng, *args, **kwargs)
+        if key not in eng._memo:
+            eng._memo[key] = func(eng, *args, **kwargs)
+        value = eng._memo[key]
+        return value.copy() if hasattr(value, "copy") else value
+
+    return wrapper

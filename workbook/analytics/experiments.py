@@ -25,7 +25,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from workbook.analytics._common import empty, ordered
-from workbook.analytics.engine import Engine, EngineLike
+from workbook.analytics.engine import Engine, EngineLike, memo
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -117,6 +117,7 @@ def _counts(eng: Engine) -> pd.DataFrame:
     )
 
 
+@memo
 def experiment_variants(ws: EngineLike, *, alpha: float = ALPHA) -> pd.DataFrame:
     """Rate per variant of every experiment, with its interval and test against the control.
 
@@ -195,6 +196,7 @@ def experiment_variants(ws: EngineLike, *, alpha: float = ALPHA) -> pd.DataFrame
     return ordered(out, VARIANT_COLUMNS)
 
 
+@memo
 def experiment_decisions(
     ws: EngineLike, *, alpha: float = ALPHA, power: float = POWER
 ) -> pd.DataFrame:

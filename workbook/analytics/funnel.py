@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from workbook.analytics._common import group_cols, ordered
-from workbook.analytics.engine import Engine, EngineLike, group_sql
+from workbook.analytics.engine import Engine, EngineLike, group_sql, memo, people_join
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,6 +26,7 @@ FUNNEL_COLUMNS = [
 ]
 
 
+@memo
 def funnel(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     """Contacts reaching each stage of the workspace, and how many go on to the next.
 
@@ -68,7 +69,7 @@ def funnel(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
         JOIN stages s ON s.stage = se.stage
         LEFT JOIN stages s2 ON s2.stage_index = s.stage_index + 1
         LEFT JOIN se nx ON nx.contact_id = se.contact_id AND nx.stage = s2.stage
-        LEFT JOIN people p ON p.contact_id = se.contact_id
+        {people_join(by, "se")}
         GROUP BY {ggrp} s.stage
         """
     )

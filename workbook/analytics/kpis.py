@@ -24,7 +24,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from workbook.analytics._common import empty, ordered
-from workbook.analytics.engine import Engine, EngineLike
+from workbook.analytics.engine import Engine, EngineLike, memo
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -138,6 +138,7 @@ def metric_value(ws: EngineLike, metric: str | None) -> tuple[float | None, str]
     return None, "not derivable from CRM data (not in the metric grammar)"
 
 
+@memo
 def kpis(ws: EngineLike) -> pd.DataFrame:
     """Every objective, KPI and key result with its baseline, target and current value.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from workbook.analytics._common import group_cols, ordered
-from workbook.analytics.engine import Engine, EngineLike, group_sql
+from workbook.analytics.engine import Engine, EngineLike, group_sql, memo, people_join
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,6 +26,7 @@ TRANSITION_COLUMNS = [
 ]
 
 
+@memo
 def transitions(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     """Every observed move from one stage to another, counted from the stage spells.
 
@@ -63,7 +64,7 @@ def transitions(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
         FROM stage_spells sp
         JOIN stages a ON a.stage = sp.stage
         JOIN stages b ON b.stage = sp.next_stage
-        LEFT JOIN people p ON p.contact_id = sp.contact_id
+        {people_join(by, "sp")}
         GROUP BY {ggrp} a.stage, a.stage_name, a.stage_index, b.stage, b.stage_name, b.stage_index
         """
     )

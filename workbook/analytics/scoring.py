@@ -15,7 +15,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from workbook.analytics._common import OUTCOME_SQL, days_between, empty, group_cols, ordered
-from workbook.analytics.engine import Engine, EngineLike
+from workbook.analytics.engine import Engine, EngineLike, memo
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,6 +78,7 @@ def _rule_condition(rule: ScoringRule, params: dict[str, Any]) -> str | None:
     return "(" + " AND ".join(conds) + ")"
 
 
+@memo
 def lead_scores(
     ws: EngineLike, *, as_of: dt.datetime | None = None, rules: list[ScoringRule] | None = None
 ) -> pd.DataFrame:
@@ -102,6 +103,19 @@ def lead_scores(
         ten contacts give fewer deciles).
     """
     eng = Engine.for_workspace(ws)
+    table = _scores_table(eng, as_of, rules)
+    out = eng.query(f"SELECT * FROM {table} ORDER BY score DESC, contact_id")
+    out["score"] = out["score"].astype("float64")
+    out["matched_events"] = out["matched_events"].astype("int64")
+    out["decile"] = out["decile"].astype("int64")
+    return ordered(out, SCORE_COLUMNS)
+
+
+def _scores_table(eng: Engine, as_of: dt.datetime | None, rules: list[ScoringRule] | None) -> str:
+    """Score every contact in the engine (once per set of rules) and return the table name."""
+    import hashlib
+    import json
+
     rules = list(eng.workspace.measurement.scoring_rules if rules is None else rules)
     params: dict[str, Any] = {}
     points: list[str] = []
@@ -136,49 +150,38 @@ def lead_scores(
     else:
         scored = "SELECT NULL::VARCHAR AS contact_id, 0.0 AS score, 0 AS matched_events WHERE FALSE"
         params = {}
-    out = eng.query(
+    # One table per distinct (rules, as_of), so a what-if on other rules is cached apart.
+    key = json.dumps([[r.model_dump(mode="json") for r in rules], str(as_of)], sort_keys=True)
+    name = "_scores_" + hashlib.sha1(key.encode()).hexdigest()[:12]
+    return eng.cached(
+        name,
         f"""
         WITH ids AS (
             SELECT contact_id FROM people
             UNION SELECT contact_id FROM events WHERE contact_id IS NOT NULL
-        ), s AS ({scored})
-        SELECT ids.contact_id,
-               coalesce(p.persona, 'unassigned') AS persona,
-               coalesce(p.segment, 'unassigned') AS segment,
-               coalesce(p.icp, 'unassigned') AS icp,
-               coalesce(s.score, 0.0) AS score,
-               coalesce(s.matched_events, 0) AS matched_events,
-               coalesce(o.outcome, 'none') AS outcome
-        FROM ids
-        LEFT JOIN s ON s.contact_id = ids.contact_id
-        LEFT JOIN people p ON p.contact_id = ids.contact_id
-        LEFT JOIN ({OUTCOME_SQL}) o ON o.contact_id = ids.contact_id
+        ), s AS ({scored}),
+        scored AS (
+            SELECT ids.contact_id,
+                   coalesce(p.persona, 'unassigned') AS persona,
+                   coalesce(p.segment, 'unassigned') AS segment,
+                   coalesce(p.icp, 'unassigned') AS icp,
+                   coalesce(s.score, 0.0) AS score,
+                   coalesce(s.matched_events, 0) AS matched_events,
+                   coalesce(o.outcome, 'none') AS outcome
+            FROM ids
+            LEFT JOIN s ON s.contact_id = ids.contact_id
+            LEFT JOIN people p ON p.contact_id = ids.contact_id
+            LEFT JOIN ({OUTCOME_SQL}) o ON o.contact_id = ids.contact_id
+        )
+        -- NTILE: bucket sizes differ by at most one; ties on score ordered by contact id.
+        SELECT *, ntile(10) OVER (ORDER BY score, contact_id) AS decile
+        FROM scored
         """,
         params,
     )
-    out["score"] = out["score"].astype("float64")
-    out["matched_events"] = out["matched_events"].astype("int64")
-    out = out.sort_values(
-        ["score", "contact_id"], ascending=[True, True], kind="stable"
-    ).reset_index(drop=True)
-    n = len(out)
-    # ntile(10): sizes differ by at most one, larger buckets first, like SQL's NTILE.
-    out["decile"] = _ntile(n, 10)
-    out = out.sort_values(["score", "contact_id"], ascending=[False, True], kind="stable")
-    return ordered(out, SCORE_COLUMNS)
 
 
-def _ntile(n: int, buckets: int) -> list[int]:
-    if n == 0:
-        return []
-    buckets = min(buckets, n)
-    base, extra = divmod(n, buckets)
-    out: list[int] = []
-    for b in range(buckets):
-        out += [b + 1] * (base + (1 if b < extra else 0))
-    return out
-
-
+@memo
 def score_separation(ws: EngineLike, by: str | None = None, **kwargs: Any) -> pd.DataFrame:
     """How well the lead score separates won from lost contacts: the AUC.
 
@@ -201,47 +204,56 @@ def score_separation(ws: EngineLike, by: str | None = None, **kwargs: Any) -> pd
 
     eng = Engine.for_workspace(ws)
     by = eng.check_by(by)
-    scores = lead_scores(eng, **kwargs)
+    table = _scores_table(eng, kwargs.get("as_of"), kwargs.get("rules"))
     gcols = group_cols(by)
-    if scores.empty:
-        if by:
-            return empty([by, *SEPARATION_COLUMNS], {c: "float64" for c in SEPARATION_COLUMNS[2:6]})
-        return pd.DataFrame(
-            [
-                {
-                    "won": 0,
-                    "lost": 0,
-                    "auc": np.nan,
-                    "p_value": np.nan,
-                    "mean_score_won": np.nan,
-                    "mean_score_lost": np.nan,
-                    "note": "no contacts",
-                }
-            ]
-        )[SEPARATION_COLUMNS]
-    parts = scores.groupby(gcols, sort=True) if gcols else [((), scores)]
+    g = by if by else "'all'"
+    # Only the won and lost scores travel to Python, as numeric arrays.
+    data = eng.arrays(
+        f"SELECT {g} AS g, score, outcome = 'won' AS is_won FROM {table} "
+        "WHERE outcome IN ('won', 'lost') ORDER BY g, contact_id"
+    )
+    groups = sorted(eng.query(f"SELECT DISTINCT {g} AS g FROM {table}")["g"].tolist())
     rows = []
-    for key, part in parts:
-        won = part.loc[part["outcome"] == "won", "score"].to_numpy()
-        lost = part.loc[part["outcome"] == "lost", "score"].to_numpy()
-        row: dict[str, Any] = dict(
-            zip(gcols, key if isinstance(key, tuple) else (key,), strict=False)
-        )
+    gv, sv, wv = (
+        np.asarray(data["g"]),
+        np.asarray(data["score"], float),
+        np.asarray(data["is_won"], bool),
+    )
+    for key in groups:
+        sel = gv == key
+        won, lost = sv[sel & wv], sv[sel & ~wv]
+        row: dict[str, Any] = {by: key} if by else {}
         row.update(won=len(won), lost=len(lost), auc=np.nan, p_value=np.nan, note="")
         row["mean_score_won"] = float(won.mean()) if len(won) else np.nan
         row["mean_score_lost"] = float(lost.mean()) if len(lost) else np.nan
         if len(won) and len(lost):
             res = mannwhitneyu(won, lost, alternative="two-sided")
+            # U counts the (won, lost) pairs where won scores higher, ties half: the AUC.
             row["auc"] = float(res.statistic) / (len(won) * len(lost))
             row["p_value"] = float(res.pvalue)
         else:
             row["note"] = "needs both won and lost contacts"
         rows.append(row)
+    if not rows:
+        rows.append(
+            {
+                "won": 0,
+                "lost": 0,
+                "auc": np.nan,
+                "p_value": np.nan,
+                "mean_score_won": np.nan,
+                "mean_score_lost": np.nan,
+                "note": "no contacts",
+            }
+        )
+        if by:
+            return empty([by, *SEPARATION_COLUMNS], {c: "float64" for c in SEPARATION_COLUMNS[2:6]})
     out = pd.DataFrame(rows)
     out[["won", "lost"]] = out[["won", "lost"]].astype("int64")
     return ordered(out, [*gcols, *SEPARATION_COLUMNS])
 
 
+@memo
 def score_deciles(ws: EngineLike, by: str | None = None, **kwargs: Any) -> pd.DataFrame:
     """Conversion by score decile (deciles of the whole population, 10 the highest).
 
@@ -255,20 +267,19 @@ def score_deciles(ws: EngineLike, by: str | None = None, **kwargs: Any) -> pd.Da
     """
     eng = Engine.for_workspace(ws)
     by = eng.check_by(by)
-    scores = lead_scores(eng, **kwargs)
+    table = _scores_table(eng, kwargs.get("as_of"), kwargs.get("rules"))
     gcols = group_cols(by)
-    scores["is_won"] = scores["outcome"] == "won"
-    scores["is_lost"] = scores["outcome"] == "lost"
-    out = (
-        scores.groupby([*gcols, "decile"], sort=True)
-        .agg(
-            contacts=("contact_id", "size"),
-            min_score=("score", "min"),
-            max_score=("score", "max"),
-            won=("is_won", "sum"),
-            lost=("is_lost", "sum"),
-        )
-        .reset_index()
+    gsel = f"{by}, " if by else ""
+    out = eng.query(
+        f"""
+        SELECT {gsel} decile, count(*) AS contacts, min(score) AS min_score,
+               max(score) AS max_score,
+               count(*) FILTER (outcome = 'won') AS won,
+               count(*) FILTER (outcome = 'lost') AS lost
+        FROM {table}
+        GROUP BY {gsel} decile
+        ORDER BY {gsel} decile
+        """
     )
     for col in ("decile", "contacts", "won", "lost"):
         out[col] = out[col].astype("int64")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from workbook.analytics._common import days_between, group_cols, ordered
-from workbook.analytics.engine import Engine, EngineLike, group_sql
+from workbook.analytics.engine import Engine, EngineLike, group_sql, memo, people_join
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,6 +25,7 @@ TIME_IN_STAGE_COLUMNS = [
 TIME_TO_CLOSE_COLUMNS = ["won_deals", "median_days", "p90_days", "mean_days", "total_amount"]
 
 
+@memo
 def time_in_stage(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     """Median and 90th percentile of the days contacts spent in each stage.
 
@@ -55,7 +56,7 @@ def time_in_stage(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
                quantile_cont({days}, 0.9) AS p90_days,
                avg({days}) AS mean_days
         FROM stage_spells sp
-        LEFT JOIN people p ON p.contact_id = sp.contact_id
+        {people_join(by, "sp")}
         GROUP BY {ggrp} sp.stage
         """
     )
@@ -79,6 +80,7 @@ def time_in_stage(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     return ordered(out, [*gcols, *TIME_IN_STAGE_COLUMNS])
 
 
+@memo
 def time_to_close(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     """Days from a won deal's creation to its close (as a CRM's "days to close").
 
@@ -104,7 +106,7 @@ def time_to_close(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
                avg({days}) AS mean_days,
                coalesce(sum(d.amount), 0) AS total_amount
         FROM deals d
-        LEFT JOIN people p ON p.contact_id = d.contact_id
+        {people_join(by, "d")}
         WHERE d.outcome = 'won' AND d.created_at IS NOT NULL AND d.closed_at IS NOT NULL
         {group_by}
         """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from workbook.analytics._common import group_cols, ordered
-from workbook.analytics.engine import Engine, EngineLike, group_sql
+from workbook.analytics.engine import Engine, EngineLike, group_sql, memo, people_join
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,6 +38,7 @@ LIFT_COLUMNS = [
 ]
 
 
+@memo
 def touchpoint_usage(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     """How often each touchpoint was used, at each stage.
 
@@ -66,7 +67,7 @@ def touchpoint_usage(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
         FROM events e
         JOIN stages s ON s.stage = e.stage
         LEFT JOIN touchpoints t ON t.touchpoint = e.touchpoint
-        LEFT JOIN people p ON p.contact_id = e.contact_id
+        {people_join(by, "e")}
         WHERE e.kind = 'touch' AND e.touchpoint IS NOT NULL AND coalesce(e.action, '') <> 'sent'
         GROUP BY {ggrp} s.stage, s.stage_name, s.stage_index, e.touchpoint
         """
@@ -82,6 +83,7 @@ def touchpoint_usage(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     return ordered(out, [*gcols, *USAGE_COLUMNS])
 
 
+@memo
 def touchpoint_lift(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     """Next-stage conversion of contacts who used a touchpoint against those who did not.
 
@@ -127,6 +129,7 @@ def touchpoint_lift(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
 def _lift_sql(by: str | None) -> str:
     # Without a split every contact is in one group, "_all", dropped from the output.
     g = f"coalesce(p.{by}, 'unassigned')" if by else "'all'"
+    join = people_join(by, "se")
     by = by or "_all"
     return f"""
         WITH se AS (SELECT DISTINCT contact_id, stage FROM stage_entries),
@@ -137,7 +140,7 @@ def _lift_sql(by: str | None) -> str:
             JOIN stages s ON s.stage = se.stage
             JOIN stages s2 ON s2.stage_index = s.stage_index + 1
             LEFT JOIN se nx ON nx.contact_id = se.contact_id AND nx.stage = s2.stage
-            LEFT JOIN people p ON p.contact_id = se.contact_id
+            {join}
         ),
         pop AS (
             SELECT {by}, stage, count(*) AS n, count(*) FILTER (converted) AS n_conv

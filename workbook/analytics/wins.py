@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from workbook.analytics._common import OUTCOME_SQL, group_cols, journeys, ordered
-from workbook.analytics.engine import UNASSIGNED, Engine, EngineLike, group_sql
+from workbook.analytics.engine import UNASSIGNED, Engine, EngineLike, group_sql, memo, people_join
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,13 +75,13 @@ def _interactions(eng: Engine, by: str | None, content_only: bool) -> pd.DataFra
         f"""
         WITH used AS (
             SELECT DISTINCT {g} AS _g, j.contact_id, j.touchpoint, j.outcome
-            FROM {j} j LEFT JOIN people p ON p.contact_id = j.contact_id
+            FROM {j} j {people_join(by, "j")}
             WHERE j.outcome IN ('won', 'lost') {extra}
         ), pop AS (
             SELECT {g} AS _g,
                    count(*) FILTER (o.outcome = 'won') AS won_n,
                    count(*) FILTER (o.outcome = 'lost') AS lost_n
-            FROM ({OUTCOME_SQL}) o LEFT JOIN people p ON p.contact_id = o.contact_id
+            FROM ({OUTCOME_SQL}) o {people_join(by, "o")}
             GROUP BY ALL
         ), counts AS (
             SELECT _g, touchpoint,
@@ -113,6 +113,7 @@ def _interactions(eng: Engine, by: str | None, content_only: bool) -> pd.DataFra
     return ordered(out, [*group_cols(by), *INTERACTION_COLUMNS])
 
 
+@memo
 def won_interactions(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     """Touchpoints won contacts used before winning, against how often lost contacts used them.
 
@@ -129,6 +130,7 @@ def won_interactions(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     return _interactions(eng, eng.check_by(by), content_only=False)
 
 
+@memo
 def won_content(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     """Content won contacts consumed before winning (touches whose action is a view,
     download, read or watch). Same columns as :func:`won_interactions`."""
@@ -136,6 +138,7 @@ def won_content(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     return _interactions(eng, eng.check_by(by), content_only=True)
 
 
+@memo
 def lead_sources(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     """Where contacts came from, and which sources bring the won deals.
 
@@ -182,6 +185,7 @@ def lead_sources(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     return ordered(out, [*gcols, *LEAD_SOURCE_COLUMNS])
 
 
+@memo
 def lost_reasons(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     """Why deals were lost (the objections met), counted per lost deal.
 
@@ -199,7 +203,7 @@ def lost_reasons(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
         f"""
         SELECT {gsel} coalesce(nullif(trim(d.lost_reason), ''), 'not given') AS lost_reason,
                count(*) AS lost_deals
-        FROM deals d LEFT JOIN people p ON p.contact_id = d.contact_id
+        FROM deals d {people_join(by, "d")}
         WHERE d.outcome = 'lost'
         GROUP BY ALL
         """
@@ -214,6 +218,7 @@ def lost_reasons(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     return ordered(out, [*gcols, *LOST_REASON_COLUMNS])
 
 
+@memo
 def won_summary(ws: EngineLike, by: str | None = "icp") -> pd.DataFrame:
     """One line per ICP (or persona, segment) on what its won deals look like.
 
