@@ -161,8 +161,29 @@ def render(
 
     s = spec(chart, theme)
     if mode == "svg":
-        return vl_convert.vegalite_to_svg(s)  # type: ignore[no-any-return]
+        return _label_svg(vl_convert.vegalite_to_svg(s), s)
     return vl_convert.vegalite_to_png(s, scale=scale)  # type: ignore[no-any-return]
+
+
+def _label_svg(svg: str, s: dict[str, Any]) -> str:
+    """Give a static SVG its accessible name: ``role="img"``, ``aria-label``, title, desc.
+
+    Vega sets these on the live view in a browser; the SVG vl-convert writes has none, so a
+    screen reader would meet an unlabelled picture in a report.
+    """
+    from xml.sax.saxutils import escape, quoteattr
+
+    title = s.get("title", "")
+    text = title.get("text", "") if isinstance(title, dict) else str(title)
+    text = " ".join(text) if isinstance(text, list) else str(text)
+    description = str(s.get("description", "")) or text
+    head, sep, rest = svg.partition(">")
+    if not sep or not head.startswith("<svg"):
+        return svg
+    return (
+        f'{head} role="img" aria-label={quoteattr(description)}>'
+        f"<title>{escape(text)}</title><desc>{escape(description)}</desc>{rest}"
+    )
 
 
 def _script_json(value: Any) -> str:

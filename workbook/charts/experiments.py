@@ -64,7 +64,7 @@ def ab_test(
         winner = names.get(winner, winner) if winner else winner
         df = df.drop(columns=["variant"])
     df = frame(
-        data,
+        df,
         "A/B test",
         {
             "variant": ("variant_name", "name"),
@@ -111,5 +111,5 @@ def ab_test(
         for v, r, lo, hi in zip(df["variant"], df["rate"], df["ci_low"], df["ci_high"], strict=True)
     )
     if decision:
-        description += f". Decision: {decision}"
+        description += f". {decision}"
     return finish(chart, title, description + ".", decision or "No decision recorded yet")
