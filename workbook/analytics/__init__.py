@@ -11,65 +11,36 @@ Every question is a function of a workspace (a folder path, an ``OpenWorkspace``
     attribution(eng)
 
 Every query goes through :meth:`Engine.query`, so another backend is another engine.
-Functions are imported lazily: ``import workbook.analytics`` does not import pandas or DuckDB.
+``import workbook.analytics`` imports neither pandas nor DuckDB; the questions import them.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from workbook.analytics.attribution import attribution, removal_effects
-    from workbook.analytics.channels import channels
-    from workbook.analytics.engine import Engine
-    from workbook.analytics.experiments import (
-        experiment_decisions,
-        experiment_variants,
-        required_sample_size,
-    )
-    from workbook.analytics.funnel import funnel
-    from workbook.analytics.kpis import kpis, metric_value
-    from workbook.analytics.movement import transition_matrix, transitions
-    from workbook.analytics.scoring import lead_scores, score_deciles, score_separation
-    from workbook.analytics.summary import summary
-    from workbook.analytics.timing import time_in_stage, time_to_close
-    from workbook.analytics.touchpoints import touchpoint_lift, touchpoint_usage
-    from workbook.analytics.wins import (
-        lead_sources,
-        lost_reasons,
-        won_content,
-        won_interactions,
-        won_summary,
-    )
-
-_WHERE = {
-    "Engine": "engine",
-    "funnel": "funnel",
-    "transitions": "movement",
-    "transition_matrix": "movement",
-    "time_in_stage": "timing",
-    "time_to_close": "timing",
-    "touchpoint_usage": "touchpoints",
-    "touchpoint_lift": "touchpoints",
-    "attribution": "attribution",
-    "removal_effects": "attribution",
-    "channels": "channels",
-    "won_interactions": "wins",
-    "won_content": "wins",
-    "lead_sources": "wins",
-    "lost_reasons": "wins",
-    "won_summary": "wins",
-    "lead_scores": "scoring",
-    "score_separation": "scoring",
-    "score_deciles": "scoring",
-    "experiment_variants": "experiments",
-    "experiment_decisions": "experiments",
-    "required_sample_size": "experiments",
-    "kpis": "kpis",
-    "metric_value": "kpis",
-    "summary": "summary",
-}
+# Eager on purpose: several modules share their function's name (funnel, attribution,
+# channels, kpis, summary), and binding the function here keeps `analytics.funnel` the
+# function even after the module is imported. The modules import nothing heavy at the top.
+from workbook.analytics.attribution import attribution, removal_effects
+from workbook.analytics.channels import channels
+from workbook.analytics.engine import Engine
+from workbook.analytics.experiments import (
+    experiment_decisions,
+    experiment_variants,
+    required_sample_size,
+)
+from workbook.analytics.funnel import funnel
+from workbook.analytics.kpis import kpis, metric_value
+from workbook.analytics.movement import transition_matrix, transitions
+from workbook.analytics.scoring import lead_scores, score_deciles, score_separation
+from workbook.analytics.summary import summary
+from workbook.analytics.timing import time_in_stage, time_to_close
+from workbook.analytics.touchpoints import touchpoint_lift, touchpoint_usage
+from workbook.analytics.wins import (
+    lead_sources,
+    lost_reasons,
+    won_content,
+    won_interactions,
+    won_summary,
+)
 
 __all__ = [
     "Engine",
@@ -98,16 +69,3 @@ __all__ = [
     "won_interactions",
     "won_summary",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'workbook.analytics' has no attribute {name!r}")
-    value = getattr(import_module(f"workbook.analytics.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])

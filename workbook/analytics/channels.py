@@ -101,7 +101,7 @@ def channels(
     out["unreached_rate"] = 1.0 - out["open_rate"]
     out["flagged"] = (out["open_rate"] < min_reach).astype(bool)
     out["suggestion"] = ""
-    keys = out.groupby(gcols, sort=False).groups.values() if gcols else [out.index]
+    keys = out.groupby(gcols[0], sort=False).groups.values() if gcols else [out.index]
     for idx in keys:
         part = out.loc[idx].sort_values(["open_rate", "channel"], ascending=[False, True])
         for i, row in part.iterrows():

@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbook.crm import schema
 from workbook.exceptions import AnalyticsError, Problem
 
 if TYPE_CHECKING:
@@ -57,6 +56,8 @@ _DUCK_TYPES = {
 
 
 def _empty_select(table: str) -> str:
+    from workbook.crm import schema
+
     cols = []
     for field in schema.TABLES[table]:
         duck = _DUCK_TYPES[str(field.type)]
@@ -144,6 +145,8 @@ class Engine:
         )
 
     def _parquet_files(self, table: str) -> list[Path]:
+        from workbook.crm import schema
+
         if self.path is None:
             return []
         if table in ("contacts", "events", "deals"):
@@ -152,6 +155,8 @@ class Engine:
         return [p] if p.exists() else []
 
     def _create_views(self) -> None:
+        from workbook.crm import schema
+
         for table in schema.TABLES:
             files = self._parquet_files(table)
             self.available[table] = bool(files)

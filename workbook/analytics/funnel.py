@@ -104,7 +104,7 @@ def funnel(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
         first = pd.Series(out["contacts"].iloc[0] if len(out) else 0, index=out.index)
     out["share_of_first"] = (out["contacts"] / first.where(first > 0)).astype("float64")
     out["is_bottleneck"] = False
-    keys = out.groupby(gcols, sort=False).groups.values() if gcols else [out.index]
+    keys = out.groupby(gcols[0], sort=False).groups.values() if gcols else [out.index]
     for idx in keys:
         part = out.loc[idx, "conversion_to_next"].dropna()
         if len(part):
