@@ -1,0 +1,78 @@
+"""``workbook report`` (one client) and ``workbook batch`` (many clients)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from workbook.cli import main
+
+
+@main.command()
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="An .html file or a folder (default: PATH/reports/).")
+@click.option("--pdf", is_flag=True, help="Also print an A4 PDF beside the HTML (needs Chromium).")
+@click.option("--section", "sections", multiple=True, help="Only this section (repeatable); default: all.")
+@click.option("--date", "report_date", help="Date on the cover, YYYY-MM-DD (default: today).")
+@click.option("--locale", default="en_GB", show_default=True, help="Locale for dates and numbers.")
+def report(
+    path: Path,
+    output: Path | None,
+    pdf: bool,
+    sections: tuple[str, ...],
+    report_date: str | None,
+    locale: str,
+) -> None:
+    """Render the client report of the workspace at PATH and print its path."""
+    from workbook.report import render_report
+
+    result = render_report(
+        path,
+        output,
+        sections=list(sections) or None,
+        report_date=report_date,
+        locale=locale,
+        pdf=pdf,
+    )
+    for warning in result.warnings:
+        click.secho(f"warning: {warning}", err=True, fg="yellow")
+    click.echo(str(result.html))
+    if result.pdf is not None:
+        click.echo(str(result.pdf))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--manifest", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="A YAML list of workspace folders (clients.yaml).")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), help="One folder for every report (default: each workspace's reports/).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Reports rendered at once (default: number of CPUs).")
+@click.option("--force", is_flag=True, help="Render even the clients whose inputs have not changed.")
+@click.option("--pdf", is_flag=True, help="Also print each report to PDF.")
+@click.option("--locale", default="en_GB", show_default=True, help="Locale for dates and numbers.")
+def batch(
+    paths: tuple[Path, ...],
+    manifest: Path | None,
+    output: Path | None,
+    jobs: int | None,
+    force: bool,
+    pdf: bool,
+    locale: str,
+) -> None:
+    """Render the reports of many clients in parallel; a failed client does not stop the rest.
+
+    Clients whose workspace, data, template and code have not changed since their last
+    report are skipped (use --force to render them anyway). Exits with status 1 when any
+    client failed.
+    """
+    from workbook.batch import load_manifest, print_summary, run_batch
+
+    targets = list(paths)
+    if manifest is not None:
+        targets += load_manifest(manifest)
+    if not targets:
+        raise click.UsageError("give workspace folders, or --manifest clients.yaml")
+    result = run_batch(targets, output=output, jobs=jobs, force=force, pdf=pdf, locale=locale, progress=True)
+    print_summary(result)
+    if result.failed:
+        raise SystemExit(1)

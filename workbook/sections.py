@@ -1,0 +1,1082 @@
+"""The sections of a client report: a registry of functions ``(ws, ctx) -> HTML``.
+
+The report notebook (``notebooks/report.ipynb``) has one cell per section and each cell calls
+:func:`render_section` with the section's id; nothing else happens in the notebook. A section
+is a plain function that reads the workspace (and, through the context, the analytics) and
+returns an HTML string built with Jinja **autoescape**, so every text a person typed into a
+workspace reaches the page as text, never as markup.
+
+A section whose data is missing (no CRM import yet, no experiments, a module of the package
+that is not installed) returns a short, polite note instead of failing: a report with a
+gap is still a report. Anything else that goes wrong is a bug and stops the report with the
+section's name, so it is never hidden.
+
+Charts are Vega-Lite specifications turned into static SVG by vl-convert and embedded as
+``data:`` images: small, deterministic, printable, no script, no network. We build the specs
+as plain dicts rather than through altair because importing altair costs about two seconds
+in every report kernel (jsonschema's IRI checker), a third of a report's time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbook.exceptions import ReportError, WorkbookError
+
+__all__ = [
+    "REPORT_ORDER",
+    "ReportContext",
+    "Section",
+    "SectionHTML",
+    "get",
+    "names",
+    "register",
+    "render_section",
+    "report_context",
+]
+
+SectionFunc = Callable[[Any, "ReportContext"], str]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One registered section: its id, its title in the table of contents, its renderer."""
+
+    id: str
+    title: str
+    render: SectionFunc
+    in_toc: bool = True
+
+
+_REGISTRY: dict[str, Section] = {}
+
+
+def register(section_id: str, title: str, *, in_toc: bool = True) -> Callable[[SectionFunc], SectionFunc]:
+    """Register a section renderer under ``section_id`` (a decorator)."""
+
+    def deco(func: SectionFunc) -> SectionFunc:
+        _REGISTRY[section_id] = Section(section_id, title, func, in_toc)
+        return func
+
+    return deco
+
+
+def get(section_id: str) -> Section:
+    """The section registered as ``section_id``; the error lists the known ids."""
+    try:
+        return _REGISTRY[section_id]
+    except KeyError:
+        known = ", ".join(_REGISTRY)
+        raise KeyError(f"no report section {section_id!r} (known: {known})") from None
+
+
+#: The order sections appear in a report; sections registered by others come after these.
+REPORT_ORDER: tuple[str, ...] = (
+    "cover",
+    "contents",
+    "summary",
+    "objectives",
+    "personas",
+    "journeys",
+    "funnel",
+    "timing",
+    "touchpoints",
+    "attribution",
+    "experiments",
+    "cycle",
+    "appendix",
+)
+
+
+def names() -> list[str]:
+    """Every section id, in report order."""
+    ordered = [s for s in REPORT_ORDER if s in _REGISTRY]
+    return ordered + [s for s in _REGISTRY if s not in REPORT_ORDER]
+
+
+class SectionHTML(str):
+    """A rendered section: a string that notebooks display as HTML."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+    def __repr__(self) -> str:  # the text/plain fallback in the notebook: short, no content
+        return "<report section>"
+
+
+# ---------------------------------------------------------------------------------- context
+
+
+class _Missing(Exception):
+    """Raised inside a section when the data it needs is not there (becomes a polite note)."""
+
+
+@dataclass
+class ReportContext:
+    """What every section shares: the workspace, the report's parameters, caches.
+
+    Build it with :func:`report_context`.
+    """
+
+    ws: Any  # an OpenWorkspace (store) or a bare Workspace model
+    sections: list[str]
+    report_date: dt.date
+    locale: str
+    theme: Any
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def data(self) -> Any:
+        """The :class:`~workbook.model.Workspace` model."""
+        return getattr(self.ws, "data", self.ws)
+
+    @property
+    def path(self) -> Path | None:
+        p = getattr(self.ws, "path", None)
+        return Path(p) if p is not None else None
+
+    # -- formatting in the report's locale (Babel)
+
+    def date(self, value: dt.date | dt.datetime | None, fmt: str = "long") -> str:
+        if value is None:
+            return "n/a"
+        from babel.dates import format_date
+
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        return str(format_date(value, format=fmt, locale=self.locale))
+
+    def number(self, value: float | None, digits: int = 0) -> str:
+        if value is None:
+            return "n/a"
+        from babel.numbers import format_decimal
+
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return str(format_decimal(value, format=pattern, locale=self.locale))
+
+    def percent(self, value: float | None, digits: int = 1) -> str:
+        """``0.253`` -> ``25.3%`` (in the locale's own way of writing it)."""
+        if value is None:
+            return "n/a"
+        from babel.numbers import format_percent
+
+        pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+        return str(format_percent(value, format=pattern, locale=self.locale))
+
+    # -- shared, cached lookups
+
+    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
+
+    def has_crm_data(self) -> bool:
+        p = self.path
+        return p is not None and (p / "data" / "derived" / "contact_paths.parquet").is_file()
+
+    def analytics(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call ``workbook.analytics.<name>(ws, ...)``, cached; missing data -> a polite note."""
+        key = f"analytics:{name}:{args!r}:{sorted(kwargs.items())!r}"
+        if key in self.cache:
+            return self.cache[key]
+        if not self.has_crm_data():
+            raise _Missing("No CRM data has been imported for this client yet.")
+        try:
+            import workbook.analytics as analytics
+        except ImportError:  # pragma: no cover - the package always has it
+            raise _Missing("The analytics module is not available in this installation.") from None
+        func = getattr(analytics, name, None)
+        if func is None:
+            raise _Missing("This analysis is not available in this version of the workbook.")
+        try:
+            result = func(self.ws, *args, **kwargs)
+        except WorkbookError as exc:
+            raise _Missing(f"This analysis could not be run on the data: {exc.message}") from None
+        self.cache[key] = result
+        return result
+
+
+def report_context(
+    workspace: Any,
+    sections: Sequence[str] | None = None,
+    report_date: str | dt.date | None = None,
+    locale: str = "en_GB",
+) -> ReportContext:
+    """Open the workspace and gather what the sections share.
+
+    Parameters
+    ----------
+    workspace
+        A workspace folder (path) or an already open workspace / model.
+    sections
+        The section ids to render, in any order (the report keeps its own order); ``None``
+        for all. Cover and contents are always rendered.
+    report_date
+        The date on the cover, ``YYYY-MM-DD``; today when not given.
+    locale
+        A locale such as ``en_GB``, ``de_DE`` or ``fr_FR`` for dates and numbers.
+    """
+    from babel import Locale, UnknownLocaleError
+
+    from workbook.theme import Theme
+
+    if isinstance(workspace, (str, Path)):
+        ws: Any = open_for_report(workspace)
+    else:
+        ws = workspace
+    if sections is None:
+        chosen = names()
+    else:
+        unknown = [s for s in sections if s not in _REGISTRY]
+        if unknown:
+            raise ReportError(
+                f"unknown report section(s): {', '.join(unknown)}",
+                hint=f"choose from: {', '.join(names())}",
+            )
+        chosen = [s for s in names() if s in set(sections) | {"cover", "contents"}]
+    if report_date is None:
+        date = dt.date.today()
+    elif isinstance(report_date, dt.date):
+        date = report_date
+    else:
+        try:
+            date = dt.date.fromisoformat(str(report_date))
+        except ValueError:
+            raise ReportError(
+                f"report date {report_date!r} is not a date", hint="write it as YYYY-MM-DD"
+            ) from None
+    try:
+        Locale.parse(locale)
+    except (UnknownLocaleError, ValueError):
+        raise ReportError(f"unknown locale {locale!r}", hint="use a code such as en_GB, de_DE, fr_FR") from None
+    return ReportContext(ws=ws, sections=chosen, report_date=date, locale=locale, theme=Theme.from_workspace(ws))
+
+
+def open_for_report(path: str | Path) -> Any:
+    """Open a workspace folder through the store (the report only reads it)."""
+    try:
+        from workbook.store import open_workspace
+    except ModuleNotFoundError as exc:  # the store lands in parallel; read the file directly
+        if exc.name != "workbook.store":
+            raise
+        return _read_workspace(Path(path))
+    return open_workspace(str(path))
+
+
+@dataclass
+class _ReadOnlyWorkspace:
+    path: Path
+    data: Any
+
+
+def _read_workspace(path: Path) -> _ReadOnlyWorkspace:
+    import yaml
+
+    from workbook.exceptions import WorkspaceNotFoundError
+    from workbook.model import validate_workspace
+
+    file = path / "workspace.yaml"
+    if not file.is_file():
+        raise WorkspaceNotFoundError.from_path(str(path))
+    raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    return _ReadOnlyWorkspace(path, validate_workspace(raw, file=str(file)))
+
+
+def render_section(section_id: str, ctx: ReportContext) -> SectionHTML | None:
+    """Render one section for the notebook; ``None`` (nothing shown) when it was not chosen.
+
+    Warnings raised while rendering are kept out of the output (a client-ready report shows
+    none); they are still in the executed notebook's log for the consultant.
+    """
+    section = get(section_id)
+    if section_id not in ctx.sections:
+        return None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            body = section.render(ctx.ws, ctx)
+        except _Missing as missing:
+            body = _frame(section, ctx, note(str(missing)))
+        except WorkbookError as exc:
+            body = _frame(section, ctx, note(f"This part could not be prepared: {exc.message}"))
+        except Exception as exc:
+            raise ReportError(
+                f"report section {section_id!r} failed: {type(exc).__name__}: {exc}",
+                hint="this is a bug in the workbook; the executed notebook beside the report shows where",
+            ) from exc
+    ctx.cache.setdefault("_warnings", []).extend(f"{section_id}: {w.message}" for w in caught)
+    return SectionHTML(body)
+
+
+# ------------------------------------------------------------------------------ rendering
+
+_ENV: Any = None
+
+
+def _env() -> Any:
+    global _ENV
+    if _ENV is None:
+        import jinja2
+
+        _ENV = jinja2.Environment(
+            autoescape=True,  # user text is data, never markup
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+    return _ENV
+
+
+def html_from(template: str, **values: Any) -> str:
+    """Render a Jinja template string with autoescape on."""
+    return str(_env().from_string(template).render(**values))
+
+
+def note(text: str) -> str:
+    """The polite note a section shows when its data is missing."""
+    return f'<p class="wb-note">{html.escape(text)}</p>'
+
+
+_FRAME = """<section class="wb-section wb-{{ s.id }}" id="{{ s.id }}">
+<h2><span class="wb-num">{{ num }}</span>{{ s.title }}</h2>
+{{ body }}
+</section>"""
+
+
+def _frame(section: Section, ctx: ReportContext, body: str) -> str:
+    from markupsafe import Markup
+
+    toc = [s for s in ctx.sections if get(s).in_toc]
+    num = toc.index(section.id) + 1 if section.id in toc else ""
+    return html_from(_FRAME, s=section, num=num, body=Markup(body))
+
+
+def _section(section_id: str, title: str, *, in_toc: bool = True) -> Callable[[Callable[..., str]], SectionFunc]:
+    """Register a section whose function returns its body; the frame (heading) is added."""
+
+    def deco(func: Callable[[Any, ReportContext], str]) -> SectionFunc:
+        def render(ws: Any, ctx: ReportContext) -> str:
+            return _frame(get(section_id), ctx, func(ws, ctx))
+
+        render.__doc__ = func.__doc__
+        register(section_id, title, in_toc=in_toc)(render)
+        return render
+
+    return deco
+
+
+def svg_chart(spec: dict[str, Any], ctx: ReportContext, *, alt: str) -> str:
+    """A Vega-Lite spec as an embedded static SVG image, in the client's theme."""
+    import base64
+
+    import vl_convert as vlc
+
+    spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", **spec}
+    spec.setdefault("config", ctx.theme.vega_config())
+    svg = vlc.vegalite_to_svg(spec)
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return (
+        f'<figure class="wb-chart"><img alt="{html.escape(alt)}" '
+        f'src="data:image/svg+xml;base64,{data}"/></figure>'
+    )
+
+
+def _items(values: Iterable[Any]) -> list[Any]:
+    return [v for v in values if v]
+
+
+# =============================================================================== the sections
+# Registered in report order. Each returns its body; the frame adds the numbered heading.
+
+_PRIORITY = {"high": 0, "medium": 1, "low": 2}
+
+
+def _recommendations(data: Any) -> list[tuple[Any, Any]]:
+    """(journey, recommendation) pairs still open, high priority first, in map order."""
+    pairs = [
+        (j, r) for j in data.journeys for r in j.recommendations if r.status not in ("done", "dropped")
+    ]
+    return sorted(pairs, key=lambda p: _PRIORITY.get(p[1].priority, 9))
+
+
+def _name_of(items: Iterable[Any], item_id: str | None) -> str:
+    for item in items:
+        if item.id == item_id:
+            return str(item.name)
+    return item_id or ""
+
+
+_COVER = """<section class="wb-cover" id="cover">
+  <div class="wb-cover-band"></div>
+  {% if logo %}<img class="wb-logo" src="{{ logo }}" alt="{{ client.name }} logo"/>{% endif %}
+  <p class="wb-kicker">Customer journey report</p>
+  <h1>{{ client.name }}</h1>
+  {% if client.engagement %}<p class="wb-engagement">{{ client.engagement }}</p>{% endif %}
+  <dl class="wb-cover-meta">
+    <div><dt>Date</dt><dd>{{ date }}</dd></div>
+    {% if client.industry %}<div><dt>Industry</dt><dd>{{ client.industry }}</dd></div>{% endif %}
+    {% if client.consultant %}<div><dt>Prepared by</dt><dd>{{ client.consultant }}</dd></div>{% endif %}
+    <div><dt>Cycle</dt><dd>{{ phase }}, iteration {{ iteration }}</dd></div>
+  </dl>
+  <p class="wb-confidential">Confidential. Prepared for {{ client.name }}. Contact-level data is
+  pseudonymised; this report names no individual customer.</p>
+</section>"""
+
+
+@register("cover", "Cover", in_toc=False)
+def cover(ws: Any, ctx: ReportContext) -> str:
+    """Client name, logo, date and engagement."""
+    from workbook.model import PHASES
+
+    data = ctx.data
+    return html_from(
+        _COVER,
+        client=data.client,
+        logo=ctx.theme.logo,
+        date=ctx.date(ctx.report_date),
+        phase=PHASES.get(data.cycle.phase, data.cycle.phase),
+        iteration=data.cycle.iteration,
+    )
+
+
+_CONTENTS = """<nav class="wb-contents" id="contents" aria-label="Contents">
+<h2>Contents</h2>
+<ol>
+{% for s in items %}  <li><a href="#{{ s.id }}">{{ s.title }}</a></li>
+{% endfor %}
+</ol>
+</nav>"""
+
+
+@register("contents", "Contents", in_toc=False)
+def contents(ws: Any, ctx: ReportContext) -> str:
+    """The table of contents: the chosen sections, numbered, linked."""
+    items = [get(s) for s in ctx.sections if get(s).in_toc]
+    return html_from(_CONTENTS, items=items)
+
+
+_SUMMARY = """<div class="wb-summary">
+{% if headline %}<p class="wb-lead">{{ headline }}</p>{% endif %}
+{% if figures %}
+<div class="wb-figures">
+{% for label, value in figures %}  <div class="wb-figure"><span class="wb-figure-value">{{ value }}</span><span class="wb-figure-label">{{ label }}</span></div>
+{% endfor %}
+</div>
+{% endif %}
+<div class="wb-columns">
+<div>
+<h3>Where the journey works</h3>
+{% if best %}<ul>{% for m in best %}<li>{{ m }}</li>{% endfor %}</ul>
+{% else %}<p class="wb-note">No best moment has been marked on the maps yet.</p>{% endif %}
+</div>
+<div>
+<h3>Where it struggles</h3>
+{% if worst %}<ul>{% for m in worst %}<li>{{ m }}</li>{% endfor %}</ul>
+{% else %}<p class="wb-note">No struggle has been marked on the maps yet.</p>{% endif %}
+</div>
+</div>
+<h3>Top recommendations</h3>
+{% if recs %}
+<ol class="wb-recs">
+{% for r in recs %}  <li><strong>{{ r.text }}</strong><span class="wb-meta">{{ r.where }} &middot; {{ r.priority }} priority &middot; owner: {{ r.owner or "to be agreed" }}</span></li>
+{% endfor %}
+</ol>
+{% else %}<p class="wb-note">No recommendations have been written yet.</p>{% endif %}
+</div>"""
+
+
+def _moments(ctx: ReportContext, kind: str) -> list[str]:
+    data = ctx.data
+    out = []
+    for j in data.journeys:
+        persona = _name_of(data.personas, j.persona)
+        for a in j.annotations:
+            if a.kind != kind:
+                continue
+            where = _name_of(data.stages, a.stage)
+            if a.touchpoint:
+                where += ", " + _name_of(data.touchpoints, a.touchpoint)
+            out.append(f"{persona} at {where}" + (f": {a.note}" if a.note else ""))
+    if not out:  # fall back to the emotion curve: the highest / lowest scored stage per map
+        for j in data.journeys:
+            scored = [(c.emotion, st) for st, c in j.stages.items() if c.emotion is not None]
+            if scored:
+                score, st = (max if kind == "best-moment" else min)(scored)
+                if (kind == "best-moment" and score > 0) or (kind == "worst-struggle" and score < 0):
+                    out.append(
+                        f"{_name_of(data.personas, j.persona)} at {_name_of(data.stages, st)} "
+                        f"(emotion {score:+.0f} on a scale of -2 to +2)"
+                    )
+    return out
+
+
+def _summary_numbers(ctx: ReportContext) -> dict[str, Any]:
+    try:
+        result = ctx.analytics("summary")
+    except _Missing:
+        return {}
+    return dict(result) if isinstance(result, dict) else {}
+
+
+@_section("summary", "Executive summary")
+def summary(ws: Any, ctx: ReportContext) -> str:
+    """Bottleneck, best and worst moments, top three recommendations with owners."""
+    data = ctx.data
+    nums = _summary_numbers(ctx)
+    figures: list[tuple[str, str]] = []
+    headline = ""
+    if nums:
+        if nums.get("contacts") is not None:
+            figures.append(("contacts analysed", ctx.number(nums["contacts"])))
+        if nums.get("win_rate") is not None:
+            figures.append(("of contacts won", ctx.percent(nums["win_rate"])))
+        if nums.get("median_days_to_close") is not None:
+            figures.append(("median days to close", ctx.number(nums["median_days_to_close"])))
+        b = nums.get("bottleneck")
+        if isinstance(b, dict) and b.get("from_stage"):
+            frm = _name_of(data.stages, b.get("from_stage"))
+            to = _name_of(data.stages, b.get("to_stage"))
+            conv = b.get("conversion")
+            headline = f"The biggest drop-off is between {frm} and {to}" + (
+                f": only {ctx.percent(conv)} of contacts move on." if conv is not None else "."
+            )
+    else:
+        headline = (
+            "This summary draws on the workshop material; figures from CRM data will appear "
+            "once an export has been imported."
+        )
+    recs = [
+        {
+            "text": r.text,
+            "priority": r.priority,
+            "owner": r.owner,
+            "where": _name_of(data.personas, j.persona) + ", " + _name_of(data.stages, r.stage),
+        }
+        for j, r in _recommendations(data)[:3]
+    ]
+    return html_from(
+        _SUMMARY,
+        headline=headline,
+        figures=figures,
+        best=_moments(ctx, "best-moment")[:3],
+        worst=_moments(ctx, "worst-struggle")[:3],
+        recs=recs,
+    )
+
+
+_OBJECTIVES = """<table class="wb-table">
+<thead><tr><th>Objective</th><th>KPI</th><th class="num">Baseline</th><th class="num">Target</th><th class="num">Now</th><th>Status</th><th>Owner</th></tr></thead>
+<tbody>
+{% for o in rows %}<tr><td>{{ o.title }}</td><td>{{ o.kpi }}</td><td class="num">{{ o.baseline }}</td><td class="num">{{ o.target }}</td><td class="num">{{ o.current }}</td><td><span class="wb-status wb-status-{{ o.status_class }}">{{ o.status }}</span></td><td>{{ o.owner }}</td></tr>
+{% endfor %}
+</tbody></table>
+{% if kpis %}
+<h3>Key performance indicators</h3>
+<table class="wb-table">
+<thead><tr><th>KPI</th><th>Stage</th><th class="num">Baseline</th><th class="num">Target</th><th>Fix</th></tr></thead>
+<tbody>
+{% for k in kpis %}<tr><td>{{ k.name }}</td><td>{{ k.stage }}</td><td class="num">{{ k.baseline }}</td><td class="num">{{ k.target }}</td><td>{{ k.fix }}</td></tr>
+{% endfor %}
+</tbody></table>
+{% endif %}"""
+
+
+def _value(ctx: ReportContext, value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if unit.strip() == "%":
+        # Objectives store percentages either as 0.25 or as 25; show both as 25%.
+        return ctx.percent(value if abs(value) <= 1 else value / 100)
+    digits = 0 if float(value).is_integer() else 1
+    return ctx.number(value, digits) + (f" {unit}" if unit else "")
+
+
+def _kpi_current(ctx: ReportContext, metric: str | None) -> float | None:
+    if not metric:
+        return None
+    try:
+        value = ctx.analytics("kpi_value", metric)
+    except _Missing:
+        return None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+@_section("objectives", "Objectives and KPIs")
+def objectives(ws: Any, ctx: ReportContext) -> str:
+    """Each objective with its KPI against the target (and the measured value when known)."""
+    data = ctx.data
+    if not data.objectives:
+        raise _Missing("No objectives have been set for this engagement yet.")
+    rows = []
+    for o in data.objectives:
+        current = _kpi_current(ctx, o.metric)
+        status, cls = "not measured", "none"
+        if current is not None and o.target is not None:
+            lower_is_better = o.baseline is not None and o.target < o.baseline
+            met = current <= o.target if lower_is_better else current >= o.target
+            status, cls = ("on target", "ok") if met else ("below target", "warn")
+        rows.append(
+            {
+                "title": o.title,
+                "kpi": o.kpi,
+                "baseline": _value(ctx, o.baseline, o.unit),
+                "target": _value(ctx, o.target, o.unit),
+                "current": _value(ctx, current, o.unit),
+                "status": status,
+                "status_class": cls,
+                "owner": o.owner,
+            }
+        )
+    kpis = [
+        {
+            "name": k.name,
+            "stage": _name_of(data.stages, k.stage) if k.stage else "",
+            "baseline": _value(ctx, k.baseline, k.unit),
+            "target": _value(ctx, k.target, k.unit),
+            "fix": k.fix,
+        }
+        for k in data.measurement.kpis
+    ]
+    return html_from(_OBJECTIVES, rows=rows, kpis=kpis)
+
+
+_PERSONAS = """<div class="wb-personas">
+{% for p in personas %}
+<article class="wb-persona">
+  <header><h3>{{ p.name }}</h3>{% if p.role %}<p class="wb-meta">{{ p.role }}</p>{% endif %}</header>
+  {% if p.summary %}<p>{{ p.summary }}</p>{% endif %}
+  {% if p.quote %}<blockquote>{{ p.quote }}</blockquote>{% endif %}
+  <div class="wb-persona-lists">
+  {% for title, items in p.lists %}{% if items %}<div><h4>{{ title }}</h4><ul>{% for i in items %}<li>{{ i }}</li>{% endfor %}</ul></div>{% endif %}{% endfor %}
+  </div>
+  {% if p.channels %}<p class="wb-meta">Preferred channels: {{ p.channels }}</p>{% endif %}
+</article>
+{% endfor %}
+</div>"""
+
+
+@_section("personas", "Personas")
+def personas(ws: Any, ctx: ReportContext) -> str:
+    """One card per persona: goals, pains, gains, objections, channels."""
+    from workbook.model import CHANNELS
+
+    data = ctx.data
+    if not data.personas:
+        raise _Missing("No personas have been described yet.")
+    cards = []
+    for p in data.personas:
+        demo = p.demographics
+        role = ", ".join(_items([demo.role, demo.age_range, demo.location]))
+        cards.append(
+            {
+                "name": p.name,
+                "role": role,
+                "summary": p.summary,
+                "quote": p.quote,
+                "lists": [
+                    ("Goals", p.goals),
+                    ("Jobs to be done", p.jobs),
+                    ("Pains", p.pains),
+                    ("Gains", p.gains),
+                    ("Objections", p.objections),
+                ],
+                "channels": ", ".join(CHANNELS.get(c, c) for c in p.preferred_channels),
+            }
+        )
+    return html_from(_PERSONAS, personas=cards)
+
+
+def _journey_html(ctx: ReportContext, journey: Any) -> str:
+    """The map of one persona, drawn by :mod:`workbook.journeymap` with measured KPIs if any."""
+    from workbook.journeymap import render_map_html
+
+    try:
+        kpis = ctx.analytics("funnel")
+    except _Missing:
+        kpis = None
+    return str(render_map_html(ctx.ws, journey.persona, icp=journey.icp, kpis=kpis, theme=ctx.theme))
+
+
+_JOURNEYS = """{% for j in maps %}
+<div class="wb-journey">
+<h3>{{ j.title }}</h3>
+{{ j.html }}
+{% if j.recs %}<h4>Recommendations on this map</h4>
+<ul class="wb-recs-list">{% for r in j.recs %}<li><strong>{{ r.stage }}</strong>{% if r.touchpoint %} ({{ r.touchpoint }}){% endif %}: {{ r.text }} <span class="wb-meta">{{ r.priority }} priority{% if r.owner %}, {{ r.owner }}{% endif %}</span></li>{% endfor %}</ul>{% endif %}
+</div>
+{% endfor %}"""
+
+
+@_section("journeys", "Journey maps")
+def journeys(ws: Any, ctx: ReportContext) -> str:
+    """The journey map of each persona, with its recommendations."""
+    from markupsafe import Markup
+
+    data = ctx.data
+    if not data.journeys:
+        raise _Missing("No journey has been mapped yet.")
+    maps = []
+    for j in data.journeys:
+        title = _name_of(data.personas, j.persona)
+        if j.icp:
+            title += " (" + _name_of(data.icps, j.icp) + ")"
+        recs = [
+            {
+                "stage": _name_of(data.stages, r.stage),
+                "touchpoint": _name_of(data.touchpoints, r.touchpoint) if r.touchpoint else "",
+                "text": r.text,
+                "priority": r.priority,
+                "owner": r.owner,
+            }
+            for r in j.recommendations
+            if r.status != "dropped"
+        ]
+        maps.append({"title": title, "html": Markup(_journey_html(ctx, j)), "recs": recs})
+    return html_from(_JOURNEYS, maps=maps)
+
+
+_TABLE = """<table class="wb-table">
+<thead><tr>{% for c in columns %}<th{% if c.num %} class="num"{% endif %}>{{ c.label }}</th>{% endfor %}</tr></thead>
+<tbody>
+{% for row in rows %}<tr>{% for v, c in row %}<td{% if c.num %} class="num"{% endif %}>{{ v }}</td>{% endfor %}</tr>
+{% endfor %}
+</tbody></table>"""
+
+
+@dataclass(frozen=True)
+class _Col:
+    key: str
+    label: str
+    kind: str = "text"  # text, int, float, pct, days
+
+    @property
+    def num(self) -> bool:
+        return self.kind != "text"
+
+
+def table(ctx: ReportContext, records: Sequence[dict[str, Any]], columns: Sequence[_Col]) -> str:
+    """An escaped HTML table of records, numbers formatted in the report's locale."""
+
+    def fmt(value: Any, col: _Col) -> str:
+        if value is None or (isinstance(value, float) and value != value):  # None or NaN
+            return "n/a"
+        if col.kind == "int":
+            return ctx.number(float(value))
+        if col.kind == "float":
+            return ctx.number(float(value), 1)
+        if col.kind == "days":
+            return ctx.number(float(value), 1)
+        if col.kind == "pct":
+            return ctx.percent(float(value))
+        return str(value)
+
+    rows = [[(fmt(r.get(c.key), c), c) for c in columns] for r in records]
+    return html_from(_TABLE, columns=columns, rows=rows)
+
+
+def _records(result: Any) -> list[dict[str, Any]]:
+    """Records from a pandas DataFrame or a list of dicts."""
+    if hasattr(result, "to_dict"):
+        return list(result.to_dict(orient="records"))
+    return [dict(r) for r in result]
+
+
+@_section("cycle", "DDMADV status and next steps")
+def cycle(ws: Any, ctx: ReportContext) -> str:
+    """Where the engagement is in the cycle, what each phase produced, what comes next."""
+    from workbook.model import PHASES
+
+    data = ctx.data
+    current = data.cycle.phase
+    phases = [{"id": k, "name": v, "current": k == current} for k, v in PHASES.items()]
+    log = [
+        {"date": ctx.date(e.date, "medium"), "phase": PHASES.get(e.phase, e.phase), "note": e.note}
+        for e in sorted(data.cycle.log, key=lambda e: e.date, reverse=True)[:8]
+    ]
+    steps = [
+        {
+            "text": r.text,
+            "owner": r.owner or "to be agreed",
+            "status": r.status.replace("-", " "),
+            "where": _name_of(data.stages, r.stage),
+        }
+        for _, r in _recommendations(data)
+    ]
+    todos = [
+        {"text": t.text, "owner": t.owner or "to be agreed", "kr": kr.text}
+        for okr in data.measurement.okrs
+        for kr in okr.key_results
+        for t in kr.todos
+        if not t.done
+    ]
+    return html_from(
+        _CYCLE,
+        phases=phases,
+        iteration=data.cycle.iteration,
+        log=log,
+        steps=steps,
+        todos=todos,
+    )
+
+
+_CYCLE = """<ol class="wb-phases">
+{% for p in phases %}<li class="{{ 'wb-current' if p.current else '' }}">{{ p.name }}</li>{% endfor %}
+</ol>
+<p>The engagement is in iteration {{ iteration }}, phase <strong>{% for p in phases if p.current %}{{ p.name }}{% endfor %}</strong>.</p>
+{% if log %}<h3>Recent progress</h3>
+<table class="wb-table"><thead><tr><th>Date</th><th>Phase</th><th>Note</th></tr></thead><tbody>
+{% for e in log %}<tr><td class="nowrap">{{ e.date }}</td><td>{{ e.phase }}</td><td>{{ e.note }}</td></tr>{% endfor %}
+</tbody></table>{% endif %}
+<h3>Next steps</h3>
+{% if steps or todos %}
+<table class="wb-table"><thead><tr><th>Action</th><th>Stage or key result</th><th>Owner</th><th>Status</th></tr></thead><tbody>
+{% for s in steps %}<tr><td>{{ s.text }}</td><td>{{ s.where }}</td><td>{{ s.owner }}</td><td>{{ s.status }}</td></tr>{% endfor %}
+{% for t in todos %}<tr><td>{{ t.text }}</td><td>{{ t.kr }}</td><td>{{ t.owner }}</td><td>to do</td></tr>{% endfor %}
+</tbody></table>
+{% else %}<p class="wb-note">No open actions are recorded; the next workshop will set them.</p>{% endif %}"""
+
+
+_APPENDIX = """<p>The figures in this report come from the sources below. Contacts are pseudonymised at
+import: no name, e-mail address or phone number is stored or shown.</p>
+<table class="wb-table"><thead><tr><th>Source</th><th>File</th><th class="num">Rows</th><th class="num">Set aside</th><th>First event</th><th>Last event</th><th>Imported</th></tr></thead><tbody>
+{% for s in sources %}<tr><td>{{ s.system }}</td><td>{{ s.file }}</td><td class="num">{{ s.rows }}</td><td class="num">{{ s.rejected }}</td><td>{{ s.first }}</td><td>{{ s.last }}</td><td>{{ s.imported }}</td></tr>{% endfor %}
+</tbody></table>
+<p>In total {{ total_rows }} rows were imported and {{ total_rejected }} set aside during validation{% if first and last %}, covering {{ first }} to {{ last }}{% endif %}.</p>"""
+
+
+@_section("appendix", "Appendix: the data")
+def appendix(ws: Any, ctx: ReportContext) -> str:
+    """Sources, rows, rejects, date range."""
+    data = ctx.data
+    if not data.data_sources:
+        raise _Missing(
+            "No CRM export has been imported for this client, so the report draws on the "
+            "workshop material only."
+        )
+    srcs = data.data_sources
+    firsts = [s.first_event for s in srcs if s.first_event]
+    lasts = [s.last_event for s in srcs if s.last_event]
+    sources = [
+        {
+            "system": s.system,
+            "file": Path(s.file).name,
+            "rows": ctx.number(s.rows),
+            "rejected": ctx.number(s.rejected),
+            "first": ctx.date(s.first_event, "medium"),
+            "last": ctx.date(s.last_event, "medium"),
+            "imported": ctx.date(s.imported_at, "medium"),
+        }
+        for s in srcs
+    ]
+    return html_from(
+        _APPENDIX,
+        sources=sources,
+        total_rows=ctx.number(sum(s.rows for s in srcs)),
+        total_rejected=ctx.number(sum(s.rejected for s in srcs)),
+        first=ctx.date(min(firsts)) if firsts else "",
+        last=ctx.date(max(lasts)) if lasts else "",
+    )
+
+
+_EXPERIMENTS = """{% for e in items %}
+<div class="wb-experiment">
+<h3>{{ e.name }} <span class="wb-status wb-status-{{ e.status_class }}">{{ e.status }}</span></h3>
+{% if e.hypothesis %}<p><em>Hypothesis:</em> {{ e.hypothesis }}</p>{% endif %}
+{% if e.variants %}{{ e.table }}{% endif %}
+{% if e.verdict %}<p>{{ e.verdict }}</p>{% endif %}
+{% if e.decision %}<p><strong>Decision:</strong> {{ e.decision }}</p>{% endif %}
+</div>
+{% endfor %}"""
+
+
+def _two_proportion_p(a: Any, b: Any) -> float | None:
+    """Two-sided p-value of a two-proportion z-test (pooled), or None without counts."""
+    if not (a.exposed and b.exposed and a.converted is not None and b.converted is not None):
+        return None
+    from math import erfc, sqrt
+
+    p1, p2 = a.converted / a.exposed, b.converted / b.exposed
+    pool = (a.converted + b.converted) / (a.exposed + b.exposed)
+    se = sqrt(pool * (1 - pool) * (1 / a.exposed + 1 / b.exposed))
+    if se == 0:
+        return None
+    return float(erfc(abs(p1 - p2) / se / sqrt(2)))
+
+
+@_section("experiments", "Experiments and decisions")
+def experiments(ws: Any, ctx: ReportContext) -> str:
+    """Each A/B test: rates per variant, significance, and the decision taken."""
+    from markupsafe import Markup
+
+    exps = ctx.data.measurement.experiments
+    if not exps:
+        raise _Missing("No experiment has been planned or run yet.")
+    items = []
+    for e in exps:
+        rows = []
+        for v in e.variants:
+            rate = v.converted / v.exposed if v.exposed and v.converted is not None else None
+            rows.append({"variant": v.name, "exposed": v.exposed, "converted": v.converted, "rate": rate})
+        verdict = ""
+        if len(e.variants) >= 2:
+            p = _two_proportion_p(e.variants[0], e.variants[1])
+            if p is not None:
+                best = max(rows, key=lambda r: r["rate"] or 0)
+                if p < 0.05:
+                    verdict = (
+                        f"The difference is statistically significant (p = {p:.3f}); "
+                        f"{best['variant']} performs better."
+                    )
+                else:
+                    verdict = (
+                        f"The difference is not statistically significant yet (p = {p:.2f}); "
+                        "keep the test running or treat the variants as equal."
+                    )
+        status_class = {"completed": "ok", "running": "info", "stopped": "warn"}.get(e.status, "none")
+        items.append(
+            {
+                "name": e.name,
+                "status": e.status,
+                "status_class": status_class,
+                "hypothesis": e.hypothesis,
+                "variants": rows,
+                "table": Markup(
+                    table(
+                        ctx,
+                        rows,
+                        [
+                            _Col("variant", "Variant"),
+                            _Col("exposed", "Leads exposed", "int"),
+                            _Col("converted", "Converted", "int"),
+                            _Col("rate", "Rate", "pct"),
+                        ],
+                    )
+                ),
+                "verdict": verdict,
+                "decision": e.decision,
+            }
+        )
+    return html_from(_EXPERIMENTS, items=items)
+
+
+def _stage_name(ctx: ReportContext, stage_id: Any) -> str:
+    return _name_of(ctx.data.stages, str(stage_id)) if stage_id is not None else ""
+
+
+def _bar_spec(values: list[dict[str, Any]], x: str, y: str, *, x_title: str, fmt: str = ",.0f") -> dict[str, Any]:
+    """A horizontal bar chart keeping the data's order (stages must not be sorted)."""
+    return {
+        "data": {"values": values},
+        "width": 560,
+        "height": max(120, 30 * len(values)),
+        "layer": [
+            {
+                "mark": {"type": "bar", "cornerRadiusEnd": 2},
+                "encoding": {
+                    "y": {"field": y, "type": "nominal", "sort": None, "title": None},
+                    "x": {"field": x, "type": "quantitative", "title": x_title},
+                },
+            },
+            {
+                "mark": {"type": "text", "align": "left", "dx": 4},
+                "encoding": {
+                    "y": {"field": y, "type": "nominal", "sort": None},
+                    "x": {"field": x, "type": "quantitative"},
+                    "text": {"field": x, "type": "quantitative", "format": fmt},
+                },
+            },
+        ],
+    }
+
+
+@_section("funnel", "Funnel and flow")
+def funnel(ws: Any, ctx: ReportContext) -> str:
+    """Contacts reaching each stage, conversion to the next, and the biggest drop-off."""
+    recs = _records(ctx.analytics("funnel"))
+    if not recs:
+        raise _Missing("The imported data has no stage changes to count.")
+    for r in recs:
+        r["stage_name"] = _stage_name(ctx, r.get("stage"))
+    spec = _bar_spec(recs, "contacts", "stage_name", x_title="Contacts")
+    chart = svg_chart(spec, ctx, alt="Contacts reaching each stage")
+    tbl = table(
+        ctx,
+        recs,
+        [
+            _Col("stage_name", "Stage"),
+            _Col("contacts", "Contacts", "int"),
+            _Col("conversion", "Moved on to the next stage", "pct"),
+        ],
+    )
+    return chart + tbl
+
+
+@_section("timing", "Time in stage")
+def timing(ws: Any, ctx: ReportContext) -> str:
+    """Median and 90th-percentile days spent in each stage."""
+    recs = _records(ctx.analytics("time_in_stage"))
+    if not recs:
+        raise _Missing("The imported data has no completed stays in a stage to time.")
+    for r in recs:
+        r["stage_name"] = _stage_name(ctx, r.get("stage"))
+    chart = svg_chart(
+        _bar_spec(recs, "median_days", "stage_name", x_title="Median days in stage", fmt=",.1f"),
+        ctx,
+        alt="Median days spent in each stage",
+    )
+    return chart + table(
+        ctx,
+        recs,
+        [
+            _Col("stage_name", "Stage"),
+            _Col("median_days", "Median days", "days"),
+            _Col("p90_days", "90th percentile, days", "days"),
+        ],
+    )
+
+
+@_section("touchpoints", "Touchpoint performance")
+def touchpoints(ws: Any, ctx: ReportContext) -> str:
+    """How often each touchpoint is used and how often its users move on or win."""
+    recs = _records(ctx.analytics("touchpoint_performance"))
+    if not recs:
+        raise _Missing("The imported data has no touchpoint interactions.")
+    for r in recs:
+        r["name"] = _name_of(ctx.data.touchpoints, r.get("touchpoint"))
+    return table(
+        ctx,
+        recs,
+        [
+            _Col("name", "Touchpoint"),
+            _Col("contacts", "Contacts", "int"),
+            _Col("advance_rate", "Moved on", "pct"),
+            _Col("win_rate", "Won", "pct"),
+        ],
+    )
+
+
+@_section("attribution", "Attribution of won deals")
+def attribution(ws: Any, ctx: ReportContext) -> str:
+    """Share of won deals credited to each touchpoint under four models."""
+    recs = _records(ctx.analytics("attribution"))
+    if not recs:
+        raise _Missing("No won deal is linked to touchpoints yet, so there is nothing to attribute.")
+    for r in recs:
+        r["name"] = _name_of(ctx.data.touchpoints, r.get("touchpoint"))
+    return table(
+        ctx,
+        recs,
+        [
+            _Col("name", "Touchpoint"),
+            _Col("first_touch", "First touch", "pct"),
+            _Col("last_touch", "Last touch", "pct"),
+            _Col("linear", "Linear", "pct"),
+            _Col("markov", "Markov removal effect", "pct"),
+        ],
+    )
