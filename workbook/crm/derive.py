@@ -23,7 +23,7 @@ from typing import Any
 
 from workbook.crm import schema
 
-__all__ = ["DERIVED", "build_derived", "connect", "duck_type", "rebuild_workspace", "workspace_stages"]
+__all__ = ["DERIVED", "build_derived", "connect", "copy_parquet", "duck_type", "rebuild_workspace", "workspace_stages"]
 
 DERIVED = ("stage_spells", "stage_entries", "contact_paths")
 
@@ -189,15 +189,32 @@ def build_derived(
         fd, tmp = tempfile.mkstemp(prefix=f".{table}-", suffix=".parquet", dir=out)
         os.close(fd)
         try:
-            con.execute(f"COPY (SELECT {cols} FROM ({sql})) TO '{_q(tmp)}' (FORMAT parquet, COMPRESSION zstd)")
+            counts[table] = copy_parquet(con, f"SELECT {cols} FROM ({sql})", table, Path(tmp))
             os.replace(tmp, final)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        counts[table] = int(con.execute(f"SELECT count(*) FROM read_parquet('{_q(str(final))}')").fetchall()[0][0])
     con.execute("DROP TABLE IF EXISTS _spells")
     con.unregister("_stage_order")
     return counts
+
+
+def copy_parquet(con: Any, sql: str, table: str, path: Path) -> int:
+    """Stream a query's rows into a Parquet file with exactly the canonical schema of ``table``.
+
+    Written through Arrow rather than DuckDB's COPY so the file's schema never depends on the
+    data (DuckDB marks a column without nulls as required). Returns the number of rows.
+    """
+    import pyarrow.parquet as pq
+
+    target = schema.TABLES[table]
+    rows = 0
+    reader = con.sql(sql).to_arrow_reader(1 << 17)
+    with pq.ParquetWriter(path, target, compression="zstd") as writer:
+        for batch in reader:
+            writer.write_batch(batch.cast(target))
+            rows += batch.num_rows
+    return rows
 
 
 def _q(path: str) -> str:

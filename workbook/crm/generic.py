@@ -17,7 +17,8 @@ field; without one, common column names are recognised (``email``, ``timestamp``
 
 ``kind`` is one of ``stage``, ``touch``, ``deal``, ``rating``; when neither the file nor the
 map gives it, a row with a deal id and a deal action (created, won, lost) is a deal event, a
-row with a touchpoint or channel a touch, a row with only a stage a stage entry. Deal events
+row with a value but no touchpoint a rating, a row with a touchpoint or channel a touch, a
+row with only a stage a stage entry. Deal events
 (created, won, lost with the amount in ``value``) also make the deals table.
 """
 
@@ -113,9 +114,9 @@ class Generic:
         kind = field("kind")
         inferred = (
             f"CASE WHEN {field('deal_id')} IS NOT NULL AND lower({field('action')}) IN ('created', 'won', 'lost') THEN 'deal' "
+            f"WHEN {field('touchpoint')} IS NULL AND {field('value')} IS NOT NULL THEN 'rating' "
             f"WHEN {field('touchpoint')} IS NOT NULL OR {field('channel')} IS NOT NULL THEN 'touch' "
-            f"WHEN {field('stage')} IS NOT NULL THEN 'stage' "
-            f"WHEN {field('value')} IS NOT NULL THEN 'rating' ELSE 'touch' END"
+            f"WHEN {field('stage')} IS NOT NULL THEN 'stage' ELSE 'touch' END"
         )
         select = [
             "__row",

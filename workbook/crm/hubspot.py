@@ -27,6 +27,9 @@ class HubSpot:
         has_id = any(header_has(header, n) for n in _ID)
         return has_id and (header_has(header, "Lifecycle Stage") or any(_BECAME.match(h) for h in header))
 
+    def resembles(self, header: Sequence[str]) -> bool:
+        return header_has(header, "Lifecycle Stage") or any(_BECAME.match(h) for h in header)
+
     def read(self, ctx: ReadContext) -> SourceQueries:
         cols = ctx.require({"id": _ID}, "HubSpot contacts export")
         stage_cols = [(h, _BECAME.match(h).group(1)) for h in ctx.header if _BECAME.match(h)]  # type: ignore[union-attr]

@@ -268,7 +268,7 @@ def import_file(
     """
     from workbook import store
     from workbook.crm import sources
-    from workbook.crm.derive import connect
+    from workbook.crm.derive import connect, copy_parquet
     from workbook.crm.privacy import load_salt, pseudonymise
     from workbook.crm.sniff import sniff
     from workbook.crm.stagemap import StageMap, load_map_file
@@ -369,15 +369,15 @@ def import_file(
                 ("events", "_e", "contact_id, ts, seq", "WHERE q.ts IS NOT NULL"),
                 ("deals", "_d", "contact_id, created_at, deal_id", ""),
             )
+            counts = {}
             for table, tmp, order, extra in plans:
                 select, _ = _final_sql(con, f"SELECT * FROM {tmp}", table, sid)
-                con.execute(
-                    f"COPY (SELECT * FROM (SELECT {select} FROM {tmp} q JOIN _ids i ON i.ext = q.contact_id {extra}) "
-                    f"ORDER BY {order}) TO '{_q(out / (table + '.parquet'))}' (FORMAT parquet, COMPRESSION zstd)"
+                counts[table] = copy_parquet(
+                    con,
+                    f"SELECT * FROM (SELECT {select} FROM {tmp} q JOIN _ids i ON i.ext = q.contact_id {extra}) "
+                    f"ORDER BY {order}",
+                    table, out / f"{table}.parquet",
                 )
-            counts = {}
-            for table in ("contacts", "events", "deals"):
-                counts[table] = int(con.execute(f"SELECT count(*) FROM read_parquet('{_q(out / (table + '.parquet'))}')").fetchall()[0][0])
             span = con.sql(
                 f"SELECT min(ts), max(ts) FROM read_parquet('{_q(out / 'events.parquet')}')"
             ).to_arrow_table()

@@ -24,6 +24,9 @@ class Pipedrive:
     def detect(self, header: Sequence[str]) -> bool:
         return header_has(header, "Deal - ID") or header_has(header, "Deal - Stage", "Deal - Status")
 
+    def resembles(self, header: Sequence[str]) -> bool:
+        return any(h.lower().startswith("deal - ") for h in header)
+
     def read(self, ctx: ReadContext) -> SourceQueries:
         req = ctx.require(
             {

@@ -26,6 +26,9 @@ class Salesforce:
     def detect(self, header: Sequence[str]) -> bool:
         return header_has(header, "OpportunityId", "StageName")
 
+    def resembles(self, header: Sequence[str]) -> bool:
+        return header_has(header, "OpportunityId") or header_has(header, "StageName")
+
     def read(self, ctx: ReadContext) -> SourceQueries:
         req = ctx.require(
             {"opp": ("OpportunityId",), "stage": ("StageName",), "date": ("CreatedDate", "SystemModstamp")},

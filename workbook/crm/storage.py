@@ -24,7 +24,7 @@ from typing import Any
 
 from workbook.crm import schema
 from workbook.crm.canonical import CanonicalTables
-from workbook.crm.derive import build_derived, connect, duck_type, workspace_stages
+from workbook.crm.derive import build_derived, connect, copy_parquet, duck_type, workspace_stages
 
 __all__ = ["Staging", "read_manifest", "write_canonical"]
 
@@ -52,7 +52,7 @@ def write_table(con: Any, table: Any, name: str, path: Path, order_by: str | Non
     cols = ", ".join(f'CAST("{f.name}" AS {duck_type(f.type)}) AS "{f.name}"' for f in target)
     order = f" ORDER BY {order_by}" if order_by else ""
     try:
-        con.execute(f"COPY (SELECT {cols} FROM _w{order}) TO '{_q(path)}' (FORMAT parquet, COMPRESSION zstd)")
+        copy_parquet(con, f"SELECT {cols} FROM _w{order}", name, path)
     finally:
         con.unregister("_w")
 
