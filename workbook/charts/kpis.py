@@ -9,7 +9,18 @@ from workbook.charts._base import BASE, HIGHLIGHT, finish, frame, is_empty, plac
 __all__ = ["kpi_progress"]
 
 
-def kpi_progress(data: Any, *, title: str = "Progress against target") -> Any:
+def _num(value: float, unit: str) -> str:
+    text = f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    unit = unit.strip()
+    return text + (unit if unit in ("%", "") else f" {unit}")
+
+
+def kpi_progress(
+    data: Any,
+    *,
+    kinds: tuple[str, ...] = ("kpi", "key_result"),
+    title: str = "Progress against target",
+) -> Any:
     """Bullet chart: for each KPI (or key result), progress from baseline to target.
 
     Parameters
@@ -17,7 +28,10 @@ def kpi_progress(data: Any, *, title: str = "Progress against target") -> Any:
     data
         :func:`workbook.analytics.kpis` output, or any table with one row per measure:
         ``name``, ``baseline``, ``current``, ``target`` (also ``value`` for ``current``);
-        optionally ``unit``.
+        optionally ``unit``, and ``kind`` (``objective``, ``kpi``, ``key_result``).
+    kinds
+        Which kinds of row to draw when the table has a ``kind`` column: by default the KPIs
+        and key results (objectives usually repeat their KPI).
 
     Progress is ``(current - baseline) / (target - baseline)``, so measures in different
     units (days, %, counts) share one axis, and a target below the baseline (fewer days)
@@ -37,6 +51,8 @@ def kpi_progress(data: Any, *, title: str = "Progress against target") -> Any:
             "target": (),
         },
     )
+    if "kind" in df.columns:
+        df = df[df["kind"].isin(kinds)]
     df = df.dropna(subset=["baseline", "current", "target"])
     df = df[df["target"] != df["baseline"]].copy()
     if df.empty:
@@ -49,7 +65,7 @@ def kpi_progress(data: Any, *, title: str = "Progress against target") -> Any:
     ]
     unit = df["unit"].fillna("").astype(str) if "unit" in df.columns else ""
     df["label"] = [
-        f"{c:g}{u} now, target {t:g}{u}"
+        f"{_num(c, u)} now, target {_num(t, u)}"
         for c, t, u in zip(
             df["current"], df["target"], unit if len(unit) else [""] * len(df), strict=True
         )
