@@ -6,7 +6,9 @@ stage, only touches made in that stage); a rule naming only a stage matches each
 that stage. A rule naming nothing matches nothing. With ``decay_days`` the points of an
 event halve for every ``decay_days`` of its age: ``points * 0.5 ** (age_days /
 decay_days)``, the age counted to a reference date: the last event in the data, so the same
-data always gives the same scores.
+data always gives the same scores. Scores are rounded to six decimals: a parallel sum adds
+in no fixed order, and rounding keeps equal scores equal (ties, deciles and the AUC stay the
+same from run to run).
 """
 
 from __future__ import annotations
@@ -141,7 +143,7 @@ def _scores_table(eng: Engine, as_of: dt.datetime | None, rules: list[ScoringRul
         ref = "(SELECT max(ts) FROM events)"
     if points:
         scored = f"""
-            SELECT e.contact_id, sum({" + ".join(points)}) AS score,
+            SELECT e.contact_id, round(sum({" + ".join(points)}), 6) AS score,
                    sum({" + ".join(matched)}) AS matched_events
             FROM events e, (SELECT {ref} AS ref) r
             WHERE e.contact_id IS NOT NULL
