@@ -37,36 +37,111 @@ FORMATS = ("hubspot", "salesforce", "pipedrive", "generic")
 DEFAULT_END = dt.datetime(2025, 12, 31, 18, 0, tzinfo=dt.UTC)
 
 _FIRST = [
-    "Quillon", "Marisol", "Tevita", "Ysolde", "Bramwell", "Odalys", "Kasimir", "Lunetta",
-    "Fenwick", "Zephyrine", "Oswin", "Ravenna", "Thaddeus", "Perpetua", "Ignatius", "Seraphine",
-    "Lysander", "Henrietta", "Cosmo", "Wilhelmina", "Barnaby", "Clementine", "Evander", "Philippa",
+    "Quillon",
+    "Marisol",
+    "Tevita",
+    "Ysolde",
+    "Bramwell",
+    "Odalys",
+    "Kasimir",
+    "Lunetta",
+    "Fenwick",
+    "Zephyrine",
+    "Oswin",
+    "Ravenna",
+    "Thaddeus",
+    "Perpetua",
+    "Ignatius",
+    "Seraphine",
+    "Lysander",
+    "Henrietta",
+    "Cosmo",
+    "Wilhelmina",
+    "Barnaby",
+    "Clementine",
+    "Evander",
+    "Philippa",
 ]
 _LAST = [
-    "Ashdown-Vale", "Brackenbury", "Cholmondeley", "Dunsford", "Everleigh", "Fotheringham",
-    "Grimsditch", "Hawksworth", "Inglethorpe", "Jessamine", "Kettleburgh", "Loxley-Finch",
-    "Marchbanks", "Netherwood", "Ottershaw", "Pemberton-Quayle", "Quarrendon", "Rattenbury",
-    "Scrivelsby", "Thistlewood", "Umberleigh", "Varnham", "Wetherall", "Yarborough",
+    "Ashdown-Vale",
+    "Brackenbury",
+    "Cholmondeley",
+    "Dunsford",
+    "Everleigh",
+    "Fotheringham",
+    "Grimsditch",
+    "Hawksworth",
+    "Inglethorpe",
+    "Jessamine",
+    "Kettleburgh",
+    "Loxley-Finch",
+    "Marchbanks",
+    "Netherwood",
+    "Ottershaw",
+    "Pemberton-Quayle",
+    "Quarrendon",
+    "Rattenbury",
+    "Scrivelsby",
+    "Thistlewood",
+    "Umberleigh",
+    "Varnham",
+    "Wetherall",
+    "Yarborough",
 ]
 _LEAD_SOURCES = [
-    "Organic Search", "Paid Search", "Paid Social", "Email Marketing", "Referrals",
-    "Direct Traffic", "Offline Sources", "Social Media",
+    "Organic Search",
+    "Paid Search",
+    "Paid Social",
+    "Email Marketing",
+    "Referrals",
+    "Direct Traffic",
+    "Offline Sources",
+    "Social Media",
 ]
-_INDUSTRIES = ["Consumer", "Fitness studios", "Hospitality", "Healthcare", "Education", "Technology"]
+_INDUSTRIES = [
+    "Consumer",
+    "Fitness studios",
+    "Hospitality",
+    "Healthcare",
+    "Education",
+    "Technology",
+]
 _SIZES = ["1", "2-10", "11-50", "51-200", "201-1000"]
 _COUNTRIES = ["United Kingdom", "Ireland", "Netherlands", "Germany", "France"]
 _LOST_REASONS = [
-    "Price too high", "Chose a competitor", "No decision", "Timing not right",
-    "Finance declined", "No space at home",
+    "Price too high",
+    "Chose a competitor",
+    "No decision",
+    "Timing not right",
+    "Finance declined",
+    "No space at home",
 ]
 _ACTIONS = {
-    "ads": "click", "web": "visit", "email": "sent", "social": "view", "app": "use",
-    "chat": "chat", "whatsapp": "chat", "sms": "sent", "phone": "call", "store": "visit",
-    "event": "attend", "face-to-face": "meeting", "post": "sent", "referral": "referral",
-    "search": "click", "review-site": "review", "video": "call",
+    "ads": "click",
+    "web": "visit",
+    "email": "sent",
+    "social": "view",
+    "app": "use",
+    "chat": "chat",
+    "whatsapp": "chat",
+    "sms": "sent",
+    "phone": "call",
+    "store": "visit",
+    "event": "attend",
+    "face-to-face": "meeting",
+    "post": "sent",
+    "referral": "referral",
+    "search": "click",
+    "review-site": "review",
+    "video": "call",
 }
 _FALLBACK_TOUCHPOINTS = [
-    ("website", "web"), ("newsletter", "email"), ("paid-search", "search"),
-    ("sales-call", "phone"), ("webinar", "event"), ("live-chat", "chat"),
+    ("website", "web"),
+    ("newsletter", "email"),
+    ("paid-search", "search"),
+    ("sales-call", "phone"),
+    ("webinar", "event"),
+    ("live-chat", "chat"),
 ]
 
 
@@ -85,7 +160,9 @@ class SampleCrm(CanonicalTables):
     persona_names: dict[str, str]
 
 
-def _ws_parts(ws: Workspace) -> tuple[list[str], list[str], list[tuple[str, str, str, list[str]]], list[Any]]:
+def _ws_parts(
+    ws: Workspace,
+) -> tuple[list[str], list[str], list[tuple[str, str, str, list[str]]], list[Any]]:
     stages = [s.id for s in ws.stages] or ["awareness", "consideration", "purchase"]
     names = [s.name for s in ws.stages] or [s.title() for s in stages]
     if ws.touchpoints:
@@ -151,7 +228,9 @@ def generate(
     j = np.arange(cidx.size) - start[cidx]
     bb = b[cidx]
     stage_of = np.where(back[cidx], np.where(j <= bb, j, np.where(j == bb + 1, bb - 1, j - 2)), j)
-    median_days = np.array([5, 14, 10, 150, 240, 200, 200, 200, 200, 200][:k] + [60] * max(0, k - 10), float)
+    median_days = np.array(
+        [5, 14, 10, 150, 240, 200, 200, 200, 200, 200][:k] + [60] * max(0, k - 10), float
+    )
     dwell = (rng.lognormal(0.0, 0.8, cidx.size) * median_days[stage_of] * day).astype(np.int64)
     dwell = np.maximum(dwell, 3_600_000_000)
     csum = np.cumsum(dwell)
@@ -179,7 +258,11 @@ def generate(
     deal_open = has_deal & ~won & ~lost
     deal_created = np.where(has_deal, first_pre + (rng.random(n) * day).astype(np.int64), 0)
     deal_created = np.minimum(deal_created, end_us)
-    closed = np.where(won, np.maximum(first_ds, deal_created), np.where(lost, np.maximum(exit_pre, deal_created), 0))
+    closed = np.where(
+        won,
+        np.maximum(first_ds, deal_created),
+        np.where(lost, np.maximum(exit_pre, deal_created), 0),
+    )
     deal_created, closed = deal_created - deal_created % 1_000_000, closed - closed % 1_000_000
     amount_scale = 800 + 1600 * rng.random(n_p)
     amount = np.round(rng.lognormal(0, 0.35, n) * amount_scale[persona_idx], 2)
@@ -192,7 +275,9 @@ def generate(
     t_spell = np.repeat(np.arange(cidx.size), n_touch)
     t_c = cidx[t_spell]
     t_stage = stage_of[t_spell]
-    t_ts = entered[t_spell] + (rng.random(t_spell.size) * np.minimum(dwell[t_spell], 20 * day)).astype(np.int64)
+    t_ts = entered[t_spell] + (
+        rng.random(t_spell.size) * np.minimum(dwell[t_spell], 20 * day)
+    ).astype(np.int64)
     t_tp = np.zeros(t_spell.size, dtype=np.int64)
     favoured = rng.random(n_tp) < 0.35
     for s in range(k):
@@ -202,7 +287,9 @@ def generate(
         w_won = w * np.where(favoured[cand_arr], 3.0, 1.0)
         for is_won, weights in ((False, w), (True, w_won)):
             sel = (t_stage == s) & (won[t_c] == is_won)
-            t_tp[sel] = cand_arr[rng.choice(len(cand), size=int(sel.sum()), p=weights / weights.sum())]
+            t_tp[sel] = cand_arr[
+                rng.choice(len(cand), size=int(sel.sum()), p=weights / weights.sum())
+            ]
     keep = t_ts <= end_us
     t_c, t_stage, t_ts, t_tp = t_c[keep], t_stage[keep], t_ts[keep], t_tp[keep]
     t_action = np.array([_ACTIONS.get(c, "interaction") for c in tp_channel], dtype=object)[t_tp]
@@ -216,8 +303,14 @@ def generate(
     extra = []
     for mask, action, hours in ((opened, "open", 6), (clicked, "click", 8), (replied, "reply", 30)):
         idx = np.flatnonzero(mask)
-        ts = t_ts[idx] + (rng.exponential(hours, idx.size) * 3_600_000_000).astype(np.int64) + 60_000_000
-        extra.append((t_c[idx], t_stage[idx], ts, t_tp[idx], np.full(idx.size, action, dtype=object)))
+        ts = (
+            t_ts[idx]
+            + (rng.exponential(hours, idx.size) * 3_600_000_000).astype(np.int64)
+            + 60_000_000
+        )
+        extra.append(
+            (t_c[idx], t_stage[idx], ts, t_tp[idx], np.full(idx.size, action, dtype=object))
+        )
 
     # -- experiments: exposures and conversions per variant
     exp_rows = []
@@ -231,7 +324,10 @@ def generate(
         conv_mask = rng.random(exposed.size) < rate
         tp = tp_index.get(e.touchpoint or "", -1)
         vids = np.array([v.id for v in e.variants], dtype=object)
-        for sel, action, delay in ((np.ones(exposed.size, bool), "exposed", 0), (conv_mask, "convert", day)):
+        for sel, action, delay in (
+            (np.ones(exposed.size, bool), "exposed", 0),
+            (conv_mask, "convert", day),
+        ):
             tsx = ts[sel] + delay
             ok = tsx <= end_us
             exp_rows.append((exposed[sel][ok], tsx[ok], tp, e.id, vids[variant[sel][ok]], action))
@@ -248,21 +344,62 @@ def generate(
     tp_ch = np.array(tp_channel + [None], dtype=object)
     parts: list[dict[str, Any]] = []
     parts.append({"c": cidx, "ts": entered, "kind": "stage", "stage": stage_arr[stage_of]})
-    parts.append({"c": t_c, "ts": t_ts, "kind": "touch", "stage": stage_arr[t_stage],
-                  "tp": t_tp, "action": t_action})
+    parts.append(
+        {
+            "c": t_c,
+            "ts": t_ts,
+            "kind": "touch",
+            "stage": stage_arr[t_stage],
+            "tp": t_tp,
+            "action": t_action,
+        }
+    )
     for c, st, ts, tp, action in extra:
-        parts.append({"c": c, "ts": ts, "kind": "touch", "stage": stage_arr[st], "tp": tp, "action": action})
+        parts.append(
+            {"c": c, "ts": ts, "kind": "touch", "stage": stage_arr[st], "tp": tp, "action": action}
+        )
     for c, ts, tp, eid, var, action in exp_rows:
-        parts.append({"c": c, "ts": ts, "kind": "touch", "tp": np.full(c.size, tp), "action": action,
-                      "experiment": eid, "variant": var})
+        parts.append(
+            {
+                "c": c,
+                "ts": ts,
+                "kind": "touch",
+                "tp": np.full(c.size, tp),
+                "action": action,
+                "experiment": eid,
+                "variant": var,
+            }
+        )
     d_idx = np.flatnonzero(has_deal)
-    deal_ids = np.array([f"D{seed % 1000:03d}{i:08d}" for i in range(n)], dtype=object) if d_idx.size else None
-    parts.append({"c": d_idx, "ts": deal_created[d_idx], "kind": "deal", "stage": stage_arr[max(ds - 1, 0)],
-                  "action": "created", "deal": d_idx, "value": amount[d_idx]})
+    deal_ids = (
+        np.array([f"D{seed % 1000:03d}{i:08d}" for i in range(n)], dtype=object)
+        if d_idx.size
+        else None
+    )
+    parts.append(
+        {
+            "c": d_idx,
+            "ts": deal_created[d_idx],
+            "kind": "deal",
+            "stage": stage_arr[max(ds - 1, 0)],
+            "action": "created",
+            "deal": d_idx,
+            "value": amount[d_idx],
+        }
+    )
     for mask, action, st in ((won, "won", ds), (lost, "lost", max(ds - 1, 0))):
         idx = np.flatnonzero(mask)
-        parts.append({"c": idx, "ts": closed[idx], "kind": "deal", "stage": stage_arr[st], "action": action,
-                      "deal": idx, "value": amount[idx]})
+        parts.append(
+            {
+                "c": idx,
+                "ts": closed[idx],
+                "kind": "deal",
+                "stage": stage_arr[st],
+                "action": action,
+                "deal": idx,
+                "value": amount[idx],
+            }
+        )
     parts.append({"c": rated, "ts": r_ts, "kind": "rating", "action": r_action, "value": r_val})
 
     def col(key: str, default: Any, dtype: Any = object) -> np.ndarray:
@@ -270,7 +407,11 @@ def generate(
         for p in parts:
             size = p["c"].size
             v = p.get(key, default)
-            out.append(np.asarray(v, dtype=dtype) if isinstance(v, np.ndarray) else np.full(size, v, dtype=dtype))
+            out.append(
+                np.asarray(v, dtype=dtype)
+                if isinstance(v, np.ndarray)
+                else np.full(size, v, dtype=dtype)
+            )
         return np.concatenate(out)
 
     ec = col("c", 0, np.int64)
@@ -280,69 +421,119 @@ def generate(
     ets = ets - ets % 1_000_000  # exports carry whole seconds
     tp_col = col("tp", -1, np.int64)[order]
     deal_col = col("deal", -1, np.int64)[order]
-    contact_ids = np.array([f"c{(i * 0x9E3779B97F4A7C15 + seed * 0x632BE59BD9B4E019) % (1 << 64):016x}" for i in range(n)], dtype=object)
-    seq = np.arange(ec.size) - np.repeat(np.cumsum(np.bincount(ec, minlength=n)) - np.bincount(ec, minlength=n), np.bincount(ec, minlength=n))
+    contact_ids = np.array(
+        [
+            f"c{(i * 0x9E3779B97F4A7C15 + seed * 0x632BE59BD9B4E019) % (1 << 64):016x}"
+            for i in range(n)
+        ],
+        dtype=object,
+    )
+    seq = np.arange(ec.size) - np.repeat(
+        np.cumsum(np.bincount(ec, minlength=n)) - np.bincount(ec, minlength=n),
+        np.bincount(ec, minlength=n),
+    )
     ts_type = pa.timestamp("us", tz="UTC")
-    events = pa.table({
-        "contact_id": pa.array(contact_ids[ec], pa.string()),
-        "ts": pa.array(ets, pa.int64()).cast(ts_type),
-        "seq": pa.array(seq.astype(np.int32)),
-        "kind": pa.array(col("kind", None)[order], pa.string()),
-        "stage": pa.array(col("stage", None)[order], pa.string()),
-        "touchpoint": pa.array(tp_ids[tp_col], pa.string()),
-        "channel": pa.array(tp_ch[tp_col], pa.string()),
-        "action": pa.array(col("action", None)[order], pa.string()),
-        "deal_id": pa.array(np.where(deal_col >= 0, deal_ids[deal_col] if deal_ids is not None else None, None), pa.string()),
-        "experiment": pa.array(col("experiment", None)[order], pa.string()),
-        "variant": pa.array(col("variant", None)[order], pa.string()),
-        "value": pa.array(col("value", np.nan, float)[order], pa.float64(), from_pandas=True),
-    })
+    events = pa.table(
+        {
+            "contact_id": pa.array(contact_ids[ec], pa.string()),
+            "ts": pa.array(ets, pa.int64()).cast(ts_type),
+            "seq": pa.array(seq.astype(np.int32)),
+            "kind": pa.array(col("kind", None)[order], pa.string()),
+            "stage": pa.array(col("stage", None)[order], pa.string()),
+            "touchpoint": pa.array(tp_ids[tp_col], pa.string()),
+            "channel": pa.array(tp_ch[tp_col], pa.string()),
+            "action": pa.array(col("action", None)[order], pa.string()),
+            "deal_id": pa.array(
+                np.where(deal_col >= 0, deal_ids[deal_col] if deal_ids is not None else None, None),
+                pa.string(),
+            ),
+            "experiment": pa.array(col("experiment", None)[order], pa.string()),
+            "variant": pa.array(col("variant", None)[order], pa.string()),
+            "value": pa.array(col("value", np.nan, float)[order], pa.float64(), from_pandas=True),
+        }
+    )
 
     # -- contacts and people
     pers = personas or [None]
     persona_ids = np.array([p.id if p else None for p in pers], dtype=object)
     icps = np.array([p.icp if p else None for p in pers], dtype=object)
-    segs = np.array([(p.segments[0] if p.segments else None) if p else None for p in pers], dtype=object)
+    segs = np.array(
+        [(p.segments[0] if p.segments else None) if p else None for p in pers], dtype=object
+    )
     src_p = rng.dirichlet(np.ones(len(_LEAD_SOURCES)) * 2, size=n_p)
     u = rng.random(n)
     lead = (u[:, None] > np.cumsum(src_p[persona_idx], axis=1)).sum(axis=1)
     lead = np.minimum(lead, len(_LEAD_SOURCES) - 1)
     lead_source = np.array(_LEAD_SOURCES, dtype=object)[lead]
     lead_source[rng.random(n) < 0.005] = None
-    contacts_tbl = pa.table({
-        "contact_id": pa.array(contact_ids, pa.string()),
-        "persona": pa.array(persona_ids[persona_idx], pa.string()),
-        "segment": pa.array(segs[persona_idx], pa.string()),
-        "icp": pa.array(icps[persona_idx], pa.string()),
-        "lead_source": pa.array(lead_source, pa.string()),
-        "industry": pa.array(np.array(_INDUSTRIES, dtype=object)[rng.integers(0, len(_INDUSTRIES), n)], pa.string()),
-        "company_size": pa.array(np.array(_SIZES, dtype=object)[rng.integers(0, len(_SIZES), n)], pa.string()),
-        "country": pa.array(np.array(_COUNTRIES, dtype=object)[rng.choice(len(_COUNTRIES), n, p=[0.8, 0.06, 0.05, 0.05, 0.04])], pa.string()),
-        "created_at": pa.array(created - created % 1_000_000, pa.int64()).cast(ts_type),
-    })
+    contacts_tbl = pa.table(
+        {
+            "contact_id": pa.array(contact_ids, pa.string()),
+            "persona": pa.array(persona_ids[persona_idx], pa.string()),
+            "segment": pa.array(segs[persona_idx], pa.string()),
+            "icp": pa.array(icps[persona_idx], pa.string()),
+            "lead_source": pa.array(lead_source, pa.string()),
+            "industry": pa.array(
+                np.array(_INDUSTRIES, dtype=object)[rng.integers(0, len(_INDUSTRIES), n)],
+                pa.string(),
+            ),
+            "company_size": pa.array(
+                np.array(_SIZES, dtype=object)[rng.integers(0, len(_SIZES), n)], pa.string()
+            ),
+            "country": pa.array(
+                np.array(_COUNTRIES, dtype=object)[
+                    rng.choice(len(_COUNTRIES), n, p=[0.8, 0.06, 0.05, 0.05, 0.04])
+                ],
+                pa.string(),
+            ),
+            "created_at": pa.array(created - created % 1_000_000, pa.int64()).cast(ts_type),
+        }
+    )
     first = np.array(_FIRST, dtype=object)[rng.integers(0, len(_FIRST), n)]
     last = np.array(_LAST, dtype=object)[rng.integers(0, len(_LAST), n)]
-    people = pa.table({
-        "contact_id": pa.array(contact_ids, pa.string()),
-        "ext_id": pa.array([str(5_000_000 + i) for i in range(n)], pa.string()),
-        "first_name": pa.array(first, pa.string()),
-        "last_name": pa.array(last, pa.string()),
-        "email": pa.array([f"{f.lower()}.{ln.lower()}.{i}@mail.example.org" for i, (f, ln) in enumerate(zip(first, last, strict=True))], pa.string()),
-        "phone": pa.array([f"+44 7700 {900000 + i % 100000:06d}" if i % 7 else f"07700 {900000 + i % 100000:06d}" for i in range(n)], pa.string()),
-        "company": pa.array([f"{ln} Holdings" for ln in last], pa.string()),
-    })
+    people = pa.table(
+        {
+            "contact_id": pa.array(contact_ids, pa.string()),
+            "ext_id": pa.array([str(5_000_000 + i) for i in range(n)], pa.string()),
+            "first_name": pa.array(first, pa.string()),
+            "last_name": pa.array(last, pa.string()),
+            "email": pa.array(
+                [
+                    f"{f.lower()}.{ln.lower()}.{i}@mail.example.org"
+                    for i, (f, ln) in enumerate(zip(first, last, strict=True))
+                ],
+                pa.string(),
+            ),
+            "phone": pa.array(
+                [
+                    f"+44 7700 {900000 + i % 100000:06d}"
+                    if i % 7
+                    else f"07700 {900000 + i % 100000:06d}"
+                    for i in range(n)
+                ],
+                pa.string(),
+            ),
+            "company": pa.array([f"{ln} Holdings" for ln in last], pa.string()),
+        }
+    )
     reasons = np.array(_LOST_REASONS, dtype=object)[rng.integers(0, len(_LOST_REASONS), n)]
-    deals = pa.table({
-        "deal_id": pa.array(deal_ids[d_idx] if deal_ids is not None else [], pa.string()),
-        "contact_id": pa.array(contact_ids[d_idx], pa.string()),
-        "amount": pa.array(amount[d_idx]),
-        "currency": pa.array([currency] * d_idx.size, pa.string()),
-        "created_at": pa.array(deal_created[d_idx], pa.int64()).cast(ts_type),
-        "closed_at": pa.array(np.where(deal_open[d_idx], None, closed[d_idx]).astype(object), pa.int64()).cast(ts_type),
-        "outcome": pa.array(np.where(won[d_idx], "won", np.where(lost[d_idx], "lost", "open")), pa.string()),
-        "lost_reason": pa.array(np.where(lost[d_idx], reasons[d_idx], None), pa.string()),
-        "stage": pa.array(stage_arr[np.where(won[d_idx], ds, max(ds - 1, 0))], pa.string()),
-    })
+    deals = pa.table(
+        {
+            "deal_id": pa.array(deal_ids[d_idx] if deal_ids is not None else [], pa.string()),
+            "contact_id": pa.array(contact_ids[d_idx], pa.string()),
+            "amount": pa.array(amount[d_idx]),
+            "currency": pa.array([currency] * d_idx.size, pa.string()),
+            "created_at": pa.array(deal_created[d_idx], pa.int64()).cast(ts_type),
+            "closed_at": pa.array(
+                np.where(deal_open[d_idx], None, closed[d_idx]).astype(object), pa.int64()
+            ).cast(ts_type),
+            "outcome": pa.array(
+                np.where(won[d_idx], "won", np.where(lost[d_idx], "lost", "open")), pa.string()
+            ),
+            "lost_reason": pa.array(np.where(lost[d_idx], reasons[d_idx], None), pa.string()),
+            "stage": pa.array(stage_arr[np.where(won[d_idx], ds, max(ds - 1, 0))], pa.string()),
+        }
+    )
     base_tables = CanonicalTables.of(contacts_tbl, events, deals)
     return SampleCrm(
         base_tables.contacts,
@@ -392,7 +583,12 @@ def write_export(
     filename
         Defaults to a name like the CRM's own (``hubspot-contacts.csv``).
     """
-    writers = {"hubspot": _hubspot, "salesforce": _salesforce, "pipedrive": _pipedrive, "generic": _generic}
+    writers = {
+        "hubspot": _hubspot,
+        "salesforce": _salesforce,
+        "pipedrive": _pipedrive,
+        "generic": _generic,
+    }
     if fmt not in writers:
         raise ValueError(f"unknown export format {fmt!r}; known: {', '.join(FORMATS)}")
     table, default_name = writers[fmt](sample)
@@ -408,7 +604,9 @@ def _write_csv(table: pa.Table, path: Path, *, encoding: str, delimiter: str, ne
 
     tmp = path.with_name(path.name + ".part")
     if encoding == "utf-8" and newline == "\n":
-        pcsv.write_csv(table, tmp, write_options=pcsv.WriteOptions(delimiter=delimiter, quoting_style="needed"))
+        pcsv.write_csv(
+            table, tmp, write_options=pcsv.WriteOptions(delimiter=delimiter, quoting_style="needed")
+        )
     else:
         frame = table.to_pandas()
         frame.to_csv(tmp, index=False, sep=delimiter, encoding=encoding, lineterminator=newline)
@@ -437,16 +635,25 @@ def _hubspot(sample: SampleCrm) -> tuple[pa.Table, str]:
         "Company Name": people["company"],
     }
     ls = people.select(["contact_id"]).join(last_stage, "contact_id", join_type="left outer")
-    ls = people.select(["contact_id"]).append_column("_o", pa.array(range(people.num_rows))).join(ls, "contact_id").sort_by("_o")
-    cols["Lifecycle Stage"] = pc.fill_null(
-        _map(ls["stage_last"], sample.stage_names), ""
+    ls = (
+        people.select(["contact_id"])
+        .append_column("_o", pa.array(range(people.num_rows)))
+        .join(ls, "contact_id")
+        .sort_by("_o")
     )
+    cols["Lifecycle Stage"] = pc.fill_null(_map(ls["stage_last"], sample.stage_names), "")
     for stage_id, name in sample.stage_names.items():
         f = firsts.filter(pc.equal(firsts["stage"], stage_id)).select(["contact_id", "ts_min"])
-        joined = people.select(["contact_id"]).append_column("_o", pa.array(range(people.num_rows))).join(
-            f, "contact_id", join_type="left outer").sort_by("_o")
+        joined = (
+            people.select(["contact_id"])
+            .append_column("_o", pa.array(range(people.num_rows)))
+            .join(f, "contact_id", join_type="left outer")
+            .sort_by("_o")
+        )
         article = "an" if name[:1].lower() in "aeiou" else "a"
-        cols[f"Became {article} {name} Date"] = pc.fill_null(_fmt(joined["ts_min"], "%Y-%m-%d %H:%M"), "")
+        cols[f"Became {article} {name} Date"] = pc.fill_null(
+            _fmt(joined["ts_min"], "%Y-%m-%d %H:%M"), ""
+        )
     cols["Original Source"] = pc.fill_null(_map(people["lead_source"], _HUBSPOT_SOURCES), "")
     cols["Persona"] = pc.fill_null(_map(people["persona"], sample.persona_names), "")
     cols["Industry"] = people["industry"]
@@ -457,9 +664,14 @@ def _hubspot(sample: SampleCrm) -> tuple[pa.Table, str]:
 
 
 _HUBSPOT_SOURCES = {
-    "Organic Search": "Organic Search", "Paid Search": "Paid Search", "Paid Social": "Paid Social",
-    "Email Marketing": "Email Marketing", "Referrals": "Referrals", "Direct Traffic": "Direct Traffic",
-    "Offline Sources": "Offline Sources", "Social Media": "Organic Social",
+    "Organic Search": "Organic Search",
+    "Paid Search": "Paid Search",
+    "Paid Social": "Paid Social",
+    "Email Marketing": "Email Marketing",
+    "Referrals": "Referrals",
+    "Direct Traffic": "Direct Traffic",
+    "Offline Sources": "Offline Sources",
+    "Social Media": "Organic Social",
 }
 
 
@@ -480,42 +692,69 @@ def _salesforce(sample: SampleCrm) -> tuple[pa.Table, str]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    deals = sample.deals.join(sample.people.select(["contact_id", "first_name", "last_name", "company"]), "contact_id")
+    deals = sample.deals.join(
+        sample.people.select(["contact_id", "first_name", "last_name", "company"]), "contact_id"
+    )
     deals = deals.sort_by("deal_id")
     deal_of = {c: i for i, c in enumerate(deals["contact_id"].to_pylist())}
     ev = sample.events.filter(pc.equal(sample.events["kind"], "stage"))
     didx = np.array([deal_of.get(c, -1) for c in ev["contact_id"].to_pylist()], dtype=np.int64)
     ts = _us(ev["ts"])
     created = _us(deals["created_at"])
+    closed_us = _us(deals["closed_at"])
     ok = didx >= 0
     ok[ok] = ts[ok] >= created[didx[ok]] - 86_400_000_000
-    stage_rows = _map(ev.filter(pa.array(ok))["stage"], sample.stage_names).to_numpy(zero_copy_only=False)
+    # an opportunity's history ends when it closes
+    ok[ok] &= (closed_us[didx[ok]] == 0) | (ts[ok] < closed_us[didx[ok]])
+    stage_rows = _map(ev.filter(pa.array(ok))["stage"], sample.stage_names).to_numpy(
+        zero_copy_only=False
+    )
     outcome = deals["outcome"].to_numpy(zero_copy_only=False)
     closed_idx = np.flatnonzero(outcome != "open")
     d = np.concatenate([didx[ok], closed_idx])
     t = np.concatenate([ts[ok], _us(deals["closed_at"])[closed_idx]])
-    st = np.concatenate([stage_rows, np.where(outcome[closed_idx] == "won", "Closed Won", "Closed Lost").astype(object)])
+    st = np.concatenate(
+        [
+            stage_rows,
+            np.where(outcome[closed_idx] == "won", "Closed Won", "Closed Lost").astype(object),
+        ]
+    )
     order = np.lexsort((t, d))
     d, t, st = d[order], t[order], st[order]
     tsv = pa.array(t, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
     names = np.array(
-        [f"{c} - {f} {ln}" for f, ln, c in zip(deals["first_name"].to_pylist(), deals["last_name"].to_pylist(),
-                                               deals["company"].to_pylist(), strict=True)], dtype=object)
-    reps = np.array(["Ottoline Fairweather", "Caspian Threlkeld", "Marguerite Oakenshaw"], dtype=object)
+        [
+            f"{c} - {f} {ln}"
+            for f, ln, c in zip(
+                deals["first_name"].to_pylist(),
+                deals["last_name"].to_pylist(),
+                deals["company"].to_pylist(),
+                strict=True,
+            )
+        ],
+        dtype=object,
+    )
+    reps = np.array(
+        ["Ottoline Fairweather", "Caspian Threlkeld", "Marguerite Oakenshaw"], dtype=object
+    )
     prob = np.where(st == "Closed Won", 100, np.where(st == "Closed Lost", 0, 50))
-    table = pa.table({
-        "Id": pa.array([f"008{i:015d}" for i in range(d.size)], pa.string()),
-        "OpportunityId": pa.array([f"006{i:015d}" for i in d], pa.string()),
-        "Opportunity.Name": pa.array(names[d], pa.string()),
-        "CreatedBy.Name": pa.array(reps[d % 3], pa.string()),
-        "CreatedDate": _fmt(tsv, "%Y-%m-%dT%H:%M:%S.000Z"),
-        "StageName": pa.array(st, pa.string()),
-        "Amount": pa.array(np.round(deals["amount"].to_numpy()[d], 2)),
-        "CurrencyIsoCode": pa.array(deals["currency"].to_numpy(zero_copy_only=False)[d], pa.string()),
-        "Probability": pa.array(prob),
-        "CloseDate": _fmt(tsv, "%Y-%m-%d"),
-        "IsDeleted": pa.array(["false"] * d.size, pa.string()),
-    })
+    table = pa.table(
+        {
+            "Id": pa.array([f"008{i:015d}" for i in range(d.size)], pa.string()),
+            "OpportunityId": pa.array([f"006{i:015d}" for i in d], pa.string()),
+            "Opportunity.Name": pa.array(names[d], pa.string()),
+            "CreatedBy.Name": pa.array(reps[d % 3], pa.string()),
+            "CreatedDate": _fmt(tsv, "%Y-%m-%dT%H:%M:%S.000Z"),
+            "StageName": pa.array(st, pa.string()),
+            "Amount": pa.array(np.round(deals["amount"].to_numpy()[d], 2)),
+            "CurrencyIsoCode": pa.array(
+                deals["currency"].to_numpy(zero_copy_only=False)[d], pa.string()
+            ),
+            "Probability": pa.array(prob),
+            "CloseDate": _fmt(tsv, "%Y-%m-%d"),
+            "IsDeleted": pa.array(["false"] * d.size, pa.string()),
+        }
+    )
     return table, "OpportunityHistory.csv"
 
 
@@ -531,32 +770,36 @@ def _pipedrive(sample: SampleCrm) -> tuple[pa.Table, str]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    deals = sample.deals.join(sample.people, "contact_id").join(sample.contacts.select(["contact_id", "lead_source"]), "contact_id")
+    deals = sample.deals.join(sample.people, "contact_id").join(
+        sample.contacts.select(["contact_id", "lead_source"]), "contact_id"
+    )
     deals = deals.sort_by("deal_id")
     status = deals["outcome"]
     fmt = "%Y-%m-%d %H:%M:%S"
     won_t = pc.if_else(pc.equal(status, "won"), _fmt(deals["closed_at"], fmt), "")
     lost_t = pc.if_else(pc.equal(status, "lost"), _fmt(deals["closed_at"], fmt), "")
     names = pc.binary_join_element_wise(deals["first_name"], deals["last_name"], " ")
-    table = pa.table({
-        "Deal - ID": pa.array(range(1, deals.num_rows + 1)).cast(pa.string()),
-        "Deal - Title": pc.binary_join_element_wise(deals["company"], "deal", " "),
-        "Deal - Value": deals["amount"],
-        "Deal - Currency": deals["currency"],
-        "Deal - Pipeline": pa.array(["Sales pipeline"] * deals.num_rows),
-        "Deal - Stage": _map(deals["stage"], sample.stage_names),
-        "Deal - Status": deals["outcome"],
-        "Deal - Deal created": _fmt(deals["created_at"], fmt),
-        "Deal - Won time": pc.fill_null(won_t, ""),
-        "Deal - Lost time": pc.fill_null(lost_t, ""),
-        "Deal - Lost reason": pc.fill_null(deals["lost_reason"], ""),
-        "Deal - Source channel": pc.fill_null(deals["lead_source"], ""),
-        "Deal - Contact person": names,
-        "Deal - Organization": deals["company"],
-        "Person - ID": deals["ext_id"],
-        "Person - Email": deals["email"],
-        "Person - Phone": deals["phone"],
-    })
+    table = pa.table(
+        {
+            "Deal - ID": pa.array(range(1, deals.num_rows + 1)).cast(pa.string()),
+            "Deal - Title": pc.binary_join_element_wise(deals["company"], "deal", " "),
+            "Deal - Value": deals["amount"],
+            "Deal - Currency": deals["currency"],
+            "Deal - Pipeline": pa.array(["Sales pipeline"] * deals.num_rows),
+            "Deal - Stage": _map(deals["stage"], sample.stage_names),
+            "Deal - Status": deals["outcome"],
+            "Deal - Deal created": _fmt(deals["created_at"], fmt),
+            "Deal - Won time": pc.fill_null(won_t, ""),
+            "Deal - Lost time": pc.fill_null(lost_t, ""),
+            "Deal - Lost reason": pc.fill_null(deals["lost_reason"], ""),
+            "Deal - Source channel": pc.fill_null(deals["lead_source"], ""),
+            "Deal - Contact person": names,
+            "Deal - Organization": deals["company"],
+            "Person - ID": deals["ext_id"],
+            "Person - Email": deals["email"],
+            "Person - Phone": deals["phone"],
+        }
+    )
     return table, "pipedrive-deals.csv"
 
 
@@ -565,29 +808,39 @@ def _generic(sample: SampleCrm) -> tuple[pa.Table, str]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    people = sample.people.join(sample.contacts.select(["contact_id", "persona", "lead_source"]), "contact_id")
+    people = sample.people.join(
+        sample.contacts.select(["contact_id", "persona", "lead_source"]), "contact_id"
+    )
     ev = sample.events.append_column("_o", pa.array(range(sample.events.num_rows)))
-    ev = ev.join(people, "contact_id").join(
-        sample.deals.select(["deal_id", "currency", "lost_reason"]), "deal_id", join_type="left outer"
-    ).sort_by("_o")
+    ev = (
+        ev.join(people, "contact_id")
+        .join(
+            sample.deals.select(["deal_id", "currency", "lost_reason"]),
+            "deal_id",
+            join_type="left outer",
+        )
+        .sort_by("_o")
+    )
     lost = pc.equal(pc.fill_null(ev["action"], ""), "lost")
-    return pa.table({
-        "email": ev["email"],
-        "timestamp": _fmt(ev["ts"], "%Y-%m-%dT%H:%M:%SZ"),
-        "kind": ev["kind"],
-        "stage": ev["stage"],
-        "touchpoint": _map(ev["touchpoint"], sample.touchpoint_names),
-        "channel": ev["channel"],
-        "action": ev["action"],
-        "deal_id": ev["deal_id"],
-        "amount_or_score": ev["value"],
-        "currency": pc.if_else(pc.is_null(ev["deal_id"]), None, ev["currency"]),
-        "lost_reason": pc.if_else(lost, ev["lost_reason"], None),
-        "experiment": ev["experiment"],
-        "variant": ev["variant"],
-        "persona": ev["persona"],
-        "lead_source": ev["lead_source"],
-        "first_name": ev["first_name"],
-        "last_name": ev["last_name"],
-        "phone": ev["phone"],
-    }), "events.csv"
+    return pa.table(
+        {
+            "email": ev["email"],
+            "timestamp": _fmt(ev["ts"], "%Y-%m-%dT%H:%M:%SZ"),
+            "kind": ev["kind"],
+            "stage": ev["stage"],
+            "touchpoint": _map(ev["touchpoint"], sample.touchpoint_names),
+            "channel": ev["channel"],
+            "action": ev["action"],
+            "deal_id": ev["deal_id"],
+            "amount_or_score": ev["value"],
+            "currency": pc.if_else(pc.is_null(ev["deal_id"]), None, ev["currency"]),
+            "lost_reason": pc.if_else(lost, ev["lost_reason"], None),
+            "experiment": ev["experiment"],
+            "variant": ev["variant"],
+            "persona": ev["persona"],
+            "lead_source": ev["lead_source"],
+            "first_name": ev["first_name"],
+            "last_name": ev["last_name"],
+            "phone": ev["phone"],
+        }
+    ), "events.csv"

@@ -2,7 +2,8 @@
 
 One row per stage change of an opportunity (``OpportunityId``, ``StageName``, ``Amount``,
 ``CreatedDate``), moves back to an earlier stage included. "Closed Won" and "Closed Lost"
-close the deal (won or lost) rather than name a stage, unless the stage map maps them. The
+close the deal (won or lost) rather than name a stage, unless the stage map maps them; the
+last row of an opportunity decides its outcome (a deal reopened after "Closed Lost" is open). The
 contact is ``ContactId`` when the export has it, else ``AccountId``, else the opportunity.
 Rows with ``IsDeleted`` true are skipped. Data Loader writes upper-case headers; names are
 matched without regard to case.
@@ -31,14 +32,20 @@ class Salesforce:
 
     def read(self, ctx: ReadContext) -> SourceQueries:
         req = ctx.require(
-            {"opp": ("OpportunityId",), "stage": ("StageName",), "date": ("CreatedDate", "SystemModstamp")},
+            {
+                "opp": ("OpportunityId",),
+                "stage": ("StageName",),
+                "date": ("CreatedDate", "SystemModstamp"),
+            },
             "Salesforce OpportunityHistory export",
         )
         opt = {
             "id": ctx.find("Id"),
             "amount": ctx.find("Amount"),
             "currency": ctx.find("CurrencyIsoCode", "Opportunity.CurrencyIsoCode"),
-            "contact": ctx.find("ContactId", "Opportunity.ContactId", "AccountId", "Opportunity.AccountId"),
+            "contact": ctx.find(
+                "ContactId", "Opportunity.ContactId", "AccountId", "Opportunity.AccountId"
+            ),
             "deleted": ctx.find("IsDeleted"),
             "reason": ctx.find("Loss_Reason__c", "Opportunity.Loss_Reason__c", "Lost Reason"),
         }
@@ -50,16 +57,28 @@ class Salesforce:
         ctx.con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _stg AS
-            SELECT __row, trim({qi(req['opp'])}) AS opp, trim({qi(req['stage'])}) AS stage_raw,
-                   {qi(req['date'])} AS raw_ts, {ctx.ts(qi(req['date']))} AS ts,
-                   {col('amount')} AS raw_amount, {ctx.amount(col('amount'))} AS amount,
-                   {col('currency')} AS currency, coalesce({col('contact')}, trim({qi(req['opp'])})) AS contact,
-                   {col('reason')} AS reason, {col('id')} AS hist_id
+            SELECT __row, trim({qi(req["opp"])}) AS opp, trim({qi(req["stage"])}) AS stage_raw,
+                   {qi(req["date"])} AS raw_ts, {ctx.ts(qi(req["date"]))} AS ts,
+                   {col("amount")} AS raw_amount, {ctx.amount(col("amount"))} AS amount,
+                   {col("currency")} AS currency, coalesce({col("contact")}, trim({qi(req["opp"])})) AS contact,
+                   {col("reason")} AS reason, {col("id")} AS hist_id
             FROM raw WHERE NOT ({deleted})
             """
         )
-        ctx.flag("_stg", "opp IS NULL", req["opp"], "the opportunity id is empty", "every row needs its OpportunityId")
-        ctx.flag("_stg", "stage_raw IS NULL", req["stage"], "the stage is empty", "every row needs its StageName")
+        ctx.flag(
+            "_stg",
+            "opp IS NULL",
+            req["opp"],
+            "the opportunity id is empty",
+            "every row needs its OpportunityId",
+        )
+        ctx.flag(
+            "_stg",
+            "stage_raw IS NULL",
+            req["stage"],
+            "the stage is empty",
+            "every row needs its StageName",
+        )
         ctx.check_ts("_stg", "raw_ts", "ts", req["date"], required=True)
         ctx.check_amount("_stg", "raw_amount", "amount", opt["amount"] or "Amount")
         if opt["id"]:
@@ -79,7 +98,11 @@ class Salesforce:
             f"CREATE OR REPLACE TEMP VIEW _sf AS SELECT s.*, l.value AS stage_id, {closed} AS closed "
             f"FROM _stg s LEFT JOIN {lk} l ON l.raw = s.stage_raw"
         )
-        currency = f"coalesce(currency, {ql(ctx.options['currency'])})" if ctx.options.get("currency") else "currency"
+        currency = (
+            f"coalesce(currency, {ql(ctx.options['currency'])})"
+            if ctx.options.get("currency")
+            else "currency"
+        )
         events = f"""
             SELECT __row, 1 AS __sub, contact AS contact_id, ts, 'stage' AS kind, stage_id AS stage,
                    opp AS deal_id, amount AS value
@@ -105,16 +128,16 @@ class Salesforce:
                        arg_max(amount, (ts, __row)) FILTER (WHERE amount IS NOT NULL) AS amount,
                        arg_max({currency}, (ts, __row)) FILTER (WHERE {currency} IS NOT NULL) AS currency,
                        min(ts) AS created_at,
-                       arg_max(closed, (ts, __row)) AS last_closed,
+                       arg_max(coalesce(closed, 'open'), (ts, __row)) AS last_state,
                        max(ts) AS last_ts,
                        arg_max(stage_id, (ts, __row)) FILTER (WHERE stage_id IS NOT NULL) AS stage,
                        arg_max(reason, (ts, __row)) FILTER (WHERE reason IS NOT NULL) AS reason
                 FROM s GROUP BY opp
             )
             SELECT __row, opp AS deal_id, contact_id, amount, currency, created_at,
-                   CASE WHEN last_closed IS NOT NULL THEN last_ts END AS closed_at,
-                   coalesce(last_closed, 'open') AS outcome,
-                   CASE WHEN last_closed = 'lost' THEN reason END AS lost_reason, stage
+                   CASE WHEN last_state <> 'open' THEN last_ts END AS closed_at,
+                   last_state AS outcome,
+                   CASE WHEN last_state = 'lost' THEN reason END AS lost_reason, stage
             FROM d
         """
         contacts = """
