@@ -1,0 +1,53 @@
+"""`workbook demo-data` and `workbook import`, driven in process."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from workbook.cli import main
+from workbook.store import open_workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_demo_data_then_import(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "exports"
+    res = runner.invoke(main, ["demo-data", "--contacts", "200", "--seed", "4", "--format", "hubspot",
+                               "--format", "generic", "-w", str(ROOT / "data" / "demo"), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in out.iterdir()) == ["events.csv", "hubspot-contacts.csv"]
+    ws = tmp_path / "client"
+    ws.mkdir()
+    shutil.copy(ROOT / "data" / "demo" / "workspace.yaml", ws)
+    res = runner.invoke(main, ["import", str(ws), str(out / "events.csv"), "--currency", "GBP"])
+    assert res.exit_code == 0, res.output
+    assert "imported as 'generic-events'" in res.output
+    assert "rows read" in res.output
+    res = runner.invoke(main, ["import", str(ws), str(out / "events.csv")])
+    assert res.exit_code == 0 and "already imported" in res.output
+    assert [d.id for d in open_workspace(ws).data.data_sources] == ["generic-events"]
+
+
+def test_import_errors_are_one_line_each(tmp_path: Path) -> None:
+    ws = tmp_path / "client"
+    ws.mkdir()
+    shutil.copy(ROOT / "data" / "demo" / "workspace.yaml", ws)
+    bad = tmp_path / "hubspot.csv"
+    bad.write_text("Record ID,Became a Lead Date\n1,2025-01-01\n2,later\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["import", str(ws), str(bad)])
+    assert res.exit_code == 1
+    assert "Traceback" not in res.output
+    assert "error: hubspot.csv: not imported" in res.output
+    assert "hubspot.csv, row 2, column 'Became a Lead Date': cannot read the date" in res.output
+    assert not (ws / "data").exists()
+
+
+def test_demo_data_works_outside_the_repo(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(main, ["demo-data", "--contacts", "50", "--format", "pipedrive", "-o", "x"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "x" / "pipedrive-deals.csv").exists()

@@ -1,0 +1,109 @@
+"""The sample-data generator: seeded, realistic, driven by the workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from workbook.crm import schema
+from workbook.crm.generate import DEFAULT_END, FORMATS, generate, write_export
+from workbook.model import Client, Workspace
+from workbook.store import open_workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def model() -> Workspace:
+    return open_workspace(ROOT / "data" / "demo").data
+
+
+@pytest.fixture(scope="module")
+def frames(model: Workspace) -> dict[str, pd.DataFrame]:
+    s = generate(model, contacts=4000, seed=3)
+    return {"events": s.events.to_pandas(), "contacts": s.contacts.to_pandas(), "deals": s.deals.to_pandas()}
+
+
+def test_same_seed_same_data(model: Workspace) -> None:
+    a, b, c = (generate(model, contacts=300, seed=s) for s in (1, 1, 2))
+    assert a.events.equals(b.events) and a.people.equals(b.people) and a.deals.equals(b.deals)
+    assert not a.events.equals(c.events)
+
+
+def test_tables_follow_the_canonical_schemas(model: Workspace) -> None:
+    s = generate(model, contacts=200, seed=4)
+    for name, table in s.items():
+        assert table.schema.equals(schema.TABLES[name]), name
+
+
+def test_uses_the_workspace_vocabulary(model: Workspace, frames: dict[str, pd.DataFrame]) -> None:
+    ev = frames["events"]
+    assert set(ev.stage.dropna()) == set(model.stage_ids())
+    assert set(ev.touchpoint.dropna()) <= {t.id for t in model.touchpoints}
+    assert set(frames["contacts"].persona) == {p.id for p in model.personas}
+    exp = ev[ev.experiment.notna()]
+    for e in model.measurement.experiments:
+        assert set(exp[exp.experiment == e.id].variant) == {v.id for v in e.variants}
+
+
+def test_realistic_shape(frames: dict[str, pd.DataFrame]) -> None:
+    ev, deals = frames["events"], frames["deals"]
+    stages = ev[ev.kind == "stage"]
+    reach = stages.groupby("stage").contact_id.nunique()
+    assert reach["awareness"] > reach["consideration"] > reach["purchase"] > reach["advocacy"] > 0
+    # moves back to an earlier stage happen
+    order = {"awareness": 0, "consideration": 1, "purchase": 2, "retention": 3, "advocacy": 4}
+    idx = stages.stage.map(order)
+    back = (idx.groupby(stages.contact_id).diff() < 0).sum()
+    assert back > 0
+    # email funnel: opens below sends... per touchpoint with sends
+    mail = ev[ev.channel == "email"]
+    counts = mail.action.value_counts()
+    assert counts["sent"] > counts["open"] > counts["click"] > counts.get("reply", 0)
+    assert set(deals.outcome) == {"won", "lost", "open"}
+    assert deals[deals.outcome == "lost"].lost_reason.notna().all()
+    assert deals[deals.outcome == "won"].lost_reason.isna().all()
+    assert (deals.amount > 0).all()
+    assert ev.ts.max() <= pd.Timestamp(DEFAULT_END)
+    ratings = ev[ev.kind == "rating"].value
+    assert ratings.between(1, 10).all() and len(ratings) > 0
+
+
+def test_won_and_lost_contacts_touch_differently(frames: dict[str, pd.DataFrame]) -> None:
+    ev, deals = frames["events"], frames["deals"]
+    touches = ev[(ev.kind == "touch") & ev.touchpoint.notna() & ev.experiment.isna()]
+    outcome = deals.set_index("contact_id").outcome
+    t = touches.assign(outcome=touches.contact_id.map(outcome)).dropna(subset=["outcome"])
+    share = pd.crosstab(t.touchpoint, t.outcome, normalize="columns")
+    assert (share["won"] - share["lost"]).abs().max() > 0.02
+    per_contact = t.groupby(["outcome", "contact_id"]).size().groupby("outcome").mean()
+    assert per_contact["won"] > per_contact["lost"]
+
+
+def test_works_without_personas_or_touchpoints() -> None:
+    bare = Workspace(client=Client(name="Bare", slug="bare"))
+    s = generate(bare, contacts=100, seed=0)
+    assert s.contacts.num_rows == 100
+    assert s.events.column("touchpoint").null_count < s.events.num_rows
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_writers_write_real_looking_exports(model: Workspace, tmp_path: Path, fmt: str) -> None:
+    s = generate(model, contacts=150, seed=8)
+    path = write_export(s, fmt, tmp_path, encoding="utf-8-sig", delimiter=";", newline="\r\n")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
+    frame = pd.read_csv(path, sep=";", encoding="utf-8-sig", dtype=str)
+    assert len(frame) > 0
+    header = {"hubspot": "Record ID", "salesforce": "OpportunityId", "pipedrive": "Deal - ID", "generic": "email"}
+    assert header[fmt] in frame.columns
+
+
+def test_a_large_history_is_quick(model: Workspace) -> None:
+    s = generate(model, contacts=50_000, seed=1)
+    assert s.contacts.num_rows == 50_000
+    assert 6 * 50_000 < s.events.num_rows < 15 * 50_000
+    assert isinstance(s.events, pa.Table)
