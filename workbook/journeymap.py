@@ -18,6 +18,7 @@ or XML escaping (SVG): it is data, never markup.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import tempfile
@@ -175,7 +176,7 @@ class MapLayout:
             if lane.id == lane_id:
                 return lane
         raise KeyError(
-            f"no lane {lane_id!r} in this map (lanes: {', '.join(l.id for l in self.lanes)})"
+            f"no lane {lane_id!r} in this map (lanes: {', '.join(x.id for x in self.lanes)})"
         )
 
     def annotation(self, kind: str) -> MapAnnotation | None:
@@ -373,7 +374,9 @@ def build_layout(
 
     stages = tuple(MapStage(s.id, s.name, s.selling_action) for s in model.stages)
     stage_ids = [s.id for s in stages]
-    cells: dict[str, MapCell] = {sid: journey.stages.get(sid) or MapCell() for sid in stage_ids}
+    cells: dict[str, MapCell] = {
+        sid: journey.stages.get(sid) or MapCell.model_validate({}) for sid in stage_ids
+    }
     emotions = tuple(cells[sid].emotion for sid in stage_ids)
     annotations = _derived_annotations(journey, stage_ids, emotions)
     kpi_values = _kpi_values(kpis, stage_ids)
@@ -512,151 +515,28 @@ def stage_kpis(ws: Any, persona_id: str | None = None) -> dict[str, dict[str, fl
 
 # ------------------------------------------------------------------------------ HTML
 
-_CSS = """
-.wb-map { font-family: var(--wb-font); color: var(--wb-ink); background: var(--wb-background);
-  font-size: 13px; line-height: 1.4; max-width: 100%; box-sizing: border-box; }
-.wb-map *, .wb-map *::before, .wb-map *::after { box-sizing: border-box; }
-.wb-map__head { display: flex; align-items: center; gap: 16px; padding: 4px 0 14px;
-  border-bottom: 3px solid var(--wb-primary); margin-bottom: 14px; }
-.wb-map__head img { max-height: 44px; max-width: 160px; }
-.wb-map__head h2 { margin: 0; font-size: 22px; font-weight: 650; color: var(--wb-primary-text); }
-.wb-map__head p { margin: 2px 0 0; color: var(--wb-muted); font-size: 13px; }
-.wb-map__client { margin-left: auto; text-align: right; color: var(--wb-muted); font-size: 12px; }
-.wb-map__grid { display: grid; grid-template-columns: 150px repeat(var(--wb-stages), minmax(0, 1fr));
-  border: 1px solid #D0D7DE; border-radius: 6px; overflow: hidden; }
-.wb-map__corner, .wb-map__stage { background: var(--wb-primary); color: var(--wb-on-primary);
-  padding: 10px 12px; font-weight: 650; font-size: 14px; border-left: 1px solid rgba(255,255,255,.25); }
-.wb-map__corner { border-left: 0; font-weight: 500; font-size: 12px; opacity: .95; }
-.wb-map__stage small { display: block; font-weight: 400; font-size: 11px; opacity: .9;
-  text-transform: uppercase; letter-spacing: .04em; }
-.wb-map__lane { background: var(--wb-primary-tint); color: var(--wb-primary-text); font-weight: 650;
-  padding: 10px 12px; border-top: 1px solid #D0D7DE; font-size: 12.5px; }
-.wb-map__cell { padding: 8px 10px; border-top: 1px solid #D0D7DE; border-left: 1px solid #E5E7EB;
-  overflow-wrap: anywhere; min-width: 0; }
-.wb-map__cell ul { margin: 0; padding-left: 16px; }
-.wb-map__cell li { margin: 0 0 4px; }
-.wb-map__cell--empty { color: #8C959F; }
-.wb-map__placeholder { grid-column: 2 / -1; padding: 10px 12px; border-top: 1px solid #D0D7DE;
-  color: var(--wb-muted); font-style: italic; background: #FAFBFC; }
-.wb-tp { margin: 0 0 6px; }
-.wb-tp__name { display: block; font-weight: 600; }
-.wb-tp__channel { display: inline-block; font-size: 10.5px; text-transform: uppercase; letter-spacing: .04em;
-  color: var(--wb-muted); border: 1px solid #D0D7DE; border-radius: 9px; padding: 0 6px; margin-top: 1px; }
-.wb-rec { margin: 4px 0 2px; padding: 4px 6px 4px 8px; border-left: 3px solid var(--wb-accent-mark);
-  background: #FFF8F0; font-size: 12px; }
-.wb-rec__meta { display: block; color: var(--wb-muted); font-size: 11px; }
-.wb-rec--high { border-left-width: 5px; }
-.wb-mark { display: inline-block; font-size: 11px; font-weight: 650; border-radius: 3px; padding: 0 5px; margin: 2px 0; }
-.wb-mark--best-moment { color: #FFFFFF; background: var(--wb-best); }
-.wb-mark--worst-struggle { color: #FFFFFF; background: var(--wb-worst); }
-.wb-map__note { display: block; color: var(--wb-muted); font-size: 11.5px; }
-.wb-kpi { display: flex; justify-content: space-between; gap: 6px; font-size: 12px; }
-.wb-kpi b { font-variant-numeric: tabular-nums; }
-.wb-map__curve { grid-column: 2 / -1; position: relative; height: 150px; border-top: 1px dashed #D0D7DE; }
-.wb-map__curve svg { position: absolute; inset: 0; width: 100%; height: 100%; }
-.wb-pt { position: absolute; transform: translate(-50%, -50%); width: 30px; height: 30px; border-radius: 50%;
-  border: 2px solid #FFFFFF; box-shadow: 0 0 0 1px #57606A; display: flex; align-items: center;
-  justify-content: center; font-size: 11px; font-weight: 700; }
-.wb-pt--none { background: #FFFFFF; box-shadow: 0 0 0 1px #8C959F; color: #57606A; font-weight: 400; }
-.wb-pt__mark { position: absolute; left: 50%; transform: translateX(-50%); white-space: nowrap; }
-.wb-pt__mark--above { bottom: 34px; }
-.wb-pt__mark--below { top: 34px; }
-.wb-map__scale { font-weight: 400; color: var(--wb-muted); font-size: 11px; display: block; margin-top: 4px; }
-.wb-map__legend { display: flex; flex-wrap: wrap; gap: 18px; margin-top: 10px; color: var(--wb-muted); font-size: 11.5px; }
-.wb-map__empty { padding: 28px; border: 1px dashed #8C959F; border-radius: 6px; color: var(--wb-muted);
-  background: #FAFBFC; font-size: 14px; }
-@media print {
-  .wb-map { font-size: 10.5px; }
-  .wb-map__grid { break-inside: auto; }
-  .wb-map__cell, .wb-map__lane { break-inside: avoid; }
-  .wb-map__stage, .wb-map__corner, .wb-map__lane, .wb-pt, .wb-mark, .wb-rec {
-    -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-}
-"""
 
-_TEMPLATE = """\
-<section class="wb-map" aria-label="{{ layout.title }}"{% if layout.stages %} style="--wb-stages: {{ layout.stages|length }}"{% endif %}>
-<style>{{ css }}</style>
-<header class="wb-map__head">
-{%- if theme.logo %}<img src="{{ theme.logo }}" alt="{{ layout.client }} logo">{% endif %}
-<div><h2>{{ layout.title }}</h2>{% if layout.persona_summary %}<p>{{ layout.persona_summary }}</p>{% endif %}</div>
-{%- if layout.client %}<div class="wb-map__client">{{ layout.client }}</div>{% endif %}
-</header>
-{%- if layout.placeholder %}
-<div class="wb-map__empty" role="note">{{ layout.placeholder }}</div>
-{%- else %}
-<div class="wb-map__grid" role="table" aria-label="{{ layout.title }}">
-<div class="wb-map__corner" role="columnheader">Stage</div>
-{%- for s in layout.stages %}
-<div class="wb-map__stage" role="columnheader" data-stage="{{ s.id }}">{{ s.name }}{% if s.selling_action %}<small>{{ s.selling_action }}</small>{% endif %}</div>
-{%- endfor %}
-{%- for lane in layout.lanes %}
-<div class="wb-map__lane" role="rowheader" data-lane="{{ lane.id }}">{{ lane.title }}</div>
-{%- if lane.empty and not (lane.id == "thoughts" and layout.has_emotions) %}
-<div class="wb-map__placeholder" role="cell" data-lane="{{ lane.id }}">{{ lane.placeholder }}</div>
-{%- else %}
-{%- for cell in lane.cells %}
-<div class="wb-map__cell{% if cell.empty %} wb-map__cell--empty{% endif %}" role="cell" data-lane="{{ lane.id }}" data-stage="{{ cell.stage }}">
-{%- for a in cell.annotations %}<span class="wb-mark wb-mark--{{ a.kind }}">{{ a.label }}</span>{% if a.note %}<span class="wb-map__note">{{ a.note }}</span>{% endif %}{% endfor %}
-{%- if cell.texts %}<ul>{% for t in cell.texts %}<li>{{ t }}</li>{% endfor %}</ul>{% endif %}
-{%- for tp in cell.touchpoints %}
-<div class="wb-tp" data-touchpoint="{{ tp.id }}"><span class="wb-tp__name">{{ tp.name }}</span><span class="wb-tp__channel">{{ tp.channel_label }}</span>
-{%- for a in tp.annotations %} <span class="wb-mark wb-mark--{{ a.kind }}">{{ a.label }}</span>{% if a.note %}<span class="wb-map__note">{{ a.note }}</span>{% endif %}{% endfor %}
-{%- for r in tp.recommendations %}<div class="wb-rec wb-rec--{{ r.priority }}" data-recommendation="{{ r.id }}">{{ r.text }}<span class="wb-rec__meta">{{ r.priority_label }}{% if r.owner %} · {{ r.owner }}{% endif %}</span></div>{% endfor %}
-</div>
-{%- endfor %}
-{%- for label, value in cell.values %}<div class="wb-kpi"><span>{{ label }}</span><b>{{ value }}</b></div>{% endfor %}
-{%- for r in cell.recommendations %}<div class="wb-rec wb-rec--{{ r.priority }}" data-recommendation="{{ r.id }}">{{ r.text }}<span class="wb-rec__meta">{{ r.priority_label }}{% if r.owner %} · {{ r.owner }}{% endif %}</span></div>{% endfor %}
-{%- if cell.empty %}<span aria-label="nothing recorded">&ndash;</span>{% endif %}
-</div>
-{%- endfor %}
-{%- endif %}
-{%- if lane.id == "thoughts" %}
-<div class="wb-map__lane" role="rowheader" data-lane="emotion">Emotion<span class="wb-map__scale">+2 delighted to &minus;2 frustrated</span></div>
-<div class="wb-map__curve" role="cell" data-lane="emotion" aria-label="Emotion curve: {{ curve.description }}">
-<svg viewBox="0 0 {{ curve.width }} 100" preserveAspectRatio="none" aria-hidden="true" focusable="false">
-<line x1="0" x2="{{ curve.width }}" y1="50" y2="50" stroke="#8C959F" stroke-dasharray="4 4" vector-effect="non-scaling-stroke"/>
-{%- for d in curve.paths %}<path d="{{ d }}" fill="none" stroke="var(--wb-primary)" stroke-width="3" vector-effect="non-scaling-stroke" stroke-linejoin="round"/>{% endfor %}
-</svg>
-{%- for p in curve.points %}
-<div class="wb-pt{% if p.score is none %} wb-pt--none{% endif %}" data-stage="{{ p.stage }}" style="left: {{ p.left }}%; top: {{ p.top }}%;{% if p.score is not none %} background: {{ p.fill }}; color: {{ p.ink }};{% endif %}" title="{{ p.title }}">{{ p.text }}
-{%- for a, side in p.marks %}<span class="wb-mark wb-mark--{{ a.kind }} wb-pt__mark wb-pt__mark--{{ side }}">{% if a.kind == "best-moment" %}&#9733; {% else %}&#9660; {% endif %}{{ a.label }}</span>{% endfor %}
-</div>
-{%- endfor %}
-</div>
-{%- endif %}
-{%- endfor %}
-</div>
-<div class="wb-map__legend"><span><span class="wb-mark wb-mark--best-moment">&#9733; Best moment</span></span><span><span class="wb-mark wb-mark--worst-struggle">&#9660; Worst struggle</span></span><span>Orange bar: a recommendation, next to the touchpoint it fixes</span><span>Circles: emotion score per stage, &minus;2 to +2</span></div>
-{%- endif %}
-</section>
-"""
-
-_PAGE = """\
-<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ title }}</title>
-<style>
-{{ page_css }}
-body { margin: 24px 32px; background: #FFFFFF; }
-@page { size: A3 landscape; margin: 12mm; }
-</style>
-</head>
-<body>
-{{ body }}
-</body>
-</html>
-"""
+# The map's HTML template and CSS are data, in the package (so a wheel ships them).
+_TEMPLATES = "templates/map"
 
 
+@functools.lru_cache(maxsize=1)
 def _jinja() -> Any:
     import jinja2
 
-    # autoescape=True always: every value is user text and must stay data.
-    return jinja2.Environment(autoescape=True, trim_blocks=False, undefined=jinja2.StrictUndefined)
+    # autoescape=True always (not only for .html names): every value is user text.
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("workbook", _TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _css() -> str:
+    from importlib.resources import files
+
+    return (files("workbook") / _TEMPLATES / "map.css").read_text(encoding="utf-8")
 
 
 def _score_text(score: float) -> str:
@@ -692,7 +572,7 @@ def _curve(layout: MapLayout, theme: Theme) -> dict[str, Any]:
         current.append(("M" if not current else "L") + f"{x:.1f},{y:.1f}")
     if len(current) > 1:
         paths.append(" ".join(current))
-    points = []
+    points: list[dict[str, Any]] = []
     described = []
     for i, (stage, score) in enumerate(zip(layout.stages, layout.emotions, strict=True)):
         marks = [a for a in layout.annotations if a.stage == stage.id]
@@ -733,7 +613,7 @@ def _curve(layout: MapLayout, theme: Theme) -> dict[str, Any]:
 
 
 def _scoped_css(theme: Theme) -> str:
-    return theme.css_variables(".wb-map") + _CSS
+    return theme.css_variables(".wb-map") + _css()
 
 
 def render_map_html(
@@ -759,16 +639,17 @@ def render_map_html(
     # The CSS is ours, not user text; Markup keeps Jinja from escaping its quotes.
     from markupsafe import Markup
 
-    body = env.from_string(_TEMPLATE).render(
+    body: str = env.get_template("map.html.j2").render(
         layout=layout, theme=theme, curve=curve, css=Markup(_scoped_css(theme))
     )
     if not standalone:
         return body
-    return env.from_string(_PAGE).render(
+    page: str = env.get_template("page.html.j2").render(
         title=layout.title + (f" - {layout.client}" if layout.client else ""),
         page_css=Markup(""),
         body=Markup(body),
     )
+    return page
 
 
 # ------------------------------------------------------------------------------ SVG
@@ -797,7 +678,8 @@ class _Svg:
     def line(self, x1: float, y1: float, x2: float, y2: float, stroke: str, **attrs: Any) -> None:
         extra = "".join(f' {k.replace("_", "-")}="{_xml_escape(str(v))}"' for k, v in attrs.items())
         self.parts.append(
-            f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{stroke}"{extra}/>'
+            f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
+            f'stroke="{stroke}"{extra}/>'
         )
 
     def text(
@@ -814,7 +696,8 @@ class _Svg:
     ) -> None:
         style = ' font-style="italic"' if italic else ""
         self.parts.append(
-            f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{fill}" font-weight="{weight}" '
+            f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{fill}" '
+            f'font-weight="{weight}" '
             f'text-anchor="{anchor}"{style}>{_xml_escape(text)}</text>'
         )
 
@@ -887,7 +770,8 @@ def render_map_svg(
     x0 = 0.0
     if theme.logo:
         svg.raw(
-            f'<image x="0" y="8" width="120" height="40" preserveAspectRatio="xMinYMid meet" href="{_xml_escape(theme.logo)}"/>'
+            '<image x="0" y="8" width="120" height="40" preserveAspectRatio="xMinYMid meet" '
+            f'href="{_xml_escape(theme.logo)}"/>'
         )
         x0 = 136.0
     svg.text(x0, 30, layout.title, size=22, fill=theme.primary_text, weight=700)
@@ -1032,7 +916,7 @@ def _draw_curve(
         stroke_dasharray="4 4",
     )
     pts = [(x0 + (i + 0.5) * col_w, e) for i, e in enumerate(layout.emotions)]
-    for (xa, ea), (xb, eb) in zip(pts, pts[1:]):
+    for (xa, ea), (xb, eb) in zip(pts, pts[1:], strict=False):
         if ea is not None and eb is not None:
             svg.line(
                 xa, py(ea), xb, py(eb), theme.primary_mark, stroke_width=3, stroke_linecap="round"
@@ -1041,17 +925,20 @@ def _draw_curve(
         marks = [a for a in layout.annotations if a.stage == stage.id]
         if e is None:
             svg.raw(
-                f'<circle cx="{x:.1f}" cy="{y0 + h / 2:.1f}" r="14" fill="#FFFFFF" stroke="#8C959F"/>'
+                f'<circle cx="{x:.1f}" cy="{y0 + h / 2:.1f}" r="14" '
+                'fill="#FFFFFF" stroke="#8C959F"/>'
             )
             svg.text(x, y0 + h / 2 + 4, "?", size=11, fill=theme.muted, anchor="middle")
             continue
         fill = theme.emotion_colour(e)
         cy = py(e)
         svg.raw(
-            f'<circle cx="{x:.1f}" cy="{cy:.1f}" r="15" fill="{fill}" stroke="#FFFFFF" stroke-width="2"/>'
+            f'<circle cx="{x:.1f}" cy="{cy:.1f}" r="15" fill="{fill}" '
+            'stroke="#FFFFFF" stroke-width="2"/>'
         )
         svg.raw(
-            f'<circle cx="{x:.1f}" cy="{cy:.1f}" r="16" fill="none" stroke="#57606A" stroke-width="1"/>'
+            f'<circle cx="{x:.1f}" cy="{cy:.1f}" r="16" fill="none" '
+            'stroke="#57606A" stroke-width="1"/>'
         )
         svg.text(
             x, cy + 4, _score_text(e), size=11, fill=readable_on(fill), weight=700, anchor="middle"
@@ -1069,12 +956,12 @@ def _svg_doc(svg: _Svg, width: float, height: float, layout: MapLayout, theme: T
     font = _xml_escape(_svg_font(theme.font), {'"': "&quot;"})
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
-        f'width="{width:.0f}" height="{height:.0f}" viewBox="-16 -16 {width + 32:.0f} {height + 32:.0f}" '
+        f'width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="-16 -16 {width + 32:.0f} {height + 32:.0f}" '
         f'font-family="{font}" role="img" aria-labelledby="wb-map-title">'
         f'<title id="wb-map-title">{_xml_escape(layout.title)}</title>'
-        f'<rect x="-16" y="-16" width="{width + 32:.0f}" height="{height + 32:.0f}" fill="{theme.background}"/>'
-        + "".join(svg.parts)
-        + "</svg>\n"
+        f'<rect x="-16" y="-16" width="{width + 32:.0f}" height="{height + 32:.0f}" '
+        f'fill="{theme.background}"/>' + "".join(svg.parts) + "</svg>\n"
     )
 
 

@@ -182,7 +182,7 @@ class Theme:
         client_name: str = "",
     ) -> Theme:
         """The theme of a client's branding; ``base_dir`` is where the logo path starts."""
-        branding = branding or Branding()
+        branding = branding or Branding.model_validate({})
         problems = contrast_problems(branding)
         logo = None
         if branding.logo and base_dir is not None:

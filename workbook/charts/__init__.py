@@ -44,7 +44,9 @@ __all__ = [
     "page",
     "register",
     "render",
+    "spec",
     "to_html_fragment",
+    "vega_bundle",
 ]
 
 #: Rendering modes: static SVG (small, printable, no script), PNG (slides), or interactive
@@ -138,7 +140,7 @@ def spec(chart: Any, theme: Theme | None = None) -> dict[str, Any]:
     """The chart's Vega-Lite spec with the theme's config (the chart's own config wins)."""
     d = chart.to_dict() if hasattr(chart, "to_dict") else dict(chart)
     d["config"] = _merge(_theme(theme).vega_config(), d.get("config", {}))
-    return d  # type: ignore[no-any-return]
+    return d
 
 
 def _check_mode(mode: str) -> None:
@@ -162,7 +164,7 @@ def render(
     s = spec(chart, theme)
     if mode == "svg":
         return _label_svg(vl_convert.vegalite_to_svg(s), s)
-    return vl_convert.vegalite_to_png(s, scale=scale)  # type: ignore[no-any-return]
+    return bytes(vl_convert.vegalite_to_png(s, scale=scale))
 
 
 def _label_svg(svg: str, s: dict[str, Any]) -> str:
@@ -211,7 +213,7 @@ def to_html_fragment(chart: Any, mode: str = "svg", *, theme: Theme | None = Non
     s = spec(chart, theme)
     label = _html.escape(str(s.get("description", "")), quote=True)
     if mode == "svg":
-        body = render(chart, "svg", theme=theme)
+        body = str(render(chart, "svg", theme=theme))
         return f'<figure class="wb-chart" role="group" aria-label="{label}">{body}</figure>'
     if mode == "png":
         import base64
@@ -227,7 +229,8 @@ def to_html_fragment(chart: Any, mode: str = "svg", *, theme: Theme | None = Non
     return (
         f'<figure class="wb-chart" role="group" aria-label="{label}"><div id="{element}"></div>'
         f'<script>vegaEmbed("#{element}", {_script_json(s)}, '
-        '{"actions": false, "renderer": "svg"}).catch(function (e) { console.error(e); });</script></figure>'
+        '{"actions": false, "renderer": "svg"})'
+        ".catch(function (e) { console.error(e); });</script></figure>"
     )
 
 
@@ -236,18 +239,20 @@ def vega_bundle() -> str:
     """Vega, Vega-Lite and Vega-Embed as one script (from vl-convert, no download)."""
     import vl_convert
 
-    return vl_convert.javascript_bundle()  # type: ignore[no-any-return]
+    # The stubs make ``snippet`` required; at run time it defaults to the globals.
+    return str(vl_convert.javascript_bundle())  # type: ignore[call-arg]
 
 
 _PAGE_CSS = """
-body { margin: 24px 32px; font-family: var(--wb-font); color: var(--wb-ink); background: var(--wb-background); }
-.wb-page__head { display: flex; align-items: center; gap: 16px; border-bottom: 3px solid var(--wb-primary);
-  padding-bottom: 12px; margin-bottom: 20px; }
+body { margin: 24px 32px; font-family: var(--wb-font); color: var(--wb-ink);
+  background: var(--wb-background); }
+.wb-page__head { display: flex; align-items: center; gap: 16px;
+  border-bottom: 3px solid var(--wb-primary); padding-bottom: 12px; margin-bottom: 20px; }
 .wb-page__head img { max-height: 44px; max-width: 160px; }
 .wb-page__head h1 { font-size: 24px; margin: 0; color: var(--wb-primary-text); }
 .wb-page__client { margin-left: auto; color: var(--wb-muted); font-size: 13px; }
-.wb-chart { margin: 0 0 28px; padding: 16px; border: 1px solid #E5E7EB; border-radius: 6px; break-inside: avoid;
-  overflow-x: auto; }
+.wb-chart { margin: 0 0 28px; padding: 16px; border: 1px solid #E5E7EB; border-radius: 6px;
+  break-inside: avoid; overflow-x: auto; }
 .wb-chart svg { max-width: 100%; height: auto; }
 @page { size: A4 landscape; margin: 12mm; }
 """

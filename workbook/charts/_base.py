@@ -51,7 +51,8 @@ def frame(
                     f"column {m!r} is missing"
                     + (f" (also accepted: {', '.join(columns[m])})" if columns[m] else ""),
                     column=m,
-                    hint=f"pass the table the analytics return for this question (columns: {expected})",
+                    hint="pass the table the analytics return for this question "
+                    f"(columns: {expected})",
                 )
                 for m in missing
             ],

@@ -25,7 +25,8 @@ def channel_reach(
         ``open_rate`` (0-1; also ``rate``), optionally ``contacts_sent`` and ``suggestion``
         (the other channel to use for a flagged one).
     threshold
-        Keep it equal to the ``min_reach`` the analytics used (default 0.5). Below this rate, a channel reaches too few people: an open rate of 25% means three
+        Keep it equal to the ``min_reach`` the analytics used (default 0.5). Below this
+        rate, a channel reaches too few people: an open rate of 25% means three
         in four never saw the message, so suggest another channel for them.
     """
     import altair as alt

@@ -108,7 +108,10 @@ def transition_heatmap(
         if back
         else "No moves back to an earlier stage"
     )
-    description = f"Heatmap of {int(df['count'].sum()):,} stage-to-stage moves across {len(order)} stages. {subtitle}."
+    description = (
+        f"Heatmap of {int(df['count'].sum()):,} stage-to-stage moves across {len(order)} "
+        f"stages. {subtitle}."
+    )
     return finish((cells + text).properties(width=side, height=side), title, description, subtitle)
 
 

@@ -194,5 +194,5 @@ def attribution(
     )
     subtitle = "Where models disagree, the touchpoint matters at one moment of the journey only"
     if hidden:
-        subtitle += f"; the {top} most credited of {top + hidden} touchpoints"
+        subtitle += f"; the {len(tp_order)} most credited of {len(tp_order) + hidden} touchpoints"
     return finish(chart, title, description, subtitle)
