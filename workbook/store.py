@@ -108,7 +108,14 @@ class _Dumper(yaml.SafeDumper):  # type: ignore[misc]
         return super().increase_indent(flow, False)
 
 
+# Line breaks other than \n: YAML folds them in plain and block text, so they would come back
+# as spaces or \n. Double quotes write them as escapes and keep them exact.
+_ODD_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+
+
 def _represent_str(dumper: Any, value: str) -> Any:
+    if any(b in value for b in _ODD_BREAKS):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
     if "\n" in value:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
@@ -430,16 +437,24 @@ def _remove_stale_temps(folder: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+_REVISION_LINE = re.compile(r"^revision: -?\d+$", re.MULTILINE)
+
+
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _revision_on_disk(text: str) -> int | None:
+    found = _REVISION_LINE.search(text)
+    if found:  # the store's own layout: no need to parse a large file just for this
+        return int(found.group(0).split(":")[1])
     try:
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError:
         return None
-    rev = data.get("revision") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    rev = data.get("revision", 0)  # a hand-written file may leave it out: the model's default
     return rev if isinstance(rev, int) else None
 
 
@@ -852,13 +867,15 @@ class OpenWorkspace:
         # Re-validate from a plain dump: in-place edits of nested lists bypass
         # validate_assignment, and references are only checked here.
         checked = self.validate()
-        if self._dump(self._revision) == self._clean:
+        new_revision = self._revision + 1
+        text = dumps(checked.model_copy(update={"revision": new_revision}), header=self._header)
+        # Compare with the revision put back rather than dumping twice (dumping is the slow
+        # part of a save). Only the top-level key starts a line with "revision:".
+        if _REVISION_LINE.sub(f"revision: {self._revision}", text, count=1) == self._clean:
             return False
         with self._locked():
             self._check_unchanged_on_disk()
             _remove_stale_temps(self.path)
-            new_revision = self._revision + 1
-            text = dumps(checked.model_copy(update={"revision": new_revision}), header=self._header)
             _atomic_write(self.file, text)
         self.data.revision = new_revision
         self._revision = new_revision
