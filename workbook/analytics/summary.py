@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from workbook.analytics.engine import Engine, EngineLike
@@ -11,14 +10,22 @@ __all__ = ["summary"]
 
 
 def _num(value: Any) -> Any:
-    """A JSON-friendly number: NaN and missing become None, numpy scalars plain Python."""
-    if value is None:
+    """A JSON-friendly number: NaN, NA and None become None, numpy scalars plain Python."""
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str | bytes) and bool(pd.isna(value))):
         return None
     if hasattr(value, "item"):
         value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
     return value
+
+
+def _date(us: int) -> str:
+    import datetime as dt
+
+    return (
+        (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)).date().isoformat()
+    )
 
 
 def summary(ws: EngineLike, by: str | None = None, *, top: int = 3) -> dict[str, Any]:
@@ -64,7 +71,7 @@ def summary(ws: EngineLike, by: str | None = None, *, top: int = 3) -> dict[str,
                  UNION SELECT contact_id FROM events WHERE contact_id IS NOT NULL)) AS contacts,
                (SELECT count(*) FROM events) AS events,
                (SELECT count(*) FROM deals) AS deals,
-               (SELECT max(ts) FROM events) AS last_event
+               (SELECT epoch_us(max(ts)) FROM events) AS last_event_us
         """
     ).iloc[0]
     n_contacts, n_events, n_deals = (
@@ -72,7 +79,8 @@ def summary(ws: EngineLike, by: str | None = None, *, top: int = 3) -> dict[str,
         int(counts["events"]),
         int(counts["deals"]),
     )
-    last = counts["last_event"]
+    # Microseconds, not a timestamp: DuckDB's pandas conversion of a NULL TIMESTAMPTZ warns.
+    last_us = _num(counts["last_event_us"])
     if n_events == 0:
         notes.append("No CRM data imported yet: import an export with `workbook import` first.")
     elif n_contacts == 1:
@@ -141,9 +149,7 @@ def summary(ws: EngineLike, by: str | None = None, *, top: int = 3) -> dict[str,
     decisions = experiment_decisions(eng)
     result: dict[str, Any] = {
         "workspace": eng.workspace.client.slug,
-        "as_of": None
-        if last is None or (isinstance(last, float) and math.isnan(last))
-        else str(last.date()),
+        "as_of": None if last_us is None else _date(int(last_us)),
         "contacts": n_contacts,
         "events": n_events,
         "deals": n_deals,
