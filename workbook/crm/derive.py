@@ -16,7 +16,7 @@ counts leave out ``sent`` actions: a message sent is not yet something the conta
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -186,10 +186,10 @@ def build_derived(
         target = schema.TABLES[table]
         cols = ", ".join(f'CAST("{f.name}" AS {duck_type(f.type)}) AS "{f.name}"' for f in target)
         final = out / f"{table}.parquet"
-        fd, tmp = tempfile.mkstemp(prefix=f".{table}-", suffix=".parquet", dir=out)
-        os.close(fd)
+        # a plain new file (not mkstemp, which makes it private to the owner)
+        tmp = out / f".{table}-{uuid.uuid4().hex}.parquet"
         try:
-            counts[table] = copy_parquet(con, f"SELECT {cols} FROM ({sql})", table, Path(tmp))
+            counts[table] = copy_parquet(con, f"SELECT {cols} FROM ({sql})", table, tmp)
             os.replace(tmp, final)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
