@@ -122,6 +122,31 @@ def test_kpi_lane_is_added_and_formatted() -> None:
     assert lane.cells[1].values == ()
 
 
+def test_kpi_lane_from_a_funnel_table_shows_only_known_measures() -> None:
+    import pandas as pd
+
+    funnel = pd.DataFrame(
+        {
+            "persona": ["priya-planner", "priya-planner", "sam-switcher"],
+            "stage": ["awareness", "consideration", "awareness"],
+            "stage_name": ["Awareness", "Consideration", "Awareness"],
+            "stage_index": [0, 1, 0],
+            "contacts": [500, 100, 7],
+            "share_of_first": [1.0, 0.2, 1.0],
+            "conversion_to_next": [0.2, float("nan"), 0.5],
+            "is_bottleneck": [True, False, False],
+        }
+    )
+    lane = build_layout(sample_workspace(), "priya-planner", kpis=funnel).lane("kpis")
+    assert lane.cells[0].values == (
+        ("Reached", "500"),
+        ("Converted to next", "20%"),
+        ("Bottleneck", "biggest drop-off"),
+    )
+    assert lane.cells[1].values == (("Reached", "100"),)  # NaN conversion is not shown
+    assert lane.cells[2].values == ()
+
+
 def test_chosen_lanes_and_unknown_lanes() -> None:
     layout = build_layout(sample_workspace(), "priya-planner", lanes=["pain_points", "owners"])
     assert [lane.id for lane in layout.lanes] == ["pain_points", "owners"]

@@ -193,12 +193,16 @@ def _model(ws: Any) -> Workspace:
     return data
 
 
-def _kpi_values(kpis: Any, stage_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+def _kpi_values(
+    kpis: Any, stage_ids: Sequence[str], persona_id: str | None = None
+) -> dict[str, list[tuple[str, str]]]:
     """Per stage, the KPI values to show, formatted.
 
-    ``kpis`` is a mapping ``{stage_id: {"reach": 120, "conversion": 0.42, ...}}`` or a
-    DataFrame with a ``stage`` column (the funnel and time-in-stage outputs of the analytics);
-    known columns get a friendly label and format, other numeric columns are shown as is.
+    ``kpis`` is a mapping ``{stage_id: {"reach": 120, "conversion": 0.42, ...}}`` (see
+    :func:`stage_kpis`) or a DataFrame with a ``stage`` column: the funnel or time-in-stage
+    output of :mod:`workbook.analytics`, whole or split ``by="persona"`` (then only this
+    persona's rows are used). Only the measures the map knows are shown (reach, conversion
+    to the next stage, median and p90 days, the bottleneck flag); other columns are ignored.
     """
     if kpis is None:
         return {}
@@ -209,52 +213,52 @@ def _kpi_values(kpis: Any, stage_ids: Sequence[str]) -> dict[str, list[tuple[str
                 "the KPI table for the map has no 'stage' column",
                 hint="pass the funnel table of workbook.analytics, or a dict by stage id",
             )
+        if "persona" in kpis.columns and persona_id is not None:
+            kpis = kpis[kpis["persona"] == persona_id]
         for rec in kpis.to_dict(orient="records"):
-            rows[str(rec.pop("stage"))] = rec
+            rows.setdefault(str(rec.pop("stage")), {}).update(rec)
     elif isinstance(kpis, Mapping):
         rows = {str(k): dict(v) for k, v in kpis.items()}
     else:
         raise TypeError("kpis must be a DataFrame with a 'stage' column or a dict by stage id")
     out: dict[str, list[tuple[str, str]]] = {}
     for stage in stage_ids:
-        values = []
+        values: dict[str, str] = {}  # by label: two names of one measure show once
         for key, value in rows.get(stage, {}).items():
             text = _format_kpi(key, value)
             if text is not None:
-                values.append(text)
-        out[stage] = values
+                values.setdefault(*text)
+        out[stage] = list(values.items())
     return out
 
 
 _KPI_FORMATS: dict[str, tuple[str, str]] = {
-    # column -> (label, kind)
+    # column -> (label, kind); the order of the map's KPI cell follows the table's columns
     "reach": ("Reached", "count"),
     "contacts": ("Reached", "count"),
     "entered": ("Reached", "count"),
     "conversion": ("Converted to next", "rate"),
     "conversion_to_next": ("Converted to next", "rate"),
-    "conversion_next": ("Converted to next", "rate"),
-    "rate_to_next": ("Converted to next", "rate"),
     "median_days": ("Median days in stage", "days"),
     "p90_days": ("90% leave within", "days"),
+    "is_bottleneck": ("Bottleneck", "flag"),
+    "bottleneck": ("Bottleneck", "flag"),
 }
 
 
 def _format_kpi(key: str, value: Any) -> tuple[str, str] | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if key not in _KPI_FORMATS or value is None:
         return None
-    label, kind = _KPI_FORMATS.get(key, (key.replace("_", " ").capitalize(), "plain"))
-    if key not in _KPI_FORMATS and not isinstance(value, (int, float)):
-        return None  # labels, ids and flags are not KPIs
-    if isinstance(value, bool):
-        return None
+    label, kind = _KPI_FORMATS[key]
+    if kind == "flag":
+        return (label, "biggest drop-off") if value is True or value == 1 else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return None  # NaN: nothing measured (the last stage has no conversion)
     if kind == "count":
         return label, f"{int(value):,}"
     if kind == "rate":
         return label, f"{float(value):.0%}"
-    if kind == "days":
-        return label, f"{float(value):.1f} d"
-    return label, f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
+    return label, f"{float(value):.1f} d"
 
 
 def _derived_annotations(
@@ -379,7 +383,7 @@ def build_layout(
     }
     emotions = tuple(cells[sid].emotion for sid in stage_ids)
     annotations = _derived_annotations(journey, stage_ids, emotions)
-    kpi_values = _kpi_values(kpis, stage_ids)
+    kpi_values = _kpi_values(kpis, stage_ids, persona.id)
     tps = {t.id: t for t in model.touchpoints}
     recs = [
         MapRecommendation(r.id, r.text, r.stage, r.touchpoint, r.priority, r.owner, r.status)
