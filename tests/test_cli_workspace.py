@@ -108,7 +108,8 @@ def test_validate_accepts_the_demo(run: Invoke) -> None:
     assert result.exit_code == 0, result.output
     ws = open_workspace(ROOT / "data" / "demo").data
     assert result.output.endswith(
-        f"({len(ws.personas)} personas, {len(ws.stages)} stages, {len(ws.touchpoints)} touchpoints)\n"
+        f"({len(ws.personas)} personas, {len(ws.stages)} stages, "
+        f"{len(ws.touchpoints)} touchpoints)\n"
     )
 
 
