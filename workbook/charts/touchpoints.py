@@ -83,7 +83,10 @@ def touchpoint_heatmap(
             ),
             legend=alt.Legend(format="+.0%"),
         )
-        df["label"] = [f"{x * 100:+.0f} pts" for x in df["lift"]]
+        # Whole rate points; a lift that rounds to nothing reads "0", never "-0".
+        df["label"] = [
+            "0 pts" if round(x * 100) == 0 else f"{round(x * 100):+d} pts" for x in df["lift"]
+        ]
         dark = f"abs(datum.lift) > {span * 0.6}"
     tips = [alt.Tooltip("touchpoint:N", title="Touchpoint"), alt.Tooltip("stage:N", title="Stage")]
     if "uses" in df.columns:
