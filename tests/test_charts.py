@@ -352,3 +352,28 @@ def test_charts_from_the_other_analytics_of_the_demo(demo_crm: Any) -> None:
     assert ab["title"]["subtitle"].startswith("Decision: ")
     kpi = charts.get("kpi_progress")(a.kpis(demo_crm)).to_dict()
     assert kpi["title"]["text"] == "Progress against target"
+
+
+def test_charts_from_a_workspace_with_no_crm_data_are_placeholders(tmp_path: Path) -> None:
+    import shutil
+
+    from workbook import analytics as a
+    from workbook.store import open_workspace
+
+    demo = Path(__file__).resolve().parent.parent / "data" / "demo"
+    shutil.copytree(demo, tmp_path / "ws", ignore=shutil.ignore_patterns("data", "reports", "*.lock"))
+    ws = open_workspace(tmp_path / "ws")
+    questions = {
+        "funnel": a.funnel,
+        "transition_heatmap": a.transitions,
+        "flow_diagram": a.transitions,
+        "time_in_stage": a.time_in_stage,
+        "touchpoint_heatmap": a.touchpoint_usage,
+        "attribution": a.attribution,
+        "channel_reach": a.channels,
+        "score_deciles": a.score_deciles,
+    }
+    for name, question in questions.items():
+        spec = charts.get(name)(question(ws)).to_dict()
+        assert spec["mark"]["type"] == "text", name
+        assert spec["title"]["text"] and spec["description"], name
