@@ -10,7 +10,6 @@ from pydantic import ValidationError
 from workbook import model
 from workbook.exceptions import Problem, WorkspaceValidationError
 
-
 UNKNOWN_FIELD = "is not a known field (check the spelling; `workbook schema` lists the fields)"
 
 
