@@ -178,24 +178,34 @@ class ReportContext:
 
     def has_crm_data(self) -> bool:
         p = self.path
-        return p is not None and (p / "data" / "derived" / "contact_paths.parquet").is_file()
+        return p is not None and (p / "data" / "manifest.json").is_file()
 
-    def analytics(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        """Call ``workbook.analytics.<name>(ws, ...)``, cached; missing data -> a polite note."""
+    def engine(self) -> Any:
+        """One analytics engine for every section (the data is opened once)."""
+        if not self.has_crm_data():
+            raise _Missing("No CRM data has been imported for this client yet.")
+
+        def make() -> Any:
+            from workbook.analytics import Engine
+
+            try:
+                return Engine.for_workspace(self.ws)
+            except WorkbookError as exc:
+                raise _Missing(f"The CRM data could not be read: {exc.message}") from None
+
+        return self.cached("engine", make)
+
+    def analytics(self, name: str, *args: Any, needs_data: bool = True, **kwargs: Any) -> Any:
+        """``workbook.analytics.<name>(engine, ...)``, cached; missing data -> a polite note."""
         key = f"analytics:{name}:{args!r}:{sorted(kwargs.items())!r}"
         if key in self.cache:
             return self.cache[key]
-        if not self.has_crm_data():
-            raise _Missing("No CRM data has been imported for this client yet.")
+        import workbook.analytics as analytics
+
+        func = getattr(analytics, name)
+        target = self.engine() if needs_data or self.has_crm_data() else self.ws
         try:
-            import workbook.analytics as analytics
-        except ImportError:  # pragma: no cover - the package always has it
-            raise _Missing("The analytics module is not available in this installation.") from None
-        func = getattr(analytics, name, None)
-        if func is None:
-            raise _Missing("This analysis is not available in this version of the workbook.")
-        try:
-            result = func(self.ws, *args, **kwargs)
+            result = func(target, *args, **kwargs)
         except WorkbookError as exc:
             raise _Missing(f"This analysis could not be run on the data: {exc.message}") from None
         self.cache[key] = result
@@ -378,7 +388,16 @@ def svg_chart(spec: dict[str, Any], ctx: ReportContext, *, alt: str) -> str:
     import vl_convert as vlc
 
     spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", **spec}
-    spec.setdefault("config", ctx.theme.vega_config())
+    config = ctx.theme.vega_config()
+    # An SVG shown as an image only sees the machine's fonts: end the brand font's list with
+    # fonts every Linux, Mac and Windows machine has, so labels never fall back to a serif.
+    font = f"{ctx.theme.font}, Liberation Sans, DejaVu Sans, Helvetica, Arial, sans-serif"
+    config["font"] = font
+    for part in ("title", "axis", "legend", "header"):
+        for key in ("font", "labelFont", "titleFont"):
+            if key in config.get(part, {}):
+                config[part][key] = font
+    spec.setdefault("config", config)
     svg = vlc.vegalite_to_svg(spec)
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     return (
@@ -530,24 +549,35 @@ def summary(ws: Any, ctx: ReportContext) -> str:
     data = ctx.data
     nums = _summary_numbers(ctx)
     figures: list[tuple[str, str]] = []
-    headline = ""
+    sentences: list[str] = []
     if nums:
-        if nums.get("contacts") is not None:
+        if nums.get("contacts"):
             figures.append(("contacts analysed", ctx.number(nums["contacts"])))
-        if nums.get("win_rate") is not None:
-            figures.append(("of contacts won", ctx.percent(nums["win_rate"])))
-        if nums.get("median_days_to_close") is not None:
-            figures.append(("median days to close", ctx.number(nums["median_days_to_close"])))
+        conv = nums.get("conversions") or {}
+        if conv.get("win_rate") is not None:
+            figures.append(("win rate on decided deals", ctx.percent(conv["win_rate"])))
+        ttc = nums.get("time_to_close") or {}
+        if ttc.get("median_days_from_first_contact") is not None:
+            figures.append(("median days, first contact to win", ctx.number(ttc["median_days_from_first_contact"])))
         b = nums.get("bottleneck")
-        if isinstance(b, dict) and b.get("from_stage"):
-            frm = _name_of(data.stages, b.get("from_stage"))
-            to = _name_of(data.stages, b.get("to_stage"))
-            conv = b.get("conversion")
-            headline = f"The biggest drop-off is between {frm} and {to}" + (
-                f": only {ctx.percent(conv)} of contacts move on." if conv is not None else "."
+        if isinstance(b, dict) and b.get("stage"):
+            stages = data.stage_ids()
+            nxt = stages[stages.index(b["stage"]) + 1] if b["stage"] in stages[:-1] else None
+            sentences.append(
+                f"The biggest drop-off is after {b.get('stage_name') or b['stage']}: "
+                f"{ctx.percent(b.get('conversion_to_next'))} of contacts go on"
+                + (f" to {_name_of(data.stages, nxt)}" if nxt else "")
+                + f", so {ctx.number(b.get('drop_off'))} stop there."
+            )
+        leader = (nums.get("attribution_leader") or {}).get("markov")
+        if isinstance(leader, dict) and leader.get("touchpoint_name"):
+            name = str(leader["touchpoint_name"])
+            sentences.append(
+                f"{name[:1].upper() + name[1:]} contributes most to won deals "
+                f"({ctx.percent(leader.get('share'))} of them under the Markov model)."
             )
     else:
-        headline = (
+        sentences.append(
             "This summary draws on the workshop material; figures from CRM data will appear "
             "once an export has been imported."
         )
@@ -562,7 +592,7 @@ def summary(ws: Any, ctx: ReportContext) -> str:
     ]
     return html_from(
         _SUMMARY,
-        headline=headline,
+        headline=" ".join(sentences),
         figures=figures,
         best=_moments(ctx, "best-moment")[:3],
         worst=_moments(ctx, "worst-struggle")[:3],
@@ -576,12 +606,13 @@ _OBJECTIVES = """<table class="wb-table">
 {% for o in rows %}<tr><td>{{ o.title }}</td><td>{{ o.kpi }}</td><td class="num">{{ o.baseline }}</td><td class="num">{{ o.target }}</td><td class="num">{{ o.current }}</td><td><span class="wb-status wb-status-{{ o.status_class }}">{{ o.status }}</span></td><td>{{ o.owner }}</td></tr>
 {% endfor %}
 </tbody></table>
+{% if rows %}{% else %}<p class="wb-note">No objectives have been set yet.</p>{% endif %}
 {% if kpis %}
 <h3>Key performance indicators</h3>
 <table class="wb-table">
-<thead><tr><th>KPI</th><th>Stage</th><th class="num">Baseline</th><th class="num">Target</th><th>Fix</th></tr></thead>
+<thead><tr><th>KPI</th><th class="num">Baseline</th><th class="num">Target</th><th class="num">Now</th><th>Status</th><th>What we will change</th></tr></thead>
 <tbody>
-{% for k in kpis %}<tr><td>{{ k.name }}</td><td>{{ k.stage }}</td><td class="num">{{ k.baseline }}</td><td class="num">{{ k.target }}</td><td>{{ k.fix }}</td></tr>
+{% for k in kpis %}<tr><td>{{ k.name }}{% if k.stage %}<span class="wb-meta">{{ k.stage }}</span>{% endif %}</td><td class="num">{{ k.baseline }}</td><td class="num">{{ k.target }}</td><td class="num">{{ k.current }}</td><td><span class="wb-status wb-status-{{ k.status_class }}">{{ k.status }}</span></td><td>{{ k.fix }}</td></tr>
 {% endfor %}
 </tbody></table>
 {% endif %}"""
@@ -597,53 +628,69 @@ def _value(ctx: ReportContext, value: float | None, unit: str) -> str:
     return ctx.number(value, digits) + (f" {unit}" if unit else "")
 
 
-def _kpi_current(ctx: ReportContext, metric: str | None) -> float | None:
-    if not metric:
-        return None
+def _measured(ctx: ReportContext) -> dict[tuple[str, str], dict[str, Any]]:
+    """Current values of objectives and KPIs by (kind, id), from the analytics."""
     try:
-        value = ctx.analytics("kpi_value", metric)
+        recs = _records(ctx.analytics("kpis"))
     except _Missing:
-        return None
-    return float(value) if isinstance(value, (int, float)) else None
+        return {}
+    return {(str(r["kind"]), str(r["id"])): r for r in recs}
+
+
+def _status(row: dict[str, Any] | None) -> tuple[str, str]:
+    if not row or row.get("current") is None or row.get("current") != row.get("current"):
+        return "not measured", "none"
+    status = str(row.get("status") or "")
+    return status, ("ok" if "met" in status or "on track" in status else "warn")
 
 
 @_section("objectives", "Objectives and KPIs")
 def objectives(ws: Any, ctx: ReportContext) -> str:
-    """Each objective with its KPI against the target (and the measured value when known)."""
+    """Each objective and KPI against its target, with the value measured in the CRM data."""
     data = ctx.data
-    if not data.objectives:
+    if not data.objectives and not data.measurement.kpis:
         raise _Missing("No objectives have been set for this engagement yet.")
+    measured = _measured(ctx)
     rows = []
     for o in data.objectives:
-        current = _kpi_current(ctx, o.metric)
-        status, cls = "not measured", "none"
-        if current is not None and o.target is not None:
-            lower_is_better = o.baseline is not None and o.target < o.baseline
-            met = current <= o.target if lower_is_better else current >= o.target
-            status, cls = ("on target", "ok") if met else ("below target", "warn")
+        m = measured.get(("objective", o.id))
+        status, cls = _status(m)
         rows.append(
             {
                 "title": o.title,
                 "kpi": o.kpi,
                 "baseline": _value(ctx, o.baseline, o.unit),
                 "target": _value(ctx, o.target, o.unit),
-                "current": _value(ctx, current, o.unit),
+                "current": _value(ctx, _num(m, "current"), o.unit),
                 "status": status,
                 "status_class": cls,
                 "owner": o.owner,
             }
         )
-    kpis = [
-        {
-            "name": k.name,
-            "stage": _name_of(data.stages, k.stage) if k.stage else "",
-            "baseline": _value(ctx, k.baseline, k.unit),
-            "target": _value(ctx, k.target, k.unit),
-            "fix": k.fix,
-        }
-        for k in data.measurement.kpis
-    ]
+    kpis = []
+    for k in data.measurement.kpis:
+        m = measured.get(("kpi", k.id))
+        status, cls = _status(m)
+        kpis.append(
+            {
+                "name": k.name,
+                "stage": _name_of(data.stages, k.stage) if k.stage else "",
+                "baseline": _value(ctx, k.baseline, k.unit),
+                "target": _value(ctx, k.target, k.unit),
+                "current": _value(ctx, _num(m, "current"), k.unit),
+                "status": status,
+                "status_class": cls,
+                "fix": k.fix,
+            }
+        )
     return html_from(_OBJECTIVES, rows=rows, kpis=kpis)
+
+
+def _num(row: dict[str, Any] | None, key: str) -> float | None:
+    value = (row or {}).get(key)
+    if value is None or value != value:  # None or NaN
+        return None
+    return float(value)
 
 
 _PERSONAS = """<div class="wb-personas">
@@ -704,8 +751,7 @@ def _journey_html(ctx: ReportContext, journey: Any) -> str:
 
 
 _JOURNEYS = """{% for j in maps %}
-<div class="wb-journey">
-<h3>{{ j.title }}</h3>
+<div class="wb-journey" aria-label="{{ j.title }}">
 {{ j.html }}
 {% if j.recs %}<h4>Recommendations on this map</h4>
 <ul class="wb-recs-list">{% for r in j.recs %}<li><strong>{{ r.stage }}</strong>{% if r.touchpoint %} ({{ r.touchpoint }}){% endif %}: {{ r.text }} <span class="wb-meta">{{ r.priority }} priority{% if r.owner %}, {{ r.owner }}{% endif %}</span></li>{% endfor %}</ul>{% endif %}
@@ -753,7 +799,7 @@ _TABLE = """<table class="wb-table">
 class _Col:
     key: str
     label: str
-    kind: str = "text"  # text, int, float, pct, days
+    kind: str = "text"  # text, int, float, pct, pts, p, days
 
     @property
     def num(self) -> bool:
@@ -774,6 +820,10 @@ def table(ctx: ReportContext, records: Sequence[dict[str, Any]], columns: Sequen
             return ctx.number(float(value), 1)
         if col.kind == "pct":
             return ctx.percent(float(value))
+        if col.kind == "pts":  # a difference of two rates, in percentage points
+            return f"{float(value) * 100:+.1f} pts"
+        if col.kind == "p":
+            return "< 0.001" if float(value) < 0.001 else f"{float(value):.3f}"
         return str(value)
 
     rows = [[(fmt(r.get(c.key), c), c) for c in columns] for r in records]
@@ -888,76 +938,54 @@ _EXPERIMENTS = """{% for e in items %}
 <div class="wb-experiment">
 <h3>{{ e.name }} <span class="wb-status wb-status-{{ e.status_class }}">{{ e.status }}</span></h3>
 {% if e.hypothesis %}<p><em>Hypothesis:</em> {{ e.hypothesis }}</p>{% endif %}
-{% if e.variants %}{{ e.table }}{% endif %}
-{% if e.verdict %}<p>{{ e.verdict }}</p>{% endif %}
+{{ e.table }}
+{% if e.verdict %}<p><strong>What the numbers say:</strong> {{ e.verdict }}</p>{% endif %}
 {% if e.decision %}<p><strong>Decision:</strong> {{ e.decision }}</p>{% endif %}
 </div>
 {% endfor %}"""
 
 
-def _two_proportion_p(a: Any, b: Any) -> float | None:
-    """Two-sided p-value of a two-proportion z-test (pooled), or None without counts."""
-    if not (a.exposed and b.exposed and a.converted is not None and b.converted is not None):
-        return None
-    from math import erfc, sqrt
-
-    p1, p2 = a.converted / a.exposed, b.converted / b.exposed
-    pool = (a.converted + b.converted) / (a.exposed + b.exposed)
-    se = sqrt(pool * (1 - pool) * (1 / a.exposed + 1 / b.exposed))
-    if se == 0:
-        return None
-    return float(erfc(abs(p1 - p2) / se / sqrt(2)))
-
-
 @_section("experiments", "Experiments and decisions")
 def experiments(ws: Any, ctx: ReportContext) -> str:
-    """Each A/B test: rates per variant, significance, and the decision taken."""
+    """Each A/B test: rates per variant, significance, the sample still needed, the decision."""
     from markupsafe import Markup
 
     exps = ctx.data.measurement.experiments
     if not exps:
         raise _Missing("No experiment has been planned or run yet.")
+    variants = _records(ctx.analytics("experiment_variants", needs_data=False))
+    decisions = {r["experiment"]: r for r in _records(ctx.analytics("experiment_decisions", needs_data=False))}
     items = []
     for e in exps:
-        rows = []
-        for v in e.variants:
-            rate = v.converted / v.exposed if v.exposed and v.converted is not None else None
-            rows.append({"variant": v.name, "exposed": v.exposed, "converted": v.converted, "rate": rate})
-        verdict = ""
-        if len(e.variants) >= 2:
-            p = _two_proportion_p(e.variants[0], e.variants[1])
-            if p is not None:
-                best = max(rows, key=lambda r: r["rate"] or 0)
-                if p < 0.05:
-                    verdict = (
-                        f"The difference is statistically significant (p = {p:.3f}); "
-                        f"{best['variant']} performs better."
-                    )
-                else:
-                    verdict = (
-                        f"The difference is not statistically significant yet (p = {p:.2f}); "
-                        "keep the test running or treat the variants as equal."
-                    )
+        rows = [r for r in variants if r.get("experiment") == e.id]
+        d = decisions.get(e.id) or {}
+        verdict = str(d.get("reason") or "")
+        if d.get("decision"):
+            verdict = f"{str(d['decision']).capitalize()}. {verdict}" if verdict else str(d["decision"]).capitalize()
         status_class = {"completed": "ok", "running": "info", "stopped": "warn"}.get(e.status, "none")
+        tbl = (
+            table(
+                ctx,
+                rows,
+                [
+                    _Col("variant_name", "Variant"),
+                    _Col("exposed", "Leads", "int"),
+                    _Col("converted", "Converted", "int"),
+                    _Col("rate", "Rate", "pct"),
+                    _Col("lift", "Lift on control", "pts"),
+                    _Col("p_value", "p-value", "p"),
+                ],
+            )
+            if rows
+            else note("No results yet for this test.")
+        )
         items.append(
             {
                 "name": e.name,
                 "status": e.status,
                 "status_class": status_class,
                 "hypothesis": e.hypothesis,
-                "variants": rows,
-                "table": Markup(
-                    table(
-                        ctx,
-                        rows,
-                        [
-                            _Col("variant", "Variant"),
-                            _Col("exposed", "Leads exposed", "int"),
-                            _Col("converted", "Converted", "int"),
-                            _Col("rate", "Rate", "pct"),
-                        ],
-                    )
-                ),
+                "table": Markup(tbl),
                 "verdict": verdict,
                 "decision": e.decision,
             }
@@ -965,118 +993,235 @@ def experiments(ws: Any, ctx: ReportContext) -> str:
     return html_from(_EXPERIMENTS, items=items)
 
 
-def _stage_name(ctx: ReportContext, stage_id: Any) -> str:
-    return _name_of(ctx.data.stages, str(stage_id)) if stage_id is not None else ""
+def _bar_spec(
+    values: list[dict[str, Any]],
+    x: str,
+    y: str,
+    *,
+    x_title: str,
+    fmt: str = ",.0f",
+    highlight: str | None = None,
+    colours: tuple[str, str] = ("#1F4E79", "#B35806"),
+    width: int = 560,
+) -> dict[str, Any]:
+    """A horizontal bar chart keeping the data's order (stages must not be sorted).
 
-
-def _bar_spec(values: list[dict[str, Any]], x: str, y: str, *, x_title: str, fmt: str = ",.0f") -> dict[str, Any]:
-    """A horizontal bar chart keeping the data's order (stages must not be sorted)."""
+    ``highlight`` names a boolean field; its bars take the second of ``colours``.
+    """
+    colour: dict[str, Any] = {}
+    if highlight:
+        colour = {
+            "color": {
+                "condition": {"test": f"datum['{highlight}']", "value": colours[1]},
+                "value": colours[0],
+            }
+        }
     return {
         "data": {"values": values},
-        "width": 560,
-        "height": max(120, 30 * len(values)),
+        "width": width,
+        "height": max(100, 28 * len(values)),
+        "encoding": {
+            "y": {"field": y, "type": "nominal", "sort": None, "title": None, "axis": {"labelLimit": 260}},
+            "x": {"field": x, "type": "quantitative", "title": x_title},
+        },
         "layer": [
-            {
-                "mark": {"type": "bar", "cornerRadiusEnd": 2},
-                "encoding": {
-                    "y": {"field": y, "type": "nominal", "sort": None, "title": None},
-                    "x": {"field": x, "type": "quantitative", "title": x_title},
-                },
-            },
+            {"mark": {"type": "bar", "cornerRadiusEnd": 2}, "encoding": colour},
             {
                 "mark": {"type": "text", "align": "left", "dx": 4},
-                "encoding": {
-                    "y": {"field": y, "type": "nominal", "sort": None},
-                    "x": {"field": x, "type": "quantitative"},
-                    "text": {"field": x, "type": "quantitative", "format": fmt},
-                },
+                "encoding": {"text": {"field": x, "type": "quantitative", "format": fmt}},
             },
         ],
     }
 
 
+def _clean(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records safe for a JSON chart spec: NaN becomes None."""
+    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in recs]
+
+
+_FLOW = """<h3>Moves between stages</h3>
+<p>{{ forward }} moves went forward and {{ back }} went back to an earlier stage{% if skipped %}; {{ skipped }} skipped a stage{% endif %}.</p>"""
+
+
 @_section("funnel", "Funnel and flow")
 def funnel(ws: Any, ctx: ReportContext) -> str:
-    """Contacts reaching each stage, conversion to the next, and the biggest drop-off."""
-    recs = _records(ctx.analytics("funnel"))
-    if not recs:
+    """Contacts reaching each stage, conversion to the next, the bottleneck, moves back."""
+    recs = _clean(_records(ctx.analytics("funnel")))
+    if not recs or not any(r.get("contacts") for r in recs):
         raise _Missing("The imported data has no stage changes to count.")
+    chart = svg_chart(
+        _bar_spec(
+            recs,
+            "contacts",
+            "stage_name",
+            x_title="Contacts reaching the stage",
+            highlight="is_bottleneck",
+            colours=(ctx.theme.primary_mark, ctx.theme.diverging[0]),
+        ),
+        ctx,
+        alt="Contacts reaching each stage; the bottleneck is highlighted",
+    )
     for r in recs:
-        r["stage_name"] = _stage_name(ctx, r.get("stage"))
-    spec = _bar_spec(recs, "contacts", "stage_name", x_title="Contacts")
-    chart = svg_chart(spec, ctx, alt="Contacts reaching each stage")
+        r["flag"] = "bottleneck" if r.get("is_bottleneck") else ""
     tbl = table(
         ctx,
         recs,
         [
             _Col("stage_name", "Stage"),
             _Col("contacts", "Contacts", "int"),
-            _Col("conversion", "Moved on to the next stage", "pct"),
+            _Col("share_of_first", "Of first stage", "pct"),
+            _Col("conversion_to_next", "Go on to the next stage", "pct"),
+            _Col("drop_off", "Stop here", "int"),
+            _Col("flag", ""),
         ],
     )
-    return chart + tbl
+    flow = ""
+    try:
+        moves = _records(ctx.analytics("transitions"))
+    except _Missing:
+        moves = []
+    if moves:
+        fwd = sum(int(m["moves"]) for m in moves if m.get("direction") == "forward")
+        back = sum(int(m["moves"]) for m in moves if m.get("direction") == "back" or m.get("direction") == "backward")
+        skipped = sum(
+            int(m["moves"])
+            for m in moves
+            if m.get("direction") == "forward" and int(m.get("to_index", 0)) - int(m.get("from_index", 0)) > 1
+        )
+        flow = html_from(_FLOW, forward=ctx.number(fwd), back=ctx.number(back), skipped=ctx.number(skipped) if skipped else "")
+        flow += table(
+            ctx,
+            sorted(moves, key=lambda m: -int(m["moves"]))[:10],
+            [
+                _Col("from_stage_name", "From"),
+                _Col("to_stage_name", "To"),
+                _Col("moves", "Moves", "int"),
+                _Col("direction", "Direction"),
+            ],
+        )
+    return chart + tbl + flow
 
 
 @_section("timing", "Time in stage")
 def timing(ws: Any, ctx: ReportContext) -> str:
-    """Median and 90th-percentile days spent in each stage."""
-    recs = _records(ctx.analytics("time_in_stage"))
-    if not recs:
-        raise _Missing("The imported data has no completed stays in a stage to time.")
-    for r in recs:
-        r["stage_name"] = _stage_name(ctx, r.get("stage"))
+    """Median and 90th-percentile days spent in each stage, and the time to close."""
+    recs = _clean(_records(ctx.analytics("time_in_stage")))
+    timed = [r for r in recs if r.get("median_days") is not None]
+    if not timed:
+        raise _Missing("The imported data has no completed stay in a stage to time yet.")
     chart = svg_chart(
-        _bar_spec(recs, "median_days", "stage_name", x_title="Median days in stage", fmt=",.1f"),
+        _bar_spec(timed, "median_days", "stage_name", x_title="Median days in the stage", fmt=",.1f"),
         ctx,
         alt="Median days spent in each stage",
     )
-    return chart + table(
+    body = chart + table(
         ctx,
         recs,
         [
             _Col("stage_name", "Stage"),
+            _Col("spells", "Completed stays", "int"),
+            _Col("open_spells", "Still there", "int"),
             _Col("median_days", "Median days", "days"),
-            _Col("p90_days", "90th percentile, days", "days"),
+            _Col("p90_days", "90% within, days", "days"),
         ],
     )
+    ttc = (_summary_numbers(ctx).get("time_to_close") or {}) if ctx.has_crm_data() else {}
+    if ttc.get("median_days") is not None:
+        body += (
+            "<p>"
+            + html.escape(
+                f"A won deal takes a median of {ctx.number(ttc['median_days'], 1)} days from its "
+                f"creation to closing (90% within {ctx.number(ttc.get('p90_days'), 1)} days)"
+                + (
+                    f", and {ctx.number(ttc['median_days_from_first_contact'], 1)} days from the "
+                    "contact's first interaction."
+                    if ttc.get("median_days_from_first_contact") is not None
+                    else "."
+                )
+            )
+            + "</p>"
+        )
+    return body
+
+
+_TOUCHPOINTS = """<p>Touchpoints ranked by the contacts who used them, summed over the stages they serve.
+The table shows, for each stage, the touchpoints whose users most often went on to the next
+stage compared with contacts who did not use them (lift, in percentage points).</p>
+{{ chart }}
+<h3>What helps contacts move on</h3>
+{{ lift }}"""
 
 
 @_section("touchpoints", "Touchpoint performance")
 def touchpoints(ws: Any, ctx: ReportContext) -> str:
-    """How often each touchpoint is used and how often its users move on or win."""
-    recs = _records(ctx.analytics("touchpoint_performance"))
-    if not recs:
+    """How often each touchpoint is used, and how much its users move on more than others."""
+    from markupsafe import Markup
+
+    usage = _records(ctx.analytics("touchpoint_usage"))
+    if not usage:
         raise _Missing("The imported data has no touchpoint interactions.")
-    for r in recs:
-        r["name"] = _name_of(ctx.data.touchpoints, r.get("touchpoint"))
-    return table(
+    totals: dict[str, float] = {}
+    for r in usage:
+        name = str(r.get("touchpoint_name") or r.get("touchpoint"))
+        totals[name] = totals.get(name, 0) + float(r.get("contacts") or 0)
+    top = sorted(totals.items(), key=lambda kv: -kv[1])[:12]
+    chart = svg_chart(
+        _bar_spec([{"name": k, "contacts": v} for k, v in top], "contacts", "name", x_title="Contacts (summed over stages)"),
         ctx,
-        recs,
-        [
-            _Col("name", "Touchpoint"),
-            _Col("contacts", "Contacts", "int"),
-            _Col("advance_rate", "Moved on", "pct"),
-            _Col("win_rate", "Won", "pct"),
-        ],
+        alt="Touchpoints by contacts who used them",
     )
+    lift = _clean(_records(ctx.analytics("touchpoint_lift")))
+    rows: list[dict[str, Any]] = []
+    for stage in ctx.data.stage_ids():
+        at = [r for r in lift if r.get("stage") == stage and (r.get("users") or 0) >= 30 and r.get("lift") is not None]
+        rows += sorted(at, key=lambda r: -float(r["lift"]))[:3]
+    lift_html = (
+        table(
+            ctx,
+            rows,
+            [
+                _Col("stage_name", "Stage"),
+                _Col("touchpoint_name", "Touchpoint"),
+                _Col("users", "Users", "int"),
+                _Col("users_rate", "Users going on", "pct"),
+                _Col("non_users_rate", "Others going on", "pct"),
+                _Col("lift", "Lift", "pts"),
+            ],
+        )
+        if rows
+        else note("Too few contacts used each touchpoint (fewer than 30) to compare them fairly.")
+    )
+    return html_from(_TOUCHPOINTS, chart=Markup(chart), lift=Markup(lift_html))
+
+
+_MODELS = {
+    "first_touch": "First touch",
+    "last_touch": "Last touch",
+    "linear": "Linear",
+    "position_based": "Position based",
+    "markov": "Markov",
+}
 
 
 @_section("attribution", "Attribution of won deals")
 def attribution(ws: Any, ctx: ReportContext) -> str:
-    """Share of won deals credited to each touchpoint under four models."""
+    """Share of won deals credited to each touchpoint under each model."""
     recs = _records(ctx.analytics("attribution"))
     if not recs:
         raise _Missing("No won deal is linked to touchpoints yet, so there is nothing to attribute.")
+    by_tp: dict[str, dict[str, Any]] = {}
+    models = [m for m in _MODELS if any(r.get("model") == m for r in recs)]
     for r in recs:
-        r["name"] = _name_of(ctx.data.touchpoints, r.get("touchpoint"))
-    return table(
-        ctx,
-        recs,
-        [
-            _Col("name", "Touchpoint"),
-            _Col("first_touch", "First touch", "pct"),
-            _Col("last_touch", "Last touch", "pct"),
-            _Col("linear", "Linear", "pct"),
-            _Col("markov", "Markov removal effect", "pct"),
-        ],
+        row = by_tp.setdefault(str(r["touchpoint"]), {"name": r.get("touchpoint_name") or r["touchpoint"]})
+        row[str(r["model"])] = r.get("share")
+    key = "markov" if "markov" in models else models[0]
+    rows = sorted(by_tp.values(), key=lambda r: -float(r.get(key) or 0))[:12]
+    intro = (
+        "<p>Each model shares the credit for every won deal between the touchpoints the contact "
+        "used: all to the first or the last, equally (linear), mostly to the first and last "
+        "(position based), or by how many wins would be lost without the touchpoint (Markov "
+        "removal effect). Where the models agree, the evidence is strong.</p>"
+    )
+    return intro + table(
+        ctx, rows, [_Col("name", "Touchpoint")] + [_Col(m, _MODELS[m], "pct") for m in models]
     )
