@@ -118,3 +118,24 @@ def test_static_page_with_every_chart_draws_offline(
         )
     page.screenshot(path=str(artifacts / "charts-static.png"), full_page=True)
     log.assert_clean()
+
+
+def test_empty_workspace_map_and_charts_show_placeholders(
+    offline_page: tuple[Any, Any], artifacts: Path, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    from workbook.model import Client, Workspace
+
+    page, log = offline_page
+    ws = Workspace(client=Client(name="New client", slug="new-client"))
+    empty = [charts.get(name)(pd.DataFrame()) for name in charts.names()]
+    html = charts.page(empty, Theme.from_workspace(ws), "svg", extra_html=[render_map_html(ws)])
+    path = tmp_path / "empty.html"
+    path.write_text(html, encoding="utf-8")
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    assert page.locator(".wb-map__empty").inner_text().startswith("No personas yet")
+    assert page.locator("figure.wb-chart > svg[role=img]").count() == len(empty)
+    page.screenshot(path=str(artifacts / "empty-workspace.png"), full_page=True)
+    log.assert_clean()

@@ -254,6 +254,7 @@ body { margin: 24px 32px; font-family: var(--wb-font); color: var(--wb-ink);
 .wb-chart { margin: 0 0 28px; padding: 16px; border: 1px solid #E5E7EB; border-radius: 6px;
   break-inside: avoid; overflow-x: auto; }
 .wb-chart svg { max-width: 100%; height: auto; }
+main > .wb-map { margin: 0 0 32px; }
 @page { size: A4 landscape; margin: 12mm; }
 """
 

@@ -81,7 +81,7 @@ def placeholder(title: str, message: str) -> alt.Chart:
     import pandas as pd
 
     base = alt.Chart(pd.DataFrame({"message": [message]})).mark_text(
-        fontSize=13, color="#57606A", align="center", baseline="middle", limit=480
+        fontSize=13, color="#57606A", align="center", baseline="middle", limit=600
     )
     chart = base.encode(text="message:N").properties(width=520, height=120)
     return finish(chart, title, f"{title}: {message}")  # type: ignore[no-any-return]

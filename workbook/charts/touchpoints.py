@@ -43,9 +43,7 @@ def touchpoint_heatmap(
         raise ValueError("value must be 'uses' or 'lift'")
     title = title or ("Touchpoint use by stage" if value == "uses" else "Touchpoint lift by stage")
     if is_empty(data):
-        return placeholder(
-            title, "No touches recorded yet: import CRM events to see touchpoint use."
-        )
+        return placeholder(title, "No touches recorded yet: import CRM events first.")
     df = frame(
         data,
         "touchpoint heatmap",
