@@ -164,6 +164,7 @@ journeys:
         emotion: 5
       consideration:
         emotion: -3
+  - persona: ghost
 client_branding: nope
 """
 
@@ -184,12 +185,16 @@ def test_broken_file_lists_every_problem_with_path_and_line(tmp_path: Path) -> N
         ),
         ("journeys[0].stages.awareness.emotion", 19): "must be between -2 and 2",
         ("journeys[0].stages.consideration.emotion", 21): "must be between -2 and 2",
-        ("client_branding", 22): (
+        # reference problems come in the same run as the schema problems
+        ("journeys[1].persona", 22): "refers to persona 'ghost', which does not exist",
+        ("client_branding", 23): (
             "is not a known field (check the spelling; `workbook schema` lists the fields)"
         ),
     }
     assert all(p.file == str(write / "workspace.yaml") for p in info.value.problems)
-    assert str(info.value).startswith(f"{write / 'workspace.yaml'}: 5 problems found")
+    assert str(info.value).startswith(f"{write / 'workspace.yaml'}: 6 problems found")
+    lines = [p.line for p in info.value.problems]
+    assert lines == sorted(lines)
 
 
 @pytest.mark.parametrize(
@@ -267,6 +272,33 @@ def test_reference_problem_hint_lists_known_ids() -> None:
     (problem,) = info.value.problems
     assert problem.hint == "use one of: young"
     assert problem.line == 11
+
+
+def test_references_are_checked_even_when_the_schema_fails() -> None:
+    text = (
+        HEAD + "segments:\n  - name: no id\n    kind: demographic\n"  # line 5: id missing
+        "  - id: young\n    name: Y\n    kind: demographic\n"
+        "personas:\n"
+        "  - id: p\n    name: P\n    segments: [young, old]\n"  # line 13: 'old' unknown
+        "  - id: q\n    name: Q\n    segments: Not A List\n"  # line 16: schema only
+        "touchpoints:\n  - id: t\n    name: T\n    channel: web\n    stages: [awareness, nope]\n"
+    )
+    with pytest.raises(WorkspaceValidationError) as info:
+        loads(text)
+    got = [(p.line, p.field, p.message) for p in info.value.problems]
+    assert got == [
+        (5, "segments[0].id", "is required"),
+        (13, "personas[0].segments[1]", "refers to segment 'old', which does not exist"),
+        (16, "personas[1].segments", "input should be a valid list"),
+        (21, "touchpoints[0].stages[1]", "refers to stage 'nope', which does not exist"),
+    ]
+    assert info.value.problems[1].hint == "use one of: young"
+
+
+def test_a_shape_too_broken_to_walk_still_reports_the_schema() -> None:
+    with pytest.raises(WorkspaceValidationError) as info:
+        loads(HEAD + "personas:\n  - just text\njourneys: 3\n")
+    assert [p.field for p in info.value.problems] == ["personas[0]", "journeys"]
 
 
 def test_not_a_workspace(tmp_path: Path) -> None:

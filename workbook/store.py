@@ -288,7 +288,8 @@ def _with_lines(problems: list[Problem], text: str, file: str) -> list[Problem]:
         )
         for p in problems
     ]
-    return list(_duplicate_keys(root, "", file)) + out
+    # In file order, as an editor would walk them (schema problems first on the same line).
+    return sorted([*_duplicate_keys(root, "", file), *out], key=lambda p: p.line or 0)
 
 
 # ------------------------------------------------------------------------------ migrations
@@ -343,6 +344,87 @@ def _migrate(data: dict[str, Any], file: str) -> tuple[dict[str, Any], bool]:
     return data, moved
 
 
+class _Missing:
+    """A field the raw document does not have: empty, falsy, never equal to an id."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(())
+
+    def items(self) -> list[tuple[str, Any]]:
+        return []
+
+    def __getattr__(self, name: str) -> Any:  # a missing section has missing fields
+        return _Missing()
+
+
+class _Raw:
+    """Attribute access over a raw YAML mapping, so the model's reference check can read it."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self._data:
+            return _Missing()
+        return _wrap(self._data[name])
+
+    def items(self) -> list[tuple[Any, Any]]:
+        return [(k, _wrap(v)) for k, v in self._data.items()]
+
+
+def _wrap(value: Any) -> Any:
+    if isinstance(value, dict):
+        return _Raw(value)
+    if isinstance(value, list):
+        return [_wrap(v) for v in value]
+    return value
+
+
+def _raw_reference_problems(data: dict[str, Any], found: list[Problem], file: str) -> list[Problem]:
+    """Broken references in a document that failed the schema, so all problems come in one go.
+
+    Walks the raw mapping with the model's own list of references (missing fields read as
+    empty) and reports ids that do not exist, with the model's wording. A reference on or under
+    a field that already has a schema problem is left out: that field is reported once.
+    """
+    raw = dict(data)
+    if "stages" not in raw:  # the model's default stages apply
+        raw["stages"] = [{"id": i} for i, _n, _a in model.DEFAULT_STAGES]
+    doc: Any = _Raw(raw)
+    try:
+        refs = list(model._iter_refs(doc))
+        collections = model._collections(doc)
+    except (AttributeError, TypeError):  # a shape too broken to walk: the schema said it all
+        return []
+    ids = {
+        what: {i.id for i in items if isinstance(i, _Raw) and isinstance(i.id, str)}
+        for what, (_path, items) in collections.items()
+    }
+    broken = [p.field for p in found if p.field]
+
+    def overlaps(path: str) -> bool:
+        return any(
+            path == b
+            or path.startswith((b + ".", b + "["))
+            or b.startswith((path + ".", path + "["))
+            for b in broken
+        )
+
+    return [
+        Problem(
+            f"refers to {what} {ref!r}, which does not exist",
+            file=file,
+            field=path,
+            hint=f"use one of: {', '.join(sorted(ids[what])) or 'none defined yet'}",
+        )
+        for path, what, ref in refs
+        if isinstance(ref, str) and ref not in ids[what] and not overlaps(path)
+    ]
+
+
 def loads(text: str, *, file: str = FILENAME) -> model.Workspace:
     """Parse and validate workspace YAML; every problem comes at once, with its line.
 
@@ -375,6 +457,8 @@ def _loads(text: str, file: str) -> tuple[model.Workspace, bool]:
     ws, problems = model.schema_problems(data, file=file)
     if ws is not None:
         problems = model.reference_problems(ws, file=file)
+    else:
+        problems += _raw_reference_problems(data, problems, file)
     problems = _with_lines(problems, text, file)
     if problems:
         raise WorkspaceValidationError.from_problems(file, problems)
