@@ -70,6 +70,16 @@ def test_light_branding_is_reported_and_text_colours_still_pass() -> None:
     assert meets_aa(theme.on_primary, theme.primary)
 
 
+@pytest.mark.parametrize("primary", ["#0B3C5D", "#7FD1FF", "#FFCC00", "#E07A1F", "#008080"])
+def test_map_colour_pairs_pass_aa_for_any_brand_colour(primary: str) -> None:
+    t = Theme.from_branding(Branding(primary_color=primary))
+    assert meets_aa(t.primary_text, t.primary_tint)  # lane headers
+    assert meets_aa(t.primary_text, t.background)  # titles
+    assert meets_aa(t.on_primary, t.primary)  # stage headers
+    assert meets_aa(t.muted, t.primary_tint)
+    assert meets_aa("#FFFFFF", t.diverging[0]) and meets_aa("#FFFFFF", t.diverging[-1])  # badges
+
+
 def test_vega_config_uses_safe_palettes_and_readable_text() -> None:
     theme = Theme.from_branding(Branding(primary_color="#0B3C5D", accent_color="#B5542C"))
     config = theme.vega_config()

@@ -826,7 +826,7 @@ def render_map_svg(
                 svg.line(x, y, x, y + h, "#E5E7EB")
                 _draw_blocks(svg, cell_blocks, x + pad, y + pad, inner, theme)
                 if not cell_blocks:
-                    svg.text(x + pad, y + pad + 14, "–", size=12, fill="#8C959F")
+                    svg.text(x + pad, y + pad + 14, "–", size=12, fill=theme.muted)
         y += h
         if lane.id == "thoughts":
             h = 150.0

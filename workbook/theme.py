@@ -219,8 +219,12 @@ class Theme:
 
     @property
     def primary_text(self) -> str:
-        """The primary colour, darkened if needed so text in it passes WCAG AA."""
-        return ensure_contrast(self.primary, self.background)
+        """The primary colour, darkened if needed so text in it passes WCAG AA.
+
+        Checked against the primary tint (the lane headers' background), which is darker
+        than the page: text that passes there passes on the page too.
+        """
+        return ensure_contrast(self.primary, self.primary_tint)
 
     @property
     def accent_text(self) -> str:
