@@ -272,6 +272,11 @@ def test_svg_page_has_no_script_and_no_external_url() -> None:
     assert html.count("<figure") == len(built)
     assert not re.search(r"(src|href)=\"https?:", html)
     assert EVIL not in html  # the touchpoint called <script>... is text in the SVG
+    # Ids (clip paths, legend gradients) are unique across the inlined SVGs.
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert ids and len(ids) == len(set(ids))
+    for ref in re.findall(r"url\(#([^)]+)\)", html):
+        assert ref in ids
 
 
 def test_interactive_page_inlines_the_bundle_once_and_escapes_data() -> None:
@@ -361,7 +366,9 @@ def test_charts_from_a_workspace_with_no_crm_data_are_placeholders(tmp_path: Pat
     from workbook.store import open_workspace
 
     demo = Path(__file__).resolve().parent.parent / "data" / "demo"
-    shutil.copytree(demo, tmp_path / "ws", ignore=shutil.ignore_patterns("data", "reports", "*.lock"))
+    shutil.copytree(
+        demo, tmp_path / "ws", ignore=shutil.ignore_patterns("data", "reports", "*.lock")
+    )
     ws = open_workspace(tmp_path / "ws")
     questions = {
         "funnel": a.funnel,

@@ -188,6 +188,19 @@ def _label_svg(svg: str, s: dict[str, Any]) -> str:
     )
 
 
+def _unique_ids(svg: str, prefix: str) -> str:
+    """Prefix every id (clip paths, gradients) so SVGs inlined in one page cannot collide.
+
+    Each SVG from vl-convert numbers its ids on its own (``gradient_0``...); two inline
+    charts on one page would otherwise share a legend gradient or a clip path.
+    """
+    import re
+
+    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}-{m.group(1)}"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}-{m.group(1)})", svg)
+    return re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}-{m.group(1)}"', svg)
+
+
 def _script_json(value: Any) -> str:
     """JSON safe inside a <script> element: user text in the data cannot close the element."""
     return (
@@ -213,7 +226,9 @@ def to_html_fragment(chart: Any, mode: str = "svg", *, theme: Theme | None = Non
     s = spec(chart, theme)
     label = _html.escape(str(s.get("description", "")), quote=True)
     if mode == "svg":
-        body = str(render(chart, "svg", theme=theme))
+        body = _unique_ids(
+            str(render(chart, "svg", theme=theme)), f"wb{os.getpid()}-{next(_counter)}"
+        )
         return f'<figure class="wb-chart" role="group" aria-label="{label}">{body}</figure>'
     if mode == "png":
         import base64
