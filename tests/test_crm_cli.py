@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from workbook.cli import main
+from workbook.crm.demo import demo_without_data
 from workbook.store import open_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +22,7 @@ def test_demo_data_then_import(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["events.csv", "hubspot-contacts.csv"]
     ws = tmp_path / "client"
     ws.mkdir()
-    shutil.copy(ROOT / "data" / "demo" / "workspace.yaml", ws)
+    demo_without_data(ws, ROOT / "data" / "demo")
     res = runner.invoke(main, ["import", str(ws), str(out / "events.csv"), "--currency", "GBP"])
     assert res.exit_code == 0, res.output
     assert "imported as 'generic-events'" in res.output
@@ -35,7 +35,7 @@ def test_demo_data_then_import(tmp_path: Path) -> None:
 def test_import_errors_are_one_line_each(tmp_path: Path) -> None:
     ws = tmp_path / "client"
     ws.mkdir()
-    shutil.copy(ROOT / "data" / "demo" / "workspace.yaml", ws)
+    demo_without_data(ws, ROOT / "data" / "demo")
     bad = tmp_path / "hubspot.csv"
     bad.write_text("Record ID,Became a Lead Date\n1,2025-01-01\n2,later\n", encoding="utf-8")
     res = CliRunner().invoke(main, ["import", str(ws), str(bad)])

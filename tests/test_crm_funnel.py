@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from workbook.crm import schema
+from workbook.crm.demo import demo_without_data
 from workbook.crm.generate import SampleCrm, generate, write_export
 from workbook.crm.importer import import_file
 from workbook.store import open_workspace
@@ -26,7 +26,7 @@ def sample() -> SampleCrm:
 def _ws(tmp_path: Path) -> Path:
     ws = tmp_path / "client"
     ws.mkdir(parents=True)
-    shutil.copy(DEMO_YAML, ws / "workspace.yaml")
+    demo_without_data(ws, DEMO_YAML.parent)
     return ws
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from workbook.crm import schema
+from workbook.crm.demo import demo_without_data
 from workbook.crm.generate import SampleCrm, generate, write_export
 from workbook.crm.importer import import_file, read_manifest, source_id_for
 from workbook.exceptions import CrmImportError
@@ -45,7 +45,7 @@ def ws(tmp_path: Path) -> Path:
     """A fresh workspace with the demo client's stages, touchpoints and personas, no data."""
     dest = tmp_path / "client"
     dest.mkdir()
-    shutil.copy(DEMO_YAML, dest / "workspace.yaml")
+    demo_without_data(dest, DEMO_YAML.parent)
     return dest
 
 

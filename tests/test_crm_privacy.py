@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import stat
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from workbook.cli import main
+from workbook.crm.demo import demo_without_data
 from workbook.crm.generate import generate, write_export
 from workbook.crm.importer import import_file
 from workbook.crm.privacy import pseudonymise
@@ -40,7 +40,7 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str],
     tmp = tmp_path_factory.mktemp("privacy")
     ws = tmp / "client"
     ws.mkdir()
-    shutil.copy(DEMO_YAML, ws / "workspace.yaml")
+    demo_without_data(ws, DEMO_YAML.parent)
     sample = generate(open_workspace(ws).data, contacts=600, seed=5)
     outputs = []
     runner = CliRunner()
@@ -108,7 +108,7 @@ def test_pseudonyms_depend_on_the_salt_and_not_on_case() -> None:
 def test_same_salt_across_imports_of_one_workspace(tmp_path: Path) -> None:
     ws = tmp_path / "w"
     ws.mkdir()
-    shutil.copy(DEMO_YAML, ws / "workspace.yaml")
+    demo_without_data(ws, DEMO_YAML.parent)
     one = tmp_path / "one.csv"
     one.write_text("Record ID,Became a Lead Date\n17,2025-01-01\n", encoding="utf-8")
     two = tmp_path / "two.csv"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from workbook.crm.importer import ImportResult
 
-__all__ = ["DEMO_CONTACTS", "DEMO_CURRENCY", "DEMO_SEED", "build_demo_data"]
+__all__ = ["DEMO_CONTACTS", "DEMO_CURRENCY", "DEMO_SEED", "build_demo_data", "demo_without_data"]
 
 DEMO_CONTACTS = 3000
 DEMO_SEED = 2026
@@ -32,3 +32,21 @@ def build_demo_data(
     with tempfile.TemporaryDirectory() as tmp:
         path = write_export(sample, "generic", tmp, filename=DEMO_FILE)
         return import_file(workspace, path, currency=DEMO_CURRENCY)
+
+
+def demo_without_data(dest: str | Path, demo: str | Path = "data/demo") -> Path:
+    """Copy the demo workspace to ``dest`` without its CRM data: a clean slate for an import.
+
+    The document is copied as it is, minus its ``data_sources`` (which describe data not
+    copied); the ``assets`` folder comes along when there is one.
+    """
+    import re
+    import shutil
+
+    src, out = Path(demo), Path(dest)
+    out.mkdir(parents=True, exist_ok=True)
+    text = (src / "workspace.yaml").read_text(encoding="utf-8")
+    (out / "workspace.yaml").write_text(re.sub(r"(?ms)^data_sources:.*\Z", "", text), encoding="utf-8")
+    if (src / "assets").is_dir():
+        shutil.copytree(src / "assets", out / "assets", dirs_exist_ok=True)
+    return out

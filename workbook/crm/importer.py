@@ -121,18 +121,18 @@ def _read_raw(path: Path, sniffed: Any) -> tuple[Any, list[int]]:
         ragged.append(row.number if row.number is not None else -1)
         return "skip"
 
-    def read(threads: bool) -> Any:
+    def read(threads: bool, newlines: bool = True, block: int = _BLOCK) -> Any:
         return pcsv.read_csv(
             path,
             read_options=pcsv.ReadOptions(
                 encoding="utf8" if sniffed.encoding.startswith("utf-8") else sniffed.encoding,
                 column_names=header,
                 skip_rows=1,
-                block_size=_BLOCK,
+                block_size=block,
                 use_threads=threads,
             ),
             parse_options=pcsv.ParseOptions(
-                delimiter=sniffed.delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
+                delimiter=sniffed.delimiter, newlines_in_values=newlines, invalid_row_handler=on_bad_row
             ),
             convert_options=pcsv.ConvertOptions(
                 column_types={h: pa.string() for h in header}, strings_can_be_null=True
@@ -140,9 +140,16 @@ def _read_raw(path: Path, sniffed: Any) -> tuple[Any, list[int]]:
         )
 
     try:
-        table = read(True)
+        try:
+            # fast path: small blocks, no line breaks inside quoted values
+            table = read(True, newlines=False, block=1 << 20)
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc) and "block" not in str(exc):
+                raise
+            ragged.append(0)  # a row longer than a block: read again with room for it
         if ragged:
-            # Arrow gives line numbers only when reading on one thread: read again to say where
+            # a quoted line break or a bad row: read again, allowing line breaks in values and
+            # on one thread, where Arrow gives line numbers for bad rows
             ragged.clear()
             table = read(False)
     except pa.ArrowInvalid as exc:
@@ -192,7 +199,7 @@ def _summarise(con: Any, file: str) -> list[Problem]:
     return out
 
 
-def _final_sql(con: Any, query: str, table: str, source_id: str) -> tuple[str, list[str]]:
+def _final_sql(con: Any, query: str, table: str, source_id: str, rows: int) -> tuple[str, list[str]]:
     """SELECT list turning a source query (already filtered) into the canonical columns."""
     from workbook.crm.derive import duck_type
     from workbook.crm.sources import ql
@@ -205,7 +212,10 @@ def _final_sql(con: Any, query: str, table: str, source_id: str) -> tuple[str, l
         elif f.name == "source_id":
             expr = ql(source_id)
         elif f.name == "seq":
-            expr = "row_number() OVER (PARTITION BY i.cid ORDER BY q.ts, q.__row, q.__sub) - 1"
+            # source order (row, then position within the row): a tie-breaker that needs no
+            # window over all events; fits int32 up to 67M rows, beyond that a dense count
+            expr = ("q.__row * 32 + q.__sub" if rows < (1 << 26)
+                    else "row_number() OVER (PARTITION BY i.cid ORDER BY q.ts, q.__row, q.__sub) - 1")
         elif f.name in present:
             expr = f'q."{f.name}"'
         else:
@@ -346,11 +356,13 @@ def import_file(
                                  row_errors, hint="fix the file and import it again")
 
         step("pseudonymising")
-        for t, q in (("_c", queries.contacts), ("_e", queries.events), ("_d", queries.deals)):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {t} AS SELECT q.* FROM ({q}) q ANTI JOIN _rej USING (__row)")
+        # contacts are materialised (small); events and deals stay views, read once when written
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _c AS SELECT q.* FROM ({queries.contacts}) q ANTI JOIN _rej USING (__row)")
+        for t, q in (("_e", queries.events), ("_d", queries.deals)):
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {t} AS SELECT q.* FROM ({q}) q ANTI JOIN _rej USING (__row)")
+        # every contact of an event or a deal is in the contacts query of its source
         ids = [r[0] for r in con.execute(
-            "SELECT DISTINCT contact_id FROM (SELECT contact_id FROM _c UNION SELECT contact_id FROM _e "
-            "UNION SELECT contact_id FROM _d) WHERE contact_id IS NOT NULL AND contact_id <> ''"
+            "SELECT DISTINCT contact_id FROM _c WHERE contact_id IS NOT NULL AND contact_id <> ''"
         ).fetchall()]
         salt, new_salt = load_salt(ws_path)
         import pyarrow as pa
@@ -371,7 +383,7 @@ def import_file(
             )
             counts = {}
             for table, tmp, order, extra in plans:
-                select, _ = _final_sql(con, f"SELECT * FROM {tmp}", table, sid)
+                select, _ = _final_sql(con, f"SELECT * FROM {tmp}", table, sid, rows_read)
                 counts[table] = copy_parquet(
                     con,
                     f"SELECT * FROM (SELECT {select} FROM {tmp} q JOIN _ids i ON i.ext = q.contact_id {extra}) "

@@ -1,0 +1,135 @@
+"""Benchmark: importing generated CRM exports of 100k, 1M and 10M events.
+
+For each size this generates a generic event export for the demo client (cached under
+``benchmarks/_data/``), then, each in its own process so peak memory is its own:
+
+- ``workbook import`` into a fresh workspace (validation, pseudonymisation, sorted Parquet,
+  manifest and the three derived tables included);
+- the plain pandas round trip on the same file: ``pandas.read_csv`` + ``DataFrame.to_parquet``.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/import.py            # 100k, 1M, 10M events
+    .venv/bin/python benchmarks/import.py --sizes 100000 1000000
+
+Targets on a 2-core machine: 10M events in under 60 s and 2 GB peak, and not slower than
+the pandas round trip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "benchmarks" / "_data"
+EVENTS_PER_CONTACT = 8.8  # what the generator produces for the demo client, on average
+
+
+def _peak_mb() -> float:
+    # ru_maxrss is in KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _export(events: int) -> Path:
+    """The cached export of about ``events`` events, generated in a child process.
+
+    A child, so the parent stays small: a process started by ``subprocess`` inherits its
+    parent's peak memory figure, which would spoil the measurements.
+    """
+    path = CACHE / f"events-{events}.csv"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    (CACHE / ".gitignore").write_text("# generated exports, not for git\n*\n", encoding="utf-8")
+    if not path.exists():
+        out = subprocess.run([sys.executable, __file__, "--child", "generate", str(events)],
+                             check=True, capture_output=True, text=True, cwd=ROOT)
+        print(out.stdout.strip(), flush=True)
+    return path
+
+
+def _child_generate(events: int) -> None:
+    from workbook.crm.generate import generate, write_export
+    from workbook.store import open_workspace
+
+    path = CACHE / f"events-{events}.csv"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    contacts = max(1, round(events / EVENTS_PER_CONTACT))
+    t = time.perf_counter()
+    sample = generate(open_workspace(ROOT / "data" / "demo").data, contacts=contacts, seed=7)
+    write_export(sample, "generic", CACHE, filename=path.name)
+    print(f"  generated {sample.events.num_rows:,} events for {contacts:,} contacts "
+          f"in {time.perf_counter() - t:.1f} s", flush=True)
+
+
+def _child_import(file: str) -> dict[str, float]:
+    from workbook.crm.demo import demo_without_data
+    from workbook.crm.importer import import_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = demo_without_data(Path(tmp) / "client", ROOT / "data" / "demo")
+        t = time.perf_counter()
+        result = import_file(ws, file)
+        wall = time.perf_counter() - t
+    return {"wall_s": wall, "peak_mb": _peak_mb(), "events": result.tables["events"]}
+
+
+def _child_pandas(file: str) -> dict[str, float]:
+    import pandas as pd
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        frame = pd.read_csv(file)
+        frame.to_parquet(Path(tmp) / "events.parquet")
+        wall = time.perf_counter() - t
+    return {"wall_s": wall, "peak_mb": _peak_mb(), "events": len(frame)}
+
+
+def _measure(kind: str, file: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(file)],
+        check=True, capture_output=True, text=True, cwd=ROOT,
+    )
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, arg = args.child
+        if kind == "generate":
+            _child_generate(int(arg))
+        else:
+            print(json.dumps(_child_import(arg) if kind == "import" else _child_pandas(arg)))
+        return
+    print(f"cores: {os.cpu_count()}")
+    rows = []
+    for size in args.sizes:
+        print(f"{size:,} events", flush=True)
+        file = _export(size)
+        mb = file.stat().st_size / 1e6
+        imp = _measure("import", file)
+        pdr = _measure("pandas", file)
+        rows.append((size, mb, imp, pdr))
+        print(f"  workbook import  {imp['wall_s']:7.1f} s  {imp['peak_mb']:7.0f} MB peak  ({imp['events']:,.0f} events)")
+        print(f"  pandas round trip {pdr['wall_s']:6.1f} s  {pdr['peak_mb']:7.0f} MB peak", flush=True)
+    print()
+    print("| events | file MB | import s | import peak MB | pandas s | pandas peak MB |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for size, mb, imp, pdr in rows:
+        print(f"| {size:,} | {mb:,.0f} | {imp['wall_s']:.1f} | {imp['peak_mb']:,.0f} | "
+              f"{pdr['wall_s']:.1f} | {pdr['peak_mb']:,.0f} |")
+
+
+if __name__ == "__main__":
+    main()
