@@ -383,3 +383,15 @@ def test_cli_exports_one_persona_as_png_and_reports_errors_in_one_line(
     assert "no persona 'nobody'" in result.output and "Traceback" not in result.output
     result = CliRunner().invoke(main, ["map", str(demo_copy), "-o", str(tmp_path / "x.pdf")])
     assert result.exit_code == 1 and ".png" in result.output
+
+
+@pytestmark_pandas4
+def test_cli_adds_the_kpi_lane_from_imported_data(demo_crm: Any, tmp_path: Path) -> None:
+    persona = demo_crm.data.personas[1].id
+    out = tmp_path / "map.html"
+    args = ["map", str(demo_crm.path), "-p", persona, "--kpis", "-o", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    lanes = [e["data-lane"] for e in _parse(out.read_text()).with_class("wb-map__lane")]
+    assert lanes[-1] == "kpis"
+    assert "Median days in stage" in out.read_text()
