@@ -96,3 +96,17 @@ def test_built_wheel_contains_template_presets_and_types(tmp_path: Path) -> None
     assert "workbook/store.py" in names
     # nothing from the repository that is not the package: no data, tests or notebooks
     assert not [n for n in names if n.startswith(("tests/", "data/", "notebooks/"))]
+
+
+def test_import_workbook_is_light() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, workbook; "
+        "heavy = [m for m in ('pydantic', 'pandas', 'altair', 'duckdb', 'nbconvert', 'workbook.store') "
+        "if m in sys.modules]; print(','.join(heavy)); "
+        "workbook.open_workspace; print('workbook.store' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["", "True"]
