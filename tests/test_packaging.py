@@ -104,8 +104,8 @@ def test_import_workbook_is_light() -> None:
 
     code = (
         "import sys, workbook; "
-        "heavy = [m for m in ('pydantic', 'pandas', 'altair', 'duckdb', 'nbconvert', 'workbook.store') "
-        "if m in sys.modules]; print(','.join(heavy)); "
+        "heavy = ('pydantic', 'pandas', 'altair', 'duckdb', 'nbconvert', 'workbook.store'); "
+        "print(','.join(m for m in heavy if m in sys.modules)); "
         "workbook.open_workspace; print('workbook.store' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
