@@ -813,3 +813,20 @@ def test_public_api_mirrors_the_cli(tmp_path: Path) -> None:
     again = workbook.open_workspace(tmp_path / "acme-fitness" / "workspace.yaml")
     assert again.path == ws.path
     assert os.path.samefile(again.file, ws.file)
+
+
+def test_new_workspace_race_for_the_same_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another `workbook new` fills the folder between our check and our rename.
+    real_rename = os.rename
+
+    def late_rename(src: str | Path, dst: str | Path) -> None:
+        Path(dst).mkdir(exist_ok=True)
+        (Path(dst) / "workspace.yaml").write_text("client: {name: B, slug: b}\n", "utf-8")
+        real_rename(src, dst)
+
+    monkeypatch.setattr(store.os, "rename", late_rename)
+    with pytest.raises(WorkspaceExistsError):
+        new_workspace("Acme", directory=tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["acme"]  # our temporary folder is gone

@@ -1212,9 +1212,18 @@ def new_workspace(
             (tmp / sub).mkdir()
         (tmp / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
         _atomic_write(tmp / FILENAME, dumps(ws))
-        if target.exists():
-            target.rmdir()  # empty (checked above)
-        os.rename(tmp, target)
+        try:
+            if target.exists():
+                target.rmdir()  # empty (checked above)
+            os.rename(tmp, target)
+        except OSError:
+            if not target.exists():
+                raise
+            # Someone created it in the meantime (another `workbook new` with the same name).
+            raise WorkspaceExistsError(
+                f"{target} already exists and is not empty",
+                hint="choose another name or --dir, or open the existing workspace",
+            ) from None
     except BaseException:
         import shutil
 
