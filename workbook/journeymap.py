@@ -19,7 +19,6 @@ or XML escaping (SVG): it is data, never markup.
 from __future__ import annotations
 
 import functools
-import math
 import os
 import tempfile
 import textwrap
@@ -794,21 +793,31 @@ def render_map_svg(
         return _svg_doc(svg, width, y + 90, layout, theme)
 
     grid_top = y
-    # Stage header.
-    svg.rect(0, y, width, 52, theme.primary)
-    svg.text(pad, y + 30, "Stage", size=12, fill=theme.on_primary)
+    # Stage header: long stage names wrap (at most three lines), the band grows to fit.
+    names = [_wrap(s.name, col_w - 2 * pad, 14)[:3] for s in layout.stages]
+    name_lines = max((len(x) for x in names), default=1)
+    head = 34.0 + 18 * name_lines
+    svg.rect(0, y, width, head, theme.primary)
+    svg.text(pad, y + 24, "Stage", size=12, fill=theme.on_primary)
     for i, s in enumerate(layout.stages):
         x = lane_w + i * col_w
-        svg.text(x + pad, y + 24, s.name, size=14, fill=theme.on_primary, weight=700)
+        for k, line in enumerate(names[i]):
+            svg.text(x + pad, y + 24 + 18 * k, line, size=14, fill=theme.on_primary, weight=700)
         if s.selling_action:
-            svg.text(x + pad, y + 41, s.selling_action.upper(), size=10.5, fill=theme.on_primary)
-    y += 52
+            svg.text(
+                x + pad,
+                y + 24 + 18 * name_lines,
+                s.selling_action.upper(),
+                size=10.5,
+                fill=theme.on_primary,
+            )
+    y += head
     inner = col_w - 2 * pad
     for lane in layout.lanes:
         show_placeholder = lane.empty and not (lane.id == "thoughts" and layout.has_emotions)
         if show_placeholder:
             lines = _wrap(lane.placeholder, col_w * n - 2 * pad, 12)
-            h = max(44.0, len(lines) * 16 + 20)
+            h = max(44.0, len(lines) * 16 + 20, _lane_header_height(lane.title, lane_w))
             _lane_header(svg, lane.title, y, lane_w, h, theme)
             svg.rect(lane_w, y, col_w * n, h, "#FAFBFC")
             for i, line in enumerate(lines):
@@ -818,7 +827,11 @@ def render_map_svg(
             svg.line(0, y, width, y, "#D0D7DE")
         else:
             blocks = [_cell_blocks(c, inner) for c in lane.cells]
-            h = max(48.0, max(sum(_block_height(k, p) for k, p in b) for b in blocks) + 2 * pad)
+            h = max(
+                48.0,
+                max(sum(_block_height(k, p) for k, p in b) for b in blocks) + 2 * pad,
+                _lane_header_height(lane.title, lane_w),
+            )
             _lane_header(svg, lane.title, y, lane_w, h, theme)
             svg.line(0, y, width, y, "#D0D7DE")
             for i, cell_blocks in enumerate(blocks):
@@ -850,6 +863,10 @@ def render_map_svg(
     )
     svg.text(lx + 330, y, "Circles: emotion score per stage, −2 to +2", size=11, fill=theme.muted)
     return _svg_doc(svg, width, y + 12, layout, theme)
+
+
+def _lane_header_height(title: str, w: float) -> float:
+    return len(_wrap(title, w - 20, 12.5)) * 16 + 22.0
 
 
 def _lane_header(
