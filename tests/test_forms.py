@@ -205,3 +205,14 @@ def test_picker_label_follows_a_rename(ws: OpenWorkspace) -> None:
     editor.bound[0].widget.value = "Priya P."
     assert editor.picker.options == (("Priya P.", "priya"),)
     assert editor.selected == "priya"
+
+
+def test_save_button_saves_pending_changes(ws: OpenWorkspace) -> None:
+    form = Form(ws, title="t", css="wb-form-test")
+    ws.data.client.engagement = "Spring review"  # changed outside a bound field
+    form.one("wb-save").click()
+    assert on_disk(ws).client.engagement == "Spring review"
+    assert form.status == f"Saved (revision {ws.revision})"
+    form.one("wb-save").click()
+    assert form.status == "No change to save"
+    assert form.callback_errors == []

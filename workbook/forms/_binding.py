@@ -409,8 +409,19 @@ class Form(widgets.VBox):  # type: ignore[misc]
         )
         self.conflict_box.add_class("wb-conflict")
         self.body = widgets.VBox()
+        # Fields save by themselves when they lose focus; the button is for people who want
+        # to be sure (clicking it also takes the focus, so the field being typed in saves).
+        self.save_button = widgets.Button(description="Save", icon="save")
+        self.save_button.add_class("wb-save")
+        self.save_button.on_click(self.guard(lambda _b: self._save_clicked()))
         super().__init__(
-            [self.heading, self.conflict_box, self.body, self.status_label, self.error_label]
+            [
+                self.heading,
+                self.conflict_box,
+                self.body,
+                widgets.HBox([self.save_button, self.status_label]),
+                self.error_label,
+            ]
         )
         self.add_class("wb-form")
         self.add_class(css)
@@ -514,6 +525,16 @@ class Form(widgets.VBox):  # type: ignore[misc]
         self.status = f"Saved (revision {self.revision})" if changed else "No change to save"
         self.status_label.value = f'<span style="color:#2E7D32">{html.escape(self.status)}</span>'
         return bool(changed)
+
+    def _save_clicked(self) -> None:
+        from workbook.exceptions import WorkspaceValidationError
+
+        try:
+            self.save()
+        except WorkspaceValidationError as exc:
+            self.show_error("\n".join(exc.lines()))
+            return
+        self.show_error("")
 
     def reload(self) -> None:
         """Read the workspace from disk again and show it; unsaved edits are dropped."""

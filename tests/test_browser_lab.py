@@ -1,0 +1,205 @@
+"""End to end in JupyterLab: open the personas notebook, type in the form, restart, see it kept.
+
+A real ``jupyter lab`` on a free localhost port (random token, temporary config, runtime and
+IPython folders, so nothing lands in the home folder), driven by headless Chromium. Requests
+to anything but that server are blocked and recorded: the forms must not call out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CHROMIUM_FLAGS, DEMO, ROOT, PageLog, require_chromium
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.kernel]
+
+NAME = "Amara E2E <check>"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A running JupyterLab serving a folder with notebooks/ and data/demo; yields (url, root)."""
+    root = tmp_path / "root"
+    (root / "notebooks").mkdir(parents=True)
+    shutil.copy(ROOT / "notebooks" / "02-personas.ipynb", root / "notebooks")
+    ignore = shutil.ignore_patterns("reports", "*.lock")
+    shutil.copytree(DEMO, root / "data" / "demo", ignore=ignore)
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+        "IPYTHONDIR": str(tmp_path / "ipython"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
+    labconfig = tmp_path / "config" / "labconfig"
+    labconfig.mkdir(parents=True)
+    # The news pop-up would cover the notebook (and asks the internet for news).
+    (labconfig / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+    )
+    port, token = _free_port(), secrets.token_hex(16)
+    log = (tmp_path / "lab.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+            "--ip", "127.0.0.1", f"--port={port}", f"--ServerApp.token={token}",
+            f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+            "--ServerApp.port_retries=0",
+        ],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                output = (tmp_path / "lab.log").read_text()[-3000:]
+                pytest.fail("jupyter lab did not start:\n" + output)
+            time.sleep(0.3)
+        yield f"{base}/lab/tree/notebooks/02-personas.ipynb?token={token}", root
+    finally:
+        proc.terminate()  # by PID; SIGTERM also shuts its kernels down
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture
+def lab_page(lab: tuple[str, Path]) -> Iterator[tuple[Any, PageLog, str, Path]]:
+    exe = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    url, root = lab
+    origin = url.split("/lab/")[0]
+    log = PageLog()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+
+        def _route(route: Any) -> None:
+            request_url = route.request.url
+            if request_url.startswith((origin, "data:", "blob:", "about:")):
+                route.continue_()
+            else:
+                log.blocked_requests.append(request_url)
+                route.abort()
+
+        context.route("**/*", _route)
+        page = context.new_page()
+        page.on("pageerror", lambda e: log.page_errors.append(str(e)))
+        try:
+            yield page, log, url, root
+        finally:
+            context.close()
+            browser.close()
+
+
+_KERNEL_IDLE = """() => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    const kernel = panel && panel.sessionContext.session && panel.sessionContext.session.kernel;
+    return !!kernel && kernel.status === 'idle';
+}"""
+
+
+def _kernel_ready(page: Any, timeout: float = 90) -> None:
+    """Wait for an idle kernel, accepting the kernel-choice dialog if Lab shows one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        accept = page.locator(".jp-Dialog .jp-mod-accept")
+        if accept.count() and accept.first.is_visible():
+            accept.first.click()
+        if page.evaluate(_KERNEL_IDLE):
+            return
+        time.sleep(0.5)
+    pytest.fail("the notebook's kernel never became idle")
+
+
+def _run_all(page: Any) -> None:
+    """Clear outputs, run every cell, and wait until the last cell's feedback is shown."""
+    _kernel_ready(page)
+    # Not awaited: the command's promise settles only when every cell has run.
+    page.evaluate(
+        """() => {
+            const app = window.jupyterapp;
+            app.commands.execute('notebook:clear-all-cell-outputs')
+                .then(() => app.commands.execute('notebook:run-all-cells'));
+        }"""
+    )
+    page.wait_for_selector(".wb-form-personas .wb-persona-name input", timeout=90_000)
+    page.locator(".jp-OutputArea-output .wb-feedback").nth(1).wait_for(timeout=60_000)
+    _kernel_ready(page)
+
+
+def test_personas_form_saves_and_survives_a_kernel_restart(
+    lab_page: tuple[Any, PageLog, str, Path], artifacts: Path
+) -> None:
+    from workbook.store import open_workspace
+
+    page, log, url, root = lab_page
+    workspace = root / "data" / "demo"
+    persona_id = open_workspace(workspace).data.personas[0].id
+    before = (workspace / "workspace.yaml").read_bytes()
+
+    page.goto(url)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    _run_all(page)
+
+    name_input = page.locator(".wb-form-personas .wb-persona-name input")
+    assert name_input.input_value() == open_workspace(workspace).data.personas[0].name
+    name_input.fill(NAME)
+    page.locator(".wb-form-personas button.wb-save").click()
+
+    deadline = time.monotonic() + 30
+    while open_workspace(workspace).data.persona(persona_id).name != NAME:
+        assert time.monotonic() < deadline, "the name typed in the form never reached the file"
+        time.sleep(0.3)
+    assert (workspace / "workspace.yaml").read_bytes() != before
+    assert page.locator(".wb-form-personas .wb-callback-error").inner_text() == ""
+
+    # A new kernel reads the file again: the form must show what was saved.
+    page.evaluate(
+        """async () => {
+            const panel = window.jupyterapp.shell.currentWidget;
+            await panel.sessionContext.session.kernel.restart();
+        }"""
+    )
+    _run_all(page)
+    page.wait_for_function(
+        """name => [...document.querySelectorAll('.wb-form-personas .wb-persona-name input')]
+                   .some(e => e.value === name)""",
+        arg=NAME,
+        timeout=60_000,
+    )
+    page.locator(".wb-form-personas .wb-persona-name input").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "lab-personas-form.png"))
+    assert log.blocked_requests == [], f"requests left the machine: {log.blocked_requests}"
+    assert log.page_errors == [], f"script errors: {log.page_errors}"
