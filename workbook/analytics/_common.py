@@ -28,15 +28,17 @@ GROUP BY contact_id
 #: the win did not win it). ``pos`` is 1-based in time order; ties on ``ts`` are broken
 #: by ``seq`` and then the touchpoint id, so the order never depends on the file's rows.
 JOURNEY_SQL = f"""
-SELECT t.contact_id, t.touchpoint, t.channel, t.action, t.ts,
-       row_number() OVER (PARTITION BY t.contact_id ORDER BY t.ts, t.seq, t.touchpoint, t.action) AS pos,
-       count(*) OVER (PARTITION BY t.contact_id) AS n,
-       lag(t.touchpoint) OVER (PARTITION BY t.contact_id ORDER BY t.ts, t.seq, t.touchpoint, t.action) AS prev,
+SELECT t.contact_id, t.touchpoint, t.channel, t.action,
+       row_number() OVER w AS pos,
+       count(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n,
+       lag(t.touchpoint) OVER w AS prev,
        coalesce(o.outcome, 'none') AS outcome
 FROM events t
 LEFT JOIN ({OUTCOME_SQL}) o ON o.contact_id = t.contact_id
 WHERE t.kind = 'touch' AND t.touchpoint IS NOT NULL AND coalesce(t.action, '') <> 'sent'
   AND (o.won_at IS NULL OR o.outcome <> 'won' OR t.ts <= o.won_at)
+-- One window for all three columns: one sort instead of two.
+WINDOW w AS (PARTITION BY t.contact_id ORDER BY t.ts, t.seq, t.touchpoint, t.action)
 """
 
 #: Age of an event in days; DuckDB's epoch_us works on TIMESTAMPTZ without time zone maths.

@@ -1,0 +1,257 @@
+"""Benchmark: the whole analytics suite on workspaces of 100k, 1M and 10M events.
+
+For each size this builds (once, cached under ``benchmarks/_work/``) a workspace for the demo
+client with the CRM generator: canonical Parquet sources written in chunks of contacts, then
+the derived tables, as an import leaves them. Then, each in its own process so peak memory is
+its own:
+
+- **suite**: every question of :mod:`workbook.analytics` once on one engine (funnel,
+  transitions, time in stage, time to close, touchpoint usage and lift, attribution with the
+  Markov model, removal effects, channels, won interactions, content, lead sources, lost
+  reasons, won summary, lead scores, their separation and deciles, experiments, KPIs) plus
+  the headline summary, all for the whole population;
+- **shared**: our funnel, transitions and time in stage alone, from a fresh engine;
+- **pandas**: a straightforward pandas implementation of those three questions on the raw
+  events (read the Parquet, sort, spells with ``shift``, ``groupby``), the baseline.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/analytics.py                 # 100k, 1M, 10M events
+    .venv/bin/python benchmarks/analytics.py --sizes 100000  # one size
+
+Targets on a 2-core machine: the suite on 10M events in under 5 s and 1.5 GB peak; at least
+5x faster than pandas on the three shared questions. Import time (pandas, DuckDB, SciPy,
+statsmodels) is printed apart: a kernel pays it once, whatever the data size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "benchmarks" / "_work"
+EVENTS_PER_CONTACT = 7.05  # what the generator produces for the demo client, on average
+CHUNK = 250_000  # contacts per generated source, to keep the generator's memory flat
+
+SUITE = [
+    "funnel",
+    "transitions",
+    "time_in_stage",
+    "time_to_close",
+    "touchpoint_usage",
+    "touchpoint_lift",
+    "attribution",
+    "removal_effects",
+    "channels",
+    "won_interactions",
+    "won_content",
+    "lead_sources",
+    "lost_reasons",
+    "won_summary",
+    "lead_scores",
+    "score_separation",
+    "score_deciles",
+    "experiment_variants",
+    "experiment_decisions",
+    "kpis",
+    "summary",
+]
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def build(events: int) -> Path:
+    """The cached workspace for about ``events`` events (built on first use)."""
+    path = WORK / f"analytics-{events}"
+    if (path / ".built").exists():
+        return path
+    from workbook.crm.derive import connect, rebuild_workspace
+    from workbook.crm.generate import generate
+    from workbook.crm.storage import write_table
+    from workbook.store import open_workspace
+
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    shutil.copy(ROOT / "data" / "demo" / "workspace.yaml", path / "workspace.yaml")
+    ws = open_workspace(path).data
+    contacts = max(1, round(events / EVENTS_PER_CONTACT))
+    t = time.perf_counter()
+    total = 0
+    con = connect()
+    for i, start in enumerate(range(0, contacts, CHUNK)):
+        n = min(CHUNK, contacts - start)
+        # A different seed per chunk gives different contact pseudonyms.
+        sample = generate(ws, contacts=n, seed=100 + i)
+        out = path / "data" / "sources" / f"gen-{i:02d}"
+        out.mkdir(parents=True)
+        write_table(con, sample.contacts, "contacts", out / "contacts.parquet", "contact_id")
+        write_table(con, sample.events, "events", out / "events.parquet", "contact_id, ts, seq")
+        write_table(
+            con, sample.deals, "deals", out / "deals.parquet", "contact_id, created_at, deal_id"
+        )
+        total += sample.events.num_rows
+        del sample
+    con.close()
+    counts = rebuild_workspace(path)
+    (path / ".built").write_text(json.dumps({"events": total, **counts}))
+    print(
+        f"  built {total:,} events for {contacts:,} contacts in {time.perf_counter() - t:.1f} s",
+        flush=True,
+    )
+    return path
+
+
+# --------------------------------------------------------------------------- child processes
+
+
+def _child_suite(path: str) -> dict[str, Any]:
+    t = time.perf_counter()
+    import duckdb  # noqa: F401
+    import pandas  # noqa: F401
+    import scipy.stats  # noqa: F401
+    import statsmodels.stats.proportion  # noqa: F401
+
+    import workbook.analytics as A
+
+    imports = time.perf_counter() - t
+    t0 = time.perf_counter()
+    eng = A.Engine.for_workspace(path)
+    times = {"engine": time.perf_counter() - t0}
+    for name in SUITE:
+        t = time.perf_counter()
+        getattr(A, name)(eng)
+        times[name] = time.perf_counter() - t
+    return {
+        "imports": imports,
+        "total": time.perf_counter() - t0,
+        "times": times,
+        "peak_mb": _peak_mb(),
+    }
+
+
+def _child_shared(path: str) -> dict[str, Any]:
+    import duckdb  # noqa: F401
+    import pandas  # noqa: F401
+
+    import workbook.analytics as A
+
+    t0 = time.perf_counter()
+    eng = A.Engine.for_workspace(path)
+    A.funnel(eng)
+    A.transitions(eng)
+    A.time_in_stage(eng)
+    return {"total": time.perf_counter() - t0, "peak_mb": _peak_mb()}
+
+
+def _child_pandas(path: str) -> dict[str, Any]:
+    """Funnel, transitions and time in stage in plain pandas, from the raw events."""
+    import pandas as pd
+
+    from workbook.store import open_workspace
+
+    t0 = time.perf_counter()
+    stages = open_workspace(path).data.stage_ids()
+    files = sorted(Path(path, "data", "sources").glob("*/events.parquet"))
+    ev = pd.concat(
+        [
+            pd.read_parquet(f, columns=["contact_id", "ts", "seq", "kind", "stage", "source_id"])
+            for f in files
+        ],
+        ignore_index=True,
+    )
+    st = ev[(ev["kind"] == "stage") & ev["stage"].notna()]
+    st = st.sort_values(["contact_id", "ts", "seq", "source_id", "stage"])
+    prev = st.groupby("contact_id")["stage"].shift(1)
+    st = st[prev.isna() | (prev != st["stage"])].copy()
+    g = st.groupby("contact_id")
+    st["next_stage"] = g["stage"].shift(-1)
+    st["exited_at"] = g["ts"].shift(-1)
+    # funnel
+    entries = st[["contact_id", "stage"]].drop_duplicates()
+    reach = entries.groupby("stage")["contact_id"].nunique().reindex(stages, fill_value=0)
+    nxt = {s: stages[i + 1] for i, s in enumerate(stages[:-1])}
+    pairs = entries.assign(next=entries["stage"].map(nxt)).merge(
+        entries,
+        left_on=["contact_id", "next"],
+        right_on=["contact_id", "stage"],
+        suffixes=("", "_n"),
+    )
+    conv = (
+        pairs.groupby("stage")["contact_id"].nunique().reindex(stages, fill_value=0) / reach
+    ).fillna(0)
+    # transitions
+    moves = (
+        st[st["next_stage"].notna()]
+        .groupby(["stage", "next_stage"])
+        .agg(moves=("contact_id", "size"), contacts=("contact_id", "nunique"))
+    )
+    # time in stage
+    days = (st["exited_at"] - st["ts"]).dt.total_seconds() / 86400
+    dwell = days.groupby(st["stage"]).agg(["median", lambda s: s.quantile(0.9)])
+    assert len(reach) and len(conv) and len(moves) and len(dwell)
+    return {"total": time.perf_counter() - t0, "peak_mb": _peak_mb()}
+
+
+def _measure(kind: str, path: Path) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, path = args.child
+        fn = {"suite": _child_suite, "shared": _child_shared, "pandas": _child_pandas}[kind]
+        print(json.dumps(fn(path)))
+        return
+    sys.path.insert(0, str(ROOT))
+    for size in args.sizes:
+        print(f"== {size:,} events", flush=True)
+        path = build(size)
+        meta = json.loads((path / ".built").read_text())
+        print(f"  workspace: {meta['events']:,} events, {meta['contact_paths']:,} contacts")
+        suite = _measure("suite", path)
+        print(
+            f"  imports (pandas, duckdb, scipy, statsmodels, analytics): {suite['imports']:.2f} s"
+        )
+        for name, secs in suite["times"].items():
+            print(f"    {name:<22} {secs:7.3f} s")
+        ok_t = "ok" if suite["total"] < 5 else "over the 5 s target"
+        ok_m = "ok" if suite["peak_mb"] < 1536 else "over the 1.5 GB target"
+        print(
+            f"  whole suite: {suite['total']:.2f} s ({ok_t}), peak {suite['peak_mb']:.0f} MB ({ok_m})"
+        )
+        shared = _measure("shared", path)
+        base = _measure("pandas", path)
+        ratio = base["total"] / shared["total"]
+        print(
+            f"  funnel + transitions + time in stage: ours {shared['total']:.2f} s "
+            f"({shared['peak_mb']:.0f} MB), pandas {base['total']:.2f} s ({base['peak_mb']:.0f} MB): "
+            f"{ratio:.1f}x faster ({'ok' if ratio >= 5 else 'under the 5x target'})",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
