@@ -687,6 +687,14 @@ def test_snapshots_and_diff(ws_dir: Path) -> None:
     assert [(c.kind, c.path) for c in ws.diff("0002", None).changes] == [
         ("changed", "client.industry")
     ]
+    ws.data.client.consultant = "Hannah"
+    ws.data.journeys[0].stages["awareness"].emotion = None
+    ws.save()
+    assert {(c.kind, c.path, c.before, c.after) for c in ws.diff().changes} == {
+        ("changed", "client.industry", "yes", "Gyms"),
+        ("added", "client.consultant", None, "Hannah"),
+        ("removed", "journeys[priya].stages.awareness.emotion", -1.0, None),
+    }
 
 
 def test_reordering_an_id_list_is_not_a_change(ws_dir: Path) -> None:

@@ -771,7 +771,17 @@ def _diff_values(before: Any, after: Any, path: str, out: list[Change]) -> None:
             else:
                 _diff_values(before[i], after[i], sub, out)
         return
-    out.append(Change("changed", path, before=before, after=after))
+    # A field filled in (or emptied) reads better as added (removed) than as "None -> x".
+    if _empty(before):
+        out.append(Change("added", path, after=_prune(after)))
+    elif _empty(after):
+        out.append(Change("removed", path, before=_prune(before)))
+    else:
+        out.append(Change("changed", path, before=before, after=after))
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
 
 
 def _emotions(ws: model.Workspace) -> dict[tuple[str, str | None, str], float | None]:
