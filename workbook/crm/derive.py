@@ -124,11 +124,10 @@ def build_derived(
             FROM _spells GROUP BY contact_id, stage
             ORDER BY contact_id, first_entered_at, stage
         """,
+        # One pass over the events per contact: the touches in order, and those before the
+        # first won deal closed (for the last touch); no lambdas, they are slow in DuckDB.
         "contact_paths": """
-            WITH ids AS (
-                SELECT contact_id FROM co UNION SELECT contact_id FROM ev
-                UNION SELECT contact_id FROM de
-            ), c AS (
+            WITH c AS (
                 SELECT contact_id, min(persona) AS persona, min(segment) AS segment,
                        min(icp) AS icp, min(lead_source) AS lead_source,
                        min(created_at) AS created_at
@@ -148,35 +147,33 @@ def build_derived(
                        max(stage_index) AS furthest_stage_index
                 FROM _spells GROUP BY contact_id
             ), t AS (
-                SELECT e.contact_id,
-                       list(e.touchpoint ORDER BY e.ts, e.seq, e.source_id) AS touchpoints,
-                       arg_min(e.touchpoint, (e.ts, e.seq, e.source_id)) AS first_touch,
-                       coalesce(
-                           arg_max(e.touchpoint, (e.ts, e.seq, e.source_id))
-                               FILTER (WHERE d.won_at IS NOT NULL AND e.ts <= d.won_at),
-                           arg_max(e.touchpoint, (e.ts, e.seq, e.source_id))) AS last_touch,
-                       count(*)::INTEGER AS n_touches
+                SELECT e.contact_id, min(e.ts) AS first_event,
+                       list(e.touchpoint ORDER BY e.ts, e.seq, e.source_id)
+                           FILTER (WHERE e.kind = 'touch' AND e.touchpoint IS NOT NULL
+                                   AND coalesce(e.action, '') <> 'sent') AS tps,
+                       list(e.touchpoint ORDER BY e.ts, e.seq, e.source_id)
+                           FILTER (WHERE e.kind = 'touch' AND e.touchpoint IS NOT NULL
+                                   AND coalesce(e.action, '') <> 'sent' AND e.ts <= d.won_at) AS before_won
                 FROM ev e LEFT JOIN d USING (contact_id)
-                WHERE e.kind = 'touch' AND e.touchpoint IS NOT NULL
-                  AND coalesce(e.action, '') <> 'sent'
                 GROUP BY e.contact_id
-            ), seen AS (
-                SELECT contact_id, min(ts) AS first_event FROM ev GROUP BY contact_id
+            ), ids AS (
+                SELECT contact_id FROM c UNION SELECT contact_id FROM t UNION SELECT contact_id FROM d
             )
             SELECT ids.contact_id, c.persona, c.segment, c.icp, c.lead_source,
                    p.stage_path, p.furthest_stage, p.furthest_stage_index::SMALLINT AS furthest_stage_index,
-                   t.touchpoints, t.first_touch, t.last_touch,
-                   coalesce(t.n_touches, 0)::INTEGER AS n_touches,
+                   t.tps AS touchpoints,
+                   t.tps[1] AS first_touch,
+                   coalesce(t.before_won[-1], t.tps[-1]) AS last_touch,
+                   coalesce(len(t.tps), 0)::INTEGER AS n_touches,
                    coalesce(d.outcome, 'none') AS outcome,
                    d.deal_amount,
-                   least(c.created_at, seen.first_event, d.first_deal) AS first_seen,
+                   least(c.created_at, t.first_event, d.first_deal) AS first_seen,
                    d.won_at,
-                   date_diff('second', least(c.created_at, seen.first_event, d.first_deal), d.won_at)
+                   date_diff('second', least(c.created_at, t.first_event, d.first_deal), d.won_at)
                        / 86400.0 AS days_to_close
             FROM ids
             LEFT JOIN c USING (contact_id) LEFT JOIN d USING (contact_id)
             LEFT JOIN p USING (contact_id) LEFT JOIN t USING (contact_id)
-            LEFT JOIN seen USING (contact_id)
             WHERE ids.contact_id IS NOT NULL
             ORDER BY ids.contact_id
         """,
