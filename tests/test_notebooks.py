@@ -130,3 +130,18 @@ def test_course_notebook_reports_an_incomplete_workspace(tmp_path: Path) -> None
     nb = _run(NOTEBOOKS / "01-objectives.ipynb", ws.path, tmp_path)
     text = _outputs(nb)
     assert "wb-feedback-todo" in text and "No objective yet" in text
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_data_notebook_checks_a_trainee_answer(demo_copy: Path, tmp_path: Path) -> None:
+    from workbook.analytics.funnel import funnel
+    from workbook.store import open_workspace
+
+    row = funnel(open_workspace(demo_copy)).set_index("stage").loc["consideration"]
+    right = float(row.reached_next / row.contacts)
+    path = NOTEBOOKS / "05-data.ipynb"
+    text = _outputs(_run(path, demo_copy, tmp_path, my_answer=round(right * 100, 1)))
+    assert "wb-feedback-ok" in text and "Right:" in text
+    text = _outputs(_run(path, demo_copy, tmp_path, my_answer=0.01))
+    assert "Not quite: 1.0% is not what the data says." in text

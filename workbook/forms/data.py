@@ -14,7 +14,7 @@ from workbook.forms._binding import Form
 if TYPE_CHECKING:
     from workbook.store import OpenWorkspace
 
-__all__ = ["ImportPanel", "form", "sources_html"]
+__all__ = ["ImportPanel", "form", "reach_html", "sources_html"]
 
 
 def sources_html(data: Any) -> str:
@@ -36,6 +36,30 @@ def sources_html(data: Any) -> str:
         ]
         rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
     return f'<table class="wb-data-sources-table">{head}{"".join(rows)}</table>'
+
+
+def reach_html(ws: OpenWorkspace) -> str:
+    """How many contacts reached each stage (the funnel's counts), or why there are none.
+
+    Only counts: rates are left for the trainee to work out in the exercise.
+    """
+    if not ws.data.data_sources:
+        return ""
+    from workbook.analytics.funnel import funnel
+    from workbook.exceptions import WorkbookError
+
+    try:
+        table = funnel(ws)
+    except WorkbookError as exc:
+        return f"<i>No stage counts: {html.escape(exc.message)}</i>"
+    rows = "".join(
+        f"<tr><td>{html.escape(str(r.stage_name))}</td><td>{int(r.contacts):,}</td></tr>"
+        for r in table.itertuples()
+    )
+    return (
+        '<b>Contacts who reached each stage</b><table class="wb-data-reach">'
+        f"<tr><th>Stage</th><th>Contacts</th></tr>{rows}</table>"
+    )
 
 
 def _import(ws: OpenWorkspace, file: Path, system: str | None, set_aside: bool) -> list[str]:
@@ -76,12 +100,15 @@ class ImportPanel(widgets.VBox):  # type: ignore[misc]
         self.result.add_class("wb-data-result")
         self.sources = widgets.HTML()
         self.sources.add_class("wb-data-sources")
+        self.reach = widgets.HTML()
+        self.reach.add_class("wb-data-reach")
         super().__init__(
             [
                 widgets.HBox([self.file, self.system]),
                 widgets.HBox([self.set_aside, self.run]),
                 self.result,
                 self.sources,
+                self.reach,
             ]
         )
         form.observe(form.guard(lambda _c: self.refresh()), "revision")
@@ -89,6 +116,7 @@ class ImportPanel(widgets.VBox):  # type: ignore[misc]
 
     def refresh(self) -> None:
         self.sources.value = sources_html(self.form.ws.data)
+        self.reach.value = reach_html(self.form.ws)
 
     def import_file(self) -> None:
         """Import the file named in the text box; problems are listed under the button."""
