@@ -838,3 +838,14 @@ def test_new_workspace_race_for_the_same_name(
     with pytest.raises(WorkspaceExistsError):
         new_workspace("Acme", directory=tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["acme"]  # our temporary folder is gone
+
+
+def test_file_in_another_encoding_is_a_problem_with_its_line(tmp_path: Path) -> None:
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    (folder / "workspace.yaml").write_bytes(b"client:\n  name: Caf\xe9\n  slug: cafe\n")
+    with pytest.raises(WorkspaceValidationError) as info:
+        open_workspace(folder)
+    (problem,) = info.value.problems
+    assert (problem.line, problem.message) == (2, "not UTF-8 text (byte 0xe9)")
+    assert problem.hint == "save the file as UTF-8 in your editor"

@@ -466,6 +466,26 @@ def _loads(text: str, file: str) -> tuple[model.Workspace, bool]:
     return ws, migrated
 
 
+def _read_text(file: Path) -> str:
+    """A YAML file's text; a file saved in another encoding is a problem with its line."""
+    raw = file.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise WorkspaceValidationError.from_problems(
+            str(file),
+            [
+                Problem(
+                    f"not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+                    file=str(file),
+                    line=line,
+                    hint="save the file as UTF-8 in your editor",
+                )
+            ],
+        ) from None
+
+
 def _ws_file(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     """(folder, workspace.yaml) for a folder or for the file itself."""
     p = Path(path)
@@ -478,7 +498,7 @@ def read_workspace(path: str | os.PathLike[str]) -> model.Workspace:
     """Read and validate a workspace (folder or YAML file) without keeping it open."""
     folder, file = _ws_file(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = _read_text(file)
     except (FileNotFoundError, NotADirectoryError):
         raise WorkspaceNotFoundError.from_path(str(path)) from None
     return loads(text, file=str(file))
@@ -882,7 +902,7 @@ class OpenWorkspace:
     def reload(self) -> None:
         """Read the file again; unsaved changes in :attr:`data` are dropped."""
         try:
-            text = self.file.read_text(encoding="utf-8")
+            text = _read_text(self.file)
         except (FileNotFoundError, NotADirectoryError):
             raise WorkspaceNotFoundError.from_path(str(self.path)) from None
         ws, migrated = _loads(text, str(self.file))
@@ -1094,7 +1114,7 @@ class OpenWorkspace:
         """The workspace as it was in a snapshot."""
         snap = self.find_snapshot(ref)
         file = self.history_dir / snap.file
-        return loads(file.read_text(encoding="utf-8"), file=str(file))
+        return loads(_read_text(file), file=str(file))
 
     def diff(self, a: str | int | None = None, b: str | int | None = None) -> Diff:
         """Compare two versions: snapshots by id or name; ``None`` is the saved file now.
@@ -1262,7 +1282,7 @@ def _from_preset(preset: str | None, name: str, slug: str) -> model.Workspace:
                 ],
             )
         source = str(file)
-        data = _parse(file.read_text(encoding="utf-8"), source)
+        data = _parse(_read_text(file), source)
         if not isinstance(data, dict):
             raise WorkspaceValidationError.from_problems(
                 source, [Problem("a preset must be a mapping of fields", file=source, line=1)]
