@@ -110,24 +110,24 @@ def _output_for(workspace: Path, output: Path | None, slug: str) -> Path | None:
     return None if output is None else output / slug
 
 
-def _is_current(workspace: Path, output: Path | None, slug: str, params: dict[str, Any]) -> str | None:
-    """The report's path when it exists and its inputs are unchanged, else None."""
+def _check(workspace: Path, output: Path | None, slug: str, params: dict[str, Any]) -> tuple[str, str | None]:
+    """The inputs' fingerprint, and the report's path when it is current (else None)."""
     from workbook.report import inputs_fingerprint, read_fingerprint, report_outputs
 
     outputs = report_outputs(workspace, slug, _output_for(workspace, output, slug))
-    stored = read_fingerprint(outputs)
-    if stored is not None and stored == inputs_fingerprint(workspace, params):
-        return str(outputs.html)
-    return None
+    current = inputs_fingerprint(workspace, params)
+    return current, (str(outputs.html) if read_fingerprint(outputs) == current else None)
 
 
-def _render_one(workspace: str, output: str | None, pdf: bool, locale: str) -> ClientResult:
+def _render_one(
+    workspace: str, output: str | None, pdf: bool, locale: str, fingerprint: str | None
+) -> ClientResult:
     """Worker: render one client, turning every failure into a result (never raise)."""
     start = time.perf_counter()
     try:
         from workbook.report import render_report
 
-        result = render_report(workspace, output, locale=locale, pdf=pdf)
+        result = render_report(workspace, output, locale=locale, pdf=pdf, fingerprint=fingerprint)
         return ClientResult(workspace, "rendered", str(result.html), time.perf_counter() - start)
     except WorkbookError as exc:
         return ClientResult(workspace, "failed", None, time.perf_counter() - start, " ".join(exc.lines()))
@@ -175,7 +175,7 @@ def run_batch(
     start = time.perf_counter()
     out_dir = Path(output) if output is not None else None
     results: dict[int, ClientResult] = {}
-    todo: list[tuple[int, str, str | None]] = []
+    todo: list[tuple[int, str, str | None, str | None]] = []
     seen_slugs: dict[str, str] = {}
     params = {"sections": None, "locale": locale}
     for i, ws in enumerate(workspaces):
@@ -183,7 +183,7 @@ def run_batch(
         slug = _slug(path)
         if slug is None:
             # Let the renderer produce the precise error (not found, invalid YAML...).
-            todo.append((i, str(path), None))
+            todo.append((i, str(path), None, None))
             continue
         if out_dir is not None:
             if slug in seen_slugs:
@@ -193,11 +193,12 @@ def run_batch(
                 )
                 continue
             seen_slugs[slug] = str(path)
-        if not force and (html := _is_current(path, out_dir, slug, params)) is not None:
+        fingerprint, html = _check(path, out_dir, slug, params)
+        if html is not None and not force:
             results[i] = ClientResult(str(path), "skipped", html)
             continue
         target = _output_for(path, out_dir, slug)
-        todo.append((i, str(path), str(target) if target is not None else None))
+        todo.append((i, str(path), str(target) if target is not None else None, fingerprint))
 
     if todo:
         workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
@@ -207,7 +208,7 @@ def run_batch(
 
 
 def _run_pool(
-    todo: list[tuple[int, str, str | None]],
+    todo: list[tuple[int, str, str | None, str | None]],
     workers: int,
     results: dict[int, ClientResult],
     *,
@@ -226,7 +227,7 @@ def _run_pool(
         task = bar.add_task("", total=len(todo))
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             futures: dict[Future[ClientResult], tuple[int, str]] = {
-                pool.submit(_render_one, ws, out, pdf, locale): (i, ws) for i, ws, out in todo
+                pool.submit(_render_one, ws, out, pdf, locale, fp): (i, ws) for i, ws, out, fp in todo
             }
             for fut in as_completed(futures):
                 i, ws = futures[fut]

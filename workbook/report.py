@@ -247,7 +247,6 @@ def _exporter() -> Any:
             c.TemplateExporter.exclude_output_prompt = True
             c.TemplateExporter.exclude_markdown = True
             c.TemplateExporter.exclude_raw = True
-            c.HTMLExporter.embed_images = True
             c.HTMLExporter.template_name = tdir.name
             c.HTMLExporter.extra_template_basedirs = [str(tdir.parent)]
             exporter = HTMLExporter(config=c)
@@ -383,6 +382,7 @@ def render_report(
     pdf: bool = False,
     kernel_name: str = "python3",
     timeout: int | None = 600,
+    fingerprint: str | None = None,
 ) -> ReportResult:
     """Render one client's report.
 
@@ -404,6 +404,10 @@ def render_report(
         The Jupyter kernel; ``python3`` is this environment's own Python.
     timeout
         Seconds any one cell may run before the report is abandoned.
+    fingerprint
+        The inputs' fingerprint to store, when the caller computed it before deciding to
+        render (:mod:`workbook.batch`): if the code changes while the report renders, the
+        next run sees a difference and renders again.
 
     Returns
     -------
@@ -432,7 +436,7 @@ def render_report(
     fp_params = {k: v for k, v in params.items() if k != "workspace"}
     if report_date is None:
         fp_params.pop("report_date")  # a re-run on another day is still the same report
-    fingerprint = inputs_fingerprint(ws_path, fp_params)
+    fingerprint = fingerprint or inputs_fingerprint(ws_path, fp_params)
 
     try:
         outputs.html.parent.mkdir(parents=True, exist_ok=True)
