@@ -849,3 +849,13 @@ def test_file_in_another_encoding_is_a_problem_with_its_line(tmp_path: Path) -> 
     (problem,) = info.value.problems
     assert (problem.line, problem.message) == (2, "not UTF-8 text (byte 0xe9)")
     assert problem.hint == "save the file as UTF-8 in your editor"
+
+
+def test_broken_snapshot_index_is_reported(ws_dir: Path) -> None:
+    ws = open_workspace(ws_dir)
+    ws.snapshot("first")
+    (ws.history_dir / "index.yaml").write_text("- id: 1\n  note: no file\n", "utf-8")
+    with pytest.raises(WorkspaceValidationError) as info:
+        ws.snapshots()
+    assert info.value.problems[0].field == "[0]"
+    assert info.value.problems[0].file == str(ws.history_dir / "index.yaml")

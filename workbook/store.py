@@ -1027,19 +1027,32 @@ class OpenWorkspace:
                 str(index), [Problem(f"YAML syntax error: {exc}", file=str(index))]
             ) from None
         out = []
-        for entry in raw:
-            created = entry["created"]
-            if isinstance(created, str):
-                created = dt.datetime.fromisoformat(created)
-            out.append(
-                Snapshot(
-                    id=str(entry["id"]).zfill(4),
-                    note=str(entry.get("note", "")),
-                    created=created,
-                    revision=int(entry["revision"]),
-                    file=str(entry["file"]),
+        for i, entry in enumerate(raw if isinstance(raw, list) else [raw]):
+            try:
+                created = entry["created"]
+                if isinstance(created, str):
+                    created = dt.datetime.fromisoformat(created)
+                out.append(
+                    Snapshot(
+                        id=str(entry["id"]).zfill(4),
+                        note=str(entry.get("note", "")),
+                        created=created,
+                        revision=int(entry["revision"]),
+                        file=str(entry["file"]),
+                    )
                 )
-            )
+            except (KeyError, TypeError, ValueError, AttributeError):
+                raise WorkspaceValidationError.from_problems(
+                    str(index),
+                    [
+                        Problem(
+                            "a snapshot entry needs id, note, created, revision and file",
+                            file=str(index),
+                            field=f"[{i}]",
+                            hint="put back the entry as the workbook wrote it, or remove it",
+                        )
+                    ],
+                ) from None
         return out
 
     def snapshot(self, note: str) -> Snapshot:
