@@ -216,3 +216,18 @@ def test_save_button_saves_pending_changes(ws: OpenWorkspace) -> None:
     form.one("wb-save").click()
     assert form.status == "No change to save"
     assert form.callback_errors == []
+
+
+def test_public_api_is_listed_and_import_stays_light() -> None:
+    import subprocess
+    import sys
+
+    import workbook.course
+    import workbook.forms
+
+    for module in (workbook.forms, workbook.course):
+        missing = [name for name in module.__all__ if not hasattr(module, name)]
+        assert missing == [], f"{module.__name__}.__all__ names what it does not define"
+    code = "import sys, workbook; print(sorted({'ipywidgets', 'pandas'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -169,7 +169,8 @@ def test_refine_annotation_recommendation_snapshot_and_diff(ws: OpenWorkspace) -
 
 def test_data_form_reports_missing_file(ws: OpenWorkspace) -> None:
     form = data_form.form(ws)
-    assert "No CRM export imported yet" in form.one("wb-data-sources").value
+    for source in ws.data.data_sources:
+        assert source.file in form.one("wb-data-sources").value
     form.one("wb-data-file").value = "no/such/export.csv"
     form.one("wb-import").click()
     assert "No file at no/such/export.csv" in form.one("wb-data-result").value
@@ -184,23 +185,26 @@ def _export(ws: OpenWorkspace, folder: Path, contacts: int = 200) -> Path:
 
 def test_data_form_imports_a_crm_export(ws: OpenWorkspace, tmp_path: Path) -> None:
     export = _export(ws, tmp_path / "exports")
+    before = len(ws.data.data_sources)
     form = data_form.form(ws)
     form.one("wb-data-file").value = str(export)
     form.one("wb-import").click()
     assert_clean(form)
     assert "imported as" in form.one("wb-data-result").value
     sources = reopened(ws).data_sources
-    assert len(sources) == 1 and sources[0].file == export.name
+    assert len(sources) == before + 1 and sources[-1].file == export.name
     assert export.name in form.one("wb-data-sources").value
+    assert "Contacts who reached each stage" in form.one("wb-data-reach").value
     assert form.revision == reopened(ws).revision  # the form follows the importer's save
 
 
 def test_data_form_shows_import_problems(ws: OpenWorkspace, tmp_path: Path) -> None:
     bad = tmp_path / "broken.csv"
     bad.write_text("just,some\nrandom,columns\n", encoding="utf-8")
+    before = reopened(ws).data_sources
     form = data_form.form(ws)
     form.one("wb-data-file").value = str(bad)
     form.one("wb-import").click()
     assert "Not imported" in form.one("wb-data-result").value
-    assert reopened(ws).data_sources == []
+    assert reopened(ws).data_sources == before
     assert_clean(form)
