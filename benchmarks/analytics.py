@@ -67,6 +67,16 @@ SUITE = [
 
 
 def _peak_mb() -> float:
+    """Peak resident memory of this process in MB.
+
+    VmHWM from /proc, not ru_maxrss: a child started after the parent built a workspace
+    would inherit the parent's ru_maxrss across exec and report the generator's memory.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 

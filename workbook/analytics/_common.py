@@ -22,6 +22,14 @@ WHERE contact_id IS NOT NULL
 GROUP BY contact_id
 """
 
+#: Per contact, one bit per workspace stage it ever entered (bit i = stage index i).
+STAGE_MASKS_SQL = """
+SELECT se.contact_id, bit_or(CAST(1 AS BIGINT) << s.stage_index) AS mask
+FROM stage_entries se JOIN stages s ON s.stage = se.stage
+WHERE se.contact_id IS NOT NULL
+GROUP BY se.contact_id
+"""
+
 #: Touches that count towards a contact's journey: every touch with a touchpoint except a
 #: message ``sent`` (not yet something the contact did, as in ``contact_paths``), and for
 #: a contact who won, only those up to the close of the first won deal (what came after

@@ -107,6 +107,12 @@ class Engine:
                 {"client": {"name": "Workspace", "slug": "workspace"}, "stages": []}
             )
             workspace.stages = default_stages()
+        if len(workspace.stages) > 62:
+            # The funnel keeps one bit per stage in a 64-bit integer.
+            raise AnalyticsError(
+                f"{len(workspace.stages)} stages: the analytics handle at most 62",
+                [Problem("too many stages", field="stages", hint="merge stages into broader ones")],
+            )
         self.workspace = workspace
         self.con: duckdb.DuckDBPyConnection = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workbook.analytics._common import group_cols, ordered
+from workbook.analytics._common import STAGE_MASKS_SQL, group_cols, ordered
 from workbook.analytics.engine import Engine, EngineLike, group_sql, memo, people_join
 
 if TYPE_CHECKING:
@@ -59,20 +59,34 @@ def funnel(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     eng = Engine.for_workspace(ws)
     by = eng.check_by(by)
     gsel, ggrp = group_sql(by)
-    counts = eng.query(
+    # One bit per stage a contact reached; the few distinct masks carry the whole funnel,
+    # so no join of the entries with themselves is needed.
+    masks = eng.query(
         f"""
-        WITH se AS (SELECT DISTINCT contact_id, stage FROM stage_entries)
-        SELECT {gsel} s.stage,
-               count(*) AS contacts,
-               count(nx.contact_id) AS reached_next
-        FROM se
-        JOIN stages s ON s.stage = se.stage
-        LEFT JOIN stages s2 ON s2.stage_index = s.stage_index + 1
-        LEFT JOIN se nx ON nx.contact_id = se.contact_id AND nx.stage = s2.stage
-        {people_join(by, "se")}
-        GROUP BY {ggrp} s.stage
+        SELECT {gsel} m.mask, count(*) AS n
+        FROM ({STAGE_MASKS_SQL}) m
+        {people_join(by, "m")}
+        GROUP BY {ggrp} m.mask
         """
     )
+    k = len(eng.stage_ids())
+    rows = []
+    keys = masks.groupby(by, sort=True) if by else [(None, masks)]
+    for key, part in keys:
+        mask = part["mask"].to_numpy(dtype="int64")
+        n = part["n"].to_numpy(dtype="int64")
+        for i, stage in enumerate(eng.stage_ids()):
+            here = (mask >> i) & 1 == 1
+            nxt = here & ((mask >> (i + 1)) & 1 == 1) if i + 1 < k else np.zeros_like(here)
+            row = {
+                "stage": stage,
+                "contacts": int(n[here].sum()),
+                "reached_next": int(n[nxt].sum()),
+            }
+            if by:
+                row[by] = key
+            rows.append(row)
+    counts = pd.DataFrame(rows, columns=[*group_cols(by), "stage", "contacts", "reached_next"])
     stages = eng.query("SELECT stage, stage_name, stage_index FROM stages ORDER BY stage_index")
     gcols = group_cols(by)
     if by:

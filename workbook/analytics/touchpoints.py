@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workbook.analytics._common import group_cols, ordered
+from workbook.analytics._common import STAGE_MASKS_SQL, group_cols, ordered
 from workbook.analytics.engine import Engine, EngineLike, group_sql, memo, people_join
 
 if TYPE_CHECKING:
@@ -129,37 +129,41 @@ def touchpoint_lift(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
 def _lift_sql(by: str | None) -> str:
     # Without a split every contact is in one group, "_all", dropped from the output.
     g = f"coalesce(p.{by}, 'unassigned')" if by else "'all'"
-    join = people_join(by, "se")
-    by = by or "_all"
+    col = by or "_all"
+    last = "(SELECT max(stage_index) FROM stages)"
     return f"""
-        WITH se AS (SELECT DISTINCT contact_id, stage FROM stage_entries),
-        conv AS (
-            SELECT {g} AS {by}, se.contact_id, s.stage, s.stage_name, s.stage_index,
-                   (nx.contact_id IS NOT NULL) AS converted
-            FROM se
-            JOIN stages s ON s.stage = se.stage
-            JOIN stages s2 ON s2.stage_index = s.stage_index + 1
-            LEFT JOIN se nx ON nx.contact_id = se.contact_id AND nx.stage = s2.stage
-            {join}
+        WITH m AS ({STAGE_MASKS_SQL}),
+        -- Reach and next-stage conversion per stage, from the (few) distinct stage masks.
+        masks AS (
+            SELECT {g} AS {col}, m.mask, count(*) AS c
+            FROM m {people_join(by, "m")}
+            GROUP BY ALL
         ),
         pop AS (
-            SELECT {by}, stage, count(*) AS n, count(*) FILTER (converted) AS n_conv
-            FROM conv GROUP BY ALL
+            SELECT k.{col}, s.stage, sum(k.c) AS n,
+                   sum(k.c) FILTER ((k.mask >> (s.stage_index + 1)) & 1 = 1) AS n_conv
+            FROM masks k JOIN stages s ON (k.mask >> s.stage_index) & 1 = 1
+            GROUP BY ALL
         ),
         used AS (
-            SELECT DISTINCT contact_id, stage, touchpoint FROM events
-            WHERE kind = 'touch' AND touchpoint IS NOT NULL AND stage IS NOT NULL
-              AND coalesce(action, '') <> 'sent'
+            SELECT DISTINCT e.contact_id, s.stage, s.stage_name, s.stage_index, e.touchpoint
+            FROM events e JOIN stages s ON s.stage = e.stage
+            WHERE e.kind = 'touch' AND e.touchpoint IS NOT NULL
+              AND coalesce(e.action, '') <> 'sent' AND s.stage_index < {last}
         ),
         u AS (
-            SELECT c.{by}, c.stage, c.stage_name, c.stage_index, u.touchpoint,
-                   count(*) AS users, count(*) FILTER (c.converted) AS users_converted
-            FROM conv c JOIN used u ON u.contact_id = c.contact_id AND u.stage = c.stage
+            SELECT {g} AS {col}, used.stage, used.stage_name, used.stage_index, used.touchpoint,
+                   count(*) AS users,
+                   count(*) FILTER ((m.mask >> (used.stage_index + 1)) & 1 = 1) AS users_converted
+            FROM used JOIN m ON m.contact_id = used.contact_id
+            {people_join(by, "used")}
+            WHERE (m.mask >> used.stage_index) & 1 = 1
             GROUP BY ALL
         )
         SELECT u.*, coalesce(t.touchpoint_name, u.touchpoint) AS touchpoint_name,
-               pop.n - u.users AS non_users, pop.n_conv - u.users_converted AS non_users_converted
+               pop.n - u.users AS non_users,
+               coalesce(pop.n_conv, 0) - u.users_converted AS non_users_converted
         FROM u
-        JOIN pop USING ({by}, stage)
+        JOIN pop USING ({col}, stage)
         LEFT JOIN touchpoints t ON t.touchpoint = u.touchpoint
         """
