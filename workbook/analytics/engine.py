@@ -140,10 +140,12 @@ class Engine:
         if hasattr(ws, "data") and hasattr(ws, "path"):
             return cls(ws.path, ws.data)
         if isinstance(ws, str | os.PathLike):
-            from workbook.store import open_workspace
+            from workbook.store import read_workspace
 
-            opened = open_workspace(ws)
-            return cls(opened.path, opened.data)
+            # Read only: the analytics never save, so skip what opening for editing costs.
+            path = Path(ws)
+            folder = path.parent if path.name.endswith((".yaml", ".yml")) else path
+            return cls(folder, read_workspace(path))
         raise AnalyticsError(
             f"cannot analyse a {type(ws).__name__}",
             hint="pass a workspace folder, an open workspace (workbook.store.open_workspace) "
@@ -175,38 +177,25 @@ class Engine:
                 body = _empty_select(table)
             self.con.execute(f"CREATE VIEW {table} AS {body}")
 
-        import pandas as pd
-
         ws = self.workspace
-        stages = pd.DataFrame(
-            {
-                "stage": [s.id for s in ws.stages],
-                "stage_name": [s.name for s in ws.stages],
-                "stage_index": list(range(len(ws.stages))),
-            }
-        ).astype({"stage": "object", "stage_name": "object", "stage_index": "int64"})
-        touchpoints = pd.DataFrame(
-            {
-                "touchpoint": [t.id for t in ws.touchpoints],
-                "touchpoint_name": [t.name for t in ws.touchpoints],
-                "touchpoint_channel": [t.channel for t in ws.touchpoints],
-            }
-        ).astype("object")
-        self.con.register("_ws_stages", stages)
-        self.con.register("_ws_touchpoints", touchpoints)
-        # Materialised: tiny, and re-reading a pandas frame per query is slower than a table.
+        # Small tables from the document; plain SQL, no pandas needed to build them.
         self.con.execute(
-            "CREATE TABLE stages AS SELECT CAST(stage AS VARCHAR) AS stage, "
-            "CAST(stage_name AS VARCHAR) AS stage_name, CAST(stage_index AS INTEGER) AS stage_index "
-            "FROM _ws_stages"
+            "CREATE TABLE stages (stage VARCHAR, stage_name VARCHAR, stage_index INTEGER)"
         )
+        if ws.stages:
+            self.con.executemany(
+                "INSERT INTO stages VALUES (?, ?, ?)",
+                [(st.id, st.name, i) for i, st in enumerate(ws.stages)],
+            )
         self.con.execute(
-            "CREATE TABLE touchpoints AS SELECT CAST(touchpoint AS VARCHAR) AS touchpoint, "
-            "CAST(touchpoint_name AS VARCHAR) AS touchpoint_name, "
-            "CAST(touchpoint_channel AS VARCHAR) AS touchpoint_channel FROM _ws_touchpoints"
+            "CREATE TABLE touchpoints (touchpoint VARCHAR, touchpoint_name VARCHAR, "
+            "touchpoint_channel VARCHAR)"
         )
-        self.con.unregister("_ws_stages")
-        self.con.unregister("_ws_touchpoints")
+        if ws.touchpoints:
+            self.con.executemany(
+                "INSERT INTO touchpoints VALUES (?, ?, ?)",
+                [(t.id, t.name, t.channel) for t in ws.touchpoints],
+            )
         # One row per contact with its attributes. The derived contact_paths table already is
         # that (built at import over every source, with the first value by id, as here), so
         # reading it costs nothing up front; without it, aggregate the contacts table.
