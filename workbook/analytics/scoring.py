@@ -152,16 +152,22 @@ def _scores_table(eng: Engine, as_of: dt.datetime | None, rules: list[ScoringRul
     else:
         scored = "SELECT NULL::VARCHAR AS contact_id, 0.0 AS score, 0 AS matched_events WHERE FALSE"
         params = {}
+    # contact_paths (behind `people`) already lists every contact of events, contacts and
+    # deals; without it, add the event log's contacts to the contacts table's.
+    if eng.has("contact_paths"):
+        ids = "SELECT contact_id FROM people"
+    else:
+        ids = (
+            "SELECT contact_id FROM people "
+            "UNION SELECT contact_id FROM events WHERE contact_id IS NOT NULL"
+        )
     # One table per distinct (rules, as_of), so a what-if on other rules is cached apart.
     key = json.dumps([[r.model_dump(mode="json") for r in rules], str(as_of)], sort_keys=True)
     name = "_scores_" + hashlib.sha1(key.encode()).hexdigest()[:12]
     return eng.cached(
         name,
         f"""
-        WITH ids AS (
-            SELECT contact_id FROM people
-            UNION SELECT contact_id FROM events WHERE contact_id IS NOT NULL
-        ), s AS ({scored}),
+        WITH ids AS ({ids}), s AS ({scored}),
         scored AS (
             SELECT ids.contact_id,
                    coalesce(p.persona, 'unassigned') AS persona,
