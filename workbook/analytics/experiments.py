@@ -4,10 +4,11 @@ The statistics come from statsmodels: Wilson intervals (``proportion_confint``),
 two-sided two-proportion z-test (``proportions_ztest``) and the sample size per variant
 from Cohen's h (``proportion_effectsize``) with ``NormalIndPower``.
 
-Counts come from the event log when it has events tagged with the experiment (a contact is
-*exposed* to a variant by any tagged event, and *converts* with a tagged event whose action
-is not an exposure such as ``sent``, ``view`` or ``visit``); otherwise from the ``exposed``
-and ``converted`` numbers typed into the workspace. The first variant is the control.
+Counts come from the ``exposed`` and ``converted`` numbers typed into the workspace when
+every variant has them (the testing tool's numbers); otherwise from the event log's events
+tagged with the experiment (a contact is *exposed* to a variant by any tagged event, and
+*converts* with a tagged event whose action is not an exposure such as ``sent``, ``view``
+or ``visit``). The first variant is the control.
 
 The decision, in plain words:
 
@@ -140,15 +141,20 @@ def experiment_variants(ws: EngineLike, *, alpha: float = ALPHA) -> pd.DataFrame
     rows: list[dict[str, Any]] = []
     for exp in eng.workspace.measurement.experiments:
         from_events = measured[measured["experiment"] == exp.id]
+        # Counts the consultant typed (from the testing tool) win: the CRM may hold only
+        # part of the exposures. Without them, the event log's counts.
+        typed = bool(exp.variants) and all(
+            v.exposed is not None and v.converted is not None for v in exp.variants
+        )
         variants = []
         for v in exp.variants:
             hit = from_events[from_events["variant"] == v.id]
-            if len(from_events):
+            if typed:
+                n, k, source = int(v.exposed or 0), int(v.converted or 0), "workspace"
+            elif len(from_events):
                 n = int(hit["exposed"].sum())
                 k = int(hit["converted"].sum())
                 source = "events"
-            elif v.exposed is not None and v.converted is not None:
-                n, k, source = int(v.exposed), int(v.converted), "workspace"
             else:
                 continue
             variants.append((v, n, min(k, n), source))
