@@ -284,3 +284,10 @@ def test_summary_shape(tmp_path: Path) -> None:
     grouped = A.summary(eng, by="persona")
     assert set(grouped) == _summary_keys() | {"by", "groups"}
     assert grouped["groups"]["p2"]["bottleneck"] == "consideration"
+
+
+def test_memory_limit_is_applied_and_checked() -> None:
+    eng = Engine(None, memory_limit="512MB")
+    assert "MiB" in str(eng.scalar("SELECT current_setting('memory_limit')"))
+    with pytest.raises(AnalyticsError):
+        Engine(None, memory_limit="1GB'; DROP TABLE x; --")

@@ -55,6 +55,18 @@ _DUCK_TYPES = {
 }
 
 
+def _size(text: str) -> str:
+    """Validate a DuckDB memory size ("1GB", "512MB") before it goes into SQL text."""
+    import re
+
+    if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", text, re.IGNORECASE):
+        raise AnalyticsError(
+            f"memory limit {text!r} is not a size",
+            [Problem("not a size", field="memory_limit", hint="write it like 1GB or 512MB")],
+        )
+    return text.strip()
+
+
 def _empty_select(table: str) -> str:
     from workbook.crm import schema
 
@@ -83,6 +95,9 @@ class Engine:
         rules, experiments and objectives. ``None`` uses the method's default stages.
     threads
         DuckDB worker threads (default: the machine's cores).
+    memory_limit
+        Cap on DuckDB's memory, like ``"1GB"`` (default: DuckDB's, 80 % of the machine);
+        above it DuckDB spills intermediate results to a temporary folder.
 
     Examples
     --------
@@ -96,6 +111,7 @@ class Engine:
         workspace: Workspace | None = None,
         *,
         threads: int | None = None,
+        memory_limit: str | None = None,
     ) -> None:
         import duckdb
 
@@ -117,6 +133,8 @@ class Engine:
         self.con: duckdb.DuckDBPyConnection = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = '{_size(memory_limit)}'")
         # Insertion order costs memory and time and no query here depends on it.
         self.con.execute("SET preserve_insertion_order = false")
         self.available: dict[str, bool] = {}

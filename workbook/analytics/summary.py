@@ -65,10 +65,16 @@ def summary(ws: EngineLike, by: str | None = None, *, top: int = 3) -> dict[str,
     eng = Engine.for_workspace(ws)
     by = eng.check_by(by)
     notes: list[str] = []
+    # contact_paths (behind `people`) lists every contact; without it, union the event log's.
+    everyone = (
+        "SELECT contact_id FROM people"
+        if eng.has("contact_paths")
+        else "SELECT contact_id FROM people UNION SELECT contact_id FROM events "
+        "WHERE contact_id IS NOT NULL"
+    )
     counts = eng.query(
-        """
-        SELECT (SELECT count(*) FROM (SELECT contact_id FROM people
-                 UNION SELECT contact_id FROM events WHERE contact_id IS NOT NULL)) AS contacts,
+        f"""
+        SELECT (SELECT count(*) FROM ({everyone})) AS contacts,
                (SELECT count(*) FROM events) AS events,
                (SELECT count(*) FROM deals) AS deals,
                (SELECT epoch_us(max(ts)) FROM events) AS last_event_us
