@@ -122,6 +122,7 @@ def _scores_table(eng: Engine, as_of: dt.datetime | None, rules: list[ScoringRul
     params: dict[str, Any] = {}
     points: list[str] = []
     matched: list[str] = []
+    anyrule: list[str] = []
     age = days_between("e.ts", "r.ref")
     for rule in rules:
         cond = _rule_condition(rule, params)
@@ -136,17 +137,20 @@ def _scores_table(eng: Engine, as_of: dt.datetime | None, rules: list[ScoringRul
             value += f" * pow(0.5, greatest({age}, 0) / CAST($p{n + 1} AS DOUBLE))"
         points.append(f"CASE WHEN {cond} THEN {value} ELSE 0.0 END")
         matched.append(f"CASE WHEN {cond} THEN 1 ELSE 0 END")
+        anyrule.append(cond)
     if as_of is not None:
         params["as_of"] = as_of
         ref = "CAST($as_of AS TIMESTAMPTZ)"
     else:
         ref = "(SELECT max(ts) FROM events)"
     if points:
+        # Only events some rule matches are summed: most events match none, and filtering
+        # first keeps the grouping small.
         scored = f"""
             SELECT e.contact_id, round(sum({" + ".join(points)}), 6) AS score,
                    sum({" + ".join(matched)}) AS matched_events
             FROM events e, (SELECT {ref} AS ref) r
-            WHERE e.contact_id IS NOT NULL
+            WHERE e.contact_id IS NOT NULL AND ({" OR ".join(anyrule)})
             GROUP BY e.contact_id
         """
     else:

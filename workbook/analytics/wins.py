@@ -89,7 +89,10 @@ def _interactions(eng: Engine, by: str | None, content_only: bool) -> pd.DataFra
                    count(*) FILTER (outcome = 'lost') AS lost_contacts
             FROM used GROUP BY ALL
         ), tc AS (
-            SELECT touchpoint, min(channel) AS channel FROM {j} GROUP BY touchpoint
+            -- the events' channel, only for touchpoints the workspace does not list
+            SELECT touchpoint, min(channel) AS channel FROM {j}
+            WHERE touchpoint NOT IN (SELECT touchpoint FROM touchpoints)
+            GROUP BY touchpoint
         )
         SELECT counts.*, pop.won_n, pop.lost_n,
                coalesce(t.touchpoint_name, counts.touchpoint) AS touchpoint_name,
