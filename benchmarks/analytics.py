@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "benchmarks" / "_work"
 EVENTS_PER_CONTACT = 7.05  # what the generator produces for the demo client, on average
 CHUNK = 250_000
-MEMORY_LIMIT = "1GB"  # DuckDB's share of the 1.5 GB target  # contacts per generated source, to keep the generator's memory flat
+MEMORY_LIMIT = "1GB"  # DuckDB's share of the 1.5 GB target
 
 SUITE = [
     "funnel",
@@ -134,7 +134,6 @@ def _child_suite(path: str) -> dict[str, Any]:
     import statsmodels.stats.proportion  # noqa: F401
 
     import workbook.analytics as A
-
     from workbook.store import read_workspace
 
     imports = time.perf_counter() - t
@@ -254,14 +253,16 @@ def main() -> None:
         ok_t = "ok" if suite["total"] < 5 else "over the 5 s target"
         ok_m = "ok" if suite["peak_mb"] < 1536 else "over the 1.5 GB target"
         print(
-            f"  whole suite: {suite['total']:.2f} s ({ok_t}), peak {suite['peak_mb']:.0f} MB ({ok_m})"
+            f"  whole suite: {suite['total']:.2f} s ({ok_t}), "
+            f"peak {suite['peak_mb']:.0f} MB ({ok_m})"
         )
         shared = _measure("shared", path)
         base = _measure("pandas", path)
         ratio = base["total"] / shared["total"]
         print(
             f"  funnel + transitions + time in stage: ours {shared['total']:.2f} s "
-            f"({shared['peak_mb']:.0f} MB), pandas {base['total']:.2f} s ({base['peak_mb']:.0f} MB): "
+            f"({shared['peak_mb']:.0f} MB), pandas {base['total']:.2f} s "
+            f"({base['peak_mb']:.0f} MB): "
             f"{ratio:.1f}x faster ({'ok' if ratio >= 5 else 'under the 5x target'})",
             flush=True,
         )

@@ -242,7 +242,8 @@ def test_importing_analytics_stays_light() -> None:
     import subprocess
     import sys
 
-    code = "import sys, workbook.analytics; print(sorted(m for m in ('pandas', 'duckdb', 'pyarrow', 'scipy', 'statsmodels') if m in sys.modules))"
+    heavy = "('pandas', 'duckdb', 'pyarrow', 'scipy', 'statsmodels')"
+    code = f"import sys, workbook.analytics; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

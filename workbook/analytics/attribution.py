@@ -254,7 +254,7 @@ def _markov_credit(eng: Engine, by: str | None) -> pd.DataFrame:
     import pandas as pd
 
     counts = _transition_counts(eng, by)
-    rows = []
+    rows: list[tuple[Any, str, float]] = []
     for gval, part in counts.groupby("_g", sort=True):
         _, effects, _ = markov_removal_effects(part)
         rows.extend((gval, tp, eff) for tp, eff in effects.items())

@@ -190,7 +190,10 @@ class Engine:
                 names = [f.name for f in schema.TABLES[table]]
                 file_list = "[" + ", ".join(_sql_path(f) for f in files) + "]"
                 # union_by_name: sources written by different importer versions still line up.
-                body = f"SELECT {', '.join(names)} FROM read_parquet({file_list}, union_by_name = true)"
+                body = (
+                    f"SELECT {', '.join(names)} "
+                    f"FROM read_parquet({file_list}, union_by_name = true)"
+                )
             else:
                 body = _empty_select(table)
             self.con.execute(f"CREATE VIEW {table} AS {body}")

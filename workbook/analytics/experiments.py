@@ -110,7 +110,8 @@ def _counts(eng: Engine) -> pd.DataFrame:
         f"""
         SELECT experiment, variant,
                count(DISTINCT contact_id) AS exposed,
-               count(DISTINCT contact_id) FILTER (coalesce(action, '') NOT IN ({exposure})) AS converted
+               count(DISTINCT contact_id)
+                   FILTER (coalesce(action, '') NOT IN ({exposure})) AS converted
         FROM events
         WHERE experiment IS NOT NULL AND variant IS NOT NULL
         GROUP BY experiment, variant
@@ -225,7 +226,8 @@ def experiment_decisions(
     import pandas as pd
 
     eng = Engine.for_workspace(ws)
-    variants = experiment_variants(eng, alpha=alpha)
+    # The same call as a caller without options makes, so the per-engine answer is reused.
+    variants = experiment_variants(eng) if alpha == ALPHA else experiment_variants(eng, alpha=alpha)
     rows = []
     for exp in eng.workspace.measurement.experiments:
         part = variants[variants["experiment"] == exp.id]
@@ -259,7 +261,10 @@ def experiment_decisions(
             )
         elif p < alpha and lift < 0:
             decision = "stop"
-            reason = f"the control does better ({control['rate']:.1%} against {best['rate']:.1%}, p = {p:.3f}): keep it"
+            reason = (
+                f"the control does better ({control['rate']:.1%} against "
+                f"{best['rate']:.1%}, p = {p:.3f}): keep it"
+            )
         elif enough:
             decision = "stop"
             reason = (
@@ -269,7 +274,10 @@ def experiment_decisions(
         else:
             decision = "keep testing"
             need = f"{target}" if target else "more"
-            reason = f"{smallest} of the {need} contacts per variant needed to see a {min_effect:.0%} lift"
+            reason = (
+                f"{smallest} of the {need} contacts per variant needed "
+                f"to see a {min_effect:.0%} lift"
+            )
         rows.append(
             {
                 "experiment": exp.id,

@@ -97,7 +97,8 @@ def metric_value(ws: EngineLike, metric: str | None) -> tuple[float | None, str]
         from workbook.analytics._common import OUTCOME_SQL
 
         row = eng.query(
-            f"SELECT count(*) FILTER (outcome = 'won') AS w, count(*) FILTER (outcome = 'lost') AS l "
+            "SELECT count(*) FILTER (outcome = 'won') AS w, "
+            f"count(*) FILTER (outcome = 'lost') AS l "
             f"FROM ({OUTCOME_SQL})"
         ).iloc[0]
         closed = int(row["w"]) + int(row["l"])

@@ -130,7 +130,8 @@ def summary(ws: EngineLike, by: str | None = None, *, top: int = 3) -> dict[str,
 
     usage = eng.query(
         """
-        SELECT e.touchpoint, coalesce(any_value(t.touchpoint_name), e.touchpoint) AS touchpoint_name,
+        SELECT e.touchpoint,
+               coalesce(any_value(t.touchpoint_name), e.touchpoint) AS touchpoint_name,
                count(DISTINCT e.contact_id) AS contacts, count(*) AS touches
         FROM events e LEFT JOIN touchpoints t ON t.touchpoint = e.touchpoint
         WHERE e.kind = 'touch' AND e.touchpoint IS NOT NULL AND coalesce(e.action, '') <> 'sent'
