@@ -51,3 +51,10 @@ def test_demo_data_works_outside_the_repo(tmp_path: Path, monkeypatch) -> None: 
     res = CliRunner().invoke(main, ["demo-data", "--contacts", "50", "--format", "pipedrive", "-o", "x"])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "x" / "pipedrive-deals.csv").exists()
+
+
+def test_public_names_of_workbook_crm() -> None:
+    import workbook.crm as crm
+
+    for name in crm.__all__:
+        assert callable(getattr(crm, name)), name
