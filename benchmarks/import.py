@@ -48,8 +48,13 @@ def _export(events: int) -> Path:
     CACHE.mkdir(parents=True, exist_ok=True)
     (CACHE / ".gitignore").write_text("# generated exports, not for git\n*\n", encoding="utf-8")
     if not path.exists():
-        out = subprocess.run([sys.executable, __file__, "--child", "generate", str(events)],
-                             check=True, capture_output=True, text=True, cwd=ROOT)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", "generate", str(events)],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         print(out.stdout.strip(), flush=True)
     return path
 
@@ -64,8 +69,11 @@ def _child_generate(events: int) -> None:
     t = time.perf_counter()
     sample = generate(open_workspace(ROOT / "data" / "demo").data, contacts=contacts, seed=7)
     write_export(sample, "generic", CACHE, filename=path.name)
-    print(f"  generated {sample.events.num_rows:,} events for {contacts:,} contacts "
-          f"in {time.perf_counter() - t:.1f} s", flush=True)
+    print(
+        f"  generated {sample.events.num_rows:,} events for {contacts:,} contacts "
+        f"in {time.perf_counter() - t:.1f} s",
+        flush=True,
+    )
 
 
 def _child_import(file: str) -> dict[str, float]:
@@ -94,7 +102,10 @@ def _child_pandas(file: str) -> dict[str, float]:
 def _measure(kind: str, file: Path) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--child", kind, str(file)],
-        check=True, capture_output=True, text=True, cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -121,14 +132,20 @@ def main() -> None:
         imp = _measure("import", file)
         pdr = _measure("pandas", file)
         rows.append((size, mb, imp, pdr))
-        print(f"  workbook import  {imp['wall_s']:7.1f} s  {imp['peak_mb']:7.0f} MB peak  ({imp['events']:,.0f} events)")
-        print(f"  pandas round trip {pdr['wall_s']:6.1f} s  {pdr['peak_mb']:7.0f} MB peak", flush=True)
+        print(
+            f"  workbook import  {imp['wall_s']:7.1f} s  {imp['peak_mb']:7.0f} MB peak  ({imp['events']:,.0f} events)"
+        )
+        print(
+            f"  pandas round trip {pdr['wall_s']:6.1f} s  {pdr['peak_mb']:7.0f} MB peak", flush=True
+        )
     print()
     print("| events | file MB | import s | import peak MB | pandas s | pandas peak MB |")
     print("|---:|---:|---:|---:|---:|---:|")
     for size, mb, imp, pdr in rows:
-        print(f"| {size:,} | {mb:,.0f} | {imp['wall_s']:.1f} | {imp['peak_mb']:,.0f} | "
-              f"{pdr['wall_s']:.1f} | {pdr['peak_mb']:,.0f} |")
+        print(
+            f"| {size:,} | {mb:,.0f} | {imp['wall_s']:.1f} | {imp['peak_mb']:,.0f} | "
+            f"{pdr['wall_s']:.1f} | {pdr['peak_mb']:,.0f} |"
+        )
 
 
 if __name__ == "__main__":

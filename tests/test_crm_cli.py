@@ -16,8 +16,24 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_demo_data_then_import(tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "exports"
-    res = runner.invoke(main, ["demo-data", "--contacts", "200", "--seed", "4", "--format", "hubspot",
-                               "--format", "generic", "-w", str(ROOT / "data" / "demo"), "-o", str(out)])
+    res = runner.invoke(
+        main,
+        [
+            "demo-data",
+            "--contacts",
+            "200",
+            "--seed",
+            "4",
+            "--format",
+            "hubspot",
+            "--format",
+            "generic",
+            "-w",
+            str(ROOT / "data" / "demo"),
+            "-o",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in out.iterdir()) == ["events.csv", "hubspot-contacts.csv"]
     ws = tmp_path / "client"
@@ -48,7 +64,9 @@ def test_import_errors_are_one_line_each(tmp_path: Path) -> None:
 
 def test_demo_data_works_outside_the_repo(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
-    res = CliRunner().invoke(main, ["demo-data", "--contacts", "50", "--format", "pipedrive", "-o", "x"])
+    res = CliRunner().invoke(
+        main, ["demo-data", "--contacts", "50", "--format", "pipedrive", "-o", "x"]
+    )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "x" / "pipedrive-deals.csv").exists()
 

@@ -21,7 +21,9 @@ DEMO = ROOT / "data" / "demo"
 def test_demo_data_is_shipped_and_recorded() -> None:
     manifest = read_manifest(DEMO)
     ws = open_workspace(DEMO).data
-    assert {d.id: d.sha256 for d in ws.data_sources} == {k: v["sha256"] for k, v in manifest["sources"].items()}
+    assert {d.id: d.sha256 for d in ws.data_sources} == {
+        k: v["sha256"] for k, v in manifest["sources"].items()
+    }
     for table in ("stage_spells", "stage_entries", "contact_paths"):
         assert schema.derived_path(DEMO, table).exists()
     paths = pq.read_table(schema.derived_path(DEMO, "contact_paths")).to_pandas()

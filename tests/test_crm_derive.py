@@ -38,7 +38,9 @@ def _events() -> pd.DataFrame:
         ("c2", _t(0), 1, "stage", "consideration", None, None),
         ("c2", _t(1), 2, "touch", None, "newsletter", "sent"),
     ]
-    return pd.DataFrame(rows, columns=["contact_id", "ts", "seq", "kind", "stage", "touchpoint", "action"])
+    return pd.DataFrame(
+        rows, columns=["contact_id", "ts", "seq", "kind", "stage", "touchpoint", "action"]
+    )
 
 
 def _deals() -> pd.DataFrame:
@@ -47,7 +49,15 @@ def _deals() -> pd.DataFrame:
             ("d1", "c1", 1200.0, "EUR", _t(5), _t(8), "won"),
             ("d2", "c2", 300.0, "EUR", _t(0), None, "open"),
         ],
-        columns=["deal_id", "contact_id", "amount", "currency", "created_at", "closed_at", "outcome"],
+        columns=[
+            "deal_id",
+            "contact_id",
+            "amount",
+            "currency",
+            "created_at",
+            "closed_at",
+            "outcome",
+        ],
     )
 
 
@@ -68,7 +78,13 @@ def test_spells_collapse_repeats_and_keep_moves_back(tmp_path: Path) -> None:
     _write(tmp_path / "ws", _events())
     spells = _read(tmp_path / "ws", "stage_spells")
     c1 = spells[spells.contact_id == "c1"]
-    assert list(c1.stage) == ["awareness", "consideration", "awareness", "consideration", "purchase"]
+    assert list(c1.stage) == [
+        "awareness",
+        "consideration",
+        "awareness",
+        "consideration",
+        "purchase",
+    ]
     assert list(c1.seq) == [0, 1, 2, 3, 4]
     assert list(c1.next_stage_index.fillna(-1)) == [1, 0, 1, 2, -1]
     assert c1.exited_at.iloc[-1] is pd.NaT
@@ -91,7 +107,9 @@ def test_entries_and_paths(tmp_path: Path) -> None:
     assert c1.outcome == "won" and c1.deal_amount == 1200.0
     assert c1.furthest_stage == "purchase" and c1.furthest_stage_index == 2
     assert c1.days_to_close == pytest.approx(8.0)
-    assert paths.loc["c2"].outcome == "open" and paths.loc["c2"].n_touches == 0  # "sent" is no touch
+    assert (
+        paths.loc["c2"].outcome == "open" and paths.loc["c2"].n_touches == 0
+    )  # "sent" is no touch
     assert paths.loc["c3"].outcome == "none" and pd.isna(paths.loc["c3"].persona)
 
 

@@ -36,7 +36,9 @@ def _derived(ws: Path, table: str) -> pd.DataFrame:
 
 def test_hubspot_stage_reach_matches_the_file(sample: SampleCrm, tmp_path: Path) -> None:
     ws = _ws(tmp_path)
-    path = write_export(sample, "hubspot", tmp_path, encoding="cp1252", delimiter=";", newline="\r\n")
+    path = write_export(
+        sample, "hubspot", tmp_path, encoding="cp1252", delimiter=";", newline="\r\n"
+    )
     import_file(ws, path)
     raw = pd.read_csv(path, sep=";", encoding="cp1252", dtype=str)
     entries = _derived(ws, "stage_entries").stage.value_counts()
@@ -72,8 +74,14 @@ def test_deal_outcomes_match_salesforce_and_pipedrive(sample: SampleCrm, tmp_pat
     sf = write_export(sample, "salesforce", tmp_path)
     import_file(ws, sf)
     raw = pd.read_csv(sf, dtype=str)
-    last = raw.sort_values(["OpportunityId", "CreatedDate", "Id"]).groupby("OpportunityId").StageName.last()
-    deals = pq.read_table(schema.source_dir(ws, "salesforce-opportunityhistory") / "deals.parquet").to_pandas()
+    last = (
+        raw.sort_values(["OpportunityId", "CreatedDate", "Id"])
+        .groupby("OpportunityId")
+        .StageName.last()
+    )
+    deals = pq.read_table(
+        schema.source_dir(ws, "salesforce-opportunityhistory") / "deals.parquet"
+    ).to_pandas()
     assert (deals.outcome == "won").sum() == (last == "Closed Won").sum()
     assert (deals.outcome == "lost").sum() == (last == "Closed Lost").sum()
 

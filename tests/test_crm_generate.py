@@ -24,7 +24,11 @@ def model() -> Workspace:
 @pytest.fixture(scope="module")
 def frames(model: Workspace) -> dict[str, pd.DataFrame]:
     s = generate(model, contacts=4000, seed=3)
-    return {"events": s.events.to_pandas(), "contacts": s.contacts.to_pandas(), "deals": s.deals.to_pandas()}
+    return {
+        "events": s.events.to_pandas(),
+        "contacts": s.contacts.to_pandas(),
+        "deals": s.deals.to_pandas(),
+    }
 
 
 def test_same_seed_same_data(model: Workspace) -> None:
@@ -98,7 +102,12 @@ def test_writers_write_real_looking_exports(model: Workspace, tmp_path: Path, fm
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
     frame = pd.read_csv(path, sep=";", encoding="utf-8-sig", dtype=str)
     assert len(frame) > 0
-    header = {"hubspot": "Record ID", "salesforce": "OpportunityId", "pipedrive": "Deal - ID", "generic": "email"}
+    header = {
+        "hubspot": "Record ID",
+        "salesforce": "OpportunityId",
+        "pipedrive": "Deal - ID",
+        "generic": "email",
+    }
     assert header[fmt] in frame.columns
 
 

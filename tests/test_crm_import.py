@@ -57,8 +57,12 @@ def sample() -> SampleCrm:
     # contact with a deal), so a wrong encoding shows
     with_deal = s.deals["contact_id"][0].as_py()
     src = pc.if_else(pc.equal(s.contacts["contact_id"], with_deal), ODD, s.contacts["lead_source"])
-    contacts = s.contacts.set_column(s.contacts.schema.get_field_index("lead_source"), "lead_source", src)
-    return SampleCrm(contacts, s.events, s.deals, s.people, s.stage_names, s.touchpoint_names, s.persona_names)
+    contacts = s.contacts.set_column(
+        s.contacts.schema.get_field_index("lead_source"), "lead_source", src
+    )
+    return SampleCrm(
+        contacts, s.events, s.deals, s.people, s.stage_names, s.touchpoint_names, s.persona_names
+    )
 
 
 def _export(sample: SampleCrm, fmt: str, folder: Path, **kw: Any) -> Path:
@@ -75,8 +79,9 @@ VARIANTS = {
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
 @pytest.mark.parametrize("fmt", list(FILES))
-def test_each_format_imports_in_every_encoding(ws: Path, sample: SampleCrm, tmp_path: Path, fmt: str,
-                                               variant: str) -> None:
+def test_each_format_imports_in_every_encoding(
+    ws: Path, sample: SampleCrm, tmp_path: Path, fmt: str, variant: str
+) -> None:
     path = _export(sample, fmt, tmp_path / "in", **VARIANTS[variant])
     result = import_file(ws, path)  # the source is detected from the header
     assert result.system == fmt
@@ -139,10 +144,18 @@ def test_same_file_again_is_a_no_op(ws: Path, sample: SampleCrm, tmp_path: Path)
 
 
 def test_newer_export_replaces_the_older_one(ws: Path, sample: SampleCrm, tmp_path: Path) -> None:
-    first = import_file(ws, _export(sample, "pipedrive", tmp_path / "may", filename="pipedrive-deals-2025-05-01.csv"))
+    first = import_file(
+        ws,
+        _export(sample, "pipedrive", tmp_path / "may", filename="pipedrive-deals-2025-05-01.csv"),
+    )
     model = open_workspace(ws).data
     newer = generate(model, contacts=150, seed=99)
-    second = import_file(ws, write_export(newer, "pipedrive", tmp_path / "june", filename="pipedrive-deals-2025-06-01.csv"))
+    second = import_file(
+        ws,
+        write_export(
+            newer, "pipedrive", tmp_path / "june", filename="pipedrive-deals-2025-06-01.csv"
+        ),
+    )
     assert first.source_id == second.source_id == "pipedrive-deals"
     assert second.replaced
     assert [p.name for p in (ws / "data" / "sources").iterdir()] == ["pipedrive-deals"]
@@ -211,7 +224,10 @@ def test_stage_map_and_default_lifecycle_names(ws: Path, tmp_path: Path) -> None
     result = import_file(ws, src, stage_map=stage_map)
     entries = pq.read_table(schema.derived_path(ws, "stage_entries")).to_pandas()
     assert entries.stage.value_counts().to_dict() == {
-        "awareness": 2, "consideration": 2, "purchase": 1, "retention": 1,
+        "awareness": 2,
+        "consideration": 2,
+        "purchase": 1,
+        "retention": 1,
     }
     assert result.tables["events"] == 6
 
@@ -248,25 +264,46 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, dict[str, Any]]]:
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     return {
-        "missing column": (_hub(tmp_path, "Email,Became a Lead Date\nx@example.org,2025-01-01\n", "m.csv"),
-                           {"text": "Record ID", "row": 0}),
-        "unparseable date": (_hub(tmp_path, HEADER + "1,Ann,2025-01-01,,Web\n2,Bob,next tuesday,,Web\n", "d.csv"),
-                             {"text": "cannot read the date", "row": 2, "column": "Became a Lead Date"}),
-        "future date": (_hub(tmp_path, HEADER + "1,Ann,2025-01-01,2199-01-01,Web\n", "f.csv"),
-                        {"text": "future", "row": 1, "column": "Became a Customer Date"}),
-        "negative amount": (_pd(tmp_path, "-250"), {"text": "negative", "row": 1, "column": "Deal - Value"}),
-        "non-numeric amount": (_pd(tmp_path, "250 EUR"), {"text": "not a number", "row": 1, "column": "Deal - Value"}),
-        "duplicate id": (_hub(tmp_path, HEADER + "1,Ann,2025-01-01,,Web\n1,Bob,2025-01-02,,Web\n", "u.csv"),
-                         {"text": "duplicate", "row": 2, "column": "Record ID"}),
-        "unknown stage": (_sf(tmp_path, "Wibbling"), {"text": "unknown stage 'Wibbling'", "row": 2, "column": "STAGENAME"}),
-        "ragged row": (_hub(tmp_path, HEADER + "1,Ann,2025-01-01,,Web\n2,Bob,2025-01-02\n", "r.csv"),
-                       {"text": "number of columns", "row": 2}),
+        "missing column": (
+            _hub(tmp_path, "Email,Became a Lead Date\nx@example.org,2025-01-01\n", "m.csv"),
+            {"text": "Record ID", "row": 0},
+        ),
+        "unparseable date": (
+            _hub(tmp_path, HEADER + "1,Ann,2025-01-01,,Web\n2,Bob,next tuesday,,Web\n", "d.csv"),
+            {"text": "cannot read the date", "row": 2, "column": "Became a Lead Date"},
+        ),
+        "future date": (
+            _hub(tmp_path, HEADER + "1,Ann,2025-01-01,2199-01-01,Web\n", "f.csv"),
+            {"text": "future", "row": 1, "column": "Became a Customer Date"},
+        ),
+        "negative amount": (
+            _pd(tmp_path, "-250"),
+            {"text": "negative", "row": 1, "column": "Deal - Value"},
+        ),
+        "non-numeric amount": (
+            _pd(tmp_path, "250 EUR"),
+            {"text": "not a number", "row": 1, "column": "Deal - Value"},
+        ),
+        "duplicate id": (
+            _hub(tmp_path, HEADER + "1,Ann,2025-01-01,,Web\n1,Bob,2025-01-02,,Web\n", "u.csv"),
+            {"text": "duplicate", "row": 2, "column": "Record ID"},
+        ),
+        "unknown stage": (
+            _sf(tmp_path, "Wibbling"),
+            {"text": "unknown stage 'Wibbling'", "row": 2, "column": "STAGENAME"},
+        ),
+        "ragged row": (
+            _hub(tmp_path, HEADER + "1,Ann,2025-01-01,,Web\n2,Bob,2025-01-02\n", "r.csv"),
+            {"text": "number of columns", "row": 2},
+        ),
         "empty file": (empty, {"text": "empty"}),
         "header only": (_hub(tmp_path, HEADER, "h.csv"), {"text": "no data rows", "row": 0}),
         "binary": (binary, {"text": "not a text file"}),
         "renamed spreadsheet": (renamed, {"text": "Excel workbook"}),
-        "megabyte field": (_hub(tmp_path, HEADER + f"1,{big},2025-01-01,,Web\n", "big.csv"),
-                           {"text": "longer than 64 KB", "row": 1, "column": "First Name"}),
+        "megabyte field": (
+            _hub(tmp_path, HEADER + f"1,{big},2025-01-01,,Web\n", "big.csv"),
+            {"text": "longer than 64 KB", "row": 1, "column": "First Name"},
+        ),
         "not a csv at all": (_hub(tmp_path, "%PDF-1.7\nstuff\n", "doc.csv"), {"text": "pdf"}),
     }
 
@@ -293,14 +330,27 @@ def _sf(tmp_path: Path, stage: str) -> Path:
 
 
 BAD = [
-    "missing column", "unparseable date", "future date", "negative amount", "non-numeric amount",
-    "duplicate id", "unknown stage", "ragged row", "empty file", "header only", "binary",
-    "renamed spreadsheet", "megabyte field", "not a csv at all",
+    "missing column",
+    "unparseable date",
+    "future date",
+    "negative amount",
+    "non-numeric amount",
+    "duplicate id",
+    "unknown stage",
+    "ragged row",
+    "empty file",
+    "header only",
+    "binary",
+    "renamed spreadsheet",
+    "megabyte field",
+    "not a csv at all",
 ]
 
 
 @pytest.mark.parametrize("case", BAD)
-def test_bad_input_is_refused_and_changes_nothing(ws: Path, sample: SampleCrm, tmp_path: Path, case: str) -> None:
+def test_bad_input_is_refused_and_changes_nothing(
+    ws: Path, sample: SampleCrm, tmp_path: Path, case: str
+) -> None:
     import_file(ws, _export(sample, "hubspot", tmp_path / "good"))  # a workspace with data already
     path, expect = _bad_files(tmp_path)[case]
     before = snapshot(ws)
@@ -320,8 +370,11 @@ def test_bad_input_is_refused_and_changes_nothing(ws: Path, sample: SampleCrm, t
 
 
 def test_set_aside_bad_rows_writes_rejects(ws: Path, tmp_path: Path) -> None:
-    path = _hub(tmp_path, HEADER + "1,Ann,2025-01-01,,Web\n2,Bob,soon,,Web\n3,Cy,2025-01-03,2199-01-01,\n"
-                "4,Di,2025-01-04\n5,Ed,2025-01-05,2025-02-01,Web\n")
+    path = _hub(
+        tmp_path,
+        HEADER + "1,Ann,2025-01-01,,Web\n2,Bob,soon,,Web\n3,Cy,2025-01-03,2199-01-01,\n"
+        "4,Di,2025-01-04\n5,Ed,2025-01-05,2025-02-01,Web\n",
+    )
     before = snapshot(ws)
     with pytest.raises(CrmImportError) as info:
         import_file(ws, path)
@@ -340,15 +393,20 @@ def test_set_aside_bad_rows_writes_rejects(ws: Path, tmp_path: Path) -> None:
 
 
 def test_warnings_do_not_stop_an_import(ws: Path, tmp_path: Path) -> None:
-    path = _hub(tmp_path, HEADER + "1,Ann,2025-01-01,,\n2,Bob,2025-01-02,,\n3,Cy,2025-01-03,,\n4,Di,2025-01-04,,Web\n")
+    path = _hub(
+        tmp_path,
+        HEADER
+        + "1,Ann,2025-01-01,,\n2,Bob,2025-01-02,,\n3,Cy,2025-01-03,,\n4,Di,2025-01-04,,Web\n",
+    )
     result = import_file(ws, path)
     (warning,) = result.warnings
     assert warning.severity == "warning" and "3 rows" in warning.message
     assert result.tables["contacts"] == 4
 
 
-def test_a_stale_workspace_copy_is_not_overwritten(ws: Path, sample: SampleCrm, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_stale_workspace_copy_is_not_overwritten(
+    ws: Path, sample: SampleCrm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """If saving the workspace fails, no data is moved into place."""
     from workbook.exceptions import ConflictError
     from workbook.store import OpenWorkspace
@@ -363,7 +421,9 @@ def test_a_stale_workspace_copy_is_not_overwritten(ws: Path, sample: SampleCrm, 
     assert snapshot(ws) == before
 
 
-def test_arrow_tables_are_strings_only_where_text(ws: Path, sample: SampleCrm, tmp_path: Path) -> None:
+def test_arrow_tables_are_strings_only_where_text(
+    ws: Path, sample: SampleCrm, tmp_path: Path
+) -> None:
     result = import_file(ws, _export(sample, "generic", tmp_path))
     t = pq.read_table(schema.source_dir(ws, result.source_id) / "events.parquet")
     assert t.schema.field("ts").type == pa.timestamp("us", tz="UTC")

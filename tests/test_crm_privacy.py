@@ -62,11 +62,15 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str],
     # the Salesforce export also names sales reps
     secrets += ["Ottoline Fairweather", "Caspian Threlkeld", "Marguerite Oakenshaw"]
     export_text = "\n".join(p.read_text(encoding="utf-8-sig") for p in (tmp / "exports").iterdir())
-    assert sum(s in export_text for s in secrets) > 1000, "the exports must carry personal data to test"
+    assert sum(s in export_text for s in secrets) > 1000, (
+        "the exports must carry personal data to test"
+    )
     return ws, sorted(set(secrets)), outputs
 
 
-def test_no_personal_data_in_any_parquet_column(imported: tuple[Path, list[str], list[str]]) -> None:
+def test_no_personal_data_in_any_parquet_column(
+    imported: tuple[Path, list[str], list[str]],
+) -> None:
     ws, secrets, _ = imported
     files = sorted((ws / "data").rglob("*.parquet"))
     assert len(files) == 4 * 3 + 3
@@ -81,9 +85,15 @@ def test_no_personal_data_in_any_parquet_column(imported: tuple[Path, list[str],
     assert "@" not in blob
 
 
-def test_no_personal_data_in_any_file_or_output(imported: tuple[Path, list[str], list[str]]) -> None:
+def test_no_personal_data_in_any_file_or_output(
+    imported: tuple[Path, list[str], list[str]],
+) -> None:
     ws, secrets, outputs = imported
-    texts = [p.read_bytes().decode("utf-8", errors="replace") for p in ws.rglob("*") if p.is_file() and p.suffix != ".parquet"]
+    texts = [
+        p.read_bytes().decode("utf-8", errors="replace")
+        for p in ws.rglob("*")
+        if p.is_file() and p.suffix != ".parquet"
+    ]
     texts += outputs
     blob = "\n".join(texts)
     assert [s for s in secrets if s in blob] == []
@@ -91,7 +101,9 @@ def test_no_personal_data_in_any_file_or_output(imported: tuple[Path, list[str],
 
 def test_contact_ids_are_keyed_pseudonyms(imported: tuple[Path, list[str], list[str]]) -> None:
     ws, _, _ = imported
-    ids = _strings(pq.read_table(ws / "data" / "derived" / "contact_paths.parquet", columns=["contact_id"]))
+    ids = _strings(
+        pq.read_table(ws / "data" / "derived" / "contact_paths.parquet", columns=["contact_id"])
+    )
     assert ids and all(re.fullmatch(r"c[0-9a-f]{16}", i) for i in ids)
     salt = ws / "data" / ".salt"
     assert stat.S_IMODE(salt.stat().st_mode) == 0o600

@@ -9,23 +9,49 @@ import click
 from workbook.cli import main
 
 _SOURCES = ("hubspot", "salesforce", "pipedrive", "generic")
-_STEPS = ("checking the file", "reading", "checking rows", "pseudonymising", "writing tables",
-          "building derived tables", "saving")
+_STEPS = (
+    "checking the file",
+    "reading",
+    "checking rows",
+    "pseudonymising",
+    "writing tables",
+    "building derived tables",
+    "saving",
+)
 
 
 @main.command("import")
 @click.argument("workspace", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--source", type=click.Choice(_SOURCES), help="Which CRM wrote the file (detected when left out).")
-@click.option("--map", "column_map", type=click.Path(dir_okay=False, path_type=Path),
-              help="Column map (YAML) for a generic event file.")
-@click.option("--stage-map", type=click.Path(dir_okay=False, path_type=Path),
-              help="Stage map (YAML): client stage name -> workspace stage id.")
-@click.option("--set-aside-bad-rows", is_flag=True,
-              help="Import the good rows; list the bad ones in data/rejects/.")
-@click.option("--date-format", help="strptime format of the dates when they are not ISO, e.g. '%d/%m/%Y %H:%M'.")
+@click.option(
+    "--source",
+    type=click.Choice(_SOURCES),
+    help="Which CRM wrote the file (detected when left out).",
+)
+@click.option(
+    "--map",
+    "column_map",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Column map (YAML) for a generic event file.",
+)
+@click.option(
+    "--stage-map",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Stage map (YAML): client stage name -> workspace stage id.",
+)
+@click.option(
+    "--set-aside-bad-rows",
+    is_flag=True,
+    help="Import the good rows; list the bad ones in data/rejects/.",
+)
+@click.option(
+    "--date-format",
+    help="strptime format of the dates when they are not ISO, e.g. '%d/%m/%Y %H:%M'.",
+)
 @click.option("--currency", help="Currency code for amounts when the file has none, e.g. GBP.")
-@click.option("--as", "source_id", help="Name of this source in the workspace (default: from the file name).")
+@click.option(
+    "--as", "source_id", help="Name of this source in the workspace (default: from the file name)."
+)
 def import_command(
     workspace: Path,
     file: Path,
@@ -44,8 +70,13 @@ def import_command(
     from workbook.crm.importer import import_file
 
     console = Console(stderr=True)
-    with Progress(TextColumn("{task.description:<24}"), BarColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task("starting", total=len(_STEPS))
 
         def step(name: str) -> None:
@@ -53,27 +84,61 @@ def import_command(
             bar.update(task, description=name, completed=done)
 
         result = import_file(
-            workspace, file, source=source, column_map=column_map, stage_map=stage_map,
-            set_aside_bad_rows=set_aside_bad_rows, date_format=date_format, currency=currency,
-            source_id=source_id, progress=step,
+            workspace,
+            file,
+            source=source,
+            column_map=column_map,
+            stage_map=stage_map,
+            set_aside_bad_rows=set_aside_bad_rows,
+            date_format=date_format,
+            currency=currency,
+            source_id=source_id,
+            progress=step,
         )
     for line in result.lines():
         click.echo(line)
 
 
 @main.command("demo-data")
-@click.option("--contacts", default=3000, show_default=True, type=click.IntRange(1, None),
-              help="How many contacts (about 10 events each).")
-@click.option("--seed", default=0, show_default=True, type=int, help="The same seed gives the same data.")
-@click.option("--format", "formats", multiple=True, type=click.Choice(_SOURCES),
-              help="Export format; repeat for several (default: all four).")
-@click.option("--workspace", "-w", type=click.Path(file_okay=False, path_type=Path),
-              help="Workspace whose stages, touchpoints and personas drive the data (default: the demo client).")
+@click.option(
+    "--contacts",
+    default=3000,
+    show_default=True,
+    type=click.IntRange(1, None),
+    help="How many contacts (about 10 events each).",
+)
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="The same seed gives the same data."
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(_SOURCES),
+    help="Export format; repeat for several (default: all four).",
+)
+@click.option(
+    "--workspace",
+    "-w",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Workspace whose stages, touchpoints and personas drive the data (default: the demo client).",
+)
 @click.option("--currency", default="GBP", show_default=True)
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write the exports into.")
-def demo_data(contacts: int, seed: int, formats: tuple[str, ...], workspace: Path | None, currency: str,
-              output: Path) -> None:
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the exports into.",
+)
+def demo_data(
+    contacts: int,
+    seed: int,
+    formats: tuple[str, ...],
+    workspace: Path | None,
+    currency: str,
+    output: Path,
+) -> None:
     """Generate a realistic, seeded CRM history as the CRMs export it."""
     from workbook.crm.generate import generate, write_export
     from workbook.model import Client, Workspace
@@ -81,9 +146,15 @@ def demo_data(contacts: int, seed: int, formats: tuple[str, ...], workspace: Pat
 
     if workspace is None and (Path("data/demo") / "workspace.yaml").exists():
         workspace = Path("data/demo")
-    ws = open_workspace(workspace).data if workspace else Workspace(client=Client(name="Demo", slug="demo"))
+    ws = (
+        open_workspace(workspace).data
+        if workspace
+        else Workspace(client=Client(name="Demo", slug="demo"))
+    )
     sample = generate(ws, contacts=contacts, seed=seed, currency=currency)
     for fmt in formats or _SOURCES:
         path = write_export(sample, fmt, output)
         click.echo(f"{fmt:<11} {path}")
-    click.echo(f"{contacts:,} contacts, {sample.events.num_rows:,} events, {sample.deals.num_rows:,} deals")
+    click.echo(
+        f"{contacts:,} contacts, {sample.events.num_rows:,} events, {sample.deals.num_rows:,} deals"
+    )

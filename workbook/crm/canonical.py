@@ -38,7 +38,11 @@ def conform(data: Any, table: str) -> pa.Table:
     for fld in target:
         if fld.name in data.column_names:
             col = data.column(fld.name)
-            if pa.types.is_timestamp(fld.type) and pa.types.is_timestamp(col.type) and col.type.tz is None:
+            if (
+                pa.types.is_timestamp(fld.type)
+                and pa.types.is_timestamp(col.type)
+                and col.type.tz is None
+            ):
                 col = col.cast(pa.timestamp("us")).cast(fld.type)  # naive means UTC here
             arrays.append(col.cast(fld.type))
         else:
@@ -57,7 +61,9 @@ class CanonicalTables:
     @classmethod
     def of(cls, contacts: Any = None, events: Any = None, deals: Any = None) -> CanonicalTables:
         """Build from frames or tables, conforming each to its schema."""
-        return cls(conform(contacts, "contacts"), conform(events, "events"), conform(deals, "deals"))
+        return cls(
+            conform(contacts, "contacts"), conform(events, "events"), conform(deals, "deals")
+        )
 
     def items(self) -> list[tuple[str, pa.Table]]:
         return [("contacts", self.contacts), ("events", self.events), ("deals", self.deals)]

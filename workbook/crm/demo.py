@@ -28,7 +28,9 @@ def build_demo_data(
     from workbook.crm.importer import import_file
     from workbook.store import open_workspace
 
-    sample = generate(open_workspace(workspace).data, contacts=contacts, seed=seed, currency=DEMO_CURRENCY)
+    sample = generate(
+        open_workspace(workspace).data, contacts=contacts, seed=seed, currency=DEMO_CURRENCY
+    )
     with tempfile.TemporaryDirectory() as tmp:
         path = write_export(sample, "generic", tmp, filename=DEMO_FILE)
         return import_file(workspace, path, currency=DEMO_CURRENCY)
@@ -46,7 +48,9 @@ def demo_without_data(dest: str | Path, demo: str | Path = "data/demo") -> Path:
     src, out = Path(demo), Path(dest)
     out.mkdir(parents=True, exist_ok=True)
     text = (src / "workspace.yaml").read_text(encoding="utf-8")
-    (out / "workspace.yaml").write_text(re.sub(r"(?ms)^data_sources:.*\Z", "", text), encoding="utf-8")
+    (out / "workspace.yaml").write_text(
+        re.sub(r"(?ms)^data_sources:.*\Z", "", text), encoding="utf-8"
+    )
     if (src / "assets").is_dir():
         shutil.copytree(src / "assets", out / "assets", dirs_exist_ok=True)
     return out

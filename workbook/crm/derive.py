@@ -23,7 +23,15 @@ from typing import Any
 
 from workbook.crm import schema
 
-__all__ = ["DERIVED", "build_derived", "connect", "copy_parquet", "duck_type", "rebuild_workspace", "workspace_stages"]
+__all__ = [
+    "DERIVED",
+    "build_derived",
+    "connect",
+    "copy_parquet",
+    "duck_type",
+    "rebuild_workspace",
+    "workspace_stages",
+]
 
 DERIVED = ("stage_spells", "stage_entries", "contact_paths")
 
@@ -47,7 +55,9 @@ def _files(source_dirs: Sequence[Path], table: str) -> list[str]:
 def _view(con: Any, name: str, files: list[str], table: str) -> None:
     if files:
         listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet([{listing}], union_by_name=true)")
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet([{listing}], union_by_name=true)"
+        )
     else:
         con.register(f"_{name}_empty", schema.TABLES[table].empty_table())
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM _{name}_empty")
@@ -89,7 +99,12 @@ def build_derived(
         _view(con, name, _files(dirs, table), table)
     con.register(
         "_stage_order",
-        pa.table({"stage": pa.array(list(stages), pa.string()), "idx": pa.array(range(len(stages)), pa.int16())}),
+        pa.table(
+            {
+                "stage": pa.array(list(stages), pa.string()),
+                "idx": pa.array(range(len(stages)), pa.int16()),
+            }
+        ),
     )
     con.execute(
         """
@@ -235,7 +250,9 @@ def duck_type(t: Any) -> str:
     return mapping[t]
 
 
-def rebuild_workspace(workspace_path: str | Path, stages: Sequence[str] | None = None) -> dict[str, int]:
+def rebuild_workspace(
+    workspace_path: str | Path, stages: Sequence[str] | None = None
+) -> dict[str, int]:
     """Rebuild ``data/derived/`` of a workspace from all its ``data/sources/*/``."""
     ws = Path(workspace_path)
     stage_ids = list(stages) if stages is not None else workspace_stages(ws)

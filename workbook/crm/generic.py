@@ -35,9 +35,28 @@ __all__ = ["FIELDS", "Generic"]
 
 #: Fields of a generic file and the column names recognised for each without a map.
 FIELDS: dict[str, tuple[str, ...]] = {
-    "contact_id": ("contact_id", "contact", "email", "contact_email", "user_id", "customer_id",
-                   "person_id", "visitor_id", "recipient", "lead_id"),
-    "ts": ("ts", "timestamp", "time", "datetime", "date", "event_time", "occurred_at", "event_date"),
+    "contact_id": (
+        "contact_id",
+        "contact",
+        "email",
+        "contact_email",
+        "user_id",
+        "customer_id",
+        "person_id",
+        "visitor_id",
+        "recipient",
+        "lead_id",
+    ),
+    "ts": (
+        "ts",
+        "timestamp",
+        "time",
+        "datetime",
+        "date",
+        "event_time",
+        "occurred_at",
+        "event_date",
+    ),
     "kind": ("kind", "event_kind", "record_type"),
     "stage": ("stage", "lifecycle_stage", "funnel_stage"),
     "touchpoint": ("touchpoint", "touchpoint_name", "page", "campaign"),
@@ -58,7 +77,15 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "country": ("country",),
     "event_id": ("event_id", "message_id"),
 }
-_CONTACT_FIELDS = ("persona", "segment", "icp", "lead_source", "industry", "company_size", "country")
+_CONTACT_FIELDS = (
+    "persona",
+    "segment",
+    "icp",
+    "lead_source",
+    "industry",
+    "company_size",
+    "country",
+)
 
 
 class Generic:
@@ -79,15 +106,27 @@ class Generic:
         problems = []
         unknown = [k for k in list(given) + list(values) if k not in FIELDS]
         for k in unknown:
-            problems.append(Problem(f"{k!r} is not a field", file=file, field=str(k),
-                                    hint=f"use one of: {', '.join(FIELDS)}"))
+            problems.append(
+                Problem(
+                    f"{k!r} is not a field",
+                    file=file,
+                    field=str(k),
+                    hint=f"use one of: {', '.join(FIELDS)}",
+                )
+            )
         cols: dict[str, str] = {}
         for key, names in FIELDS.items():
             if key in given:
                 found = ctx.find(str(given[key]))
                 if found is None:
-                    problems.append(Problem(f"the column {given[key]!r} is not in {ctx.file}", file=file,
-                                            field=f"columns.{key}", hint="check the spelling against the header"))
+                    problems.append(
+                        Problem(
+                            f"the column {given[key]!r} is not in {ctx.file}",
+                            file=file,
+                            field=f"columns.{key}",
+                            hint="check the spelling against the header",
+                        )
+                    )
                 else:
                     cols[key] = found
             elif key not in values:
@@ -127,20 +166,48 @@ class Generic:
             f"{field('value')} AS raw_value",
             f"{ctx.amount(field('value'))} AS value",
         ]
-        for key in ("stage", "touchpoint", "channel", "action", "deal_id", "experiment", "variant",
-                    "currency", "lost_reason", "event_id", *_CONTACT_FIELDS):
+        for key in (
+            "stage",
+            "touchpoint",
+            "channel",
+            "action",
+            "deal_id",
+            "experiment",
+            "variant",
+            "currency",
+            "lost_reason",
+            "event_id",
+            *_CONTACT_FIELDS,
+        ):
             select.append(f"{field(key)} AS {key}")
         ctx.con.execute(f"CREATE OR REPLACE TEMP TABLE _stg AS SELECT {', '.join(select)} FROM raw")
         ccol = cols["contact_id"]
-        ctx.flag("_stg", "ext_id IS NULL", ccol, "the contact is empty", "every event needs its contact")
+        ctx.flag(
+            "_stg", "ext_id IS NULL", ccol, "the contact is empty", "every event needs its contact"
+        )
         ctx.check_ts("_stg", "raw_ts", "ts", cols["ts"], required=True)
         kinds = ", ".join(ql(k) for k in EVENT_KINDS)
-        ctx.flag("_stg", f"kind NOT IN ({kinds})", cols.get("kind", "kind"),
-                 "the kind is not one of " + ", ".join(EVENT_KINDS), "fix the value, or the map's values.kind")
-        ctx.flag("_stg", "raw_value IS NOT NULL AND value IS NULL", cols.get("value", "value"),
-                 "the value is not a number", "values must be plain numbers like 1250.50 or 8")
-        ctx.flag("_stg", "kind = 'deal' AND value < 0", cols.get("value", "value"), "the amount is negative",
-                 "amounts cannot be negative; fix or remove the row")
+        ctx.flag(
+            "_stg",
+            f"kind NOT IN ({kinds})",
+            cols.get("kind", "kind"),
+            "the kind is not one of " + ", ".join(EVENT_KINDS),
+            "fix the value, or the map's values.kind",
+        )
+        ctx.flag(
+            "_stg",
+            "raw_value IS NOT NULL AND value IS NULL",
+            cols.get("value", "value"),
+            "the value is not a number",
+            "values must be plain numbers like 1250.50 or 8",
+        )
+        ctx.flag(
+            "_stg",
+            "kind = 'deal' AND value < 0",
+            cols.get("value", "value"),
+            "the amount is negative",
+            "amounts cannot be negative; fix or remove the row",
+        )
         if "event_id" in cols:
             ctx.check_unique("_stg", "event_id", cols["event_id"], "event id")
         stage_join = tp_join = persona_join = ""
@@ -170,7 +237,11 @@ class Generic:
                    touchpoint, channel, action, deal_id, experiment, variant, value
             FROM _gen WHERE NOT (kind = 'stage' AND stage IS NULL)
         """
-        currency = f"coalesce(currency, {ql(ctx.options['currency'])})" if ctx.options.get("currency") else "currency"
+        currency = (
+            f"coalesce(currency, {ql(ctx.options['currency'])})"
+            if ctx.options.get("currency")
+            else "currency"
+        )
         deals = f"""
             WITH g AS (SELECT * FROM _gen ANTI JOIN _rej USING (__row) WHERE kind = 'deal' AND deal_id IS NOT NULL),
             d AS (

@@ -25,7 +25,9 @@ class HubSpot:
 
     def detect(self, header: Sequence[str]) -> bool:
         has_id = any(header_has(header, n) for n in _ID)
-        return has_id and (header_has(header, "Lifecycle Stage") or any(_BECAME.match(h) for h in header))
+        return has_id and (
+            header_has(header, "Lifecycle Stage") or any(_BECAME.match(h) for h in header)
+        )
 
     def resembles(self, header: Sequence[str]) -> bool:
         return header_has(header, "Lifecycle Stage") or any(_BECAME.match(h) for h in header)
@@ -64,15 +66,25 @@ class HubSpot:
             select += [f"{qi(col)} AS raw_s{i}", f"{ctx.ts(qi(col))} AS s{i}"]
             mapped.append((f"s{i}", target))
         for key in ("lifecycle", "source", "persona", "industry", "size", "country"):
-            select.append(f"{qi(optional[key])} AS {key}" if optional[key] else f"NULL::VARCHAR AS {key}")
+            select.append(
+                f"{qi(optional[key])} AS {key}" if optional[key] else f"NULL::VARCHAR AS {key}"
+            )
         if optional["created"]:
-            select += [f"{qi(optional['created'])} AS raw_created", f"{ctx.ts(qi(optional['created']))} AS created"]
+            select += [
+                f"{qi(optional['created'])} AS raw_created",
+                f"{ctx.ts(qi(optional['created']))} AS created",
+            ]
         else:
             select += ["NULL::VARCHAR AS raw_created", "NULL::TIMESTAMPTZ AS created"]
         con.execute(f"CREATE OR REPLACE TEMP TABLE _stg AS SELECT {', '.join(select)} FROM raw")
 
-        ctx.flag("_stg", "ext_id IS NULL OR ext_id = ''", cols["id"], "the contact id is empty",
-                 "every contact needs its Record ID; export again with that column")
+        ctx.flag(
+            "_stg",
+            "ext_id IS NULL OR ext_id = ''",
+            cols["id"],
+            "the contact id is empty",
+            "every contact needs its Record ID; export again with that column",
+        )
         ctx.check_unique("_stg", "ext_id", cols["id"], "Record ID")
         for alias, _ in mapped:
             col = stage_cols[int(alias[1:])][0]
@@ -83,9 +95,14 @@ class HubSpot:
             lk = ctx.stage_lookup("_stg", "lifecycle")
             ctx.flag_unknown_stages("_stg", "lifecycle", lk, optional["lifecycle"])
         if optional["source"]:
-            ctx.flag("_stg", "source IS NULL", optional["source"], "no lead source",
-                     "these contacts count under 'unknown source' in the lead-source analysis",
-                     severity="warning")
+            ctx.flag(
+                "_stg",
+                "source IS NULL",
+                optional["source"],
+                "no lead source",
+                "these contacts count under 'unknown source' in the lead-source analysis",
+                severity="warning",
+            )
         persona = "NULL::VARCHAR"
         join = ""
         if optional["persona"]:
@@ -107,9 +124,13 @@ class HubSpot:
             f"'stage' AS kind, '{stage}' AS stage FROM _stg WHERE {alias} IS NOT NULL"
             for alias, stage in mapped
         ]
-        events = " UNION ALL ".join(parts) if parts else (
-            "SELECT NULL::BIGINT AS __row, 0 AS __sub, NULL::VARCHAR AS contact_id, NULL::TIMESTAMPTZ AS ts, "
-            "NULL::VARCHAR AS kind, NULL::VARCHAR AS stage WHERE false"
+        events = (
+            " UNION ALL ".join(parts)
+            if parts
+            else (
+                "SELECT NULL::BIGINT AS __row, 0 AS __sub, NULL::VARCHAR AS contact_id, NULL::TIMESTAMPTZ AS ts, "
+                "NULL::VARCHAR AS kind, NULL::VARCHAR AS stage WHERE false"
+            )
         )
         deals = "SELECT NULL::BIGINT AS __row, NULL::VARCHAR AS deal_id, NULL::VARCHAR AS contact_id WHERE false"
         return SourceQueries(contacts, events, deals)

@@ -26,7 +26,14 @@ from workbook.crm import schema
 from workbook.crm.storage import Staging, now_utc, read_manifest, write_canonical
 from workbook.exceptions import CrmImportError, Problem
 
-__all__ = ["MAX_FIELD_BYTES", "ImportResult", "import_file", "read_manifest", "source_id_for", "write_canonical"]
+__all__ = [
+    "MAX_FIELD_BYTES",
+    "ImportResult",
+    "import_file",
+    "read_manifest",
+    "source_id_for",
+    "write_canonical",
+]
 
 #: A single value longer than this is not CRM data (a pasted document, a broken quote).
 MAX_FIELD_BYTES = 64 * 1024
@@ -60,8 +67,7 @@ class ImportResult:
             f"{self.file}: imported as {self.source_id!r} ({self.system})"
             + (", replacing the earlier export" if self.replaced else ""),
             f"  rows read {self.rows_read:,}, set aside {self.rows_rejected:,}",
-            "  "
-            + ", ".join(f"{k} {v:,}" for k, v in self.tables.items()),
+            "  " + ", ".join(f"{k} {v:,}" for k, v in self.tables.items()),
         ]
         if self.first_event and self.last_event:
             out.append(f"  events from {self.first_event:%Y-%m-%d} to {self.last_event:%Y-%m-%d}")
@@ -103,10 +109,14 @@ def _read_raw(path: Path, sniffed: Any) -> tuple[Any, list[int]]:
         try:
             frame = pd.read_excel(path, dtype=str, sheet_name=0)
         except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
-            raise CrmImportError(f"{name}: cannot read the workbook",
-                                 [Problem(type(exc).__name__, file=name, hint="open it in Excel and save it again")]) from None
+            raise CrmImportError(
+                f"{name}: cannot read the workbook",
+                [Problem(type(exc).__name__, file=name, hint="open it in Excel and save it again")],
+            ) from None
         frame.columns = [str(c).strip() for c in frame.columns]
-        table = pa.Table.from_pandas(frame.astype(object).where(frame.notna(), None), preserve_index=False)
+        table = pa.Table.from_pandas(
+            frame.astype(object).where(frame.notna(), None), preserve_index=False
+        )
         return table.cast(pa.schema([(c, pa.string()) for c in table.column_names])), []
     if sniffed.kind == "parquet":
         import pyarrow.parquet as pq
@@ -132,7 +142,9 @@ def _read_raw(path: Path, sniffed: Any) -> tuple[Any, list[int]]:
                 use_threads=threads,
             ),
             parse_options=pcsv.ParseOptions(
-                delimiter=sniffed.delimiter, newlines_in_values=newlines, invalid_row_handler=on_bad_row
+                delimiter=sniffed.delimiter,
+                newlines_in_values=newlines,
+                invalid_row_handler=on_bad_row,
             ),
             convert_options=pcsv.ConvertOptions(
                 column_types={h: pa.string() for h in header}, strings_can_be_null=True
@@ -156,14 +168,23 @@ def _read_raw(path: Path, sniffed: Any) -> tuple[Any, list[int]]:
         text = str(exc)
         # never echo Arrow's message whole: it quotes the row, which may hold personal data
         if "straddling" in text or "block" in text:
-            problem = Problem(f"a row is longer than {_BLOCK >> 20} MB", file=name,
-                              hint="CRM exports do not hold values this long; check this is the right file")
+            problem = Problem(
+                f"a row is longer than {_BLOCK >> 20} MB",
+                file=name,
+                hint="CRM exports do not hold values this long; check this is the right file",
+            )
         elif "UTF8" in text or "UTF-8" in text:
-            problem = Problem("the file mixes text encodings", file=name,
-                              hint="open it and save it again as CSV UTF-8")
+            problem = Problem(
+                "the file mixes text encodings",
+                file=name,
+                hint="open it and save it again as CSV UTF-8",
+            )
         else:
-            problem = Problem("the file is not a well-formed CSV file", file=name,
-                              hint="check for an unclosed quote; export the data again")
+            problem = Problem(
+                "the file is not a well-formed CSV file",
+                file=name,
+                hint="check for an unclosed quote; export the data again",
+            )
         raise CrmImportError(f"{name}: cannot import", [problem]) from None
     rows = [n - 1 for n in ragged]  # physical line -> data row (the header is line 1)
     return table, rows
@@ -194,12 +215,18 @@ def _summarise(con: Any, file: str) -> list[Problem]:
     ).fetchall()
     out = []
     for col, msg, hint, severity, n, first in rows:
-        text = msg if n == 1 else f"{msg} ({n:,} rows, first at rows {', '.join(str(r) for r in first)})"
+        text = (
+            msg
+            if n == 1
+            else f"{msg} ({n:,} rows, first at rows {', '.join(str(r) for r in first)})"
+        )
         out.append(Problem(text, file=file, row=first[0], column=col, hint=hint, severity=severity))
     return out
 
 
-def _final_sql(con: Any, query: str, table: str, source_id: str, rows: int) -> tuple[str, list[str]]:
+def _final_sql(
+    con: Any, query: str, table: str, source_id: str, rows: int
+) -> tuple[str, list[str]]:
     """SELECT list turning a source query (already filtered) into the canonical columns."""
     from workbook.crm.derive import duck_type
     from workbook.crm.sources import ql
@@ -214,8 +241,11 @@ def _final_sql(con: Any, query: str, table: str, source_id: str, rows: int) -> t
         elif f.name == "seq":
             # source order (row, then position within the row): a tie-breaker that needs no
             # window over all events; fits int32 up to 67M rows, beyond that a dense count
-            expr = ("q.__row * 32 + q.__sub" if rows < (1 << 26)
-                    else "row_number() OVER (PARTITION BY i.cid ORDER BY q.ts, q.__row, q.__sub) - 1")
+            expr = (
+                "q.__row * 32 + q.__sub"
+                if rows < (1 << 26)
+                else "row_number() OVER (PARTITION BY i.cid ORDER BY q.ts, q.__row, q.__sub) - 1"
+            )
         elif f.name in present:
             expr = f'q."{f.name}"'
         else:
@@ -298,16 +328,30 @@ def import_file(
     manifest = read_manifest(ws_path)
     for sid, entry in manifest["sources"].items():
         if entry.get("sha256") == digest and (source_id is None or source_id == sid):
-            return ImportResult(sid, entry.get("system", "?"), name, digest, unchanged=True,
-                                rows_read=entry.get("rows_read", 0))
+            return ImportResult(
+                sid,
+                entry.get("system", "?"),
+                name,
+                digest,
+                unchanged=True,
+                rows_read=entry.get("rows_read", 0),
+            )
 
     step("reading")
     raw, ragged = _read_raw(path, sniffed)
     header = [c for c in raw.column_names]
     if raw.num_rows == 0 and not ragged:
-        raise CrmImportError(f"{name}: cannot import",
-                             [Problem("the file has a header but no data rows", file=name, row=0,
-                                      hint="export again; check the export's filters")])
+        raise CrmImportError(
+            f"{name}: cannot import",
+            [
+                Problem(
+                    "the file has a header but no data rows",
+                    file=name,
+                    row=0,
+                    hint="export again; check the export's filters",
+                )
+            ],
+        )
     src = sources.get(source) if source else sources.detect(header, name)
     sid = source_id or source_id_for(src.name, name)
     if isinstance(column_map, (str, Path)):
@@ -323,13 +367,19 @@ def import_file(
         con.register("_raw_arrow", raw)
         con.execute("CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM _raw_arrow")
         ctx = sources.ReadContext(
-            con, name, header, stages, ws.data, now or dt.datetime.now(dt.UTC),
+            con,
+            name,
+            header,
+            stages,
+            ws.data,
+            now or dt.datetime.now(dt.UTC),
             options={"column_map": column_map, "date_format": date_format, "currency": currency},
         )
         for r in ragged:
             con.execute(
                 "INSERT INTO _bad VALUES (?, NULL, 'the row has a different number of columns than the header', "
-                "'check for a separator inside an unquoted value, or a cut-off line', 'error')", [r]
+                "'check for a separator inside an unquoted value, or a cut-off line', 'error')",
+                [r],
             )
         _check_field_sizes(raw, ctx)
 
@@ -337,7 +387,9 @@ def import_file(
         queries = src.read(ctx)
         problems = _summarise(con, name)
         file_errors = [p for p in ctx.problems if p.severity == "error"]
-        warnings = [p for p in ctx.problems if p.severity == "warning"] + [p for p in problems if p.severity == "warning"]
+        warnings = [p for p in ctx.problems if p.severity == "warning"] + [
+            p for p in problems if p.severity == "warning"
+        ]
         row_errors = [p for p in problems if p.severity == "error"]
         if file_errors or (row_errors and not set_aside_bad_rows):
             n = len(file_errors) + len(row_errors)
@@ -346,29 +398,49 @@ def import_file(
                 hint = "fix the rows, or add --set-aside-bad-rows to import the rest and list the bad rows"
             raise CrmImportError(
                 f"{name}: not imported, {n} problem{'s' if n != 1 else ''} found; nothing was changed",
-                file_errors + row_errors + warnings, hint=hint,
+                file_errors + row_errors + warnings,
+                hint=hint,
             )
-        con.execute("CREATE OR REPLACE TEMP TABLE _rej AS SELECT DISTINCT __row FROM _bad WHERE severity = 'error'")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _rej AS SELECT DISTINCT __row FROM _bad WHERE severity = 'error'"
+        )
         rejected = int(con.execute("SELECT count(*) FROM _rej").fetchall()[0][0])
         rows_read = raw.num_rows + len(ragged)
         if rejected >= rows_read:
-            raise CrmImportError(f"{name}: not imported, no row is usable; nothing was changed",
-                                 row_errors, hint="fix the file and import it again")
+            raise CrmImportError(
+                f"{name}: not imported, no row is usable; nothing was changed",
+                row_errors,
+                hint="fix the file and import it again",
+            )
 
         step("pseudonymising")
         # contacts are materialised (small); events and deals stay views, read once when written
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _c AS SELECT q.* FROM ({queries.contacts}) q ANTI JOIN _rej USING (__row)")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _c AS SELECT q.* FROM ({queries.contacts}) q ANTI JOIN _rej USING (__row)"
+        )
         for t, q in (("_e", queries.events), ("_d", queries.deals)):
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {t} AS SELECT q.* FROM ({q}) q ANTI JOIN _rej USING (__row)")
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {t} AS SELECT q.* FROM ({q}) q ANTI JOIN _rej USING (__row)"
+            )
         # every contact of an event or a deal is in the contacts query of its source
-        ids = [r[0] for r in con.execute(
-            "SELECT DISTINCT contact_id FROM _c WHERE contact_id IS NOT NULL AND contact_id <> ''"
-        ).fetchall()]
+        ids = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT contact_id FROM _c WHERE contact_id IS NOT NULL AND contact_id <> ''"
+            ).fetchall()
+        ]
         salt, new_salt = load_salt(ws_path)
         import pyarrow as pa
 
-        con.register("_ids", pa.table({"ext": pa.array(ids, pa.string()),
-                                       "cid": pa.array(pseudonymise(ids, salt), pa.string())}))
+        con.register(
+            "_ids",
+            pa.table(
+                {
+                    "ext": pa.array(ids, pa.string()),
+                    "cid": pa.array(pseudonymise(ids, salt), pa.string()),
+                }
+            ),
+        )
 
         step("writing tables")
         replaced = sid in manifest["sources"]
@@ -376,8 +448,12 @@ def import_file(
             out = st.source_path
             out.mkdir(parents=True)
             plans = (
-                ("contacts", "_c", "contact_id",
-                 "QUALIFY row_number() OVER (PARTITION BY i.cid ORDER BY q.__row) = 1"),
+                (
+                    "contacts",
+                    "_c",
+                    "contact_id",
+                    "QUALIFY row_number() OVER (PARTITION BY i.cid ORDER BY q.__row) = 1",
+                ),
                 ("events", "_e", "contact_id, ts, seq", "WHERE q.ts IS NOT NULL"),
                 ("deals", "_d", "contact_id, created_at, deal_id", ""),
             )
@@ -388,7 +464,8 @@ def import_file(
                     con,
                     f"SELECT * FROM (SELECT {select} FROM {tmp} q JOIN _ids i ON i.ext = q.contact_id {extra}) "
                     f"ORDER BY {order}",
-                    table, out / f"{table}.parquet",
+                    table,
+                    out / f"{table}.parquet",
                 )
             span = con.sql(
                 f"SELECT min(ts), max(ts) FROM read_parquet('{_q(out / 'events.parquet')}')"
@@ -422,9 +499,15 @@ def import_file(
 
             step("saving")
             entry = DataSource(
-                id=sid, system=src.name, file=name, sha256=digest,
+                id=sid,
+                system=src.name,
+                file=name,
+                sha256=digest,
                 imported_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-                rows=rows_read, rejected=rejected, first_event=first_event, last_event=last_event,
+                rows=rows_read,
+                rejected=rejected,
+                first_event=first_event,
+                last_event=last_event,
             )
             ws.data.data_sources = [d for d in ws.data.data_sources if d.id != sid] + [entry]
             ws.save()  # a stale copy raises ConflictError here, before any data moved
@@ -438,9 +521,19 @@ def import_file(
     finally:
         con.close()
     return ImportResult(
-        sid, src.name, name, digest, replaced=replaced, rows_read=rows_read, rows_rejected=rejected,
-        tables=counts, derived=derived, first_event=first_event, last_event=last_event,
-        warnings=warnings, rejects_file=rejects_rel,
+        sid,
+        src.name,
+        name,
+        digest,
+        replaced=replaced,
+        rows_read=rows_read,
+        rows_rejected=rejected,
+        tables=counts,
+        derived=derived,
+        first_event=first_event,
+        last_event=last_event,
+        warnings=warnings,
+        rejects_file=rejects_rel,
     )
 
 
@@ -458,6 +551,10 @@ def _check_field_sizes(raw: Any, ctx: Any) -> None:
             continue
         longest = pc.max(pc.binary_length(raw.column(name))).as_py()
         if longest and longest > MAX_FIELD_BYTES:
-            ctx.flag("raw", f"octet_length(encode({qi(name)})) > {MAX_FIELD_BYTES}", name,
-                     f"a value longer than {MAX_FIELD_BYTES // 1024} KB",
-                     "CRM exports do not hold values this long; check this is the right file and column")
+            ctx.flag(
+                "raw",
+                f"octet_length(encode({qi(name)})) > {MAX_FIELD_BYTES}",
+                name,
+                f"a value longer than {MAX_FIELD_BYTES // 1024} KB",
+                "CRM exports do not hold values this long; check this is the right file and column",
+            )

@@ -22,7 +22,9 @@ class Pipedrive:
     name = "pipedrive"
 
     def detect(self, header: Sequence[str]) -> bool:
-        return header_has(header, "Deal - ID") or header_has(header, "Deal - Stage", "Deal - Status")
+        return header_has(header, "Deal - ID") or header_has(
+            header, "Deal - Stage", "Deal - Status"
+        )
 
     def resembles(self, header: Sequence[str]) -> bool:
         return any(h.lower().startswith("deal - ") for h in header)
@@ -43,7 +45,9 @@ class Pipedrive:
             "won": ctx.find("Deal - Won time"),
             "lost": ctx.find("Deal - Lost time"),
             "reason": ctx.find("Deal - Lost reason"),
-            "source": ctx.find("Deal - Source channel", "Deal - Source origin", "Deal - Lead source"),
+            "source": ctx.find(
+                "Deal - Source channel", "Deal - Source origin", "Deal - Lead source"
+            ),
             "moved": ctx.find("Deal - Last stage change", "Deal - Stage change time"),
             "contact": ctx.find("Person - ID", "Deal - Contact person", "Person - Name"),
         }
@@ -55,30 +59,47 @@ class Pipedrive:
         ctx.con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _stg AS
-            SELECT __row, trim({qi(req['id'])}) AS deal, trim({qi(req['stage'])}) AS stage_raw,
+            SELECT __row, trim({qi(req["id"])}) AS deal, trim({qi(req["stage"])}) AS stage_raw,
                    {status} AS status,
-                   {qi(req['created'])} AS raw_created, {ctx.ts(qi(req['created']))} AS created,
-                   {col('won')} AS raw_won, {ctx.ts(col('won'))} AS won,
-                   {col('lost')} AS raw_lost, {ctx.ts(col('lost'))} AS lost,
-                   {col('moved')} AS raw_moved, {ctx.ts(col('moved'))} AS moved,
-                   {col('value')} AS raw_value, {ctx.amount(col('value'))} AS value,
-                   {col('currency')} AS currency, {col('reason')} AS reason, {col('source')} AS source,
-                   coalesce({col('contact')}, 'deal:' || trim({qi(req['id'])})) AS contact
+                   {qi(req["created"])} AS raw_created, {ctx.ts(qi(req["created"]))} AS created,
+                   {col("won")} AS raw_won, {ctx.ts(col("won"))} AS won,
+                   {col("lost")} AS raw_lost, {ctx.ts(col("lost"))} AS lost,
+                   {col("moved")} AS raw_moved, {ctx.ts(col("moved"))} AS moved,
+                   {col("value")} AS raw_value, {ctx.amount(col("value"))} AS value,
+                   {col("currency")} AS currency, {col("reason")} AS reason, {col("source")} AS source,
+                   coalesce({col("contact")}, 'deal:' || trim({qi(req["id"])})) AS contact
             FROM raw WHERE coalesce({status}, '') <> 'deleted'
             """
         )
-        ctx.flag("_stg", "deal IS NULL", req["id"], "the deal id is empty", "every row needs its Deal - ID")
+        ctx.flag(
+            "_stg",
+            "deal IS NULL",
+            req["id"],
+            "the deal id is empty",
+            "every row needs its Deal - ID",
+        )
         ctx.check_unique("_stg", "deal", req["id"], "Deal - ID")
-        ctx.flag("_stg", "status IS NULL OR status NOT IN ('open', 'won', 'lost')", req["status"],
-                 "the status is not open, won or lost", "fix the status, or remove the row")
+        ctx.flag(
+            "_stg",
+            "status IS NULL OR status NOT IN ('open', 'won', 'lost')",
+            req["status"],
+            "the status is not open, won or lost",
+            "fix the status, or remove the row",
+        )
         ctx.check_ts("_stg", "raw_created", "created", req["created"], required=True)
         for key in ("won", "lost", "moved"):
             if opt[key]:
                 ctx.check_ts("_stg", f"raw_{key}", key, opt[key])
         ctx.check_amount("_stg", "raw_value", "value", opt["value"] or "Deal - Value")
         if opt["won"]:
-            ctx.flag("_stg", "status = 'won' AND won IS NULL AND raw_won IS NULL", opt["won"],
-                     "a won deal without a won time", "its time to close is unknown", severity="warning")
+            ctx.flag(
+                "_stg",
+                "status = 'won' AND won IS NULL AND raw_won IS NULL",
+                opt["won"],
+                "a won deal without a won time",
+                "its time to close is unknown",
+                severity="warning",
+            )
         lk = ctx.stage_lookup("_stg", "stage_raw")
         ctx.flag_unknown_stages("_stg", "stage_raw", lk, req["stage"])
         ctx.con.execute(
@@ -86,7 +107,11 @@ class Pipedrive:
             f"CASE s.status WHEN 'won' THEN s.won WHEN 'lost' THEN s.lost END AS closed_at "
             f"FROM _stg s LEFT JOIN {lk} l ON l.raw = s.stage_raw"
         )
-        currency = f"coalesce(currency, {ql(ctx.options['currency'])})" if ctx.options.get("currency") else "currency"
+        currency = (
+            f"coalesce(currency, {ql(ctx.options['currency'])})"
+            if ctx.options.get("currency")
+            else "currency"
+        )
         events = """
             SELECT __row, 0 AS __sub, contact AS contact_id, created AS ts, 'deal' AS kind,
                    NULL AS stage, 'created' AS action, deal AS deal_id, value FROM _pd

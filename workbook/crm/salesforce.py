@@ -103,7 +103,7 @@ class Salesforce:
             if ctx.options.get("currency")
             else "currency"
         )
-        events = f"""
+        events = """
             SELECT __row, 1 AS __sub, contact AS contact_id, ts, 'stage' AS kind, stage_id AS stage,
                    opp AS deal_id, amount AS value
             FROM _sf WHERE stage_id IS NOT NULL

@@ -70,14 +70,26 @@ def sniff(path: str | Path) -> Sniffed:
                     "this is an Excel workbook, not a CSV file",
                     "rename it to .xlsx, or open it in Excel and save it as CSV UTF-8",
                 )
-            raise _fail(name, f"this is a {kind} file, not a CSV file", "export the data again as CSV")
+            raise _fail(
+                name, f"this is a {kind} file, not a CSV file", "export the data again as CSV"
+            )
     if suffix in (".xlsx", ".xls", ".parquet"):
-        raise _fail(name, f"the file is named {suffix} but its content is not", "check that the export finished")
+        raise _fail(
+            name,
+            f"the file is named {suffix} but its content is not",
+            "check that the export finished",
+        )
     stripped = head.removeprefix(codecs.BOM_UTF8).strip()
     if not stripped:
-        raise _fail(name, "the file is empty", "export the data again; the download may have failed")
+        raise _fail(
+            name, "the file is empty", "export the data again; the download may have failed"
+        )
     if b"\x00" in head:
-        hint = "save it as UTF-8 or Windows-1252 CSV" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "export it again as CSV"
+        hint = (
+            "save it as UTF-8 or Windows-1252 CSV"
+            if head[:2] in (b"\xff\xfe", b"\xfe\xff")
+            else "export it again as CSV"
+        )
         raise _fail(name, "this is not a text file (it holds binary data)", hint)
     if head.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
@@ -98,11 +110,24 @@ def sniff(path: str | Path) -> Sniffed:
     seen: set[str] = set()
     for i, h in enumerate(header, start=1):
         if not h:
-            problems.append(Problem(f"column {i} of the header has no name", file=name, row=0,
-                                    hint="give every column a name in the first row"))
+            problems.append(
+                Problem(
+                    f"column {i} of the header has no name",
+                    file=name,
+                    row=0,
+                    hint="give every column a name in the first row",
+                )
+            )
         elif h.casefold() in seen:
-            problems.append(Problem(f"the column name {h!r} appears twice", file=name, row=0, column=h,
-                                    hint="rename or remove one of them"))
+            problems.append(
+                Problem(
+                    f"the column name {h!r} appears twice",
+                    file=name,
+                    row=0,
+                    column=h,
+                    hint="rename or remove one of them",
+                )
+            )
         seen.add(h.casefold())
     if problems:
         raise CrmImportError(f"{name}: cannot import, the header is not usable", problems)

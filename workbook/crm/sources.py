@@ -95,7 +95,9 @@ def detect(header: Sequence[str], file: str) -> Source:
     raise CrmImportError(
         f"{file}: cannot tell which CRM wrote this file",
         [Problem(f"the header is: {shown}", file=file, row=0)],
-        hint="name the source with --source (" + ", ".join(_SOURCES) + "), or give a column map with --map",
+        hint="name the source with --source ("
+        + ", ".join(_SOURCES)
+        + "), or give a column map with --map",
     )
 
 
@@ -185,18 +187,37 @@ class ReadContext:
             else:
                 found[key] = col
         if problems:
-            raise CrmImportError(f"{self.file}: cannot import, required columns are missing", problems)
+            raise CrmImportError(
+                f"{self.file}: cannot import, required columns are missing", problems
+            )
         return found
 
     # -- problems
 
-    def problem(self, message: str, *, column: str | None = None, hint: str | None = None,
-                severity: str = "error") -> None:
+    def problem(
+        self,
+        message: str,
+        *,
+        column: str | None = None,
+        hint: str | None = None,
+        severity: str = "error",
+    ) -> None:
         """A problem with the file as a whole (not one row)."""
-        self.problems.append(Problem(message, file=self.file, column=column, hint=hint, severity=severity))
+        self.problems.append(
+            Problem(message, file=self.file, column=column, hint=hint, severity=severity)
+        )
 
-    def flag(self, relation: str, condition: str, column: str | None, message: str, hint: str,
-             *, severity: str = "error", message_sql: str | None = None) -> int:
+    def flag(
+        self,
+        relation: str,
+        condition: str,
+        column: str | None,
+        message: str,
+        hint: str,
+        *,
+        severity: str = "error",
+        message_sql: str | None = None,
+    ) -> int:
         """Record a problem for every row of ``relation`` where ``condition`` holds.
 
         ``message_sql`` (an SQL expression) replaces ``message`` when the text depends on the row.
@@ -221,24 +242,47 @@ class ReadContext:
             return f"try_strptime({expr}, {ql(fmt)})::TIMESTAMPTZ"
         return f"try_cast({expr} AS TIMESTAMPTZ)"
 
-    def check_ts(self, relation: str, raw: str, parsed: str, column: str, *, required: bool = False) -> None:
+    def check_ts(
+        self, relation: str, raw: str, parsed: str, column: str, *, required: bool = False
+    ) -> None:
         """Flag unparseable dates, dates in the future and (if required) empty dates."""
         fmt = self.options.get("date_format")
         looks = f"like {fmt}" if fmt else "like 2024-03-05 or 2024-03-05 14:22:00"
         # messages never quote the value: a mis-mapped column could hold personal data
-        self.flag(relation, f"{raw} IS NOT NULL AND {parsed} IS NULL", column, "cannot read the date",
-                  f"dates must look {looks}; give the export's format with --date-format")
-        self.flag(relation, f"{parsed} > TIMESTAMPTZ {ql(self.now.isoformat())} + INTERVAL 1 DAY", column,
-                  "the date is in the future",
-                  "check the date, the time zone, and whether day and month are swapped")
+        self.flag(
+            relation,
+            f"{raw} IS NOT NULL AND {parsed} IS NULL",
+            column,
+            "cannot read the date",
+            f"dates must look {looks}; give the export's format with --date-format",
+        )
+        self.flag(
+            relation,
+            f"{parsed} > TIMESTAMPTZ {ql(self.now.isoformat())} + INTERVAL 1 DAY",
+            column,
+            "the date is in the future",
+            "check the date, the time zone, and whether day and month are swapped",
+        )
         if required:
-            self.flag(relation, f"{raw} IS NULL", column, "the date is empty", "every row needs this date")
+            self.flag(
+                relation, f"{raw} IS NULL", column, "the date is empty", "every row needs this date"
+            )
 
     def check_amount(self, relation: str, raw: str, parsed: str, column: str) -> None:
-        self.flag(relation, f"{raw} IS NOT NULL AND {parsed} IS NULL", column, "the amount is not a number",
-                  "amounts must be plain numbers like 1250.50, without currency signs")
-        self.flag(relation, f"{parsed} < 0", column, "the amount is negative",
-                  "amounts cannot be negative; fix or remove the row")
+        self.flag(
+            relation,
+            f"{raw} IS NOT NULL AND {parsed} IS NULL",
+            column,
+            "the amount is not a number",
+            "amounts must be plain numbers like 1250.50, without currency signs",
+        )
+        self.flag(
+            relation,
+            f"{parsed} < 0",
+            column,
+            "the amount is negative",
+            "amounts cannot be negative; fix or remove the row",
+        )
 
     def check_unique(self, relation: str, key: str, column: str, what: str) -> None:
         """Flag every row after the first that repeats ``key``."""
@@ -247,7 +291,13 @@ class ReadContext:
             f"(SELECT __row, row_number() OVER (PARTITION BY {key} ORDER BY __row) AS n FROM {relation} "
             f"WHERE {key} IS NOT NULL) WHERE n > 1"
         )
-        self.flag("_dup", "true", column, f"duplicate {what}", "each row needs its own id; remove the repeated row")
+        self.flag(
+            "_dup",
+            "true",
+            column,
+            f"duplicate {what}",
+            "each row needs its own id; remove the repeated row",
+        )
 
     def amount(self, expr: str) -> str:
         """SQL reading an amount; a decimal comma (1.250,50 or 1250,50) is understood."""
@@ -257,7 +307,9 @@ class ReadContext:
             f"try_cast(replace(replace({e}, '.', ''), ',', '.') AS DOUBLE))"
         )
 
-    def lookup(self, relation: str, expr: str, resolve: Callable[[str], tuple[str | None, bool]]) -> str:
+    def lookup(
+        self, relation: str, expr: str, resolve: Callable[[str], tuple[str | None, bool]]
+    ) -> str:
         """Map the distinct values of ``expr`` through ``resolve`` (value -> (result, known)).
 
         Registers a table with columns ``raw``, ``value``, ``known`` and returns its name; join
@@ -265,17 +317,24 @@ class ReadContext:
         """
         import pyarrow as pa
 
-        values = [r[0] for r in self.con.execute(f"SELECT DISTINCT {expr} FROM {relation} WHERE {expr} IS NOT NULL").fetchall()]
+        values = [
+            r[0]
+            for r in self.con.execute(
+                f"SELECT DISTINCT {expr} FROM {relation} WHERE {expr} IS NOT NULL"
+            ).fetchall()
+        ]
         mapped = [resolve(v) for v in values]
         self._lookups += 1
         name = f"_lookup{self._lookups}"
         self.con.register(
             name,
-            pa.table({
-                "raw": pa.array(values, pa.string()),
-                "value": pa.array([m[0] for m in mapped], pa.string()),
-                "known": pa.array([m[1] for m in mapped], pa.bool_()),
-            }),
+            pa.table(
+                {
+                    "raw": pa.array(values, pa.string()),
+                    "value": pa.array([m[0] for m in mapped], pa.string()),
+                    "known": pa.array([m[1] for m in mapped], pa.bool_()),
+                }
+            ),
         )
         return name
 
@@ -287,11 +346,19 @@ class ReadContext:
 
     def flag_unknown_stages(self, relation: str, raw: str, lookup: str, column: str) -> None:
         ids = ", ".join(self.stages.stage_ids)
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW _unk AS SELECT s.__row, {raw} AS raw FROM {relation} s "
-                         f"JOIN {lookup} l ON l.raw = {raw} WHERE NOT l.known")
-        self.flag("_unk", "true", column, "", f"map it in a stage map (--stage-map stages.yaml, "
-                  f"`Client name: stage-id` with one of: {ids}; or null to ignore it)",
-                  message_sql="'unknown stage ' || chr(39) || raw || chr(39)")
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW _unk AS SELECT s.__row, {raw} AS raw FROM {relation} s "
+            f"JOIN {lookup} l ON l.raw = {raw} WHERE NOT l.known"
+        )
+        self.flag(
+            "_unk",
+            "true",
+            column,
+            "",
+            f"map it in a stage map (--stage-map stages.yaml, "
+            f"`Client name: stage-id` with one of: {ids}; or null to ignore it)",
+            message_sql="'unknown stage ' || chr(39) || raw || chr(39)",
+        )
 
     def touchpoint_lookup(self, relation: str, expr: str) -> str:
         from workbook.model import slugify
@@ -310,10 +377,14 @@ class ReadContext:
 
         name = self.lookup(relation, expr, resolve)
         if unknown and self.workspace.touchpoints:
-            shown = ", ".join(repr(u) for u in sorted(unknown)[:6]) + (" ..." if len(unknown) > 6 else "")
-            self.problem(f"{len(unknown)} touchpoint names are not in the workspace: {shown}",
-                         hint="add them in step 3 or rename them in the file; they are kept as ids made from the name",
-                         severity="warning")
+            shown = ", ".join(repr(u) for u in sorted(unknown)[:6]) + (
+                " ..." if len(unknown) > 6 else ""
+            )
+            self.problem(
+                f"{len(unknown)} touchpoint names are not in the workspace: {shown}",
+                hint="add them in step 3 or rename them in the file; they are kept as ids made from the name",
+                severity="warning",
+            )
         return name
 
     def persona_lookup(self, relation: str, expr: str) -> str:
@@ -331,7 +402,9 @@ class ReadContext:
 
         name = self.lookup(relation, expr, resolve)
         if unknown:
-            self.problem(f"{len(unknown)} persona names match no persona of the workspace",
-                         hint="those contacts are kept without a persona; rename the personas to match",
-                         severity="warning")
+            self.problem(
+                f"{len(unknown)} persona names match no persona of the workspace",
+                hint="those contacts are kept without a persona; rename the personas to match",
+                severity="warning",
+            )
         return name

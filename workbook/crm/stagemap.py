@@ -73,8 +73,14 @@ def load_map_file(path: str | Path) -> dict[str, Any]:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         raise CrmImportError(
             f"{path.name}: cannot read the map",
-            [Problem(str(getattr(exc, "problem", None) or exc), file=path.name,
-                     line=line + 1 if line is not None else None, hint="fix the YAML and run again")],
+            [
+                Problem(
+                    str(getattr(exc, "problem", None) or exc),
+                    file=path.name,
+                    line=line + 1 if line is not None else None,
+                    hint="fix the YAML and run again",
+                )
+            ],
         ) from None
     if not isinstance(data, dict):
         raise CrmImportError(

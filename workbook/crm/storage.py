@@ -95,13 +95,25 @@ class Staging:
         out = self.source_path
         out.mkdir(parents=True)
         write_table(self.con, tables.contacts, "contacts", out / "contacts.parquet", "contact_id")
-        write_table(self.con, tables.events, "events", out / "events.parquet", "contact_id, ts, seq")
-        write_table(self.con, tables.deals, "deals", out / "deals.parquet", "contact_id, created_at, deal_id")
+        write_table(
+            self.con, tables.events, "events", out / "events.parquet", "contact_id, ts, seq"
+        )
+        write_table(
+            self.con,
+            tables.deals,
+            "deals",
+            out / "deals.parquet",
+            "contact_id, created_at, deal_id",
+        )
 
     def build_derived(self, stages: Sequence[str], *, drop_source: bool = False) -> dict[str, int]:
         """Stage the derived tables over all sources, the staged one replacing its namesake."""
         root = schema.data_dir(self.workspace) / "sources"
-        dirs = [p for p in sorted(root.iterdir()) if p.is_dir() and p.name != self.source_id] if root.exists() else []
+        dirs = (
+            [p for p in sorted(root.iterdir()) if p.is_dir() and p.name != self.source_id]
+            if root.exists()
+            else []
+        )
         if self.source_id and not drop_source:
             dirs.append(self.source_path)
         return build_derived(dirs, stages, self.path / "derived", con=self.con)
@@ -188,11 +200,15 @@ def write_canonical(
     filled = []
     for name, table in tables.items():
         table = table.set_column(
-            table.schema.get_field_index("source_id"), "source_id", pa.array([source_id] * table.num_rows, pa.string())
+            table.schema.get_field_index("source_id"),
+            "source_id",
+            pa.array([source_id] * table.num_rows, pa.string()),
         )
         if name == "events" and table.column("seq").null_count == table.num_rows:
             table = table.set_column(
-                table.schema.get_field_index("seq"), "seq", pa.array(np.arange(table.num_rows, dtype=np.int32))
+                table.schema.get_field_index("seq"),
+                "seq",
+                pa.array(np.arange(table.num_rows, dtype=np.int32)),
             )
         filled.append(table)
     tables = CanonicalTables(*filled)
@@ -206,8 +222,12 @@ def write_canonical(
         "system": system,
         "rows_read": events_tbl.num_rows,
         "rows_rejected": 0,
-        "first_event": _iso(pc.min(events_tbl.column("ts")).as_py()) if events_tbl.num_rows else None,
-        "last_event": _iso(pc.max(events_tbl.column("ts")).as_py()) if events_tbl.num_rows else None,
+        "first_event": _iso(pc.min(events_tbl.column("ts")).as_py())
+        if events_tbl.num_rows
+        else None,
+        "last_event": _iso(pc.max(events_tbl.column("ts")).as_py())
+        if events_tbl.num_rows
+        else None,
         "imported_at": now_utc(),
         "tables": {name: t.num_rows for name, t in tables.items()},
     }
