@@ -615,7 +615,9 @@ class ListEditor(widgets.VBox):  # type: ignore[misc]
         self.label = label
         self.extra = extra
         self.bound: list[BoundField] = []
-        self.picker = widgets.Dropdown(description=noun.capitalize(), style=_STYLE)
+        self.picker = widgets.Dropdown(
+            description=noun.capitalize(), style=_STYLE, layout=widgets.Layout(width="60%")
+        )
         self.picker.add_class(f"{self.css}-select")
         self.new_name = widgets.Text(placeholder=f"name of a new {noun}", continuous_update=True)
         self.new_name.add_class(f"{self.css}-new")
