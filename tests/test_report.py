@@ -207,7 +207,8 @@ def test_render_demo_report(demo_copy: Path, tmp_path: Path) -> None:
     assert "render_section" not in html and "report_context" not in html
     assert "injected-parameters" not in html and "stderr" not in html
     assert not re.search(r"<script[^>]+src=", html)
-    assert "jp-InputArea" not in html and "jp-InputPrompt" not in html
+    body = html[html.index("<body") :]
+    assert "jp-InputArea" not in body and "jp-InputPrompt" not in body
     # executed notebook kept beside it for audit, fingerprint last; no temporary files left
     executed = nbformat.read(result.notebook, as_version=4)
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
