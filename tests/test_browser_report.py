@@ -62,7 +62,12 @@ def test_demo_report_draws_everything_offline(
 def test_demo_report_prints_every_section(
     demo_report: Path, artifacts: Path
 ) -> None:
-    pdf = print_pdf(demo_report, artifacts / "report-demo.pdf")
+    # The module's browser fixture runs Playwright's sync API in this thread; print_pdf
+    # starts its own, so it runs in another thread (as it does from the command line).
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        pdf = pool.submit(print_pdf, demo_report, artifacts / "report-demo.pdf").result()
     assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF")
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) is needed to read the PDF back")
