@@ -391,7 +391,10 @@ def svg_chart(spec: dict[str, Any], ctx: ReportContext, *, alt: str) -> str:
     config = ctx.theme.vega_config()
     # An SVG shown as an image only sees the machine's fonts: end the brand font's list with
     # fonts every Linux, Mac and Windows machine has, so labels never fall back to a serif.
-    font = f"{ctx.theme.font}, Liberation Sans, DejaVu Sans, Helvetica, Arial, sans-serif"
+    # Names are quoted: an unquoted "Source Sans 3" is invalid CSS and drops the whole list.
+    names_ = [n.strip().replace('"', "") for n in ctx.theme.font.split(",") if n.strip()]
+    names_ += ["Liberation Sans", "DejaVu Sans", "Helvetica", "Arial"]
+    font = ", ".join(f'"{n}"' for n in names_ if n != "sans-serif") + ", sans-serif"
     config["font"] = font
     for part in ("title", "axis", "legend", "header"):
         for key in ("font", "labelFont", "titleFont"):
