@@ -36,8 +36,16 @@ __all__ = [
 DERIVED = ("stage_spells", "stage_entries", "contact_paths")
 
 
-def connect(threads: int | None = None) -> Any:
-    """A DuckDB connection set to UTC (timestamps are compared and truncated in UTC)."""
+def connect(threads: int | None = None, memory_limit: str | None = None) -> Any:
+    """A DuckDB connection set to UTC (timestamps are compared and truncated in UTC).
+
+    With ``memory_limit`` DuckDB spills large sorts and joins to a private temporary folder
+    (removed when the process ends) instead of growing past the limit.
+    """
+    import atexit
+    import shutil
+    import tempfile
+
     import duckdb
 
     con = duckdb.connect()
@@ -45,6 +53,11 @@ def connect(threads: int | None = None) -> Any:
     con.execute("SET preserve_insertion_order=false")  # we always ORDER BY what matters
     if threads:
         con.execute(f"SET threads={int(threads)}")
+    if memory_limit:
+        spill = tempfile.mkdtemp(prefix="workbook-duckdb-")
+        atexit.register(shutil.rmtree, spill, True)
+        con.execute(f"SET memory_limit='{memory_limit}'")
+        con.execute(f"SET temp_directory='{_q(spill)}'")
     return con
 
 

@@ -38,6 +38,8 @@ __all__ = [
 #: A single value longer than this is not CRM data (a pasted document, a broken quote).
 MAX_FIELD_BYTES = 64 * 1024
 _BLOCK = 16 << 20  # Arrow block size: also the largest row it can read at all
+#: DuckDB spills sorts, joins and aggregates to a temporary folder beyond this.
+_MEMORY_LIMIT = "3GB"
 
 
 @dataclass
@@ -361,7 +363,7 @@ def import_file(
         stage_map = load_map_file(stage_map)
     stages = StageMap([(s.id, s.name) for s in ws.data.stages], src.name, stage_map, stage_file)
 
-    con = connect()
+    con = connect(memory_limit=_MEMORY_LIMIT)
     try:
         raw = _number_rows(raw, ragged)
         con.register("_raw_arrow", raw)
@@ -385,6 +387,12 @@ def import_file(
 
         step("checking rows")
         queries = src.read(ctx)
+        # every source has copied what it needs out of `raw`: free the text of the file
+        # before the sorts and joins that follow
+        n_raw = raw.num_rows
+        con.execute("DROP VIEW raw")
+        con.unregister("_raw_arrow")
+        del raw
         problems = _summarise(con, name)
         file_errors = [p for p in ctx.problems if p.severity == "error"]
         warnings = [p for p in ctx.problems if p.severity == "warning"] + [
@@ -405,7 +413,7 @@ def import_file(
             "CREATE OR REPLACE TEMP TABLE _rej AS SELECT DISTINCT __row FROM _bad WHERE severity = 'error'"
         )
         rejected = int(con.execute("SELECT count(*) FROM _rej").fetchall()[0][0])
-        rows_read = raw.num_rows + len(ragged)
+        rows_read = n_raw + len(ragged)
         if rejected >= rows_read:
             raise CrmImportError(
                 f"{name}: not imported, no row is usable; nothing was changed",
