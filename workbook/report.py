@@ -164,6 +164,26 @@ def _template_dir() -> Path:
     return Path(sys.prefix) / "share" / "jupyter" / "nbconvert" / "templates" / TEMPLATE_NAME
 
 
+_DIGESTS: dict[Path, tuple[int, int, bytes]] = {}
+
+
+def _file_digest(path: Path) -> bytes | None:
+    """sha256 of a file, remembered while its size and modification time stay the same.
+
+    A batch checks the same package source for every client; this reads it once.
+    """
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    known = _DIGESTS.get(path)
+    if known is not None and known[:2] == (st.st_mtime_ns, st.st_size):
+        return known[2]
+    digest = hashlib.sha256(path.read_bytes()).digest()
+    _DIGESTS[path] = (st.st_mtime_ns, st.st_size, digest)
+    return digest
+
+
 def inputs_fingerprint(workspace_path: str | Path, params: dict[str, Any] | None = None) -> str:
     """A hash of everything a report depends on; equal hashes mean the same report.
 
@@ -189,8 +209,9 @@ def inputs_fingerprint(workspace_path: str | Path, params: dict[str, Any] | None
         if p.is_file():
             add("asset:" + p.relative_to(ws).as_posix(), p.read_bytes())
     for p in _code_files():
-        if p.is_file():
-            add("code:" + p.name, p.read_bytes())
+        digest = _file_digest(p)
+        if digest is not None:
+            h.update(("code:" + p.name).encode() + b"\0" + digest)
     for dist in ("nbconvert", "papermill", "vl-convert-python", "jinja2", "babel"):
         try:
             add("dist:" + dist, version(dist).encode())
@@ -341,8 +362,23 @@ def _kernel_cwd_param(path: Path) -> str:
         return str(path.resolve())
 
 
+def _skip_iri_checker() -> None:
+    """Keep jsonschema from importing its IRI format checker in this process (1.5 s).
+
+    jsonschema imports ``rfc3987_syntax`` when it is installed, only to check the ``iri``
+    formats, which no notebook schema uses; importing it is a fifth of a report's time
+    (FIELD-NOTES). Done only before jsonschema is first imported, so a validator already in
+    use is never changed; the kernel is another process and is not affected.
+    """
+    import sys
+
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
 def _execute(params: dict[str, Any], out_nb: Path, *, kernel_name: str, timeout: int | None) -> Any:
     """Run the report notebook with papermill; return the executed notebook node."""
+    _skip_iri_checker()
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
