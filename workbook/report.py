@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -192,8 +193,6 @@ def inputs_fingerprint(workspace_path: str | Path, params: dict[str, Any] | None
     of the libraries that draw the report. Reading these is cheap (a few hundred small
     files), so checking a client costs milliseconds and imports nothing heavy.
     """
-    from importlib.metadata import PackageNotFoundError, version
-
     ws = Path(workspace_path)
     h = hashlib.sha256()
 
@@ -212,12 +211,23 @@ def inputs_fingerprint(workspace_path: str | Path, params: dict[str, Any] | None
         digest = _file_digest(p)
         if digest is not None:
             h.update(("code:" + p.name).encode() + b"\0" + digest)
+    add("dists", _dist_versions().encode())
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _dist_versions() -> str:
+    """Versions of the libraries that draw a report (looked up once: each lookup scans
+    site-packages, which adds up over a batch of clients)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
     for dist in ("nbconvert", "papermill", "vl-convert-python", "jinja2", "babel"):
         try:
-            add("dist:" + dist, version(dist).encode())
+            out.append(f"{dist}={version(dist)}")
         except PackageNotFoundError:
-            add("dist:" + dist, b"<missing>")
-    return h.hexdigest()
+            out.append(f"{dist}=<missing>")
+    return ";".join(out)
 
 
 def read_fingerprint(outputs: ReportOutputs) -> str | None:
