@@ -34,10 +34,14 @@ def _run(cmd: list[str]) -> float:
 
 
 def _copy_demo(dest: Path, slug: str) -> Path:
-    shutil.copytree(ROOT / "data" / "demo", dest, ignore=shutil.ignore_patterns("reports", "*.lock"))
+    shutil.copytree(
+        ROOT / "data" / "demo", dest, ignore=shutil.ignore_patterns("reports", "*.lock")
+    )
     data = yaml.safe_load((dest / "workspace.yaml").read_text(encoding="utf-8"))
     data["client"]["slug"] = slug
-    (dest / "workspace.yaml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    (dest / "workspace.yaml").write_text(
+        yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
     return dest
 
 
@@ -54,29 +58,74 @@ def main() -> None:
     # 1. one report
     ours, bare = [], []
     for i in range(args.repeat):
-        ours.append(_run([str(BIN / "workbook"), "report", str(demo), "-o", str(WORK / f"ours-{i}")]))
+        ours.append(
+            _run([str(BIN / "workbook"), "report", str(demo), "-o", str(WORK / f"ours-{i}")])
+        )
         executed = WORK / f"bare-{i}.ipynb"
-        t_pm = _run([str(BIN / "papermill"), str(notebook), str(executed), "-p", "workspace", str(demo), "-k", "python3"])
-        t_nb = _run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)])
+        t_pm = _run(
+            [
+                str(BIN / "papermill"),
+                str(notebook),
+                str(executed),
+                "-p",
+                "workspace",
+                str(demo),
+                "-k",
+                "python3",
+            ]
+        )
+        t_nb = _run(
+            [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)]
+        )
         bare.append(t_pm + t_nb)
-        print(f"run {i + 1}: workbook report {ours[-1]:.2f} s; papermill {t_pm:.2f} s + nbconvert {t_nb:.2f} s = {bare[-1]:.2f} s")
+        print(
+            f"run {i + 1}: workbook report {ours[-1]:.2f} s; papermill {t_pm:.2f} s + nbconvert {t_nb:.2f} s = {bare[-1]:.2f} s"
+        )
     best_ours, best_bare = min(ours), min(bare)
-    print(f"single report: ours {best_ours:.2f} s, bare baseline {best_bare:.2f} s, "
-          f"ratio {best_ours / best_bare:.2f}x (target <= 0.70x)")
+    print(
+        f"single report: ours {best_ours:.2f} s, bare baseline {best_bare:.2f} s, "
+        f"ratio {best_ours / best_bare:.2f}x (target <= 0.70x)"
+    )
 
     # 2. batch of N vs the same N one by one
-    clients = [_copy_demo(WORK / "clients" / f"c{i:02d}", f"client-{i:02d}") for i in range(args.clients)]
+    clients = [
+        _copy_demo(WORK / "clients" / f"c{i:02d}", f"client-{i:02d}") for i in range(args.clients)
+    ]
     serial_start = time.perf_counter()
     for c in clients:
         _run([str(BIN / "workbook"), "report", str(c), "-o", str(WORK / "serial" / c.name)])
     serial = time.perf_counter() - serial_start
-    batch = _run([str(BIN / "workbook"), "batch", *map(str, clients), "--jobs", "2", "-o", str(WORK / "batch")])
-    print(f"{args.clients} clients: one by one {serial:.1f} s, batch --jobs 2 {batch:.1f} s, "
-          f"speed-up {serial / batch:.2f}x (target >= 1.7x)")
+    batch = _run(
+        [
+            str(BIN / "workbook"),
+            "batch",
+            *map(str, clients),
+            "--jobs",
+            "2",
+            "-o",
+            str(WORK / "batch"),
+        ]
+    )
+    print(
+        f"{args.clients} clients: one by one {serial:.1f} s, batch --jobs 2 {batch:.1f} s, "
+        f"speed-up {serial / batch:.2f}x (target >= 1.7x)"
+    )
 
     # 3. unchanged re-run
-    rerun = _run([str(BIN / "workbook"), "batch", *map(str, clients), "--jobs", "2", "-o", str(WORK / "batch")])
-    print(f"unchanged re-run: {rerun:.2f} s, {100 * rerun / batch:.1f}% of the first batch (target < 5%)")
+    rerun = _run(
+        [
+            str(BIN / "workbook"),
+            "batch",
+            *map(str, clients),
+            "--jobs",
+            "2",
+            "-o",
+            str(WORK / "batch"),
+        ]
+    )
+    print(
+        f"unchanged re-run: {rerun:.2f} s, {100 * rerun / batch:.1f}% of the first batch (target < 5%)"
+    )
 
 
 if __name__ == "__main__":

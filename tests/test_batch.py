@@ -65,12 +65,16 @@ def test_batch_isolates_a_broken_client_and_skips_unchanged(
     good_b = _client(demo_copy, tmp_path / "b", "client-b")
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / "workspace.yaml").write_text("client:\n  name: Broken\n  slug: Not A Slug\n", encoding="utf-8")
+    (broken / "workspace.yaml").write_text(
+        "client:\n  name: Broken\n  slug: Not A Slug\n", encoding="utf-8"
+    )
     manifest = tmp_path / "clients.yaml"
     manifest.write_text("- a\n- broken\n- b\n", encoding="utf-8")
     out = tmp_path / "out"
 
-    res = CliRunner().invoke(main, ["batch", "--manifest", str(manifest), "-o", str(out), "--jobs", "2"])
+    res = CliRunner().invoke(
+        main, ["batch", "--manifest", str(manifest), "-o", str(out), "--jobs", "2"]
+    )
     assert res.exit_code == 1, res.output
     assert "2 rendered, 0 unchanged (skipped), 1 failed" in res.output
     assert "client.slug" in res.output  # the broken client's problem, with its field

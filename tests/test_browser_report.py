@@ -59,9 +59,7 @@ def test_demo_report_draws_everything_offline(
     log.assert_clean()
 
 
-def test_demo_report_prints_every_section(
-    demo_report: Path, artifacts: Path
-) -> None:
+def test_demo_report_prints_every_section(demo_report: Path, artifacts: Path) -> None:
     # The module's browser fixture runs Playwright's sync API in this thread; print_pdf
     # starts its own, so it runs in another thread (as it does from the command line).
     from concurrent.futures import ThreadPoolExecutor
@@ -71,7 +69,9 @@ def test_demo_report_prints_every_section(
     assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF")
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) is needed to read the PDF back")
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     squashed = " ".join(text.split())
     for sid in sections.names():
         title = sections.get(sid).title

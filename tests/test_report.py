@@ -38,16 +38,35 @@ EVIL = '<script>window.__xss = 1; alert(1)</script><img src=x onerror="window.__
 def small_workspace(name: str = "Northwind Analytics") -> Workspace:
     return Workspace(
         client=Client(name=name, slug="northwind", engagement="Journey review"),
-        objectives=[Objective(id="conv", title="Lift conversion", kpi="Demo to trial", unit="%", baseline=18, target=25)],
+        objectives=[
+            Objective(
+                id="conv",
+                title="Lift conversion",
+                kpi="Demo to trial",
+                unit="%",
+                baseline=18,
+                target=25,
+            )
+        ],
         personas=[Persona(id="priya", name="Priya the Planner", goals=["Cut manual reporting"])],
         journeys=[
             Journey(
                 persona="priya",
                 stages={"consideration": MapCell(actions=["Books a demo"], emotion=-1)},
-                annotations=[Annotation(kind="worst-struggle", stage="consideration", note="Waits a week")],
+                annotations=[
+                    Annotation(kind="worst-struggle", stage="consideration", note="Waits a week")
+                ],
                 recommendations=[
-                    Recommendation(id="r1", text="Self-serve demo booking", stage="consideration", priority="high", owner="Sales ops"),
-                    Recommendation(id="r2", text="Shorter forms", stage="consideration", priority="low"),
+                    Recommendation(
+                        id="r1",
+                        text="Self-serve demo booking",
+                        stage="consideration",
+                        priority="high",
+                        owner="Sales ops",
+                    ),
+                    Recommendation(
+                        id="r2", text="Shorter forms", stage="consideration", priority="low"
+                    ),
                 ],
             )
         ],
@@ -108,7 +127,10 @@ def test_user_text_is_escaped_everywhere() -> None:
     ws.journeys[0].recommendations[0].text = EVIL
     ws.objectives[0].title = EVIL
     ctx = ctx_for(ws, sections=["summary", "objectives", "personas"])
-    out = "".join(str(sections.render_section(s, ctx) or "") for s in ("cover", "summary", "objectives", "personas"))
+    out = "".join(
+        str(sections.render_section(s, ctx) or "")
+        for s in ("cover", "summary", "objectives", "personas")
+    )
     assert "<script>" not in out and "<img src=x" not in out
     assert "&lt;script&gt;" in out
     assert "{{ 7*7 }}" in out and "49" not in out
@@ -125,7 +147,9 @@ def test_locale_formats_dates_and_numbers() -> None:
 
 
 def test_sections_on_the_demo_data() -> None:
-    ctx = sections.report_context(str(Path(__file__).parent.parent / "data" / "demo"), report_date="2026-03-01")
+    ctx = sections.report_context(
+        str(Path(__file__).parent.parent / "data" / "demo"), report_date="2026-03-01"
+    )
     funnel = str(sections.render_section("funnel", ctx))
     assert "data:image/svg+xml;base64," in funnel and "bottleneck" in funnel
     summary = str(sections.render_section("summary", ctx))
@@ -150,7 +174,9 @@ def _notebook(*outputs: Any) -> Any:
 def test_template_has_no_code_prompts_stderr_or_cdn() -> None:
     nb = _notebook(
         nbformat.v4.new_output("stream", name="stderr", text="UserWarning: noisy\n"),
-        nbformat.v4.new_output("display_data", data={"text/html": '<p class="x">hello</p>', "text/plain": "x"}),
+        nbformat.v4.new_output(
+            "display_data", data={"text/html": '<p class="x">hello</p>', "text/plain": "x"}
+        ),
     )
     html = report.export_html(nb, theme_css=":root { --wb-primary: #123456; }", footer="Acme <b>")
     assert '<p class="x">hello</p>' in html
@@ -171,16 +197,24 @@ def test_template_refuses_css_that_closes_the_style_element() -> None:
 def test_report_outputs_paths(tmp_path: Path) -> None:
     o = report.report_outputs(tmp_path / "ws", "acme")
     assert o.html == tmp_path / "ws" / "reports" / "acme-report.html"
-    assert o.notebook.name == "acme-report.ipynb" and o.fingerprint.name == "acme-report.fingerprint.json"
+    assert (
+        o.notebook.name == "acme-report.ipynb"
+        and o.fingerprint.name == "acme-report.fingerprint.json"
+    )
     assert report.report_outputs(tmp_path, "acme", tmp_path / "x.html").html == tmp_path / "x.html"
-    assert report.report_outputs(tmp_path, "acme", tmp_path / "out").html == tmp_path / "out" / "acme-report.html"
+    assert (
+        report.report_outputs(tmp_path, "acme", tmp_path / "out").html
+        == tmp_path / "out" / "acme-report.html"
+    )
 
 
 def test_fingerprint_changes_with_inputs(demo_copy: Path) -> None:
     a = report.inputs_fingerprint(demo_copy, {"locale": "en_GB"})
     assert a == report.inputs_fingerprint(demo_copy, {"locale": "en_GB"})
     assert a != report.inputs_fingerprint(demo_copy, {"locale": "de_DE"})
-    (demo_copy / "workspace.yaml").write_text((demo_copy / "workspace.yaml").read_text() + "\n# edit\n")
+    (demo_copy / "workspace.yaml").write_text(
+        (demo_copy / "workspace.yaml").read_text() + "\n# edit\n"
+    )
     assert a != report.inputs_fingerprint(demo_copy, {"locale": "en_GB"})
 
 
@@ -188,7 +222,9 @@ def test_report_kernel_is_this_python() -> None:
     from jupyter_client.kernelspec import KernelSpecManager
 
     spec = KernelSpecManager().get_kernel_spec("python3")
-    assert spec.argv[0] in ("python", "python3") or Path(spec.argv[0]).resolve().parent.name == "bin"
+    assert (
+        spec.argv[0] in ("python", "python3") or Path(spec.argv[0]).resolve().parent.name == "bin"
+    )
 
 
 # ------------------------------------------------------------------------------ pipeline
@@ -212,7 +248,10 @@ def test_render_demo_report(demo_copy: Path, tmp_path: Path) -> None:
     # executed notebook kept beside it for audit, fingerprint last; no temporary files left
     executed = nbformat.read(result.notebook, as_version=4)
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
-    assert json.loads((out / "tideway-rowing-report.fingerprint.json").read_text())["fingerprint"] == result.fingerprint
+    assert (
+        json.loads((out / "tideway-rowing-report.fingerprint.json").read_text())["fingerprint"]
+        == result.fingerprint
+    )
     assert sorted(p.name for p in out.iterdir()) == [
         "tideway-rowing-report.fingerprint.json",
         "tideway-rowing-report.html",
@@ -243,7 +282,9 @@ def test_report_of_a_missing_workspace_names_it(tmp_path: Path) -> None:
 def test_cli_report_prints_the_path(demo_copy: Path) -> None:
     data = yaml.safe_load((demo_copy / "workspace.yaml").read_text())
     assert data["client"]["slug"] == "tideway-rowing"
-    res = CliRunner().invoke(main, ["report", str(demo_copy), "--section", "summary", "--locale", "fr_FR"])
+    res = CliRunner().invoke(
+        main, ["report", str(demo_copy), "--section", "summary", "--locale", "fr_FR"]
+    )
     assert res.exit_code == 0, res.output
     path = Path(res.output.strip().splitlines()[-1])
     assert path == demo_copy / "reports" / "tideway-rowing-report.html" and path.is_file()

@@ -71,7 +71,13 @@ def load_manifest(path: str | Path) -> list[Path]:
         mark = getattr(exc, "problem_mark", None)
         raise ReportError(
             f"{path}: not valid YAML",
-            [Problem(str(getattr(exc, "problem", exc)), file=str(path), line=mark.line + 1 if mark else None)],
+            [
+                Problem(
+                    str(getattr(exc, "problem", exc)),
+                    file=str(path),
+                    line=mark.line + 1 if mark else None,
+                )
+            ],
         ) from None
     entries = raw.get("clients") if isinstance(raw, dict) else raw
     if not isinstance(entries, list):
@@ -84,7 +90,9 @@ def load_manifest(path: str | Path) -> list[Path]:
     for i, entry in enumerate(entries):
         folder = entry.get("path") if isinstance(entry, dict) else entry
         if not isinstance(folder, str) or not folder.strip():
-            problems.append(Problem("must be a workspace folder", file=str(path), field=f"clients[{i}]"))
+            problems.append(
+                Problem("must be a workspace folder", file=str(path), field=f"clients[{i}]")
+            )
             continue
         out.append(path.parent / folder)
     if problems:
@@ -113,7 +121,9 @@ def _output_for(workspace: Path, output: Path | None, slug: str) -> Path | None:
     return None if output is None else output / slug
 
 
-def _check(workspace: Path, output: Path | None, slug: str, params: dict[str, Any]) -> tuple[str, str | None]:
+def _check(
+    workspace: Path, output: Path | None, slug: str, params: dict[str, Any]
+) -> tuple[str, str | None]:
     """The inputs' fingerprint, and the report's path when it is current (else None)."""
     from workbook.report import inputs_fingerprint, read_fingerprint, report_outputs
 
@@ -133,10 +143,16 @@ def _render_one(
         result = render_report(workspace, output, locale=locale, pdf=pdf, fingerprint=fingerprint)
         return ClientResult(workspace, "rendered", str(result.html), time.perf_counter() - start)
     except WorkbookError as exc:
-        return ClientResult(workspace, "failed", None, time.perf_counter() - start, " ".join(exc.lines()))
+        return ClientResult(
+            workspace, "failed", None, time.perf_counter() - start, " ".join(exc.lines())
+        )
     except Exception as exc:  # a bug must not take the other clients down with it
         return ClientResult(
-            workspace, "failed", None, time.perf_counter() - start, f"unexpected {type(exc).__name__}: {exc}"
+            workspace,
+            "failed",
+            None,
+            time.perf_counter() - start,
+            f"unexpected {type(exc).__name__}: {exc}",
         )
 
 
@@ -191,7 +207,9 @@ def run_batch(
         if out_dir is not None:
             if slug in seen_slugs:
                 results[i] = ClientResult(
-                    str(path), "failed", error=f"same client slug {slug!r} as {seen_slugs[slug]}; "
+                    str(path),
+                    "failed",
+                    error=f"same client slug {slug!r} as {seen_slugs[slug]}; "
                     "give each workspace its own client.slug or render it without -o",
                 )
                 continue
@@ -225,19 +243,28 @@ def _run_pool(
 
     # "spawn": a fresh interpreter per worker, no inherited threads or sockets from this one.
     ctx = multiprocessing.get_context("spawn")
-    columns = (TextColumn("[bold]reports"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"))
+    columns = (
+        TextColumn("[bold]reports"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+    )
     with Progress(*columns, disable=not progress, transient=False) as bar:
         task = bar.add_task("", total=len(todo))
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             futures: dict[Future[ClientResult], tuple[int, str]] = {
-                pool.submit(_render_one, ws, out, pdf, locale, fp): (i, ws) for i, ws, out, fp in todo
+                pool.submit(_render_one, ws, out, pdf, locale, fp): (i, ws)
+                for i, ws, out, fp in todo
             }
             for fut in as_completed(futures):
                 i, ws = futures[fut]
                 try:
                     res = fut.result()
                 except Exception as exc:  # the worker process itself died (killed, out of memory)
-                    res = ClientResult(ws, "failed", error=f"worker stopped: {type(exc).__name__}: {exc}")
+                    res = ClientResult(
+                        ws, "failed", error=f"worker stopped: {type(exc).__name__}: {exc}"
+                    )
                 results[i] = res
                 bar.update(task, advance=1, description=f"{Path(ws).name}: {res.status}")
 

@@ -101,7 +101,9 @@ class ReportResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def report_outputs(workspace_path: str | Path, slug: str, output: str | Path | None = None) -> ReportOutputs:
+def report_outputs(
+    workspace_path: str | Path, slug: str, output: str | Path | None = None
+) -> ReportOutputs:
     """The report's paths: ``OUT.html`` as given, a folder ``OUT/``, or the workspace's reports/.
 
     Parameters
@@ -129,7 +131,9 @@ def _atomic_path(final: Path) -> Iterator[Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
     # The temporary name keeps the final suffix (papermill warns about a non-.ipynb output),
     # and starts with a dot so a half-written file never looks like a report.
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=".tmp" + final.suffix, dir=final.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{final.stem}.", suffix=".tmp" + final.suffix, dir=final.parent
+    )
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -296,8 +300,12 @@ def export_html(nb: Any, *, theme_css: str = "", footer: str = "") -> str:
     """The client-ready HTML of an executed report notebook (no code, prompts or stderr)."""
     from workbook import __version__
 
-    if "</" in theme_css:  # generated from validated branding; refuse anything that could close <style>
-        raise ReportError("the theme produced unsafe CSS", hint="check the branding font and colours")
+    if (
+        "</" in theme_css
+    ):  # generated from validated branding; refuse anything that could close <style>
+        raise ReportError(
+            "the theme produced unsafe CSS", hint="check the branding font and colours"
+        )
     resources = {"workbook": {"theme_css": theme_css, "footer": footer, "version": __version__}}
     with _EXPORTER_LOCK:
         body, _ = _exporter().from_notebook_node(nb, resources=resources)
@@ -325,12 +333,21 @@ def print_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
         from playwright.sync_api import sync_playwright
     except ImportError:
         raise ReportError(
-            "cannot print a PDF: Playwright is not installed", hint="pip install 'journey-workbook[test]'"
+            "cannot print a PDF: Playwright is not installed",
+            hint="pip install 'journey-workbook[test]'",
         ) from None
 
     html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path)
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+    ]
 
     def _route(route: Any) -> None:
         if route.request.url.startswith(("file:", "data:", "blob:", "about:")):
@@ -346,7 +363,9 @@ def print_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
             page.goto(html_path.as_uri(), wait_until="load")
             page.emulate_media(media="print")
             with _atomic_path(pdf_path) as tmp:
-                page.pdf(path=str(tmp), format="A4", print_background=True, prefer_css_page_size=True)
+                page.pdf(
+                    path=str(tmp), format="A4", print_background=True, prefer_css_page_size=True
+                )
         finally:
             browser.close()
     return pdf_path
@@ -516,7 +535,7 @@ def render_report(
             {
                 "fingerprint": fingerprint,
                 "report": outputs.html.name,
-                "rendered_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "rendered_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             },
             indent=2,
         ),
@@ -530,4 +549,3 @@ def render_report(
         seconds=time.perf_counter() - start,
         warnings=warns,
     )
-

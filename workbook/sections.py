@@ -57,7 +57,9 @@ class Section:
 _REGISTRY: dict[str, Section] = {}
 
 
-def register(section_id: str, title: str, *, in_toc: bool = True) -> Callable[[SectionFunc], SectionFunc]:
+def register(
+    section_id: str, title: str, *, in_toc: bool = True
+) -> Callable[[SectionFunc], SectionFunc]:
     """Register a section renderer under ``section_id`` (a decorator)."""
 
     def deco(func: SectionFunc) -> SectionFunc:
@@ -264,8 +266,12 @@ def report_context(
     try:
         Locale.parse(locale)
     except (UnknownLocaleError, ValueError):
-        raise ReportError(f"unknown locale {locale!r}", hint="use a code such as en_GB, de_DE, fr_FR") from None
-    return ReportContext(ws=ws, sections=chosen, report_date=date, locale=locale, theme=Theme.from_workspace(ws))
+        raise ReportError(
+            f"unknown locale {locale!r}", hint="use a code such as en_GB, de_DE, fr_FR"
+        ) from None
+    return ReportContext(
+        ws=ws, sections=chosen, report_date=date, locale=locale, theme=Theme.from_workspace(ws)
+    )
 
 
 def open_for_report(path: str | Path) -> Any:
@@ -367,7 +373,9 @@ def _frame(section: Section, ctx: ReportContext, body: str) -> str:
     return html_from(_FRAME, s=section, num=num, body=Markup(body))
 
 
-def _section(section_id: str, title: str, *, in_toc: bool = True) -> Callable[[Callable[..., str]], SectionFunc]:
+def _section(
+    section_id: str, title: str, *, in_toc: bool = True
+) -> Callable[[Callable[..., str]], SectionFunc]:
     """Register a section whose function returns its body; the frame (heading) is added."""
 
     def deco(func: Callable[[Any, ReportContext], str]) -> SectionFunc:
@@ -422,7 +430,10 @@ _PRIORITY = {"high": 0, "medium": 1, "low": 2}
 def _recommendations(data: Any) -> list[tuple[Any, Any]]:
     """(journey, recommendation) pairs still open, high priority first, in map order."""
     pairs = [
-        (j, r) for j in data.journeys for r in j.recommendations if r.status not in ("done", "dropped")
+        (j, r)
+        for j in data.journeys
+        for r in j.recommendations
+        if r.status not in ("done", "dropped")
     ]
     return sorted(pairs, key=lambda p: _PRIORITY.get(p[1].priority, 9))
 
@@ -530,7 +541,9 @@ def _moments(ctx: ReportContext, kind: str) -> list[str]:
             scored = [(c.emotion, st) for st, c in j.stages.items() if c.emotion is not None]
             if scored:
                 score, st = (max if kind == "best-moment" else min)(scored)
-                if (kind == "best-moment" and score > 0) or (kind == "worst-struggle" and score < 0):
+                if (kind == "best-moment" and score > 0) or (
+                    kind == "worst-struggle" and score < 0
+                ):
                     out.append(
                         f"{_name_of(data.personas, j.persona)} at {_name_of(data.stages, st)} "
                         f"(emotion {score:+.0f} on a scale of -2 to +2)"
@@ -561,7 +574,12 @@ def summary(ws: Any, ctx: ReportContext) -> str:
             figures.append(("win rate on decided deals", ctx.percent(conv["win_rate"])))
         ttc = nums.get("time_to_close") or {}
         if ttc.get("median_days_from_first_contact") is not None:
-            figures.append(("median days, first contact to win", ctx.number(ttc["median_days_from_first_contact"])))
+            figures.append(
+                (
+                    "median days, first contact to win",
+                    ctx.number(ttc["median_days_from_first_contact"]),
+                )
+            )
         b = nums.get("bottleneck")
         if isinstance(b, dict) and b.get("stage"):
             stages = data.stage_ids()
@@ -750,7 +768,9 @@ def _journey_html(ctx: ReportContext, journey: Any) -> str:
         kpis = ctx.analytics("funnel")
     except _Missing:
         kpis = None
-    return str(render_map_html(ctx.ws, journey.persona, icp=journey.icp, kpis=kpis, theme=ctx.theme))
+    return str(
+        render_map_html(ctx.ws, journey.persona, icp=journey.icp, kpis=kpis, theme=ctx.theme)
+    )
 
 
 _JOURNEYS = """{% for j in maps %}
@@ -957,15 +977,24 @@ def experiments(ws: Any, ctx: ReportContext) -> str:
     if not exps:
         raise _Missing("No experiment has been planned or run yet.")
     variants = _records(ctx.analytics("experiment_variants", needs_data=False))
-    decisions = {r["experiment"]: r for r in _records(ctx.analytics("experiment_decisions", needs_data=False))}
+    decisions = {
+        r["experiment"]: r
+        for r in _records(ctx.analytics("experiment_decisions", needs_data=False))
+    }
     items = []
     for e in exps:
         rows = [r for r in variants if r.get("experiment") == e.id]
         d = decisions.get(e.id) or {}
         verdict = str(d.get("reason") or "")
         if d.get("decision"):
-            verdict = f"{str(d['decision']).capitalize()}. {verdict}" if verdict else str(d["decision"]).capitalize()
-        status_class = {"completed": "ok", "running": "info", "stopped": "warn"}.get(e.status, "none")
+            verdict = (
+                f"{str(d['decision']).capitalize()}. {verdict}"
+                if verdict
+                else str(d["decision"]).capitalize()
+            )
+        status_class = {"completed": "ok", "running": "info", "stopped": "warn"}.get(
+            e.status, "none"
+        )
         tbl = (
             table(
                 ctx,
@@ -1024,7 +1053,13 @@ def _bar_spec(
         "width": width,
         "height": max(100, 28 * len(values)),
         "encoding": {
-            "y": {"field": y, "type": "nominal", "sort": None, "title": None, "axis": {"labelLimit": 260}},
+            "y": {
+                "field": y,
+                "type": "nominal",
+                "sort": None,
+                "title": None,
+                "axis": {"labelLimit": 260},
+            },
             "x": {"field": x, "type": "quantitative", "title": x_title},
         },
         "layer": [
@@ -1039,7 +1074,9 @@ def _bar_spec(
 
 def _clean(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Records safe for a JSON chart spec: NaN becomes None."""
-    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in recs]
+    return [
+        {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in recs
+    ]
 
 
 _FLOW = """<h3>Moves between stages</h3>
@@ -1085,13 +1122,23 @@ def funnel(ws: Any, ctx: ReportContext) -> str:
         moves = []
     if moves:
         fwd = sum(int(m["moves"]) for m in moves if m.get("direction") == "forward")
-        back = sum(int(m["moves"]) for m in moves if m.get("direction") == "back" or m.get("direction") == "backward")
+        back = sum(
+            int(m["moves"])
+            for m in moves
+            if m.get("direction") == "back" or m.get("direction") == "backward"
+        )
         skipped = sum(
             int(m["moves"])
             for m in moves
-            if m.get("direction") == "forward" and int(m.get("to_index", 0)) - int(m.get("from_index", 0)) > 1
+            if m.get("direction") == "forward"
+            and int(m.get("to_index", 0)) - int(m.get("from_index", 0)) > 1
         )
-        flow = html_from(_FLOW, forward=ctx.number(fwd), back=ctx.number(back), skipped=ctx.number(skipped) if skipped else "")
+        flow = html_from(
+            _FLOW,
+            forward=ctx.number(fwd),
+            back=ctx.number(back),
+            skipped=ctx.number(skipped) if skipped else "",
+        )
         flow += table(
             ctx,
             sorted(moves, key=lambda m: -int(m["moves"]))[:10],
@@ -1113,7 +1160,9 @@ def timing(ws: Any, ctx: ReportContext) -> str:
     if not timed:
         raise _Missing("The imported data has no completed stay in a stage to time yet.")
     chart = svg_chart(
-        _bar_spec(timed, "median_days", "stage_name", x_title="Median days in the stage", fmt=",.1f"),
+        _bar_spec(
+            timed, "median_days", "stage_name", x_title="Median days in the stage", fmt=",.1f"
+        ),
         ctx,
         alt="Median days spent in each stage",
     )
@@ -1169,14 +1218,23 @@ def touchpoints(ws: Any, ctx: ReportContext) -> str:
         totals[name] = totals.get(name, 0) + float(r.get("contacts") or 0)
     top = sorted(totals.items(), key=lambda kv: -kv[1])[:12]
     chart = svg_chart(
-        _bar_spec([{"name": k, "contacts": v} for k, v in top], "contacts", "name", x_title="Contacts (summed over stages)"),
+        _bar_spec(
+            [{"name": k, "contacts": v} for k, v in top],
+            "contacts",
+            "name",
+            x_title="Contacts (summed over stages)",
+        ),
         ctx,
         alt="Touchpoints by contacts who used them",
     )
     lift = _clean(_records(ctx.analytics("touchpoint_lift")))
     rows: list[dict[str, Any]] = []
     for stage in ctx.data.stage_ids():
-        at = [r for r in lift if r.get("stage") == stage and (r.get("users") or 0) >= 30 and r.get("lift") is not None]
+        at = [
+            r
+            for r in lift
+            if r.get("stage") == stage and (r.get("users") or 0) >= 30 and r.get("lift") is not None
+        ]
         rows += sorted(at, key=lambda r: -float(r["lift"]))[:3]
     lift_html = (
         table(
@@ -1211,11 +1269,15 @@ def attribution(ws: Any, ctx: ReportContext) -> str:
     """Share of won deals credited to each touchpoint under each model."""
     recs = _records(ctx.analytics("attribution"))
     if not recs:
-        raise _Missing("No won deal is linked to touchpoints yet, so there is nothing to attribute.")
+        raise _Missing(
+            "No won deal is linked to touchpoints yet, so there is nothing to attribute."
+        )
     by_tp: dict[str, dict[str, Any]] = {}
     models = [m for m in _MODELS if any(r.get("model") == m for r in recs)]
     for r in recs:
-        row = by_tp.setdefault(str(r["touchpoint"]), {"name": r.get("touchpoint_name") or r["touchpoint"]})
+        row = by_tp.setdefault(
+            str(r["touchpoint"]), {"name": r.get("touchpoint_name") or r["touchpoint"]}
+        )
         row[str(r["model"])] = r.get("share")
     key = "markov" if "markov" in models else models[0]
     rows = sorted(by_tp.values(), key=lambda r: -float(r.get(key) or 0))[:12]

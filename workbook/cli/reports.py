@@ -11,9 +11,16 @@ from workbook.cli import main
 
 @main.command()
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="An .html file or a folder (default: PATH/reports/).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="An .html file or a folder (default: PATH/reports/).",
+)
 @click.option("--pdf", is_flag=True, help="Also print an A4 PDF beside the HTML (needs Chromium).")
-@click.option("--section", "sections", multiple=True, help="Only this section (repeatable); default: all.")
+@click.option(
+    "--section", "sections", multiple=True, help="Only this section (repeatable); default: all."
+)
 @click.option("--date", "report_date", help="Date on the cover, YYYY-MM-DD (default: today).")
 @click.option("--locale", default="en_GB", show_default=True, help="Locale for dates and numbers.")
 def report(
@@ -44,10 +51,27 @@ def report(
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--manifest", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="A YAML list of workspace folders (clients.yaml).")
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), help="One folder for every report (default: each workspace's reports/).")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Reports rendered at once (default: number of CPUs).")
-@click.option("--force", is_flag=True, help="Render even the clients whose inputs have not changed.")
+@click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A YAML list of workspace folders (clients.yaml).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="One folder for every report (default: each workspace's reports/).",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Reports rendered at once (default: number of CPUs).",
+)
+@click.option(
+    "--force", is_flag=True, help="Render even the clients whose inputs have not changed."
+)
 @click.option("--pdf", is_flag=True, help="Also print each report to PDF.")
 @click.option("--locale", default="en_GB", show_default=True, help="Locale for dates and numbers.")
 def batch(
@@ -72,7 +96,9 @@ def batch(
         targets += load_manifest(manifest)
     if not targets:
         raise click.UsageError("give workspace folders, or --manifest clients.yaml")
-    result = run_batch(targets, output=output, jobs=jobs, force=force, pdf=pdf, locale=locale, progress=True)
+    result = run_batch(
+        targets, output=output, jobs=jobs, force=force, pdf=pdf, locale=locale, progress=True
+    )
     print_summary(result)
     if result.failed:
         raise SystemExit(1)
