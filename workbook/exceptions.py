@@ -206,4 +206,3 @@ class AnalyticsError(WorkbookError, ValueError):
 
 class ReportError(WorkbookError, RuntimeError):
     """A report could not be rendered; no partial file was left under the final name."""
-

@@ -148,7 +148,13 @@ LANES: dict[str, str] = {
     "owners": "Owners and service levels",
     "kpis": "Measured KPIs",
 }
-DEFAULT_LANES: tuple[str, ...] = ("actions", "touchpoints", "thoughts", "pain_points", "opportunities")
+DEFAULT_LANES: tuple[str, ...] = (
+    "actions",
+    "touchpoints",
+    "thoughts",
+    "pain_points",
+    "opportunities",
+)
 
 #: The eight ICP questions of step 2, by key.
 ICP_QUESTIONS: dict[str, str] = {
@@ -198,7 +204,9 @@ PHASES: dict[str, str] = {
 SegmentKind = Literal["geographic", "demographic", "psychographic", "behavioural"]
 Phase = Literal["discover", "measure", "analyse", "design", "validate"]
 Priority = Literal["high", "medium", "low"]
-LaneId = Literal["actions", "touchpoints", "thoughts", "pain_points", "opportunities", "owners", "kpis"]
+LaneId = Literal[
+    "actions", "touchpoints", "thoughts", "pain_points", "opportunities", "owners", "kpis"
+]
 
 
 # ------------------------------------------------------------------------------ the client
@@ -256,7 +264,9 @@ class Objective(_Model):
     target: float | None = None
     owner: ShortText = ""
     due: dt.date | None = None
-    crm_goal: Literal["acquisition", "satisfaction", "profitability", "cross-sell", "retention"] | None = None
+    crm_goal: (
+        Literal["acquisition", "satisfaction", "profitability", "cross-sell", "retention"] | None
+    ) = None
 
 
 # ---------------------------------------------------------------- step 2: personas and ICP
@@ -438,7 +448,9 @@ class ScoringRule(_Model):
     description: ShortText = ""
     touchpoint: Slug | None = None
     channel: Slug | None = None
-    action: ShortText | None = Field(None, description="Event action, like open, click, visit, reply.")
+    action: ShortText | None = Field(
+        None, description="Event action, like open, click, visit, reply."
+    )
     stage: Slug | None = None
     points: float
     decay_days: float | None = Field(
@@ -457,13 +469,17 @@ class Variant(_Model):
 class Experiment(_Model):
     id: Slug
     name: ShortText = Field(min_length=1)
-    kind: Literal["subject-line", "landing-page", "cta", "ad", "offer", "text-message", "other"] = "other"
+    kind: Literal["subject-line", "landing-page", "cta", "ad", "offer", "text-message", "other"] = (
+        "other"
+    )
     hypothesis: Text = ""
     metric: ShortText = ""
     touchpoint: Slug | None = None
     variants: list[Variant] = Field(default_factory=list)
     sample_size: int | None = Field(None, gt=0, description="Leads planned for the test.")
-    min_effect: float | None = Field(None, gt=0, description="Smallest absolute lift worth detecting.")
+    min_effect: float | None = Field(
+        None, gt=0, description="Smallest absolute lift worth detecting."
+    )
     status: Literal["planned", "running", "completed", "stopped"] = "planned"
     decision: Text = ""
 
@@ -483,7 +499,9 @@ class Process(_Model):
 
     id: Slug
     name: ShortText = Field(min_length=1)
-    crm_goal: Literal["acquisition", "satisfaction", "profitability", "cross-sell", "retention"] | None = None
+    crm_goal: (
+        Literal["acquisition", "satisfaction", "profitability", "cross-sell", "retention"] | None
+    ) = None
     owner: ShortText = ""
     service_level: ShortText = ""
     touchpoints: list[Slug] = Field(default_factory=list)
@@ -619,7 +637,9 @@ def _score_range_message(err: Mapping[str, Any], path: str) -> str | None:
     return None
 
 
-def schema_problems(data: Any, *, file: str | None = None) -> tuple[Workspace | None, list[Problem]]:
+def schema_problems(
+    data: Any, *, file: str | None = None
+) -> tuple[Workspace | None, list[Problem]]:
     """Validate raw data against the schema; return the model (or None) and every problem."""
     try:
         return Workspace.model_validate(data), []
@@ -726,7 +746,8 @@ def reference_problems(ws: Workspace, *, file: str | None = None) -> list[Proble
         if key in seen_maps:
             problems.append(
                 Problem(
-                    f"a second map for persona {jn.persona!r}" + (f" and ICP {jn.icp!r}" if jn.icp else ""),
+                    f"a second map for persona {jn.persona!r}"
+                    + (f" and ICP {jn.icp!r}" if jn.icp else ""),
                     file=file,
                     field=f"journeys[{i}].persona",
                     hint="merge the two maps into one",

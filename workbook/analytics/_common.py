@@ -58,6 +58,11 @@ def journeys(eng: Engine) -> str:
     return eng.cached("_journeys", JOURNEY_SQL)
 
 
+def stage_masks(eng: Engine) -> str:
+    """Name of the per-engine table of stage masks (see :data:`STAGE_MASKS_SQL`)."""
+    return eng.cached("_stage_masks", STAGE_MASKS_SQL)
+
+
 def days_between(a: str, b: str) -> str:
     """SQL for the days (fractional) from timestamp expression ``a`` to ``b``."""
     return DAYS.format(a=a, b=b)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workbook.analytics._common import STAGE_MASKS_SQL, group_cols, ordered
+from workbook.analytics._common import group_cols, ordered, stage_masks
 from workbook.analytics.engine import Engine, EngineLike, group_sql, memo, people_join
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def funnel(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     masks = eng.query(
         f"""
         SELECT {gsel} m.mask, count(*) AS n
-        FROM ({STAGE_MASKS_SQL}) m
+        FROM {stage_masks(eng)} m
         {people_join(by, "m")}
         GROUP BY {ggrp} m.mask
         """

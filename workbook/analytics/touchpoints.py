@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workbook.analytics._common import STAGE_MASKS_SQL, group_cols, ordered
+from workbook.analytics._common import group_cols, ordered, stage_masks
 from workbook.analytics.engine import Engine, EngineLike, group_sql, memo, people_join
 
 if TYPE_CHECKING:
@@ -22,6 +22,22 @@ USAGE_COLUMNS = [
     "touches",
     "contacts",
 ]
+#: Per (contact, workspace stage, touchpoint): the touches made while in that stage (messages
+#: ``sent`` left out) and their lowest channel. Usage and lift both read it, so the touch
+#: events are scanned and grouped once per engine.
+STAGE_TOUCHES_SQL = """
+SELECT e.contact_id, s.stage, s.stage_name, s.stage_index, e.touchpoint,
+       count(*) AS touches, min(e.channel) AS channel
+FROM events e JOIN stages s ON s.stage = e.stage
+WHERE e.kind = 'touch' AND e.touchpoint IS NOT NULL AND coalesce(e.action, '') <> 'sent'
+GROUP BY e.contact_id, s.stage, s.stage_name, s.stage_index, e.touchpoint
+"""
+
+
+def _stage_touches(eng: Engine) -> str:
+    return eng.cached("_stage_touches", STAGE_TOUCHES_SQL)
+
+
 LIFT_COLUMNS = [
     "stage",
     "stage_name",
@@ -58,18 +74,17 @@ def touchpoint_usage(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     eng = Engine.for_workspace(ws)
     by = eng.check_by(by)
     gsel, ggrp = group_sql(by)
+    st = _stage_touches(eng)
     out = eng.query(
         f"""
-        SELECT {gsel} s.stage, s.stage_name, s.stage_index, e.touchpoint,
+        SELECT {gsel} e.stage, e.stage_name, e.stage_index, e.touchpoint,
                coalesce(any_value(t.touchpoint_name), e.touchpoint) AS touchpoint_name,
                coalesce(any_value(t.touchpoint_channel), min(e.channel)) AS channel,
-               count(*) AS touches, count(DISTINCT e.contact_id) AS contacts
-        FROM events e
-        JOIN stages s ON s.stage = e.stage
+               sum(e.touches) AS touches, count(*) AS contacts
+        FROM {st} e
         LEFT JOIN touchpoints t ON t.touchpoint = e.touchpoint
         {people_join(by, "e")}
-        WHERE e.kind = 'touch' AND e.touchpoint IS NOT NULL AND coalesce(e.action, '') <> 'sent'
-        GROUP BY {ggrp} s.stage, s.stage_name, s.stage_index, e.touchpoint
+        GROUP BY {ggrp} e.stage, e.stage_name, e.stage_index, e.touchpoint
         """
     )
     gcols = group_cols(by)
@@ -107,7 +122,7 @@ def touchpoint_lift(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
 
     eng = Engine.for_workspace(ws)
     by = eng.check_by(by)
-    out = eng.query(_lift_sql(by))
+    out = eng.query(_lift_sql(by, _stage_touches(eng), stage_masks(eng)))
     gcols = group_cols(by)
     for col in ("stage_index", "users", "users_converted", "non_users", "non_users_converted"):
         out[col] = out[col].astype("int64")
@@ -126,13 +141,13 @@ def touchpoint_lift(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     return ordered(out, [*gcols, *LIFT_COLUMNS])
 
 
-def _lift_sql(by: str | None) -> str:
+def _lift_sql(by: str | None, stage_touches: str, masks_table: str) -> str:
     # Without a split every contact is in one group, "_all", dropped from the output.
     g = f"coalesce(p.{by}, 'unassigned')" if by else "'all'"
     col = by or "_all"
     last = "(SELECT max(stage_index) FROM stages)"
     return f"""
-        WITH m AS ({STAGE_MASKS_SQL}),
+        WITH m AS (SELECT * FROM {masks_table}),
         -- Reach and next-stage conversion per stage, from the (few) distinct stage masks.
         masks AS (
             SELECT {g} AS {col}, m.mask, count(*) AS c
@@ -146,10 +161,8 @@ def _lift_sql(by: str | None) -> str:
             GROUP BY ALL
         ),
         used AS (
-            SELECT DISTINCT e.contact_id, s.stage, s.stage_name, s.stage_index, e.touchpoint
-            FROM events e JOIN stages s ON s.stage = e.stage
-            WHERE e.kind = 'touch' AND e.touchpoint IS NOT NULL
-              AND coalesce(e.action, '') <> 'sent' AND s.stage_index < {last}
+            SELECT contact_id, stage, stage_name, stage_index, touchpoint
+            FROM {stage_touches} WHERE stage_index < {last}
         ),
         u AS (
             SELECT {g} AS {col}, used.stage, used.stage_name, used.stage_index, used.touchpoint,

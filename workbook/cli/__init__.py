@@ -26,7 +26,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except WorkbookError as exc:
             for i, line in enumerate(exc.lines()):
-                click.secho(("error: " if i == 0 else "") + line, err=True, fg="red" if i == 0 else None)
+                click.secho(
+                    ("error: " if i == 0 else "") + line, err=True, fg="red" if i == 0 else None
+                )
             ctx.exit(exc.exit_code)
 
 

@@ -76,7 +76,10 @@ EVENTS = pa.schema(
         ("ts", _TS),
         ("seq", pa.int32()),  # tie-breaker for equal timestamps, in source order per contact
         ("kind", pa.string()),  # one of EVENT_KINDS
-        ("stage", pa.string()),  # workspace stage id (kind stage/deal; for touch: stage at the time)
+        (
+            "stage",
+            pa.string(),
+        ),  # workspace stage id (kind stage/deal; for touch: stage at the time)
         ("touchpoint", pa.string()),  # workspace touchpoint id, when mapped
         ("channel", pa.string()),  # channel slug (email, web, whatsapp...)
         ("action", pa.string()),  # see EVENT_KINDS

@@ -149,4 +149,5 @@ def workspaces_html(directory: str | os.PathLike[str] = ".") -> Any:
         )
     head = "<tr><th>Folder</th><th>Client</th><th>Revision</th><th>workspace =</th></tr>"
     return HTML(  # type: ignore[no-untyped-call]
-        f'<table class="wb-workspaces">{head}{"".join(rows)}</table>')
+        f'<table class="wb-workspaces">{head}{"".join(rows)}</table>'
+    )
