@@ -79,7 +79,8 @@ def main() -> None:
         )
         bare.append(t_pm + t_nb)
         print(
-            f"run {i + 1}: workbook report {ours[-1]:.2f} s; papermill {t_pm:.2f} s + nbconvert {t_nb:.2f} s = {bare[-1]:.2f} s"
+            f"run {i + 1}: workbook report {ours[-1]:.2f} s; "
+            f"papermill {t_pm:.2f} s + nbconvert {t_nb:.2f} s = {bare[-1]:.2f} s"
         )
     best_ours, best_bare = min(ours), min(bare)
     print(
@@ -124,7 +125,8 @@ def main() -> None:
         ]
     )
     print(
-        f"unchanged re-run: {rerun:.2f} s, {100 * rerun / batch:.1f}% of the first batch (target < 5%)"
+        f"unchanged re-run: {rerun:.2f} s, "
+        f"{100 * rerun / batch:.1f}% of the first batch (target < 5%)"
     )
 
 

@@ -218,6 +218,18 @@ def test_fingerprint_changes_with_inputs(demo_copy: Path) -> None:
     assert a != report.inputs_fingerprint(demo_copy, {"locale": "en_GB"})
 
 
+def test_fingerprint_covers_the_package_templates() -> None:
+    # A changed section or map template changes the report, so the batch must not skip it.
+    files = report._code_files()
+    names = {
+        p.relative_to(report._PACKAGE).as_posix() for p in files if report._PACKAGE in p.parents
+    }
+    assert {"sections.py", "templates/sections/summary.html.j2", "templates/map/map.html.j2"} <= (
+        names
+    )
+    assert not [n for n in names if "__pycache__" in n]
+
+
 def test_report_kernel_is_this_python() -> None:
     from jupyter_client.kernelspec import KernelSpecManager
 

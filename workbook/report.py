@@ -154,8 +154,16 @@ def _write_text(final: Path, text: str) -> None:
 # --------------------------------------------------------------------------- fingerprint
 
 
+#: What in the package can change a report: its code and its own templates (map, sections).
+_CODE_SUFFIXES = frozenset({".py", ".j2", ".css", ".json"})
+
+
 def _code_files() -> list[Path]:
-    files = sorted(_PACKAGE.rglob("*.py"))
+    files = sorted(
+        p
+        for p in _PACKAGE.rglob("*")
+        if p.suffix in _CODE_SUFFIXES and "__pycache__" not in p.parts
+    )
     files.append(NOTEBOOK)
     files += sorted(p for p in _template_dir().rglob("*") if p.is_file())
     return files
@@ -417,7 +425,8 @@ def _execute(params: dict[str, Any], out_nb: Path, *, kernel_name: str, timeout:
             str(NOTEBOOK),
             str(out_nb),
             # ipykernel warns on stderr at every start that local TCP is unencrypted; the
-            # kernel never leaves this machine, so keep its console quiet (its own shutdown noise included).
+            # kernel never leaves this machine, so keep its console quiet (its own shutdown noise
+            # included).
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             parameters=params,
             kernel_name=kernel_name,

@@ -324,7 +324,8 @@ def render_section(section_id: str, ctx: ReportContext) -> SectionHTML | None:
         except Exception as exc:
             raise ReportError(
                 f"report section {section_id!r} failed: {type(exc).__name__}: {exc}",
-                hint="this is a bug in the workbook; the executed notebook beside the report shows where",
+                hint="this is a bug in the workbook; the executed notebook beside the report "
+                "shows where",
             ) from exc
     ctx.cache.setdefault("_warnings", []).extend(f"{section_id}: {w.message}" for w in caught)
     return SectionHTML(body)
@@ -341,6 +342,7 @@ def _env() -> Any:
         import jinja2
 
         _ENV = jinja2.Environment(
+            loader=jinja2.PackageLoader("workbook", "templates/sections"),
             autoescape=True,  # user text is data, never markup
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -350,8 +352,8 @@ def _env() -> Any:
 
 
 def html_from(template: str, **values: Any) -> str:
-    """Render a Jinja template string with autoescape on."""
-    return str(_env().from_string(template).render(**values))
+    """Render ``workbook/templates/sections/<template>`` with autoescape on."""
+    return str(_env().get_template(template).render(**values))
 
 
 def note(text: str) -> str:
@@ -359,18 +361,12 @@ def note(text: str) -> str:
     return f'<p class="wb-note">{html.escape(text)}</p>'
 
 
-_FRAME = """<section class="wb-section wb-{{ s.id }}" id="{{ s.id }}">
-<h2><span class="wb-num">{{ num }}</span>{{ s.title }}</h2>
-{{ body }}
-</section>"""
-
-
 def _frame(section: Section, ctx: ReportContext, body: str) -> str:
     from markupsafe import Markup
 
     toc = [s for s in ctx.sections if get(s).in_toc]
     num = toc.index(section.id) + 1 if section.id in toc else ""
-    return html_from(_FRAME, s=section, num=num, body=Markup(body))
+    return html_from("frame.html.j2", s=section, num=num, body=Markup(body))
 
 
 def _section(
@@ -445,23 +441,6 @@ def _name_of(items: Iterable[Any], item_id: str | None) -> str:
     return item_id or ""
 
 
-_COVER = """<section class="wb-cover" id="cover">
-  <div class="wb-cover-band"></div>
-  {% if logo %}<img class="wb-logo" src="{{ logo }}" alt="{{ client.name }} logo"/>{% endif %}
-  <p class="wb-kicker">Customer journey report</p>
-  <h1>{{ client.name }}</h1>
-  {% if client.engagement %}<p class="wb-engagement">{{ client.engagement }}</p>{% endif %}
-  <dl class="wb-cover-meta">
-    <div><dt>Date</dt><dd>{{ date }}</dd></div>
-    {% if client.industry %}<div><dt>Industry</dt><dd>{{ client.industry }}</dd></div>{% endif %}
-    {% if client.consultant %}<div><dt>Prepared by</dt><dd>{{ client.consultant }}</dd></div>{% endif %}
-    <div><dt>Cycle</dt><dd>{{ phase }}, iteration {{ iteration }}</dd></div>
-  </dl>
-  <p class="wb-confidential">Confidential. Prepared for {{ client.name }}. Contact-level data is
-  pseudonymised; this report names no individual customer.</p>
-</section>"""
-
-
 @register("cover", "Cover", in_toc=False)
 def cover(ws: Any, ctx: ReportContext) -> str:
     """Client name, logo, date and engagement."""
@@ -469,7 +448,7 @@ def cover(ws: Any, ctx: ReportContext) -> str:
 
     data = ctx.data
     return html_from(
-        _COVER,
+        "cover.html.j2",
         client=data.client,
         logo=ctx.theme.logo,
         date=ctx.date(ctx.report_date),
@@ -478,50 +457,11 @@ def cover(ws: Any, ctx: ReportContext) -> str:
     )
 
 
-_CONTENTS = """<nav class="wb-contents" id="contents" aria-label="Contents">
-<h2>Contents</h2>
-<ol>
-{% for s in items %}  <li><a href="#{{ s.id }}">{{ s.title }}</a></li>
-{% endfor %}
-</ol>
-</nav>"""
-
-
 @register("contents", "Contents", in_toc=False)
 def contents(ws: Any, ctx: ReportContext) -> str:
     """The table of contents: the chosen sections, numbered, linked."""
     items = [get(s) for s in ctx.sections if get(s).in_toc]
-    return html_from(_CONTENTS, items=items)
-
-
-_SUMMARY = """<div class="wb-summary">
-{% if headline %}<p class="wb-lead">{{ headline }}</p>{% endif %}
-{% if figures %}
-<div class="wb-figures">
-{% for label, value in figures %}  <div class="wb-figure"><span class="wb-figure-value">{{ value }}</span><span class="wb-figure-label">{{ label }}</span></div>
-{% endfor %}
-</div>
-{% endif %}
-<div class="wb-columns">
-<div>
-<h3>Where the journey works</h3>
-{% if best %}<ul>{% for m in best %}<li>{{ m }}</li>{% endfor %}</ul>
-{% else %}<p class="wb-note">No best moment has been marked on the maps yet.</p>{% endif %}
-</div>
-<div>
-<h3>Where it struggles</h3>
-{% if worst %}<ul>{% for m in worst %}<li>{{ m }}</li>{% endfor %}</ul>
-{% else %}<p class="wb-note">No struggle has been marked on the maps yet.</p>{% endif %}
-</div>
-</div>
-<h3>Top recommendations</h3>
-{% if recs %}
-<ol class="wb-recs">
-{% for r in recs %}  <li><strong>{{ r.text }}</strong><span class="wb-meta">{{ r.where }} &middot; {{ r.priority }} priority &middot; owner: {{ r.owner or "to be agreed" }}</span></li>
-{% endfor %}
-</ol>
-{% else %}<p class="wb-note">No recommendations have been written yet.</p>{% endif %}
-</div>"""
+    return html_from("contents.html.j2", items=items)
 
 
 def _moments(ctx: ReportContext, kind: str) -> list[str]:
@@ -612,31 +552,13 @@ def summary(ws: Any, ctx: ReportContext) -> str:
         for j, r in _recommendations(data)[:3]
     ]
     return html_from(
-        _SUMMARY,
+        "summary.html.j2",
         headline=" ".join(sentences),
         figures=figures,
         best=_moments(ctx, "best-moment")[:3],
         worst=_moments(ctx, "worst-struggle")[:3],
         recs=recs,
     )
-
-
-_OBJECTIVES = """<table class="wb-table">
-<thead><tr><th>Objective</th><th>KPI</th><th class="num">Baseline</th><th class="num">Target</th><th class="num">Now</th><th>Status</th><th>Owner</th></tr></thead>
-<tbody>
-{% for o in rows %}<tr><td>{{ o.title }}</td><td>{{ o.kpi }}</td><td class="num">{{ o.baseline }}</td><td class="num">{{ o.target }}</td><td class="num">{{ o.current }}</td><td><span class="wb-status wb-status-{{ o.status_class }}">{{ o.status }}</span></td><td>{{ o.owner }}</td></tr>
-{% endfor %}
-</tbody></table>
-{% if rows %}{% else %}<p class="wb-note">No objectives have been set yet.</p>{% endif %}
-{% if kpis %}
-<h3>Key performance indicators</h3>
-<table class="wb-table">
-<thead><tr><th>KPI</th><th class="num">Baseline</th><th class="num">Target</th><th class="num">Now</th><th>Status</th><th>What we will change</th></tr></thead>
-<tbody>
-{% for k in kpis %}<tr><td>{{ k.name }}{% if k.stage %}<span class="wb-meta">{{ k.stage }}</span>{% endif %}</td><td class="num">{{ k.baseline }}</td><td class="num">{{ k.target }}</td><td class="num">{{ k.current }}</td><td><span class="wb-status wb-status-{{ k.status_class }}">{{ k.status }}</span></td><td>{{ k.fix }}</td></tr>
-{% endfor %}
-</tbody></table>
-{% endif %}"""
 
 
 def _value(ctx: ReportContext, value: float | None, unit: str) -> str:
@@ -704,7 +626,7 @@ def objectives(ws: Any, ctx: ReportContext) -> str:
                 "fix": k.fix,
             }
         )
-    return html_from(_OBJECTIVES, rows=rows, kpis=kpis)
+    return html_from("objectives.html.j2", rows=rows, kpis=kpis)
 
 
 def _num(row: dict[str, Any] | None, key: str) -> float | None:
@@ -712,21 +634,6 @@ def _num(row: dict[str, Any] | None, key: str) -> float | None:
     if value is None or value != value:  # None or NaN
         return None
     return float(value)
-
-
-_PERSONAS = """<div class="wb-personas">
-{% for p in personas %}
-<article class="wb-persona">
-  <header><h3>{{ p.name }}</h3>{% if p.role %}<p class="wb-meta">{{ p.role }}</p>{% endif %}</header>
-  {% if p.summary %}<p>{{ p.summary }}</p>{% endif %}
-  {% if p.quote %}<blockquote>{{ p.quote }}</blockquote>{% endif %}
-  <div class="wb-persona-lists">
-  {% for title, items in p.lists %}{% if items %}<div><h4>{{ title }}</h4><ul>{% for i in items %}<li>{{ i }}</li>{% endfor %}</ul></div>{% endif %}{% endfor %}
-  </div>
-  {% if p.channels %}<p class="wb-meta">Preferred channels: {{ p.channels }}</p>{% endif %}
-</article>
-{% endfor %}
-</div>"""
 
 
 @_section("personas", "Personas")
@@ -757,7 +664,7 @@ def personas(ws: Any, ctx: ReportContext) -> str:
                 "channels": ", ".join(CHANNELS.get(c, c) for c in p.preferred_channels),
             }
         )
-    return html_from(_PERSONAS, personas=cards)
+    return html_from("personas.html.j2", personas=cards)
 
 
 def _journey_html(ctx: ReportContext, journey: Any) -> str:
@@ -771,15 +678,6 @@ def _journey_html(ctx: ReportContext, journey: Any) -> str:
     return str(
         render_map_html(ctx.ws, journey.persona, icp=journey.icp, kpis=kpis, theme=ctx.theme)
     )
-
-
-_JOURNEYS = """{% for j in maps %}
-<div class="wb-journey" aria-label="{{ j.title }}">
-{{ j.html }}
-{% if j.recs %}<h4>Recommendations on this map</h4>
-<ul class="wb-recs-list">{% for r in j.recs %}<li><strong>{{ r.stage }}</strong>{% if r.touchpoint %} ({{ r.touchpoint }}){% endif %}: {{ r.text }} <span class="wb-meta">{{ r.priority }} priority{% if r.owner %}, {{ r.owner }}{% endif %}</span></li>{% endfor %}</ul>{% endif %}
-</div>
-{% endfor %}"""
 
 
 @_section("journeys", "Journey maps")
@@ -807,15 +705,7 @@ def journeys(ws: Any, ctx: ReportContext) -> str:
             if r.status != "dropped"
         ]
         maps.append({"title": title, "html": Markup(_journey_html(ctx, j)), "recs": recs})
-    return html_from(_JOURNEYS, maps=maps)
-
-
-_TABLE = """<table class="wb-table">
-<thead><tr>{% for c in columns %}<th{% if c.num %} class="num"{% endif %}>{{ c.label }}</th>{% endfor %}</tr></thead>
-<tbody>
-{% for row in rows %}<tr>{% for v, c in row %}<td{% if c.num %} class="num"{% endif %}>{{ v }}</td>{% endfor %}</tr>
-{% endfor %}
-</tbody></table>"""
+    return html_from("journeys.html.j2", maps=maps)
 
 
 @dataclass(frozen=True)
@@ -850,7 +740,7 @@ def table(ctx: ReportContext, records: Sequence[dict[str, Any]], columns: Sequen
         return str(value)
 
     rows = [[(fmt(r.get(c.key), c), c) for c in columns] for r in records]
-    return html_from(_TABLE, columns=columns, rows=rows)
+    return html_from("table.html.j2", columns=columns, rows=rows)
 
 
 def _records(result: Any) -> list[dict[str, Any]]:
@@ -889,38 +779,13 @@ def cycle(ws: Any, ctx: ReportContext) -> str:
         if not t.done
     ]
     return html_from(
-        _CYCLE,
+        "cycle.html.j2",
         phases=phases,
         iteration=data.cycle.iteration,
         log=log,
         steps=steps,
         todos=todos,
     )
-
-
-_CYCLE = """<ol class="wb-phases">
-{% for p in phases %}<li class="{{ 'wb-current' if p.current else '' }}">{{ p.name }}</li>{% endfor %}
-</ol>
-<p>The engagement is in iteration {{ iteration }}, phase <strong>{% for p in phases if p.current %}{{ p.name }}{% endfor %}</strong>.</p>
-{% if log %}<h3>Recent progress</h3>
-<table class="wb-table"><thead><tr><th>Date</th><th>Phase</th><th>Note</th></tr></thead><tbody>
-{% for e in log %}<tr><td class="nowrap">{{ e.date }}</td><td>{{ e.phase }}</td><td>{{ e.note }}</td></tr>{% endfor %}
-</tbody></table>{% endif %}
-<h3>Next steps</h3>
-{% if steps or todos %}
-<table class="wb-table"><thead><tr><th>Action</th><th>Stage or key result</th><th>Owner</th><th>Status</th></tr></thead><tbody>
-{% for s in steps %}<tr><td>{{ s.text }}</td><td>{{ s.where }}</td><td>{{ s.owner }}</td><td>{{ s.status }}</td></tr>{% endfor %}
-{% for t in todos %}<tr><td>{{ t.text }}</td><td>{{ t.kr }}</td><td>{{ t.owner }}</td><td>to do</td></tr>{% endfor %}
-</tbody></table>
-{% else %}<p class="wb-note">No open actions are recorded; the next workshop will set them.</p>{% endif %}"""
-
-
-_APPENDIX = """<p>The figures in this report come from the sources below. Contacts are pseudonymised at
-import: no name, e-mail address or phone number is stored or shown.</p>
-<table class="wb-table"><thead><tr><th>Source</th><th>File</th><th class="num">Rows</th><th class="num">Set aside</th><th>First event</th><th>Last event</th><th>Imported</th></tr></thead><tbody>
-{% for s in sources %}<tr><td>{{ s.system }}</td><td>{{ s.file }}</td><td class="num">{{ s.rows }}</td><td class="num">{{ s.rejected }}</td><td>{{ s.first }}</td><td>{{ s.last }}</td><td>{{ s.imported }}</td></tr>{% endfor %}
-</tbody></table>
-<p>In total {{ total_rows }} rows were imported and {{ total_rejected }} set aside during validation{% if first and last %}, covering {{ first }} to {{ last }}{% endif %}.</p>"""
 
 
 @_section("appendix", "Appendix: the data")
@@ -948,24 +813,13 @@ def appendix(ws: Any, ctx: ReportContext) -> str:
         for s in srcs
     ]
     return html_from(
-        _APPENDIX,
+        "appendix.html.j2",
         sources=sources,
         total_rows=ctx.number(sum(s.rows for s in srcs)),
         total_rejected=ctx.number(sum(s.rejected for s in srcs)),
         first=ctx.date(min(firsts)) if firsts else "",
         last=ctx.date(max(lasts)) if lasts else "",
     )
-
-
-_EXPERIMENTS = """{% for e in items %}
-<div class="wb-experiment">
-<h3>{{ e.name }} <span class="wb-status wb-status-{{ e.status_class }}">{{ e.status }}</span></h3>
-{% if e.hypothesis %}<p><em>Hypothesis:</em> {{ e.hypothesis }}</p>{% endif %}
-{{ e.table }}
-{% if e.verdict %}<p><strong>What the numbers say:</strong> {{ e.verdict }}</p>{% endif %}
-{% if e.decision %}<p><strong>Decision:</strong> {{ e.decision }}</p>{% endif %}
-</div>
-{% endfor %}"""
 
 
 @_section("experiments", "Experiments and decisions")
@@ -1022,7 +876,7 @@ def experiments(ws: Any, ctx: ReportContext) -> str:
                 "decision": e.decision,
             }
         )
-    return html_from(_EXPERIMENTS, items=items)
+    return html_from("experiments.html.j2", items=items)
 
 
 def _bar_spec(
@@ -1079,10 +933,6 @@ def _clean(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-_FLOW = """<h3>Moves between stages</h3>
-<p>{{ forward }} moves went forward and {{ back }} went back to an earlier stage{% if skipped %}; {{ skipped }} skipped a stage{% endif %}.</p>"""
-
-
 @_section("funnel", "Funnel and flow")
 def funnel(ws: Any, ctx: ReportContext) -> str:
     """Contacts reaching each stage, conversion to the next, the bottleneck, moves back."""
@@ -1134,7 +984,7 @@ def funnel(ws: Any, ctx: ReportContext) -> str:
             and int(m.get("to_index", 0)) - int(m.get("from_index", 0)) > 1
         )
         flow = html_from(
-            _FLOW,
+            "flow.html.j2",
             forward=ctx.number(fwd),
             back=ctx.number(back),
             skipped=ctx.number(skipped) if skipped else "",
@@ -1196,14 +1046,6 @@ def timing(ws: Any, ctx: ReportContext) -> str:
     return body
 
 
-_TOUCHPOINTS = """<p>Touchpoints ranked by the contacts who used them, summed over the stages they serve.
-The table shows, for each stage, the touchpoints whose users most often went on to the next
-stage compared with contacts who did not use them (lift, in percentage points).</p>
-{{ chart }}
-<h3>What helps contacts move on</h3>
-{{ lift }}"""
-
-
 @_section("touchpoints", "Touchpoint performance")
 def touchpoints(ws: Any, ctx: ReportContext) -> str:
     """How often each touchpoint is used, and how much its users move on more than others."""
@@ -1252,7 +1094,7 @@ def touchpoints(ws: Any, ctx: ReportContext) -> str:
         if rows
         else note("Too few contacts used each touchpoint (fewer than 30) to compare them fairly.")
     )
-    return html_from(_TOUCHPOINTS, chart=Markup(chart), lift=Markup(lift_html))
+    return html_from("touchpoints.html.j2", chart=Markup(chart), lift=Markup(lift_html))
 
 
 _MODELS = {

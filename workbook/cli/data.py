@@ -121,7 +121,8 @@ def import_command(
     "--workspace",
     "-w",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Workspace whose stages, touchpoints and personas drive the data (default: the demo client).",
+    help="Workspace whose stages, touchpoints and personas drive the data "
+    "(default: the demo client).",
 )
 @click.option("--currency", default="GBP", show_default=True)
 @click.option(
