@@ -171,6 +171,36 @@ def _notebook(*outputs: Any) -> Any:
     return nb
 
 
+def test_chart_text_never_falls_back_to_a_serif() -> None:
+    # A chart embedded as an image sees only the machine's fonts: every text in it, labels on
+    # the bars included, names the brand font and ends with sans-serif fallbacks.
+    import base64
+    import re
+
+    spec = {
+        "data": {"values": [{"stage": "Awareness", "n": 3}]},
+        "layer": [
+            {"mark": "bar", "encoding": {"y": {"field": "stage"}, "x": {"field": "n"}}},
+            {
+                "mark": {"type": "text", "dx": 4},
+                "encoding": {
+                    "y": {"field": "stage"},
+                    "x": {"field": "n", "type": "quantitative"},
+                    "text": {"field": "n"},
+                },
+            },
+        ],
+    }
+    img = sections.svg_chart(spec, ctx_for(small_workspace()), alt="a chart")
+    svg = base64.b64decode(re.search(r"base64,([^\"]+)", img).group(1)).decode()  # type: ignore[union-attr]
+    families = re.findall(r'font-family="([^"]*)"', svg)
+    # Unquoted, a name like Source Sans 3 is invalid CSS, which drops the whole list.
+    for family in families or ["<none>"]:
+        names = [n.strip() for n in family.split(",")]
+        assert names[-1] == "sans-serif", family
+        assert all(n.startswith(("&quot;", "'")) for n in names[:-1]), family
+
+
 def test_template_has_no_code_prompts_stderr_or_cdn() -> None:
     nb = _notebook(
         nbformat.v4.new_output("stream", name="stderr", text="UserWarning: noisy\n"),

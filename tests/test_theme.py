@@ -95,7 +95,8 @@ def test_vega_config_uses_safe_palettes_and_readable_text() -> None:
         config["text"]["color"],
     ):
         assert meets_aa(colour, bg), colour
-    assert config["font"] == theme.font
+    # the brand font first, quoted so the list stays valid CSS inside SVG and canvas
+    assert config["font"].startswith('"Source Sans 3", ') and config["font"].endswith("sans-serif")
 
 
 def test_palettes_are_distinct_and_the_diverging_ends_stand_out() -> None:

@@ -400,10 +400,10 @@ def svg_chart(spec: dict[str, Any], ctx: ReportContext, *, alt: str) -> str:
     names_ += ["Liberation Sans", "DejaVu Sans", "Helvetica", "Arial"]
     font = ", ".join(f'"{n}"' for n in names_ if n != "sans-serif") + ", sans-serif"
     config["font"] = font
-    for part in ("title", "axis", "legend", "header"):
+    for part in config.values():  # title, axis, legend, header, text marks...
         for key in ("font", "labelFont", "titleFont"):
-            if key in config.get(part, {}):
-                config[part][key] = font
+            if isinstance(part, dict) and key in part:
+                part[key] = font
     spec.setdefault("config", config)
     svg = vlc.vegalite_to_svg(spec)
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")

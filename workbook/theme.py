@@ -261,7 +261,9 @@ class Theme:
 
     def vega_config(self) -> dict[str, Any]:
         """A Vega-Lite ``config`` object: fonts, colours, axes, legends, titles."""
-        font = self.font
+        # Quoted names: Vega writes the list into SVG and canvas as CSS, where an unquoted
+        # "Source Sans 3" is invalid and drops the whole list (text falls back to a serif).
+        font = _css_font(self.font)
         return {
             "background": self.background,
             "font": font,
