@@ -30,7 +30,7 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = Path(__file__).resolve().parent.parent
     ws = tmp_path_factory.mktemp("browser") / "demo"
     shutil.copytree(root / "data" / "demo", ws, ignore=shutil.ignore_patterns("reports", "*.lock"))
-    return render_report(ws, report_date="2026-03-01").html
+    return render_report(ws, report_date="2026-11-20").html
 
 
 def _open(page: Any, html: Path) -> None:
@@ -81,6 +81,13 @@ def test_demo_report_prints_every_section(demo_report: Path, artifacts: Path) ->
             assert title in squashed, f"section {title!r} missing from the PDF"
     pages = text.count("\f")
     assert pages >= 12, f"every section starts a new page, got only {pages} pages"
+    # Each five-stage journey map prints on two landscape pages: its title on the first,
+    # its last lane and its recommendations on the second, with no straggler page after.
+    leaves = text.split("\f")
+    for persona in ("Amara", "Graham", "Sofia"):
+        start = next(i for i, leaf in enumerate(leaves) if f"Journey map: {persona}" in leaf)
+        assert "Measured KPIs" in leaves[start + 1], f"{persona}'s map runs past two pages"
+        assert "RECOMMENDATIONS ON THIS MAP" in leaves[start + 1].upper()
 
 
 def test_markup_in_workspace_texts_is_shown_as_text(
