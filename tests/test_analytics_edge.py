@@ -87,6 +87,7 @@ def with_decisions(path: Path) -> None:
         Experiment(
             id="e",
             name="Subject",
+            status="completed",
             variants=[
                 Variant(id="a", name="A", exposed=100, converted=10),
                 Variant(id="b", name="B", exposed=100, converted=30),

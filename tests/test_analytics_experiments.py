@@ -22,6 +22,7 @@ def exp(a: tuple[int, int], b: tuple[int, int], **kw: object) -> Experiment:
     return Experiment(
         id=str(kw.pop("id", "e")),
         name="Test",
+        status=kw.pop("status", "running"),
         variants=[
             Variant(id="control", name="Control", exposed=a[0], converted=a[1]),
             Variant(id="new", name="New", exposed=b[0], converted=b[1]),
@@ -77,6 +78,16 @@ def test_a_worse_variant_stops() -> None:
     eng = engine_with(exp((1000, 150), (1000, 90)))
     d = A.experiment_decisions(eng).iloc[0]
     assert d["decision"] == "stop" and "control does better" in d["reason"]
+
+
+def test_a_planned_test_gets_no_verdict_even_with_data() -> None:
+    # The workspace says the test has not started: no roll-out or stop on its numbers, and a
+    # nudge to update the status when the log already holds leads in its variants.
+    eng = engine_with(exp((1000, 100), (1000, 150), status="planned", sample_size=400))
+    d = A.experiment_decisions(eng).iloc[0]
+    assert d["decision"] == "not started" and d["status"] == "planned"
+    assert "plans 400 leads" in d["reason"] and "mark it as running" in d["reason"]
+    assert A.experiment_variants(eng)["rate"].tolist() == [0.10, 0.15]  # the numbers stay
 
 
 def test_experiments_without_counts_are_left_out() -> None:

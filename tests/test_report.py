@@ -157,6 +157,12 @@ def test_sections_on_the_demo_data() -> None:
     for sid in ("timing", "touchpoints", "attribution", "experiments", "appendix", "objectives"):
         html = str(sections.render_section(sid, ctx))
         assert 'class="wb-note"' not in html, (sid, re.findall(r'wb-note">([^<]*)', html))
+    # the demo's WhatsApp test is planned: no verdict on it, only what it still needs
+    exps = str(sections.render_section("experiments", ctx))
+    planned = exps[exps.index("WhatsApp trial follow-up") :]
+    assert "Not started. Planned, so no decision yet (it plans 400 leads)" in planned
+    assert "mark it as running" in planned and "Stop" not in planned
+    assert "Roll out" in exps  # the completed test keeps its verdict
 
 
 # ------------------------------------------------------------------------------ template

@@ -839,13 +839,12 @@ def experiments(ws: Any, ctx: ReportContext) -> str:
     for e in exps:
         rows = [r for r in variants if r.get("experiment") == e.id]
         d = decisions.get(e.id) or {}
-        verdict = str(d.get("reason") or "")
-        if d.get("decision"):
-            verdict = (
-                f"{str(d['decision']).capitalize()}. {verdict}"
-                if verdict
-                else str(d["decision"]).capitalize()
-            )
+        # "Stop. After 433 contacts...": the decision, then its reason as a sentence.
+        verdict = ". ".join(
+            t[:1].upper() + t[1:]
+            for t in (str(d.get("decision") or ""), str(d.get("reason") or ""))
+            if t
+        )
         status_class = {"completed": "ok", "running": "info", "stopped": "warn"}.get(
             e.status, "none"
         )

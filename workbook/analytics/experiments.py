@@ -17,7 +17,8 @@ The decision, in plain words:
   effect at 80 % power and 5 % significance) and the difference is not yet significant;
 - **roll out** the best variant when it beats the control significantly (p < 0.05);
 - **stop** when the control is significantly better, or when the test has its full sample
-  and no variant differs significantly: keep the control and test a bolder idea.
+  and no variant differs significantly: keep the control and test a bolder idea;
+- **not started** while the workspace marks the test as planned, whatever the log holds.
 """
 
 from __future__ import annotations
@@ -219,7 +220,8 @@ def experiment_decisions(
         ``required_per_variant`` (int: what the power calculation asks; 0 when it cannot
         be computed), ``planned_per_variant`` (int: the experiment's planned sample split
         evenly, 0 without a plan; when set it decides when the test is done), ``smallest_group``
-        (int), ``decision`` (``"roll out"``, ``"keep testing"`` or ``"stop"``),
+        (int), ``decision`` (``"roll out"``, ``"keep testing"``, ``"stop"`` or
+        ``"not started"``),
         ``reason`` (one sentence).
     """
     import numpy as np
@@ -251,7 +253,15 @@ def experiment_decisions(
         p = float(best["p_value"]) if len(others) else np.nan
         lift = float(best["rate"] - control["rate"]) if len(others) else np.nan
         enough = target is not None and smallest >= target
-        if others.empty:
+        if exp.status == "planned":
+            # No verdict on a test the workspace says has not started, whatever the log holds.
+            decision = "not started"
+            reason = "planned, so no decision yet" + (
+                f" (it plans {exp.sample_size:,} leads)" if exp.sample_size else ""
+            )
+            if smallest > 0:
+                reason += "; the CRM already records leads in every variant: mark it as running"
+        elif others.empty:
             decision, reason = "keep testing", "only one variant has data: add a second to compare"
         elif p < alpha and lift > 0:
             decision = "roll out"
