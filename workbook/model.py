@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 from pydantic import (
     AfterValidator,
@@ -33,6 +33,8 @@ from pydantic import (
 )
 
 from workbook.exceptions import Problem, WorkspaceValidationError
+
+_T = TypeVar("_T")
 
 __all__ = [
     "CHANNELS",
@@ -395,7 +397,7 @@ class Journey(_Model):
 
     persona: Slug
     icp: Slug | None = None
-    lanes: list[LaneId] = Field(default_factory=lambda: list(DEFAULT_LANES))
+    lanes: list[LaneId] = Field(default_factory=lambda: cast("list[LaneId]", list(DEFAULT_LANES)))
     stages: dict[Slug, MapCell] = Field(default_factory=dict, description="Cells by stage id.")
     annotations: list[Annotation] = Field(default_factory=list)
     recommendations: list[Recommendation] = Field(default_factory=list)
@@ -558,7 +560,9 @@ class Workspace(_Model):
     revision: int = Field(0, ge=0, description="Raised by one at every save.")
     client: Client
     objectives: list[Objective] = Field(default_factory=list)
-    value_proposition: ValueProposition = Field(default_factory=ValueProposition)
+    value_proposition: ValueProposition = Field(
+        default_factory=lambda: ValueProposition.model_validate({})
+    )
     segments: list[Segment] = Field(default_factory=list)
     icps: list[ICP] = Field(default_factory=list)
     personas: list[Persona] = Field(default_factory=list)
@@ -592,12 +596,12 @@ class Workspace(_Model):
         return None
 
 
-def _by_id(items: Iterable[Any], item_id: str, what: str) -> Any:
+def _by_id(items: Iterable[_T], item_id: str, what: str) -> _T:
     items = list(items)
     for item in items:
-        if item.id == item_id:
+        if getattr(item, "id", None) == item_id:
             return item
-    known = ", ".join(i.id for i in items) or "none yet"
+    known = ", ".join(str(getattr(i, "id", "?")) for i in items) or "none yet"
     raise KeyError(f"no {what} with id {item_id!r} (known: {known})")
 
 
@@ -680,16 +684,16 @@ def _iter_refs(ws: Workspace) -> Iterator[tuple[str, str, str]]:
             if r.touchpoint:
                 yield f"{base}.recommendations[{k}].touchpoint", "touchpoint", r.touchpoint
     m = ws.measurement
-    for i, k in enumerate(m.kpis):
-        if k.objective:
-            yield f"measurement.kpis[{i}].objective", "objective", k.objective
-        if k.stage:
-            yield f"measurement.kpis[{i}].stage", "stage", k.stage
-    for i, r in enumerate(m.scoring_rules):
-        if r.touchpoint:
-            yield f"measurement.scoring_rules[{i}].touchpoint", "touchpoint", r.touchpoint
-        if r.stage:
-            yield f"measurement.scoring_rules[{i}].stage", "stage", r.stage
+    for i, kpi in enumerate(m.kpis):
+        if kpi.objective:
+            yield f"measurement.kpis[{i}].objective", "objective", kpi.objective
+        if kpi.stage:
+            yield f"measurement.kpis[{i}].stage", "stage", kpi.stage
+    for i, rule in enumerate(m.scoring_rules):
+        if rule.touchpoint:
+            yield f"measurement.scoring_rules[{i}].touchpoint", "touchpoint", rule.touchpoint
+        if rule.stage:
+            yield f"measurement.scoring_rules[{i}].stage", "stage", rule.stage
     for i, e in enumerate(m.experiments):
         if e.touchpoint:
             yield f"measurement.experiments[{i}].touchpoint", "touchpoint", e.touchpoint

@@ -269,7 +269,7 @@ def _exporter() -> Any:
             from nbconvert.preprocessors import Preprocessor
             from traitlets.config import Config
 
-            class _DropStderr(Preprocessor):  # type: ignore[misc]
+            class _DropStderr(Preprocessor):
                 """Leave stderr (warnings, logs) out of the report; the notebook keeps it."""
 
                 def preprocess_cell(self, cell: Any, resources: Any, index: int) -> Any:
@@ -292,8 +292,8 @@ def _exporter() -> Any:
             c.TemplateExporter.exclude_raw = True
             c.HTMLExporter.template_name = tdir.name
             c.HTMLExporter.extra_template_basedirs = [str(tdir.parent)]
-            exporter = HTMLExporter(config=c)
-            exporter.register_preprocessor(_DropStderr(), enabled=True)
+            exporter = HTMLExporter(config=c)  # type: ignore[no-untyped-call]
+            exporter.register_preprocessor(_DropStderr(), enabled=True)  # type: ignore[no-untyped-call]
             _EXPORTER = exporter
         return _EXPORTER
 

@@ -142,7 +142,7 @@ def demo_data(
 ) -> None:
     """Generate a realistic, seeded CRM history as the CRMs export it."""
     from workbook.crm.generate import generate, write_export
-    from workbook.model import Client, Workspace
+    from workbook.model import Workspace
     from workbook.store import open_workspace
 
     if workspace is None and (Path("data/demo") / "workspace.yaml").exists():
@@ -150,7 +150,7 @@ def demo_data(
     ws = (
         open_workspace(workspace).data
         if workspace
-        else Workspace(client=Client(name="Demo", slug="demo"))
+        else Workspace.model_validate({"client": {"name": "Demo", "slug": "demo"}})
     )
     sample = generate(ws, contacts=contacts, seed=seed, currency=currency)
     for fmt in formats or _SOURCES:
