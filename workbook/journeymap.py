@@ -19,8 +19,6 @@ or XML escaping (SVG): it is data, never markup.
 from __future__ import annotations
 
 import functools
-import os
-import tempfile
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ from typing import Any
 from xml.sax.saxutils import escape as _xml_escape
 
 from workbook.exceptions import Problem, WorkbookError
+from workbook.files import write_atomic
 from workbook.model import CHANNELS, DEFAULT_LANES, LANES, Journey, MapCell, Workspace
 from workbook.theme import Theme
 
@@ -1002,22 +1001,6 @@ def map_filename(persona_id: str, fmt: str = "html", icp: str | None = None) -> 
     return f"journey-map-{persona_id}{'-' + icp if icp else ''}.{fmt}"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        # mkstemp makes the file private (0600); an exported map is meant to be shared.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def export_map(
     ws: Any,
     persona_id: str | None,
@@ -1064,5 +1047,5 @@ def export_map(
             import vl_convert
 
             data = vl_convert.svg_to_png(svg, scale=scale)
-    _atomic_write(path, data)
+    write_atomic(path, data)
     return path

@@ -28,15 +28,15 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbook.exceptions import ReportError
+from workbook.files import atomic_path, write_atomic
 
 __all__ = [
     "NOTEBOOK",
@@ -123,32 +123,6 @@ def report_outputs(
     if out.suffix.lower() in (".html", ".htm"):
         return ReportOutputs(out)
     return ReportOutputs(out / name)
-
-
-@contextlib.contextmanager
-def _atomic_path(final: Path) -> Iterator[Path]:
-    """A temporary path beside ``final``; moved onto it only when the block succeeds."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    # The temporary name keeps the final suffix (papermill warns about a non-.ipynb output),
-    # and starts with a dot so a half-written file never looks like a report.
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{final.stem}.", suffix=".tmp" + final.suffix, dir=final.parent
-    )
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is an ordinary file
-    try:
-        yield Path(tmp)
-        os.replace(tmp, final)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-
-
-def _write_text(final: Path, text: str) -> None:
-    with _atomic_path(final) as tmp:
-        tmp.write_text(text, encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- fingerprint
@@ -370,7 +344,7 @@ def print_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
             page.route("**/*", _route)
             page.goto(html_path.as_uri(), wait_until="load")
             page.emulate_media(media="print")
-            with _atomic_path(pdf_path) as tmp:
+            with atomic_path(pdf_path, keep_suffix=True) as tmp:
                 page.pdf(
                     path=str(tmp), format="A4", print_background=True, prefer_css_page_size=True
                 )
@@ -520,7 +494,7 @@ def render_report(
             hint="choose another place with -o",
         ) from None
     failed_nb = outputs.html.with_suffix(".failed.ipynb")
-    with _atomic_path(outputs.notebook) as tmp_nb:
+    with atomic_path(outputs.notebook, keep_suffix=True) as tmp_nb:
         try:
             nb = _execute(params, tmp_nb, kernel_name=kernel_name, timeout=timeout)
         except ReportError:
@@ -536,9 +510,9 @@ def render_report(
     nb.metadata["title"] = f"{data.client.name}: customer journey report"
     footer = f"{data.client.name} · customer journey report · {params['report_date']}"
     html_text = export_html(nb, theme_css=theme.css_variables(), footer=footer)
-    _write_text(outputs.html, html_text)
+    write_atomic(outputs.html, html_text)
     pdf_path = print_pdf(outputs.html, outputs.pdf) if pdf else None
-    _write_text(
+    write_atomic(
         outputs.fingerprint,
         json.dumps(
             {

@@ -50,6 +50,7 @@ from workbook.exceptions import (
     WorkspaceNotFoundError,
     WorkspaceValidationError,
 )
+from workbook.files import fsync_dir, write_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -505,33 +506,6 @@ def read_workspace(path: str | os.PathLike[str]) -> model.Workspace:
 
 
 # --------------------------------------------------------------------------- atomic writes
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":  # Windows cannot open a directory; its rename is durable enough
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write text so that readers see the old file or the new one, never part of either."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    # os.open with 0o666 lets the umask decide the mode, as a normal file write would.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
 
 
 def _remove_stale_temps(folder: Path) -> None:
@@ -990,7 +964,7 @@ class OpenWorkspace:
         with self._locked():
             self._check_unchanged_on_disk()
             _remove_stale_temps(self.path)
-            _atomic_write(self.file, text)
+            write_atomic(self.file, text)
         self.data.revision = new_revision
         self._revision = new_revision
         self._digest = _digest(text)
@@ -1089,7 +1063,7 @@ class OpenWorkspace:
                 revision=self._revision,
                 file=f"{sid}-{slug}.yaml",
             )
-            _atomic_write(self.history_dir / snap.file, text)
+            write_atomic(self.history_dir / snap.file, text)
             entries = [
                 {
                     "id": s.id,
@@ -1110,7 +1084,7 @@ class OpenWorkspace:
                     default_flow_style=False,
                 )
             )
-            _atomic_write(self.history_dir / HISTORY_INDEX, index_text)
+            write_atomic(self.history_dir / HISTORY_INDEX, index_text)
         return snap
 
     def find_snapshot(self, ref: str | int) -> Snapshot:
@@ -1254,7 +1228,7 @@ def new_workspace(
         for sub in ("data", "history", "reports"):
             (tmp / sub).mkdir()
         (tmp / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
-        _atomic_write(tmp / FILENAME, dumps(ws))
+        write_atomic(tmp / FILENAME, dumps(ws))
         try:
             if target.exists():
                 target.rmdir()  # empty (checked above)
@@ -1272,7 +1246,7 @@ def new_workspace(
 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _fsync_dir(base)
+    fsync_dir(base)
     return OpenWorkspace(target)
 
 

@@ -7,7 +7,6 @@ Errors are :class:`~workbook.exceptions.WorkbookError`; the root group prints th
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
@@ -128,8 +127,7 @@ def schema(output: str | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    target = Path(output)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, target)
+    from workbook.files import write_atomic
+
+    write_atomic(Path(output), text)
     click.echo(f"wrote {output}", err=True)
