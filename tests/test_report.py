@@ -338,3 +338,35 @@ def test_cli_report_prints_the_path(demo_copy: Path) -> None:
     assert path == demo_copy / "reports" / "tideway-rowing-report.html" and path.is_file()
     html = path.read_text(encoding="utf-8")
     assert 'id="summary"' in html and 'id="funnel"' not in html
+
+
+@pytest.mark.slow
+def test_named_template_alone_gives_a_client_page(tmp_path: Path) -> None:
+    # `jupyter nbconvert --template workbook-report` with none of the workbook's own exporter
+    # options: the template alone leaves out code, prompts, markdown, stderr and parameters.
+    import subprocess
+    import sys
+
+    nb = _notebook(
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: noisy\n"),
+        nbformat.v4.new_output("error", ename="ValueError", evalue="boom", traceback=["boom"]),
+        nbformat.v4.new_output(
+            "display_data", data={"text/html": '<p class="x">hello</p>', "text/plain": "x"}
+        ),
+    )
+    src = tmp_path / "r.ipynb"
+    nbformat.write(nb, src)
+    # This checkout's template under its installed name (an installed copy may be older).
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "workbook-report").symlink_to(report.TEMPLATE_DIR, target_is_directory=True)
+    subprocess.run(
+        [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(src),
+         "--template", "workbook-report", f"--TemplateExporter.extra_template_basedirs={tmp_path / 'tpl'}",
+         "--output-dir", str(tmp_path)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert '<p class="x">hello</p>' in html and "wb-report" in html
+    assert "render_section" not in html and "secret/path" not in html and "# notes" not in html
+    assert "noisy" not in html and "boom" not in html and "In&nbsp;[" not in html
+    assert "jp-InputArea" not in html
