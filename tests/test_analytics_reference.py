@@ -474,3 +474,56 @@ def test_kpi_conversion_matches_pandas(d: Data, eng: Engine) -> None:
         100 * len(cons & purch) / len(cons)
     )
     assert k.loc["consideration-to-purchase", "source"] == "data"
+
+
+def test_without_rollups_the_engine_computes_them_alike(
+    d: Data, eng: Engine, tmp_path: Path
+) -> None:
+    """A workspace imported before the rollups existed: the engine runs the import's SQL
+    over the raw views and answers exactly as with the rollup files."""
+    from workbook.crm import schema
+
+    assert eng.path is not None
+    old = tmp_path / "old"
+    shutil.copytree(eng.path, old)
+    for table in schema.ROLLUPS:
+        schema.derived_path(old, table).unlink()
+    bare = Engine(old, d.ws)
+    assert not any(bare.has(t) for t in schema.ROLLUPS)
+    for name in (
+        "funnel",
+        "transitions",
+        "touchpoint_usage",
+        "touchpoint_lift",
+        "attribution",
+        "removal_effects",
+        "channels",
+        "won_interactions",
+        "won_content",
+        "lead_sources",
+        "won_summary",
+        "experiment_variants",
+        "kpis",
+    ):
+        for by in (None, "persona") if name not in ("experiment_variants", "kpis") else (None,):
+            args = {"by": by} if by else {}
+            got = getattr(A, name)(bare, **args)
+            want = getattr(A, name)(eng, **args)
+            pd.testing.assert_frame_equal(got, want, check_exact=False, obj=f"{name} by {by}")
+    _assert_close(A.summary(bare, by="icp"), A.summary(eng, by="icp"))
+
+
+def _assert_close(got: Any, want: Any) -> None:
+    """Nested dicts and lists equal, floats to 1e-9 (sums may add in another order)."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and set(got) == set(want)
+        for key in want:
+            _assert_close(got[key], want[key])
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want)
+        for g, w in zip(got, want, strict=True):
+            _assert_close(g, w)
+    elif isinstance(want, float):
+        assert got == pytest.approx(want, rel=1e-9, nan_ok=True)
+    else:
+        assert got == want

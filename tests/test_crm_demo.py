@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 
 from workbook.crm import schema
 from workbook.crm.demo import DEMO_CONTACTS, build_demo_data
-from workbook.crm.derive import rebuild_workspace
+from workbook.crm.derive import DERIVED, rebuild_workspace
 from workbook.crm.importer import read_manifest
 from workbook.store import open_workspace
 
@@ -24,7 +24,7 @@ def test_demo_data_is_shipped_and_recorded() -> None:
     assert {d.id: d.sha256 for d in ws.data_sources} == {
         k: v["sha256"] for k, v in manifest["sources"].items()
     }
-    for table in ("stage_spells", "stage_entries", "contact_paths"):
+    for table in DERIVED:
         assert schema.derived_path(DEMO, table).exists()
     paths = pq.read_table(schema.derived_path(DEMO, "contact_paths")).to_pandas()
     assert len(paths) == DEMO_CONTACTS
@@ -36,7 +36,7 @@ def test_demo_data_is_shipped_and_recorded() -> None:
 
 def test_shipped_derived_tables_match_the_shipped_sources(demo_copy: Path) -> None:
     rebuild_workspace(demo_copy)
-    for table in ("stage_spells", "stage_entries", "contact_paths"):
+    for table in DERIVED:
         shipped = pq.read_table(schema.derived_path(DEMO, table)).to_pandas()
         rebuilt = pq.read_table(schema.derived_path(demo_copy, table)).to_pandas()
         pd.testing.assert_frame_equal(shipped, rebuilt)

@@ -22,45 +22,68 @@ WHERE contact_id IS NOT NULL
 GROUP BY contact_id
 """
 
-#: Per contact, one bit per workspace stage it ever entered (bit i = stage index i).
-STAGE_MASKS_SQL = """
-SELECT se.contact_id, bit_or(CAST(1 AS BIGINT) << s.stage_index) AS mask
-FROM stage_entries se JOIN stages s ON s.stage = se.stage
-WHERE se.contact_id IS NOT NULL
-GROUP BY se.contact_id
-"""
-
-#: Touches that count towards a contact's journey: every touch with a touchpoint except a
-#: message ``sent`` (not yet something the contact did, as in ``contact_paths``), and for
-#: a contact who won, only those up to the close of the first won deal (what came after
-#: the win did not win it). ``pos`` is 1-based in time order; ties on ``ts`` are broken
-#: by ``seq`` and then the touchpoint id, so the order never depends on the file's rows.
-JOURNEY_SQL = f"""
-SELECT t.contact_id, t.touchpoint, t.channel, t.action,
-       row_number() OVER w AS pos,
-       count(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n,
-       lag(t.touchpoint) OVER w AS prev,
-       coalesce(o.outcome, 'none') AS outcome
-FROM events t
-LEFT JOIN ({OUTCOME_SQL}) o ON o.contact_id = t.contact_id
-WHERE t.kind = 'touch' AND t.touchpoint IS NOT NULL AND coalesce(t.action, '') <> 'sent'
-  AND (o.won_at IS NULL OR o.outcome <> 'won' OR t.ts <= o.won_at)
--- One window for all three columns: one sort instead of two.
-WINDOW w AS (PARTITION BY t.contact_id ORDER BY t.ts, t.seq, t.touchpoint, t.action)
+#: Per contact, one bit per workspace stage it ever entered (bit i = stage index i): the
+#: few distinct masks of ``contact_groups`` (stage ids reached, so the workspace may have
+#: reordered its stages since the import), with their contacts. ``{g}`` is the group.
+MASKS_SQL = """
+WITH r AS (
+    SELECT {g} AS _g, reached, sum(contacts)::BIGINT AS contacts
+    FROM {table} GROUP BY ALL
+), k AS (SELECT row_number() OVER () AS k, * FROM r)
+SELECT any_value(k._g) AS _g, bit_or(CAST(1 AS BIGINT) << s.stage_index) AS mask,
+       any_value(k.contacts) AS contacts
+FROM k, unnest(k.reached) AS u(stage) JOIN stages s ON s.stage = u.stage
+GROUP BY k.k
 """
 
 #: Age of an event in days; DuckDB's epoch_us works on TIMESTAMPTZ without time zone maths.
 DAYS = "((epoch_us({b}) - epoch_us({a})) / 86400000000.0)"
 
 
-def journeys(eng: Engine) -> str:
-    """Name of the per-engine table of journey touches (see :data:`JOURNEY_SQL`)."""
-    return eng.cached("_journeys", JOURNEY_SQL)
+def rollup(eng: Engine, name: str) -> str:
+    """Name to query a rollup by (``workbook.crm.schema.ROLLUPS``): its view when the import
+    wrote it, else the same SQL run once per engine over the raw views (a workspace imported
+    before the rollup existed still gets right answers, only slower)."""
+    from workbook.crm.derive import JOURNEY_SQL, PATHS_SQL, REACHED_SQL, ROLLUP_SQL
+
+    if eng.has(name):
+        return name
+    sql = ROLLUP_SQL[name]
+    if eng.has("contact_paths"):
+        paths = eng.cached(
+            "_paths",
+            "SELECT contact_id, persona, segment, icp, lead_source, outcome, won_at "
+            "FROM contact_paths",
+        )
+    else:
+        paths = eng.cached(
+            "_paths", PATHS_SQL.format(contacts="contacts", events="events", deals="deals")
+        )
+    names = {
+        "events": "events",
+        "spells": "stage_spells",
+        "paths": paths,
+        "reached": eng.cached("_reached", REACHED_SQL.format(spells="stage_spells")),
+    }
+    if "{journey}" in sql:
+        names["journey"] = eng.cached("_journeys", JOURNEY_SQL.format(events="events", paths=paths))
+    return eng.cached(f"_{name}", sql.format(**names))
 
 
-def stage_masks(eng: Engine) -> str:
-    """Name of the per-engine table of stage masks (see :data:`STAGE_MASKS_SQL`)."""
-    return eng.cached("_stage_masks", STAGE_MASKS_SQL)
+def group_expr(by: str | None, alias: str = "") -> str:
+    """SQL for a row's group in a rollup: its ``by`` attribute (``unassigned`` when unknown),
+    or ``'all'`` for the whole population."""
+    from workbook.analytics.engine import UNASSIGNED
+
+    prefix = f"{alias}." if alias else ""
+    return f"coalesce({prefix}{by}, '{UNASSIGNED}')" if by else "'all'"
+
+
+def stage_masks(eng: Engine, by: str | None) -> pd.DataFrame:
+    """Distinct stage masks per group with their contacts: columns ``_g, mask, contacts``.
+
+    Contacts who entered no workspace stage are left out (they reach no stage)."""
+    return eng.query(MASKS_SQL.format(g=group_expr(by), table=rollup(eng, "contact_groups")))
 
 
 def days_between(a: str, b: str) -> str:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from workbook.analytics._common import empty, group_cols, journeys, ordered
-from workbook.analytics.engine import UNASSIGNED, Engine, EngineLike, memo, people_join
+from workbook.analytics._common import empty, group_cols, group_expr, ordered, rollup
+from workbook.analytics.engine import Engine, EngineLike, memo
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,10 +40,6 @@ REMOVAL_COLUMNS = [
 ]
 
 _START, _CONV, _NULL = "(start)", "(conversion)", "(null)"
-
-
-def _group(by: str | None) -> str:
-    return f"coalesce(p.{by}, '{UNASSIGNED}')" if by else "'all'"
 
 
 @memo
@@ -78,20 +74,17 @@ def attribution(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
 
     eng = Engine.for_workspace(ws)
     by = eng.check_by(by)
-    j = journeys(eng)
-    g = _group(by)
+    j = rollup(eng, "journey_touchpoints")
+    g = group_expr(by, "j")
+    # The journey_touchpoints rollup holds each rule's credit summed per group, outcome and
+    # touchpoint (computed at import from every journey): add up the groups asked for.
     rules = eng.query(
         f"""
         SELECT {g} AS _g, j.touchpoint,
-               sum(CASE WHEN pos = 1 THEN 1.0 ELSE 0.0 END) AS first_touch,
-               sum(CASE WHEN pos = n THEN 1.0 ELSE 0.0 END) AS last_touch,
-               sum(1.0 / n) AS linear,
-               sum(CASE WHEN n = 1 THEN 1.0
-                        WHEN n = 2 THEN 0.5
-                        WHEN pos = 1 OR pos = n THEN 0.4
-                        ELSE 0.2 / (n - 2) END) AS position_based
-        FROM {j} j {people_join(by, "j")}
-        WHERE j.outcome = 'won'
+               sum(j.first_touch) AS first_touch, sum(j.last_touch) AS last_touch,
+               sum(j.linear) AS linear, sum(j.position_based) AS position_based
+        FROM {j} j
+        WHERE j.outcome = 'won' AND j.contacts > 0
         GROUP BY ALL
         """
     )
@@ -101,11 +94,12 @@ def attribution(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     long = rules.melt(id_vars=["_g", "touchpoint"], var_name="model", value_name="conversions")
     markov = _markov_credit(eng, by)
     out = pd.concat([long, markov], ignore_index=True)
+    # Every journey has one first touch: the first-touch credits count the won journeys.
     won = eng.query(
         f"""
-        SELECT {g} AS _g, count(DISTINCT j.contact_id) AS won
-        FROM {j} j {people_join(by, "j")}
-        WHERE j.outcome = 'won' GROUP BY ALL
+        SELECT {g} AS _g, CAST(round(sum(j.first_touch)) AS BIGINT) AS won
+        FROM {j} j
+        WHERE j.outcome = 'won' AND j.contacts > 0 GROUP BY ALL
         """
     )
     # Every touchpoint of the group under every model, zero where a model gives none.
@@ -136,21 +130,11 @@ def _names(eng: Engine, frame: pd.DataFrame) -> pd.DataFrame:
 
 def _transition_counts(eng: Engine, by: str | None) -> pd.DataFrame:
     """Counted transitions (start -> first touch -> ... -> conversion or null) per group."""
-    j = journeys(eng)
-    g = _group(by)
+    t = rollup(eng, "journey_transitions")
     return eng.query(
         f"""
-        SELECT {g} AS _g,
-               CASE WHEN j.pos = 1 THEN '{_START}' ELSE j.prev END AS from_state,
-               j.touchpoint AS to_state, count(*) AS n
-        FROM {j} j {people_join(by, "j")}
-        GROUP BY ALL
-        UNION ALL
-        SELECT {g} AS _g, j.touchpoint AS from_state,
-               CASE WHEN j.outcome = 'won' THEN '{_CONV}' ELSE '{_NULL}' END AS to_state,
-               count(*) AS n
-        FROM {j} j {people_join(by, "j")}
-        WHERE j.pos = j.n
+        SELECT {group_expr(by, "t")} AS _g, t.from_state, t.to_state, sum(t.n)::BIGINT AS n
+        FROM {t} t
         GROUP BY ALL
         """
     )
@@ -262,22 +246,27 @@ def _markov_credit(eng: Engine, by: str | None) -> pd.DataFrame:
         {"_g": object, "touchpoint": object, "effect": "float64"}
     )
     eng.register("_markov_effects", effects_frame)
-    j = journeys(eng)
-    g = _group(by)
+    sets = rollup(eng, "won_touchpoint_sets")
+    g = group_expr(by, "s")
+    # Won contacts with the same group and the same touchpoints on their journey share alike,
+    # so the won_touchpoint_sets rollup (one row per such set, with its contacts) is enough.
     try:
         return eng.query(
             f"""
-            WITH used AS (
-                SELECT DISTINCT {g} AS _g, j.contact_id, j.touchpoint
-                FROM {j} j {people_join(by, "j")}
-                WHERE j.outcome = 'won'
+            WITH k AS (
+                SELECT row_number() OVER () AS k, {g} AS _g, s.touchpoints, s.contacts
+                FROM {sets} s
+            ), used AS (
+                SELECT k.k, k._g, k.contacts, u.touchpoint
+                FROM k, unnest(k.touchpoints) AS u(touchpoint)
             ), w AS (
-                SELECT u._g, u.contact_id, u.touchpoint, e.effect,
-                       sum(e.effect) OVER (PARTITION BY u._g, u.contact_id) AS total
+                SELECT u._g, u.contacts, u.touchpoint, e.effect,
+                       sum(e.effect) OVER (PARTITION BY u.k) AS total
                 FROM used u JOIN _markov_effects e ON e._g = u._g AND e.touchpoint = u.touchpoint
             )
             SELECT _g, touchpoint, 'markov' AS model,
-                   sum(CASE WHEN total > 0 THEN effect / total ELSE 0.0 END) AS conversions
+                   sum(CASE WHEN total > 0 THEN contacts * effect / total ELSE 0.0 END)
+                       AS conversions
             FROM w GROUP BY _g, touchpoint
             """
         )

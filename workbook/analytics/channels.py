@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workbook.analytics._common import group_cols, ordered
-from workbook.analytics.engine import Engine, EngineLike, group_sql, memo, people_join
+from workbook.analytics._common import group_cols, group_expr, ordered, rollup
+from workbook.analytics.engine import Engine, EngineLike, memo
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,29 +60,19 @@ def channels(
     """
     eng = Engine.for_workspace(ws)
     by = eng.check_by(by)
-    gsel, ggrp = group_sql(by)
+    gsel = f"{group_expr(by, 'c')} AS {by}, " if by else ""
+    # The channel_groups rollup counts per group (every contact is in one): add them up.
     out = eng.query(
         f"""
-        WITH c AS (
-            SELECT contact_id, channel,
-                   count(*) FILTER (action = 'sent') AS n_sent,
-                   bool_or(action IN ('open', 'click', 'reply')) AS opened,
-                   bool_or(action = 'click') AS clicked,
-                   bool_or(action = 'reply') AS replied
-            FROM events
-            WHERE kind = 'touch' AND channel IS NOT NULL
-              AND action IN ('sent', 'open', 'click', 'reply')
-            GROUP BY contact_id, channel
-        )
         SELECT {gsel} c.channel,
-               sum(n_sent) AS messages_sent,
-               count(*) FILTER (n_sent > 0) AS contacts_sent,
-               count(*) FILTER (n_sent > 0 AND opened) AS contacts_opened,
-               count(*) FILTER (n_sent > 0 AND clicked) AS contacts_clicked,
-               count(*) FILTER (n_sent > 0 AND replied) AS contacts_replied
-        FROM c {people_join(by, "c")}
-        GROUP BY {ggrp} c.channel
-        HAVING sum(n_sent) > 0
+               sum(c.messages_sent)::BIGINT AS messages_sent,
+               sum(c.contacts_sent)::BIGINT AS contacts_sent,
+               sum(c.contacts_opened)::BIGINT AS contacts_opened,
+               sum(c.contacts_clicked)::BIGINT AS contacts_clicked,
+               sum(c.contacts_replied)::BIGINT AS contacts_replied
+        FROM {rollup(eng, "channel_groups")} c
+        GROUP BY ALL
+        HAVING sum(c.messages_sent)::BIGINT > 0
         """
     )
     gcols = group_cols(by)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from workbook.analytics._common import empty, ordered
+from workbook.analytics._common import empty, ordered, rollup
 from workbook.analytics.engine import Engine, EngineLike, memo
 
 if TYPE_CHECKING:
@@ -47,7 +47,8 @@ ALPHA = 0.05
 POWER = 0.8
 #: Minimum absolute lift a test should detect when the experiment does not say.
 DEFAULT_MIN_EFFECT = 0.05
-#: Actions that show a variant without being the conversion being tested.
+#: Actions that show a variant without being the conversion being tested (the import counts
+#: with them: workbook.crm.derive's experiment_counts rollup).
 EXPOSURE_ACTIONS = ("sent", "delivered", "exposed", "exposure", "view", "visit", "impression")
 
 VARIANT_COLUMNS = [
@@ -106,17 +107,9 @@ def required_sample_size(
 
 
 def _counts(eng: Engine) -> pd.DataFrame:
-    exposure = ", ".join(f"'{a}'" for a in EXPOSURE_ACTIONS)
+    # Counted at import (the experiment_counts rollup): no scan of the event log here.
     return eng.query(
-        f"""
-        SELECT experiment, variant,
-               count(DISTINCT contact_id) AS exposed,
-               count(DISTINCT contact_id)
-                   FILTER (coalesce(action, '') NOT IN ({exposure})) AS converted
-        FROM events
-        WHERE experiment IS NOT NULL AND variant IS NOT NULL
-        GROUP BY experiment, variant
-        """
+        f"SELECT experiment, variant, exposed, converted FROM {rollup(eng, 'experiment_counts')}"
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from workbook.analytics._common import group_cols, ordered, stage_masks
-from workbook.analytics.engine import Engine, EngineLike, group_sql, memo, people_join
+from workbook.analytics.engine import Engine, EngineLike, memo
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,23 +58,15 @@ def funnel(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
 
     eng = Engine.for_workspace(ws)
     by = eng.check_by(by)
-    gsel, ggrp = group_sql(by)
-    # One bit per stage a contact reached; the few distinct masks carry the whole funnel,
-    # so no join of the entries with themselves is needed.
-    masks = eng.query(
-        f"""
-        SELECT {gsel} m.mask, count(*) AS n
-        FROM {stage_masks(eng)} m
-        {people_join(by, "m")}
-        GROUP BY {ggrp} m.mask
-        """
-    )
+    # One bit per stage a contact reached; the few distinct masks (from the contact_groups
+    # rollup) carry the whole funnel, so no join of the entries with themselves is needed.
+    masks = stage_masks(eng, by)
     k = len(eng.stage_ids())
     rows = []
-    keys = masks.groupby(by, sort=True) if by else [(None, masks)]
+    keys = masks.groupby("_g", sort=True) if by else [(None, masks)]
     for key, part in keys:
         mask = part["mask"].to_numpy(dtype="int64")
-        n = part["n"].to_numpy(dtype="int64")
+        n = part["contacts"].to_numpy(dtype="int64")
         for i, stage in enumerate(eng.stage_ids()):
             here = (mask >> i) & 1 == 1
             nxt = here & ((mask >> (i + 1)) & 1 == 1) if i + 1 < k else np.zeros_like(here)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from workbook.analytics._common import empty, ordered
+from workbook.analytics._common import empty, ordered, rollup
 from workbook.analytics.engine import Engine, EngineLike, memo
 
 if TYPE_CHECKING:
@@ -74,12 +74,13 @@ def metric_value(ws: EngineLike, metric: str | None) -> tuple[float | None, str]
         for s in (a, b):
             if s not in stages:
                 return unknown_stage(s)
+        # The contact_groups rollup lists the stages each group of contacts entered.
         row = eng.query(
-            """
-            WITH se AS (SELECT DISTINCT contact_id, stage FROM stage_entries)
-            SELECT count(*) AS n, count(b.contact_id) AS k
-            FROM se a LEFT JOIN se b ON b.contact_id = a.contact_id AND b.stage = $b
-            WHERE a.stage = $a
+            f"""
+            SELECT coalesce(sum(contacts), 0)::BIGINT AS n,
+                   coalesce(sum(contacts) FILTER (list_contains(reached, $b)), 0)::BIGINT AS k
+            FROM {rollup(eng, "contact_groups")}
+            WHERE list_contains(reached, $a)
             """,
             {"a": a, "b": b},
         ).iloc[0]
@@ -90,16 +91,16 @@ def metric_value(ws: EngineLike, metric: str | None) -> tuple[float | None, str]
         if args[0] not in stages:
             return unknown_stage(args[0])
         n = eng.scalar(
-            "SELECT count(DISTINCT contact_id) FROM stage_entries WHERE stage = $s", {"s": args[0]}
+            f"SELECT sum(contacts)::BIGINT FROM {rollup(eng, 'contact_groups')} "
+            "WHERE list_contains(reached, $s)",
+            {"s": args[0]},
         )
         return float(n or 0), "contacts"
     if head == "win-rate" and not args:
-        from workbook.analytics._common import OUTCOME_SQL
-
         row = eng.query(
-            "SELECT count(*) FILTER (outcome = 'won') AS w, "
-            f"count(*) FILTER (outcome = 'lost') AS l "
-            f"FROM ({OUTCOME_SQL})"
+            "SELECT coalesce(sum(contacts) FILTER (outcome = 'won'), 0)::BIGINT AS w, "
+            "coalesce(sum(contacts) FILTER (outcome = 'lost'), 0)::BIGINT AS l "
+            f"FROM {rollup(eng, 'contact_groups')}"
         ).iloc[0]
         closed = int(row["w"]) + int(row["l"])
         if closed == 0:

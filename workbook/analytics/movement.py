@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workbook.analytics._common import group_cols, ordered
-from workbook.analytics.engine import Engine, EngineLike, group_sql, memo, people_join
+from workbook.analytics._common import group_cols, group_expr, ordered, rollup
+from workbook.analytics.engine import Engine, EngineLike, memo
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,18 +54,19 @@ def transitions(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
 
     eng = Engine.for_workspace(ws)
     by = eng.check_by(by)
-    gsel, ggrp = group_sql(by)
+    gsel = f"{group_expr(by, 'sp')} AS {by}, " if by else ""
+    # From the stage_moves rollup: every contact is in one group, so its distinct contacts
+    # add up across the groups of a coarser split.
     out = eng.query(
         f"""
         SELECT {gsel}
                a.stage AS from_stage, a.stage_name AS from_stage_name, a.stage_index AS from_index,
                b.stage AS to_stage, b.stage_name AS to_stage_name, b.stage_index AS to_index,
-               count(*) AS moves, count(DISTINCT sp.contact_id) AS contacts
-        FROM stage_spells sp
+               sum(sp.moves)::BIGINT AS moves, sum(sp.contacts)::BIGINT AS contacts
+        FROM {rollup(eng, "stage_moves")} sp
         JOIN stages a ON a.stage = sp.stage
         JOIN stages b ON b.stage = sp.next_stage
-        {people_join(by, "sp")}
-        GROUP BY {ggrp} a.stage, a.stage_name, a.stage_index, b.stage, b.stage_name, b.stage_index
+        GROUP BY ALL
         """
     )
     gcols = group_cols(by)

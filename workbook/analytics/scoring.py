@@ -20,6 +20,7 @@ from workbook.analytics._common import OUTCOME_SQL, days_between, empty, group_c
 from workbook.analytics.engine import Engine, EngineLike, memo
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from workbook.model import ScoringRule
@@ -104,12 +105,14 @@ def lead_scores(
         10 the highest; ties ordered by contact id so the split is reproducible; fewer than
         ten contacts give fewer deciles).
     """
+    import numpy as np
+
     eng = Engine.for_workspace(ws)
     table = _scores_table(eng, as_of, rules)
     out = eng.query(f"SELECT * FROM {table} ORDER BY score DESC, contact_id")
     out["score"] = out["score"].astype("float64")
     out["matched_events"] = out["matched_events"].astype("int64")
-    out["decile"] = out["decile"].astype("int64")
+    out["decile"] = _deciles(np.asarray(out["score"].to_numpy()))
     return ordered(out, SCORE_COLUMNS)
 
 
@@ -156,41 +159,71 @@ def _scores_table(eng: Engine, as_of: dt.datetime | None, rules: list[ScoringRul
     else:
         scored = "SELECT NULL::VARCHAR AS contact_id, 0.0 AS score, 0 AS matched_events WHERE FALSE"
         params = {}
-    # contact_paths (behind `people`) already lists every contact of events, contacts and
-    # deals; without it, add the event log's contacts to the contacts table's.
+    # contact_paths already lists every contact of events, contacts and deals, with its
+    # attributes and best outcome: one read of it, no aggregation of the deals. Without it,
+    # the people view, the event log's contacts and the deals' outcomes.
     if eng.has("contact_paths"):
-        ids = "SELECT contact_id FROM people"
+        people = "SELECT contact_id, persona, segment, icp, outcome FROM contact_paths"
     else:
-        ids = (
-            "SELECT contact_id FROM people "
-            "UNION SELECT contact_id FROM events WHERE contact_id IS NOT NULL"
-        )
+        people = f"""
+            SELECT ids.contact_id, p.persona, p.segment, p.icp, o.outcome
+            FROM (SELECT contact_id FROM people
+                  UNION SELECT contact_id FROM events WHERE contact_id IS NOT NULL) ids
+            LEFT JOIN people p ON p.contact_id = ids.contact_id
+            LEFT JOIN ({OUTCOME_SQL}) o ON o.contact_id = ids.contact_id
+        """
     # One table per distinct (rules, as_of), so a what-if on other rules is cached apart.
+    # No decile here: a window over every contact is one slow sort; lead_scores numbers the
+    # rows of the sort it makes anyway (see _deciles).
     key = json.dumps([[r.model_dump(mode="json") for r in rules], str(as_of)], sort_keys=True)
     name = "_scores_" + hashlib.sha1(key.encode()).hexdigest()[:12]
     return eng.cached(
         name,
         f"""
-        WITH ids AS ({ids}), s AS ({scored}),
-        scored AS (
-            SELECT ids.contact_id,
-                   coalesce(p.persona, 'unassigned') AS persona,
-                   coalesce(p.segment, 'unassigned') AS segment,
-                   coalesce(p.icp, 'unassigned') AS icp,
-                   coalesce(s.score, 0.0) AS score,
-                   coalesce(s.matched_events, 0) AS matched_events,
-                   coalesce(o.outcome, 'none') AS outcome
-            FROM ids
-            LEFT JOIN s ON s.contact_id = ids.contact_id
-            LEFT JOIN people p ON p.contact_id = ids.contact_id
-            LEFT JOIN ({OUTCOME_SQL}) o ON o.contact_id = ids.contact_id
-        )
-        -- NTILE: bucket sizes differ by at most one; ties on score ordered by contact id.
-        SELECT *, ntile(10) OVER (ORDER BY score, contact_id) AS decile
-        FROM scored
+        WITH s AS ({scored})
+        SELECT p.contact_id,
+               coalesce(p.persona, 'unassigned') AS persona,
+               coalesce(p.segment, 'unassigned') AS segment,
+               coalesce(p.icp, 'unassigned') AS icp,
+               coalesce(s.score, 0.0) AS score,
+               coalesce(s.matched_events, 0) AS matched_events,
+               coalesce(p.outcome, 'none') AS outcome
+        FROM ({people}) p
+        LEFT JOIN s ON s.contact_id = p.contact_id
+        WHERE p.contact_id IS NOT NULL
         """,
         params,
     )
+
+
+def _deciles(score: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Deciles (1-10, 10 the highest) of scores sorted highest first, ties by contact id.
+
+    The same as SQL's ``ntile(10) OVER (ORDER BY score, contact_id)``: bucket sizes differ
+    by at most one, the larger buckets first. Within a run of equal scores the ascending
+    order by contact id is the order of the rows here, so a row's ascending rank is
+    ``n - end + (i - start)`` for the run ``[start, end)`` it is in.
+    """
+    import numpy as np
+
+    n = len(score)
+    if n == 0:
+        return np.zeros(0, dtype="int64")
+    i = np.arange(n)
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    new[1:] = score[1:] != score[:-1]
+    start = np.maximum.accumulate(np.where(new, i, 0))
+    last = np.empty(n, dtype=bool)
+    last[-1] = True
+    last[:-1] = new[1:]
+    end = np.minimum.accumulate(np.where(last, i + 1, n)[::-1])[::-1]
+    rank = n - end + (i - start)
+    q, r = divmod(n, 10)
+    big = r * (q + 1)  # the first r buckets hold q + 1 rows
+    if q == 0:
+        return (rank + 1).astype("int64")
+    return np.where(rank < big, rank // (q + 1), r + (rank - big) // q).astype("int64") + 1
 
 
 @memo
@@ -279,19 +312,24 @@ def score_deciles(ws: EngineLike, by: str | None = None, **kwargs: Any) -> pd.Da
     """
     eng = Engine.for_workspace(ws)
     by = eng.check_by(by)
-    table = _scores_table(eng, kwargs.get("as_of"), kwargs.get("rules"))
     gcols = group_cols(by)
-    gsel = f"{by}, " if by else ""
-    out = eng.query(
-        f"""
-        SELECT {gsel} decile, count(*) AS contacts, min(score) AS min_score,
-               max(score) AS max_score,
-               count(*) FILTER (outcome = 'won') AS won,
-               count(*) FILTER (outcome = 'lost') AS lost
-        FROM {table}
-        GROUP BY {gsel} decile
-        ORDER BY {gsel} decile
-        """
+    # The deciles come with the scores (numbered in their sort); group those in pandas.
+    scores = lead_scores(eng, **kwargs)
+    keys = [*gcols, "decile"]
+    out = (
+        scores.assign(
+            won=scores["outcome"].eq("won").astype("int64"),
+            lost=scores["outcome"].eq("lost").astype("int64"),
+        )
+        .groupby(keys, sort=True)
+        .agg(
+            contacts=("score", "size"),
+            min_score=("score", "min"),
+            max_score=("score", "max"),
+            won=("won", "sum"),
+            lost=("lost", "sum"),
+        )
+        .reset_index()
     )
     for col in ("decile", "contacts", "won", "lost"):
         out[col] = out[col].astype("int64")

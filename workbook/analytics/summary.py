@@ -56,7 +56,7 @@ def summary(ws: EngineLike, by: str | None = None, *, top: int = 3) -> dict[str,
         median_days_to_close) when ``by`` is given, and ``notes``: plain sentences
         explaining whatever is missing (no data, no deals, a single contact).
     """
-    from workbook.analytics._common import OUTCOME_SQL
+    from workbook.analytics._common import rollup
     from workbook.analytics.attribution import attribution
     from workbook.analytics.experiments import experiment_decisions
     from workbook.analytics.funnel import funnel
@@ -117,9 +117,10 @@ def summary(ws: EngineLike, by: str | None = None, *, top: int = 3) -> dict[str,
 
     outcomes = eng.query(
         f"""
-        SELECT count(*) FILTER (outcome = 'won') AS won, count(*) FILTER (outcome = 'lost') AS lost,
-               count(*) FILTER (outcome = 'open') AS open
-        FROM ({OUTCOME_SQL})
+        SELECT coalesce(sum(contacts) FILTER (outcome = 'won'), 0)::BIGINT AS won,
+               coalesce(sum(contacts) FILTER (outcome = 'lost'), 0)::BIGINT AS lost,
+               coalesce(sum(contacts) FILTER (outcome = 'open'), 0)::BIGINT AS open
+        FROM {rollup(eng, "contact_groups")}
         """
     ).iloc[0]
     won, lost = int(outcomes["won"]), int(outcomes["lost"])
@@ -128,13 +129,15 @@ def summary(ws: EngineLike, by: str | None = None, *, top: int = 3) -> dict[str,
         "SELECT median(days_to_close) FROM contact_paths WHERE outcome = 'won'"
     )
 
+    # Every touch but messages sent, after a win too: the all_* counts of the rollup.
     usage = eng.query(
-        """
+        f"""
         SELECT e.touchpoint,
                coalesce(any_value(t.touchpoint_name), e.touchpoint) AS touchpoint_name,
-               count(DISTINCT e.contact_id) AS contacts, count(*) AS touches
-        FROM events e LEFT JOIN touchpoints t ON t.touchpoint = e.touchpoint
-        WHERE e.kind = 'touch' AND e.touchpoint IS NOT NULL AND coalesce(e.action, '') <> 'sent'
+               sum(e.all_contacts)::BIGINT AS contacts, sum(e.all_touches)::BIGINT AS touches
+        FROM {rollup(eng, "journey_touchpoints")} e
+        LEFT JOIN touchpoints t ON t.touchpoint = e.touchpoint
+        WHERE e.all_touches > 0
         GROUP BY e.touchpoint
         ORDER BY contacts DESC, touches DESC, e.touchpoint
         LIMIT $top

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workbook.analytics._common import group_cols, ordered, stage_masks
-from workbook.analytics.engine import Engine, EngineLike, group_sql, memo, people_join
+from workbook.analytics._common import MASKS_SQL, group_cols, group_expr, ordered, rollup
+from workbook.analytics.engine import Engine, EngineLike, memo
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,22 +22,6 @@ USAGE_COLUMNS = [
     "touches",
     "contacts",
 ]
-#: Per (contact, workspace stage, touchpoint): the touches made while in that stage (messages
-#: ``sent`` left out) and their lowest channel. Usage and lift both read it, so the touch
-#: events are scanned and grouped once per engine.
-STAGE_TOUCHES_SQL = """
-SELECT e.contact_id, s.stage, s.stage_name, s.stage_index, e.touchpoint,
-       count(*) AS touches, min(e.channel) AS channel
-FROM events e JOIN stages s ON s.stage = e.stage
-WHERE e.kind = 'touch' AND e.touchpoint IS NOT NULL AND coalesce(e.action, '') <> 'sent'
-GROUP BY e.contact_id, s.stage, s.stage_name, s.stage_index, e.touchpoint
-"""
-
-
-def _stage_touches(eng: Engine) -> str:
-    return eng.cached("_stage_touches", STAGE_TOUCHES_SQL)
-
-
 LIFT_COLUMNS = [
     "stage",
     "stage_name",
@@ -73,18 +57,20 @@ def touchpoint_usage(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     """
     eng = Engine.for_workspace(ws)
     by = eng.check_by(by)
-    gsel, ggrp = group_sql(by)
-    st = _stage_touches(eng)
+    gsel = f"{group_expr(by, 'e')} AS {by}, " if by else ""
+    # The stage_touchpoints rollup counts (contact, stage, touchpoint) once per contact, and
+    # every contact is in one group: its contacts add up across groups and sets reached.
     out = eng.query(
         f"""
-        SELECT {gsel} e.stage, e.stage_name, e.stage_index, e.touchpoint,
+        SELECT {gsel} s.stage, s.stage_name, s.stage_index, e.touchpoint,
                coalesce(any_value(t.touchpoint_name), e.touchpoint) AS touchpoint_name,
                coalesce(any_value(t.touchpoint_channel), min(e.channel)) AS channel,
-               sum(e.touches) AS touches, count(*) AS contacts
-        FROM {st} e
+               sum(e.touches)::BIGINT AS touches, sum(e.contacts)::BIGINT AS contacts
+        FROM {rollup(eng, "stage_touchpoints")} e
+        JOIN stages s ON s.stage = e.stage
         LEFT JOIN touchpoints t ON t.touchpoint = e.touchpoint
-        {people_join(by, "e")}
-        GROUP BY {ggrp} e.stage, e.stage_name, e.stage_index, e.touchpoint
+        GROUP BY {gsel.split(" AS ")[0] + "," if by else ""} s.stage, s.stage_name,
+                 s.stage_index, e.touchpoint
         """
     )
     gcols = group_cols(by)
@@ -122,7 +108,7 @@ def touchpoint_lift(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
 
     eng = Engine.for_workspace(ws)
     by = eng.check_by(by)
-    out = eng.query(_lift_sql(by, _stage_touches(eng), stage_masks(eng)))
+    out = eng.query(_lift_sql(by, rollup(eng, "stage_touchpoints"), rollup(eng, "contact_groups")))
     gcols = group_cols(by)
     for col in ("stage_index", "users", "users_converted", "non_users", "non_users_converted"):
         out[col] = out[col].astype("int64")
@@ -141,42 +127,39 @@ def touchpoint_lift(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     return ordered(out, [*gcols, *LIFT_COLUMNS])
 
 
-def _lift_sql(by: str | None, stage_touches: str, masks_table: str) -> str:
-    # Without a split every contact is in one group, "_all", dropped from the output.
-    g = f"coalesce(p.{by}, 'unassigned')" if by else "'all'"
+def _lift_sql(by: str | None, stage_touches: str, contact_groups: str) -> str:
+    # Without a split every contact is in one group, "all", dropped from the output.
+    g = group_expr(by, "e")
     col = by or "_all"
-    last = "(SELECT max(stage_index) FROM stages)"
+    masks = MASKS_SQL.format(g=group_expr(by), table=contact_groups)
     return f"""
-        WITH m AS (SELECT * FROM {masks_table}),
+        WITH masks AS ({masks}),
         -- Reach and next-stage conversion per stage, from the (few) distinct stage masks.
-        masks AS (
-            SELECT {g} AS {col}, m.mask, count(*) AS c
-            FROM m {people_join(by, "m")}
-            GROUP BY ALL
-        ),
         pop AS (
-            SELECT k.{col}, s.stage, sum(k.c) AS n,
-                   sum(k.c) FILTER ((k.mask >> (s.stage_index + 1)) & 1 = 1) AS n_conv
+            SELECT k._g, s.stage, sum(k.contacts)::BIGINT AS n,
+                   CAST(sum(k.contacts) FILTER ((k.mask >> (s.stage_index + 1)) & 1 = 1)
+                       AS BIGINT) AS n_conv
             FROM masks k JOIN stages s ON (k.mask >> s.stage_index) & 1 = 1
             GROUP BY ALL
         ),
-        used AS (
-            SELECT contact_id, stage, stage_name, stage_index, touchpoint
-            FROM {stage_touches} WHERE stage_index < {last}
-        ),
+        -- Users: contacts who touched it in the stage and reached the stage (every stage but
+        -- the last, which has no next one); converted: who also reached the next stage.
         u AS (
-            SELECT {g} AS {col}, used.stage, used.stage_name, used.stage_index, used.touchpoint,
-                   count(*) AS users,
-                   count(*) FILTER ((m.mask >> (used.stage_index + 1)) & 1 = 1) AS users_converted
-            FROM used JOIN m ON m.contact_id = used.contact_id
-            {people_join(by, "used")}
-            WHERE (m.mask >> used.stage_index) & 1 = 1
+            SELECT {g} AS _g, s.stage, s.stage_name, s.stage_index, e.touchpoint,
+                   sum(e.contacts)::BIGINT AS users,
+                   coalesce(sum(e.contacts) FILTER (list_contains(e.reached, nx.stage)), 0)::BIGINT
+                       AS users_converted
+            FROM {stage_touches} e
+            JOIN stages s ON s.stage = e.stage
+            JOIN stages nx ON nx.stage_index = s.stage_index + 1
+            WHERE list_contains(e.reached, s.stage)
             GROUP BY ALL
         )
-        SELECT u.*, coalesce(t.touchpoint_name, u.touchpoint) AS touchpoint_name,
+        SELECT u.* EXCLUDE (_g), u._g AS {col},
+               coalesce(t.touchpoint_name, u.touchpoint) AS touchpoint_name,
                pop.n - u.users AS non_users,
                coalesce(pop.n_conv, 0) - u.users_converted AS non_users_converted
         FROM u
-        JOIN pop USING ({col}, stage)
+        JOIN pop USING (_g, stage)
         LEFT JOIN touchpoints t ON t.touchpoint = u.touchpoint
         """

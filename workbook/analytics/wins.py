@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workbook.analytics._common import OUTCOME_SQL, group_cols, journeys, ordered
-from workbook.analytics.engine import UNASSIGNED, Engine, EngineLike, group_sql, memo, people_join
+from workbook.analytics._common import group_cols, group_expr, ordered, rollup
+from workbook.analytics.engine import Engine, EngineLike, group_sql, memo, people_join
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,9 +26,6 @@ __all__ = [
     "won_interactions",
     "won_summary",
 ]
-
-#: Event actions that mean a piece of content was consumed.
-CONTENT_ACTIONS = ("view", "download", "read", "watch")
 
 INTERACTION_COLUMNS = [
     "touchpoint",
@@ -51,6 +48,10 @@ LEAD_SOURCE_COLUMNS = [
     "share_of_won",
 ]
 LOST_REASON_COLUMNS = ["lost_reason", "lost_deals", "share"]
+#: Event actions that mean a piece of content was consumed (the import counts with them:
+#: workbook.crm.derive's journey_touchpoints rollup).
+CONTENT_ACTIONS = ("view", "download", "read", "watch")
+
 WON_SUMMARY_COLUMNS = [
     "contacts",
     "won_contacts",
@@ -66,32 +67,41 @@ WON_SUMMARY_COLUMNS = [
 ]
 
 
+#: Contacts by best outcome, summed over rows of the contact_groups rollup.
+_OUTCOME_COUNTS = """
+    sum(p.contacts)::BIGINT AS contacts,
+    coalesce(sum(p.contacts) FILTER (p.outcome = 'won'), 0)::BIGINT AS won,
+    coalesce(sum(p.contacts) FILTER (p.outcome = 'lost'), 0)::BIGINT AS lost,
+    coalesce(sum(p.contacts) FILTER (p.outcome = 'open'), 0)::BIGINT AS open,
+    coalesce(sum(p.contacts) FILTER (p.outcome = 'none'), 0)::BIGINT AS no_deal
+"""
+
+
 def _interactions(eng: Engine, by: str | None, content_only: bool) -> pd.DataFrame:
-    j = journeys(eng)
-    g = f"coalesce(p.{by}, '{UNASSIGNED}')" if by else "'all'"
-    actions = ", ".join(f"'{a}'" for a in CONTENT_ACTIONS)
-    extra = f"AND j.action IN ({actions})" if content_only else ""
+    j = rollup(eng, "journey_touchpoints")
+    # Contacts whose journey used the touchpoint (content_contacts: with a content action),
+    # summed over the rollup's groups: each contact is in one group and one outcome.
+    used = "content_contacts" if content_only else "contacts"
     out = eng.query(
         f"""
-        WITH used AS (
-            SELECT DISTINCT {g} AS _g, j.contact_id, j.touchpoint, j.outcome
-            FROM {j} j {people_join(by, "j")}
-            WHERE j.outcome IN ('won', 'lost') {extra}
-        ), pop AS (
-            SELECT {g} AS _g,
-                   count(*) FILTER (o.outcome = 'won') AS won_n,
-                   count(*) FILTER (o.outcome = 'lost') AS lost_n
-            FROM ({OUTCOME_SQL}) o {people_join(by, "o")}
+        WITH pop AS (
+            SELECT {group_expr(by, "o")} AS _g,
+                   coalesce(sum(o.contacts) FILTER (o.outcome = 'won'), 0)::BIGINT AS won_n,
+                   coalesce(sum(o.contacts) FILTER (o.outcome = 'lost'), 0)::BIGINT AS lost_n
+            FROM {rollup(eng, "contact_groups")} o
+            WHERE o.outcome IN ('won', 'lost')
             GROUP BY ALL
         ), counts AS (
-            SELECT _g, touchpoint,
-                   count(*) FILTER (outcome = 'won') AS won_contacts,
-                   count(*) FILTER (outcome = 'lost') AS lost_contacts
-            FROM used GROUP BY ALL
+            SELECT {group_expr(by, "j")} AS _g, j.touchpoint,
+                   coalesce(sum(j.{used}) FILTER (j.outcome = 'won'), 0)::BIGINT AS won_contacts,
+                   coalesce(sum(j.{used}) FILTER (j.outcome = 'lost'), 0)::BIGINT AS lost_contacts
+            FROM {j} j
+            WHERE j.outcome IN ('won', 'lost') AND j.{used} > 0
+            GROUP BY ALL
         ), tc AS (
             -- the events' channel, only for touchpoints the workspace does not list
             SELECT touchpoint, min(channel) AS channel FROM {j}
-            WHERE touchpoint NOT IN (SELECT touchpoint FROM touchpoints)
+            WHERE contacts > 0 AND touchpoint NOT IN (SELECT touchpoint FROM touchpoints)
             GROUP BY touchpoint
         )
         SELECT counts.*, pop.won_n, pop.lost_n,
@@ -157,17 +167,13 @@ def lead_sources(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
 
     eng = Engine.for_workspace(ws)
     by = eng.check_by(by)
-    gsel, ggrp = group_sql(by)
+    gsel = f"{group_expr(by, 'p')} AS {by}, " if by else ""
     out = eng.query(
         f"""
-        SELECT {gsel} p.lead_source,
-               count(*) AS contacts,
-               count(*) FILTER (o.outcome = 'won') AS won,
-               count(*) FILTER (o.outcome = 'lost') AS lost,
-               count(*) FILTER (o.outcome = 'open') AS open,
-               count(*) FILTER (o.outcome IS NULL) AS no_deal
-        FROM people p LEFT JOIN ({OUTCOME_SQL}) o ON o.contact_id = p.contact_id
-        GROUP BY {ggrp} p.lead_source
+        SELECT {gsel} {group_expr("lead_source", "p")} AS lead_source,
+               {_OUTCOME_COUNTS}
+        FROM {rollup(eng, "contact_groups")} p
+        GROUP BY ALL
         """
     )
     gcols = group_cols(by)
@@ -238,16 +244,15 @@ def won_summary(ws: EngineLike, by: str | None = "icp") -> pd.DataFrame:
 
     eng = Engine.for_workspace(ws)
     by = eng.check_by(by)
-    gsel, ggrp = group_sql(by)
-    group_by = f"GROUP BY {ggrp.rstrip(', ')}" if by else ""
+    gsel = f"{group_expr(by, 'p')} AS {by}, " if by else ""
     base = eng.query(
         f"""
         SELECT {gsel}
-               count(*) AS contacts,
-               count(*) FILTER (o.outcome = 'won') AS won_contacts,
-               count(*) FILTER (o.outcome = 'lost') AS lost_contacts
-        FROM people p LEFT JOIN ({OUTCOME_SQL}) o ON o.contact_id = p.contact_id
-        {group_by}
+               coalesce(sum(p.contacts), 0)::BIGINT AS contacts,
+               coalesce(sum(p.contacts) FILTER (p.outcome = 'won'), 0)::BIGINT AS won_contacts,
+               coalesce(sum(p.contacts) FILTER (p.outcome = 'lost'), 0)::BIGINT AS lost_contacts
+        FROM {rollup(eng, "contact_groups")} p
+        {"GROUP BY ALL" if by else ""}
         """
     )
     gcols = group_cols(by)

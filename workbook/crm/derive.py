@@ -6,7 +6,12 @@ From the canonical Parquet files under ``data/sources/*/`` this builds:
   same stage are one stay; a move back to an earlier stage starts a new one);
 - ``stage_entries``: the first entry of each contact into each stage;
 - ``contact_paths``: one row per contact with its stage path, touchpoints in order, first and
-  last touch, best deal outcome and time to close.
+  last touch, best deal outcome and time to close;
+- the rollups (:data:`workbook.crm.schema.ROLLUPS`): small counts per group of contacts
+  (persona, segment, ICP) that answer the analytics questions without rescanning the event
+  log: contacts by outcome and stages reached, stage moves, touches by stage, journeys with
+  their attribution credit and Markov transitions, channel reach, experiment counts. On 10M
+  events they hold a few thousand rows, so a question reads them in milliseconds.
 
 Everything is ordered explicitly (contact, ts, seq, source, stage), never by input row order,
 so shuffled input and tied timestamps give the same tables. ``touchpoints`` and the touch
@@ -21,10 +26,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+# The analytics' definitions of content and exposure actions (light modules: no pandas).
+from workbook.analytics.experiments import EXPOSURE_ACTIONS
+from workbook.analytics.wins import CONTENT_ACTIONS
 from workbook.crm import schema
 
 __all__ = [
     "DERIVED",
+    "JOURNEY_SQL",
+    "PATHS_SQL",
+    "REACHED_SQL",
+    "ROLLUP_SQL",
     "build_derived",
     "connect",
     "copy_parquet",
@@ -33,7 +45,192 @@ __all__ = [
     "workspace_stages",
 ]
 
-DERIVED = ("stage_spells", "stage_entries", "contact_paths")
+DERIVED = ("stage_spells", "stage_entries", "contact_paths", *schema.ROLLUPS)
+
+
+# The SQL below is written over named relations, so the analytics engine can run the very
+# same text over its views when a workspace was imported before a rollup existed:
+# {events} the event log, {spells} stage_spells, {paths} one row per contact (contact_id,
+# persona, segment, icp, lead_source, outcome, won_at), {reached} and {journey} below.
+
+#: {paths} for a workspace without contact_paths: contact attributes and best deal outcome.
+PATHS_SQL = """
+WITH c AS (
+    SELECT contact_id, min(persona) AS persona, min(segment) AS segment, min(icp) AS icp,
+           min(lead_source) AS lead_source
+    FROM {contacts} GROUP BY contact_id
+), d AS (
+    SELECT contact_id,
+           CASE WHEN bool_or(outcome = 'won') THEN 'won'
+                WHEN bool_or(outcome = 'open') THEN 'open'
+                WHEN bool_or(outcome = 'lost') THEN 'lost' END AS outcome,
+           min(closed_at) FILTER (WHERE outcome = 'won') AS won_at
+    FROM {deals} GROUP BY contact_id
+), ids AS (
+    SELECT contact_id FROM {contacts} UNION SELECT contact_id FROM {events}
+    UNION SELECT contact_id FROM {deals}
+)
+SELECT ids.contact_id, c.persona, c.segment, c.icp, c.lead_source,
+       coalesce(d.outcome, 'none') AS outcome, d.won_at
+FROM ids LEFT JOIN c USING (contact_id) LEFT JOIN d USING (contact_id)
+WHERE ids.contact_id IS NOT NULL
+"""
+
+#: Per contact, the stages it ever entered, as a sorted list of ids.
+REACHED_SQL = """
+SELECT contact_id, list_sort(list_distinct(list(stage))) AS reached
+FROM {spells} WHERE contact_id IS NOT NULL GROUP BY contact_id
+"""
+
+#: Touches that count towards a contact's journey: every touch with a touchpoint except a
+#: message ``sent`` (not yet something the contact did), and for a contact who won, only
+#: those up to the close of the first won deal (what came after the win did not win it).
+#: ``pos`` is 1-based in time order; ties on ``ts`` are broken by ``seq``, then touchpoint
+#: and action, so the order never depends on the file's rows.
+JOURNEY_SQL = """
+SELECT t.contact_id, p.persona, p.segment, p.icp, t.touchpoint, t.channel, t.action,
+       row_number() OVER w AS pos,
+       count(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n,
+       lag(t.touchpoint) OVER w AS prev,
+       coalesce(p.outcome, 'none') AS outcome
+FROM {events} t
+LEFT JOIN {paths} p ON p.contact_id = t.contact_id
+WHERE t.kind = 'touch' AND t.touchpoint IS NOT NULL AND coalesce(t.action, '') <> 'sent'
+  AND (p.won_at IS NULL OR p.outcome <> 'won' OR t.ts <= p.won_at)
+-- One window for all three columns: one sort instead of two.
+WINDOW w AS (PARTITION BY t.contact_id ORDER BY t.ts, t.seq, t.touchpoint, t.action)
+"""
+
+_GROUP_COLS = "p.persona, p.segment, p.icp"
+_TOUCH = "kind = 'touch' AND touchpoint IS NOT NULL AND coalesce(action, '') <> 'sent'"
+_POSITION = (
+    "CASE WHEN n = 1 THEN 1.0 WHEN n = 2 THEN 0.5 WHEN pos = 1 OR pos = n THEN 0.4 "
+    "ELSE 0.2 / (n - 2) END"
+)
+
+#: The SQL of each rollup (see schema.ROLLUPS for what the columns mean).
+ROLLUP_SQL: dict[str, str] = {
+    "contact_groups": f"""
+        SELECT {_GROUP_COLS}, p.lead_source, coalesce(p.outcome, 'none') AS outcome,
+               coalesce(r.reached, []::VARCHAR[]) AS reached, count(*) AS contacts
+        FROM {{paths}} p LEFT JOIN {{reached}} r ON r.contact_id = p.contact_id
+        WHERE p.contact_id IS NOT NULL
+        GROUP BY ALL
+    """,
+    "stage_moves": f"""
+        SELECT {_GROUP_COLS}, sp.stage, sp.next_stage, count(*) AS moves,
+               count(DISTINCT sp.contact_id) AS contacts
+        FROM {{spells}} sp LEFT JOIN {{paths}} p ON p.contact_id = sp.contact_id
+        WHERE sp.next_stage IS NOT NULL
+        GROUP BY ALL
+    """,
+    "stage_touchpoints": f"""
+        WITH per AS (
+            SELECT contact_id, stage, touchpoint, count(*) AS touches, min(channel) AS channel
+            FROM {{events}}
+            WHERE {_TOUCH} AND stage IS NOT NULL
+            GROUP BY contact_id, stage, touchpoint
+        )
+        SELECT {_GROUP_COLS}, per.stage, coalesce(r.reached, []::VARCHAR[]) AS reached,
+               per.touchpoint, min(per.channel) AS channel, sum(per.touches) AS touches,
+               count(*) AS contacts
+        FROM per
+        LEFT JOIN {{paths}} p ON p.contact_id = per.contact_id
+        LEFT JOIN {{reached}} r ON r.contact_id = per.contact_id
+        GROUP BY ALL
+    """,
+    "journey_touchpoints": f"""
+        WITH per AS (
+            SELECT contact_id, persona, segment, icp, outcome, touchpoint,
+                   min(channel) AS channel, count(*) AS touches,
+                   bool_or(action IN ({", ".join(f"'{a}'" for a in CONTENT_ACTIONS)})) AS content,
+                   count(*) FILTER (pos = 1) AS first_touch,
+                   count(*) FILTER (pos = n) AS last_touch,
+                   sum(1.0 / n) AS linear,
+                   sum({_POSITION}) AS position_based
+            FROM {{journey}}
+            GROUP BY contact_id, persona, segment, icp, outcome, touchpoint
+        ), everything AS (
+            SELECT contact_id, touchpoint, count(*) AS touches
+            FROM {{events}} WHERE {_TOUCH}
+            GROUP BY contact_id, touchpoint
+        )
+        SELECT persona, segment, icp, outcome, touchpoint, min(channel) AS channel,
+               sum(contacts) AS contacts, sum(content_contacts) AS content_contacts,
+               sum(touches) AS touches, sum(first_touch) AS first_touch,
+               sum(last_touch) AS last_touch, sum(linear) AS linear,
+               sum(position_based) AS position_based, sum(all_contacts) AS all_contacts,
+               sum(all_touches) AS all_touches
+        FROM (
+            SELECT persona, segment, icp, outcome, touchpoint, channel, 1 AS contacts,
+                   CASE WHEN content THEN 1 ELSE 0 END AS content_contacts, touches,
+                   first_touch, last_touch, linear, position_based,
+                   0 AS all_contacts, 0 AS all_touches
+            FROM per
+            UNION ALL BY NAME
+            SELECT {_GROUP_COLS}, coalesce(p.outcome, 'none') AS outcome, e.touchpoint,
+                   CASE WHEN e.contact_id IS NULL THEN 0 ELSE 1 END AS all_contacts,
+                   e.touches AS all_touches
+            FROM everything e LEFT JOIN {{paths}} p ON p.contact_id = e.contact_id
+        )
+        GROUP BY ALL
+    """,
+    "journey_transitions": """
+        SELECT persona, segment, icp,
+               CASE WHEN pos = 1 THEN '(start)' ELSE prev END AS from_state,
+               touchpoint AS to_state, count(*) AS n
+        FROM {journey}
+        GROUP BY ALL
+        UNION ALL
+        SELECT persona, segment, icp, touchpoint AS from_state,
+               CASE WHEN outcome = 'won' THEN '(conversion)' ELSE '(null)' END AS to_state,
+               count(*) AS n
+        FROM {journey}
+        WHERE pos = n
+        GROUP BY ALL
+    """,
+    "won_touchpoint_sets": """
+        SELECT persona, segment, icp, touchpoints, count(*) AS contacts
+        FROM (
+            SELECT contact_id, persona, segment, icp,
+                   list_sort(list_distinct(list(touchpoint))) AS touchpoints
+            FROM {journey} WHERE outcome = 'won'
+            GROUP BY contact_id, persona, segment, icp
+        )
+        GROUP BY ALL
+    """,
+    "channel_groups": f"""
+        WITH c AS (
+            SELECT contact_id, channel,
+                   count(*) FILTER (action = 'sent') AS n_sent,
+                   bool_or(action IN ('open', 'click', 'reply')) AS opened,
+                   bool_or(action = 'click') AS clicked,
+                   bool_or(action = 'reply') AS replied
+            FROM {{events}}
+            WHERE kind = 'touch' AND channel IS NOT NULL
+              AND action IN ('sent', 'open', 'click', 'reply')
+            GROUP BY contact_id, channel
+        )
+        SELECT {_GROUP_COLS}, c.channel,
+               sum(n_sent) AS messages_sent,
+               count(*) FILTER (n_sent > 0) AS contacts_sent,
+               count(*) FILTER (n_sent > 0 AND opened) AS contacts_opened,
+               count(*) FILTER (n_sent > 0 AND clicked) AS contacts_clicked,
+               count(*) FILTER (n_sent > 0 AND replied) AS contacts_replied
+        FROM c LEFT JOIN {{paths}} p ON p.contact_id = c.contact_id
+        GROUP BY ALL
+    """,
+    "experiment_counts": f"""
+        SELECT experiment, variant,
+               count(DISTINCT contact_id) AS exposed,
+               count(DISTINCT contact_id) FILTER (
+                   coalesce(action, '') NOT IN ({", ".join(f"'{a}'" for a in EXPOSURE_ACTIONS)})
+               ) AS converted
+        FROM {{events}}
+        WHERE experiment IS NOT NULL AND variant IS NOT NULL
+        GROUP BY experiment, variant
+    """,
+}
 
 
 def connect(threads: int | None = None, memory_limit: str | None = None) -> Any:
@@ -69,7 +266,8 @@ def _view(con: Any, name: str, files: list[str], table: str) -> None:
     if files:
         listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet([{listing}], union_by_name=true)"
+            f"CREATE OR REPLACE TEMP VIEW {name} AS "
+            f"SELECT * FROM read_parquet([{listing}], union_by_name=true)"
         )
     else:
         con.register(f"_{name}_empty", schema.TABLES[table].empty_table())
@@ -83,7 +281,7 @@ def build_derived(
     *,
     con: Any = None,
 ) -> dict[str, int]:
-    """Compute the three derived tables from canonical source folders and write them.
+    """Compute the derived tables and rollups from canonical source folders and write them.
 
     Parameters
     ----------
@@ -181,14 +379,17 @@ def build_derived(
                                    AND coalesce(e.action, '') <> 'sent') AS tps,
                        list(e.touchpoint ORDER BY e.ts, e.seq, e.source_id)
                            FILTER (WHERE e.kind = 'touch' AND e.touchpoint IS NOT NULL
-                                   AND coalesce(e.action, '') <> 'sent' AND e.ts <= d.won_at) AS before_won
+                                   AND coalesce(e.action, '') <> 'sent' AND e.ts <= d.won_at)
+                           AS before_won
                 FROM ev e LEFT JOIN d USING (contact_id)
                 GROUP BY e.contact_id
             ), ids AS (
-                SELECT contact_id FROM c UNION SELECT contact_id FROM t UNION SELECT contact_id FROM d
+                SELECT contact_id FROM c UNION SELECT contact_id FROM t
+                UNION SELECT contact_id FROM d
             )
             SELECT ids.contact_id, c.persona, c.segment, c.icp, c.lead_source,
-                   p.stage_path, p.furthest_stage, p.furthest_stage_index::SMALLINT AS furthest_stage_index,
+                   p.stage_path, p.furthest_stage,
+                   p.furthest_stage_index::SMALLINT AS furthest_stage_index,
                    t.tps AS touchpoints,
                    t.tps[1] AS first_touch,
                    coalesce(t.before_won[-1], t.tps[-1]) AS last_touch,
@@ -208,20 +409,62 @@ def build_derived(
     }
     counts: dict[str, int] = {}
     for table, sql in queries.items():
-        target = schema.TABLES[table]
-        cols = ", ".join(f'CAST("{f.name}" AS {duck_type(f.type)}) AS "{f.name}"' for f in target)
-        final = out / f"{table}.parquet"
-        # a plain new file (not mkstemp, which makes it private to the owner)
-        tmp = out / f".{table}-{uuid.uuid4().hex}.parquet"
-        try:
-            counts[table] = copy_parquet(con, f"SELECT {cols} FROM ({sql})", table, tmp)
-            os.replace(tmp, final)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        counts[table] = _write_table(con, table, sql, out)
+    counts.update(_write_rollups(con, out / "contact_paths.parquet", out))
     con.execute("DROP TABLE IF EXISTS _spells")
     con.unregister("_stage_order")
     return counts
+
+
+def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
+    """Compute and write every rollup from the views and the tables just written.
+
+    The per-contact table and each contact's journey are built once here and shared by all
+    rollups: the one sort of the touch events by contact and time happens at import, not
+    at every question.
+    """
+    path = "'" + contact_paths.as_posix().replace("'", "''") + "'"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _cp AS SELECT contact_id, persona, segment, icp, "
+        f"lead_source, outcome, won_at FROM read_parquet({path})"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _reached AS {REACHED_SQL.format(spells='_spells')}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _journey AS {JOURNEY_SQL.format(events='ev', paths='_cp')}"
+    )
+    names = {
+        "events": "ev",
+        "spells": "_spells",
+        "paths": "_cp",
+        "reached": "_reached",
+        "journey": "_journey",
+    }
+    counts: dict[str, int] = {}
+    try:
+        for table, sql in ROLLUP_SQL.items():
+            # Sorted on every column, so the same data always writes the same file.
+            sql = f"SELECT * FROM ({sql.format(**names)}) ORDER BY ALL"
+            counts[table] = _write_table(con, table, sql, out)
+    finally:
+        for tmp in ("_cp", "_reached", "_journey"):
+            con.execute(f"DROP TABLE IF EXISTS {tmp}")
+    return counts
+
+
+def _write_table(con: Any, table: str, sql: str, out: Path) -> int:
+    """Write one derived table, cast to its canonical schema, to ``out`` atomically."""
+    target = schema.TABLES[table]
+    cols = ", ".join(f'CAST("{f.name}" AS {duck_type(f.type)}) AS "{f.name}"' for f in target)
+    final = out / f"{table}.parquet"
+    # a plain new file (not mkstemp, which makes it private to the owner)
+    tmp = out / f".{table}-{uuid.uuid4().hex}.parquet"
+    try:
+        rows = copy_parquet(con, f"SELECT {cols} FROM ({sql})", table, tmp)
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return rows
 
 
 def copy_parquet(con: Any, sql: str, table: str, path: Path) -> int:

@@ -16,6 +16,7 @@ Layout inside a workspace folder::
       derived/stage_spells.parquet   one row per stay of a contact in a stage
       derived/stage_entries.parquet  first entry of each contact into each stage
       derived/contact_paths.parquet  one row per contact: path, touches, outcome
+      derived/<rollup>.parquet       small counts per group of contacts (see ROLLUPS)
       rejects/<source-id>.csv        rows set aside, with the reason (opt-in)
 
 Derived tables are rebuilt from ``sources/`` after every import, over all sources, so they
@@ -37,6 +38,7 @@ __all__ = [
     "OUTCOMES",
     "STAGE_ENTRIES",
     "STAGE_SPELLS",
+    "ROLLUPS",
     "TABLES",
     "data_dir",
     "derived_path",
@@ -150,6 +152,117 @@ CONTACT_PATHS = pa.schema(
     ]
 )
 
+#: The groups of contacts every rollup is split by: a contact's persona, segment and ICP (as
+#: in ``contact_paths``, null when unknown). Every contact is in exactly one group, so
+#: counts of contacts add up across groups: a question for one attribute, or for everyone,
+#: sums the rollup's rows instead of rescanning the contacts.
+_GROUP = [("persona", pa.string()), ("segment", pa.string()), ("icp", pa.string())]
+
+#: Contacts per group, lead source, best outcome and set of stages entered (``reached``:
+#: stage ids, sorted; order-free, so the workspace may reorder its stages after import).
+CONTACT_GROUPS = pa.schema(
+    [
+        *_GROUP,
+        ("lead_source", pa.string()),
+        ("outcome", pa.string()),
+        ("reached", pa.list_(pa.string())),
+        ("contacts", pa.int64()),
+    ]
+)
+
+#: Stage moves (``stage_spells``: stage -> next_stage) per group.
+STAGE_MOVES = pa.schema(
+    [
+        *_GROUP,
+        ("stage", pa.string()),
+        ("next_stage", pa.string()),
+        ("moves", pa.int64()),
+        ("contacts", pa.int64()),  # distinct contacts who made the move
+    ]
+)
+
+#: Touches (not ``sent``) by the stage the contact was in, per group and set of stages the
+#: contact entered: usage and lift read it.
+STAGE_TOUCHPOINTS = pa.schema(
+    [
+        *_GROUP,
+        ("stage", pa.string()),
+        ("reached", pa.list_(pa.string())),
+        ("touchpoint", pa.string()),
+        ("channel", pa.string()),  # lowest channel of the touches
+        ("touches", pa.int64()),
+        ("contacts", pa.int64()),
+    ]
+)
+
+#: Journeys (touches up to the first win, not ``sent``; see derive.JOURNEY_SQL) per group,
+#: outcome and touchpoint, with each rule-based attribution model's credit, and all touches
+#: (after a win too) for the headline usage.
+JOURNEY_TOUCHPOINTS = pa.schema(
+    [
+        *_GROUP,
+        ("outcome", pa.string()),
+        ("touchpoint", pa.string()),
+        ("channel", pa.string()),  # lowest channel of the journey touches
+        ("contacts", pa.int64()),  # contacts with the touchpoint on their journey
+        ("content_contacts", pa.int64()),  # ... with a content action (wins.CONTENT_ACTIONS)
+        ("touches", pa.int64()),
+        ("first_touch", pa.float64()),
+        ("last_touch", pa.float64()),
+        ("linear", pa.float64()),
+        ("position_based", pa.float64()),
+        ("all_contacts", pa.int64()),  # contacts with any touch of it, whole history
+        ("all_touches", pa.int64()),
+    ]
+)
+
+#: Transitions of the journey Markov chain: ``(start)`` -> touchpoints -> ``(conversion)``
+#: or ``(null)``, counted per group.
+JOURNEY_TRANSITIONS = pa.schema(
+    [*_GROUP, ("from_state", pa.string()), ("to_state", pa.string()), ("n", pa.int64())]
+)
+
+#: Won contacts per group and set of touchpoints on their journey (sorted, distinct): the
+#: Markov credit shares each won contact among that set.
+WON_TOUCHPOINT_SETS = pa.schema(
+    [*_GROUP, ("touchpoints", pa.list_(pa.string())), ("contacts", pa.int64())]
+)
+
+#: Per group and channel, messages sent and contacts sent, opening, clicking and replying.
+CHANNEL_GROUPS = pa.schema(
+    [
+        *_GROUP,
+        ("channel", pa.string()),
+        ("messages_sent", pa.int64()),
+        ("contacts_sent", pa.int64()),
+        ("contacts_opened", pa.int64()),
+        ("contacts_clicked", pa.int64()),
+        ("contacts_replied", pa.int64()),
+    ]
+)
+
+#: Contacts exposed to and converted by each experiment variant in the event log.
+EXPERIMENT_COUNTS = pa.schema(
+    [
+        ("experiment", pa.string()),
+        ("variant", pa.string()),
+        ("exposed", pa.int64()),
+        ("converted", pa.int64()),
+    ]
+)
+
+#: The rollups: small tables derived at import so analytics never rescan the event log.
+ROLLUPS: dict[str, pa.Schema] = {
+    "contact_groups": CONTACT_GROUPS,
+    "stage_moves": STAGE_MOVES,
+    "stage_touchpoints": STAGE_TOUCHPOINTS,
+    "journey_touchpoints": JOURNEY_TOUCHPOINTS,
+    "journey_transitions": JOURNEY_TRANSITIONS,
+    "won_touchpoint_sets": WON_TOUCHPOINT_SETS,
+    "channel_groups": CHANNEL_GROUPS,
+    "experiment_counts": EXPERIMENT_COUNTS,
+}
+
 TABLES: dict[str, pa.Schema] = {
     "contacts": CONTACTS,
     "events": EVENTS,
@@ -157,6 +270,7 @@ TABLES: dict[str, pa.Schema] = {
     "stage_spells": STAGE_SPELLS,
     "stage_entries": STAGE_ENTRIES,
     "contact_paths": CONTACT_PATHS,
+    **ROLLUPS,
 }
 
 
@@ -169,6 +283,6 @@ def source_dir(workspace_path: str | Path, source_id: str) -> Path:
 
 
 def derived_path(workspace_path: str | Path, table: str) -> Path:
-    if table not in ("stage_spells", "stage_entries", "contact_paths"):
+    if table not in ("stage_spells", "stage_entries", "contact_paths", *ROLLUPS):
         raise KeyError(f"no derived table {table!r}")
     return data_dir(workspace_path) / "derived" / f"{table}.parquet"
