@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbook.analytics._common import empty, ordered, rollup
 from workbook.analytics.engine import Engine, EngineLike, memo
+from workbook.crm import actions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,9 +48,9 @@ ALPHA = 0.05
 POWER = 0.8
 #: Minimum absolute lift a test should detect when the experiment does not say.
 DEFAULT_MIN_EFFECT = 0.05
-#: Actions that show a variant without being the conversion being tested (the import counts
-#: with them: workbook.crm.derive's experiment_counts rollup).
-EXPOSURE_ACTIONS = ("sent", "delivered", "exposed", "exposure", "view", "visit", "impression")
+#: Actions that show a variant without being the conversion being tested (defined with the
+#: canonical tables, as the import rolls experiment counts up with them).
+EXPOSURE_ACTIONS = actions.EXPOSURE_ACTIONS
 
 VARIANT_COLUMNS = [
     "experiment",

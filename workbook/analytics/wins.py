@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from workbook.analytics._common import group_cols, group_expr, ordered, rollup
 from workbook.analytics.engine import Engine, EngineLike, group_sql, memo, people_join
+from workbook.crm import actions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,9 +49,9 @@ LEAD_SOURCE_COLUMNS = [
     "share_of_won",
 ]
 LOST_REASON_COLUMNS = ["lost_reason", "lost_deals", "share"]
-#: Event actions that mean a piece of content was consumed (the import counts with them:
-#: workbook.crm.derive's journey_touchpoints rollup).
-CONTENT_ACTIONS = ("view", "download", "read", "watch")
+#: Event actions that mean a piece of content was consumed (defined with the canonical
+#: tables, as the import rolls them up).
+CONTENT_ACTIONS = actions.CONTENT_ACTIONS
 
 WON_SUMMARY_COLUMNS = [
     "contacts",

@@ -26,10 +26,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-# The analytics' definitions of content and exposure actions (light modules: no pandas).
-from workbook.analytics.experiments import EXPOSURE_ACTIONS
-from workbook.analytics.wins import CONTENT_ACTIONS
 from workbook.crm import schema
+from workbook.crm.actions import CONTENT_ACTIONS, EXPOSURE_ACTIONS
 
 __all__ = [
     "DERIVED",

@@ -205,7 +205,7 @@ JOURNEY_TOUCHPOINTS = pa.schema(
         ("touchpoint", pa.string()),
         ("channel", pa.string()),  # lowest channel of the journey touches
         ("contacts", pa.int64()),  # contacts with the touchpoint on their journey
-        ("content_contacts", pa.int64()),  # ... with a content action (wins.CONTENT_ACTIONS)
+        ("content_contacts", pa.int64()),  # ... with a content action (actions.CONTENT_ACTIONS)
         ("touches", pa.int64()),
         ("first_touch", pa.float64()),
         ("last_touch", pa.float64()),
