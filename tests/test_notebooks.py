@@ -145,3 +145,20 @@ def test_data_notebook_checks_a_trainee_answer(demo_copy: Path, tmp_path: Path) 
     assert "wb-feedback-ok" in text and "Right:" in text
     text = _outputs(_run(path, demo_copy, tmp_path, my_answer=0.01))
     assert "Not quite: 1.0% is not what the data says." in text
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_cli_numbers_agree_with_the_data_notebook(demo_copy: Path, tmp_path: Path) -> None:
+    # A trainee who copies the conversion rate from `workbook analyse --json` into the
+    # data notebook is told it is right: the command and the notebook read the same numbers.
+    from click.testing import CliRunner
+
+    from workbook.cli import main
+
+    out = CliRunner().invoke(main, ["analyse", str(demo_copy), "--json"])
+    assert out.exit_code == 0, out.output
+    funnel = {row["stage"]: row for row in json.loads(out.stdout)["funnel"]}
+    rate = round(funnel["consideration"]["conversion_to_next"] * 100, 1)
+    text = _outputs(_run(NOTEBOOKS / "05-data.ipynb", demo_copy, tmp_path, my_answer=rate))
+    assert "wb-feedback-ok" in text and "Right:" in text
