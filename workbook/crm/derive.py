@@ -348,8 +348,9 @@ def build_derived(
             FROM _spells GROUP BY contact_id, stage
             ORDER BY contact_id, first_entered_at, stage
         """,
-        # One pass over the events per contact: the touches in order, and those before the
-        # first won deal closed (for the last touch); no lambdas, they are slow in DuckDB.
+        # One pass over the events per contact: the touches in order, and the last one before
+        # the first won deal closed (an arg_max: a second ordered list only to take its last
+        # element costs a sort per contact); no lambdas, they are slow in DuckDB.
         "contact_paths": """
             WITH c AS (
                 SELECT contact_id, min(persona) AS persona, min(segment) AS segment,
@@ -375,10 +376,10 @@ def build_derived(
                        list(e.touchpoint ORDER BY e.ts, e.seq, e.source_id)
                            FILTER (WHERE e.kind = 'touch' AND e.touchpoint IS NOT NULL
                                    AND coalesce(e.action, '') <> 'sent') AS tps,
-                       list(e.touchpoint ORDER BY e.ts, e.seq, e.source_id)
+                       arg_max(e.touchpoint, (e.ts, e.seq, e.source_id))
                            FILTER (WHERE e.kind = 'touch' AND e.touchpoint IS NOT NULL
                                    AND coalesce(e.action, '') <> 'sent' AND e.ts <= d.won_at)
-                           AS before_won
+                           AS last_before_won
                 FROM ev e LEFT JOIN d USING (contact_id)
                 GROUP BY e.contact_id
             ), ids AS (
@@ -390,7 +391,7 @@ def build_derived(
                    p.furthest_stage_index::SMALLINT AS furthest_stage_index,
                    t.tps AS touchpoints,
                    t.tps[1] AS first_touch,
-                   coalesce(t.before_won[-1], t.tps[-1]) AS last_touch,
+                   coalesce(t.last_before_won, t.tps[-1]) AS last_touch,
                    coalesce(len(t.tps), 0)::INTEGER AS n_touches,
                    coalesce(d.outcome, 'none') AS outcome,
                    d.deal_amount,

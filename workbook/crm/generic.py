@@ -160,10 +160,12 @@ class Generic:
         select = [
             "__row",
             f"{field('contact_id')} AS ext_id",
-            f"{field('ts')} AS raw_ts",
+            # only whether the text was there: the checks need no more, and 10M copies of
+            # the text would double the staging table
+            f"{field('ts')} IS NOT NULL OR NULL AS raw_ts",
             f"{ctx.ts(field('ts'))} AS ts",
             f"lower(coalesce({kind}, {inferred})) AS kind",
-            f"{field('value')} AS raw_value",
+            f"{field('value')} IS NOT NULL OR NULL AS raw_value",
             f"{ctx.amount(field('value'))} AS value",
         ]
         for key in (
@@ -181,6 +183,7 @@ class Generic:
         ):
             select.append(f"{field(key)} AS {key}")
         ctx.con.execute(f"CREATE OR REPLACE TEMP TABLE _stg AS SELECT {', '.join(select)} FROM raw")
+        ctx.rows = int(ctx.con.execute("SELECT count(*) FROM _stg").fetchall()[0][0])
         ccol = cols["contact_id"]
         ctx.flag(
             "_stg", "ext_id IS NULL", ccol, "the contact is empty", "every event needs its contact"

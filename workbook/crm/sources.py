@@ -141,6 +141,10 @@ class ReadContext:
         Dates after this (plus a day of slack for time zones) are "in the future".
     options
         Source options: ``column_map`` (generic), ``date_format``, ``currency``.
+    rows
+        How many data rows ``raw`` has, when the source counted them anyway (a source whose
+        staging table keeps every row sets it; otherwise the importer counts ``raw`` again,
+        which for a large CSV file means reading it again).
     """
 
     con: Any
@@ -151,6 +155,7 @@ class ReadContext:
     now: dt.datetime
     options: dict[str, Any] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    rows: int | None = None
     _lookups: int = 0
 
     def __post_init__(self) -> None:
