@@ -145,7 +145,8 @@ def main() -> None:
         pdr = _measure("pandas", file)
         rows.append((size, mb, imp, pdr))
         print(
-            f"  workbook import  {imp['wall_s']:7.1f} s  {imp['peak_mb']:7.0f} MB peak  ({imp['events']:,.0f} events)"
+            f"  workbook import  {imp['wall_s']:7.1f} s  {imp['peak_mb']:7.0f} MB peak  "
+            f"({imp['events']:,.0f} events)"
         )
         print(
             f"  pandas round trip {pdr['wall_s']:6.1f} s  {pdr['peak_mb']:7.0f} MB peak", flush=True

@@ -191,7 +191,8 @@ def test_generic_with_column_map(ws: Path, tmp_path: Path) -> None:
     )
     cmap = tmp_path / "columns.yaml"
     cmap.write_text(
-        "columns:\n  contact_id: Recipient\n  ts: Sent at\n  action: Event\n  touchpoint: Campaign\n"
+        "columns:\n  contact_id: Recipient\n  ts: Sent at\n  action: Event\n"
+        "  touchpoint: Campaign\n"
         "  value: Score\nvalues:\n  channel: email\ndate_format: '%d/%m/%Y %H:%M'\n",
         encoding="utf-8",
     )

@@ -361,7 +361,8 @@ def test_named_template_alone_gives_a_client_page(tmp_path: Path) -> None:
     (tmp_path / "tpl" / "workbook-report").symlink_to(report.TEMPLATE_DIR, target_is_directory=True)
     subprocess.run(
         [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(src),
-         "--template", "workbook-report", f"--TemplateExporter.extra_template_basedirs={tmp_path / 'tpl'}",
+         "--template", "workbook-report",
+         f"--TemplateExporter.extra_template_basedirs={tmp_path / 'tpl'}",
          "--output-dir", str(tmp_path)],
         check=True, capture_output=True, text=True,
     )  # fmt: skip

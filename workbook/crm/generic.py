@@ -152,9 +152,11 @@ class Generic:
 
         kind = field("kind")
         inferred = (
-            f"CASE WHEN {field('deal_id')} IS NOT NULL AND lower({field('action')}) IN ('created', 'won', 'lost') THEN 'deal' "
+            f"CASE WHEN {field('deal_id')} IS NOT NULL "
+            f"AND lower({field('action')}) IN ('created', 'won', 'lost') THEN 'deal' "
             f"WHEN {field('touchpoint')} IS NULL AND {field('value')} IS NOT NULL THEN 'rating' "
-            f"WHEN {field('touchpoint')} IS NOT NULL OR {field('channel')} IS NOT NULL THEN 'touch' "
+            f"WHEN {field('touchpoint')} IS NOT NULL OR {field('channel')} IS NOT NULL "
+            "THEN 'touch' "
             f"WHEN {field('stage')} IS NOT NULL THEN 'stage' ELSE 'touch' END"
         )
         select = [
@@ -246,15 +248,21 @@ class Generic:
             else "currency"
         )
         deals = f"""
-            WITH g AS (SELECT * FROM _gen ANTI JOIN _rej USING (__row) WHERE kind = 'deal' AND deal_id IS NOT NULL),
+            WITH g AS (
+                SELECT * FROM _gen ANTI JOIN _rej USING (__row)
+                WHERE kind = 'deal' AND deal_id IS NOT NULL
+            ),
             d AS (
                 SELECT deal_id, min(__row) AS __row, arg_min(ext_id, (ts, __row)) AS contact_id,
                        max(value) AS amount,
-                       arg_max({currency}, (ts, __row)) FILTER (WHERE {currency} IS NOT NULL) AS currency,
+                       arg_max({currency}, (ts, __row))
+                           FILTER (WHERE {currency} IS NOT NULL) AS currency,
                        min(ts) AS created_at,
-                       arg_max(action, (ts, __row)) FILTER (WHERE action IN ('won', 'lost')) AS closed,
+                       arg_max(action, (ts, __row))
+                           FILTER (WHERE action IN ('won', 'lost')) AS closed,
                        max(ts) FILTER (WHERE action IN ('won', 'lost')) AS closed_at,
-                       arg_max(lost_reason, (ts, __row)) FILTER (WHERE lost_reason IS NOT NULL) AS reason,
+                       arg_max(lost_reason, (ts, __row))
+                           FILTER (WHERE lost_reason IS NOT NULL) AS reason,
                        arg_max(stage, (ts, __row)) FILTER (WHERE stage IS NOT NULL) AS stage
                 FROM g GROUP BY deal_id
             )

@@ -57,7 +57,8 @@ class HubSpot:
                         f"unknown stage {name!r} (from the column {col!r})",
                         column=col,
                         hint="map it in a stage map (--stage-map stages.yaml): "
-                        f"'{name}: <stage id>' with one of {', '.join(ctx.stages.stage_ids)}, or null to ignore it",
+                        f"'{name}: <stage id>' with one of {', '.join(ctx.stages.stage_ids)}, "
+                        "or null to ignore it",
                     )
                 continue
             target = ctx.stages.get(name)
@@ -113,14 +114,16 @@ class HubSpot:
         first_stage = " , ".join(alias for alias, _ in mapped)
         created = f"coalesce(s.created, least({first_stage}))" if mapped else "s.created"
         contacts = f"""
-            SELECT s.__row, s.ext_id AS contact_id, {persona} AS persona, NULL AS segment, NULL AS icp,
+            SELECT s.__row, s.ext_id AS contact_id, {persona} AS persona,
+                   NULL AS segment, NULL AS icp,
                    s.source AS lead_source, s.industry, s.size AS company_size, s.country,
                    {created} AS created_at
             FROM _stg s {join}
         """
         parts = [
             # equal dates: the earlier stage of the workspace comes first
-            f"SELECT __row, {ctx.stages.stage_ids.index(stage)} AS __sub, ext_id AS contact_id, {alias} AS ts, "
+            f"SELECT __row, {ctx.stages.stage_ids.index(stage)} AS __sub, ext_id AS contact_id, "
+            f"{alias} AS ts, "
             f"'stage' AS kind, '{stage}' AS stage FROM _stg WHERE {alias} IS NOT NULL"
             for alias, stage in mapped
         ]
@@ -128,11 +131,15 @@ class HubSpot:
             " UNION ALL ".join(parts)
             if parts
             else (
-                "SELECT NULL::BIGINT AS __row, 0 AS __sub, NULL::VARCHAR AS contact_id, NULL::TIMESTAMPTZ AS ts, "
+                "SELECT NULL::BIGINT AS __row, 0 AS __sub, NULL::VARCHAR AS contact_id, "
+                "NULL::TIMESTAMPTZ AS ts, "
                 "NULL::VARCHAR AS kind, NULL::VARCHAR AS stage WHERE false"
             )
         )
-        deals = "SELECT NULL::BIGINT AS __row, NULL::VARCHAR AS deal_id, NULL::VARCHAR AS contact_id WHERE false"
+        deals = (
+            "SELECT NULL::BIGINT AS __row, NULL::VARCHAR AS deal_id, "
+            "NULL::VARCHAR AS contact_id WHERE false"
+        )
         return SourceQueries(contacts, events, deals)
 
 

@@ -139,7 +139,10 @@ class ImportResult:
 
 
 def source_id_for(system: str, file: str | Path) -> str:
-    """``("hubspot", "hubspot-crm-exports-all-contacts-2024-05-01.csv")`` -> ``"hubspot-crm-exports-all-contacts"``.
+    """The source id of an export file: its name without dates, numbers or copy markers.
+
+    ``("hubspot", "hubspot-crm-exports-all-contacts-2024-05-01.csv")``
+    -> ``"hubspot-crm-exports-all-contacts"``.
 
     Dates, numbers and copy markers are dropped so that a newer export of the same thing gets
     the same id and replaces the older one.
@@ -511,14 +514,19 @@ def import_file(
             n = len(file_errors) + len(row_errors)
             hint = None
             if row_errors and not file_errors:
-                hint = "fix the rows, or add --set-aside-bad-rows to import the rest and list the bad rows"
+                hint = (
+                    "fix the rows, or add --set-aside-bad-rows to import the rest "
+                    "and list the bad rows"
+                )
             raise CrmImportError(
-                f"{name}: not imported, {n} problem{'s' if n != 1 else ''} found; nothing was changed",
+                f"{name}: not imported, {n} problem{'s' if n != 1 else ''} found; "
+                "nothing was changed",
                 file_errors + row_errors + warnings,
                 hint=hint,
             )
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _rej AS SELECT DISTINCT __row FROM _bad WHERE severity = 'error'"
+            "CREATE OR REPLACE TEMP TABLE _rej AS "
+            "SELECT DISTINCT __row FROM _bad WHERE severity = 'error'"
         )
         rejected = int(con.execute("SELECT count(*) FROM _rej").fetchall()[0][0])
         rows_read = n_raw + len(ragged)
@@ -542,7 +550,8 @@ def import_file(
         ids = [
             r[0]
             for r in con.execute(
-                "SELECT DISTINCT contact_id FROM _c WHERE contact_id IS NOT NULL AND contact_id <> ''"
+                "SELECT DISTINCT contact_id FROM _c "
+                "WHERE contact_id IS NOT NULL AND contact_id <> ''"
             ).fetchall()
         ]
         salt, new_salt = load_salt(ws_path)
@@ -578,7 +587,8 @@ def import_file(
                 select, _ = _final_sql(con, f"SELECT * FROM {tmp}", table, sid, rows_read)
                 counts[table] = copy_parquet(
                     con,
-                    f"SELECT * FROM (SELECT {select} FROM {tmp} q JOIN _ids i ON i.ext = q.contact_id {extra}) "
+                    f"SELECT * FROM (SELECT {select} FROM {tmp} q "
+                    f"JOIN _ids i ON i.ext = q.contact_id {extra}) "
                     f"ORDER BY {order}",
                     table,
                     out / f"{table}.parquet",
@@ -596,8 +606,10 @@ def import_file(
                 rejects_rel = f"data/rejects/{sid}.csv"
                 (st.path / "rejects").mkdir()
                 con.execute(
-                    "COPY (SELECT __row AS row, coalesce(col, '') AS column, msg AS problem, hint AS what_to_do "
-                    f"FROM _bad WHERE severity = 'error' ORDER BY __row, col) TO '{_q(st.path / 'rejects' / 'rejects.csv')}' "
+                    "COPY (SELECT __row AS row, coalesce(col, '') AS column, msg AS problem, "
+                    "hint AS what_to_do "
+                    "FROM _bad WHERE severity = 'error' ORDER BY __row, col) "
+                    f"TO '{_q(st.path / 'rejects' / 'rejects.csv')}' "
                     "(HEADER, DELIMITER ',')"
                 )
             manifest["sources"][sid] = {

@@ -66,7 +66,8 @@ class Pipedrive:
                    {col("lost")} AS raw_lost, {ctx.ts(col("lost"))} AS lost,
                    {col("moved")} AS raw_moved, {ctx.ts(col("moved"))} AS moved,
                    {col("value")} AS raw_value, {ctx.amount(col("value"))} AS value,
-                   {col("currency")} AS currency, {col("reason")} AS reason, {col("source")} AS source,
+                   {col("currency")} AS currency, {col("reason")} AS reason,
+                   {col("source")} AS source,
                    coalesce({col("contact")}, 'deal:' || trim({qi(req["id"])})) AS contact
             FROM raw WHERE coalesce({status}, '') <> 'deleted'
             """
@@ -123,13 +124,15 @@ class Pipedrive:
             FROM _pd WHERE status IN ('won', 'lost') AND closed_at IS NOT NULL
         """
         deals = f"""
-            SELECT __row, deal AS deal_id, contact AS contact_id, value AS amount, {currency} AS currency,
+            SELECT __row, deal AS deal_id, contact AS contact_id, value AS amount,
+                   {currency} AS currency,
                    created AS created_at, closed_at, status AS outcome,
                    CASE WHEN status = 'lost' THEN reason END AS lost_reason, stage_id AS stage
             FROM _pd
         """
         contacts = """
-            SELECT min(__row) AS __row, contact AS contact_id, arg_min(source, (created, __row)) AS lead_source,
+            SELECT min(__row) AS __row, contact AS contact_id,
+                   arg_min(source, (created, __row)) AS lead_source,
                    min(created) AS created_at
             FROM (SELECT * FROM _pd ANTI JOIN _rej USING (__row)) GROUP BY contact
         """

@@ -60,7 +60,8 @@ class Salesforce:
             SELECT __row, trim({qi(req["opp"])}) AS opp, trim({qi(req["stage"])}) AS stage_raw,
                    {qi(req["date"])} AS raw_ts, {ctx.ts(qi(req["date"]))} AS ts,
                    {col("amount")} AS raw_amount, {ctx.amount(col("amount"))} AS amount,
-                   {col("currency")} AS currency, coalesce({col("contact")}, trim({qi(req["opp"])})) AS contact,
+                   {col("currency")} AS currency,
+                   coalesce({col("contact")}, trim({qi(req["opp"])})) AS contact,
                    {col("reason")} AS reason, {col("id")} AS hist_id
             FROM raw WHERE NOT ({deleted})
             """
@@ -93,9 +94,13 @@ class Salesforce:
 
         lk = ctx.lookup("_stg", "stage_raw", resolve)
         ctx.flag_unknown_stages("_stg", "stage_raw", lk, req["stage"])
-        closed = "CASE lower(regexp_replace(s.stage_raw, '[\\s_\\-]+', '', 'g')) WHEN 'closedwon' THEN 'won' WHEN 'closedlost' THEN 'lost' END"
+        closed = (
+            "CASE lower(regexp_replace(s.stage_raw, '[\\s_\\-]+', '', 'g')) "
+            "WHEN 'closedwon' THEN 'won' WHEN 'closedlost' THEN 'lost' END"
+        )
         ctx.con.execute(
-            f"CREATE OR REPLACE TEMP VIEW _sf AS SELECT s.*, l.value AS stage_id, {closed} AS closed "
+            "CREATE OR REPLACE TEMP VIEW _sf AS "
+            f"SELECT s.*, l.value AS stage_id, {closed} AS closed "
             f"FROM _stg s LEFT JOIN {lk} l ON l.raw = s.stage_raw"
         )
         currency = (
@@ -108,7 +113,8 @@ class Salesforce:
                    opp AS deal_id, amount AS value
             FROM _sf WHERE stage_id IS NOT NULL
             UNION ALL
-            SELECT __row, 2 AS __sub, contact, ts, 'deal', NULL, opp, amount FROM _sf WHERE closed IS NOT NULL
+            SELECT __row, 2 AS __sub, contact, ts, 'deal', NULL, opp, amount
+            FROM _sf WHERE closed IS NOT NULL
             UNION ALL
             SELECT __row, 0 AS __sub, contact, ts, 'deal', stage_id, opp, amount FROM (
                 SELECT *, row_number() OVER (PARTITION BY opp ORDER BY ts, __row) AS n
@@ -126,7 +132,8 @@ class Salesforce:
                        min(__row) AS __row,
                        arg_min(contact, (ts, __row)) AS contact_id,
                        arg_max(amount, (ts, __row)) FILTER (WHERE amount IS NOT NULL) AS amount,
-                       arg_max({currency}, (ts, __row)) FILTER (WHERE {currency} IS NOT NULL) AS currency,
+                       arg_max({currency}, (ts, __row))
+                           FILTER (WHERE {currency} IS NOT NULL) AS currency,
                        min(ts) AS created_at,
                        arg_max(coalesce(closed, 'open'), (ts, __row)) AS last_state,
                        max(ts) AS last_ts,

@@ -102,7 +102,10 @@ def detect(header: Sequence[str], file: str) -> Source:
 
 
 def colnorm(name: str) -> str:
-    """Column names match ignoring case and runs of spaces or underscores ("Deal - ID" stays apart from "deal_id")."""
+    """Column names match ignoring case and runs of spaces or underscores.
+
+    "Deal - ID" stays apart from "deal_id".
+    """
     return re.sub(r"[\s_]+", " ", name).strip().lower()
 
 
@@ -160,7 +163,8 @@ class ReadContext:
 
     def __post_init__(self) -> None:
         self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE _bad (__row BIGINT, col VARCHAR, msg VARCHAR, hint VARCHAR, severity VARCHAR)"
+            "CREATE OR REPLACE TEMP TABLE _bad "
+            "(__row BIGINT, col VARCHAR, msg VARCHAR, hint VARCHAR, severity VARCHAR)"
         )
 
     # -- columns
@@ -186,7 +190,8 @@ class ReadContext:
                         file=self.file,
                         row=0,
                         column=names[0],
-                        hint=f"a {what} has this column; check you exported the right object with all columns",
+                        hint=f"a {what} has this column; "
+                        "check you exported the right object with all columns",
                     )
                 )
             else:
@@ -293,7 +298,8 @@ class ReadContext:
         """Flag every row after the first that repeats ``key``."""
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE _dup AS SELECT __row FROM "
-            f"(SELECT __row, row_number() OVER (PARTITION BY {key} ORDER BY __row) AS n FROM {relation} "
+            f"(SELECT __row, row_number() OVER (PARTITION BY {key} ORDER BY __row) AS n "
+            f"FROM {relation} "
             f"WHERE {key} IS NOT NULL) WHERE n > 1"
         )
         self.flag(
@@ -387,7 +393,8 @@ class ReadContext:
             )
             self.problem(
                 f"{len(unknown)} touchpoint names are not in the workspace: {shown}",
-                hint="add them in step 3 or rename them in the file; they are kept as ids made from the name",
+                hint="add them in step 3 or rename them in the file; "
+                "they are kept as ids made from the name",
                 severity="warning",
             )
         return name

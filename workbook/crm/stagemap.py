@@ -129,7 +129,8 @@ class StageMap:
                         f"maps {str(name)!r} to {target!r}, which is not a stage of this workspace",
                         file=file,
                         field=str(name),
-                        hint=f"use one of: {', '.join(self.stage_ids)} (or null to ignore the name)",
+                        hint=f"use one of: {', '.join(self.stage_ids)} "
+                        "(or null to ignore the name)",
                     )
                 )
             table[normal(str(name))] = target
