@@ -354,17 +354,24 @@ def generate(
             "action": t_action,
         }
     )
-    for c, st, ts, tp, action in extra:
-        parts.append(
-            {"c": c, "ts": ts, "kind": "touch", "stage": stage_arr[st], "tp": tp, "action": action}
-        )
-    for c, ts, tp, eid, var, action in exp_rows:
+    for c, st, ts, tp_arr, acts in extra:
         parts.append(
             {
                 "c": c,
                 "ts": ts,
                 "kind": "touch",
-                "tp": np.full(c.size, tp),
+                "stage": stage_arr[st],
+                "tp": tp_arr,
+                "action": acts,
+            }
+        )
+    for c, ts, tp_id, eid, var, action in exp_rows:
+        parts.append(
+            {
+                "c": c,
+                "ts": ts,
+                "kind": "touch",
+                "tp": np.full(c.size, tp_id),
                 "action": action,
                 "experiment": eid,
                 "variant": var,
@@ -524,13 +531,11 @@ def generate(
             "amount": pa.array(amount[d_idx]),
             "currency": pa.array([currency] * d_idx.size, pa.string()),
             "created_at": pa.array(deal_created[d_idx], pa.int64()).cast(ts_type),
-            "closed_at": pa.array(
-                np.where(deal_open[d_idx], None, closed[d_idx]).astype(object), pa.int64()
-            ).cast(ts_type),
+            "closed_at": pa.array(closed[d_idx], pa.int64(), mask=deal_open[d_idx]).cast(ts_type),
             "outcome": pa.array(
                 np.where(won[d_idx], "won", np.where(lost[d_idx], "lost", "open")), pa.string()
             ),
-            "lost_reason": pa.array(np.where(lost[d_idx], reasons[d_idx], None), pa.string()),
+            "lost_reason": pa.array(reasons[d_idx], pa.string(), mask=~lost[d_idx]),
             "stage": pa.array(stage_arr[np.where(won[d_idx], ds, max(ds - 1, 0))], pa.string()),
         }
     )
@@ -759,10 +764,11 @@ def _salesforce(sample: SampleCrm) -> tuple[pa.Table, str]:
 
 
 def _us(col: Any) -> np.ndarray:
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    return pc.fill_null(col.cast(pa.int64()), 0).to_numpy()
+    return np.asarray(pc.fill_null(col.cast(pa.int64()), 0).to_numpy())
 
 
 def _pipedrive(sample: SampleCrm) -> tuple[pa.Table, str]:

@@ -67,9 +67,8 @@ class HubSpot:
             select += [f"{qi(col)} AS raw_s{i}", f"{ctx.ts(qi(col))} AS s{i}"]
             mapped.append((f"s{i}", target))
         for key in ("lifecycle", "source", "persona", "industry", "size", "country"):
-            select.append(
-                f"{qi(optional[key])} AS {key}" if optional[key] else f"NULL::VARCHAR AS {key}"
-            )
+            name = optional[key]
+            select.append(f"{qi(name)} AS {key}" if name else f"NULL::VARCHAR AS {key}")
         if optional["created"]:
             select += [
                 f"{qi(optional['created'])} AS raw_created",

@@ -53,7 +53,8 @@ class Pipedrive:
         }
 
         def col(key: str) -> str:
-            return f"trim({qi(opt[key])})" if opt[key] else "NULL::VARCHAR"
+            name = opt[key]
+            return f"trim({qi(name)})" if name else "NULL::VARCHAR"
 
         status = f"lower(trim({qi(req['status'])}))"
         ctx.con.execute(
@@ -89,8 +90,8 @@ class Pipedrive:
         )
         ctx.check_ts("_stg", "raw_created", "created", req["created"], required=True)
         for key in ("won", "lost", "moved"):
-            if opt[key]:
-                ctx.check_ts("_stg", f"raw_{key}", key, opt[key])
+            if name := opt[key]:
+                ctx.check_ts("_stg", f"raw_{key}", key, name)
         ctx.check_amount("_stg", "raw_value", "value", opt["value"] or "Deal - Value")
         if opt["won"]:
             ctx.flag(

@@ -51,7 +51,8 @@ class Salesforce:
         }
 
         def col(key: str, cast: str = "VARCHAR") -> str:
-            return f"trim({qi(opt[key])})" if opt[key] else f"NULL::{cast}"
+            name = opt[key]
+            return f"trim({qi(name)})" if name else f"NULL::{cast}"
 
         deleted = f"lower(coalesce({col('deleted')}, 'false')) IN ('true', '1')"
         ctx.con.execute(

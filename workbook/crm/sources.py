@@ -240,8 +240,8 @@ class ReadContext:
             f"INSERT INTO _bad SELECT __row, {col}, {msg}, {ql(hint)}, {ql(severity)} "
             f"FROM {relation} WHERE {condition}"
         )
-        after: int = self.con.execute("SELECT count(*) FROM _bad").fetchall()[0][0]
-        return after - before
+        after = self.con.execute("SELECT count(*) FROM _bad").fetchall()[0][0]
+        return int(after - before)
 
     # -- values
 
