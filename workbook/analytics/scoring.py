@@ -109,7 +109,12 @@ def lead_scores(
 
     eng = Engine.for_workspace(ws)
     table = _scores_table(eng, as_of, rules)
-    out = eng.query(f"SELECT * FROM {table} ORDER BY score DESC, contact_id")
+    # Sorted here, not in SQL: a sort of (score, n) numbers is several times faster than
+    # DuckDB's sort on the contact id string with every column as payload (``n`` orders
+    # contacts as their ids do, see _scores_table), and it is the same order.
+    data = eng.arrow(f"SELECT * FROM {table}")
+    order = np.lexsort((data["n"].to_numpy(), -data["score"].to_numpy()))
+    out = data.drop_columns(["n"]).take(order).to_pandas()
     out["score"] = out["score"].astype("float64")
     out["matched_events"] = out["matched_events"].astype("int64")
     out["decile"] = _deciles(np.asarray(out["score"].to_numpy()))
@@ -162,15 +167,25 @@ def _scores_table(eng: Engine, as_of: dt.datetime | None, rules: list[ScoringRul
     # contact_paths already lists every contact of events, contacts and deals, with its
     # attributes and best outcome: one read of it, no aggregation of the deals. Without it,
     # the people view, the event log's contacts and the deals' outcomes.
-    if eng.has("contact_paths"):
-        people = "SELECT contact_id, persona, segment, icp, outcome FROM contact_paths"
+    # ``n`` numbers the contacts in the order of their ids: the row number of the sorted
+    # contact_paths file when there is one, else a sort here.
+    if eng.has("numbered_contact_paths"):
+        people = "SELECT contact_id, persona, segment, icp, outcome, n FROM numbered_contact_paths"
+    elif eng.has("contact_paths"):
+        people = """
+            SELECT contact_id, persona, segment, icp, outcome,
+                   row_number() OVER (ORDER BY contact_id) AS n
+            FROM contact_paths WHERE contact_id IS NOT NULL
+        """
     else:
         people = f"""
-            SELECT ids.contact_id, p.persona, p.segment, p.icp, o.outcome
+            SELECT ids.contact_id, p.persona, p.segment, p.icp, o.outcome,
+                   row_number() OVER (ORDER BY ids.contact_id) AS n
             FROM (SELECT contact_id FROM people
                   UNION SELECT contact_id FROM events WHERE contact_id IS NOT NULL) ids
             LEFT JOIN people p ON p.contact_id = ids.contact_id
             LEFT JOIN ({OUTCOME_SQL}) o ON o.contact_id = ids.contact_id
+            WHERE ids.contact_id IS NOT NULL
         """
     # One table per distinct (rules, as_of), so a what-if on other rules is cached apart.
     # No decile here: a window over every contact is one slow sort; lead_scores numbers the
@@ -186,8 +201,10 @@ def _scores_table(eng: Engine, as_of: dt.datetime | None, rules: list[ScoringRul
                coalesce(p.segment, 'unassigned') AS segment,
                coalesce(p.icp, 'unassigned') AS icp,
                coalesce(s.score, 0.0) AS score,
-               coalesce(s.matched_events, 0) AS matched_events,
-               coalesce(p.outcome, 'none') AS outcome
+               -- BIGINT, not the HUGEINT of a sum: that one reaches pandas as Python ints.
+               coalesce(s.matched_events, 0)::BIGINT AS matched_events,
+               coalesce(p.outcome, 'none') AS outcome,
+               p.n::BIGINT AS n
         FROM ({people}) p
         LEFT JOIN s ON s.contact_id = p.contact_id
         WHERE p.contact_id IS NOT NULL
@@ -255,7 +272,7 @@ def score_separation(ws: EngineLike, by: str | None = None, **kwargs: Any) -> pd
     # Only the won and lost scores travel to Python, as numeric arrays.
     data = eng.arrays(
         f"SELECT {g} AS g, score, outcome = 'won' AS is_won FROM {table} "
-        "WHERE outcome IN ('won', 'lost') ORDER BY g, contact_id"
+        "WHERE outcome IN ('won', 'lost') ORDER BY g, n"
     )
     groups = sorted(eng.query(f"SELECT DISTINCT {g} AS g FROM {table}")["g"].tolist())
     rows = []
