@@ -20,6 +20,7 @@ import pytest
 
 from workbook import analytics as A
 from workbook.analytics import Engine
+from workbook.analytics._common import rollup
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_YAML = ROOT / "data" / "demo" / "workspace.yaml"
@@ -511,6 +512,21 @@ def test_without_rollups_the_engine_computes_them_alike(
             want = getattr(A, name)(eng, **args)
             pd.testing.assert_frame_equal(got, want, check_exact=False, obj=f"{name} by {by}")
     _assert_close(A.summary(bare, by="icp"), A.summary(eng, by="icp"))
+    # Lead scores from score_combos and score_events, or from the same SQL over the views.
+    for table in ("score_combos", "score_events"):
+        got = bare.query(f"SELECT * FROM {rollup(bare, table)} ORDER BY ALL")
+        want = eng.query(f"SELECT * FROM {table} ORDER BY ALL")
+        pd.testing.assert_frame_equal(got, want, obj=table)
+    as_of = pd.Timestamp("2025-06-01", tz="UTC").to_pydatetime()
+    for name, args in (
+        ("lead_scores", {}),
+        ("lead_scores", {"as_of": as_of}),
+        ("score_deciles", {"by": "segment"}),
+        ("score_separation", {"by": "persona"}),
+    ):
+        got = getattr(A, name)(bare, **args)
+        want = getattr(A, name)(eng, **args)
+        pd.testing.assert_frame_equal(got, want, check_exact=False, obj=f"{name} {args}")
 
 
 def _assert_close(got: Any, want: Any) -> None:

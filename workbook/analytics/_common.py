@@ -67,7 +67,31 @@ def rollup(eng: Engine, name: str) -> str:
     }
     if "{journey}" in sql:
         names["journey"] = eng.cached("_journeys", JOURNEY_SQL.format(events="events", paths=paths))
+    if "{combos}" in sql:
+        names["combos"] = rollup(eng, "score_combos")
+    if "{numbered}" in sql:
+        names["numbered"] = numbered_contacts(eng)
     return eng.cached(f"_{name}", sql.format(**names))
+
+
+def numbered_contacts(eng: Engine) -> str:
+    """SQL of every contact id with ``n``: its row in contact_paths (0-based), which is
+    sorted by contact id; without contact_paths, the same numbers from a sort here."""
+    if eng.has("numbered_contact_paths"):
+        return "(SELECT contact_id, n FROM numbered_contact_paths)"
+    ids = "SELECT contact_id FROM contact_paths" if eng.has("contact_paths") else PATHS_IDS_SQL
+    return eng.cached(
+        "_numbered",
+        "SELECT contact_id, row_number() OVER (ORDER BY contact_id) - 1 AS n "
+        f"FROM ({ids}) WHERE contact_id IS NOT NULL",
+    )
+
+
+#: Every contact id of contacts, events and deals, as contact_paths lists them.
+PATHS_IDS_SQL = (
+    "SELECT contact_id FROM contacts UNION SELECT contact_id FROM events "
+    "UNION SELECT contact_id FROM deals"
+)
 
 
 def group_expr(by: str | None, alias: str = "") -> str:

@@ -4,7 +4,9 @@
 table of a workspace (``contacts``, ``events``, ``deals``, ``stage_spells``,
 ``stage_entries``, ``contact_paths``), plus three small tables from the workspace document:
 ``stages`` (id, name, index in the workspace's order), ``touchpoints`` (id, name, channel)
-and ``people`` (one row per contact with its persona, segment, ICP and lead source).
+and ``people`` (one row per contact with its persona, segment, ICP and lead source). When
+the workspace has ``contact_paths``, ``numbered_contact_paths`` is the same with ``n``, the
+row's number in the file: the file is sorted by contact id, so ``n`` orders contacts by id.
 
 The analytics modules only ever call :meth:`Engine.query` with SQL over those names, so
 running the same questions on another backend (Spark, BigQuery, Snowflake) means writing
@@ -28,6 +30,7 @@ from workbook.exceptions import AnalyticsError, Problem
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
+    import pyarrow as pa
 
     from workbook.model import Workspace
 
@@ -197,6 +200,15 @@ class Engine:
             else:
                 body = _empty_select(table)
             self.con.execute(f"CREATE VIEW {table} AS {body}")
+            if table == "contact_paths" and len(files) == 1:
+                self.available["numbered_contact_paths"] = True
+                # The import writes contact_paths sorted by contact id, so its row number
+                # orders contacts by id: a sort on an integer instead of on a string.
+                self.con.execute(
+                    f"CREATE VIEW numbered_contact_paths AS SELECT {', '.join(names)}, "
+                    f"file_row_number AS n FROM read_parquet({_sql_path(files[0])}, "
+                    "file_row_number = true)"
+                )
 
         ws = self.workspace
         # Small tables from the document; plain SQL, no pandas needed to build them.
@@ -244,6 +256,10 @@ class Engine:
 
     def _rel(self, sql: str, params: Sequence[Any] | dict[str, Any] | None) -> Any:
         return self.con.sql(sql, params=params) if params else self.con.sql(sql)
+
+    def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
+        """Run a query and return an Arrow table (to reorder rows before making a frame)."""
+        return self._rel(sql, params).to_arrow_table()
 
     def arrays(
         self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None

@@ -11,7 +11,10 @@ From the canonical Parquet files under ``data/sources/*/`` this builds:
   (persona, segment, ICP) that answer the analytics questions without rescanning the event
   log: contacts by outcome and stages reached, stage moves, touches by stage, journeys with
   their attribution credit and Markov transitions, channel reach, experiment counts. On 10M
-  events they hold a few thousand rows, so a question reads them in milliseconds.
+  events they hold a few thousand rows, so a question reads them in milliseconds. For lead
+  scoring (whose rules change without a re-import, and whose decay weighs each event by
+  its age), the event log's distinct kind/touchpoint/channel/action/stage combinations,
+  numbered, and every touch and stage event as (contact number, time, combination).
 
 Everything is ordered explicitly (contact, ts, seq, source, stage), never by input row order,
 so shuffled input and tied timestamps give the same tables. ``touchpoints`` and the touch
@@ -49,7 +52,9 @@ DERIVED = ("stage_spells", "stage_entries", "contact_paths", *schema.ROLLUPS)
 # The SQL below is written over named relations, so the analytics engine can run the very
 # same text over its views when a workspace was imported before a rollup existed:
 # {events} the event log, {spells} stage_spells, {paths} one row per contact (contact_id,
-# persona, segment, icp, lead_source, outcome, won_at), {reached} and {journey} below.
+# persona, segment, icp, lead_source, outcome, won_at), {reached} and {journey} below,
+# {numbered} each contact_id with n, its row in contact_paths (0-based, sorted by id), and
+# {combos} the score_combos rollup.
 
 #: {paths} for a workspace without contact_paths: contact attributes and best deal outcome.
 PATHS_SQL = """
@@ -227,6 +232,28 @@ ROLLUP_SQL: dict[str, str] = {
         FROM {{events}}
         WHERE experiment IS NOT NULL AND variant IS NOT NULL
         GROUP BY experiment, variant
+    """,
+    # Numbered in the order of their values, so the same data always numbers them alike.
+    "score_combos": """
+        SELECT (row_number() OVER (ORDER BY kind, touchpoint, channel, action, stage) - 1)::INTEGER
+                   AS combo, *
+        FROM (
+            SELECT kind, touchpoint, channel, action, stage, count(*) AS events,
+                   max(ts) AS last_ts
+            FROM {events} GROUP BY ALL
+        )
+    """,
+    # Only touches and stage entries: the only events a scoring rule can match.
+    "score_events": """
+        SELECT c.n, e.ts, k.combo
+        FROM {events} e
+        JOIN {numbered} c ON c.contact_id = e.contact_id
+        JOIN {combos} k ON k.kind = e.kind
+             AND k.touchpoint IS NOT DISTINCT FROM e.touchpoint
+             AND k.channel IS NOT DISTINCT FROM e.channel
+             AND k.action IS NOT DISTINCT FROM e.action
+             AND k.stage IS NOT DISTINCT FROM e.stage
+        WHERE e.kind IN ('touch', 'stage')
     """,
 }
 
@@ -431,21 +458,30 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _journey AS {JOURNEY_SQL.format(events='ev', paths='_cp')}"
     )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _combos AS " + ROLLUP_SQL["score_combos"].format(events="ev")
+    )
     names = {
         "events": "ev",
         "spells": "_spells",
         "paths": "_cp",
         "reached": "_reached",
         "journey": "_journey",
+        "combos": "_combos",
+        # The rows of the file just written, which is sorted by contact id.
+        "numbered": "(SELECT contact_id, file_row_number AS n "
+        f"FROM read_parquet({path}, file_row_number = true))",
     }
     counts: dict[str, int] = {}
     try:
         for table, sql in ROLLUP_SQL.items():
+            if table == "score_combos":
+                sql = "SELECT * FROM _combos"  # computed above, for score_events
             # Sorted on every column, so the same data always writes the same file.
             sql = f"SELECT * FROM ({sql.format(**names)}) ORDER BY ALL"
             counts[table] = _write_table(con, table, sql, out)
     finally:
-        for tmp in ("_cp", "_reached", "_journey"):
+        for tmp in ("_cp", "_reached", "_journey", "_combos"):
             con.execute(f"DROP TABLE IF EXISTS {tmp}")
     return counts
 
@@ -466,6 +502,17 @@ def _write_table(con: Any, table: str, sql: str, out: Path) -> int:
     return rows
 
 
+#: Parquet options per table. score_events is every touch and stage event as sorted
+#: numbers: delta encoding stores the contact number and the time as small differences
+#: (10M events: 65 MB instead of 103 MB with dictionary and plain encoding).
+_WRITE_OPTIONS: dict[str, dict[str, Any]] = {
+    "score_events": {
+        "use_dictionary": ["combo"],
+        "column_encoding": {"n": "DELTA_BINARY_PACKED", "ts": "DELTA_BINARY_PACKED"},
+    }
+}
+
+
 def copy_parquet(con: Any, sql: str, table: str, path: Path) -> int:
     """Stream a query's rows into a Parquet file with exactly the canonical schema of ``table``.
 
@@ -477,7 +524,8 @@ def copy_parquet(con: Any, sql: str, table: str, path: Path) -> int:
     target = schema.TABLES[table]
     rows = 0
     reader = con.sql(sql).to_arrow_reader(1 << 17)
-    with pq.ParquetWriter(path, target, compression="zstd") as writer:
+    options = _WRITE_OPTIONS.get(table, {})
+    with pq.ParquetWriter(path, target, compression="zstd", **options) as writer:
         for batch in reader:
             writer.write_batch(batch.cast(target))
             rows += batch.num_rows

@@ -251,6 +251,28 @@ EXPERIMENT_COUNTS = pa.schema(
     ]
 )
 
+#: Every distinct (kind, touchpoint, channel, action, stage) of the event log, numbered:
+#: lead scoring matches its rules against these few rows instead of every event. ``last_ts``
+#: is the latest event of the combination (the latest of all is the scores' reference date).
+SCORE_COMBOS = pa.schema(
+    [
+        ("combo", pa.int32()),
+        ("kind", pa.string()),
+        ("touchpoint", pa.string()),
+        ("channel", pa.string()),
+        ("action", pa.string()),
+        ("stage", pa.string()),
+        ("events", pa.int64()),
+        ("last_ts", _TS),
+    ]
+)
+
+#: Each touch and stage event of a known contact as three numbers: ``n``, the contact's row
+#: in contact_paths (sorted by contact id), its time and its ``combo`` (SCORE_COMBOS). Not
+#: a count: decay weighs every event by its own age, so scores need every timestamp; but
+#: reading these instead of the strings of the event log makes scoring several times faster.
+SCORE_EVENTS = pa.schema([("n", pa.int64()), ("ts", _TS), ("combo", pa.int32())])
+
 #: The rollups: small tables derived at import so analytics never rescan the event log.
 ROLLUPS: dict[str, pa.Schema] = {
     "contact_groups": CONTACT_GROUPS,
@@ -261,6 +283,8 @@ ROLLUPS: dict[str, pa.Schema] = {
     "won_touchpoint_sets": WON_TOUCHPOINT_SETS,
     "channel_groups": CHANNEL_GROUPS,
     "experiment_counts": EXPERIMENT_COUNTS,
+    "score_combos": SCORE_COMBOS,
+    "score_events": SCORE_EVENTS,
 }
 
 TABLES: dict[str, pa.Schema] = {
