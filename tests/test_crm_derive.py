@@ -133,3 +133,15 @@ def test_manifest_and_source_tables(tmp_path: Path) -> None:
     entry = read_manifest(ws)["sources"]["fixture"]
     assert entry["tables"] == {"contacts": 3, "events": 13, "deals": 2}
     assert not list(ws.glob(".import-*")), "staging folder left behind"
+
+
+def test_duckdb_draws_no_progress_bar_of_its_own() -> None:
+    # A long import or query must not print DuckDB's bar over the CLI's or into a notebook.
+    from workbook.analytics import Engine
+    from workbook.crm.derive import connect
+    from workbook.model import Workspace
+
+    setting = "SELECT current_setting('enable_progress_bar')"
+    assert connect().execute(setting).fetchall() == [(False,)]
+    ws = Workspace.model_validate({"client": {"name": "Lab", "slug": "lab"}})
+    assert Engine(None, ws).con.execute(setting).fetchall() == [(False,)]

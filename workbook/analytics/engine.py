@@ -140,6 +140,8 @@ class Engine:
             self.con.execute(f"SET memory_limit = '{_size(memory_limit)}'")
         # Insertion order costs memory and time and no query here depends on it.
         self.con.execute("SET preserve_insertion_order = false")
+        # DuckDB's own progress bar would print into notebook outputs and the terminal.
+        self.con.execute("SET enable_progress_bar = false")
         self.available: dict[str, bool] = {}
         self._cache: set[str] = set()
         self._memo: dict[Any, Any] = {}

@@ -273,6 +273,8 @@ def connect(threads: int | None = None, memory_limit: str | None = None) -> Any:
     con = duckdb.connect()
     con.execute("SET TimeZone='UTC'")
     con.execute("SET preserve_insertion_order=false")  # we always ORDER BY what matters
+    # DuckDB's own bar would draw over the CLI's progress bar and into notebook outputs.
+    con.execute("SET enable_progress_bar=false")
     if threads:
         con.execute(f"SET threads={int(threads)}")
     if memory_limit:
