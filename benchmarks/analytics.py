@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from _measure import measure_in_child, peak_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "benchmarks" / "_work"
@@ -65,20 +65,6 @@ SUITE = [
     "kpis",
     "summary",
 ]
-
-
-def _peak_mb() -> float:
-    """Peak resident memory of this process in MB.
-
-    VmHWM from /proc, not ru_maxrss: a child started after the parent built a workspace
-    would inherit the parent's ru_maxrss across exec and report the generator's memory.
-    """
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def build(events: int) -> Path:
@@ -149,7 +135,7 @@ def _child_suite(path: str) -> dict[str, Any]:
         "imports": imports,
         "total": time.perf_counter() - t0,
         "times": times,
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak_mb(),
     }
 
 
@@ -164,7 +150,7 @@ def _child_shared(path: str) -> dict[str, Any]:
     A.funnel(eng)
     A.transitions(eng)
     A.time_in_stage(eng)
-    return {"total": time.perf_counter() - t0, "peak_mb": _peak_mb()}
+    return {"total": time.perf_counter() - t0, "peak_mb": peak_mb()}
 
 
 def _child_pandas(path: str) -> dict[str, Any]:
@@ -213,19 +199,7 @@ def _child_pandas(path: str) -> dict[str, Any]:
     days = (st["exited_at"] - st["ts"]).dt.total_seconds() / 86400
     dwell = days.groupby(st["stage"]).agg(["median", lambda s: s.quantile(0.9)])
     assert len(reach) and len(conv) and len(moves) and len(dwell)
-    return {"total": time.perf_counter() - t0, "peak_mb": _peak_mb()}
-
-
-def _measure(kind: str, path: Path) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    return {"total": time.perf_counter() - t0, "peak_mb": peak_mb()}
 
 
 def main() -> None:
@@ -244,7 +218,7 @@ def main() -> None:
         path = build(size)
         meta = json.loads((path / ".built").read_text())
         print(f"  workspace: {meta['events']:,} events, {meta['contact_paths']:,} contacts")
-        suite = _measure("suite", path)
+        suite = measure_in_child(__file__, "suite", path)
         print(
             f"  imports (pandas, duckdb, scipy, statsmodels, analytics): {suite['imports']:.2f} s"
         )
@@ -256,8 +230,8 @@ def main() -> None:
             f"  whole suite: {suite['total']:.2f} s ({ok_t}), "
             f"peak {suite['peak_mb']:.0f} MB ({ok_m})"
         )
-        shared = _measure("shared", path)
-        base = _measure("pandas", path)
+        shared = measure_in_child(__file__, "shared", path)
+        base = measure_in_child(__file__, "pandas", path)
         ratio = base["total"] / shared["total"]
         print(
             f"  funnel + transitions + time in stage: ours {shared['total']:.2f} s "

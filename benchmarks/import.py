@@ -21,33 +21,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _measure import measure_in_child, peak_mb
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / "_data"
 EVENTS_PER_CONTACT = 8.8  # what the generator produces for the demo client, on average
-
-
-def _peak_mb() -> float:
-    """This process's own peak resident memory, in MB.
-
-    ``ru_maxrss`` of RUSAGE_SELF is not that on Linux: it survives ``exec``, so a child
-    reports at least its parent's peak at the time of the fork. ``VmHWM`` belongs to the
-    process's current address space, which ``exec`` replaces, so it counts only this program.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024  # kB
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB elsewhere
 
 
 def _export(events: int) -> Path:
@@ -97,7 +81,7 @@ def _child_import(file: str) -> dict[str, float]:
         t = time.perf_counter()
         result = import_file(ws, file)
         wall = time.perf_counter() - t
-    return {"wall_s": wall, "peak_mb": _peak_mb(), "events": result.tables["events"]}
+    return {"wall_s": wall, "peak_mb": peak_mb(), "events": result.tables["events"]}
 
 
 def _child_pandas(file: str) -> dict[str, float]:
@@ -108,19 +92,7 @@ def _child_pandas(file: str) -> dict[str, float]:
         frame = pd.read_csv(file)
         frame.to_parquet(Path(tmp) / "events.parquet")
         wall = time.perf_counter() - t
-    return {"wall_s": wall, "peak_mb": _peak_mb(), "events": len(frame)}
-
-
-def _measure(kind: str, file: Path) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(file)],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    return {"wall_s": wall, "peak_mb": peak_mb(), "events": len(frame)}
 
 
 def main() -> None:
@@ -141,8 +113,8 @@ def main() -> None:
         print(f"{size:,} events", flush=True)
         file = _export(size)
         mb = file.stat().st_size / 1e6
-        imp = _measure("import", file)
-        pdr = _measure("pandas", file)
+        imp = measure_in_child(__file__, "import", file)
+        pdr = measure_in_child(__file__, "pandas", file)
         rows.append((size, mb, imp, pdr))
         print(
             f"  workbook import  {imp['wall_s']:7.1f} s  {imp['peak_mb']:7.0f} MB peak  "
