@@ -80,6 +80,20 @@ class PageLog:
         assert self.dialogs == [], f"dialogs opened (a script ran?): {self.dialogs}"
 
 
+def block_network(context: Any, log: PageLog, allowed: tuple[str, ...]) -> None:
+    """Abort every request of ``context`` whose URL does not start with ``allowed``; log it."""
+
+    def _route(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(allowed):
+            route.continue_()
+        else:
+            log.blocked_requests.append(url)
+            route.abort()
+
+    context.route("**/*", _route)
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     exe = require_chromium()
@@ -98,16 +112,7 @@ def offline_page(browser: Any) -> Iterator[tuple[Any, PageLog]]:
     """A fresh page with the network blocked and a log of errors and blocked requests."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
     log = PageLog()
-
-    def _route(route: Any) -> None:
-        url = route.request.url
-        if url.startswith(("file:", "data:", "blob:", "about:")):
-            route.continue_()
-        else:
-            log.blocked_requests.append(url)
-            route.abort()
-
-    context.route("**/*", _route)
+    block_network(context, log, ("file:", "data:", "blob:", "about:"))
     page = context.new_page()
     page.on("console", lambda m: log.console_errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: log.page_errors.append(str(e)))

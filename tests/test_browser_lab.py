@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHROMIUM_FLAGS, DEMO, ROOT, PageLog, require_chromium
+from conftest import CHROMIUM_FLAGS, DEMO, ROOT, PageLog, block_network, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.kernel]
 
@@ -104,16 +104,7 @@ def lab_page(lab: tuple[str, Path]) -> Iterator[tuple[Any, PageLog, str, Path]]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
-
-        def _route(route: Any) -> None:
-            request_url = route.request.url
-            if request_url.startswith((origin, "data:", "blob:", "about:")):
-                route.continue_()
-            else:
-                log.blocked_requests.append(request_url)
-                route.abort()
-
-        context.route("**/*", _route)
+        block_network(context, log, (origin, "data:", "blob:", "about:"))
         page = context.new_page()
         page.on("pageerror", lambda e: log.page_errors.append(str(e)))
         try:
