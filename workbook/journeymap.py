@@ -656,8 +656,6 @@ def render_map_html(
 
 # ------------------------------------------------------------------------------ SVG
 
-_SVG_FONT_FALLBACK = "Liberation Sans, DejaVu Sans, Arial, sans-serif"
-
 
 def _wrap(text: str, width_px: float, size: float) -> list[str]:
     """Wrap text to a pixel width, estimating an average glyph at 0.5 em (sans-serif)."""
@@ -986,11 +984,10 @@ def _svg_doc(svg: _Svg, width: float, height: float, layout: MapLayout, theme: T
 
 
 def _svg_font(font: str) -> str:
-    from workbook.theme import _css_font
+    from workbook.theme import svg_font
 
-    return (
-        _css_font(font).replace('"', "'").removesuffix(", sans-serif") + ", " + _SVG_FONT_FALLBACK
-    )
+    # single quotes: the list goes into a double-quoted SVG attribute
+    return svg_font(font).replace('"', "'")
 
 
 # ------------------------------------------------------------------------------ export

@@ -391,16 +391,12 @@ def svg_chart(spec: dict[str, Any], ctx: ReportContext, *, alt: str) -> str:
 
     import vl_convert as vlc
 
+    from workbook.theme import svg_font
+
     spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", **spec}
     config = ctx.theme.vega_config()
-    # An SVG shown as an image only sees the machine's fonts: end the brand font's list with
-    # fonts every Linux, Mac and Windows machine has, so labels never fall back to a serif.
-    # Names are quoted: an unquoted "Source Sans 3" is invalid CSS and drops the whole list.
-    names_ = [n.strip().replace('"', "") for n in ctx.theme.font.split(",") if n.strip()]
-    names_ += ["Liberation Sans", "DejaVu Sans", "Helvetica", "Arial"]
-    font = ", ".join(f'"{n}"' for n in names_ if n != "sans-serif") + ", sans-serif"
-    config["font"] = font
-    for part in config.values():  # title, axis, legend, header, text marks...
+    font = svg_font(ctx.theme.font)  # an image sees only the machine's fonts
+    for part in [config, *config.values()]:  # top level, title, axis, legend, text marks...
         for key in ("font", "labelFont", "titleFont"):
             if isinstance(part, dict) and key in part:
                 part[key] = font

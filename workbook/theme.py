@@ -29,6 +29,7 @@ from workbook.model import Branding
 
 __all__ = [
     "DIVERGING",
+    "MACHINE_FONTS",
     "OKABE_ITO",
     "Theme",
     "contrast_problems",
@@ -37,6 +38,7 @@ __all__ = [
     "meets_aa",
     "readable_on",
     "relative_luminance",
+    "svg_font",
 ]
 
 #: Okabe & Ito (2008), reordered so the first colours differ most in lightness too.
@@ -353,6 +355,10 @@ class Theme:
         return selector + " {\n" + body + "}\n"
 
 
+#: Sans-serif fonts found on Linux (Liberation, DejaVu), Mac and Windows (Helvetica, Arial).
+MACHINE_FONTS = ("Liberation Sans", "DejaVu Sans", "Helvetica", "Arial")
+
+
 def _css_font(font: str) -> str:
     """A CSS font-family list; names are quoted and stripped of anything but safe characters.
 
@@ -367,3 +373,14 @@ def _css_font(font: str) -> str:
         generic = clean in ("serif", "sans-serif", "monospace", "system-ui", "cursive")
         families.append(clean if generic else f'"{clean}"')
     return ", ".join(families + ([] if "sans-serif" in families else ["sans-serif"]))
+
+
+def svg_font(font: str) -> str:
+    """The CSS font list for an SVG shown as an image (report charts, exported maps).
+
+    Such an image sees only the machine's fonts, so fonts every Linux, Mac and Windows machine
+    has come before the generic family: text never falls back to a serif.
+    """
+    families = [f.strip() for f in _css_font(font).split(",") if f.strip() != "sans-serif"]
+    families += [f'"{f}"' for f in MACHINE_FONTS if f'"{f}"' not in families]
+    return ", ".join([*families, "sans-serif"])
