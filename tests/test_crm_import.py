@@ -429,3 +429,57 @@ def test_arrow_tables_are_strings_only_where_text(
     t = pq.read_table(schema.source_dir(ws, result.source_id) / "events.parquet")
     assert t.schema.field("ts").type == pa.timestamp("us", tz="UTC")
     assert t.schema.field("value").type == pa.float64()
+
+
+@pytest.mark.parametrize("source", ["generic", "salesforce"])
+def test_parallel_reader_names_the_right_rows(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    """A file of several MB goes through DuckDB's parallel reader, in many chunks; the rows it
+    names are still the rows of the file (data rows, 1-based), also past a filtered row."""
+    import workbook.crm.importer as importer
+
+    def careful(*_a: Any) -> Any:
+        raise AssertionError("the careful reader should not be needed for this file")
+
+    monkeypatch.setattr(importer, "_read_raw", careful)
+    n = 60_000
+    bad = {7: "date", 31_337: "date", 45_000: "value", 59_999: "date"}
+    lines = []
+    if source == "generic":
+        lines.append("email,timestamp,kind,touchpoint,channel,action,value,comment")
+        for i in range(1, n + 1):
+            ts = "not a date" if bad.get(i) == "date" else f"2024-05-{1 + i % 28:02d}T10:00:00Z"
+            value = "lots" if bad.get(i) == "value" else str(i % 10)
+            lines.append(
+                f"p{i % 977}@example.org,{ts},touch,Pricing page,web,visit,{value},"
+                f'"padding so the file spans many of the reader\'s chunks {i:08d}"'
+            )
+    else:
+        lines.append("Id,OpportunityId,StageName,Amount,CreatedDate,IsDeleted")
+        for i in range(1, n + 1):
+            ts = "not a date" if bad.get(i) == "date" else f"2024-05-{1 + i % 28:02d}T10:00:00Z"
+            amount = "lots" if bad.get(i) == "value" else str(100 + i % 50)
+            # a deleted row is left out, but the rows after it keep their numbers
+            deleted = "true" if i == 3 else "false"
+            lines.append(f"h{i:08d},o{i % 4001},Prospecting,{amount},{ts},{deleted}")
+    path = tmp_path / ("events.csv" if source == "generic" else "OpportunityHistory.csv")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert path.stat().st_size > 3 << 20
+
+    before = snapshot(ws)
+    with pytest.raises(CrmImportError) as info:
+        import_file(ws, path, source=source)
+    assert snapshot(ws) == before
+    rows = {p.row for p in info.value.problems if p.severity == "error"}
+    assert rows == {7, 45_000}  # each problem names its first row
+    text = str(info.value)
+    assert "rows 7, 31337, 59999" in text
+
+    result = import_file(ws, path, source=source, set_aside_bad_rows=True)
+    rejects = pd.read_csv(ws / "data" / "rejects" / f"{result.source_id}.csv")
+    assert sorted(rejects.row) == sorted(bad)
+    assert rejects.set_index("row").problem[45_000] in (
+        "the value is not a number",
+        "the amount is not a number",
+    )

@@ -160,7 +160,6 @@ class Generic:
             f"WHEN {field('stage')} IS NOT NULL THEN 'stage' ELSE 'touch' END"
         )
         select = [
-            "__row",
             f"{field('contact_id')} AS ext_id",
             # only whether the text was there: the checks need no more, and 10M copies of
             # the text would double the staging table
@@ -184,7 +183,7 @@ class Generic:
             *_CONTACT_FIELDS,
         ):
             select.append(f"{field(key)} AS {key}")
-        ctx.con.execute(f"CREATE OR REPLACE TEMP TABLE _stg AS SELECT {', '.join(select)} FROM raw")
+        ctx.stage(", ".join(select))
         ctx.rows = int(ctx.con.execute("SELECT count(*) FROM _stg").fetchall()[0][0])
         ccol = cols["contact_id"]
         ctx.flag(

@@ -47,7 +47,7 @@ class HubSpot:
             "country": ctx.find("Country/Region", "Country"),
         }
         con = ctx.con
-        select = ["__row", f"trim({qi(cols['id'])}) AS ext_id"]
+        select = [f"trim({qi(cols['id'])}) AS ext_id"]
         mapped: list[tuple[str, str]] = []  # (column alias, stage id)
         for i, (col, name) in enumerate(stage_cols):
             if not ctx.stages.knows(name):
@@ -76,7 +76,7 @@ class HubSpot:
             ]
         else:
             select += ["NULL::VARCHAR AS raw_created", "NULL::TIMESTAMPTZ AS created"]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _stg AS SELECT {', '.join(select)} FROM raw")
+        ctx.stage(", ".join(select))
 
         ctx.flag(
             "_stg",

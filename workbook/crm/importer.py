@@ -422,8 +422,9 @@ def import_file(
                 if fast:
                     header = list(sniffed.header)
                     con.execute(
-                        "CREATE OR REPLACE TEMP VIEW raw AS SELECT row_number() OVER () AS __row, "
-                        f"* FROM {_csv_relation(path, sniffed, work)}"
+                        # no __row: the source's staging table numbers the rows (ctx.stage)
+                        "CREATE OR REPLACE TEMP VIEW raw AS "
+                        f"SELECT * FROM {_csv_relation(path, sniffed, work)}"
                     )
                     ragged: list[int] = []
                     # a small file is counted now, so an empty one is refused before anything
@@ -460,6 +461,7 @@ def import_file(
                         "date_format": date_format,
                         "currency": currency,
                     },
+                    numbered=not fast,
                 )
                 for r in ragged:
                     con.execute(

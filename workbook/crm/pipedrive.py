@@ -57,10 +57,8 @@ class Pipedrive:
             return f"trim({qi(name)})" if name else "NULL::VARCHAR"
 
         status = f"lower(trim({qi(req['status'])}))"
-        ctx.con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE _stg AS
-            SELECT __row, trim({qi(req["id"])}) AS deal, trim({qi(req["stage"])}) AS stage_raw,
+        ctx.stage(
+            f"""trim({qi(req["id"])}) AS deal, trim({qi(req["stage"])}) AS stage_raw,
                    {status} AS status,
                    {qi(req["created"])} AS raw_created, {ctx.ts(qi(req["created"]))} AS created,
                    {col("won")} AS raw_won, {ctx.ts(col("won"))} AS won,
@@ -69,9 +67,8 @@ class Pipedrive:
                    {col("value")} AS raw_value, {ctx.amount(col("value"))} AS value,
                    {col("currency")} AS currency, {col("reason")} AS reason,
                    {col("source")} AS source,
-                   coalesce({col("contact")}, 'deal:' || trim({qi(req["id"])})) AS contact
-            FROM raw WHERE coalesce({status}, '') <> 'deleted'
-            """
+                   coalesce({col("contact")}, 'deal:' || trim({qi(req["id"])})) AS contact""",
+            where=f"coalesce({status}, '') <> 'deleted'",
         )
         ctx.flag(
             "_stg",

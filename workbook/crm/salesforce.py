@@ -55,17 +55,14 @@ class Salesforce:
             return f"trim({qi(name)})" if name else f"NULL::{cast}"
 
         deleted = f"lower(coalesce({col('deleted')}, 'false')) IN ('true', '1')"
-        ctx.con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE _stg AS
-            SELECT __row, trim({qi(req["opp"])}) AS opp, trim({qi(req["stage"])}) AS stage_raw,
+        ctx.stage(
+            f"""trim({qi(req["opp"])}) AS opp, trim({qi(req["stage"])}) AS stage_raw,
                    {qi(req["date"])} AS raw_ts, {ctx.ts(qi(req["date"]))} AS ts,
                    {col("amount")} AS raw_amount, {ctx.amount(col("amount"))} AS amount,
                    {col("currency")} AS currency,
                    coalesce({col("contact")}, trim({qi(req["opp"])})) AS contact,
-                   {col("reason")} AS reason, {col("id")} AS hist_id
-            FROM raw WHERE NOT ({deleted})
-            """
+                   {col("reason")} AS reason, {col("id")} AS hist_id""",
+            where=f"NOT ({deleted})",
         )
         ctx.flag(
             "_stg",
