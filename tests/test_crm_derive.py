@@ -145,3 +145,90 @@ def test_duckdb_draws_no_progress_bar_of_its_own() -> None:
     assert connect().execute(setting).fetchall() == [(False,)]
     ws = Workspace.model_validate({"client": {"name": "Lab", "slug": "lab"}})
     assert Engine(None, ws).con.execute(setting).fetchall() == [(False,)]
+
+
+def _generated(tmp_path: Path, layout: str) -> Path:
+    """The same generated CRM history as one source, or with its events in two sources."""
+    import shutil
+
+    from workbook.crm.generate import generate
+    from workbook.store import open_workspace
+
+    root = Path(__file__).resolve().parent.parent
+    ws = tmp_path / layout
+    ws.mkdir()
+    shutil.copy(root / "data" / "demo" / "workspace.yaml", ws / "workspace.yaml")
+    s = generate(open_workspace(ws).data, contacts=300, seed=5)
+    events = s.events.to_pandas()
+    if layout == "one":
+        write_canonical(ws, "all", s.contacts, events, s.deals)
+    else:
+        # every other event in a second source: each contact's touches must be merged
+        write_canonical(ws, "a", s.contacts, events.iloc[::2], s.deals)
+        write_canonical(ws, "b", None, events.iloc[1::2], None)
+    return ws
+
+
+def test_touch_order_is_the_same_from_one_source_or_several(tmp_path: Path) -> None:
+    """One sorted source is read in file order; several are sorted by DuckDB. The touch lists
+    and every journey rollup come out the same."""
+    one, two = _generated(tmp_path, "one"), _generated(tmp_path, "two")
+    for table in ("contact_paths", "journey_touchpoints", "journey_transitions"):
+        a, b = _read(one, table), _read(two, table)
+        a = a.drop(columns=[c for c in a if c == "source_id"])
+        b = b.drop(columns=[c for c in b if c == "source_id"])
+        pd.testing.assert_frame_equal(a, b, check_exact=False, obj=table)
+    paths = _read(one, "contact_paths")
+    assert paths.n_touches.sum() > 1000  # enough touches for the comparison to mean something
+    # and the single source really is read in file order, without a sort
+    import duckdb
+
+    from workbook.crm.touches import TOUCH, _strictly_sorted, arrow_table
+
+    events = schema.source_dir(one, "all") / "events.parquet"
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order=true")
+    cols = "contact_id, ts, seq, touchpoint, channel, action"
+    table = con.sql(f"SELECT {cols} FROM read_parquet('{events}') WHERE {TOUCH}").arrow()
+    assert _strictly_sorted(arrow_table(table))
+
+
+def test_tied_events_fall_back_to_a_full_order(tmp_path: Path) -> None:
+    """Rows tying on contact, time and seq are not in a known order in the file: the touches
+    are then sorted on touchpoint and action too, so the result never depends on the file."""
+    import duckdb
+
+    from workbook.crm.touches import sequences, sorted_touches
+
+    ev = tmp_path / "events.parquet"
+    tied = pd.DataFrame(
+        {
+            "contact_id": ["c1", "c1", "c1", "c2"],
+            "ts": [_t(1), _t(1), _t(2), _t(1)],
+            "seq": [0, 0, 1, 0],
+            "kind": ["touch"] * 4,
+            "touchpoint": ["webinar", "blog", "demo-call", "blog"],
+            "channel": ["web"] * 4,
+            "action": ["attend", "visit", "call", "visit"],
+            "source_id": ["s"] * 4,
+        }
+    )
+    tied.to_parquet(ev)
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW ev AS SELECT * FROM read_parquet('{ev}')")
+    touches = sorted_touches(con, [str(ev)], "ev")
+    assert touches.column("touchpoint").to_pylist() == ["blog", "webinar", "demo-call", "blog"]
+    won = pd.DataFrame({"contact_id": ["c1"], "won_at": [pd.Timestamp(_t(1.5))]})
+    import pyarrow as pa
+
+    per_contact, journey = sequences(touches, pa.Table.from_pandas(won, preserve_index=False))
+    rows = [
+        (r["touchpoint"], r["pos"], r["n"], r["prev"])
+        for r in journey.to_pylist()
+        if r["contact_id"] == "c1"
+    ]
+    # c1 won at day 1.5: its journey is the two touches before, the demo call came after
+    assert rows == [("blog", 1, 2, None), ("webinar", 2, 2, "blog")]
+    pc = per_contact.to_pandas().set_index("contact_id")
+    assert list(pc.loc["c1"].touchpoints) == ["blog", "webinar", "demo-call"]
+    assert pc.loc["c1"].last_touch == "webinar" and pc.loc["c2"].last_touch == "blog"

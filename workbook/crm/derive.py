@@ -31,6 +31,7 @@ from typing import Any
 
 from workbook.crm import schema
 from workbook.crm.actions import CONTENT_ACTIONS, EXPOSURE_ACTIONS
+from workbook.crm.touches import arrow_table, sequences, sorted_touches
 
 __all__ = [
     "DERIVED",
@@ -100,8 +101,9 @@ FROM {events} t
 LEFT JOIN {paths} p ON p.contact_id = t.contact_id
 WHERE t.kind = 'touch' AND t.touchpoint IS NOT NULL AND coalesce(t.action, '') <> 'sent'
   AND (p.won_at IS NULL OR p.outcome <> 'won' OR t.ts <= p.won_at)
--- One window for all three columns: one sort instead of two.
-WINDOW w AS (PARTITION BY t.contact_id ORDER BY t.ts, t.seq, t.touchpoint, t.action)
+-- One window for all three columns: one sort instead of two. (The import computes the same
+-- rows without a sort: workbook.crm.touches.)
+WINDOW w AS (PARTITION BY t.contact_id ORDER BY t.ts, t.seq, t.source_id, t.touchpoint, t.action)
 """
 
 _GROUP_COLS = "p.persona, p.segment, p.icp"
@@ -377,9 +379,8 @@ def build_derived(
             FROM _spells GROUP BY contact_id, stage
             ORDER BY contact_id, first_entered_at, stage
         """,
-        # One pass over the events per contact: the touches in order, and the last one before
-        # the first won deal closed (an arg_max: a second ordered list only to take its last
-        # element costs a sort per contact); no lambdas, they are slow in DuckDB.
+        # The touches in order come from _touches (workbook.crm.touches: no sort per
+        # contact); the events give only each contact's first time.
         "contact_paths": """
             WITH c AS (
                 SELECT contact_id, min(persona) AS persona, min(segment) AS segment,
@@ -387,30 +388,14 @@ def build_derived(
                        min(created_at) AS created_at
                 FROM co GROUP BY contact_id
             ), d AS (
-                SELECT contact_id,
-                       CASE WHEN bool_or(outcome = 'won') THEN 'won'
-                            WHEN bool_or(outcome = 'open') THEN 'open'
-                            WHEN bool_or(outcome = 'lost') THEN 'lost' END AS outcome,
-                       sum(amount) FILTER (WHERE outcome = 'won') AS deal_amount,
-                       min(closed_at) FILTER (WHERE outcome = 'won') AS won_at,
-                       min(created_at) AS first_deal
-                FROM de GROUP BY contact_id
+                SELECT * FROM _deals_by_contact
             ), p AS (
                 SELECT contact_id, list(stage ORDER BY seq) AS stage_path,
                        arg_max(stage, stage_index) AS furthest_stage,
                        max(stage_index) AS furthest_stage_index
                 FROM _spells GROUP BY contact_id
             ), t AS (
-                SELECT e.contact_id, min(e.ts) AS first_event,
-                       list(e.touchpoint ORDER BY e.ts, e.seq, e.source_id)
-                           FILTER (WHERE e.kind = 'touch' AND e.touchpoint IS NOT NULL
-                                   AND coalesce(e.action, '') <> 'sent') AS tps,
-                       arg_max(e.touchpoint, (e.ts, e.seq, e.source_id))
-                           FILTER (WHERE e.kind = 'touch' AND e.touchpoint IS NOT NULL
-                                   AND coalesce(e.action, '') <> 'sent' AND e.ts <= d.won_at)
-                           AS last_before_won
-                FROM ev e LEFT JOIN d USING (contact_id)
-                GROUP BY e.contact_id
+                SELECT contact_id, min(ts) AS first_event FROM ev GROUP BY contact_id
             ), ids AS (
                 SELECT contact_id FROM c UNION SELECT contact_id FROM t
                 UNION SELECT contact_id FROM d
@@ -418,10 +403,10 @@ def build_derived(
             SELECT ids.contact_id, c.persona, c.segment, c.icp, c.lead_source,
                    p.stage_path, p.furthest_stage,
                    p.furthest_stage_index::SMALLINT AS furthest_stage_index,
-                   t.tps AS touchpoints,
-                   t.tps[1] AS first_touch,
-                   coalesce(t.last_before_won, t.tps[-1]) AS last_touch,
-                   coalesce(len(t.tps), 0)::INTEGER AS n_touches,
+                   tt.touchpoints,
+                   tt.first_touch,
+                   tt.last_touch,
+                   coalesce(tt.n_touches, 0)::INTEGER AS n_touches,
                    coalesce(d.outcome, 'none') AS outcome,
                    d.deal_amount,
                    least(c.created_at, t.first_event, d.first_deal) AS first_seen,
@@ -431,16 +416,43 @@ def build_derived(
             FROM ids
             LEFT JOIN c USING (contact_id) LEFT JOIN d USING (contact_id)
             LEFT JOIN p USING (contact_id) LEFT JOIN t USING (contact_id)
+            LEFT JOIN _touches tt USING (contact_id)
             WHERE ids.contact_id IS NOT NULL
             ORDER BY ids.contact_id
         """,
     }
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _deals_by_contact AS
+        SELECT contact_id,
+               CASE WHEN bool_or(outcome = 'won') THEN 'won'
+                    WHEN bool_or(outcome = 'open') THEN 'open'
+                    WHEN bool_or(outcome = 'lost') THEN 'lost' END AS outcome,
+               sum(amount) FILTER (WHERE outcome = 'won') AS deal_amount,
+               min(closed_at) FILTER (WHERE outcome = 'won') AS won_at,
+               min(created_at) AS first_deal
+        FROM de GROUP BY contact_id
+        """
+    )
+    won = arrow_table(
+        con.sql("SELECT contact_id, won_at FROM _deals_by_contact WHERE won_at IS NOT NULL").arrow()
+    )
+    per_contact, journey = sequences(sorted_touches(con, _files(dirs, "events"), "ev"), won)
+    con.register("_touches", per_contact)
+    con.register("_journey_rows", journey)
     counts: dict[str, int] = {}
-    for table, sql in queries.items():
-        counts[table] = _write_table(con, table, sql, out)
-    counts.update(_write_rollups(con, out / "contact_paths.parquet", out))
-    con.execute("DROP TABLE IF EXISTS _spells")
-    con.unregister("_stage_order")
+    try:
+        for table, sql in queries.items():
+            counts[table] = _write_table(con, table, sql, out)
+        del per_contact
+        con.unregister("_touches")
+        counts.update(_write_rollups(con, out / "contact_paths.parquet", out))
+    finally:
+        for name in ("_touches", "_journey_rows"):
+            con.unregister(name)
+        con.execute("DROP TABLE IF EXISTS _spells")
+        con.execute("DROP TABLE IF EXISTS _deals_by_contact")
+        con.unregister("_stage_order")
     return counts
 
 
@@ -457,9 +469,16 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
         f"lead_source, outcome, won_at FROM read_parquet({path})"
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE _reached AS {REACHED_SQL.format(spells='_spells')}")
+    # JOURNEY_SQL's rows, from the touches put in order once (workbook.crm.touches)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _journey AS {JOURNEY_SQL.format(events='ev', paths='_cp')}"
+        """
+        CREATE OR REPLACE TEMP TABLE _journey AS
+        SELECT j.contact_id, p.persona, p.segment, p.icp, j.touchpoint, j.channel, j.action,
+               j.pos, j.n, j.prev, coalesce(p.outcome, 'none') AS outcome
+        FROM _journey_rows j LEFT JOIN _cp p ON p.contact_id = j.contact_id
+        """
     )
+    con.unregister("_journey_rows")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _combos AS " + ROLLUP_SQL["score_combos"].format(events="ev")
     )

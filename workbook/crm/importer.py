@@ -20,6 +20,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -387,19 +388,29 @@ def import_file(
         raise CrmImportError(f"{name}: file not found", hint="check the path to the export")
 
     step("checking the file")
-    digest = _sha256(path)
+    size = path.stat().st_size
     sniffed = sniff(path)
     manifest = read_manifest(ws_path)
-    for sid, entry in manifest["sources"].items():
-        if entry.get("sha256") == digest and (source_id is None or source_id == sid):
-            return ImportResult(
-                sid,
-                entry.get("system", "?"),
-                name,
-                digest,
-                unchanged=True,
-                rows_read=entry.get("rows_read", 0),
-            )
+    # The file's hash tells whether it was imported already. Only an entry of the same size
+    # (or one from before sizes were recorded) can match: then hash now; otherwise hash on
+    # a second thread while the file is read (2 GB take ~1.5 s).
+    hashing: Future[str] | None = None
+    if any(e.get("bytes", size) == size for e in manifest["sources"].values()):
+        digest = _sha256(path)
+        for sid, entry in manifest["sources"].items():
+            if entry.get("sha256") == digest and (source_id is None or source_id == sid):
+                return ImportResult(
+                    sid,
+                    entry.get("system", "?"),
+                    name,
+                    digest,
+                    unchanged=True,
+                    rows_read=entry.get("rows_read", 0),
+                )
+    else:
+        pool = ThreadPoolExecutor(1, thread_name_prefix="workbook-sha256")
+        hashing = pool.submit(_sha256, path)
+        pool.shutdown(wait=False)  # the thread ends when the hash is done
 
     step("reading")
     if isinstance(column_map, (str, Path)):
@@ -539,6 +550,8 @@ def import_file(
                 hint="fix the file and import it again",
             )
 
+        if hashing is not None:
+            digest = hashing.result()
         step("pseudonymising")
         # contacts are materialised (small); events and deals stay views, read once when written
         # with no row set aside (the usual case) the 10M-row events need no anti join
@@ -600,6 +613,10 @@ def import_file(
             ).to_arrow_table()
             first_event, last_event = span.column(0)[0].as_py(), span.column(1)[0].as_py()
 
+            # the staging tables hold every row of the file: free them (and the memory DuckDB
+            # may use) before the derived tables sort and group the events again
+            _drop_temp(con, keep={"_bad"})
+
             step("building derived tables")
             derived = st.build_derived([s.id for s in ws.data.stages])
 
@@ -617,6 +634,7 @@ def import_file(
             manifest["sources"][sid] = {
                 "file": name,
                 "sha256": digest,
+                "bytes": size,
                 "system": src.name,
                 "rows_read": rows_read,
                 "rows_rejected": rejected,
@@ -667,6 +685,18 @@ def import_file(
         warnings=warnings,
         rejects_file=rejects_rel,
     )
+
+
+def _drop_temp(con: Any, keep: set[str]) -> None:
+    """Drop every temporary view and table of the connection but ``keep``."""
+    for (name,) in con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal"
+    ).fetchall():
+        if name not in keep:
+            con.execute(f'DROP VIEW "{name}"')
+    for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall():
+        if name not in keep:
+            con.execute(f'DROP TABLE "{name}"')
 
 
 def _q(path: Path | str) -> str:
