@@ -44,7 +44,7 @@ def rollup(eng: Engine, name: str) -> str:
     """Name to query a rollup by (``workbook.crm.schema.ROLLUPS``): its view when the import
     wrote it, else the same SQL run once per engine over the raw views (a workspace imported
     before the rollup existed still gets right answers, only slower)."""
-    from workbook.crm.derive import JOURNEY_SQL, PATHS_SQL, REACHED_SQL, ROLLUP_SQL
+    from workbook.crm.derive import JOURNEY_SQL, PATHS_SQL, REACHED_SQL, ROLLUP_SQL, TOUCHES_SQL
 
     if eng.has(name):
         return name
@@ -67,6 +67,8 @@ def rollup(eng: Engine, name: str) -> str:
     }
     if "{journey}" in sql:
         names["journey"] = eng.cached("_journeys", JOURNEY_SQL.format(events="events", paths=paths))
+    if "{touches}" in sql:
+        names["touches"] = eng.cached("_touch_counts", TOUCHES_SQL.format(events="events"))
     if "{combos}" in sql:
         names["combos"] = rollup(eng, "score_combos")
     if "{numbered}" in sql:

@@ -169,6 +169,7 @@ class Generic:
             f"{field('value')} IS NOT NULL OR NULL AS raw_value",
             f"{ctx.amount(field('value'))} AS value",
         ]
+        constant: list[str] = []
         for key in (
             "stage",
             "touchpoint",
@@ -182,8 +183,15 @@ class Generic:
             "event_id",
             *_CONTACT_FIELDS,
         ):
-            select.append(f"{field(key)} AS {key}")
-        ctx.stage(", ".join(select))
+            # a field the file has is staged per row; one it lacks (a null, or the map's one
+            # value for every row) is added by the view, so it takes no memory per row
+            (select if key in cols else constant).append(f"{field(key)} AS {key}")
+        ctx.stage(", ".join(select), name="_stg_file")
+        ctx.con.execute(
+            "CREATE OR REPLACE TEMP VIEW _stg AS SELECT *"
+            + "".join(f", {c}" for c in constant)
+            + " FROM _stg_file"
+        )
         ctx.rows = int(ctx.con.execute("SELECT count(*) FROM _stg").fetchall()[0][0])
         ccol = cols["contact_id"]
         ctx.flag(

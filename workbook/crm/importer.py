@@ -46,6 +46,9 @@ _BLOCK = 16 << 20  # Arrow block size: also the largest row it can read at all
 #: buffer pool, and Python, Arrow and the Parquet writer need their share. (A larger limit is
 #: not faster either: 3 GB made the 10M import slower than 1.4 GB on a 2-core machine.)
 _MEMORY_LIMIT = "1200MB"
+#: The same while the derived tables are built: each contact's touches, in order, are then
+#: also held in Arrow (some 300 MB for 10M events) next to DuckDB's own memory.
+_DERIVED_MEMORY_LIMIT = "900MB"
 #: Files up to this size are counted before their source reads them (an empty one is refused
 #: first); larger ones are counted by the source's own pass over the rows.
 _SMALL_FILE = 16 << 20
@@ -616,6 +619,8 @@ def import_file(
             # the staging tables hold every row of the file: free them (and the memory DuckDB
             # may use) before the derived tables sort and group the events again
             _drop_temp(con, keep={"_bad"})
+            # the derived tables also hold each contact's touches in Arrow, outside DuckDB
+            con.execute(f"SET memory_limit='{_DERIVED_MEMORY_LIMIT}'")
 
             step("building derived tables")
             derived = st.build_derived([s.id for s in ws.data.stages])

@@ -46,9 +46,12 @@ def sorted_touches(con: Any, files: Sequence[str], events: str) -> Any:
         finally:
             con.execute("SET preserve_insertion_order=false")
         if _strictly_sorted(table):
-            return table
-    return arrow_table(
-        con.sql(f"SELECT {_COLUMNS} FROM {events} WHERE {TOUCH} ORDER BY {_ORDER}").arrow()
+            return _compact(table)
+        del table
+    return _compact(
+        arrow_table(
+            con.sql(f"SELECT {_COLUMNS} FROM {events} WHERE {TOUCH} ORDER BY {_ORDER}").arrow()
+        )
     )
 
 
@@ -56,6 +59,18 @@ def arrow_table(table: Any) -> Any:
     """One Arrow table in one chunk per column, from a DuckDB result."""
     if hasattr(table, "read_all"):  # a RecordBatchReader in some DuckDB versions
         table = table.read_all()
+    return table.combine_chunks()
+
+
+def _compact(table: Any) -> Any:
+    """The touches with touchpoint, channel and action dictionary-encoded.
+
+    A few dozen distinct values each: as dictionaries the copies made below cost 4 bytes a
+    row, not the text (10M events: some 300 MB less at the peak).
+    """
+    for name in ("touchpoint", "channel", "action"):
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, table.column(name).dictionary_encode())
     return table.combine_chunks()
 
 
