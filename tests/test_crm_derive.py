@@ -173,7 +173,14 @@ def test_touch_order_is_the_same_from_one_source_or_several(tmp_path: Path) -> N
     """One sorted source is read in file order; several are sorted by DuckDB. The touch lists
     and every journey rollup come out the same."""
     one, two = _generated(tmp_path, "one"), _generated(tmp_path, "two")
-    for table in ("contact_paths", "journey_touchpoints", "journey_transitions"):
+    for table in (
+        "stage_spells",
+        "stage_entries",
+        "contact_paths",
+        "stage_moves",
+        "journey_touchpoints",
+        "journey_transitions",
+    ):
         a, b = _read(one, table), _read(two, table)
         a = a.drop(columns=[c for c in a if c == "source_id"])
         b = b.drop(columns=[c for c in b if c == "source_id"])
@@ -183,7 +190,7 @@ def test_touch_order_is_the_same_from_one_source_or_several(tmp_path: Path) -> N
     # and the single source really is read in file order, without a sort
     import duckdb
 
-    from workbook.crm.touches import TOUCH, _strictly_sorted, arrow_table
+    from workbook.crm.sequences import TOUCH, _strictly_sorted, arrow_table
 
     events = schema.source_dir(one, "all") / "events.parquet"
     con = duckdb.connect()
@@ -198,7 +205,7 @@ def test_tied_events_fall_back_to_a_full_order(tmp_path: Path) -> None:
     are then sorted on touchpoint and action too, so the result never depends on the file."""
     import duckdb
 
-    from workbook.crm.touches import sequences, sorted_touches
+    from workbook.crm.sequences import sequences, sorted_touches
 
     ev = tmp_path / "events.parquet"
     tied = pd.DataFrame(

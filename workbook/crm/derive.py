@@ -31,7 +31,15 @@ from typing import Any
 
 from workbook.crm import schema
 from workbook.crm.actions import CONTENT_ACTIONS, EXPOSURE_ACTIONS
-from workbook.crm.touches import arrow_table, sequences, sorted_touches
+from workbook.crm.sequences import (
+    STAGE,
+    arrow_table,
+    in_order,
+    sequences,
+    sorted_touches,
+    stage_paths,
+    stage_spells,
+)
 
 __all__ = [
     "DERIVED",
@@ -336,7 +344,6 @@ def build_derived(
     dict
         Rows written per derived table.
     """
-    import pyarrow as pa
 
     dirs = [Path(d) for d in source_dirs]
     out = Path(out_dir)
@@ -344,42 +351,11 @@ def build_derived(
     con = con or connect()
     for table, name in (("events", "ev"), ("contacts", "co"), ("deals", "de")):
         _view(con, name, _files(dirs, table), table)
-    con.register(
-        "_stage_order",
-        pa.table(
-            {
-                "stage": pa.array(list(stages), pa.string()),
-                "idx": pa.array(range(len(stages)), pa.int16()),
-            }
-        ),
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _spells AS
-        WITH se AS (
-            SELECT contact_id, ts, stage,
-                   row_number() OVER (PARTITION BY contact_id
-                                      ORDER BY ts, seq, source_id, stage) AS rn
-            FROM ev WHERE kind = 'stage' AND stage IS NOT NULL AND contact_id IS NOT NULL
-        ), marked AS (
-            SELECT *, lag(stage) OVER (PARTITION BY contact_id ORDER BY rn) AS prev FROM se
-        ), s AS (
-            SELECT contact_id, ts, stage, rn FROM marked WHERE prev IS NULL OR prev <> stage
-        )
-        SELECT s.contact_id,
-               (row_number() OVER w - 1)::INTEGER AS seq,
-               s.stage,
-               o.idx::SMALLINT AS stage_index,
-               s.ts AS entered_at,
-               lead(s.ts) OVER w AS exited_at,
-               lead(s.stage) OVER w AS next_stage,
-               lead(o.idx) OVER w ::SMALLINT AS next_stage_index
-        FROM s LEFT JOIN _stage_order o USING (stage)
-        WINDOW w AS (PARTITION BY s.contact_id ORDER BY s.rn)
-        """
-    )
+    events = _files(dirs, "events")
+    # each contact's stage entries and touches in order, once (workbook.crm.sequences)
+    spells = stage_spells(in_order(con, events, "ev", STAGE, ("stage",)), stages)
+    con.register("_spells", spells)
     queries = {
-        "stage_spells": "SELECT * FROM _spells ORDER BY contact_id, seq",
         "stage_entries": """
             SELECT contact_id, stage, min(stage_index)::SMALLINT AS stage_index,
                    min(entered_at) AS first_entered_at
@@ -397,10 +373,7 @@ def build_derived(
             ), d AS (
                 SELECT * FROM _deals_by_contact
             ), p AS (
-                SELECT contact_id, list(stage ORDER BY seq) AS stage_path,
-                       arg_max(stage, stage_index) AS furthest_stage,
-                       max(stage_index) AS furthest_stage_index
-                FROM _spells GROUP BY contact_id
+                SELECT * FROM _stage_paths
             ), t AS (
                 SELECT contact_id, min(ts) AS first_event FROM ev GROUP BY contact_id
             ), ids AS (
@@ -444,22 +417,24 @@ def build_derived(
     won = arrow_table(
         con.sql("SELECT contact_id, won_at FROM _deals_by_contact WHERE won_at IS NOT NULL").arrow()
     )
-    per_contact, journey = sequences(sorted_touches(con, _files(dirs, "events"), "ev"), won)
+    per_contact, journey = sequences(sorted_touches(con, events, "ev"), won)
     con.register("_touches", per_contact)
     con.register("_journey_rows", journey)
+    con.register("_stage_paths", stage_paths(spells, stages))
     counts: dict[str, int] = {}
     try:
+        # already in order (contact, seq): written as they are, no sort
+        counts["stage_spells"] = _write_arrow("stage_spells", spells, out)
         for table, sql in queries.items():
             counts[table] = _write_table(con, table, sql, out)
         del per_contact
-        con.unregister("_touches")
+        for name in ("_touches", "_stage_paths"):
+            con.unregister(name)
         counts.update(_write_rollups(con, out / "contact_paths.parquet", out))
     finally:
-        for name in ("_touches", "_journey_rows"):
+        for name in ("_touches", "_journey_rows", "_stage_paths", "_spells"):
             con.unregister(name)
-        con.execute("DROP TABLE IF EXISTS _spells")
         con.execute("DROP TABLE IF EXISTS _deals_by_contact")
-        con.unregister("_stage_order")
     return counts
 
 
@@ -514,6 +489,23 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
         for tmp in ("_cp", "_reached", "_journey", "_combos", "_touch_counts"):
             con.execute(f"DROP TABLE IF EXISTS {tmp}")
     return counts
+
+
+def _write_arrow(table: str, data: Any, out: Path) -> int:
+    """Write an Arrow table already in the canonical schema and order to ``out`` atomically."""
+    import pyarrow.parquet as pq
+
+    final = out / f"{table}.parquet"
+    tmp = out / f".{table}-{uuid.uuid4().hex}.parquet"
+    try:
+        pq.write_table(
+            data.cast(schema.TABLES[table]), tmp, compression="zstd", row_group_size=1 << 17
+        )
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return int(data.num_rows)
 
 
 def _write_table(con: Any, table: str, sql: str, out: Path) -> int:
