@@ -364,6 +364,9 @@ def build_derived(
         """,
         # The touches in order come from _touches (workbook.crm.touches: no sort per
         # contact); the events give only each contact's first time.
+        # Everything but the lists, which come from workbook.crm.sequences (already per
+        # contact, in contact order) and are attached in Arrow: DuckDB would join and sort
+        # 1M rows of lists for nothing.
         "contact_paths": """
             WITH c AS (
                 SELECT contact_id, min(persona) AS persona, min(segment) AS segment,
@@ -372,8 +375,6 @@ def build_derived(
                 FROM co GROUP BY contact_id
             ), d AS (
                 SELECT * FROM _deals_by_contact
-            ), p AS (
-                SELECT * FROM _stage_paths
             ), t AS (
                 SELECT contact_id, min(ts) AS first_event FROM ev GROUP BY contact_id
             ), ids AS (
@@ -381,12 +382,6 @@ def build_derived(
                 UNION SELECT contact_id FROM d
             )
             SELECT ids.contact_id, c.persona, c.segment, c.icp, c.lead_source,
-                   p.stage_path, p.furthest_stage,
-                   p.furthest_stage_index::SMALLINT AS furthest_stage_index,
-                   tt.touchpoints,
-                   tt.first_touch,
-                   tt.last_touch,
-                   coalesce(tt.n_touches, 0)::INTEGER AS n_touches,
                    coalesce(d.outcome, 'none') AS outcome,
                    d.deal_amount,
                    least(c.created_at, t.first_event, d.first_deal) AS first_seen,
@@ -395,8 +390,7 @@ def build_derived(
                        / 86400.0 AS days_to_close
             FROM ids
             LEFT JOIN c USING (contact_id) LEFT JOIN d USING (contact_id)
-            LEFT JOIN p USING (contact_id) LEFT JOIN t USING (contact_id)
-            LEFT JOIN _touches tt USING (contact_id)
+            LEFT JOIN t USING (contact_id)
             WHERE ids.contact_id IS NOT NULL
             ORDER BY ids.contact_id
         """,
@@ -418,21 +412,23 @@ def build_derived(
         con.sql("SELECT contact_id, won_at FROM _deals_by_contact WHERE won_at IS NOT NULL").arrow()
     )
     per_contact, journey = sequences(sorted_touches(con, events, "ev"), won)
-    con.register("_touches", per_contact)
     con.register("_journey_rows", journey)
-    con.register("_stage_paths", stage_paths(spells, stages))
     counts: dict[str, int] = {}
     try:
         # already in order (contact, seq): written as they are, no sort
         counts["stage_spells"] = _write_arrow("stage_spells", spells, out)
-        for table, sql in queries.items():
-            counts[table] = _write_table(con, table, sql, out)
+        counts["stage_entries"] = _write_table(con, "stage_entries", queries["stage_entries"], out)
+        paths = _with_lists(
+            arrow_table(con.sql(queries["contact_paths"]).arrow()),
+            stage_paths(spells, stages),
+            per_contact,
+        )
         del per_contact
-        for name in ("_touches", "_stage_paths"):
-            con.unregister(name)
+        counts["contact_paths"] = _write_arrow("contact_paths", paths, out)
+        del paths
         counts.update(_write_rollups(con, out / "contact_paths.parquet", out))
     finally:
-        for name in ("_touches", "_journey_rows", "_stage_paths", "_spells"):
+        for name in ("_journey_rows", "_spells"):
             con.unregister(name)
         con.execute("DROP TABLE IF EXISTS _deals_by_contact")
     return counts
@@ -489,6 +485,26 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
         for tmp in ("_cp", "_reached", "_journey", "_combos", "_touch_counts"):
             con.execute(f"DROP TABLE IF EXISTS {tmp}")
     return counts
+
+
+def _with_lists(scalars: Any, stage_paths: Any, touches: Any) -> Any:
+    """contact_paths: the per-contact values from SQL (sorted by contact) with the stage
+    path and the touch lists attached by contact id."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = scalars.column("contact_id")
+    columns = {name: scalars.column(name) for name in scalars.column_names}
+    for part, names in (
+        (stage_paths, ("stage_path", "furthest_stage", "furthest_stage_index")),
+        (touches, ("touchpoints", "first_touch", "last_touch", "n_touches")),
+    ):
+        where = pc.index_in(ids, value_set=part.column("contact_id").combine_chunks())
+        for name in names:
+            columns[name] = part.column(name).take(where)
+    columns["n_touches"] = pc.fill_null(columns["n_touches"], 0)
+    target = schema.CONTACT_PATHS
+    return pa.table([columns[f.name].cast(f.type) for f in target], schema=target)
 
 
 def _write_arrow(table: str, data: Any, out: Path) -> int:
