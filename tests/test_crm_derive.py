@@ -214,7 +214,6 @@ def test_tied_events_fall_back_to_a_full_order(tmp_path: Path) -> None:
             "ts": [_t(1), _t(1), _t(2), _t(1)],
             "seq": [0, 0, 1, 0],
             "kind": ["touch"] * 4,
-            "stage": [None] * 4,
             "touchpoint": ["webinar", "blog", "demo-call", "blog"],
             "channel": ["web"] * 4,
             "action": ["attend", "visit", "call", "visit"],

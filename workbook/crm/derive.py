@@ -35,7 +35,6 @@ from workbook.crm.sequences import (
     STAGE,
     arrow_table,
     in_order,
-    runs,
     sequences,
     sorted_touches,
     stage_paths,
@@ -49,7 +48,6 @@ __all__ = [
     "REACHED_SQL",
     "ROLLUP_SQL",
     "TOUCHES_SQL",
-    "TOUCH_COUNTS_SQL",
     "build_derived",
     "connect",
     "copy_parquet",
@@ -111,10 +109,9 @@ SELECT t.contact_id, p.persona, p.segment, p.icp, t.touchpoint, t.channel, t.act
 FROM {events} t
 LEFT JOIN {paths} p ON p.contact_id = t.contact_id
 WHERE t.kind = 'touch' AND t.touchpoint IS NOT NULL AND coalesce(t.action, '') <> 'sent'
-  AND t.contact_id IS NOT NULL
   AND (p.won_at IS NULL OR p.outcome <> 'won' OR t.ts <= p.won_at)
 -- One window for all three columns: one sort instead of two. (The import computes the same
--- rows without a sort: workbook.crm.sequences.)
+-- rows without a sort: workbook.crm.touches.)
 WINDOW w AS (PARTITION BY t.contact_id ORDER BY t.ts, t.seq, t.source_id, t.touchpoint, t.action)
 """
 
@@ -128,14 +125,11 @@ _POSITION = (
 #: Per contact, stage and touchpoint: the touches (as counted in journeys) and a channel.
 #: Two rollups add these up (touches by stage, and every touch of a journey's touchpoints),
 #: so the event log is grouped once for both.
-TOUCH_COUNTS_SQL = """
+TOUCHES_SQL = f"""
 SELECT contact_id, stage, touchpoint, count(*) AS touches, min(channel) AS channel
-FROM {touches}
+FROM {{events}} WHERE {_TOUCH}
 GROUP BY contact_id, stage, touchpoint
 """
-TOUCHES_SQL = TOUCH_COUNTS_SQL.replace(
-    "{touches}", f"(SELECT * FROM {{events}} WHERE contact_id IS NOT NULL AND {_TOUCH})"
-)
 
 #: The SQL of each rollup (see schema.ROLLUPS for what the columns mean).
 ROLLUP_SQL: dict[str, str] = {
@@ -368,6 +362,8 @@ def build_derived(
             FROM _spells GROUP BY contact_id, stage
             ORDER BY contact_id, first_entered_at, stage
         """,
+        # The touches in order come from _touches (workbook.crm.touches: no sort per
+        # contact); the events give only each contact's first time.
         # Everything but the lists, which come from workbook.crm.sequences (already per
         # contact, in contact order) and are attached in Arrow: DuckDB would join and sort
         # 1M rows of lists for nothing.
@@ -415,8 +411,8 @@ def build_derived(
     won = arrow_table(
         con.sql("SELECT contact_id, won_at FROM _deals_by_contact WHERE won_at IS NOT NULL").arrow()
     )
-    touches = sorted_touches(con, events, "ev")
-    per_contact, journey = sequences(touches, won)
+    per_contact, journey = sequences(sorted_touches(con, events, "ev"), won)
+    con.register("_journey_rows", journey)
     counts: dict[str, int] = {}
     try:
         # already in order (contact, seq): written as they are, no sort
@@ -429,38 +425,13 @@ def build_derived(
         )
         del per_contact
         counts["contact_paths"] = _write_arrow("contact_paths", paths, out)
-        # The rollups that need no raw event join and group on the contact's number (its row
-        # in contact_paths) instead of its id: integers hash and compare several times faster
-        # than the 17-character pseudonyms.
-        ids = paths.column("contact_id")
         del paths
-        con.register("_spells_n", _numbered(spells, ids))
-        con.register("_journey_n", _numbered(journey, ids))
-        con.register(
-            "_touches_n",
-            _numbered(touches.select(["contact_id", "stage", "touchpoint", "channel"]), ids),
-        )
-        del journey, touches
         counts.update(_write_rollups(con, out / "contact_paths.parquet", out))
     finally:
-        for name in ("_spells", "_spells_n", "_journey_n", "_touches_n"):
+        for name in ("_journey_rows", "_spells"):
             con.unregister(name)
         con.execute("DROP TABLE IF EXISTS _deals_by_contact")
     return counts
-
-
-def _numbered(table: Any, ids: Any) -> Any:
-    """``table`` (rows grouped by contact) with ``contact_id`` replaced by the contact's
-    number: its row in ``ids``."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    contact = table.column("contact_id").combine_chunks()
-    starts, sizes, _ = runs(contact)
-    number = pc.index_in(contact.take(pa.array(starts)), value_set=ids)
-    rows = np.repeat(number.to_numpy(zero_copy_only=False).astype(np.int32), sizes)
-    return table.set_column(0, "contact_id", pa.array(rows))
 
 
 def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
@@ -471,46 +442,33 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
     at every question.
     """
     path = "'" + contact_paths.as_posix().replace("'", "''") + "'"
-    cols = "persona, segment, icp, lead_source, outcome, won_at"
-    # By contact number (see build_derived): _spells_n, _journey_n and _touches_n.
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _cp_n AS SELECT file_row_number::INTEGER AS contact_id, "
-        f"{cols} FROM read_parquet({path}, file_row_number = true)"
+        "CREATE OR REPLACE TEMP TABLE _cp AS SELECT contact_id, persona, segment, icp, "
+        f"lead_source, outcome, won_at FROM read_parquet({path})"
     )
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _reached AS {REACHED_SQL.format(spells='_spells_n')}"
-    )
-    # JOURNEY_SQL's rows, from the touches put in order once (workbook.crm.sequences)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _reached AS {REACHED_SQL.format(spells='_spells')}")
+    # JOURNEY_SQL's rows, from the touches put in order once (workbook.crm.touches)
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _journey AS
         SELECT j.contact_id, p.persona, p.segment, p.icp, j.touchpoint, j.channel, j.action,
                j.pos, j.n, j.prev, coalesce(p.outcome, 'none') AS outcome
-        FROM _journey_n j LEFT JOIN _cp_n p ON p.contact_id = j.contact_id
+        FROM _journey_rows j LEFT JOIN _cp p ON p.contact_id = j.contact_id
         """
     )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _touch_counts AS "
-        + TOUCH_COUNTS_SQL.format(touches="_touches_n")
-    )
-    by_number = {
-        "spells": "_spells_n",
-        "paths": "_cp_n",
-        "reached": "_reached",
-        "journey": "_journey",
-        "touches": "_touch_counts",
-    }
-    # By contact id: the rollups over the raw events.
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _cp AS SELECT contact_id, {cols} FROM read_parquet({path})"
-    )
+    con.unregister("_journey_rows")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _combos AS " + ROLLUP_SQL["score_combos"].format(events="ev")
     )
-    by_id = {
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _touch_counts AS {TOUCHES_SQL.format(events='ev')}")
+    names = {
         "events": "ev",
+        "spells": "_spells",
         "paths": "_cp",
+        "reached": "_reached",
+        "journey": "_journey",
         "combos": "_combos",
+        "touches": "_touch_counts",
         # The rows of the file just written, which is sorted by contact id.
         "numbered": "(SELECT contact_id, file_row_number AS n "
         f"FROM read_parquet({path}, file_row_number = true))",
@@ -520,12 +478,11 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
         for table, sql in ROLLUP_SQL.items():
             if table == "score_combos":
                 sql = "SELECT * FROM _combos"  # computed above, for score_events
-            names = by_id if "{events}" in sql else by_number
             # Sorted on every column, so the same data always writes the same file.
             sql = f"SELECT * FROM ({sql.format(**names)}) ORDER BY ALL"
             counts[table] = _write_table(con, table, sql, out)
     finally:
-        for tmp in ("_cp", "_cp_n", "_reached", "_journey", "_combos", "_touch_counts"):
+        for tmp in ("_cp", "_reached", "_journey", "_combos", "_touch_counts"):
             con.execute(f"DROP TABLE IF EXISTS {tmp}")
     return counts
 

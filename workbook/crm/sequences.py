@@ -26,7 +26,6 @@ __all__ = [
     "TOUCH",
     "arrow_table",
     "in_order",
-    "runs",
     "sequences",
     "sorted_touches",
     "stage_paths",
@@ -77,8 +76,7 @@ def in_order(
 
 def sorted_touches(con: Any, files: Sequence[str], events: str) -> Any:
     """The touches (:data:`TOUCH`) in journey order."""
-    where = f"contact_id IS NOT NULL AND {TOUCH}"
-    return in_order(con, files, events, where, ("touchpoint", "channel", "action", "stage"))
+    return in_order(con, files, events, TOUCH, ("touchpoint", "channel", "action"))
 
 
 def arrow_table(table: Any) -> Any:
@@ -104,7 +102,7 @@ def _strictly_sorted(table: Any) -> bool:
     return bool(pc.all(pc.fill_null(after, False)).as_py())
 
 
-def runs(contact: Any) -> tuple[Any, Any, Any]:
+def _runs(contact: Any) -> tuple[Any, Any, Any]:
     """Where each contact's run of rows starts, how long it is, and each row's run number."""
     import numpy as np
     import pyarrow.compute as pc
@@ -136,7 +134,7 @@ def stage_spells(entries: Any, stages: Sequence[str]) -> Any:
     rows = entries.num_rows
     contact = entries.column("contact_id").combine_chunks()
     stage = entries.column("stage").combine_chunks().cast(pa.string())
-    starts, _, _ = runs(contact)
+    starts, _, _ = _runs(contact)
     first = np.zeros(rows, bool)
     first[starts] = True
     if rows > 1:
@@ -147,7 +145,7 @@ def stage_spells(entries: Any, stages: Sequence[str]) -> Any:
     keep = pa.array(np.flatnonzero(first | ~repeat))
     contact, stage = contact.take(keep), stage.take(keep)
     entered = entries.column("ts").combine_chunks().take(keep)
-    starts, sizes, group = runs(contact)
+    starts, sizes, group = _runs(contact)
     n = len(contact)
     seq = np.arange(n) - starts[group]
     has_next = np.zeros(n, bool)
@@ -177,7 +175,7 @@ def stage_paths(spells: Any, stages: Sequence[str]) -> Any:
     import pyarrow as pa
 
     contact = spells.column("contact_id").combine_chunks()
-    starts, _, _ = runs(contact)
+    starts, _, _ = _runs(contact)
     rows = len(contact)
     index = spells.column("stage_index").combine_chunks()
     filled = index.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
@@ -224,7 +222,7 @@ def sequences(touches: Any, won: Any) -> tuple[Any, Any]:
     rows = touches.num_rows
     contact = touches.column("contact_id").combine_chunks()
     point = touches.column("touchpoint").combine_chunks()
-    starts, sizes, group = runs(contact)
+    starts, sizes, group = _runs(contact)
 
     # A journey is a prefix of the contact's touches: those up to the close of the first won
     # deal (all of them when the contact never won).
