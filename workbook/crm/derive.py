@@ -353,8 +353,15 @@ def build_derived(
         _view(con, name, _files(dirs, table), table)
     events = _files(dirs, "events")
     # each contact's stage entries and touches in order, once (workbook.crm.sequences)
+    # Arrow tables live outside DuckDB's memory limit: each is written or handed to DuckDB
+    # and dropped as soon as it can be, so that 10M events stay under 2 GB in all.
     spells = stage_spells(in_order(con, events, "ev", STAGE, ("stage",)), stages)
-    con.register("_spells", spells)
+    # already in order (contact, seq): written as it is, no sort
+    counts: dict[str, int] = {"stage_spells": _write_arrow("stage_spells", spells, out)}
+    paths_by_stage = stage_paths(spells, stages)
+    del spells
+    written = "'" + (out / "stage_spells.parquet").as_posix().replace("'", "''") + "'"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _spells AS SELECT * FROM read_parquet({written})")
     queries = {
         "stage_entries": """
             SELECT contact_id, stage, min(stage_index)::SMALLINT AS stage_index,
@@ -412,25 +419,24 @@ def build_derived(
         con.sql("SELECT contact_id, won_at FROM _deals_by_contact WHERE won_at IS NOT NULL").arrow()
     )
     per_contact, journey = sequences(sorted_touches(con, events, "ev"), won)
-    con.register("_journey_rows", journey)
-    counts: dict[str, int] = {}
+    con.register("_journey_arrow", journey)
     try:
-        # already in order (contact, seq): written as they are, no sort
-        counts["stage_spells"] = _write_arrow("stage_spells", spells, out)
+        con.execute("CREATE OR REPLACE TEMP TABLE _journey_rows AS SELECT * FROM _journey_arrow")
+    finally:
+        con.unregister("_journey_arrow")
+    del journey
+    try:
         counts["stage_entries"] = _write_table(con, "stage_entries", queries["stage_entries"], out)
-        paths = _with_lists(
-            arrow_table(con.sql(queries["contact_paths"]).arrow()),
-            stage_paths(spells, stages),
-            per_contact,
-        )
-        del per_contact
+        scalars = arrow_table(con.sql(queries["contact_paths"]).arrow())
+        paths = _with_lists(scalars, paths_by_stage, per_contact)
+        del scalars, paths_by_stage, per_contact
         counts["contact_paths"] = _write_arrow("contact_paths", paths, out)
         del paths
         counts.update(_write_rollups(con, out / "contact_paths.parquet", out))
     finally:
-        for name in ("_journey_rows", "_spells"):
-            con.unregister(name)
-        con.execute("DROP TABLE IF EXISTS _deals_by_contact")
+        con.execute("DROP VIEW IF EXISTS _spells")
+        for table in ("_journey_rows", "_deals_by_contact"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     return counts
 
 
@@ -456,7 +462,7 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
         FROM _journey_rows j LEFT JOIN _cp p ON p.contact_id = j.contact_id
         """
     )
-    con.unregister("_journey_rows")
+    con.execute("DROP TABLE _journey_rows")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _combos AS " + ROLLUP_SQL["score_combos"].format(events="ev")
     )
