@@ -4,7 +4,7 @@ For each size this generates a generic event export for the demo client (cached 
 ``benchmarks/_data/``), then, each in its own process so peak memory is its own:
 
 - ``workbook import`` into a fresh workspace (validation, pseudonymisation, sorted Parquet,
-  manifest and the three derived tables included);
+  manifest, the derived tables and the rollups included);
 - the plain pandas round trip on the same file: ``pandas.read_csv`` + ``DataFrame.to_parquet``.
 
 Run from the repository root::
