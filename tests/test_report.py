@@ -94,6 +94,10 @@ def test_cover_and_summary_from_the_workspace() -> None:
     ctx = ctx_for(small_workspace())
     cover = sections.render_section("cover", ctx)
     assert cover is not None and "Northwind Analytics" in cover and "1 March 2026" in cover
+    assert "Prepared for Northwind Analytics. Contact-level" in cover
+    # a name that ends in a full stop ("Tideway Rowing Co.") gets no second one
+    dotted = str(sections.render_section("cover", ctx_for(small_workspace("Tideway Rowing Co."))))
+    assert "Prepared for Tideway Rowing Co. Contact-level" in dotted and "Co.." not in dotted
     summary = str(sections.render_section("summary", ctx))
     # the high-priority recommendation comes first, with its owner
     assert summary.index("Self-serve demo booking") < summary.index("Shorter forms")
