@@ -23,8 +23,6 @@ counts leave out ``sent`` actions: a message sent is not yet something the conta
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,7 @@ from workbook.crm.sequences import (
     stage_paths,
     stage_spells,
 )
+from workbook.files import atomic_path
 
 __all__ = [
     "DERIVED",
@@ -111,7 +110,7 @@ LEFT JOIN {paths} p ON p.contact_id = t.contact_id
 WHERE t.kind = 'touch' AND t.touchpoint IS NOT NULL AND coalesce(t.action, '') <> 'sent'
   AND (p.won_at IS NULL OR p.outcome <> 'won' OR t.ts <= p.won_at)
 -- One window for all three columns: one sort instead of two. (The import computes the same
--- rows without a sort: workbook.crm.touches.)
+-- rows without a sort: workbook.crm.sequences.)
 WINDOW w AS (PARTITION BY t.contact_id ORDER BY t.ts, t.seq, t.source_id, t.touchpoint, t.action)
 """
 
@@ -369,8 +368,6 @@ def build_derived(
             FROM _spells GROUP BY contact_id, stage
             ORDER BY contact_id, first_entered_at, stage
         """,
-        # The touches in order come from _touches (workbook.crm.touches: no sort per
-        # contact); the events give only each contact's first time.
         # Everything but the lists, which come from workbook.crm.sequences (already per
         # contact, in contact order) and are attached in Arrow: DuckDB would join and sort
         # 1M rows of lists for nothing.
@@ -453,7 +450,7 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
         f"lead_source, outcome, won_at FROM read_parquet({path})"
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE _reached AS {REACHED_SQL.format(spells='_spells')}")
-    # JOURNEY_SQL's rows, from the touches put in order once (workbook.crm.touches)
+    # JOURNEY_SQL's rows, from the touches put in order once (workbook.crm.sequences)
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _journey AS
@@ -517,16 +514,10 @@ def _write_arrow(table: str, data: Any, out: Path) -> int:
     """Write an Arrow table already in the canonical schema and order to ``out`` atomically."""
     import pyarrow.parquet as pq
 
-    final = out / f"{table}.parquet"
-    tmp = out / f".{table}-{uuid.uuid4().hex}.parquet"
-    try:
+    with atomic_path(out / f"{table}.parquet") as tmp:
         pq.write_table(
             data.cast(schema.TABLES[table]), tmp, compression="zstd", row_group_size=1 << 17
         )
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return int(data.num_rows)
 
 
@@ -534,16 +525,8 @@ def _write_table(con: Any, table: str, sql: str, out: Path) -> int:
     """Write one derived table, cast to its canonical schema, to ``out`` atomically."""
     target = schema.TABLES[table]
     cols = ", ".join(f'CAST("{f.name}" AS {duck_type(f.type)}) AS "{f.name}"' for f in target)
-    final = out / f"{table}.parquet"
-    # a plain new file (not mkstemp, which makes it private to the owner)
-    tmp = out / f".{table}-{uuid.uuid4().hex}.parquet"
-    try:
-        rows = copy_parquet(con, f"SELECT {cols} FROM ({sql})", table, tmp)
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return rows
+    with atomic_path(out / f"{table}.parquet") as tmp:
+        return copy_parquet(con, f"SELECT {cols} FROM ({sql})", table, tmp)
 
 
 #: Parquet options per table. score_events is every touch and stage event as sorted
