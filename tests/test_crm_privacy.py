@@ -16,7 +16,7 @@ from workbook.crm.demo import demo_without_data
 from workbook.crm.derive import DERIVED
 from workbook.crm.generate import generate, write_export
 from workbook.crm.importer import import_file
-from workbook.crm.privacy import pseudonymise
+from workbook.crm.privacy import pseudonym_table, pseudonymise
 from workbook.store import open_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,6 +117,32 @@ def test_pseudonyms_depend_on_the_salt_and_not_on_case() -> None:
     b = pseudonymise(["ann@example.org"], b"2" * 32)
     assert a[0] == a[1] != a[2]
     assert a[0] != b[0]
+
+
+@pytest.mark.parametrize("salt_bytes", [16, 32, 100])
+def test_pseudonyms_from_sql_are_those_from_python(salt_bytes: int) -> None:
+    """The import hashes ids in DuckDB; a workspace's older imports were hashed in Python."""
+    import duckdb
+
+    ids = [
+        "Ann@Example.org",
+        " ann@example.org\t",
+        "42",
+        "MiXeD-Case-Id",
+        "a@B",
+        "\x1f x \x0b",
+        "Straße@Example.de",
+        "İstanbul@example.tr",
+        "\xa0bob@example.org\u2003",
+        "ÄÖÜ",
+        "x" * 300,
+    ]
+    salt = bytes(range(salt_bytes))
+    con = duckdb.connect()
+    con.register("src", pa.table({"id": ids + [None, ""]}))
+    pseudonym_table(con, "SELECT id AS ext FROM src", salt, "_ids")
+    got = dict(con.execute("SELECT ext, cid FROM _ids").fetchall())
+    assert got == dict(zip(ids, pseudonymise(ids, salt), strict=True))
 
 
 def test_same_salt_across_imports_of_one_workspace(tmp_path: Path) -> None:

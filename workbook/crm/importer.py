@@ -377,7 +377,7 @@ def import_file(
     from workbook import store
     from workbook.crm import sources
     from workbook.crm.derive import connect, copy_parquet
-    from workbook.crm.privacy import load_salt, pseudonymise
+    from workbook.crm.privacy import load_salt, pseudonym_table
     from workbook.crm.sniff import sniff
     from workbook.crm.stagemap import StageMap, load_map_file
     from workbook.model import DataSource
@@ -565,25 +565,8 @@ def import_file(
         for t, q in (("_e", queries.events), ("_d", queries.deals)):
             con.execute(f"CREATE OR REPLACE TEMP VIEW {t} AS SELECT q.* FROM ({q}) q{keep}")
         # every contact of an event or a deal is in the contacts query of its source
-        ids = [
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT contact_id FROM _c "
-                "WHERE contact_id IS NOT NULL AND contact_id <> ''"
-            ).fetchall()
-        ]
         salt, new_salt = load_salt(ws_path)
-        import pyarrow as pa
-
-        con.register(
-            "_ids",
-            pa.table(
-                {
-                    "ext": pa.array(ids, pa.string()),
-                    "cid": pa.array(pseudonymise(ids, salt), pa.string()),
-                }
-            ),
-        )
+        pseudonym_table(con, "SELECT contact_id AS ext FROM _c", salt, "_ids")
 
         step("writing tables")
         replaced = sid in manifest["sources"]

@@ -14,10 +14,11 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from workbook.crm import schema
 
-__all__ = ["SALT_FILE", "load_salt", "pseudonymise"]
+__all__ = ["SALT_FILE", "load_salt", "pseudonym_table", "pseudonymise"]
 
 SALT_FILE = ".salt"
 
@@ -47,3 +48,56 @@ def pseudonymise(ids: Iterable[str], salt: bytes) -> list[str]:
         h.update(_normal(raw).encode("utf-8"))
         out.append("c" + h.hexdigest()[:16])
     return out
+
+
+#: What ``str.strip()`` removes from text that is all ASCII.
+_ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
+def pseudonym_table(con: Any, ids: str, salt: bytes, name: str) -> None:
+    """Create the DuckDB table ``name`` (``ext``, ``cid``): each distinct id of the query
+    ``ids`` (one column ``ext``) with its pseudonym, equal to :func:`pseudonymise`'s.
+
+    The HMAC is computed in SQL (SHA-256 twice, with the key's inner and outer pads), on
+    every core: 1M ids take about a second, against three in Python. Ids that are all ASCII
+    are normalised in SQL too; the few that are not go through :func:`_normal` in Python, so
+    Unicode case folding and white space are exactly those of :func:`pseudonymise`.
+    """
+    import pyarrow as pa
+
+    key = hashlib.sha256(salt).digest() if len(salt) > 64 else salt
+    key = key.ljust(64, b"\0")
+    ipad = bytes(b ^ 0x36 for b in key)
+    opad = bytes(b ^ 0x5C for b in key)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name}_ext AS "
+        f"SELECT DISTINCT ext, strlen(ext) = length(ext) AS ascii FROM ({ids}) "
+        "WHERE ext IS NOT NULL AND ext <> ''"
+    )
+    other = [r[0] for r in con.execute(f"SELECT ext FROM {name}_ext WHERE NOT ascii").fetchall()]
+    con.register(
+        f"{name}_other",
+        pa.table(
+            {
+                "ext": pa.array(other, pa.string()),
+                "norm": pa.array([_normal(v) for v in other], pa.string()),
+            }
+        ),
+    )
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {name} AS
+            WITH n AS (
+                SELECT ext, CASE WHEN contains(t, '@') THEN lower(t) ELSE t END AS norm
+                FROM (SELECT ext, trim(ext, $space) AS t FROM {name}_ext WHERE ascii)
+                UNION ALL
+                SELECT ext, norm FROM {name}_other
+            )
+            SELECT ext, 'c' || left(sha256($opad || unhex(sha256($ipad || encode(norm)))), 16)
+                AS cid
+            FROM n""",
+            {"space": _ASCII_SPACE, "ipad": ipad, "opad": opad},
+        )
+    finally:
+        con.unregister(f"{name}_other")
+        con.execute(f"DROP TABLE {name}_ext")
