@@ -228,7 +228,7 @@ def test_tied_events_fall_back_to_a_full_order(tmp_path: Path) -> None:
     won = pd.DataFrame({"contact_id": ["c1"], "won_at": [pd.Timestamp(_t(1.5))]})
     import pyarrow as pa
 
-    per_contact, journey = sequences(touches, pa.Table.from_pandas(won, preserve_index=False))
+    per_contact, journey, _ = sequences(touches, pa.Table.from_pandas(won, preserve_index=False))
     rows = [
         (r["touchpoint"], r["pos"], r["n"], r["prev"])
         for r in journey.to_pylist()

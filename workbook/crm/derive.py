@@ -276,6 +276,40 @@ ROLLUP_SQL: dict[str, str] = {
 }
 
 
+#: journey_touchpoints as the import computes it: the same sums as ROLLUP_SQL's, with the
+#: contacts counted from the journey's first-touch flags (workbook.crm.sequences) instead of
+#: grouping 4M touches per contact and touchpoint. {after_win}: the touches after a win,
+#: which count only in ``all_contacts`` and ``all_touches``.
+_FLAGGED_JOURNEY_TOUCHPOINTS = f"""
+    SELECT persona, segment, icp, outcome, touchpoint, min(channel) AS channel,
+           sum(contacts) AS contacts, sum(content_contacts) AS content_contacts,
+           sum(touches) AS touches, sum(first_touch) AS first_touch,
+           sum(last_touch) AS last_touch, sum(linear) AS linear,
+           sum(position_based) AS position_based, sum(all_contacts) AS all_contacts,
+           sum(all_touches) AS all_touches
+    FROM (
+        SELECT persona, segment, icp, outcome, touchpoint, min(channel) AS channel,
+               count(*) FILTER (first) AS contacts,
+               count(*) FILTER (first_content) AS content_contacts,
+               count(*) AS touches,
+               count(*) FILTER (pos = 1) AS first_touch,
+               count(*) FILTER (pos = n) AS last_touch,
+               sum(1.0 / n) AS linear,
+               sum({_POSITION}) AS position_based,
+               count(*) FILTER (first) AS all_contacts,
+               count(*) AS all_touches
+        FROM {{journey}}
+        GROUP BY persona, segment, icp, outcome, touchpoint
+        UNION ALL BY NAME
+        SELECT persona, segment, icp, outcome, touchpoint,
+               count(*) FILTER (first) AS all_contacts, count(*) AS all_touches
+        FROM {{after_win}}
+        GROUP BY persona, segment, icp, outcome, touchpoint
+    )
+    GROUP BY ALL
+"""
+
+
 def connect(threads: int | None = None, memory_limit: str | None = None) -> Any:
     """A DuckDB connection set to UTC (timestamps are compared and truncated in UTC).
 
@@ -417,13 +451,14 @@ def build_derived(
     won = arrow_table(
         con.sql("SELECT contact_id, won_at FROM _deals_by_contact WHERE won_at IS NOT NULL").arrow()
     )
-    per_contact, journey = sequences(sorted_touches(con, events, "ev"), won)
-    con.register("_journey_arrow", journey)
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE _journey_rows AS SELECT * FROM _journey_arrow")
-    finally:
-        con.unregister("_journey_arrow")
-    del journey
+    per_contact, journey, after_win = sequences(sorted_touches(con, events, "ev"), won)
+    for name, rows in (("_journey_rows", journey), ("_after_win_rows", after_win)):
+        con.register("_arrow_rows", rows)
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _arrow_rows")
+        finally:
+            con.unregister("_arrow_rows")
+    del journey, after_win, rows
     try:
         counts["stage_entries"] = _write_table(con, "stage_entries", queries["stage_entries"], out)
         scalars = arrow_table(con.sql(queries["contact_paths"]).arrow())
@@ -434,7 +469,7 @@ def build_derived(
         counts.update(_write_rollups(con, out / "contact_paths.parquet", out))
     finally:
         con.execute("DROP VIEW IF EXISTS _spells")
-        for table in ("_journey_rows", "_deals_by_contact"):
+        for table in ("_journey_rows", "_after_win_rows", "_deals_by_contact"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return counts
 
@@ -457,11 +492,21 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
         """
         CREATE OR REPLACE TEMP TABLE _journey AS
         SELECT j.contact_id, p.persona, p.segment, p.icp, j.touchpoint, j.channel, j.action,
-               j.pos, j.n, j.prev, coalesce(p.outcome, 'none') AS outcome
+               j.pos, j.n, j.prev, coalesce(p.outcome, 'none') AS outcome, j.first,
+               j.first_content
         FROM _journey_rows j LEFT JOIN _cp p ON p.contact_id = j.contact_id
         """
     )
     con.execute("DROP TABLE _journey_rows")
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _after_win AS
+        SELECT p.persona, p.segment, p.icp, coalesce(p.outcome, 'none') AS outcome,
+               a.touchpoint, a.first
+        FROM _after_win_rows a LEFT JOIN _cp p ON p.contact_id = a.contact_id
+        """
+    )
+    con.execute("DROP TABLE _after_win_rows")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _combos AS " + ROLLUP_SQL["score_combos"].format(events="ev")
     )
@@ -474,6 +519,7 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
         "journey": "_journey",
         "combos": "_combos",
         "touches": "_touch_counts",
+        "after_win": "_after_win",
         # The rows of the file just written, which is sorted by contact id.
         "numbered": "(SELECT contact_id, file_row_number AS n "
         f"FROM read_parquet({path}, file_row_number = true))",
@@ -483,11 +529,13 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
         for table, sql in ROLLUP_SQL.items():
             if table == "score_combos":
                 sql = "SELECT * FROM _combos"  # computed above, for score_events
+            elif table == "journey_touchpoints":
+                sql = _FLAGGED_JOURNEY_TOUCHPOINTS
             # Sorted on every column, so the same data always writes the same file.
             sql = f"SELECT * FROM ({sql.format(**names)}) ORDER BY ALL"
             counts[table] = _write_table(con, table, sql, out)
     finally:
-        for tmp in ("_cp", "_reached", "_journey", "_combos", "_touch_counts"):
+        for tmp in ("_cp", "_reached", "_journey", "_after_win", "_combos", "_touch_counts"):
             con.execute(f"DROP TABLE IF EXISTS {tmp}")
     return counts
 

@@ -195,7 +195,7 @@ def stage_paths(spells: Any, stages: Sequence[str]) -> Any:
     )
 
 
-def sequences(touches: Any, won: Any) -> tuple[Any, Any]:
+def sequences(touches: Any, won: Any) -> tuple[Any, Any, Any]:
     """Per-contact touch lists and journey rows from touches in journey order.
 
     Parameters
@@ -209,15 +209,22 @@ def sequences(touches: Any, won: Any) -> tuple[Any, Any]:
 
     Returns
     -------
-    (per_contact, journey)
+    (per_contact, journey, after_win)
         ``per_contact``: ``contact_id``, ``touchpoints`` (every touch, in order),
         ``first_touch``, ``last_touch`` (the last before the win, or the last of all),
         ``n_touches``. ``journey``: the touches up to the win, with ``pos`` (1-based),
-        ``n`` (the journey's length) and ``prev`` (the touchpoint before, within the journey).
+        ``n`` (the journey's length), ``prev`` (the touchpoint before, within the journey),
+        ``first`` (the contact's first touch of this touchpoint) and ``first_content`` (its
+        first touch of this touchpoint with a content action). ``after_win``: the touches
+        after the win (``contact_id``, ``touchpoint``, ``first``). With the two flags, the
+        journey-touchpoint rollup counts contacts without grouping the touches per contact.
     """
     import numpy as np
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
+
+    from workbook.crm.actions import CONTENT_ACTIONS
 
     rows = touches.num_rows
     contact = touches.column("contact_id").combine_chunks()
@@ -251,7 +258,31 @@ def sequences(touches: Any, won: Any) -> tuple[Any, Any]:
     pos = index - starts[group] + 1
     prev = point.take(pa.array(np.maximum(index - 1, 0)))
     prev = pc.if_else(pa.array(pos > 1), prev, pa.scalar(None, pa.string()))
+    # the first touch of each (contact, touchpoint), and the first with a content action;
+    # a journey is a prefix of the touches, so a first touch within it is a first overall
+    code = (
+        point.indices if pa.types.is_dictionary(point.type) else pc.dictionary_encode(point).indices
+    )
+    key = group.astype(np.int64) * (int(pc.max(code).as_py() or 0) + 1) + code.to_numpy()
+    first = ~pd.Series(key).duplicated().to_numpy()
+    content = pc.is_in(
+        touches.column("action").combine_chunks().cast(pa.string()),
+        value_set=pa.array(CONTENT_ACTIONS, pa.string()),
+    )
+    content_np = pc.fill_null(content, False).to_numpy(zero_copy_only=False).astype(bool)
+    first_content = np.zeros(rows, bool)
+    content_rows = np.flatnonzero(content_np)
+    first_content[content_rows[~pd.Series(key[content_rows]).duplicated().to_numpy()]] = True
+
     chosen = pa.array(np.flatnonzero(keep_np))
+    after = pa.array(np.flatnonzero(~keep_np))
+    after_win = pa.table(
+        {
+            "contact_id": contact.take(after),
+            "touchpoint": point.take(after),
+            "first": pa.array(first[~keep_np]),
+        }
+    )
     journey = pa.table(
         {
             "contact_id": contact.take(chosen),
@@ -261,6 +292,8 @@ def sequences(touches: Any, won: Any) -> tuple[Any, Any]:
             "pos": pa.array(pos[keep_np].astype(np.int64)),
             "n": pa.array(kept[group][keep_np]),
             "prev": prev.take(chosen),
+            "first": pa.array(first[keep_np]),
+            "first_content": pa.array(first_content[keep_np]),
         }
     )
-    return per_contact, journey
+    return per_contact, journey, after_win
