@@ -522,9 +522,7 @@ def test_without_rollups_the_engine_computes_them_alike(
         got = bare.query(f"SELECT {typed} FROM {rollup(bare, table)} ORDER BY ALL")
         want = eng.query(f"SELECT {typed} FROM {table} ORDER BY ALL")
         assert len(want) > 0, table
-        pd.testing.assert_frame_equal(
-            got, want, check_exact=table.startswith("score_"), obj=table
-        )
+        pd.testing.assert_frame_equal(got, want, check_exact=table.startswith("score_"), obj=table)
     as_of = pd.Timestamp("2025-06-01", tz="UTC").to_pydatetime()
     for name, args in (
         ("lead_scores", {}),

@@ -451,7 +451,10 @@ def build_derived(
     won = arrow_table(
         con.sql("SELECT contact_id, won_at FROM _deals_by_contact WHERE won_at IS NOT NULL").arrow()
     )
-    per_contact, journey, after_win = sequences(sorted_touches(con, events, "ev"), won)
+    scalars = arrow_table(con.sql(queries["contact_paths"]).arrow())
+    per_contact, journey, after_win = sequences(
+        sorted_touches(con, events, "ev"), won, scalars.column("contact_id")
+    )
     for name, rows in (("_journey_rows", journey), ("_after_win_rows", after_win)):
         con.register("_arrow_rows", rows)
         try:
@@ -461,7 +464,6 @@ def build_derived(
     del journey, after_win, rows
     try:
         counts["stage_entries"] = _write_table(con, "stage_entries", queries["stage_entries"], out)
-        scalars = arrow_table(con.sql(queries["contact_paths"]).arrow())
         paths = _with_lists(scalars, paths_by_stage, per_contact)
         del scalars, paths_by_stage, per_contact
         counts["contact_paths"] = _write_arrow("contact_paths", paths, out)
@@ -482,19 +484,22 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
     at every question.
     """
     path = "'" + contact_paths.as_posix().replace("'", "''") + "'"
+    # n: the contact's row in contact_paths, which names it in the journey rows
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _cp AS SELECT contact_id, persona, segment, icp, "
-        f"lead_source, outcome, won_at FROM read_parquet({path})"
+        "CREATE OR REPLACE TEMP TABLE _cp AS SELECT file_row_number::INTEGER AS n, contact_id, "
+        "persona, segment, icp, lead_source, outcome, won_at "
+        f"FROM read_parquet({path}, file_row_number = true)"
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE _reached AS {REACHED_SQL.format(spells='_spells')}")
-    # JOURNEY_SQL's rows, from the touches put in order once (workbook.crm.sequences)
+    # JOURNEY_SQL's rows, from the touches put in order once (workbook.crm.sequences); the
+    # rollups only group by contact_id, so the contact's number stands in for its id
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _journey AS
-        SELECT j.contact_id, p.persona, p.segment, p.icp, j.touchpoint, j.channel, j.action,
-               j.pos, j.n, j.prev, coalesce(p.outcome, 'none') AS outcome, j.first,
-               j.first_content
-        FROM _journey_rows j LEFT JOIN _cp p ON p.contact_id = j.contact_id
+        SELECT j.contact_n AS contact_id, p.persona, p.segment, p.icp, j.touchpoint,
+               j.channel, j.action, j.pos, j.n, j.prev, coalesce(p.outcome, 'none') AS outcome,
+               j.first, j.first_content
+        FROM _journey_rows j LEFT JOIN _cp p ON p.n = j.contact_n
         """
     )
     con.execute("DROP TABLE _journey_rows")
@@ -503,7 +508,7 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
         CREATE OR REPLACE TEMP TABLE _after_win AS
         SELECT p.persona, p.segment, p.icp, coalesce(p.outcome, 'none') AS outcome,
                a.touchpoint, a.first
-        FROM _after_win_rows a LEFT JOIN _cp p ON p.contact_id = a.contact_id
+        FROM _after_win_rows a LEFT JOIN _cp p ON p.n = a.contact_n
         """
     )
     con.execute("DROP TABLE _after_win_rows")
@@ -520,9 +525,8 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
         "combos": "_combos",
         "touches": "_touch_counts",
         "after_win": "_after_win",
-        # The rows of the file just written, which is sorted by contact id.
-        "numbered": "(SELECT contact_id, file_row_number AS n "
-        f"FROM read_parquet({path}, file_row_number = true))",
+        # n: the rows of the file just written, which is sorted by contact id
+        "numbered": "_cp",
     }
     counts: dict[str, int] = {}
     try:

@@ -195,7 +195,7 @@ def stage_paths(spells: Any, stages: Sequence[str]) -> Any:
     )
 
 
-def sequences(touches: Any, won: Any) -> tuple[Any, Any, Any]:
+def sequences(touches: Any, won: Any, contacts: Any = None) -> tuple[Any, Any, Any]:
     """Per-contact touch lists and journey rows from touches in journey order.
 
     Parameters
@@ -206,6 +206,10 @@ def sequences(touches: Any, won: Any) -> tuple[Any, Any, Any]:
         ``contact_id``, ``won_at``: when each contact's first won deal closed (contacts who
         never won are left out). A won contact's journey ends there: what came after the win
         did not win it.
+    contacts
+        When given (every contact id, as ``contact_paths`` lists them), ``journey`` and
+        ``after_win`` name each contact by its row there, ``contact_n``, instead of its id: the
+        rollups then join them to the contacts on a number, not on text.
 
     Returns
     -------
@@ -276,16 +280,24 @@ def sequences(touches: Any, won: Any) -> tuple[Any, Any, Any]:
 
     chosen = pa.array(np.flatnonzero(keep_np))
     after = pa.array(np.flatnonzero(~keep_np))
+    if contacts is None:
+        who, whose = "contact_id", contact
+    else:
+        row = pc.index_in(contact.take(pa.array(starts)), value_set=contacts)
+        who, whose = (
+            "contact_n",
+            pa.array(row.to_numpy(zero_copy_only=False).astype(np.int32)[group]),
+        )
     after_win = pa.table(
         {
-            "contact_id": contact.take(after),
+            who: whose.take(after),
             "touchpoint": point.take(after),
             "first": pa.array(first[~keep_np]),
         }
     )
     journey = pa.table(
         {
-            "contact_id": contact.take(chosen),
+            who: whose.take(chosen),
             "touchpoint": point.take(chosen),
             "channel": touches.column("channel").take(chosen),
             "action": touches.column("action").take(chosen),
