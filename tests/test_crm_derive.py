@@ -229,10 +229,11 @@ def test_tied_events_fall_back_to_a_full_order(tmp_path: Path) -> None:
     import pyarrow as pa
 
     per_contact, journey, _ = sequences(touches, pa.Table.from_pandas(won, preserve_index=False))
+    ids = per_contact.column("contact_id").to_pylist()
     rows = [
         (r["touchpoint"], r["pos"], r["n"], r["prev"])
         for r in journey.to_pylist()
-        if r["contact_id"] == "c1"
+        if ids[r["contact_run"]] == "c1"
     ]
     # c1 won at day 1.5: its journey is the two touches before, the demo call came after
     assert rows == [("blog", 1, 2, None), ("webinar", 2, 2, "blog")]

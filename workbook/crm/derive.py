@@ -380,6 +380,10 @@ def build_derived(
         Rows written per derived table.
     """
 
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     dirs = [Path(d) for d in source_dirs]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -451,19 +455,24 @@ def build_derived(
     won = arrow_table(
         con.sql("SELECT contact_id, won_at FROM _deals_by_contact WHERE won_at IS NOT NULL").arrow()
     )
-    scalars = arrow_table(con.sql(queries["contact_paths"]).arrow())
-    per_contact, journey, after_win = sequences(
-        sorted_touches(con, events, "ev"), won, scalars.column("contact_id")
-    )
-    for name, rows in (("_journey_rows", journey), ("_after_win_rows", after_win)):
-        con.register("_arrow_rows", rows)
-        try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _arrow_rows")
-        finally:
-            con.unregister("_arrow_rows")
-    del journey, after_win, rows
+    per_contact, journey, after_win = sequences(sorted_touches(con, events, "ev"), won)
+    _to_duckdb(con, "_journey_rows", journey)
+    _to_duckdb(con, "_after_win_rows", after_win)
+    del journey, after_win
     try:
         counts["stage_entries"] = _write_table(con, "stage_entries", queries["stage_entries"], out)
+        scalars = arrow_table(con.sql(queries["contact_paths"]).arrow())
+        # each contact's number in _cp (its row in contact_paths), by its row in per_contact
+        numbers = pc.index_in(
+            per_contact.column("contact_id"), value_set=scalars.column("contact_id")
+        )
+        _to_duckdb(
+            con,
+            "_run_numbers",
+            pa.table(
+                {"contact_run": pa.array(np.arange(len(numbers), dtype=np.int32)), "n": numbers}
+            ),
+        )
         paths = _with_lists(scalars, paths_by_stage, per_contact)
         del scalars, paths_by_stage, per_contact
         counts["contact_paths"] = _write_arrow("contact_paths", paths, out)
@@ -471,7 +480,7 @@ def build_derived(
         counts.update(_write_rollups(con, out / "contact_paths.parquet", out))
     finally:
         con.execute("DROP VIEW IF EXISTS _spells")
-        for table in ("_journey_rows", "_after_win_rows", "_deals_by_contact"):
+        for table in ("_journey_rows", "_after_win_rows", "_run_numbers", "_deals_by_contact"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return counts
 
@@ -496,10 +505,11 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _journey AS
-        SELECT j.contact_n AS contact_id, p.persona, p.segment, p.icp, j.touchpoint,
+        SELECT r.n AS contact_id, p.persona, p.segment, p.icp, j.touchpoint,
                j.channel, j.action, j.pos, j.n, j.prev, coalesce(p.outcome, 'none') AS outcome,
                j.first, j.first_content
-        FROM _journey_rows j LEFT JOIN _cp p ON p.n = j.contact_n
+        FROM _journey_rows j JOIN _run_numbers r USING (contact_run)
+        LEFT JOIN _cp p ON p.n = r.n
         """
     )
     con.execute("DROP TABLE _journey_rows")
@@ -508,7 +518,8 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
         CREATE OR REPLACE TEMP TABLE _after_win AS
         SELECT p.persona, p.segment, p.icp, coalesce(p.outcome, 'none') AS outcome,
                a.touchpoint, a.first
-        FROM _after_win_rows a LEFT JOIN _cp p ON p.n = a.contact_n
+        FROM _after_win_rows a JOIN _run_numbers r USING (contact_run)
+        LEFT JOIN _cp p ON p.n = r.n
         """
     )
     con.execute("DROP TABLE _after_win_rows")
@@ -542,6 +553,15 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
         for tmp in ("_cp", "_reached", "_journey", "_after_win", "_combos", "_touch_counts"):
             con.execute(f"DROP TABLE IF EXISTS {tmp}")
     return counts
+
+
+def _to_duckdb(con: Any, name: str, rows: Any) -> None:
+    """Copy an Arrow table into the DuckDB temporary table ``name``."""
+    con.register("_arrow_rows", rows)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _arrow_rows")
+    finally:
+        con.unregister("_arrow_rows")
 
 
 def _with_lists(scalars: Any, stage_paths: Any, touches: Any) -> Any:

@@ -195,7 +195,7 @@ def stage_paths(spells: Any, stages: Sequence[str]) -> Any:
     )
 
 
-def sequences(touches: Any, won: Any, contacts: Any = None) -> tuple[Any, Any, Any]:
+def sequences(touches: Any, won: Any) -> tuple[Any, Any, Any]:
     """Per-contact touch lists and journey rows from touches in journey order.
 
     Parameters
@@ -206,25 +206,21 @@ def sequences(touches: Any, won: Any, contacts: Any = None) -> tuple[Any, Any, A
         ``contact_id``, ``won_at``: when each contact's first won deal closed (contacts who
         never won are left out). A won contact's journey ends there: what came after the win
         did not win it.
-    contacts
-        When given (every contact id, as ``contact_paths`` lists them), ``journey`` and
-        ``after_win`` name each contact by its row there, ``contact_n``, instead of its id: the
-        rollups then join them to the contacts on a number, not on text.
 
     Returns
     -------
     (per_contact, journey, after_win)
         ``per_contact``: ``contact_id``, ``touchpoints`` (every touch, in order),
         ``first_touch``, ``last_touch`` (the last before the win, or the last of all),
-        ``n_touches``. ``journey``: the touches up to the win, with ``pos`` (1-based),
+        ``n_touches``. ``journey``: the touches up to the win, each naming its contact by
+        ``contact_run`` (its row in ``per_contact``: 4 bytes, not the id), with ``pos`` (1-based),
         ``n`` (the journey's length), ``prev`` (the touchpoint before, within the journey),
         ``first`` (the contact's first touch of this touchpoint) and ``first_content`` (its
         first touch of this touchpoint with a content action). ``after_win``: the touches
-        after the win (``contact_id``, ``touchpoint``, ``first``). With the two flags, the
+        after the win (``contact_run``, ``touchpoint``, ``first``). With the two flags, the
         journey-touchpoint rollup counts contacts without grouping the touches per contact.
     """
     import numpy as np
-    import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -266,46 +262,54 @@ def sequences(touches: Any, won: Any, contacts: Any = None) -> tuple[Any, Any, A
     # a journey is a prefix of the touches, so a first touch within it is a first overall
     code = (
         point.indices if pa.types.is_dictionary(point.type) else pc.dictionary_encode(point).indices
-    )
-    key = group.astype(np.int64) * (int(pc.max(code).as_py() or 0) + 1) + code.to_numpy()
-    first = ~pd.Series(key).duplicated().to_numpy()
+    ).to_numpy()
+    width = int(code.max()) + 1 if rows else 1
+    key = group.astype(np.int64 if len(starts) * width >= 2**31 else np.int32) * width + code
     content = pc.is_in(
         touches.column("action").combine_chunks().cast(pa.string()),
         value_set=pa.array(CONTENT_ACTIONS, pa.string()),
     )
-    content_np = pc.fill_null(content, False).to_numpy(zero_copy_only=False).astype(bool)
+    content_rows = np.flatnonzero(pc.fill_null(content, False).to_numpy(zero_copy_only=False))
+    first = _first_of_each(key)
     first_content = np.zeros(rows, bool)
-    content_rows = np.flatnonzero(content_np)
-    first_content[content_rows[~pd.Series(key[content_rows]).duplicated().to_numpy()]] = True
+    first_content[content_rows[_first_of_each(key[content_rows])]] = True
+    del key, content_rows
 
     chosen = pa.array(np.flatnonzero(keep_np))
     after = pa.array(np.flatnonzero(~keep_np))
-    if contacts is None:
-        who, whose = "contact_id", contact
-    else:
-        row = pc.index_in(contact.take(pa.array(starts)), value_set=contacts)
-        who, whose = (
-            "contact_n",
-            pa.array(row.to_numpy(zero_copy_only=False).astype(np.int32)[group]),
-        )
+    run = pa.array(group.astype(np.int32))
     after_win = pa.table(
         {
-            who: whose.take(after),
+            "contact_run": run.take(after),
             "touchpoint": point.take(after),
             "first": pa.array(first[~keep_np]),
         }
     )
     journey = pa.table(
         {
-            who: whose.take(chosen),
+            "contact_run": run.take(chosen),
             "touchpoint": point.take(chosen),
             "channel": touches.column("channel").take(chosen),
             "action": touches.column("action").take(chosen),
-            "pos": pa.array(pos[keep_np].astype(np.int64)),
-            "n": pa.array(kept[group][keep_np]),
+            "pos": pa.array(pos[keep_np].astype(np.int32)),
+            "n": pa.array(kept[group][keep_np].astype(np.int32)),
             "prev": prev.take(chosen),
             "first": pa.array(first[keep_np]),
             "first_content": pa.array(first_content[keep_np]),
         }
     )
     return per_contact, journey, after_win
+
+
+def _first_of_each(key: Any) -> Any:
+    """Whether each value of ``key`` is its first occurrence (a stable sort: ``key`` runs by
+    contact already, so it is nearly in order and sorts fast, in less memory than a hash)."""
+    import numpy as np
+
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    new = np.ones(len(key), bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    first = np.zeros(len(key), bool)
+    first[order[new]] = True
+    return first
