@@ -217,6 +217,7 @@ def test_tied_events_fall_back_to_a_full_order(tmp_path: Path) -> None:
             "touchpoint": ["webinar", "blog", "demo-call", "blog"],
             "channel": ["web"] * 4,
             "action": ["attend", "visit", "call", "visit"],
+            "stage": ["consideration", None, None, None],
             "source_id": ["s"] * 4,
         }
     )
@@ -240,3 +241,19 @@ def test_tied_events_fall_back_to_a_full_order(tmp_path: Path) -> None:
     pc = per_contact.to_pandas().set_index("contact_id")
     assert list(pc.loc["c1"].touchpoints) == ["blog", "webinar", "demo-call"]
     assert pc.loc["c1"].last_touch == "webinar" and pc.loc["c2"].last_touch == "blog"
+
+
+def test_stages_reached_numbered_exactly_when_hashes_collide(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The touches by stage group on a hash of each contact's stages reached; should two lists
+    share a hash, the import numbers them exactly and the rollups come out the same."""
+    from workbook.crm import derive
+
+    ws = _generated(tmp_path, "one")
+    want = {t: _read(ws, t) for t in ("stage_touchpoints", "contact_groups")}
+    assert want["stage_touchpoints"].reached.map(len).nunique() > 2
+    monkeypatch.setattr(derive, "_REACHED_ID", "42::UBIGINT")  # every list collides
+    derive.rebuild_workspace(ws)
+    for table, frame in want.items():
+        pd.testing.assert_frame_equal(_read(ws, table), frame, obj=table)

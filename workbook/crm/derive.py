@@ -310,6 +310,28 @@ _FLAGGED_JOURNEY_TOUCHPOINTS = f"""
 """
 
 
+#: stage_touchpoints as the import computes it: ROLLUP_SQL's counts, with the contacts counted
+#: from the first-touch-in-stage flags and the stages reached grouped by their number. The
+#: journey's touches and those after the win are every touch.
+_FLAGGED_STAGE_TOUCHPOINTS = """
+    WITH t AS (
+        SELECT persona, segment, icp, stage, reached_id, touchpoint, channel, first_stage
+        FROM {journey} WHERE stage IS NOT NULL
+        UNION ALL
+        SELECT persona, segment, icp, stage, reached_id, touchpoint, channel, first_stage
+        FROM {after_win} WHERE stage IS NOT NULL
+    ), g AS (
+        SELECT persona, segment, icp, stage, reached_id, touchpoint, min(channel) AS channel,
+               count(*) AS touches, count(*) FILTER (first_stage) AS contacts
+        FROM t
+        GROUP BY persona, segment, icp, stage, reached_id, touchpoint
+    )
+    SELECT g.persona, g.segment, g.icp, g.stage, coalesce(r.reached, []::VARCHAR[]) AS reached,
+           g.touchpoint, g.channel, g.touches, g.contacts
+    FROM g LEFT JOIN (SELECT DISTINCT reached_id, reached FROM {paths}) r USING (reached_id)
+"""
+
+
 def connect(threads: int | None = None, memory_limit: str | None = None) -> Any:
     """A DuckDB connection set to UTC (timestamps are compared and truncated in UTC).
 
@@ -485,6 +507,11 @@ def build_derived(
     return counts
 
 
+#: What stands for a contact's list of stages reached while the rollups group by it: its
+#: hash, unless two lists share one (then they are numbered in order, which takes a sort).
+_REACHED_ID = "hash(reached)"
+
+
 def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
     """Compute and write every rollup from the views and the tables just written.
 
@@ -494,12 +521,33 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
     """
     path = "'" + contact_paths.as_posix().replace("'", "''") + "'"
     # n: the contact's row in contact_paths, which names it in the journey rows
+    # reached: REACHED_SQL's lists, from the stage paths; reached_id stands for the list, so
+    # the touches by stage group on a number rather than on a list
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _cp AS SELECT file_row_number::INTEGER AS n, contact_id, "
-        "persona, segment, icp, lead_source, outcome, won_at "
-        f"FROM read_parquet({path}, file_row_number = true)"
+        f"""
+        CREATE OR REPLACE TEMP TABLE _cp AS
+        SELECT *, CASE WHEN reached IS NOT NULL THEN {_REACHED_ID} END AS reached_id
+        FROM (
+            SELECT file_row_number::INTEGER AS n, contact_id, persona, segment, icp,
+                   lead_source, outcome, won_at,
+                   list_sort(list_distinct(stage_path)) AS reached
+            FROM read_parquet({path}, file_row_number = true)
+        )
+        """
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _reached AS {REACHED_SQL.format(spells='_spells')}")
+    collisions = con.execute(
+        "SELECT count(*) FROM (SELECT DISTINCT reached_id, reached FROM _cp) "
+        "GROUP BY reached_id HAVING count(*) > 1"
+    ).fetchall()
+    if collisions:  # two lists with one hash: number them exactly instead (a sort)
+        con.execute(
+            "UPDATE _cp SET reached_id = r.id FROM (SELECT n, CASE WHEN reached IS NOT NULL "
+            "THEN dense_rank() OVER (ORDER BY reached) END AS id FROM _cp) r WHERE _cp.n = r.n"
+        )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW _reached AS "
+        "SELECT contact_id, reached FROM _cp WHERE reached IS NOT NULL"
+    )
     # JOURNEY_SQL's rows, from the touches put in order once (workbook.crm.sequences); the
     # rollups only group by contact_id, so the contact's number stands in for its id
     con.execute(
@@ -507,7 +555,7 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
         CREATE OR REPLACE TEMP TABLE _journey AS
         SELECT r.n AS contact_id, p.persona, p.segment, p.icp, j.touchpoint,
                j.channel, j.action, j.pos, j.n, j.prev, coalesce(p.outcome, 'none') AS outcome,
-               j.first, j.first_content
+               j.first, j.first_content, j.stage, j.first_stage, p.reached_id
         FROM _journey_rows j JOIN _run_numbers r USING (contact_run)
         LEFT JOIN _cp p ON p.n = r.n
         """
@@ -517,7 +565,7 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
         """
         CREATE OR REPLACE TEMP TABLE _after_win AS
         SELECT p.persona, p.segment, p.icp, coalesce(p.outcome, 'none') AS outcome,
-               a.touchpoint, a.first
+               a.touchpoint, a.first, a.channel, a.stage, a.first_stage, p.reached_id
         FROM _after_win_rows a JOIN _run_numbers r USING (contact_run)
         LEFT JOIN _cp p ON p.n = r.n
         """
@@ -526,7 +574,6 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _combos AS " + ROLLUP_SQL["score_combos"].format(events="ev")
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _touch_counts AS {TOUCHES_SQL.format(events='ev')}")
     names = {
         "events": "ev",
         "spells": "_spells",
@@ -534,7 +581,6 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
         "reached": "_reached",
         "journey": "_journey",
         "combos": "_combos",
-        "touches": "_touch_counts",
         "after_win": "_after_win",
         # n: the rows of the file just written, which is sorted by contact id
         "numbered": "_cp",
@@ -546,11 +592,14 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
                 sql = "SELECT * FROM _combos"  # computed above, for score_events
             elif table == "journey_touchpoints":
                 sql = _FLAGGED_JOURNEY_TOUCHPOINTS
+            elif table == "stage_touchpoints":
+                sql = _FLAGGED_STAGE_TOUCHPOINTS
             # Sorted on every column, so the same data always writes the same file.
             sql = f"SELECT * FROM ({sql.format(**names)}) ORDER BY ALL"
             counts[table] = _write_table(con, table, sql, out)
     finally:
-        for tmp in ("_cp", "_reached", "_journey", "_after_win", "_combos", "_touch_counts"):
+        con.execute("DROP VIEW IF EXISTS _reached")
+        for tmp in ("_cp", "_journey", "_after_win", "_combos"):
             con.execute(f"DROP TABLE IF EXISTS {tmp}")
     return counts
 

@@ -76,7 +76,7 @@ def in_order(
 
 def sorted_touches(con: Any, files: Sequence[str], events: str) -> Any:
     """The touches (:data:`TOUCH`) in journey order."""
-    return in_order(con, files, events, TOUCH, ("touchpoint", "channel", "action"))
+    return in_order(con, files, events, TOUCH, ("touchpoint", "channel", "action", "stage"))
 
 
 def arrow_table(table: Any) -> Any:
@@ -215,10 +215,12 @@ def sequences(touches: Any, won: Any) -> tuple[Any, Any, Any]:
         ``n_touches``. ``journey``: the touches up to the win, each naming its contact by
         ``contact_run`` (its row in ``per_contact``: 4 bytes, not the id), with ``pos`` (1-based),
         ``n`` (the journey's length), ``prev`` (the touchpoint before, within the journey),
-        ``first`` (the contact's first touch of this touchpoint) and ``first_content`` (its
-        first touch of this touchpoint with a content action). ``after_win``: the touches
-        after the win (``contact_run``, ``touchpoint``, ``first``). With the two flags, the
-        journey-touchpoint rollup counts contacts without grouping the touches per contact.
+        ``first`` (the contact's first touch of this touchpoint), ``first_content`` (its
+        first touch of this touchpoint with a content action), ``stage`` and ``first_stage``
+        (its first touch of this touchpoint in this stage). ``after_win``: the touches after
+        the win (``contact_run``, ``touchpoint``, ``channel``, ``stage``, ``first``,
+        ``first_stage``). With the flags, the touchpoint rollups count contacts without
+        grouping the touches per contact.
     """
     import numpy as np
     import pyarrow as pa
@@ -273,7 +275,12 @@ def sequences(touches: Any, won: Any) -> tuple[Any, Any, Any]:
     first = _first_of_each(key)
     first_content = np.zeros(rows, bool)
     first_content[content_rows[_first_of_each(key[content_rows])]] = True
-    del key, content_rows
+    del content_rows
+    # and the first of each (contact, stage, touchpoint); touches without a stage share one
+    stage = touches.column("stage").combine_chunks()
+    stage_code = pc.fill_null(stage.indices, len(stage.dictionary)).to_numpy(zero_copy_only=False)
+    first_stage = _first_of_each(key.astype(np.int64) * (len(stage.dictionary) + 1) + stage_code)
+    del key, stage_code
 
     chosen = pa.array(np.flatnonzero(keep_np))
     after = pa.array(np.flatnonzero(~keep_np))
@@ -282,7 +289,10 @@ def sequences(touches: Any, won: Any) -> tuple[Any, Any, Any]:
         {
             "contact_run": run.take(after),
             "touchpoint": point.take(after),
+            "channel": touches.column("channel").take(after),
+            "stage": stage.take(after),
             "first": pa.array(first[~keep_np]),
+            "first_stage": pa.array(first_stage[~keep_np]),
         }
     )
     journey = pa.table(
@@ -296,6 +306,8 @@ def sequences(touches: Any, won: Any) -> tuple[Any, Any, Any]:
             "prev": prev.take(chosen),
             "first": pa.array(first[keep_np]),
             "first_content": pa.array(first_content[keep_np]),
+            "stage": stage.take(chosen),
+            "first_stage": pa.array(first_stage[keep_np]),
         }
     )
     return per_contact, journey, after_win
