@@ -113,6 +113,34 @@ def test_entries_and_paths(tmp_path: Path) -> None:
     assert paths.loc["c3"].outcome == "none" and pd.isna(paths.loc["c3"].persona)
 
 
+def test_first_entries_are_those_sql_finds_in_the_spells(tmp_path: Path) -> None:
+    """stage_entries is built from the spells in Arrow: each contact's earliest spell in each
+    stage, in the order SQL gives (contact, time, then stage name where times tie)."""
+    import duckdb
+
+    from workbook.crm.sequences import arrow_table
+
+    ws = _generated(tmp_path, "one")
+    spells = schema.derived_path(ws, "stage_spells")
+    want = duckdb.sql(
+        f"""SELECT contact_id, stage, min(stage_index)::SMALLINT AS stage_index,
+                   min(entered_at) AS first_entered_at
+            FROM read_parquet('{spells}') GROUP BY contact_id, stage
+            ORDER BY contact_id, first_entered_at, stage"""
+    )
+    want = arrow_table(want.arrow()).to_pandas()
+    got = _read(ws, "stage_entries")
+    assert len(got) > 500 and (got.groupby("contact_id").size() > 1).any()
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    # two stages entered at the same moment: the stage name decides, not the file order
+    events = _events()
+    c2 = (events.contact_id == "c2") & (events.kind == "stage")
+    events.loc[c2, "stage"] = ["consideration", "awareness"]  # same time, seq 0 and 1
+    _write(tmp_path / "tie", events)
+    tied = _read(tmp_path / "tie", "stage_entries").query("contact_id == 'c2'")
+    assert list(tied.stage) == ["awareness", "consideration"]
+
+
 def test_derived_tables_do_not_depend_on_row_order(tmp_path: Path) -> None:
     events = _events()
     _write(tmp_path / "a", events)

@@ -38,6 +38,7 @@ from workbook.crm.sequences import (
     in_order,
     sequences,
     sorted_touches,
+    stage_entries,
     stage_paths,
     stage_spells,
 )
@@ -419,17 +420,12 @@ def build_derived(
     spells = stage_spells(in_order(con, events, "ev", STAGE, ("stage",)), stages)
     # already in order (contact, seq): written as it is, no sort
     counts: dict[str, int] = {"stage_spells": _write_arrow("stage_spells", spells, out)}
+    counts["stage_entries"] = _write_arrow("stage_entries", stage_entries(spells), out)
     paths_by_stage = stage_paths(spells, stages)
     del spells
     written = "'" + (out / "stage_spells.parquet").as_posix().replace("'", "''") + "'"
     con.execute(f"CREATE OR REPLACE TEMP VIEW _spells AS SELECT * FROM read_parquet({written})")
     queries = {
-        "stage_entries": """
-            SELECT contact_id, stage, min(stage_index)::SMALLINT AS stage_index,
-                   min(entered_at) AS first_entered_at
-            FROM _spells GROUP BY contact_id, stage
-            ORDER BY contact_id, first_entered_at, stage
-        """,
         # Everything but the lists, which come from workbook.crm.sequences (already per
         # contact, in contact order) and are attached in Arrow: DuckDB would join and sort
         # 1M rows of lists for nothing.
@@ -482,7 +478,6 @@ def build_derived(
     _to_duckdb(con, "_after_win_rows", after_win)
     del journey, after_win
     try:
-        counts["stage_entries"] = _write_table(con, "stage_entries", queries["stage_entries"], out)
         scalars = arrow_table(con.sql(queries["contact_paths"]).arrow())
         # each contact's number in _cp (its row in contact_paths), by its row in per_contact
         numbers = pc.index_in(

@@ -28,6 +28,7 @@ __all__ = [
     "in_order",
     "sequences",
     "sorted_touches",
+    "stage_entries",
     "stage_paths",
     "stage_spells",
 ]
@@ -165,6 +166,37 @@ def stage_spells(entries: Any, stages: Sequence[str]) -> Any:
             "next_stage_index": pc.if_else(mask, pa.scalar(None, pa.int16()), index.take(nxt)),
         },
         schema=schema.STAGE_SPELLS,
+    )
+
+
+def stage_entries(spells: Any) -> Any:
+    """The ``stage_entries`` table from :func:`stage_spells`: each contact's first spell in
+    each stage, ordered by contact, time and stage (the stage breaks a tie in time)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from workbook.crm import schema
+
+    contact = spells.column("contact_id").combine_chunks()
+    stage = pc.dictionary_encode(spells.column("stage").combine_chunks())
+    _, _, run = _runs(contact)
+    # a contact's spells are in time order, so its first in a stage is its earliest there
+    width = len(stage.dictionary) + 1
+    code = pc.fill_null(stage.indices, width - 1).to_numpy(zero_copy_only=False)
+    first = np.flatnonzero(_first_of_each(run.astype(np.int64) * width + code))
+    rank = np.empty(width - 1, np.int64)  # each stage's place in name order
+    rank[pc.sort_indices(stage.dictionary).to_numpy()] = np.arange(width - 1)
+    entered = spells.column("entered_at").combine_chunks().cast(pa.int64()).to_numpy()
+    order = pa.array(first[np.lexsort((rank[code[first]], entered[first], run[first]))])
+    return pa.table(
+        {
+            "contact_id": contact.take(order),
+            "stage": spells.column("stage").take(order),
+            "stage_index": spells.column("stage_index").take(order),
+            "first_entered_at": spells.column("entered_at").take(order),
+        },
+        schema=schema.STAGE_ENTRIES,
     )
 
 
