@@ -256,21 +256,26 @@ class Generic:
         )
         deals = f"""
             WITH g AS (
-                SELECT * FROM _gen ANTI JOIN _rej USING (__row)
-                WHERE kind = 'deal' AND deal_id IS NOT NULL
+                -- only the stage looked up (not the touchpoint or persona); the row's time,
+                -- then its row, as one number: it compares faster than the pair
+                SELECT s.__row, s.ext_id, s.ts, s.value, s.deal_id, s.currency, s.lost_reason,
+                       {stage} AS stage, lower(s.action) AS action,
+                       (epoch_us(s.ts)::HUGEINT << 32) + s.__row AS moment
+                FROM _stg s ANTI JOIN _rej r ON r.__row = s.__row {stage_join}
+                WHERE s.kind = 'deal' AND s.deal_id IS NOT NULL
             ),
             d AS (
-                SELECT deal_id, min(__row) AS __row, arg_min(ext_id, (ts, __row)) AS contact_id,
+                SELECT deal_id, min(__row) AS __row, arg_min(ext_id, moment) AS contact_id,
                        max(value) AS amount,
-                       arg_max({currency}, (ts, __row))
+                       arg_max({currency}, moment)
                            FILTER (WHERE {currency} IS NOT NULL) AS currency,
                        min(ts) AS created_at,
-                       arg_max(action, (ts, __row))
+                       arg_max(action, moment)
                            FILTER (WHERE action IN ('won', 'lost')) AS closed,
                        max(ts) FILTER (WHERE action IN ('won', 'lost')) AS closed_at,
-                       arg_max(lost_reason, (ts, __row))
+                       arg_max(lost_reason, moment)
                            FILTER (WHERE lost_reason IS NOT NULL) AS reason,
-                       arg_max(stage, (ts, __row)) FILTER (WHERE stage IS NOT NULL) AS stage
+                       arg_max(stage, moment) FILTER (WHERE stage IS NOT NULL) AS stage
                 FROM g GROUP BY deal_id
             )
             SELECT __row, deal_id, contact_id, amount, currency, created_at,
@@ -279,10 +284,16 @@ class Generic:
                    CASE WHEN closed = 'lost' THEN reason END AS lost_reason, stage
             FROM d
         """
-        extra = ", ".join(f"min({k}) AS {k}" for k in _CONTACT_FIELDS)
+        extra = ", ".join(
+            f"min({persona}) AS persona" if k == "persona" else f"min(s.{k}) AS {k}"
+            for k in _CONTACT_FIELDS
+        )
+        # from the staged rows with only the persona looked up: no stage or touchpoint join
         contacts = f"""
-            SELECT min(__row) AS __row, ext_id AS contact_id, {extra}, min(ts) AS created_at
-            FROM (SELECT * FROM _gen ANTI JOIN _rej USING (__row)) GROUP BY ext_id
+            SELECT min(s.__row) AS __row, s.ext_id AS contact_id, {extra},
+                   min(s.ts) AS created_at
+            FROM _stg s ANTI JOIN _rej r ON r.__row = s.__row {persona_join}
+            GROUP BY s.ext_id
         """
         return SourceQueries(contacts, events, deals)
 
