@@ -474,9 +474,13 @@ def build_derived(
         con.sql("SELECT contact_id, won_at FROM _deals_by_contact WHERE won_at IS NOT NULL").arrow()
     )
     per_contact, journey, after_win = sequences(sorted_touches(con, events, "ev"), won)
+    # Arrow's allocator keeps freed memory for reuse (some 500 MB of the touches at 10M
+    # events); DuckDB needs it next, to take the journeys and to group the contacts
+    pa.default_memory_pool().release_unused()
     _to_duckdb(con, "_journey_rows", journey)
     _to_duckdb(con, "_after_win_rows", after_win)
     del journey, after_win
+    pa.default_memory_pool().release_unused()
     try:
         scalars = arrow_table(con.sql(queries["contact_paths"]).arrow())
         # each contact's number in _cp (its row in contact_paths), by its row in per_contact
