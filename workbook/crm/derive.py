@@ -124,6 +124,15 @@ _POSITION = (
     "ELSE 0.2 / (n - 2) END"
 )
 
+#: The outer SELECT of journey_touchpoints: the rows to add up come per contact and
+#: touchpoint (ROLLUP_SQL) or per group of touches (the import's, below).
+_JOURNEY_TOUCHPOINT_SUMS = """SELECT persona, segment, icp, outcome, touchpoint,
+               min(channel) AS channel, sum(contacts) AS contacts,
+               sum(content_contacts) AS content_contacts, sum(touches) AS touches,
+               sum(first_touch) AS first_touch, sum(last_touch) AS last_touch,
+               sum(linear) AS linear, sum(position_based) AS position_based,
+               sum(all_contacts) AS all_contacts, sum(all_touches) AS all_touches"""
+
 #: Per contact, stage and touchpoint: the touches (as counted in journeys) and a channel.
 #: Two rollups add these up (touches by stage, and every touch of a journey's touchpoints),
 #: so the event log is grouped once for both.
@@ -177,12 +186,7 @@ ROLLUP_SQL: dict[str, str] = {
             FROM {{touches}}
             GROUP BY contact_id, touchpoint
         )
-        SELECT persona, segment, icp, outcome, touchpoint, min(channel) AS channel,
-               sum(contacts) AS contacts, sum(content_contacts) AS content_contacts,
-               sum(touches) AS touches, sum(first_touch) AS first_touch,
-               sum(last_touch) AS last_touch, sum(linear) AS linear,
-               sum(position_based) AS position_based, sum(all_contacts) AS all_contacts,
-               sum(all_touches) AS all_touches
+        {_JOURNEY_TOUCHPOINT_SUMS}
         FROM (
             SELECT persona, segment, icp, outcome, touchpoint, channel, 1 AS contacts,
                    CASE WHEN content THEN 1 ELSE 0 END AS content_contacts, touches,
@@ -282,12 +286,7 @@ ROLLUP_SQL: dict[str, str] = {
 #: grouping 4M touches per contact and touchpoint. {after_win}: the touches after a win,
 #: which count only in ``all_contacts`` and ``all_touches``.
 _FLAGGED_JOURNEY_TOUCHPOINTS = f"""
-    SELECT persona, segment, icp, outcome, touchpoint, min(channel) AS channel,
-           sum(contacts) AS contacts, sum(content_contacts) AS content_contacts,
-           sum(touches) AS touches, sum(first_touch) AS first_touch,
-           sum(last_touch) AS last_touch, sum(linear) AS linear,
-           sum(position_based) AS position_based, sum(all_contacts) AS all_contacts,
-           sum(all_touches) AS all_touches
+    {_JOURNEY_TOUCHPOINT_SUMS}
     FROM (
         SELECT persona, segment, icp, outcome, touchpoint, min(channel) AS channel,
                count(*) FILTER (first) AS contacts,
