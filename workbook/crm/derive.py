@@ -401,7 +401,6 @@ def build_derived(
     dict
         Rows written per derived table.
     """
-
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -552,7 +551,7 @@ def _write_rollups(con: Any, contact_paths: Path, out: Path) -> dict[str, int]:
         """
         CREATE OR REPLACE TEMP TABLE _journey AS
         SELECT r.n AS contact_id, p.persona, p.segment, p.icp, j.touchpoint,
-               j.channel, j.action, j.pos, j.n, j.prev, coalesce(p.outcome, 'none') AS outcome,
+               j.channel, j.pos, j.n, j.prev, coalesce(p.outcome, 'none') AS outcome,
                j.first, j.first_content, j.stage, j.first_stage, p.reached_id
         FROM _journey_rows j JOIN _run_numbers r USING (contact_run)
         LEFT JOIN _cp p ON p.n = r.n

@@ -179,14 +179,12 @@ def stage_entries(spells: Any) -> Any:
     from workbook.crm import schema
 
     contact = spells.column("contact_id").combine_chunks()
-    stage = pc.dictionary_encode(spells.column("stage").combine_chunks())
+    names, code, width = _codes(spells.column("stage").combine_chunks())
     _, _, run = _runs(contact)
     # a contact's spells are in time order, so its first in a stage is its earliest there
-    width = len(stage.dictionary) + 1
-    code = pc.fill_null(stage.indices, width - 1).to_numpy(zero_copy_only=False)
     first = np.flatnonzero(_first_of_each(run.astype(np.int64) * width + code))
     rank = np.empty(width - 1, np.int64)  # each stage's place in name order
-    rank[pc.sort_indices(stage.dictionary).to_numpy()] = np.arange(width - 1)
+    rank[pc.sort_indices(names).to_numpy()] = np.arange(width - 1)
     entered = spells.column("entered_at").combine_chunks().cast(pa.int64()).to_numpy()
     order = pa.array(first[np.lexsort((rank[code[first]], entered[first], run[first]))])
     return pa.table(
@@ -294,10 +292,7 @@ def sequences(touches: Any, won: Any) -> tuple[Any, Any, Any]:
     prev = pc.if_else(pa.array(pos > 1), prev, pa.scalar(None, pa.string()))
     # the first touch of each (contact, touchpoint), and the first with a content action;
     # a journey is a prefix of the touches, so a first touch within it is a first overall
-    code = (
-        point.indices if pa.types.is_dictionary(point.type) else pc.dictionary_encode(point).indices
-    ).to_numpy()
-    width = int(code.max()) + 1 if rows else 1
+    _, code, width = _codes(point)
     key = group.astype(np.int64 if len(starts) * width >= 2**31 else np.int32) * width + code
     content = pc.is_in(
         touches.column("action").combine_chunks().cast(pa.string()),
@@ -310,8 +305,8 @@ def sequences(touches: Any, won: Any) -> tuple[Any, Any, Any]:
     del content_rows
     # and the first of each (contact, stage, touchpoint); touches without a stage share one
     stage = touches.column("stage").combine_chunks()
-    stage_code = pc.fill_null(stage.indices, len(stage.dictionary)).to_numpy(zero_copy_only=False)
-    first_stage = _first_of_each(key.astype(np.int64) * (len(stage.dictionary) + 1) + stage_code)
+    _, stage_code, stage_width = _codes(stage)
+    first_stage = _first_of_each(key.astype(np.int64) * stage_width + stage_code)
     del key, stage_code
 
     chosen = pa.array(np.flatnonzero(keep_np))
@@ -332,7 +327,6 @@ def sequences(touches: Any, won: Any) -> tuple[Any, Any, Any]:
             "contact_run": run.take(chosen),
             "touchpoint": point.take(chosen),
             "channel": touches.column("channel").take(chosen),
-            "action": touches.column("action").take(chosen),
             "pos": pa.array(pos[keep_np].astype(np.int32)),
             "n": pa.array(kept[group][keep_np].astype(np.int32)),
             "prev": prev.take(chosen),
@@ -343,6 +337,18 @@ def sequences(touches: Any, won: Any) -> tuple[Any, Any, Any]:
         }
     )
     return per_contact, journey, after_win
+
+
+def _codes(values: Any) -> tuple[Any, Any, int]:
+    """A text column as numbers: (distinct values, each row's index among them with a null as
+    one more index, how many indices there are)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    coded = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
+    width = len(coded.dictionary) + 1
+    code = pc.fill_null(coded.indices, width - 1).to_numpy(zero_copy_only=False)
+    return coded.dictionary, code, width
 
 
 def _first_of_each(key: Any) -> Any:
