@@ -422,6 +422,78 @@ def test_a_stale_workspace_copy_is_not_overwritten(
     assert snapshot(ws) == before
 
 
+#: What a value may carry around it, pasted from a spreadsheet or the web: spaces, no-break
+#: spaces, an em space, an ideographic space (all of them trimmed, as Unicode space separators).
+PADS = ("", " ", "\u00a0", "  \u3000", "\u2003 ")
+
+
+def test_trimmed_is_trim() -> None:
+    """The SQL that skips trim on values needing none gives trim's answer on every value."""
+    import duckdb
+
+    from workbook.crm.sources import trimmed
+
+    values = [
+        "",
+        " ",
+        "a",
+        " a",
+        "a ",
+        " a b ",
+        "\ta\t",
+        "\u00a0a",
+        "a\u00a0",
+        "\u3000\u3000",
+        "Café",
+        " Café",
+        "€ ",
+        "\u2003x",
+        "x\u200b",
+        "naïve\u00a0",
+        "\u00a0",
+        None,
+    ]
+    con = duckdb.connect()
+    con.register("v", pa.table({"x": pa.array(values, pa.string())}))
+    got = con.sql(f"SELECT x, trim(x) AS want, {trimmed('x')} AS got FROM v").fetchall()
+    assert [(x, g) for x, w, g in got if g != w] == []
+    assert [g for _x, _w, g in got][:6] == ["", "", "a", "a", "a", "a b"]
+
+
+@pytest.mark.parametrize("fmt", ["generic", "pipedrive", "salesforce", "hubspot"])
+def test_padded_values_import_as_their_text(
+    ws: Path, sample: SampleCrm, tmp_path: Path, fmt: str
+) -> None:
+    """Every value padded with spaces of several kinds imports exactly as the plain file."""
+    import csv
+    import shutil
+
+    plain = _export(sample, fmt, tmp_path / "plain")
+    first = import_file(ws, plain)
+    padded_ws = tmp_path / "padded-client"
+    shutil.copytree(ws, padded_ws)  # the same secret salt, so the same pseudonyms
+    with plain.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    padded = tmp_path / "padded" / plain.name
+    padded.parent.mkdir()
+    with padded.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(rows[0])
+        for i, row in enumerate(rows[1:]):
+            w.writerow(
+                [
+                    v and PADS[(i + j) % len(PADS)] + v + PADS[(i + 2 * j) % len(PADS)]
+                    for j, v in enumerate(row)
+                ]
+            )
+    second = import_file(padded_ws, padded)
+    assert second.source_id == first.source_id and second.replaced
+    for table in ("contacts", "events", "deals"):
+        want = pq.read_table(schema.source_dir(ws, first.source_id) / f"{table}.parquet")
+        got = pq.read_table(schema.source_dir(padded_ws, first.source_id) / f"{table}.parquet")
+        assert got.equals(want), table
+
+
 def test_arrow_tables_are_strings_only_where_text(
     ws: Path, sample: SampleCrm, tmp_path: Path
 ) -> None:

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from workbook.crm.schema import EVENT_KINDS
-from workbook.crm.sources import ReadContext, SourceQueries, header_has, qi, ql, register
+from workbook.crm.sources import ReadContext, SourceQueries, cell, header_has, ql, register
 from workbook.exceptions import CrmImportError, Problem
 
 __all__ = ["FIELDS", "Generic"]
@@ -145,7 +145,7 @@ class Generic:
 
         def field(key: str) -> str:
             if key in cols:
-                return f"nullif(trim({qi(cols[key])}), '')"
+                return cell(cols[key])
             if key in values and values[key] is not None:
                 return ql(str(values[key]))
             return "NULL::VARCHAR"

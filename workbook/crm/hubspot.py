@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from workbook.crm.sources import ReadContext, SourceQueries, header_has, qi, register
+from workbook.crm.sources import ReadContext, SourceQueries, cell, header_has, qi, register
 
 __all__ = ["HubSpot"]
 
@@ -47,7 +47,7 @@ class HubSpot:
             "country": ctx.find("Country/Region", "Country"),
         }
         con = ctx.con
-        select = [f"trim({qi(cols['id'])}) AS ext_id"]
+        select = [f"{cell(cols['id'])} AS ext_id"]
         mapped: list[tuple[str, str]] = []  # (column alias, stage id)
         for i, (col, name) in enumerate(stage_cols):
             if not ctx.stages.knows(name):
@@ -64,15 +64,15 @@ class HubSpot:
             target = ctx.stages.get(name)
             if target is None:
                 continue
-            select += [f"{qi(col)} AS raw_s{i}", f"{ctx.ts(qi(col))} AS s{i}"]
+            select += [f"{cell(col)} AS raw_s{i}", f"{ctx.ts(cell(col))} AS s{i}"]
             mapped.append((f"s{i}", target))
         for key in ("lifecycle", "source", "persona", "industry", "size", "country"):
             name = optional[key]
-            select.append(f"{qi(name)} AS {key}" if name else f"NULL::VARCHAR AS {key}")
+            select.append(f"{cell(name)} AS {key}" if name else f"NULL::VARCHAR AS {key}")
         if optional["created"]:
             select += [
-                f"{qi(optional['created'])} AS raw_created",
-                f"{ctx.ts(qi(optional['created']))} AS created",
+                f"{cell(optional['created'])} AS raw_created",
+                f"{ctx.ts(cell(optional['created']))} AS created",
             ]
         else:
             select += ["NULL::VARCHAR AS raw_created", "NULL::TIMESTAMPTZ AS created"]

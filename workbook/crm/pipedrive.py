@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from workbook.crm.sources import ReadContext, SourceQueries, header_has, qi, ql, register
+from workbook.crm.sources import ReadContext, SourceQueries, cell, header_has, ql, register
 
 __all__ = ["Pipedrive"]
 
@@ -54,20 +54,20 @@ class Pipedrive:
 
         def col(key: str) -> str:
             name = opt[key]
-            return f"trim({qi(name)})" if name else "NULL::VARCHAR"
+            return cell(name) if name else "NULL::VARCHAR"
 
-        status = f"lower(trim({qi(req['status'])}))"
+        status = f"lower({cell(req['status'])})"
         ctx.stage(
-            f"""trim({qi(req["id"])}) AS deal, trim({qi(req["stage"])}) AS stage_raw,
+            f"""{cell(req["id"])} AS deal, {cell(req["stage"])} AS stage_raw,
                    {status} AS status,
-                   {qi(req["created"])} AS raw_created, {ctx.ts(qi(req["created"]))} AS created,
+                   {cell(req["created"])} AS raw_created, {ctx.ts(cell(req["created"]))} AS created,
                    {col("won")} AS raw_won, {ctx.ts(col("won"))} AS won,
                    {col("lost")} AS raw_lost, {ctx.ts(col("lost"))} AS lost,
                    {col("moved")} AS raw_moved, {ctx.ts(col("moved"))} AS moved,
                    {col("value")} AS raw_value, {ctx.amount(col("value"))} AS value,
                    {col("currency")} AS currency, {col("reason")} AS reason,
                    {col("source")} AS source,
-                   coalesce({col("contact")}, 'deal:' || trim({qi(req["id"])})) AS contact""",
+                   coalesce({col("contact")}, 'deal:' || {cell(req["id"])}) AS contact""",
             where=f"coalesce({status}, '') <> 'deleted'",
         )
         ctx.flag(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from workbook.crm.sources import ReadContext, SourceQueries, header_has, qi, ql, register
+from workbook.crm.sources import ReadContext, SourceQueries, cell, header_has, ql, register
 from workbook.crm.stagemap import normal
 
 __all__ = ["Salesforce"]
@@ -52,15 +52,15 @@ class Salesforce:
 
         def col(key: str, cast: str = "VARCHAR") -> str:
             name = opt[key]
-            return f"trim({qi(name)})" if name else f"NULL::{cast}"
+            return cell(name) if name else f"NULL::{cast}"
 
         deleted = f"lower(coalesce({col('deleted')}, 'false')) IN ('true', '1')"
         ctx.stage(
-            f"""trim({qi(req["opp"])}) AS opp, trim({qi(req["stage"])}) AS stage_raw,
-                   {qi(req["date"])} AS raw_ts, {ctx.ts(qi(req["date"]))} AS ts,
+            f"""{cell(req["opp"])} AS opp, {cell(req["stage"])} AS stage_raw,
+                   {cell(req["date"])} AS raw_ts, {ctx.ts(cell(req["date"]))} AS ts,
                    {col("amount")} AS raw_amount, {ctx.amount(col("amount"))} AS amount,
                    {col("currency")} AS currency,
-                   coalesce({col("contact")}, trim({qi(req["opp"])})) AS contact,
+                   coalesce({col("contact")}, {cell(req["opp"])}) AS contact,
                    {col("reason")} AS reason, {col("id")} AS hist_id""",
             where=f"NOT ({deleted})",
         )

@@ -124,6 +124,28 @@ def ql(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def trimmed(expr: str) -> str:
+    """SQL for DuckDB's ``trim(expr)``, which takes white space (a Unicode space separator:
+    the space, the no-break space, U+2003...) off both ends, without its cost where it has
+    nothing to do.
+
+    ``trim`` copies every value it is given: on 10M rows it costs ~0.8 s a column. A value
+    all in ASCII (as many bytes as characters) can only start or end with the space, and
+    then only a value that does is trimmed; any other value is trimmed as before. ``expr``
+    appears four times: give a column, not a costly expression.
+    """
+    return (
+        f"CASE WHEN starts_with({expr}, ' ') OR ends_with({expr}, ' ') "
+        f"OR strlen({expr}) <> length({expr}) THEN trim({expr}) ELSE {expr} END"
+    )
+
+
+def cell(column: str) -> str:
+    """SQL for the text in the file's ``column``: trimmed (see :func:`trimmed`), and null
+    where it is blank, so a value typed with a stray space reads as the value."""
+    return f"nullif({trimmed(qi(column))}, '')"
+
+
 @dataclass
 class ReadContext:
     """What a source's ``read`` works with, and where it reports problems.
@@ -345,11 +367,13 @@ class ReadContext:
         )
 
     def amount(self, expr: str) -> str:
-        """SQL reading an amount; a decimal comma (1.250,50 or 1250,50) is understood."""
-        e = f"trim({expr})"
+        """SQL reading an amount; a decimal comma (1.250,50 or 1250,50) is understood.
+
+        ``expr`` is already :func:`trimmed` (every source trims its columns as it stages them).
+        """
         return (
-            f"coalesce(try_cast({e} AS DOUBLE), "
-            f"try_cast(replace(replace({e}, '.', ''), ',', '.') AS DOUBLE))"
+            f"coalesce(try_cast({expr} AS DOUBLE), "
+            f"try_cast(replace(replace({expr}, '.', ''), ',', '.') AS DOUBLE))"
         )
 
     def lookup(
