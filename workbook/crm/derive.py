@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -703,11 +703,19 @@ def _write_options(table: str) -> dict[str, Any]:
     return options | _WRITE_OPTIONS.get(table, {})
 
 
-def copy_parquet(con: Any, sql: str, table: str, path: Path) -> int:
+def copy_parquet(
+    con: Any,
+    sql: str,
+    table: str,
+    path: Path,
+    *,
+    restore: Callable[[Any], Any] | None = None,
+) -> int:
     """Stream a query's rows into a Parquet file with exactly the canonical schema of ``table``.
 
     Written through Arrow rather than DuckDB's COPY so the file's schema never depends on the
-    data (DuckDB marks a column without nulls as required). Returns the number of rows.
+    data (DuckDB marks a column without nulls as required). ``restore``, if given, turns each
+    batch of the query into the table's columns. Returns the number of rows.
     """
     import pyarrow.parquet as pq
 
@@ -717,7 +725,7 @@ def copy_parquet(con: Any, sql: str, table: str, path: Path) -> int:
     options = _write_options(table)
     with pq.ParquetWriter(path, target, compression="zstd", **options) as writer:
         for batch in reader:
-            writer.write_batch(batch.cast(target))
+            writer.write_batch((restore(batch) if restore else batch).cast(target))
             rows += batch.num_rows
     return rows
 

@@ -295,15 +295,24 @@ def _summarise(con: Any, file: str) -> list[Problem]:
 
 
 def _final_sql(
-    con: Any, query: str, table: str, source_id: str, rows: int
+    con: Any, query: str, table: str, source_id: str, rows: int, *, numbered: bool = False
 ) -> tuple[str, list[str]]:
-    """SELECT list turning a source query (already filtered) into the canonical columns."""
+    """SELECT list turning a source query (already filtered) into the canonical columns.
+
+    ``numbered``: the contact is its number ``i.n`` (see :func:`_numbered_contacts`) and the
+    source id is left out; :func:`_restore_contacts` puts both back after the sort.
+    """
     from workbook.crm.derive import duck_type
     from workbook.crm.sources import ql
 
     present = {d[0] for d in con.execute(f"SELECT * FROM ({query}) LIMIT 0").description}
     cols = []
     for f in schema.TABLES[table]:
+        if numbered and f.name == "contact_id":
+            cols.append('i.n AS "contact_id"')
+            continue
+        if numbered and f.name == "source_id":
+            continue
         if f.name == "contact_id":
             expr = "i.cid"
         elif f.name == "source_id":
@@ -322,6 +331,47 @@ def _final_sql(
             expr = "NULL"
         cols.append(f'CAST({expr} AS {duck_type(f.type)}) AS "{f.name}"')
     return ", ".join(cols), sorted(present)
+
+
+def _numbered_contacts(con: Any, ids: str, name: str) -> Any:
+    """Number the pseudonyms of ``ids`` (``ext``, ``cid``) in their sort order.
+
+    Creates ``name`` (``ext``, ``n``) and returns the pseudonyms as an Arrow array, the
+    pseudonym numbered ``n`` at position ``n``: sorting on ``n`` sorts on the pseudonym.
+    Several ids may share a pseudonym (the same e-mail in other case), and so a number.
+    """
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name}_cid AS "
+        "SELECT cid, (row_number() OVER (ORDER BY cid) - 1)::INTEGER AS n "
+        f"FROM (SELECT DISTINCT cid FROM {ids})"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS "
+        f"SELECT i.ext, c.n FROM {ids} i JOIN {name}_cid c USING (cid)"
+    )
+    from workbook.crm.sequences import arrow_table
+
+    cids = arrow_table(con.sql(f"SELECT cid FROM {name}_cid ORDER BY n").arrow())
+    con.execute(f"DROP TABLE {name}_cid")
+    return cids.column(0).combine_chunks()
+
+
+def _restore_contacts(pseudonyms: Any, source_id: str) -> Callable[[Any], Any]:
+    """A batch of :func:`_final_sql`'s numbered rows with its pseudonyms and source id back."""
+    import pyarrow as pa
+
+    names = [f.name for f in schema.TABLES["events"]]
+    source = pa.scalar(source_id, pa.string())
+
+    def restore(batch: Any) -> Any:
+        columns = {
+            "contact_id": pseudonyms.take(batch.column("contact_id")),
+            "source_id": pa.repeat(source, batch.num_rows),
+        }
+        arrays = [columns[n] if n in columns else batch.column(n) for n in names]
+        return pa.RecordBatch.from_arrays(arrays, names=names)
+
+    return restore
 
 
 def import_file(
@@ -586,15 +636,23 @@ def import_file(
                 ("deals", "_d", "contact_id, created_at, deal_id", ""),
             )
             counts = {}
+            # The events, nine rows in ten, sort on each contact's number, not its
+            # pseudonym, and without the text columns that are the same for a contact
+            # (10M events: 12.5 s -> 9.8 s); the pseudonyms are put back batch by batch.
+            pseudonyms = _numbered_contacts(con, "_ids", "_ids_n")
             for table, tmp, order, extra in plans:
-                select, _ = _final_sql(con, f"SELECT * FROM {tmp}", table, sid, rows_read)
+                numbered = table == "events"
+                select, _ = _final_sql(
+                    con, f"SELECT * FROM {tmp}", table, sid, rows_read, numbered=numbered
+                )
                 counts[table] = copy_parquet(
                     con,
                     f"SELECT * FROM (SELECT {select} FROM {tmp} q "
-                    f"JOIN _ids i ON i.ext = q.contact_id {extra}) "
-                    f"ORDER BY {order}",
+                    f"JOIN {'_ids_n' if numbered else '_ids'} i ON i.ext = q.contact_id "
+                    f"{extra}) ORDER BY {order}",
                     table,
                     out / f"{table}.parquet",
+                    restore=_restore_contacts(pseudonyms, sid) if numbered else None,
                 )
             span = con.sql(
                 f"SELECT min(ts), max(ts) FROM read_parquet('{_q(out / 'events.parquet')}')"
