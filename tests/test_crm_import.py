@@ -494,6 +494,36 @@ def test_padded_values_import_as_their_text(
         assert got.equals(want), table
 
 
+def test_events_sorted_as_enums_are_the_text_sort(
+    ws: Path, sample: SampleCrm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The generic import sorts the events with kind, stage, touchpoint, channel... as ENUM
+    types: the file is the one sorting their text writes, types and values alike."""
+    import shutil
+
+    import workbook.crm.importer as importer
+
+    export = _export(sample, "generic", tmp_path)
+    text_ws = tmp_path / "text-client"
+    shutil.copytree(ws, text_ws)
+    for w in (ws, text_ws):  # one salt, so one set of pseudonyms
+        (schema.data_dir(w) / ".salt").parent.mkdir(parents=True, exist_ok=True)
+        (schema.data_dir(w) / ".salt").write_bytes(b"0123456789abcdef" * 2)
+    made: list[dict[str, str]] = []
+    real = importer._enum_types
+    monkeypatch.setattr(
+        importer, "_enum_types", lambda con, cats: made.append(real(con, cats)) or made[-1]
+    )
+    as_enums = import_file(ws, export)
+    assert {"kind", "stage", "touchpoint", "channel", "action", "experiment"} <= set(made[0])
+    monkeypatch.setattr(importer, "_enum_types", lambda con, cats: {})
+    as_text = import_file(text_ws, export)
+    for table in ("events", "contacts", "deals"):
+        want = pq.read_table(schema.source_dir(text_ws, as_text.source_id) / f"{table}.parquet")
+        got = pq.read_table(schema.source_dir(ws, as_enums.source_id) / f"{table}.parquet")
+        assert got.schema.equals(schema.TABLES[table]) and got.equals(want), table
+
+
 def test_arrow_tables_are_strings_only_where_text(
     ws: Path, sample: SampleCrm, tmp_path: Path
 ) -> None:

@@ -223,15 +223,25 @@ class Generic:
         if "event_id" in cols:
             ctx.check_unique("_stg", "event_id", cols["event_id"], "event id")
         stage_join = tp_join = persona_join = ""
+        # every value each column of the events can take (see SourceQueries)
+        categories = {
+            "kind": "SELECT DISTINCT kind FROM _stg",
+            "channel": "SELECT DISTINCT lower(channel) FROM _stg",
+            "action": "SELECT DISTINCT lower(action) FROM _stg",
+            "experiment": "SELECT DISTINCT experiment FROM _stg",
+            "variant": "SELECT DISTINCT variant FROM _stg",
+        }
         stage = "NULL::VARCHAR"
         if "stage" in cols or values.get("stage"):
             lk = ctx.stage_lookup("_stg", "stage")
             ctx.flag_unknown_stages("_stg", "stage", lk, cols.get("stage", "stage"))
             stage_join, stage = f"LEFT JOIN {lk} sl ON sl.raw = s.stage", "sl.value"
+            categories["stage"] = f"SELECT DISTINCT value FROM {lk}"
         touchpoint = "NULL::VARCHAR"
         if "touchpoint" in cols or values.get("touchpoint"):
             lk = ctx.touchpoint_lookup("_stg", "touchpoint")
             tp_join, touchpoint = f"LEFT JOIN {lk} tl ON tl.raw = s.touchpoint", "tl.value"
+            categories["touchpoint"] = f"SELECT DISTINCT value FROM {lk}"
         persona = "NULL::VARCHAR"
         if "persona" in cols or values.get("persona"):
             lk = ctx.persona_lookup("_stg", "persona")
@@ -295,7 +305,7 @@ class Generic:
             FROM _stg s ANTI JOIN _rej r ON r.__row = s.__row {persona_join}
             GROUP BY s.ext_id
         """
-        return SourceQueries(contacts, events, deals)
+        return SourceQueries(contacts, events, deals, categories)
 
 
 register(Generic())

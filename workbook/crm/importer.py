@@ -19,7 +19,7 @@ import hashlib
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -295,12 +295,21 @@ def _summarise(con: Any, file: str) -> list[Problem]:
 
 
 def _final_sql(
-    con: Any, query: str, table: str, source_id: str, rows: int, *, numbered: bool = False
+    con: Any,
+    query: str,
+    table: str,
+    source_id: str,
+    rows: int,
+    *,
+    numbered: bool = False,
+    enums: Mapping[str, str] | None = None,
 ) -> tuple[str, list[str]]:
     """SELECT list turning a source query (already filtered) into the canonical columns.
 
     ``numbered``: the contact is its number ``i.n`` (see :func:`_numbered_contacts`) and the
     source id is left out; :func:`_restore_contacts` puts both back after the sort.
+    ``enums``: columns cast to an ENUM type (see :func:`_enum_types`) instead of text; they
+    reach Arrow as dictionaries, turned into text as the batch is written.
     """
     from workbook.crm.derive import duck_type
     from workbook.crm.sources import ql
@@ -329,8 +338,33 @@ def _final_sql(
             expr = f'q."{f.name}"'
         else:
             expr = "NULL"
-        cols.append(f'CAST({expr} AS {duck_type(f.type)}) AS "{f.name}"')
+        kind = (enums or {}).get(f.name) if f.name in present else None
+        cols.append(f'CAST({expr} AS {kind or duck_type(f.type)}) AS "{f.name}"')
     return ", ".join(cols), sorted(present)
+
+
+def _enum_types(con: Any, categories: Mapping[str, str]) -> dict[str, str]:
+    """An ENUM type per column of ``categories`` (column -> query of its values), named
+    ``_enum_<column>``; a column with no value, or with very many, gets none. Sorted as an
+    ENUM, a column costs a byte or two a row, not its text (10M events: sort 5.8 s -> 1.6 s).
+    """
+    from workbook.crm.sources import ql
+
+    types = {}
+    for column, query in categories.items():
+        rows = con.execute(f"SELECT * FROM ({query})").fetchall()
+        values = sorted({str(r[0]) for r in rows if r[0] is not None})
+        if not values or len(values) > _MAX_ENUM:
+            continue
+        name = f"_enum_{column}"
+        con.execute(f"DROP TYPE IF EXISTS {name}")
+        con.execute(f"CREATE TYPE {name} AS ENUM ({', '.join(ql(str(v)) for v in values)})")
+        types[column] = name
+    return types
+
+
+#: The most values a column may have to be sorted as an ENUM.
+_MAX_ENUM = 4096
 
 
 def _numbered_contacts(con: Any, ids: str, name: str) -> Any:
@@ -640,10 +674,17 @@ def import_file(
             # pseudonym, and without the text columns that are the same for a contact
             # (10M events: 12.5 s -> 9.8 s); the pseudonyms are put back batch by batch.
             pseudonyms = _numbered_contacts(con, "_ids", "_ids_n")
+            enums = _enum_types(con, queries.categories)
             for table, tmp, order, extra in plans:
                 numbered = table == "events"
                 select, _ = _final_sql(
-                    con, f"SELECT * FROM {tmp}", table, sid, rows_read, numbered=numbered
+                    con,
+                    f"SELECT * FROM {tmp}",
+                    table,
+                    sid,
+                    rows_read,
+                    numbered=numbered,
+                    enums=enums if numbered else None,
                 )
                 counts[table] = copy_parquet(
                     con,
