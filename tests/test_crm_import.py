@@ -494,11 +494,13 @@ def test_padded_values_import_as_their_text(
         assert got.equals(want), table
 
 
+@pytest.mark.parametrize("listed", ["every value", "one value missing"])
 def test_events_sorted_as_enums_are_the_text_sort(
-    ws: Path, sample: SampleCrm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ws: Path, sample: SampleCrm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listed: str
 ) -> None:
     """The generic import sorts the events with kind, stage, touchpoint, channel... as ENUM
-    types: the file is the one sorting their text writes, types and values alike."""
+    types: the file is the one sorting their text writes, types and values alike. Should a
+    source's list of values miss one, the import sorts the text instead."""
     import shutil
 
     import workbook.crm.importer as importer
@@ -511,9 +513,14 @@ def test_events_sorted_as_enums_are_the_text_sort(
         (schema.data_dir(w) / ".salt").write_bytes(b"0123456789abcdef" * 2)
     made: list[dict[str, str]] = []
     real = importer._enum_types
-    monkeypatch.setattr(
-        importer, "_enum_types", lambda con, cats: made.append(real(con, cats)) or made[-1]
-    )
+
+    def enum_types(con: Any, categories: dict[str, str]) -> dict[str, str]:
+        if listed == "one value missing":
+            categories = {**categories, "channel": "SELECT 'carrier pigeon'"}
+        made.append(real(con, categories))
+        return made[-1]
+
+    monkeypatch.setattr(importer, "_enum_types", enum_types)
     as_enums = import_file(ws, export)
     assert {"kind", "stage", "touchpoint", "channel", "action", "experiment"} <= set(made[0])
     monkeypatch.setattr(importer, "_enum_types", lambda con, cats: {})

@@ -528,6 +528,7 @@ def build_derived(
                 "SELECT contact_id, won_at FROM _deals_by_contact WHERE won_at IS NOT NULL"
             ).arrow()
         )
+        scalars, combos, done = early.result()
         per_contact, journey, after_win = sequences(sorted_touches(con, events, "ev"), won)
         # Arrow's allocator keeps freed memory for reuse (some 500 MB of the touches at 10M
         # events); DuckDB needs it next, to take the journeys and to group the contacts
@@ -536,7 +537,6 @@ def build_derived(
         _to_duckdb(con, "_after_win_rows", after_win)
         del journey, after_win
         pa.default_memory_pool().release_unused()
-        scalars, combos, done = early.result()
         _to_duckdb(con, "_combos", combos)
         # each contact's number in _cp (its row in contact_paths), by its row in per_contact
         numbers = pc.index_in(
