@@ -427,39 +427,6 @@ def test_a_stale_workspace_copy_is_not_overwritten(
 PADS = ("", " ", "\u00a0", "  \u3000", "\u2003 ")
 
 
-def test_trimmed_is_trim() -> None:
-    """The SQL that skips trim on values needing none gives trim's answer on every value."""
-    import duckdb
-
-    from workbook.crm.sources import trimmed
-
-    values = [
-        "",
-        " ",
-        "a",
-        " a",
-        "a ",
-        " a b ",
-        "\ta\t",
-        "\u00a0a",
-        "a\u00a0",
-        "\u3000\u3000",
-        "Café",
-        " Café",
-        "€ ",
-        "\u2003x",
-        "x\u200b",
-        "naïve\u00a0",
-        "\u00a0",
-        None,
-    ]
-    con = duckdb.connect()
-    con.register("v", pa.table({"x": pa.array(values, pa.string())}))
-    got = con.sql(f"SELECT x, trim(x) AS want, {trimmed('x')} AS got FROM v").fetchall()
-    assert [(x, g) for x, w, g in got if g != w] == []
-    assert [g for _x, _w, g in got][:6] == ["", "", "a", "a", "a", "a b"]
-
-
 @pytest.mark.parametrize("fmt", ["generic", "pipedrive", "salesforce", "hubspot"])
 def test_padded_values_import_as_their_text(
     ws: Path, sample: SampleCrm, tmp_path: Path, fmt: str

@@ -672,8 +672,8 @@ def import_file(
             )
             counts = {}
             # The events, nine rows in ten, sort on each contact's number, not its
-            # pseudonym, and without the source id, the same on every row (10M events:
-            # 12.5 s -> 9.8 s); both are put back batch by batch.
+            # pseudonym, and without the source id, the same on every row; both are put back
+            # batch by batch (10M events: written in ~10.2 s instead of ~11.4 s).
             pseudonyms = _numbered_contacts(con, "_ids", "_ids_n")
             enums = _enum_types(con, queries.categories)
 
