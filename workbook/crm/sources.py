@@ -46,8 +46,8 @@ class SourceQueries:
     ``events`` also carries ``__sub``: the order of several events read from one row.
     ``categories`` may name, for a column of ``events`` with few distinct values (kind,
     stage, touchpoint, channel...), a query listing every value it can take (more do no
-    harm, one missing stops the import): the events are then sorted with the column as a
-    small number, not its text (10M events: some 2 s less).
+    harm; should one be missing, the import sorts the text after all): the events are then
+    sorted with the column as a small number, not its text (10M events: some 2 s less).
     """
 
     contacts: str
