@@ -33,23 +33,25 @@ import tempfile
 import time
 from pathlib import Path
 
-from _measure import measure_in_child, peak_mb
+from _measure import generate_events, measure_in_child, peak_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / "_data"
-EVENTS_PER_CONTACT = 8.8  # what the generator produces for the demo client, on average
 
 
-def _export(events: int) -> Path:
-    """The cached export of about ``events`` events, generated in a child process.
+def _export(events: int) -> tuple[Path, int]:
+    """The cached export of ``events`` events (give or take one contact's), generated in a
+    child process, and
+    the number of events it holds.
 
     A child, so the parent stays small (the measurements read each child's own ``VmHWM``,
     but a small parent also keeps the fork cheap).
     """
     path = CACHE / f"events-{events}.csv"
+    info = path.with_suffix(".json")
     CACHE.mkdir(parents=True, exist_ok=True)
     (CACHE / ".gitignore").write_text("# generated exports, not for git\n*\n", encoding="utf-8")
-    if not path.exists():
+    if not (path.exists() and info.exists()):
         out = subprocess.run(
             [sys.executable, __file__, "--child", "generate", str(events)],
             check=True,
@@ -58,19 +60,23 @@ def _export(events: int) -> Path:
             cwd=ROOT,
         )
         print(out.stdout.strip(), flush=True)
-    return path
+    return path, int(json.loads(info.read_text(encoding="utf-8"))["events"])
 
 
 def _child_generate(events: int) -> None:
-    from workbook.crm.generate import generate, write_export
+    from workbook.crm.generate import write_export
     from workbook.store import open_workspace
 
     path = CACHE / f"events-{events}.csv"
     CACHE.mkdir(parents=True, exist_ok=True)
-    contacts = max(1, round(events / EVENTS_PER_CONTACT))
+    ws = open_workspace(ROOT / "data" / "demo").data
     t = time.perf_counter()
-    sample = generate(open_workspace(ROOT / "data" / "demo").data, contacts=contacts, seed=7)
+    sample = generate_events(events, ws, seed=7)
+    contacts = sample.contacts.num_rows
     write_export(sample, "generic", CACHE, filename=path.name)
+    path.with_suffix(".json").write_text(
+        json.dumps({"events": sample.events.num_rows, "contacts": contacts}), encoding="utf-8"
+    )
     print(
         f"  generated {sample.events.num_rows:,} events for {contacts:,} contacts "
         f"in {time.perf_counter() - t:.1f} s",
@@ -119,8 +125,8 @@ def main() -> None:
     print(f"cores: {os.cpu_count()}")
     rows = []
     for size in args.sizes:
-        print(f"{size:,} events", flush=True)
-        file = _export(size)
+        file, n_events = _export(size)
+        print(f"{n_events:,} events", flush=True)
         mb = file.stat().st_size / 1e6
         imports, pandas_runs = [], []
         for _ in range(args.repeat):
@@ -137,14 +143,14 @@ def main() -> None:
                 f"(ratio {imp['wall_s'] / pdr['wall_s']:.1f}x)",
                 flush=True,
             )
-        rows.append((size, mb, imports, pandas_runs))
+        rows.append((n_events, mb, imports, pandas_runs))
     print()
     print(
         "| events | file MB | import s | import peak MB | pandas s | pandas peak MB "
         "| import / pandas time |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|")
-    for size, mb, imports, pandas_runs in rows:
+    for events, mb, imports, pandas_runs in rows:
         imp_s = statistics.median(r["wall_s"] for r in imports)
         pd_s = statistics.median(r["wall_s"] for r in pandas_runs)
         ratios = sorted(
@@ -152,7 +158,7 @@ def main() -> None:
         )
         spread = f" ({ratios[0]:.1f}-{ratios[-1]:.1f}x by round)" if len(ratios) > 1 else ""
         print(
-            f"| {size:,} | {mb:,.0f} | {imp_s:.1f} | {max(r['peak_mb'] for r in imports):,.0f} | "
+            f"| {events:,} | {mb:,.0f} | {imp_s:.1f} | {max(r['peak_mb'] for r in imports):,.0f} | "
             f"{pd_s:.1f} | {max(r['peak_mb'] for r in pandas_runs):,.0f} | "
             f"{imp_s / pd_s:.1f}x{spread} |"
         )
