@@ -362,6 +362,11 @@ def _session(con: Any) -> Any:
     con.execute("SET preserve_insertion_order=false")  # we always ORDER BY what matters
     # DuckDB's own bar would draw over the CLI's progress bar and into notebook outputs.
     con.execute("SET enable_progress_bar=false")
+    # DuckDB's allocator keeps what a worker thread freed until that thread allocates again;
+    # its background threads hand it back to the system within a second instead. At 10M
+    # events, with the release of Arrow's memory before the touches, the import's peak fell
+    # from 1,871-1,976 MB to 1,818-1,849 MB, at the same speed.
+    con.execute("SET allocator_background_threads=true")
     return con
 
 
@@ -529,6 +534,9 @@ def build_derived(
             ).arrow()
         )
         scalars, combos, done = early.result()
+        # the Arrow memory freed since (the stage entries: ~300 MB at 10M events) goes back
+        # before the touches come in
+        pa.default_memory_pool().release_unused()
         per_contact, journey, after_win = sequences(sorted_touches(con, events, "ev"), won)
         # Arrow's allocator keeps freed memory for reuse (some 500 MB of the touches at 10M
         # events); DuckDB needs it next, to take the journeys and to group the contacts
