@@ -9,7 +9,16 @@ import pyarrow as pa
 import pytest
 
 from workbook.crm import schema
-from workbook.crm.generate import DEFAULT_END, FORMATS, generate, write_export
+from workbook.crm.demo import demo_without_data
+from workbook.crm.generate import (
+    DEFAULT_END,
+    FORMATS,
+    generate,
+    generate_parts,
+    write_export,
+    write_exports,
+)
+from workbook.crm.importer import import_file
 from workbook.model import Client, Workspace
 from workbook.store import open_workspace
 
@@ -116,3 +125,64 @@ def test_a_large_history_is_quick(model: Workspace) -> None:
     assert s.contacts.num_rows == 50_000
     assert 6 * 50_000 < s.events.num_rows < 15 * 50_000
     assert isinstance(s.events, pa.Table)
+
+
+def test_parts_continue_each_other(model: Workspace) -> None:
+    parts = list(generate_parts(model, contacts=250, seed=6, part=100))
+    assert [p.contacts.num_rows for p in parts] == [100, 100, 50]
+    whole = {
+        name: pa.concat_tables([getattr(p, name) for p in parts]).to_pandas()
+        for name in ("contacts", "events", "deals", "people")
+    }
+    # ids, external ids and e-mail addresses run on across parts: none repeats
+    assert whole["contacts"].contact_id.is_unique
+    assert whole["people"].ext_id.is_unique and whole["people"].email.is_unique
+    assert whole["deals"].deal_id.is_unique
+    # every event belongs to a contact of its own part
+    for p in parts:
+        assert set(p.events["contact_id"].to_pylist()) <= set(p.contacts["contact_id"].to_pylist())
+    # the same parts again: the same history
+    again = list(generate_parts(model, contacts=250, seed=6, part=100))
+    assert all(a.events.equals(b.events) for a, b in zip(parts, again, strict=True))
+
+
+def test_exports_written_in_parts_import_whole(model: Workspace, tmp_path: Path) -> None:
+    """Files written a part at a time: one header, one byte order mark, numbers that run on
+    (a Salesforce opportunity or a Pipedrive deal id repeated across parts would merge two
+    deals or be refused), and every row imported."""
+    parts = list(generate_parts(model, contacts=300, seed=12, part=120))
+    paths = write_exports(
+        iter(parts), FORMATS, tmp_path / "out", encoding="utf-8-sig", delimiter=";", newline="\r\n"
+    )
+    assert not list((tmp_path / "out").glob("*.part"))
+    deals = sum(p.deals.num_rows for p in parts)
+    events = sum(p.events.num_rows for p in parts)
+    ws = demo_without_data(tmp_path / "ws", ROOT / "data" / "demo")
+    for fmt, path in paths.items():
+        raw = path.read_bytes()
+        assert raw.count(b"\xef\xbb\xbf") == 1 and raw.startswith(b"\xef\xbb\xbf"), fmt
+        first_line = raw[3 : raw.index(b"\r\n")]
+        assert raw.count(first_line + b"\r\n") == 1, f"{fmt}: the header is repeated"
+        result = import_file(ws, path, currency="GBP")
+        if fmt == "hubspot":
+            assert result.tables["contacts"] == 300
+        elif fmt == "generic":
+            assert result.tables["events"] == events and result.tables["deals"] == deals
+        else:
+            assert result.tables["deals"] == deals, fmt
+
+
+def test_write_exports_writes_each_format_once(model: Workspace, tmp_path: Path) -> None:
+    parts = generate_parts(model, contacts=50, seed=2, part=20)
+    paths = write_exports(parts, ["generic", "generic"], tmp_path)
+    frame = pd.read_csv(paths["generic"], dtype=str)
+    events = sum(p.events.num_rows for p in generate_parts(model, contacts=50, seed=2, part=20))
+    assert len(frame) == events  # not twice as many
+
+
+def test_nothing_happens_after_the_end(model: Workspace) -> None:
+    # every contact created in the last month: some e-mails are sent just before the end,
+    # and their opens, clicks and replies would come after it
+    s = generate(model, contacts=20_000, seed=9, span_days=30)
+    assert s.events.num_rows > 20_000
+    assert s.events.to_pandas().ts.max() <= pd.Timestamp(DEFAULT_END)

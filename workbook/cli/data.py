@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from workbook.cli import main
+
+if TYPE_CHECKING:
+    from workbook.crm.generate import SampleCrm
 
 _SOURCES = ("hubspot", "salesforce", "pipedrive", "generic")
 _STEPS = (
@@ -105,7 +110,7 @@ def import_command(
     default=3000,
     show_default=True,
     type=click.IntRange(1, None),
-    help="How many contacts (about 10 events each).",
+    help="How many contacts (about 8 events each).",
 )
 @click.option(
     "--seed", default=0, show_default=True, type=int, help="The same seed gives the same data."
@@ -141,7 +146,10 @@ def demo_data(
     output: Path,
 ) -> None:
     """Generate a realistic, seeded CRM history as the CRMs export it."""
-    from workbook.crm.generate import generate, write_export
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from workbook.crm.generate import PART, generate_parts, write_exports
     from workbook.model import Workspace
     from workbook.store import open_workspace
 
@@ -152,10 +160,31 @@ def demo_data(
         if workspace
         else Workspace.model_validate({"client": {"name": "Demo", "slug": "demo"}})
     )
-    sample = generate(ws, contacts=contacts, seed=seed, currency=currency)
-    for fmt in formats or _SOURCES:
-        path = write_export(sample, fmt, output)
+    events = deals = 0
+
+    def counted(parts: Iterator[SampleCrm]) -> Iterator[SampleCrm]:
+        nonlocal events, deals
+        for part in parts:
+            events += part.events.num_rows
+            deals += part.deals.num_rows
+            yield part
+            bar.advance(task, part.contacts.num_rows)
+
+    # generated and written a part at a time: any number of contacts fits in memory
+    with Progress(
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=contacts <= PART,
+    ) as bar:
+        task = bar.add_task("contacts", total=contacts)
+        paths = write_exports(
+            counted(generate_parts(ws, contacts=contacts, seed=seed, currency=currency)),
+            formats or _SOURCES,
+            output,
+        )
+    for fmt, path in paths.items():
         click.echo(f"{fmt:<11} {path}")
-    click.echo(
-        f"{contacts:,} contacts, {sample.events.num_rows:,} events, {sample.deals.num_rows:,} deals"
-    )
+    click.echo(f"{contacts:,} contacts, {events:,} events, {deals:,} deals")

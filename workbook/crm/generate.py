@@ -17,6 +17,7 @@ The same seed gives the same data, byte for byte.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,15 @@ if TYPE_CHECKING:
 
     from workbook.model import Workspace
 
-__all__ = ["FORMATS", "SampleCrm", "generate", "write_export"]
+__all__ = [
+    "FORMATS",
+    "PART",
+    "SampleCrm",
+    "generate",
+    "generate_parts",
+    "write_export",
+    "write_exports",
+]
 
 FORMATS = ("hubspot", "salesforce", "pipedrive", "generic")
 
@@ -172,6 +181,11 @@ def _ws_parts(
     return stages, names, tps, list(ws.personas)
 
 
+#: Contacts generated at a time: the history of any number of contacts is drawn in parts of
+#: this many, so memory stays bounded (some 1.2 GB a part), whatever the size.
+PART = 100_000
+
+
 def generate(
     ws: Workspace,
     contacts: int = 1000,
@@ -188,7 +202,7 @@ def generate(
     ws
         The workspace whose stage, touchpoint, persona and experiment ids are used.
     contacts
-        How many contacts (any size; about 10 events per contact).
+        How many contacts (any size; about 8 events per contact).
     seed
         The same seed gives the same history.
     end
@@ -197,11 +211,118 @@ def generate(
         Contacts are created over this many days before ``end``.
     currency
         ISO code of deal amounts.
+
+    The history is the parts of :func:`generate_parts` put together; for a large number of
+    contacts, write the parts one by one instead (:func:`write_exports`).
     """
+    import pyarrow as pa
+
+    parts = list(
+        generate_parts(ws, contacts, seed, end=end, span_days=span_days, currency=currency)
+    )
+    if len(parts) == 1:
+        return parts[0]
+
+    def joined(name: str) -> pa.Table:
+        return pa.concat_tables([getattr(p, name) for p in parts]).combine_chunks()
+
+    return SampleCrm(
+        joined("contacts"),
+        joined("events"),
+        joined("deals"),
+        people=joined("people"),
+        stage_names=parts[0].stage_names,
+        touchpoint_names=parts[0].touchpoint_names,
+        persona_names=parts[0].persona_names,
+    )
+
+
+def generate_parts(
+    ws: Workspace,
+    contacts: int = 1000,
+    seed: int = 0,
+    *,
+    end: dt.datetime = DEFAULT_END,
+    span_days: int = 540,
+    currency: str = "EUR",
+    part: int = PART,
+) -> Iterator[SampleCrm]:
+    """The history :func:`generate` returns, in parts of up to ``part`` contacts each
+    (the same ``part`` gives the same history).
+
+    The client's world (each persona's conversion lift, deal size, open rate and lead
+    sources; which touchpoints each stage uses and which ones won contacts favour) is drawn
+    once from ``seed``; each part draws its own contacts from ``seed`` and its number. Ids,
+    e-mails and phone numbers run on across parts, so they never repeat.
+    """
+    world = _World.draw(ws, seed)
+    # (no contacts: one empty part)
+    for index, offset in enumerate(range(0, max(int(contacts), 1), part)):
+        yield _generate_part(
+            ws,
+            world,
+            min(part, int(contacts) - offset),
+            seed,
+            offset,
+            index,
+            end=end,
+            span_days=span_days,
+            currency=currency,
+        )
+
+
+@dataclass
+class _World:
+    """What every part of one generated history shares (see :func:`generate_parts`)."""
+
+    lift: np.ndarray  # per persona: how much better than the base rate it converts
+    amount_scale: np.ndarray  # per persona: the typical deal amount
+    open_rate: np.ndarray  # per persona: how often an e-mail is opened
+    lead_sources: np.ndarray  # per persona: the chances of each lead source
+    favoured: np.ndarray  # per touchpoint: whether won contacts lean on it
+    stage_weights: list[np.ndarray]  # per stage: the chances of each of its touchpoints
+
+    @classmethod
+    def draw(cls, ws: Workspace, seed: int) -> _World:
+        import numpy as np
+
+        rng = np.random.default_rng(seed)
+        stages, _, tps, personas = _ws_parts(ws)
+        n_p, n_tp = max(len(personas), 1), len(tps)
+        return cls(
+            lift=0.75 + 0.5 * rng.random(n_p),
+            amount_scale=800 + 1600 * rng.random(n_p),
+            open_rate=0.22 + 0.2 * rng.random(n_p),
+            lead_sources=rng.dirichlet(np.ones(len(_LEAD_SOURCES)) * 2, size=n_p),
+            favoured=rng.random(n_tp) < 0.35,
+            stage_weights=[
+                rng.dirichlet(np.ones(len(_stage_touchpoints(stage, tps)))) for stage in stages
+            ],
+        )
+
+
+def _stage_touchpoints(stage: str, tps: list[tuple[str, str, str, list[str]]]) -> list[int]:
+    """The touchpoints (their places in ``tps``) that serve ``stage``; all of them if none."""
+    return [i for i, t in enumerate(tps) if stage in t[3]] or list(range(len(tps)))
+
+
+def _generate_part(
+    ws: Workspace,
+    world: _World,
+    contacts: int,
+    seed: int,
+    offset: int,
+    index: int,
+    *,
+    end: dt.datetime,
+    span_days: int,
+    currency: str,
+) -> SampleCrm:
+    """Part ``index`` of the history: ``contacts`` contacts, the first numbered ``offset``."""
     import numpy as np
     import pyarrow as pa
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng([seed, 1 + index])
     n = int(contacts)
     stages, stage_names, tps, personas = _ws_parts(ws)
     k = len(stages)
@@ -216,7 +337,7 @@ def generate(
 
     # -- stage walk: drop-off per step differs by persona
     base = np.clip(0.62 - 0.06 * np.arange(max(k - 1, 1)), 0.2, 0.9)
-    lift = 0.75 + 0.5 * rng.random(n_p)
+    lift = world.lift
     conv = np.clip(base[None, :] * lift[:, None], 0.05, 0.95)
     steps = rng.random((n, max(k - 1, 1))) < conv[persona_idx]
     furthest = np.cumprod(steps, axis=1).sum(axis=1) if k > 1 else np.zeros(n, dtype=np.int64)
@@ -264,11 +385,10 @@ def generate(
         np.where(lost, np.maximum(exit_pre, deal_created), 0),
     )
     deal_created, closed = deal_created - deal_created % 1_000_000, closed - closed % 1_000_000
-    amount_scale = 800 + 1600 * rng.random(n_p)
+    amount_scale = world.amount_scale
     amount = np.round(rng.lognormal(0, 0.35, n) * amount_scale[persona_idx], 2)
 
     # -- touches per spell; won contacts lean on a different set of touchpoints
-    n_tp = len(tps)
     tp_channel = [t[2] for t in tps]
     lam = np.where(won[cidx], 2.2, 1.4)
     n_touch = rng.poisson(lam)
@@ -279,11 +399,11 @@ def generate(
         rng.random(t_spell.size) * np.minimum(dwell[t_spell], 20 * day)
     ).astype(np.int64)
     t_tp = np.zeros(t_spell.size, dtype=np.int64)
-    favoured = rng.random(n_tp) < 0.35
+    favoured = world.favoured
     for s in range(k):
-        cand = [i for i, t in enumerate(tps) if stages[s] in t[3]] or list(range(n_tp))
+        cand = _stage_touchpoints(stages[s], tps)
         cand_arr = np.array(cand)
-        w = rng.dirichlet(np.ones(len(cand)))
+        w = world.stage_weights[s]
         w_won = w * np.where(favoured[cand_arr], 3.0, 1.0)
         for is_won, weights in ((False, w), (True, w_won)):
             sel = (t_stage == s) & (won[t_c] == is_won)
@@ -296,7 +416,7 @@ def generate(
 
     # -- email: opens, clicks and replies after each send
     is_mail = t_action == "sent"
-    open_rate = 0.22 + 0.2 * rng.random(n_p)
+    open_rate = world.open_rate
     opened = is_mail & (rng.random(t_c.size) < open_rate[persona_idx[t_c]])
     clicked = opened & (rng.random(t_c.size) < 0.3)
     replied = opened & (rng.random(t_c.size) < 0.06)
@@ -308,6 +428,8 @@ def generate(
             + (rng.exponential(hours, idx.size) * 3_600_000_000).astype(np.int64)
             + 60_000_000
         )
+        ok = ts <= end_us  # the clock stops at ``end``: what would come later has not happened
+        idx, ts = idx[ok], ts[ok]
         extra.append(
             (t_c[idx], t_stage[idx], ts, t_tp[idx], np.full(idx.size, action, dtype=object))
         )
@@ -379,7 +501,7 @@ def generate(
         )
     d_idx = np.flatnonzero(has_deal)
     deal_ids = (
-        np.array([f"D{seed % 1000:03d}{i:08d}" for i in range(n)], dtype=object)
+        np.array([f"D{seed % 1000:03d}{i:08d}" for i in range(offset, offset + n)], dtype=object)
         if d_idx.size
         else None
     )
@@ -431,7 +553,7 @@ def generate(
     contact_ids = np.array(
         [
             f"c{(i * 0x9E3779B97F4A7C15 + seed * 0x632BE59BD9B4E019) % (1 << 64):016x}"
-            for i in range(n)
+            for i in range(offset, offset + n)
         ],
         dtype=object,
     )
@@ -467,7 +589,7 @@ def generate(
     segs = np.array(
         [(p.segments[0] if p.segments else None) if p else None for p in pers], dtype=object
     )
-    src_p = rng.dirichlet(np.ones(len(_LEAD_SOURCES)) * 2, size=n_p)
+    src_p = world.lead_sources
     u = rng.random(n)
     lead = (u[:, None] > np.cumsum(src_p[persona_idx], axis=1)).sum(axis=1)
     lead = np.minimum(lead, len(_LEAD_SOURCES) - 1)
@@ -501,13 +623,15 @@ def generate(
     people = pa.table(
         {
             "contact_id": pa.array(contact_ids, pa.string()),
-            "ext_id": pa.array([str(5_000_000 + i) for i in range(n)], pa.string()),
+            "ext_id": pa.array(
+                [str(5_000_000 + i) for i in range(offset, offset + n)], pa.string()
+            ),
             "first_name": pa.array(first, pa.string()),
             "last_name": pa.array(last, pa.string()),
             "email": pa.array(
                 [
                     f"{f.lower()}.{ln.lower()}.{i}@mail.example.org"
-                    for i, (f, ln) in enumerate(zip(first, last, strict=True))
+                    for i, (f, ln) in enumerate(zip(first, last, strict=True), start=offset)
                 ],
                 pa.string(),
             ),
@@ -516,7 +640,7 @@ def generate(
                     f"+44 7700 {900000 + i % 100000:06d}"
                     if i % 7
                     else f"07700 {900000 + i % 100000:06d}"
-                    for i in range(n)
+                    for i in range(offset, offset + n)
                 ],
                 pa.string(),
             ),
@@ -588,41 +712,121 @@ def write_export(
     filename
         Defaults to a name like the CRM's own (``hubspot-contacts.csv``).
     """
+    paths = write_exports(
+        [sample],
+        [fmt],
+        out_dir,
+        encoding=encoding,
+        delimiter=delimiter,
+        newline=newline,
+        filenames={fmt: filename} if filename else None,
+    )
+    return paths[fmt]
+
+
+def write_exports(
+    parts: Iterable[SampleCrm],
+    formats: Sequence[str],
+    out_dir: str | Path,
+    *,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+    newline: str = "\n",
+    filenames: Mapping[str, str] | None = None,
+) -> dict[str, Path]:
+    """Write a history given in parts (:func:`generate_parts`) as one export file per format.
+
+    Each part is written as it comes and then dropped, so a history of any size takes the
+    memory of one part. Each file is written under a temporary name and renamed when whole.
+    Returns the path of each format's file. Options as for :func:`write_export`.
+    """
     writers = {
         "hubspot": _hubspot,
         "salesforce": _salesforce,
         "pipedrive": _pipedrive,
         "generic": _generic,
     }
-    if fmt not in writers:
-        raise ValueError(f"unknown export format {fmt!r}; known: {', '.join(FORMATS)}")
-    table, default_name = writers[fmt](sample)
+    formats = list(dict.fromkeys(formats))  # each file once
+    for fmt in formats:
+        if fmt not in writers:
+            raise ValueError(f"unknown export format {fmt!r}; known: {', '.join(FORMATS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / (filename or default_name)
-    _write_csv(table, path, encoding=encoding, delimiter=delimiter, newline=newline)
-    return path
+    paths: dict[str, Path] = {}
+    # running numbers across parts: each file's rows, and the deals (which Salesforce and
+    # Pipedrive number in the file)
+    rows = dict.fromkeys(formats, 0)
+    deals = 0
+    try:
+        for sample in parts:
+            for fmt in formats:
+                table, default_name = writers[fmt](sample, _Numbering(rows[fmt], deals))
+                if fmt not in paths:
+                    paths[fmt] = out / ((filenames or {}).get(fmt) or default_name)
+                _write_csv(
+                    table,
+                    _partial(paths[fmt]),
+                    encoding=encoding,
+                    delimiter=delimiter,
+                    newline=newline,
+                    append=rows[fmt] > 0,
+                )
+                rows[fmt] += table.num_rows
+            deals += sample.deals.num_rows
+        for path in paths.values():
+            _partial(path).replace(path)
+    finally:
+        for path in paths.values():
+            _partial(path).unlink(missing_ok=True)
+    return paths
 
 
-def _write_csv(table: pa.Table, path: Path, *, encoding: str, delimiter: str, newline: str) -> None:
+@dataclass(frozen=True)
+class _Numbering:
+    """Where a part's numbers start in its file: its first row, and its first deal."""
+
+    row: int = 0
+    deal: int = 0
+
+
+def _partial(path: Path) -> Path:
+    return path.with_name(path.name + ".part")
+
+
+def _write_csv(
+    table: pa.Table, path: Path, *, encoding: str, delimiter: str, newline: str, append: bool
+) -> None:
+    """Write ``table`` to ``path``, or add its rows (without the header) when ``append``."""
     import pyarrow.csv as pcsv
 
-    tmp = path.with_name(path.name + ".part")
     if encoding == "utf-8" and newline == "\n":
-        pcsv.write_csv(
-            table, tmp, write_options=pcsv.WriteOptions(delimiter=delimiter, quoting_style="needed")
-        )
+        with path.open("ab" if append else "wb") as fh:
+            pcsv.write_csv(
+                table,
+                fh,
+                write_options=pcsv.WriteOptions(
+                    delimiter=delimiter, quoting_style="needed", include_header=not append
+                ),
+            )
     else:
         frame = table.to_pandas()
-        frame.to_csv(tmp, index=False, sep=delimiter, encoding=encoding, lineterminator=newline)
-    tmp.replace(path)
+        frame.to_csv(
+            path,
+            index=False,
+            sep=delimiter,
+            # the byte order mark opens the file, once
+            encoding="utf-8" if append and encoding == "utf-8-sig" else encoding,
+            lineterminator=newline,
+            mode="a" if append else "w",
+            header=not append,
+        )
 
 
 def _by_contact(sample: SampleCrm) -> pa.Table:
     return sample.contacts.join(sample.people, "contact_id")
 
 
-def _hubspot(sample: SampleCrm) -> tuple[pa.Table, str]:
+def _hubspot(sample: SampleCrm, at: _Numbering) -> tuple[pa.Table, str]:
     """One row per contact; a "Became a ... Date" column per stage (custom lifecycle stages)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -687,7 +891,7 @@ def _map(arr: Any, mapping: dict[str, str]) -> pa.Array:
     return pa.array([mapping.get(v, v) if v is not None else None for v in values], pa.string())
 
 
-def _salesforce(sample: SampleCrm) -> tuple[pa.Table, str]:
+def _salesforce(sample: SampleCrm, at: _Numbering) -> tuple[pa.Table, str]:
     """OpportunityHistory as Data Loader writes it: one row per stage change of a deal.
 
     The history of an opportunity starts when it is created; moves back to an earlier stage
@@ -745,8 +949,8 @@ def _salesforce(sample: SampleCrm) -> tuple[pa.Table, str]:
     prob = np.where(st == "Closed Won", 100, np.where(st == "Closed Lost", 0, 50))
     table = pa.table(
         {
-            "Id": pa.array([f"008{i:015d}" for i in range(d.size)], pa.string()),
-            "OpportunityId": pa.array([f"006{i:015d}" for i in d], pa.string()),
+            "Id": pa.array([f"008{at.row + i:015d}" for i in range(d.size)], pa.string()),
+            "OpportunityId": pa.array([f"006{at.deal + i:015d}" for i in d], pa.string()),
             "Opportunity.Name": pa.array(names[d], pa.string()),
             "CreatedBy.Name": pa.array(reps[d % 3], pa.string()),
             "CreatedDate": _fmt(tsv, "%Y-%m-%dT%H:%M:%S.000Z"),
@@ -771,7 +975,7 @@ def _us(col: Any) -> np.ndarray:
     return np.asarray(pc.fill_null(col.cast(pa.int64()), 0).to_numpy())
 
 
-def _pipedrive(sample: SampleCrm) -> tuple[pa.Table, str]:
+def _pipedrive(sample: SampleCrm, at: _Numbering) -> tuple[pa.Table, str]:
     """Pipedrive's deals export: one row per deal, "Deal - ..." and "Person - ..." columns."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -787,7 +991,9 @@ def _pipedrive(sample: SampleCrm) -> tuple[pa.Table, str]:
     names = pc.binary_join_element_wise(deals["first_name"], deals["last_name"], " ")
     table = pa.table(
         {
-            "Deal - ID": pa.array(range(1, deals.num_rows + 1)).cast(pa.string()),
+            "Deal - ID": pa.array(range(at.deal + 1, at.deal + deals.num_rows + 1)).cast(
+                pa.string()
+            ),
             "Deal - Title": pc.binary_join_element_wise(deals["company"], "deal", " "),
             "Deal - Value": deals["amount"],
             "Deal - Currency": deals["currency"],
@@ -809,7 +1015,7 @@ def _pipedrive(sample: SampleCrm) -> tuple[pa.Table, str]:
     return table, "pipedrive-deals.csv"
 
 
-def _generic(sample: SampleCrm) -> tuple[pa.Table, str]:
+def _generic(sample: SampleCrm, at: _Numbering) -> tuple[pa.Table, str]:
     """A long event file as web-analytics and email tools export: one row per event."""
     import pyarrow as pa
     import pyarrow.compute as pc
