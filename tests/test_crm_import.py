@@ -143,6 +143,27 @@ def test_same_file_again_is_a_no_op(ws: Path, sample: SampleCrm, tmp_path: Path)
     assert snapshot(ws) == before
 
 
+def test_running_out_of_memory_is_a_clear_error_and_changes_nothing(
+    ws: Path, sample: SampleCrm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+
+    import workbook.crm.storage
+
+    import_file(ws, _export(sample, "hubspot", tmp_path))
+    before = snapshot(ws)
+
+    def short_of_memory(*args: Any, **kwargs: Any) -> dict[str, int]:
+        raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
+
+    monkeypatch.setattr(workbook.crm.storage, "build_derived", short_of_memory)
+    with pytest.raises(CrmImportError) as info:
+        import_file(ws, _export(sample, "generic", tmp_path))
+    assert "ran out of memory" in str(info.value) and "nothing was changed" in str(info.value)
+    assert "more memory" in (info.value.hint or "")
+    assert snapshot(ws) == before
+
+
 def test_newer_export_replaces_the_older_one(ws: Path, sample: SampleCrm, tmp_path: Path) -> None:
     first = import_file(
         ws,

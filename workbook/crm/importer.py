@@ -461,6 +461,8 @@ def import_file(
     CrmImportError
         With every problem found; the workspace is unchanged.
     """
+    import duckdb
+
     from workbook import store
     from workbook.crm import sources
     from workbook.crm.derive import connect, copy_parquet
@@ -596,8 +598,6 @@ def import_file(
             except BaseException:
                 con.close()
                 raise
-
-        import duckdb
 
         try:
             if sniffed.kind != "csv":
@@ -766,6 +766,13 @@ def import_file(
                 (st.path / "rejects" / "rejects.csv").replace(rejects_path)
             elif rejects_path.exists():
                 rejects_path.unlink()  # the earlier export's rejects no longer apply
+    except duckdb.OutOfMemoryException:
+        # DuckDB spills what it can to disk; some steps cannot, and then it gives up
+        raise CrmImportError(
+            f"{name}: not imported, the computer ran out of memory; nothing was changed",
+            hint="close other programs and import again, or import on a computer with more "
+            "memory (10M events need about 2 GB, and more for every source already imported)",
+        ) from None
     finally:
         if con is not None:
             con.close()
