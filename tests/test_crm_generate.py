@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -186,3 +187,21 @@ def test_nothing_happens_after_the_end(model: Workspace) -> None:
     s = generate(model, contacts=20_000, seed=9, span_days=30)
     assert s.events.num_rows > 20_000
     assert s.events.to_pandas().ts.max() <= pd.Timestamp(DEFAULT_END)
+
+
+def _reach(s: Any, stage: str) -> int:
+    ev = s.events.to_pandas()
+    return int(ev[(ev.kind == "stage") & (ev.stage == stage)].contact_id.nunique())
+
+
+@pytest.mark.parametrize("baseline", [8.0, 40.0])
+def test_a_conversion_baseline_of_the_workspace_sets_the_step(
+    model: Workspace, baseline: float
+) -> None:
+    ws = model.model_copy(deep=True)
+    (objective,) = [o for o in ws.objectives if o.metric == "conversion:consideration:purchase"]
+    objective.baseline = baseline
+    s = generate(ws, contacts=20_000, seed=4)
+    rate = _reach(s, "purchase") / _reach(s, "consideration")
+    # each persona's lift moves it by up to a quarter either way
+    assert baseline / 100 * 0.7 < rate < baseline / 100 * 1.3

@@ -14,7 +14,7 @@ from workbook.crm.importer import ImportResult
 
 __all__ = ["DEMO_CONTACTS", "DEMO_CURRENCY", "DEMO_SEED", "build_demo_data", "demo_without_data"]
 
-DEMO_CONTACTS = 3000
+DEMO_CONTACTS = 10_000
 DEMO_SEED = 2026
 DEMO_CURRENCY = "GBP"
 DEMO_FILE = "tideway-crm-events.csv"

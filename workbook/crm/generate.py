@@ -301,6 +301,29 @@ class _World:
         )
 
 
+def _step_rates(ws: Workspace, stages: list[str]) -> np.ndarray:
+    """The chance of moving on from each stage to the next, before each persona's lift.
+
+    Where one of the workspace's objectives gives the baseline of a step's conversion (a
+    metric ``conversion:<stage>:<next stage>`` in %), the history starts from it, so the
+    client's numbers in the data look like the ones the client gave; otherwise each step
+    keeps a little fewer than the one before.
+    """
+    import numpy as np
+
+    rates: np.ndarray = np.clip(0.62 - 0.06 * np.arange(max(len(stages) - 1, 1)), 0.2, 0.9)
+    for objective in ws.objectives:
+        kind, *pair = (objective.metric or "").split(":")
+        if kind != "conversion" or len(pair) != 2 or objective.baseline is None:
+            continue
+        if objective.unit.strip() != "%" or not all(p in stages for p in pair):
+            continue
+        step = stages.index(pair[0])
+        if stages.index(pair[1]) == step + 1:
+            rates[step] = min(max(objective.baseline / 100, 0.01), 0.95)
+    return rates
+
+
 def _stage_touchpoints(stage: str, tps: list[tuple[str, str, str, list[str]]]) -> list[int]:
     """The touchpoints (their places in ``tps``) that serve ``stage``; all of them if none."""
     return [i for i, t in enumerate(tps) if stage in t[3]] or list(range(len(tps)))
@@ -336,9 +359,9 @@ def _generate_part(
     created = end_us - (rng.random(n) * span_days * day).astype(np.int64)
 
     # -- stage walk: drop-off per step differs by persona
-    base = np.clip(0.62 - 0.06 * np.arange(max(k - 1, 1)), 0.2, 0.9)
+    base = _step_rates(ws, stages)
     lift = world.lift
-    conv = np.clip(base[None, :] * lift[:, None], 0.05, 0.95)
+    conv = np.clip(base[None, :] * lift[:, None], 0.01, 0.95)
     steps = rng.random((n, max(k - 1, 1))) < conv[persona_idx]
     furthest = np.cumprod(steps, axis=1).sum(axis=1) if k > 1 else np.zeros(n, dtype=np.int64)
     back = (furthest >= 2) & (rng.random(n) < 0.1)
