@@ -49,7 +49,7 @@ def measure_in_child(script: str, kind: str, path: Path) -> dict[str, Any]:
 
 #: About how many events the CRM generator draws per contact of the demo client. The true
 #: rate swings by a fifth from one seed or size to the next, hence the margin below.
-EVENTS_PER_CONTACT = 7.8
+EVENTS_PER_CONTACT = 6.9
 
 
 def generate_events(events: int, workspace: Any, seed: int) -> Any:

@@ -110,7 +110,7 @@ def import_command(
     default=3000,
     show_default=True,
     type=click.IntRange(1, None),
-    help="How many contacts (about 8 events each).",
+    help="How many contacts (some 6 to 8 events each).",
 )
 @click.option(
     "--seed", default=0, show_default=True, type=int, help="The same seed gives the same data."

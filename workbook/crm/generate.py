@@ -202,7 +202,7 @@ def generate(
     ws
         The workspace whose stage, touchpoint, persona and experiment ids are used.
     contacts
-        How many contacts (any size; about 8 events per contact).
+        How many contacts (any size; some 6 to 8 events per contact).
     seed
         The same seed gives the same history.
     end
