@@ -164,6 +164,31 @@ def test_running_out_of_memory_is_a_clear_error_and_changes_nothing(
     assert snapshot(ws) == before
 
 
+def test_derived_tables_short_of_memory_are_built_again_with_more(
+    ws: Path, sample: SampleCrm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+
+    import workbook.crm.storage
+
+    real = workbook.crm.storage.build_derived
+    calls: list[str] = []
+
+    def once_short(*args: Any, **kwargs: Any) -> dict[str, int]:
+        con = kwargs["con"]
+        calls.append(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+        if len(calls) == 1:
+            raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(workbook.crm.storage, "build_derived", once_short)
+    result = import_file(ws, _export(sample, "generic", tmp_path))
+    assert result.tables["events"] == sample.events.num_rows
+    assert len(calls) == 2 and calls[0] != calls[1]  # the second time with more memory
+    for table in ("contact_paths", "stage_entries", "journey_touchpoints"):
+        assert schema.derived_path(ws, table).exists()
+
+
 def test_newer_export_replaces_the_older_one(ws: Path, sample: SampleCrm, tmp_path: Path) -> None:
     first = import_file(
         ws,

@@ -521,6 +521,7 @@ def build_derived(
         early = pool.submit(_independent, con.cursor(), dirs, out)
         spells = stage_spells(entries, stages)
         del entries
+        pa.default_memory_pool().release_unused()  # while the second connection works
         # already in order (contact, seq): written as it is, no sort
         counts: dict[str, int] = {"stage_spells": _write_arrow("stage_spells", spells, out)}
         counts["stage_entries"] = _write_arrow("stage_entries", stage_entries(spells), out)
@@ -560,7 +561,8 @@ def build_derived(
         paths = _with_lists(scalars, paths_by_stage, per_contact)
         del scalars, paths_by_stage, per_contact
         counts["contact_paths"] = _write_arrow("contact_paths", paths, out)
-        del paths
+        del paths, numbers, won
+        pa.default_memory_pool().release_unused()  # DuckDB's, for the rollups
         counts.update(_write_rollups(con, out / "contact_paths.parquet", out, done))
     finally:
         pool.shutdown(wait=True)  # the second connection is done (and closed) before the drops

@@ -49,8 +49,15 @@ _BLOCK = 16 << 20  # Arrow block size: also the largest row it can read at all
 #: 1.53 GB; 1500 MB/1300 MB took 71.5 s and 67.7 s at 1.87 GB. These keep ~250 MB of margin.
 _MEMORY_LIMIT = "1400MB"
 #: The same while the derived tables are built: each contact's touches, in order, are then
-#: also held in Arrow (some 300 MB for 10M events) next to DuckDB's own memory.
-_DERIVED_MEMORY_LIMIT = "1200MB"
+#: also held in Arrow (some 300 MB for 10M events) next to DuckDB's own memory. 10M events of
+#: 1.46M contacts peaked at 1.79-1.80 GB with 1000 MB, 1.89-1.91 GB with 1200 MB, in the same
+#: time.
+_DERIVED_MEMORY_LIMIT = "1000MB"
+#: The same when the workspace holds other sources too: some steps cannot spill, and over
+#: several sources they need more (12M events over four sources ran out of memory with 1000 MB).
+_DERIVED_MEMORY_SOURCES = "1200MB"
+#: Should even that be too little, the derived tables are built again with this.
+_DERIVED_MEMORY_RETRY = "1600MB"
 #: Files up to this size are counted before their source reads them (an empty one is refused
 #: first); larger ones are counted by the source's own pass over the rows.
 _SMALL_FILE = 16 << 20
@@ -715,10 +722,16 @@ def import_file(
             # may use) before the derived tables sort and group the events again
             _drop_temp(con, keep={"_bad"})
             # the derived tables also hold each contact's touches in Arrow, outside DuckDB
-            con.execute(f"SET memory_limit='{_DERIVED_MEMORY_LIMIT}'")
+            others = [s for s in manifest["sources"] if s != sid]
+            limit = _DERIVED_MEMORY_SOURCES if others else _DERIVED_MEMORY_LIMIT
+            con.execute(f"SET memory_limit='{limit}'")
 
             step("building derived tables")
-            derived = st.build_derived([s.id for s in ws.data.stages])
+            try:
+                derived = st.build_derived([s.id for s in ws.data.stages])
+            except duckdb.OutOfMemoryException:
+                con.execute(f"SET memory_limit='{_DERIVED_MEMORY_RETRY}'")
+                derived = st.build_derived([s.id for s in ws.data.stages])
 
             rejects_rel = None
             if rejected:
