@@ -182,7 +182,7 @@ def _ws_parts(
 
 
 #: Contacts generated at a time: the history of any number of contacts is drawn in parts of
-#: this many, so memory stays bounded (about 1 GB for the whole of `workbook demo-data`), whatever the size.
+#: this many, so memory stays bounded whatever the size (`workbook demo-data`: about 1 GB).
 PART = 100_000
 
 
