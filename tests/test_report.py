@@ -169,6 +169,22 @@ def test_sections_on_the_demo_data() -> None:
     assert "Roll out" in exps  # the completed test keeps its verdict
 
 
+def test_each_journey_map_measures_its_own_persona() -> None:
+    import pyarrow.parquet as pq
+
+    demo = Path(__file__).parent.parent / "data" / "demo"
+    ctx = sections.report_context(str(demo), report_date="2026-03-01")
+    html = str(sections.render_section("journeys", ctx))
+    paths = pq.read_table(demo / "data" / "derived" / "contact_paths.parquet").to_pandas()
+    per_persona = paths.persona.value_counts()
+    # the first KPI cell of each map: its persona's contacts at the first stage, all of them
+    cells = re.findall(r"Reached</span>\s*<b>([\d,]+)", html)
+    reached = [int(n.replace(",", "")) for n in cells]
+    for persona in ctx.data.personas:
+        assert int(per_persona[persona.id]) in reached, persona.id
+    assert len(paths) not in reached  # never everybody's count on one persona's map
+
+
 # ------------------------------------------------------------------------------ template
 
 

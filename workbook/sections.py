@@ -664,11 +664,13 @@ def personas(ws: Any, ctx: ReportContext) -> str:
 
 
 def _journey_html(ctx: ReportContext, journey: Any) -> str:
-    """The map of one persona, drawn by :mod:`workbook.journeymap` with measured KPIs if any."""
+    """The map of one persona, drawn by :mod:`workbook.journeymap` with the measured KPIs of
+    that persona's contacts, if any."""
     from workbook.journeymap import render_map_html
 
     try:
-        kpis = ctx.analytics("funnel")
+        # the persona's own contacts: the map draws the rows of journey.persona
+        kpis = ctx.analytics("funnel", by="persona")
     except _Missing:
         kpis = None
     return str(
