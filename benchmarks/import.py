@@ -45,8 +45,7 @@ CACHE = ROOT / "benchmarks" / "_data"
 
 def _export(events: int) -> tuple[Path, int]:
     """The cached export of ``events`` events (give or take one contact's), generated in a
-    child process, and
-    the number of events it holds.
+    child process, and the number of events it holds.
 
     A child, so the parent stays small (the measurements read each child's own ``VmHWM``,
     but a small parent also keeps the fork cheap).

@@ -250,10 +250,10 @@ def generate_parts(
     """The history :func:`generate` returns, in parts of up to ``part`` contacts each
     (the same ``part`` gives the same history).
 
-    The client's world (each persona's conversion lift, deal size, open rate and lead
-    sources; which touchpoints each stage uses and which ones won contacts favour) is drawn
-    once from ``seed``; each part draws its own contacts from ``seed`` and its number. Ids,
-    e-mails and phone numbers run on across parts, so they never repeat.
+    The client's world (each step's conversion and each persona's lift on it, deal size,
+    open rate and lead sources; which touchpoints each stage uses and which ones won contacts
+    favour) is drawn once; each part draws its own contacts from ``seed`` and its number.
+    Ids, e-mails and phone numbers run on across parts, so they never repeat.
     """
     world = _World.draw(ws, seed)
     # (no contacts: one empty part)
@@ -275,6 +275,7 @@ def generate_parts(
 class _World:
     """What every part of one generated history shares (see :func:`generate_parts`)."""
 
+    step_rates: np.ndarray  # per stage but the last: the chance of moving on (_step_rates)
     lift: np.ndarray  # per persona: how much better than the base rate it converts
     amount_scale: np.ndarray  # per persona: the typical deal amount
     open_rate: np.ndarray  # per persona: how often an e-mail is opened
@@ -290,6 +291,7 @@ class _World:
         stages, _, tps, personas = _ws_parts(ws)
         n_p, n_tp = max(len(personas), 1), len(tps)
         return cls(
+            step_rates=_step_rates(ws, stages),
             lift=0.75 + 0.5 * rng.random(n_p),
             amount_scale=800 + 1600 * rng.random(n_p),
             open_rate=0.22 + 0.2 * rng.random(n_p),
@@ -359,9 +361,7 @@ def _generate_part(
     created = end_us - (rng.random(n) * span_days * day).astype(np.int64)
 
     # -- stage walk: drop-off per step differs by persona
-    base = _step_rates(ws, stages)
-    lift = world.lift
-    conv = np.clip(base[None, :] * lift[:, None], 0.01, 0.95)
+    conv = np.clip(world.step_rates[None, :] * world.lift[:, None], 0.01, 0.95)
     steps = rng.random((n, max(k - 1, 1))) < conv[persona_idx]
     furthest = np.cumprod(steps, axis=1).sum(axis=1) if k > 1 else np.zeros(n, dtype=np.int64)
     back = (furthest >= 2) & (rng.random(n) < 0.1)
