@@ -26,7 +26,7 @@ def test_analyse_prints_the_headline_numbers(hand: Path) -> None:
     assert "Bottleneck: Purchase, 0.0% go on" in out
     assert "2 won, 1 lost" in out and "win rate 66.7%" in out
     assert "median 5.5 days" in out
-    assert "markov" in out and "Website (83.3%)" in out
+    assert "markov" in out and "Website (66.7%)" in out
     for cid in ("c1", "c2", "c3"):
         assert cid not in out
 

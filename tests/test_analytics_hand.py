@@ -211,9 +211,10 @@ def test_attribution_by_hand(eng: Engine) -> None:
     assert a[("last_touch", "ads")] == 0 and a[("last_touch", "web")] == 2
     assert a[("linear", "ads")] == pytest.approx(0.5) and a[("linear", "web")] == pytest.approx(1.5)
     assert a[("position_based", "ads")] == pytest.approx(0.5)
-    # Within-journey Markov credit: c1 splits 1 as 0.5 : 1.0 (ads 1/3, web 2/3); c3 gives web 1.
-    assert a[("markov", "ads")] == pytest.approx(1 / 3)
-    assert a[("markov", "web")] == pytest.approx(5 / 3)
+    # Markov: the two won contacts shared by removal effect, ads 1/2 : web 1 (see above):
+    # ads 2 * 1/3 = 2/3, web 2 * 2/3 = 4/3.
+    assert a[("markov", "ads")] == pytest.approx(2 / 3)
+    assert a[("markov", "web")] == pytest.approx(4 / 3)
     for model in A.attribution(eng)["model"].unique():
         assert a[model].sum() == pytest.approx(2.0)
 

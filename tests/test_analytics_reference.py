@@ -301,15 +301,12 @@ def test_attribution_matches_pandas(d: Data, eng: Engine) -> None:
     assert r["conversion_base"].iloc[0] == pytest.approx(base, rel=1e-6)
     for tp, eff in effects.items():
         assert r.loc[tp, "removal_effect"] == pytest.approx(eff, rel=1e-5, abs=1e-9)
-    markov: dict[str, float] = defaultdict(float)
-    for path, outcome in journeys.values():
-        if outcome == "won":
-            used = set(path)
-            total = sum(effects[t] for t in used)
-            for t in used:
-                markov[t] += effects[t] / total
+    # Markov: all won contacts shared in proportion to the removal effects.
+    total = sum(effects.values())
+    markov = {tp: won * eff / total for tp, eff in effects.items() if eff > 0}
     for tp, value in markov.items():
         assert got[("markov", tp)] == pytest.approx(value, rel=1e-5)
+    assert got["markov"].sum() == pytest.approx(won)
 
 
 def test_channels_match_pandas(d: Data, eng: Engine) -> None:

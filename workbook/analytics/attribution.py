@@ -5,6 +5,17 @@ whatever the number of its won deals. Its journey is its touches in time order (
 by ``seq``, then touchpoint id) up to the close of its first won deal; messages ``sent`` are
 not touches (the contact did nothing yet). Contacts without any touch cannot be attributed
 and are left out of every model.
+
+The Markov model is the standard first-order removal-effect model (Anderl, Becker,
+von Wangenheim & Schumann 2016; what ChannelAttribution's ``markov_model`` computes with
+``order=1``): every journey, won or not, is a path ``(start) > touchpoints > (conversion)``
+or ``> (null)``; the counted transitions make an absorbing Markov chain. A touchpoint's
+removal effect is ``1 - P(conversion without it) / P(conversion)``, where removing it sends
+every transition into it to ``(null)``; all conversions are shared in proportion to the
+removal effects. The chain is solved exactly by linear algebra (ChannelAttribution
+estimates the same numbers by simulation). Two touches of one touchpoint in a row are a
+self-loop, kept as ChannelAttribution's ``transition_matrix`` keeps them by default; a
+self-loop only delays leaving a state, so dropping them would give the same credit.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ __all__ = [
     "MODELS",
     "REMOVAL_COLUMNS",
     "attribution",
+    "markov_credit",
     "markov_removal_effects",
     "removal_effects",
 ]
@@ -52,23 +64,20 @@ def attribution(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     - ``position_based``: 40 % to the first touch, 40 % to the last, 20 % shared by the
       touches in between; a one-touch journey gives it all to that touch, a two-touch
       journey half to each.
-    - ``markov``: the removal effect of each touchpoint in a first-order Markov chain over
-      all journeys, won and not (see :func:`markov_removal_effects`). Credit is shared
-      **within each journey**: each won contact's one conversion is split among the
-      touchpoints on its own journey in proportion to their removal effects. So a
-      touchpoint no winner used gets no credit, and each model's credits add up to the
-      number of won contacts, as the rule-based ones do, for the whole population and for
-      every group of a split. (ChannelAttribution instead shares all conversions across
-      the whole dataset in proportion to the removal effects; :func:`removal_effects`
-      gives the effects to do that.)
+    - ``markov``: first-order Markov removal effect (see the module docstring): the won
+      contacts of the group are shared among all touchpoints in proportion to their removal
+      effects, ``conversions * RE_i / sum(RE)`` (:func:`removal_effects` gives the effects).
+      A touchpoint used only by contacts who did not win can get credit when it leads into
+      paths that convert; each model's credits add up to the number of won contacts.
 
     Returns
     -------
     DataFrame
-        One row per (``[by,]`` touchpoint, model) for every touchpoint on a winner's journey,
-        0 credit where a model gives none. Columns: ``[by,] touchpoint, touchpoint_name,
-        model`` (one of :data:`MODELS`), ``conversions`` (float: credited won contacts),
-        ``share`` (conversions / won contacts of the group). Empty without won contacts.
+        One row per (``[by,]`` touchpoint, model) for every touchpoint on a winner's journey
+        or with Markov credit, 0 credit where a model gives none. Columns: ``[by,]
+        touchpoint, touchpoint_name, model`` (one of :data:`MODELS`), ``conversions``
+        (float: credited won contacts), ``share`` (conversions / won contacts of the
+        group). Empty without won contacts.
     """
     import pandas as pd
 
@@ -233,42 +242,37 @@ def removal_effects(ws: EngineLike, by: str | None = None) -> pd.DataFrame:
     return ordered(out, cols)
 
 
+def markov_credit(counts: pd.DataFrame) -> dict[str, float]:
+    """All conversions of one chain shared in proportion to the removal effects.
+
+    ``credit_i = conversions * RE_i / sum_j RE_j``, where ``conversions`` are the counted
+    transitions into ``(conversion)`` (:func:`markov_removal_effects` for ``counts``). The
+    sum runs over the touchpoints in sorted order with :func:`math.fsum` (exactly rounded),
+    so the credit is the same to the last digit whatever order the counts come in.
+    Touchpoints with no effect are left out; empty when nothing converts.
+    """
+    import math
+
+    conv = counts.loc[counts["to_state"] == _CONV, "n"]
+    conversions = int(conv.sum()) if len(conv) else 0
+    if conversions == 0:
+        return {}
+    _, effects, _ = markov_removal_effects(counts)
+    touch = sorted(effects)
+    total = math.fsum(effects[t] for t in touch)
+    if total <= 0:
+        return {}
+    return {t: conversions * effects[t] / total for t in touch if effects[t] > 0}
+
+
 def _markov_credit(eng: Engine, by: str | None) -> pd.DataFrame:
-    """Markov credit shared within each won journey: columns _g, touchpoint, model, conversions."""
+    """Markov credit per group: columns _g, touchpoint, model, conversions."""
     import pandas as pd
 
     counts = _transition_counts(eng, by)
-    rows: list[tuple[Any, str, float]] = []
+    rows: list[tuple[Any, str, str, float]] = []
     for gval, part in counts.groupby("_g", sort=True):
-        _, effects, _ = markov_removal_effects(part)
-        rows.extend((gval, tp, eff) for tp, eff in effects.items())
-    effects_frame = pd.DataFrame(rows, columns=["_g", "touchpoint", "effect"]).astype(
-        {"_g": object, "touchpoint": object, "effect": "float64"}
+        rows.extend((gval, tp, "markov", c) for tp, c in markov_credit(part).items())
+    return pd.DataFrame(rows, columns=["_g", "touchpoint", "model", "conversions"]).astype(
+        {"_g": object, "touchpoint": object, "model": object, "conversions": "float64"}
     )
-    eng.register("_markov_effects", effects_frame)
-    sets = rollup(eng, "won_touchpoint_sets")
-    g = group_expr(by, "s")
-    # Won contacts with the same group and the same touchpoints on their journey share alike,
-    # so the won_touchpoint_sets rollup (one row per such set, with its contacts) is enough.
-    try:
-        return eng.query(
-            f"""
-            WITH k AS (
-                SELECT row_number() OVER () AS k, {g} AS _g, s.touchpoints, s.contacts
-                FROM {sets} s
-            ), used AS (
-                SELECT k.k, k._g, k.contacts, u.touchpoint
-                FROM k, unnest(k.touchpoints) AS u(touchpoint)
-            ), w AS (
-                SELECT u._g, u.contacts, u.touchpoint, e.effect,
-                       sum(e.effect) OVER (PARTITION BY u.k) AS total
-                FROM used u JOIN _markov_effects e ON e._g = u._g AND e.touchpoint = u.touchpoint
-            )
-            SELECT _g, touchpoint, 'markov' AS model,
-                   sum(CASE WHEN total > 0 THEN contacts * effect / total ELSE 0.0 END)
-                       AS conversions
-            FROM w GROUP BY _g, touchpoint
-            """
-        )
-    finally:
-        eng.unregister("_markov_effects")

@@ -216,16 +216,6 @@ ROLLUP_SQL: dict[str, str] = {
         WHERE pos = n
         GROUP BY ALL
     """,
-    "won_touchpoint_sets": """
-        SELECT persona, segment, icp, touchpoints, count(*) AS contacts
-        FROM (
-            SELECT contact_id, persona, segment, icp,
-                   list_sort(list_distinct(list(touchpoint))) AS touchpoints
-            FROM {journey} WHERE outcome = 'won'
-            GROUP BY contact_id, persona, segment, icp
-        )
-        GROUP BY ALL
-    """,
     "channel_groups": f"""
         WITH c AS (
             SELECT contact_id, channel,

@@ -222,12 +222,6 @@ JOURNEY_TRANSITIONS = pa.schema(
     [*_GROUP, ("from_state", pa.string()), ("to_state", pa.string()), ("n", pa.int64())]
 )
 
-#: Won contacts per group and set of touchpoints on their journey (sorted, distinct): the
-#: Markov credit shares each won contact among that set.
-WON_TOUCHPOINT_SETS = pa.schema(
-    [*_GROUP, ("touchpoints", pa.list_(pa.string())), ("contacts", pa.int64())]
-)
-
 #: Per group and channel, messages sent and contacts sent, opening, clicking and replying.
 CHANNEL_GROUPS = pa.schema(
     [
@@ -280,7 +274,6 @@ ROLLUPS: dict[str, pa.Schema] = {
     "stage_touchpoints": STAGE_TOUCHPOINTS,
     "journey_touchpoints": JOURNEY_TOUCHPOINTS,
     "journey_transitions": JOURNEY_TRANSITIONS,
-    "won_touchpoint_sets": WON_TOUCHPOINT_SETS,
     "channel_groups": CHANNEL_GROUPS,
     "experiment_counts": EXPERIMENT_COUNTS,
     "score_combos": SCORE_COMBOS,
