@@ -41,6 +41,7 @@ __all__ = [
     "CRM_GOALS",
     "DEFAULT_LANES",
     "DEFAULT_STAGES",
+    "DEFAULT_STAGE_ALIASES",
     "ICP_QUESTIONS",
     "LANES",
     "PHASES",
@@ -55,6 +56,7 @@ __all__ = [
     "Demographics",
     "Experiment",
     "ICP",
+    "IgnoredStageName",
     "Journey",
     "KPI",
     "KeyResult",
@@ -76,6 +78,8 @@ __all__ = [
     "default_stages",
     "reference_problems",
     "slugify",
+    "stage_name_key",
+    "stage_name_problems",
     "validate_workspace",
 ]
 
@@ -333,6 +337,27 @@ class Persona(_Model):
 # -------------------------------------------------------------- steps 3 and 4: touchpoints
 
 
+_STAGE_KEY_RE = re.compile(r"[\s_\-]+")
+
+
+def stage_name_key(name: str) -> str:
+    """How stage names are compared: ``"Marketing Qualified-Lead "`` -> ``"marketingqualifiedlead"``.
+
+    Case, spaces, hyphens and underscores are ignored, so a CRM's label and its internal name
+    (HubSpot's ``Sales Qualified Lead`` and ``salesqualifiedlead``) are the same name.
+    """
+    return _STAGE_KEY_RE.sub("", name).casefold()
+
+
+def _check_stage_name(value: str) -> str:
+    if not stage_name_key(value):
+        raise ValueError(f"{value!r} has no letters or digits")
+    return value
+
+
+StageName = Annotated[ShortText, AfterValidator(_check_stage_name)]
+
+
 class Stage(_Model):
     id: Slug
     name: ShortText = Field(min_length=1)
@@ -340,11 +365,55 @@ class Stage(_Model):
     entry_criteria: Text = ""
     exit_criteria: Text = ""
     selling_action: ShortText = Field("", description="attract, convert, reassure, retain, delight")
+    aliases: list[StageName] = Field(
+        default_factory=list,
+        description="The CRM stage names this stage takes at import (HubSpot lifecycle stages, "
+        "Salesforce opportunity stages, Pipedrive pipeline stages, the client's own). Case, "
+        "spaces, hyphens and underscores are ignored; a name belongs to one stage only.",
+    )
+
+
+class IgnoredStageName(_Model):
+    """A CRM stage name that is no stage of this journey: the importer skips it."""
+
+    name: StageName
+    reason: ShortText = Field("", description="Why it is not a stage, in a few words.")
+
+
+#: The CRM stage names each of the method's five stages takes by default: HubSpot's lifecycle
+#: stages, Salesforce's opportunity stages and Pipedrive's default pipeline.
+DEFAULT_STAGE_ALIASES: dict[str, tuple[str, ...]] = {
+    "awareness": ("Subscriber", "Lead", "Prospecting", "Qualified", "Lead In"),
+    "consideration": (
+        "Marketing Qualified Lead",
+        "Sales Qualified Lead",
+        "Qualification",
+        "Needs Analysis",
+        "Value Proposition",
+        "Id. Decision Makers",
+        "Perception Analysis",
+        "Contact Made",
+        "Demo Scheduled",
+        "Needs Defined",
+    ),
+    "purchase": (
+        "Opportunity",
+        "Proposal/Price Quote",
+        "Negotiation/Review",
+        "Proposal Made",
+        "Negotiations Started",
+    ),
+    "retention": ("Customer",),
+    "advocacy": ("Evangelist",),
+}
 
 
 def default_stages() -> list[Stage]:
-    """The method's five stages, awareness to advocacy."""
-    return [Stage(id=i, name=n, selling_action=a) for i, n, a in DEFAULT_STAGES]
+    """The method's five stages, awareness to advocacy, with the CRM names each takes."""
+    return [
+        Stage(id=i, name=n, selling_action=a, aliases=list(DEFAULT_STAGE_ALIASES.get(i, ())))
+        for i, n, a in DEFAULT_STAGES
+    ]
 
 
 class Touchpoint(_Model):
@@ -567,6 +636,10 @@ class Workspace(_Model):
     icps: list[ICP] = Field(default_factory=list)
     personas: list[Persona] = Field(default_factory=list)
     stages: list[Stage] = Field(default_factory=default_stages)
+    ignored_stage_names: list[IgnoredStageName] = Field(
+        default_factory=list,
+        description="CRM stage names that are no stage of this journey; the importer skips them.",
+    )
     touchpoints: list[Touchpoint] = Field(default_factory=list)
     journeys: list[Journey] = Field(default_factory=list)
     measurement: Measurement = Field(default_factory=Measurement)
@@ -725,9 +798,54 @@ def _collections(ws: Workspace) -> dict[str, tuple[str, list[Any]]]:
     }
 
 
-def reference_problems(ws: Workspace, *, file: str | None = None) -> list[Problem]:
-    """Every duplicate id and every reference to an id that does not exist."""
+def stage_name_problems(ws: Workspace, *, file: str | None = None) -> list[Problem]:
+    """Every CRM stage name claimed twice: by two stages' aliases, by an alias and another
+    stage's id or name, or by an alias and the ignored names (compared by
+    :func:`stage_name_key`, as the importer matches them)."""
     problems: list[Problem] = []
+    own: dict[str, str] = {}  # key -> stage id whose id or name it is
+    for s in ws.stages:
+        own.setdefault(stage_name_key(s.id), s.id)
+        own.setdefault(stage_name_key(s.name), s.id)
+    claimed: dict[str, tuple[str, str]] = {}  # key -> (stage id, where)
+    for i, s in enumerate(ws.stages):
+        for j, alias in enumerate(s.aliases):
+            key, where = stage_name_key(alias), f"stages[{i}].aliases[{j}]"
+            message = hint = ""
+            if key in claimed and claimed[key][0] == s.id:
+                message = f"{alias!r} is listed twice"
+                hint = "remove one of them"
+            elif key in claimed:
+                message = f"{alias!r} is already an alias of stage {claimed[key][0]!r}"
+                hint = "a CRM stage name goes to one stage only: remove it from one of them"
+            elif own.get(key, s.id) != s.id:
+                message = f"{alias!r} is the id or name of stage {own[key]!r}"
+                hint = "remove the alias: that name already goes to its own stage"
+            if message:
+                problems.append(Problem(message, file=file, field=where, hint=hint))
+            claimed.setdefault(key, (s.id, where))
+    ignored: set[str] = set()
+    for i, item in enumerate(ws.ignored_stage_names):
+        key, where = stage_name_key(item.name), f"ignored_stage_names[{i}].name"
+        message = hint = ""
+        if key in ignored:
+            message, hint = f"{item.name!r} is listed twice", "remove one of them"
+        elif key in claimed:
+            message = f"{item.name!r} is also an alias of stage {claimed[key][0]!r}"
+            hint = "either the stage takes it or it is ignored: remove one"
+        elif key in own:
+            message = f"{item.name!r} is the id or name of stage {own[key]!r}"
+            hint = "a stage's own name cannot be ignored: remove it from this list"
+        if message:
+            problems.append(Problem(message, file=file, field=where, hint=hint))
+        ignored.add(key)
+    return problems
+
+
+def reference_problems(ws: Workspace, *, file: str | None = None) -> list[Problem]:
+    """Every duplicate id, every reference to an id that does not exist, and every CRM stage
+    name claimed twice (:func:`stage_name_problems`)."""
+    problems: list[Problem] = stage_name_problems(ws, file=file)
     cols = _collections(ws)
     ids: dict[str, set[str]] = {}
     for what, (path, items) in cols.items():
