@@ -260,3 +260,28 @@ def test_shares_are_identical_run_to_run_and_for_shuffled_rows(
     for _ in range(3):
         assert shares(ws) == first  # exact, not approximately
     assert shares(shuffled) == first
+
+
+def test_the_report_and_the_chart_show_the_standard_credit(tmp_path: Path) -> None:
+    import re
+
+    from workbook import charts, sections
+
+    # The first hand-worked case: a 1.2 and b 0.8 of two won contacts, 60% and 40%.
+    ws = workspace_of(tmp_path, [(["a", "b"], True), (["a"], True), (["b"], False)])
+    ctx = sections.report_context(str(ws), report_date="2026-03-01")
+    html = str(sections.render_section("attribution", ctx))
+    header = re.findall(r"<th[^>]*>([^<]*)</th>", html)
+    rows = {
+        cells[0]: dict(zip(header, cells, strict=True))
+        for cells in (
+            re.findall(r"<td[^>]*>([^<]*)</td>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", html)
+        )
+        if cells
+    }
+    assert rows["A"]["Markov"] == "60.0%" and rows["B"]["Markov"] == "40.0%"
+    spec = charts.get("attribution")(A.attribution(ws)).to_dict()
+    datasets = spec.get("datasets", {})
+    values = next(iter(datasets.values())) if datasets else spec["data"]["values"]
+    got = {v["touchpoint"]: v["credit"] for v in values if v["model"].startswith("Markov")}
+    assert got == pytest.approx({"A": 0.6, "B": 0.4})

@@ -820,6 +820,16 @@ def appendix(ws: Any, ctx: ReportContext) -> str:
     )
 
 
+def _missing(value: Any) -> bool:
+    """None, NaN or pandas' NA (a nullable column's gap)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except TypeError:  # pandas.NA refuses to be a bool
+        return True
+
+
 @_section("experiments", "Experiments and decisions")
 def experiments(ws: Any, ctx: ReportContext) -> str:
     """Each A/B test: rates per variant, significance, the sample still needed, the decision."""
@@ -846,22 +856,19 @@ def experiments(ws: Any, ctx: ReportContext) -> str:
         status_class = {"completed": "ok", "running": "info", "stopped": "warn"}.get(
             e.status, "none"
         )
-        tbl = (
-            table(
-                ctx,
-                rows,
-                [
-                    _Col("variant_name", "Variant"),
-                    _Col("exposed", "Leads", "int"),
-                    _Col("converted", "Converted", "int"),
-                    _Col("rate", "Rate", "pct"),
-                    _Col("lift", "Lift on control", "pts"),
-                    _Col("p_value", "p-value", "p"),
-                ],
-            )
-            if rows
-            else note("No results yet for this test.")
-        )
+        # The event log's and the typed counts side by side (each where it has any), then
+        # the lift and p-value of the counts the verdict uses.
+        rows = [{k: (None if _missing(v) else v) for k, v in r.items()} for r in rows]
+        cols = [_Col("variant_name", "Variant")]
+        for prefix, label in (("log", "Event log"), ("typed", "Typed")):
+            if any(r.get(f"{prefix}_exposed") is not None for r in rows):
+                cols += [
+                    _Col(f"{prefix}_exposed", f"{label}: leads", "int"),
+                    _Col(f"{prefix}_converted", f"{label}: converted", "int"),
+                    _Col(f"{prefix}_rate", f"{label}: rate", "pct"),
+                ]
+        cols += [_Col("lift", "Lift on control", "pts"), _Col("p_value", "p-value", "p")]
+        tbl = table(ctx, rows, cols) if rows else note("No results yet for this test.")
         items.append(
             {
                 "name": e.name,
@@ -869,6 +876,8 @@ def experiments(ws: Any, ctx: ReportContext) -> str:
                 "status_class": status_class,
                 "hypothesis": e.hypothesis,
                 "table": Markup(tbl),
+                "source": str(d.get("source_reason") or ""),
+                "warning": str(d.get("warning") or ""),
                 "verdict": verdict,
                 "decision": e.decision,
             }
@@ -1121,10 +1130,13 @@ def attribution(ws: Any, ctx: ReportContext) -> str:
     key = "markov" if "markov" in models else models[0]
     rows = sorted(by_tp.values(), key=lambda r: -float(r.get(key) or 0))[:12]
     intro = (
-        "<p>Each model shares the credit for every won deal between the touchpoints the contact "
-        "used: all to the first or the last, equally (linear), mostly to the first and last "
-        "(position based), or by how many wins would be lost without the touchpoint (Markov "
-        "removal effect). Where the models agree, the evidence is strong.</p>"
+        "<p>The first four models share the credit for each won deal between the touchpoints "
+        "that contact used: all to the first or the last, equally (linear), or mostly to the "
+        "first and last (position based). The Markov model looks at every journey, won or "
+        "not, and shares all won deals by how many of them would be lost without the "
+        "touchpoint (its removal effect), so a touchpoint that leads people on can earn credit "
+        "even where it was not on a winner's own journey. Where the models agree, the "
+        "evidence is strong.</p>"
     )
     return intro + table(
         ctx, rows, [_Col("name", "Touchpoint")] + [_Col(m, _MODELS[m], "pct") for m in models]

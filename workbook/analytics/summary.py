@@ -194,6 +194,10 @@ def summary(ws: EngineLike, by: str | None = None, *, top: int = 3) -> dict[str,
                 "experiment_name": r.experiment_name,
                 "decision": r.decision,
                 "reason": r.reason,
+                "source": r.source,
+                "source_reason": r.source_reason,
+                "other_decision": r.other_decision,
+                "warning": r.warning,
             }
             for r in decisions.itertuples()
         ],

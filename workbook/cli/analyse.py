@@ -69,6 +69,10 @@ def format_summary(s: dict[str, Any]) -> list[str]:
         lines.append("Experiments:")
         for e in s["experiments"]:
             lines.append(f"  {e['experiment_name']}: {e['decision']} - {e['reason']}")
+            if e.get("source_reason"):
+                lines.append(f"    {e['source_reason']}")
+            if e.get("warning"):
+                lines.append(f"    warning: {e['warning']}")
     if s.get("groups"):
         lines.append(f"By {s['by']}:")
         for g, v in s["groups"].items():
