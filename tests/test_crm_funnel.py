@@ -42,7 +42,7 @@ def test_hubspot_stage_reach_matches_the_file(sample: SampleCrm, tmp_path: Path)
     import_file(ws, path)
     raw = pd.read_csv(path, sep=";", encoding="cp1252", dtype=str)
     entries = _derived(ws, "stage_entries").stage.value_counts()
-    for stage_id, name in sample.stage_names.items():
+    for stage_id, name in sample.names_for("hubspot").items():
         article = "an" if name[0].lower() in "aeiou" else "a"
         direct = raw[f"Became {article} {name} Date"].notna().sum()
         assert entries.get(stage_id, 0) == direct, stage_id

@@ -10,6 +10,9 @@ and 1-10 ratings. Everything is vectorised with numpy, so a million contacts tak
 :func:`write_export` writes it the way a CRM would hand it over (HubSpot contacts, Salesforce
 OpportunityHistory, Pipedrive deals, or a generic long event file), names, emails and phone
 numbers included as real exports have them, so the privacy tests have something to find.
+The HubSpot, Salesforce and Pipedrive files call each stage by that CRM's standard name when
+the stage takes one (its ``aliases``); a stage no standard name maps to keeps its own name, as
+a custom stage would.
 
 The same seed gives the same data, byte for byte.
 """
@@ -18,11 +21,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbook.crm.canonical import CanonicalTables
+from workbook.crm.stagemap import STANDARD_STAGES, export_names
 
 if TYPE_CHECKING:
     import numpy as np
@@ -167,6 +171,13 @@ class SampleCrm(CanonicalTables):
     stage_names: dict[str, str]
     touchpoint_names: dict[str, str]
     persona_names: dict[str, str]
+    #: per export format, stage id -> the name that CRM uses (its standard names, by the
+    #: stages' aliases: see :func:`workbook.crm.stagemap.export_names`)
+    export_stage_names: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def names_for(self, fmt: str) -> dict[str, str]:
+        """Stage id -> the stage's name in a ``fmt`` export (the workspace's name if none)."""
+        return self.export_stage_names.get(fmt) or self.stage_names
 
 
 def _ws_parts(
@@ -234,6 +245,7 @@ def generate(
         stage_names=parts[0].stage_names,
         touchpoint_names=parts[0].touchpoint_names,
         persona_names=parts[0].persona_names,
+        export_stage_names=parts[0].export_stage_names,
     )
 
 
@@ -695,6 +707,7 @@ def _generate_part(
         stage_names=dict(zip(stages, stage_names, strict=True)),
         touchpoint_names={t[0]: t[1] for t in tps},
         persona_names={p.id: p.name for p in personas},
+        export_stage_names={f: export_names(ws, f) for f in STANDARD_STAGES},
     )
 
 
@@ -873,8 +886,9 @@ def _hubspot(sample: SampleCrm, at: _Numbering) -> tuple[pa.Table, str]:
         .join(ls, "contact_id")
         .sort_by("_o")
     )
-    cols["Lifecycle Stage"] = pc.fill_null(_map(ls["stage_last"], sample.stage_names), "")
-    for stage_id, name in sample.stage_names.items():
+    names = sample.names_for("hubspot")
+    cols["Lifecycle Stage"] = pc.fill_null(_map(ls["stage_last"], names), "")
+    for stage_id, name in names.items():
         f = firsts.filter(pc.equal(firsts["stage"], stage_id)).select(["contact_id", "ts_min"])
         joined = (
             people.select(["contact_id"])
@@ -938,7 +952,7 @@ def _salesforce(sample: SampleCrm, at: _Numbering) -> tuple[pa.Table, str]:
     ok[ok] = ts[ok] >= created[didx[ok]] - 86_400_000_000
     # an opportunity's history ends when it closes
     ok[ok] &= (closed_us[didx[ok]] == 0) | (ts[ok] < closed_us[didx[ok]])
-    stage_rows = _map(ev.filter(pa.array(ok))["stage"], sample.stage_names).to_numpy(
+    stage_rows = _map(ev.filter(pa.array(ok))["stage"], sample.names_for("salesforce")).to_numpy(
         zero_copy_only=False
     )
     outcome = deals["outcome"].to_numpy(zero_copy_only=False)
@@ -1021,7 +1035,7 @@ def _pipedrive(sample: SampleCrm, at: _Numbering) -> tuple[pa.Table, str]:
             "Deal - Value": deals["amount"],
             "Deal - Currency": deals["currency"],
             "Deal - Pipeline": pa.array(["Sales pipeline"] * deals.num_rows),
-            "Deal - Stage": _map(deals["stage"], sample.stage_names),
+            "Deal - Stage": _map(deals["stage"], sample.names_for("pipedrive")),
             "Deal - Status": deals["outcome"],
             "Deal - Deal created": _fmt(deals["created_at"], fmt),
             "Deal - Won time": pc.fill_null(won_t, ""),

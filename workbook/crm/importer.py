@@ -444,7 +444,9 @@ def import_file(
     column_map
         For ``generic``: a YAML file (or dict) saying which column holds which field.
     stage_map
-        A YAML file (or dict) mapping the client's stage names to workspace stage ids.
+        A YAML file (or dict) mapping the client's stage names to workspace stage ids. It
+        comes before the stages' aliases, which come before their ids and names (see
+        :mod:`workbook.crm.stagemap`).
     set_aside_bad_rows
         Import the good rows and list the bad ones in ``data/rejects/<source-id>.csv``
         instead of stopping at the first bad row.
@@ -552,9 +554,7 @@ def import_file(
                     raise _no_rows(name)
                 src = sources.get(source) if source else sources.detect(header, name)
                 sid = source_id or source_id_for(src.name, name)
-                stages = StageMap(
-                    [(s.id, s.name) for s in ws.data.stages], src.name, stage_map, stage_file
-                )
+                stages = StageMap.for_workspace(ws.data, src.name, stage_map, stage_file)
                 if not fast:
                     table = _number_rows(table, ragged)
                     con.register("_raw_arrow", table)
