@@ -161,7 +161,8 @@ def test_a_workspace_that_is_only_a_document() -> None:
     ws = Workspace.model_validate({"client": {"name": "Doc", "slug": "doc"}})
     eng = Engine(None, ws)
     assert A.funnel(eng)["stage"].tolist() == ws.stage_ids()
-    assert A.summary(eng)["reach"] == 0
+    # no source reaches the first stage: no data, not 0 (issue 13, item 5)
+    assert A.summary(eng)["reach"] is None
 
 
 def test_unknown_split_is_a_readable_error(tmp_path: Path) -> None:
@@ -222,6 +223,7 @@ def test_public_names() -> None:
         "required_sample_size",
         "score_deciles",
         "score_separation",
+        "stage_history",
         "summary",
         "time_in_stage",
         "time_to_close",
@@ -267,6 +269,9 @@ def _summary_keys() -> set[str]:
         "funnel",
         "conversions",
         "bottleneck",
+        "weakest_step",
+        "funnel_kind",
+        "stage_history",
         "time_to_close",
         "top_touchpoints",
         "attribution_leader",
@@ -279,7 +284,8 @@ def test_summary_shape(tmp_path: Path) -> None:
     eng = Engine.for_workspace(build(tmp_path))
     s: dict[str, Any] = A.summary(eng)
     assert set(s) == _summary_keys()
-    assert s["bottleneck"]["stage"] == "purchase"
+    # nothing maps to retention, so purchase's step has no data; consideration loses 1
+    assert s["bottleneck"]["stage"] == "consideration"
     assert s["attribution_leader"]["markov"]["touchpoint"] == "web"
     assert s["time_to_close"]["median_days"] == pytest.approx(5.5)
     assert s["top_touchpoints"][0]["touchpoint"] == "ads"

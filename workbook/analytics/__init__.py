@@ -27,7 +27,7 @@ from workbook.analytics.experiments import (
     experiment_variants,
     required_sample_size,
 )
-from workbook.analytics.funnel import funnel
+from workbook.analytics.funnel import funnel, stage_history
 from workbook.analytics.kpis import kpis, metric_value
 from workbook.analytics.movement import transition_matrix, transitions
 from workbook.analytics.scoring import lead_scores, score_deciles, score_separation
@@ -58,6 +58,7 @@ __all__ = [
     "required_sample_size",
     "score_deciles",
     "score_separation",
+    "stage_history",
     "summary",
     "time_in_stage",
     "time_to_close",

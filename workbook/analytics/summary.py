@@ -28,7 +28,9 @@ def _date(us: int) -> str:
     )
 
 
-def summary(ws: EngineLike, by: str | None = None, *, top: int = 3) -> dict[str, Any]:
+def summary(
+    ws: EngineLike, by: str | None = None, *, top: int = 3, ordered: bool = False
+) -> dict[str, Any]:
     """The headline numbers of a workspace, as plain data (JSON-serialisable).
 
     Parameters
@@ -39,27 +41,42 @@ def summary(ws: EngineLike, by: str | None = None, *, top: int = 3) -> dict[str,
         Also give the main numbers per ``"persona"``, ``"segment"`` or ``"icp"``.
     top
         How many touchpoints to list.
+    ordered
+        Give the in-order funnel (:func:`~workbook.analytics.funnel.funnel` with
+        ``ordered=True``) instead of the ever-reached one; the bottleneck follows it.
 
     Returns
     -------
     dict
         Keys: ``workspace`` (client slug), ``as_of`` (ISO date of the last event or None),
-        ``contacts, events, deals`` (int), ``funnel`` (list of {stage, stage_name, contacts,
-        conversion_to_next}), ``reach`` (contacts at the first stage), ``conversions``
-        ({won_contacts, lost_contacts, open_contacts, win_rate}), ``bottleneck`` ({stage,
-        stage_name, conversion_to_next, drop_off} or None), ``time_to_close`` ({won_deals,
-        median_days, p90_days} from deal creation; ``median_days_from_first_contact``),
-        ``top_touchpoints`` (list of {touchpoint, touchpoint_name, contacts, touches}),
-        ``attribution_leader`` ({model: {touchpoint, touchpoint_name, share}}),
-        ``experiments`` (list of {experiment, experiment_name, decision, reason}),
-        ``by`` and ``groups`` (per group: contacts, won_contacts, win_rate, bottleneck,
-        median_days_to_close) when ``by`` is given, and ``notes``: plain sentences
-        explaining whatever is missing (no data, no deals, a single contact).
+        ``contacts, events, deals`` (int), ``funnel_kind`` (``"ever reached"`` or ``"in
+        order"``), ``funnel`` (list of {stage, stage_name, has_data, contacts,
+        conversion_to_next}; ``contacts`` None on a stage no source reaches,
+        ``conversion_to_next`` None where it cannot be measured or without a stage
+        history), ``reach`` (contacts at the first stage, None without data there),
+        ``conversions`` ({won_deals, lost_deals, open_deals, win_rate} where ``win_rate``
+        is won deals / (won + lost deals), the decided deals; and the per-contact view,
+        by each contact's best outcome: {won_contacts, lost_contacts, open_contacts,
+        contacts_won_rate} with ``contacts_won_rate`` = won contacts / (won + lost
+        contacts)), ``bottleneck`` (the stage after which most contacts are lost: {stage,
+        stage_name, next_stage, next_stage_name, conversion_to_next, drop_off} or None),
+        ``weakest_step`` (the lowest rate to the next stage, same keys, or None),
+        ``stage_history`` (False when no source holds more than each deal's current stage,
+        None without stage data), ``time_to_close`` ({won_deals, median_days, p90_days}
+        from deal creation; ``median_days_from_first_contact``), ``top_touchpoints`` (list
+        of {touchpoint, touchpoint_name, contacts, touches}), ``attribution_leader``
+        ({model: {touchpoint, touchpoint_name, share}}), ``experiments`` (list of
+        {experiment, experiment_name, decision, reason, source, source_reason,
+        other_decision, warning}: see ``experiment_decisions``), ``by`` and ``groups`` (per group:
+        contacts, won_contacts, won_deals, lost_deals, win_rate on decided deals,
+        bottleneck, median_days_to_close) when ``by`` is given, and ``notes``: plain
+        sentences explaining whatever is missing (no data, no deals, a single contact, an
+        export without stage history).
     """
     from workbook.analytics._common import rollup
     from workbook.analytics.attribution import attribution
     from workbook.analytics.experiments import experiment_decisions
-    from workbook.analytics.funnel import funnel
+    from workbook.analytics.funnel import funnel, funnel_kind, stage_history
     from workbook.analytics.timing import time_to_close
 
     eng = Engine.for_workspace(ws)
@@ -94,26 +111,38 @@ def summary(ws: EngineLike, by: str | None = None, *, top: int = 3) -> dict[str,
     if n_events and n_deals == 0:
         notes.append("No deals in the data: conversions, time to close and attribution need deals.")
 
-    f = funnel(eng)
+    history = stage_history(eng)
+    no_history = history[~history["has_stage_history"]]
+    has_history: bool | None = bool(history["has_stage_history"].any()) if len(history) else None
+    if len(no_history):
+        files = ", ".join(_source_name(r) for r in no_history.itertuples())
+        if has_history:
+            notes.append(
+                f"{files}: each deal's current stage only, no stage history. Its contacts "
+                "count at the stage their deal is in now, which makes the funnel's rates "
+                "read higher or lower than the moves the contacts made."
+            )
+        else:
+            notes.append(
+                f"{files}: each deal's current stage only, no stage history. The counts "
+                "per stage say where deals stand now; they are not a funnel, so no rate to "
+                "the next stage and no bottleneck is given. Import an export with stage "
+                "dates (a stage history) for those."
+            )
+
+    f = funnel(eng, ordered=ordered)
     funnel_rows = [
         {
             "stage": r.stage,
             "stage_name": r.stage_name,
-            "contacts": int(r.contacts),
-            "conversion_to_next": _num(r.conversion_to_next),
+            "has_data": bool(r.has_data),
+            "contacts": int(r.contacts) if r.has_data else None,
+            "conversion_to_next": _num(r.conversion_to_next) if has_history else None,
         }
         for r in f.itertuples()
     ]
-    bott = f[f["is_bottleneck"]]
-    bottleneck = None
-    if len(bott):
-        b = bott.iloc[0]
-        bottleneck = {
-            "stage": b["stage"],
-            "stage_name": b["stage_name"],
-            "conversion_to_next": _num(b["conversion_to_next"]),
-            "drop_off": int(b["drop_off"]),
-        }
+    bottleneck = _step(f, "is_bottleneck") if has_history else None
+    weakest = _step(f, "is_weakest_step") if has_history else None
 
     outcomes = eng.query(
         f"""
@@ -124,6 +153,15 @@ def summary(ws: EngineLike, by: str | None = None, *, top: int = 3) -> dict[str,
         """
     ).iloc[0]
     won, lost = int(outcomes["won"]), int(outcomes["lost"])
+    deals = eng.query(
+        """
+        SELECT count(*) FILTER (outcome = 'won')::BIGINT AS won,
+               count(*) FILTER (outcome = 'lost')::BIGINT AS lost,
+               count(*) FILTER (outcome = 'open')::BIGINT AS open
+        FROM deals
+        """
+    ).iloc[0]
+    won_deals, lost_deals = int(deals["won"]), int(deals["lost"])
     ttc = time_to_close(eng).iloc[0]
     first_contact = eng.scalar(
         "SELECT median(days_to_close) FROM contact_paths WHERE outcome = 'won'"
@@ -153,7 +191,7 @@ def summary(ws: EngineLike, by: str | None = None, *, top: int = 3) -> dict[str,
             "touchpoint_name": lead["touchpoint_name"],
             "share": _num(lead["share"]),
         }
-    if n_deals and won == 0:
+    if n_deals and won_deals == 0:
         notes.append("No won deal yet: attribution and time to close are empty.")
 
     decisions = experiment_decisions(eng)
@@ -164,14 +202,21 @@ def summary(ws: EngineLike, by: str | None = None, *, top: int = 3) -> dict[str,
         "events": n_events,
         "deals": n_deals,
         "reach": funnel_rows[0]["contacts"] if funnel_rows else 0,
+        "funnel_kind": funnel_kind(ordered),
         "funnel": funnel_rows,
         "conversions": {
+            "won_deals": won_deals,
+            "lost_deals": lost_deals,
+            "open_deals": int(deals["open"]),
+            "win_rate": won_deals / (won_deals + lost_deals) if won_deals + lost_deals else None,
             "won_contacts": won,
             "lost_contacts": lost,
             "open_contacts": int(outcomes["open"]),
-            "win_rate": won / (won + lost) if won + lost else None,
+            "contacts_won_rate": won / (won + lost) if won + lost else None,
         },
         "bottleneck": bottleneck,
+        "weakest_step": weakest,
+        "stage_history": has_history,
         "time_to_close": {
             "won_deals": int(ttc["won_deals"]),
             "median_days": _num(ttc["median_days"]),
@@ -205,25 +250,62 @@ def summary(ws: EngineLike, by: str | None = None, *, top: int = 3) -> dict[str,
     }
     if by:
         result["by"] = by
-        result["groups"] = _groups(eng, by)
+        result["groups"] = _groups(eng, by, ordered=ordered, history=has_history)
     return result
 
 
-def _groups(eng: Engine, by: str) -> dict[str, Any]:
+def _source_name(row: Any) -> str:
+    """An imported source as the user knows it: its file, else its id."""
+    return str(row.file or row.source_id)
+
+
+def _step(f: Any, flag: str) -> dict[str, Any] | None:
+    """The funnel row flagged ``flag`` (bottleneck or weakest step) with its next stage."""
+    rows = f[f[flag]]
+    if not len(rows):
+        return None
+    b = rows.iloc[0]
+    pos = int(b["stage_index"])
+    nxt = f[f["stage_index"] == pos + 1]
+    return {
+        "stage": b["stage"],
+        "stage_name": b["stage_name"],
+        "next_stage": nxt["stage"].iloc[0] if len(nxt) else None,
+        "next_stage_name": nxt["stage_name"].iloc[0] if len(nxt) else None,
+        "conversion_to_next": _num(b["conversion_to_next"]),
+        "drop_off": int(b["drop_off"]),
+    }
+
+
+def _groups(eng: Engine, by: str, *, ordered: bool, history: bool | None) -> dict[str, Any]:
+    from workbook.analytics._common import group_expr
     from workbook.analytics.funnel import funnel
     from workbook.analytics.wins import won_summary
 
-    f = funnel(eng, by)
+    f = funnel(eng, by, ordered=ordered)
     w = won_summary(eng, by)
+    deals = eng.query(
+        f"""
+        SELECT {group_expr(by, "p")} AS g,
+               count(*) FILTER (d.outcome = 'won')::BIGINT AS won,
+               count(*) FILTER (d.outcome = 'lost')::BIGINT AS lost
+        FROM deals d LEFT JOIN people p ON p.contact_id = d.contact_id
+        GROUP BY ALL
+        """
+    )
+    decided = {str(r.g): (int(r.won), int(r.lost)) for r in deals.itertuples()}
     groups: dict[str, Any] = {}
     for r in w.itertuples():
         g = getattr(r, by)
         part = f[(f[by] == g) & f["is_bottleneck"]]
+        won, lost = decided.get(str(g), (0, 0))
         groups[g] = {
             "contacts": int(r.contacts),
             "won_contacts": int(r.won_contacts),
-            "win_rate": _num(r.win_rate),
+            "won_deals": won,
+            "lost_deals": lost,
+            "win_rate": won / (won + lost) if won + lost else None,
             "median_days_to_close": _num(r.median_days_to_close),
-            "bottleneck": None if part.empty else part.iloc[0]["stage"],
+            "bottleneck": None if part.empty or not history else part.iloc[0]["stage"],
         }
     return groups

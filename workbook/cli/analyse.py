@@ -20,6 +20,10 @@ def _days(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f} days"
 
 
+def _stop(n: int) -> str:
+    return f"{n:,} contact stops" if n == 1 else f"{n:,} contacts stop"
+
+
 def format_summary(s: dict[str, Any]) -> list[str]:
     """The summary (:func:`workbook.analytics.summary`) as lines for a terminal."""
     lines = [
@@ -28,25 +32,51 @@ def format_summary(s: dict[str, Any]) -> list[str]:
     ]
     lines += [f"note: {n}" for n in s["notes"]]
     lines.append("")
-    lines.append(f"Reach (first stage): {s['reach']:,} contacts")
-    lines.append("Funnel:")
+    reach = s["reach"]
+    lines.append("Reach (first stage): " + ("no data" if reach is None else f"{reach:,} contacts"))
+    history = s.get("stage_history") is not False
+    kind = s.get("funnel_kind", "ever reached")
+    if not history:
+        lines.append("Contacts by their deal's current stage (no stage history, so not a funnel):")
+    elif kind == "in order":
+        lines.append("Funnel (in order: each stage entered after the one before):")
+    else:
+        lines.append("Funnel (ever reached: contacts who entered each stage at any time):")
     width = max((len(r["stage_name"]) for r in s["funnel"]), default=5)
-    for r in s["funnel"]:
+    for i, r in enumerate(s["funnel"]):
+        count = "no data" if r["contacts"] is None else f"{r['contacts']:,}"
         nxt = r["conversion_to_next"]
-        tail = f"  {_pct(nxt)} go on" if nxt is not None else ""
-        lines.append(f"  {r['stage_name']:<{width}}  {r['contacts']:>10,}{tail}")
+        last = i == len(s["funnel"]) - 1
+        if not history or last or (r["contacts"] == 0 and nxt is None):
+            tail = ""
+        elif nxt is None:
+            tail = "  no data on the next step"
+        else:
+            tail = f"  {_pct(nxt)} go on"
+        lines.append(f"  {r['stage_name']:<{width}}  {count:>10}{tail}")
     b = s["bottleneck"]
     if b:
         lines.append(
-            f"Bottleneck: {b['stage_name']}, {_pct(b['conversion_to_next'])} go on to the next "
-            f"stage ({b['drop_off']:,} contacts stop there)"
+            f"Bottleneck: {b['stage_name']}, {_stop(b['drop_off'])} there "
+            f"({_pct(b['conversion_to_next'])} go on to {b['next_stage_name']})"
         )
-    else:
+        w = s.get("weakest_step")
+        if w and w["stage"] != b["stage"]:
+            lines.append(
+                f"Weakest step: {w['stage_name']}, {_pct(w['conversion_to_next'])} go on to "
+                f"{w['next_stage_name']} ({_stop(w['drop_off'])} there)"
+            )
+    elif history:
         lines.append("Bottleneck: none found (no contact has moved between stages yet)")
     c = s["conversions"]
     lines.append(
-        f"Conversions: {c['won_contacts']:,} won, {c['lost_contacts']:,} lost, "
-        f"{c['open_contacts']:,} open; win rate {_pct(c['win_rate'])}"
+        f"Deals: {c['won_deals']:,} won, {c['lost_deals']:,} lost, {c['open_deals']:,} open; "
+        f"win rate {_pct(c['win_rate'])} (won of decided deals)"
+    )
+    decided = c["won_contacts"] + c["lost_contacts"]
+    lines.append(
+        f"Contacts won: {c['won_contacts']:,} ({_pct(c['contacts_won_rate'])} of the "
+        f"{decided:,} contacts with a decided deal)"
     )
     t = s["time_to_close"]
     lines.append(
@@ -77,8 +107,9 @@ def format_summary(s: dict[str, Any]) -> list[str]:
         lines.append(f"By {s['by']}:")
         for g, v in s["groups"].items():
             lines.append(
-                f"  {g}: {v['contacts']:,} contacts, {v['won_contacts']:,} won "
-                f"(win rate {_pct(v['win_rate'])}), bottleneck {v['bottleneck'] or 'n/a'}, "
+                f"  {g}: {v['contacts']:,} contacts, {v['won_contacts']:,} contacts won, "
+                f"win rate on deals {_pct(v['win_rate'])}, "
+                f"bottleneck {v['bottleneck'] or 'n/a'}, "
                 f"time to close {_days(v['median_days_to_close'])}"
             )
     return lines
@@ -92,14 +123,21 @@ def format_summary(s: dict[str, Any]) -> list[str]:
     default=None,
     help="Also give the main numbers per persona, segment or ICP.",
 )
+@click.option(
+    "--ordered",
+    is_flag=True,
+    help="Count a contact at a stage only when it entered every stage before it, in order "
+    "(default: every contact who ever entered the stage).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
-def analyse(workspace: str, by: str | None, as_json: bool) -> None:
-    """Print the headline numbers of WORKSPACE: reach, conversions, bottleneck, time to close,
-    top touchpoints, attribution leader and experiment decisions."""
+def analyse(workspace: str, by: str | None, ordered: bool, as_json: bool) -> None:
+    """Print the headline numbers of WORKSPACE: reach, the funnel and its bottleneck (where
+    most contacts are lost), the win rate on decided deals, time to close, top touchpoints,
+    attribution leader and experiment decisions."""
     from workbook.analytics import Engine, summary
 
     with Engine.for_workspace(workspace) as eng:
-        result = summary(eng, by=by)
+        result = summary(eng, by=by, ordered=ordered)
     if as_json:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
     else:
