@@ -214,6 +214,8 @@ def _kpi_values(
         if "persona" in kpis.columns and persona_id is not None:
             kpis = kpis[kpis["persona"] == persona_id]
         for rec in kpis.to_dict(orient="records"):
+            if rec.get("has_data") is False:  # no source reaches the stage: nothing measured
+                rec = {"stage": rec["stage"]}
             rows.setdefault(str(rec.pop("stage")), {}).update(rec)
     elif isinstance(kpis, Mapping):
         rows = {str(k): dict(v) for k, v in kpis.items()}
@@ -485,32 +487,43 @@ def build_layout(
 def stage_kpis(ws: Any, persona_id: str | None = None) -> dict[str, dict[str, float]]:
     """Measured KPIs per stage from the workspace's CRM data, for the map's KPI lane.
 
-    Reach (contacts who entered the stage), conversion to the next stage and median days in
-    stage, from :mod:`workbook.analytics`; for one persona's contacts when ``persona_id`` is
-    given. Stages nobody reached are left out (their cells say nothing was measured).
+    Reach (contacts who entered the stage), conversion to the next stage, median days in
+    stage and the bottleneck flag (the stage after which most contacts are lost), from
+    :mod:`workbook.analytics`; for one persona's contacts when ``persona_id`` is given.
+    Stages nobody reached are left out (their cells say nothing was measured). When no
+    imported source holds a stage history (each deal's current stage only), only reach is
+    given: rates between such counts are not conversions.
 
     Raises
     ------
     WorkbookError
         From the analytics, when the workspace's data cannot answer (no import yet...).
     """
-    from workbook.analytics.funnel import funnel
+    from workbook.analytics.funnel import funnel, stage_history
     from workbook.analytics.timing import time_in_stage
 
     by = "persona" if persona_id else None
     f = funnel(ws, by=by)
     t = time_in_stage(ws, by=by)
+    hist = stage_history(ws)
+    history = not len(hist) or bool(hist["has_stage_history"].any())
     if persona_id:
         f = f[f["persona"] == persona_id]
         t = t[t["persona"] == persona_id]
     median = dict(zip(t["stage"], t["median_days"], strict=True))
     out: dict[str, dict[str, float]] = {}
     for row in f.itertuples(index=False):
-        if not row.contacts:
+        if not row.contacts or not row.has_data:
             continue
-        values = {"reach": float(row.contacts), "conversion": float(row.conversion_to_next)}
+        values = {"reach": float(row.contacts)}
+        if not history:
+            out[str(row.stage)] = values
+            continue
+        values["conversion"] = float(row.conversion_to_next)
         if median.get(row.stage) == median.get(row.stage):  # not NaN
             values["median_days"] = float(median[row.stage])
+        if row.is_bottleneck:
+            values["bottleneck"] = 1.0
         out[str(row.stage)] = values
     return out
 

@@ -507,6 +507,7 @@ def summary(ws: Any, ctx: ReportContext) -> str:
             figures.append(("contacts analysed", ctx.number(nums["contacts"])))
         conv = nums.get("conversions") or {}
         if conv.get("win_rate") is not None:
+            # won deals / (won + lost deals); the contacts' view is not a win rate
             figures.append(("win rate on decided deals", ctx.percent(conv["win_rate"])))
         ttc = nums.get("time_to_close") or {}
         if ttc.get("median_days_from_first_contact") is not None:
@@ -518,13 +519,24 @@ def summary(ws: Any, ctx: ReportContext) -> str:
             )
         b = nums.get("bottleneck")
         if isinstance(b, dict) and b.get("stage"):
-            stages = data.stage_ids()
-            nxt = stages[stages.index(b["stage"]) + 1] if b["stage"] in stages[:-1] else None
+            nxt = b.get("next_stage_name")
             sentences.append(
                 f"The biggest drop-off is after {b.get('stage_name') or b['stage']}: "
-                f"{ctx.percent(b.get('conversion_to_next'))} of contacts go on"
-                + (f" to {_name_of(data.stages, nxt)}" if nxt else "")
-                + f", so {ctx.number(b.get('drop_off'))} stop there."
+                f"{ctx.number(b.get('drop_off'))} contacts stop there; "
+                f"{ctx.percent(b.get('conversion_to_next'))} go on"
+                + (f" to {nxt}." if nxt else ".")
+            )
+            w = nums.get("weakest_step")
+            if isinstance(w, dict) and w.get("stage") and w["stage"] != b["stage"]:
+                sentences.append(
+                    f"The weakest step is after {w.get('stage_name') or w['stage']}, where "
+                    f"{ctx.percent(w.get('conversion_to_next'))} go on "
+                    f"({ctx.number(w.get('drop_off'))} contacts stop)."
+                )
+        elif nums.get("stage_history") is False:
+            sentences.append(
+                "The imported data holds each deal's current stage only, no stage history, "
+                "so it shows where deals stand, not where contacts drop out."
             )
         leader = (nums.get("attribution_leader") or {}).get("markov")
         if isinstance(leader, dict) and leader.get("touchpoint_name"):
@@ -671,6 +683,10 @@ def _journey_html(ctx: ReportContext, journey: Any) -> str:
     try:
         # the persona's own contacts: the map draws the rows of journey.persona
         kpis = ctx.analytics("funnel", by="persona")
+        history = _records(ctx.analytics("stage_history"))
+        if history and not any(h["has_stage_history"] for h in history):
+            # each deal's current stage only: counts, but no rate and no bottleneck
+            kpis = kpis[["persona", "stage", "has_data", "contacts"]]
     except _Missing:
         kpis = None
     return str(
@@ -723,6 +739,8 @@ def table(ctx: ReportContext, records: Sequence[dict[str, Any]], columns: Sequen
     def fmt(value: Any, col: _Col) -> str:
         if value is None or (isinstance(value, float) and value != value):  # None or NaN
             return "n/a"
+        if isinstance(value, str) and col.num:  # a word in place of a number ("no data")
+            return value
         if col.kind == "int":
             return ctx.number(float(value))
         if col.kind == "float":
@@ -810,8 +828,16 @@ def appendix(ws: Any, ctx: ReportContext) -> str:
         }
         for s in srcs
     ]
+    try:
+        history = _records(ctx.analytics("stage_history"))
+    except _Missing:
+        history = []
+    without = [str(h.get("file") or h["source_id"]) for h in history if not h["has_stage_history"]]
     return html_from(
         "appendix.html.j2",
+        without=", ".join(without),
+        several=len(without) > 1,
+        snapshot_only=bool(history) and len(without) == len(history),
         sources=sources,
         total_rows=ctx.number(sum(s.rows for s in srcs)),
         total_rejected=ctx.number(sum(s.rejected for s in srcs)),
@@ -933,41 +959,80 @@ def _bar_spec(
 
 
 def _clean(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Records safe for a JSON chart spec: NaN becomes None."""
+    """Records safe for a JSON chart spec: NaN and pandas' NA become None."""
     return [
-        {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in recs
+        {
+            k: (None if (isinstance(v, float) and v != v) or type(v).__name__ == "NAType" else v)
+            for k, v in r.items()
+        }
+        for r in recs
     ]
 
 
 @_section("funnel", "Funnel and flow")
 def funnel(ws: Any, ctx: ReportContext) -> str:
-    """Contacts reaching each stage, conversion to the next, the bottleneck, moves back."""
+    """Contacts reaching each stage (ever, and in order), conversion to the next, the
+    bottleneck (where most contacts are lost), moves back."""
     recs = _clean(_records(ctx.analytics("funnel")))
     if not recs or not any(r.get("contacts") for r in recs):
         raise _Missing("The imported data has no stage changes to count.")
+    history = _records(ctx.analytics("stage_history"))
+    without = [str(h.get("file") or h["source_id"]) for h in history if not h["has_stage_history"]]
+    if history and len(without) == len(history):
+        # each deal's current stage only: counts of where deals stand, not a funnel
+        for r in recs:
+            r["count"] = ctx.number(r["contacts"]) if r.get("has_data") else "no data"
+        return html_from("funnel_snapshot.html.j2", files=", ".join(without)) + table(
+            ctx,
+            recs,
+            [_Col("stage_name", "Stage"), _Col("count", "Contacts whose deal is there now")],
+        )
+    in_order = {r["stage"]: r for r in _clean(_records(ctx.analytics("funnel", ordered=True)))}
     chart = svg_chart(
         _bar_spec(
-            recs,
+            [r for r in recs if r.get("has_data")],
             "contacts",
             "stage_name",
-            x_title="Contacts reaching the stage",
+            x_title="Contacts who ever reached the stage",
             highlight="is_bottleneck",
             colours=(ctx.theme.primary_mark, ctx.theme.diverging[0]),
         ),
         ctx,
-        alt="Contacts reaching each stage; the bottleneck is highlighted",
+        alt="Contacts who ever reached each stage; the bottleneck is highlighted",
     )
     for r in recs:
-        r["flag"] = "bottleneck" if r.get("is_bottleneck") else ""
+        o = in_order.get(r["stage"], {})
+        r["flag"] = (
+            "bottleneck"
+            if r.get("is_bottleneck")
+            else ("weakest step" if r.get("is_weakest_step") else "")
+        )
+        r["in_order"] = o.get("contacts")
+        r["in_order_rate"] = o.get("conversion_to_next")
+    for i, r in enumerate(recs):
+        # a stage no source reaches says so; so do the rates into it
+        if not r.get("has_data"):
+            for key in ("contacts", "share_of_first", "in_order"):
+                r[key] = "no data"
+        if i + 1 < len(recs) and not (r.get("has_data") and recs[i + 1].get("has_data")):
+            for key in ("conversion_to_next", "drop_off", "in_order_rate"):
+                r[key] = "no data"
+    intro = html_from(
+        "funnel_intro.html.j2",
+        unfed=[r["stage_name"] for r in recs if not r.get("has_data")],
+        without=", ".join(without),
+    )
     tbl = table(
         ctx,
         recs,
         [
             _Col("stage_name", "Stage"),
-            _Col("contacts", "Contacts", "int"),
+            _Col("contacts", "Ever reached", "int"),
             _Col("share_of_first", "Of first stage", "pct"),
             _Col("conversion_to_next", "Go on to the next stage", "pct"),
             _Col("drop_off", "Stop here", "int"),
+            _Col("in_order", "Reached in order", "int"),
+            _Col("in_order_rate", "Go on, in order", "pct"),
             _Col("flag", ""),
         ],
     )
@@ -1005,7 +1070,7 @@ def funnel(ws: Any, ctx: ReportContext) -> str:
                 _Col("direction", "Direction"),
             ],
         )
-    return chart + tbl + flow
+    return intro + chart + tbl + flow
 
 
 @_section("timing", "Time in stage")

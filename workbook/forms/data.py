@@ -1,4 +1,9 @@
-"""Step 5 form: import a CRM export into the workspace and see what is already there."""
+"""Step 5 form: import a CRM export into the workspace and see what is already there.
+
+When an import stops at stage names that no stage takes, the stage-map editor lists them: a
+stage or "ignore" for each, saved into the workspace at once (as the stage's alias, or in its
+ignored stage names), so this import and every later one maps them. Then import again.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,26 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from workbook.exceptions import CrmImportError
+from workbook.exceptions import CrmImportError, WorkspaceValidationError
 from workbook.forms._binding import Form
 
 if TYPE_CHECKING:
     from workbook.store import OpenWorkspace
 
-__all__ = ["ImportPanel", "form", "reach_html", "sources_html"]
+__all__ = [
+    "IGNORE_CHOICE",
+    "ImportPanel",
+    "StageMapEditor",
+    "form",
+    "history_html",
+    "reach_html",
+    "sources_html",
+]
+
+#: The stage-map editor's choice for a name that is no stage of the journey.
+IGNORE_CHOICE = "(ignore)"
+_NO_CHOICE = ""
+_IGNORE_REASON = "not a stage of this journey (chosen in the data step)"
 
 
 def sources_html(data: Any) -> str:
@@ -62,12 +80,117 @@ def reach_html(ws: OpenWorkspace) -> str:
     )
 
 
+def history_html(ws: OpenWorkspace) -> str:
+    """A short warning naming the imported files that hold each deal's current stage only
+    (no stage history, :func:`workbook.analytics.funnel.stage_history`); empty otherwise."""
+    if not ws.data.data_sources:
+        return ""
+    from workbook.analytics.funnel import stage_history
+    from workbook.exceptions import WorkbookError
+
+    try:
+        table = stage_history(ws)
+    except WorkbookError:
+        return ""
+    without = [str(r.file or r.source_id) for r in table.itertuples() if not r.has_stage_history]
+    if not without:
+        return ""
+    return (
+        '<p class="wb-data-history" style="color:#8A4B00">'
+        f"{html.escape(', '.join(without))}: each deal's current stage only, no stage "
+        "history. Its stage counts say where deals stand now, not how contacts moved, so "
+        "read them as a snapshot, not as a funnel. An export with stage dates gives the "
+        "funnel.</p>"
+    )
+
+
 def _import(ws: OpenWorkspace, file: Path, system: str | None, set_aside: bool) -> list[str]:
     """Run the CRM importer on ``file``; return its summary lines."""
     from workbook.crm.importer import import_file
 
     result = import_file(ws.path, file, source=system, set_aside_bad_rows=set_aside)
     return result.lines()
+
+
+class StageMapEditor(widgets.VBox):  # type: ignore[misc]
+    """The client's stage names that no stage takes yet, with a stage or "ignore" for each.
+
+    Each pick is saved at once through the form (autosave, conflict banner): the name becomes
+    an alias of the stage picked, or goes to the workspace's ignored stage names; picking
+    again moves it, and "choose a stage" takes it back out.
+    """
+
+    def __init__(self, form: Form) -> None:
+        self.form = form
+        self.heading = widgets.HTML()
+        #: client name -> its dropdown (``wb-stagemap-choice``)
+        self.choices: dict[str, widgets.Dropdown] = {}
+        super().__init__([self.heading])
+        self.add_class("wb-stagemap")
+
+    def options(self) -> list[tuple[str, str]]:
+        stages = [(s.name, s.id) for s in self.form.ws.data.stages]
+        return [("choose a stage", _NO_CHOICE), *stages, ("ignore: not a stage", IGNORE_CHOICE)]
+
+    def show(self, names: list[str]) -> None:
+        """List ``names`` (none: the editor is empty and says nothing)."""
+        self.choices = {}
+        for name in names:
+            choice = widgets.Dropdown(
+                description=name,  # shown as text, never as HTML
+                options=self.options(),
+                value=_NO_CHOICE,
+                style={"description_width": "initial"},
+            )
+            choice.add_class("wb-stagemap-choice")
+            choice.observe(
+                self.form.guard(lambda change, n=name: self.pick(n, change["new"])), "value"
+            )
+            self.choices[name] = choice
+        n = len(names)
+        self.heading.value = (
+            f"<b>{n} stage name{'s' if n != 1 else ''} in this file {'have' if n != 1 else 'has'}"
+            " no stage yet.</b> Pick the stage each belongs to, or ignore it (each choice is "
+            "saved at once), then import again."
+            if names
+            else ""
+        )
+        self.children = (self.heading, *self.choices.values())
+
+    def pick(self, name: str, target: str | None) -> None:
+        """Give ``name`` to stage ``target`` (or :data:`IGNORE_CHOICE`, or none) and save."""
+        from pydantic import ValidationError
+
+        from workbook.model import IgnoredStageName, stage_name_key
+
+        data = self.form.ws.data
+        key = stage_name_key(name)
+        before = ({s.id: list(s.aliases) for s in data.stages}, list(data.ignored_stage_names))
+        try:
+            for stage in data.stages:
+                kept = [a for a in stage.aliases if stage_name_key(a) != key]
+                if stage.id == target:
+                    kept.append(name)
+                if kept != stage.aliases:
+                    stage.aliases = kept
+            ignored = [i for i in data.ignored_stage_names if stage_name_key(i.name) != key]
+            if target == IGNORE_CHOICE:
+                ignored.append(IgnoredStageName(name=name, reason=_IGNORE_REASON))
+            if ignored != data.ignored_stage_names:
+                data.ignored_stage_names = ignored
+            self.form.save()
+        except (ValidationError, WorkspaceValidationError) as exc:
+            for stage in data.stages:
+                stage.aliases = before[0][stage.id]
+            data.ignored_stage_names = before[1]
+            message = (
+                "\n".join(exc.lines())
+                if isinstance(exc, WorkspaceValidationError)
+                else str(exc.errors(include_url=False)[0]["msg"]).removeprefix("Value error, ")
+            )
+            self.form.show_error(f"{name}: not saved, {message}")
+            return
+        self.form.show_error("")
 
 
 class ImportPanel(widgets.VBox):  # type: ignore[misc]
@@ -102,11 +225,13 @@ class ImportPanel(widgets.VBox):  # type: ignore[misc]
         self.sources.add_class("wb-data-sources")
         self.reach = widgets.HTML()
         self.reach.add_class("wb-data-reach")
+        self.stage_map = StageMapEditor(form)
         super().__init__(
             [
                 widgets.HBox([self.file, self.system]),
                 widgets.HBox([self.set_aside, self.run]),
                 self.result,
+                self.stage_map,
                 self.sources,
                 self.reach,
             ]
@@ -133,9 +258,13 @@ class ImportPanel(widgets.VBox):  # type: ignore[misc]
         self.result.value = "<i>Importing...</i>"
         # Whatever the form holds is saved already (autosave); the importer opens the file
         # itself and records the source, so reload afterwards to show it.
+        from workbook.crm.stagemap import unknown_names
+
         try:
-            lines = _import(self.form.ws, path, self.system.value, self.set_aside.value)
+            with unknown_names() as unknown:
+                lines = _import(self.form.ws, path, self.system.value, self.set_aside.value)
         except CrmImportError as exc:
+            self.stage_map.show(sorted(unknown, key=str.casefold))
             items = "".join(f"<li>{html.escape(str(p))}</li>" for p in exc.problems[:20])
             more = (
                 f"<li>... and {len(exc.problems) - 20} more</li>" if len(exc.problems) > 20 else ""
@@ -146,8 +275,12 @@ class ImportPanel(widgets.VBox):  # type: ignore[misc]
                 f"<ul>{items}{more}</ul>"
             )
             return
+        self.stage_map.show([])
         self.form.reload()
-        self.result.value = f'<pre style="color:#2E7D32">{html.escape(chr(10).join(lines))}</pre>'
+        self.result.value = (
+            f'<pre style="color:#2E7D32">{html.escape(chr(10).join(lines))}</pre>'
+            + history_html(self.form.ws)
+        )
 
 
 def form(ws: OpenWorkspace) -> Form:
