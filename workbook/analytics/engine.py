@@ -80,6 +80,20 @@ def _empty_select(table: str) -> str:
     return f"SELECT {', '.join(cols)} WHERE FALSE"
 
 
+def _tolerant_select(con: Any, table: str, files: Sequence[Path]) -> str:
+    """SELECT of ``table``'s columns from ``files``, a column the files lack as a typed null."""
+    from workbook.crm import schema
+
+    listing = "[" + ", ".join(_sql_path(f) for f in files) + "]"
+    source = f"read_parquet({listing}, union_by_name = true)"
+    have = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    cols = [
+        f.name if f.name in have else f"CAST(NULL AS {_DUCK_TYPES[str(f.type)]}) AS {f.name}"
+        for f in schema.TABLES[table]
+    ]
+    return f"SELECT {', '.join(cols)} FROM {source}"
+
+
 def _sql_path(path: Path) -> str:
     # Paths go into SQL text (DuckDB cannot bind a parameter in CREATE VIEW), so quote them.
     return "'" + path.as_posix().replace("'", "''") + "'"
@@ -186,6 +200,8 @@ class Engine:
         return [p] if p.exists() else []
 
     def _create_views(self) -> None:
+        import duckdb
+
         from workbook.crm import schema
 
         for table in schema.TABLES:
@@ -201,7 +217,14 @@ class Engine:
                 )
             else:
                 body = _empty_select(table)
-            self.con.execute(f"CREATE VIEW {table} AS {body}")
+            try:
+                self.con.execute(f"CREATE VIEW {table} AS {body}")
+            except duckdb.BinderException:
+                # Written before a column existed (stage_spells' ended_by, say): the column
+                # reads as null until the next import rebuilds the file.
+                self.con.execute(
+                    f"CREATE VIEW {table} AS {_tolerant_select(self.con, table, files)}"
+                )
             if table == "contact_paths" and len(files) == 1:
                 self.available["numbered_contact_paths"] = True
                 # The import writes contact_paths sorted by contact id, so its row number

@@ -3,7 +3,9 @@
 From the canonical Parquet files under ``data/sources/*/`` this builds:
 
 - ``stage_spells``: one row per stay of a contact in a stage (consecutive entries into the
-  same stage are one stay; a move back to an earlier stage starts a new one);
+  same stage are one stay; a move back to an earlier stage starts a new one), ended by the
+  next stage entered or by a deal's close, whichever comes first (``ended_by``; the rule is
+  :func:`workbook.crm.sequences.stage_spells`'s);
 - ``stage_entries``: the first entry of each contact into each stage;
 - ``contact_paths``: one row per contact with its stage path, touchpoints in order, first and
   last touch, best deal outcome and time to close;
@@ -34,7 +36,8 @@ from typing import Any
 from workbook.crm import schema
 from workbook.crm.actions import CONTENT_ACTIONS, EXPOSURE_ACTIONS
 from workbook.crm.sequences import (
-    STAGE,
+    CLOSE,
+    SPELL_EVENTS,
     arrow_table,
     in_order,
     sequences,
@@ -152,11 +155,14 @@ ROLLUP_SQL: dict[str, str] = {
         WHERE p.contact_id IS NOT NULL
         GROUP BY ALL
     """,
+    # a stay's end: a move to next_stage, or a close (spells written before ended_by existed
+    # have it null: their ends are all moves)
     "stage_moves": f"""
-        SELECT {_GROUP_COLS}, sp.stage, sp.next_stage, count(*) AS moves,
-               count(DISTINCT sp.contact_id) AS contacts
+        SELECT {_GROUP_COLS}, sp.stage, sp.next_stage,
+               CASE WHEN sp.next_stage IS NOT NULL THEN 'stage' ELSE sp.ended_by END AS ended_by,
+               count(*) AS moves, count(DISTINCT sp.contact_id) AS contacts
         FROM {{spells}} sp LEFT JOIN {{paths}} p ON p.contact_id = sp.contact_id
-        WHERE sp.next_stage IS NOT NULL
+        WHERE sp.next_stage IS NOT NULL OR sp.ended_by IN ('won', 'lost')
         GROUP BY ALL
     """,
     "stage_touchpoints": f"""
@@ -398,8 +404,10 @@ SELECT ids.contact_id, c.persona, c.segment, c.icp, c.lead_source,
        d.deal_amount,
        least(c.created_at, t.first_event, d.first_deal) AS first_seen,
        d.won_at,
-       date_diff('second', least(c.created_at, t.first_event, d.first_deal), d.won_at)
-           / 86400.0 AS days_to_close
+       -- unknown (not 0) when nothing of the contact was recorded before the win
+       CASE WHEN least(c.created_at, t.first_event, d.first_deal) < d.won_at
+            THEN date_diff('second', least(c.created_at, t.first_event, d.first_deal), d.won_at)
+                 / 86400.0 END AS days_to_close
 FROM ids
 LEFT JOIN c USING (contact_id) LEFT JOIN d USING (contact_id)
 LEFT JOIN t USING (contact_id)
@@ -507,7 +515,7 @@ def build_derived(
         # each contact's stage entries and touches in order, once (workbook.crm.sequences)
         # Arrow tables live outside DuckDB's memory limit: each is written or handed to
         # DuckDB and dropped as soon as it can be, so that 10M events stay under 2 GB in all.
-        entries = in_order(con, events, "ev", STAGE, ("stage",))
+        entries = in_order(con, events, "ev", SPELL_EVENTS, ("stage",), {"close": CLOSE})
         early = pool.submit(_independent, con.cursor(), dirs, out)
         spells = stage_spells(entries, stages)
         del entries

@@ -13,7 +13,7 @@ Layout inside a workspace folder::
       sources/<source-id>/contacts.parquet
       sources/<source-id>/events.parquet     sorted by contact_id, ts, seq
       sources/<source-id>/deals.parquet
-      derived/stage_spells.parquet   one row per stay of a contact in a stage
+      derived/stage_spells.parquet   one row per stay of a contact in a stage, and how it ended
       derived/stage_entries.parquet  first entry of each contact into each stage
       derived/contact_paths.parquet  one row per contact: path, touches, outcome
       derived/<rollup>.parquet       small counts per group of contacts (see ROLLUPS)
@@ -36,6 +36,7 @@ __all__ = [
     "EVENTS",
     "EVENT_KINDS",
     "OUTCOMES",
+    "SPELL_ENDS",
     "STAGE_ENTRIES",
     "STAGE_SPELLS",
     "ROLLUPS",
@@ -108,6 +109,12 @@ DEALS = pa.schema(
     ]
 )
 
+#: How a stay in a stage ended (``stage_spells.ended_by``): ``stage``, the contact entered
+#: ``next_stage``; ``won`` or ``lost``, a deal of the contact closed (a ``deal`` event with that
+#: action; the stay ends at the close, ``next_stage`` stays null); ``open``, the contact is
+#: still in the stage. See :func:`workbook.crm.sequences.stage_spells` for the rule.
+SPELL_ENDS = ("stage", "won", "lost", "open")
+
 STAGE_SPELLS = pa.schema(
     [
         ("contact_id", pa.string()),
@@ -115,9 +122,10 @@ STAGE_SPELLS = pa.schema(
         ("stage", pa.string()),
         ("stage_index", pa.int16()),  # position of the stage in the workspace's stage list
         ("entered_at", _TS),
-        ("exited_at", _TS),  # null while the contact is still in the stage
-        ("next_stage", pa.string()),  # null while still in the stage
+        ("exited_at", _TS),  # the next stage's entry or the close; null while still there
+        ("next_stage", pa.string()),  # null unless the stay ended with a move (ended_by stage)
         ("next_stage_index", pa.int16()),
+        ("ended_by", pa.string()),  # one of SPELL_ENDS
     ]
 )
 
@@ -148,7 +156,8 @@ CONTACT_PATHS = pa.schema(
         ("deal_amount", pa.float64()),  # sum of won amounts
         ("first_seen", _TS),
         ("won_at", _TS),
-        ("days_to_close", pa.float64()),  # first_seen -> first won deal closed
+        # first_seen -> first won deal closed; null when nothing of the contact came before
+        ("days_to_close", pa.float64()),
     ]
 )
 
@@ -170,12 +179,15 @@ CONTACT_GROUPS = pa.schema(
     ]
 )
 
-#: Stage moves (``stage_spells``: stage -> next_stage) per group.
+#: Ends of stays per group (``stage_spells``): a move stage -> next_stage (``ended_by``
+#: ``stage``), or a close in the stage (``won`` / ``lost``, ``next_stage`` null). Open stays
+#: are left out.
 STAGE_MOVES = pa.schema(
     [
         *_GROUP,
         ("stage", pa.string()),
         ("next_stage", pa.string()),
+        ("ended_by", pa.string()),  # stage, won or lost (SPELL_ENDS)
         ("moves", pa.int64()),
         ("contacts", pa.int64()),  # distinct contacts who made the move
     ]

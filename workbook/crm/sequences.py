@@ -18,10 +18,12 @@ runs on a workspace imported before these tables existed
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
+    "CLOSE",
+    "SPELL_EVENTS",
     "STAGE",
     "TOUCH",
     "arrow_table",
@@ -38,20 +40,37 @@ __all__ = [
 TOUCH = "kind = 'touch' AND touchpoint IS NOT NULL AND coalesce(action, '') <> 'sent'"
 #: The stage entries that make stage spells.
 STAGE = "kind = 'stage' AND stage IS NOT NULL AND contact_id IS NOT NULL"
+#: A deal's close: ``won`` or ``lost`` on a close event (kind ``deal``), else null.
+CLOSE = "CASE WHEN kind = 'deal' AND action IN ('won', 'lost') THEN action END"
+#: What :func:`stage_spells` reads: the stage entries and the deals' closes, which end stays.
+SPELL_EVENTS = (
+    "contact_id IS NOT NULL AND ((kind = 'stage' AND stage IS NOT NULL) "
+    "OR (kind = 'deal' AND action IN ('won', 'lost')))"
+)
 
 
 def in_order(
-    con: Any, files: Sequence[str], events: str, where: str, columns: Sequence[str]
+    con: Any,
+    files: Sequence[str],
+    events: str,
+    where: str,
+    columns: Sequence[str],
+    computed: Mapping[str, str] | None = None,
 ) -> Any:
     """The events matching ``where`` as an Arrow table of ``columns`` (after contact_id, ts
-    and seq), ordered by contact, ts, seq, source_id, then ``columns``.
+    and seq) and ``computed`` (name: SQL expression over the event's columns), ordered by
+    contact, ts, seq, source_id, then ``columns`` and ``computed``.
 
     ``files`` are the events files of every source; ``events`` names a DuckDB relation over
-    all of them, sorted when the file order will not do. ``columns`` are dictionary-encoded:
-    they hold a few dozen distinct values each, and the copies made from them then cost 4
-    bytes a row, not the text (10M events: some 300 MB less at the peak).
+    all of them, sorted when the file order will not do. ``columns`` and ``computed`` are
+    dictionary-encoded: they hold a few dozen distinct values each, and the copies made from
+    them then cost 4 bytes a row, not the text (10M events: some 300 MB less at the peak).
     """
-    select = ", ".join(["contact_id", "ts", "seq", *columns])
+    extra = dict(computed or {})
+    columns = [*columns, *extra]
+    select = ", ".join(
+        ["contact_id", "ts", "seq", *(f"{extra[c]} AS {c}" if c in extra else c for c in columns)]
+    )
     table = None
     if len(files) == 1:
         path = "'" + str(files[0]).replace("'", "''") + "'"
@@ -119,12 +138,28 @@ def _runs(contact: Any) -> tuple[Any, Any, Any]:
 
 
 def stage_spells(entries: Any, stages: Sequence[str]) -> Any:
-    """The ``stage_spells`` table from stage entries in order (:func:`in_order` of
-    :data:`STAGE` with the column ``stage``).
+    """The ``stage_spells`` table from stage entries and closes in order (:func:`in_order` of
+    :data:`SPELL_EVENTS` with the column ``stage`` and ``close`` computed as :data:`CLOSE`).
 
-    Consecutive entries into the same stage are one stay; a move back to an earlier stage
-    starts a new one. ``stages`` are the workspace's stage ids in order (``stage_index``);
-    a stage not among them keeps a null index.
+    A stay starts when a contact enters a stage; consecutive entries into the same stage are
+    one stay, and a move back to an earlier stage starts a new one. A stay ends with the first
+    of these (``ended_by``, :data:`workbook.crm.schema.SPELL_ENDS`):
+
+    - ``stage``: the contact enters another stage (``next_stage``); ``exited_at`` is then;
+    - ``won`` / ``lost``: a deal of the contact closes (a close event: kind ``deal``, action
+      won or lost); ``exited_at`` is the close's time. With several deals, the first close
+      after the stay's start ends it, whichever deal it is;
+    - ``open``: neither has happened yet (``exited_at`` null).
+
+    A close at the very moment the contact enters a stage (the same timestamp) ends nothing:
+    it is part of that move, as when a CRM records a deal won as the contact enters its won
+    stage; the stay before ends with the move and the new one goes on. Two closes at one
+    moment count as one, a win over a loss. A close while the contact is in no stay (before
+    its first stage entry, or after another close) ends nothing. A stage entry after a close
+    starts a new stay, in the same stage too.
+
+    ``stages`` are the workspace's stage ids in order (``stage_index``); a stage not among
+    them keeps a null index. The rows come per contact in time order, as the entries did.
     """
     import numpy as np
     import pyarrow as pa
@@ -133,37 +168,97 @@ def stage_spells(entries: Any, stages: Sequence[str]) -> Any:
     from workbook.crm import schema
 
     rows = entries.num_rows
+    if rows == 0:
+        return schema.STAGE_SPELLS.empty_table()
     contact = entries.column("contact_id").combine_chunks()
-    stage = entries.column("stage").combine_chunks().cast(pa.string())
-    starts, _, _ = _runs(contact)
-    first = np.zeros(rows, bool)
-    first[starts] = True
-    if rows > 1:
-        same = pc.equal(stage.slice(1), stage.slice(0, rows - 1))
-        repeat = np.concatenate(([False], pc.fill_null(same, False).to_numpy(zero_copy_only=False)))
+    ts = entries.column("ts").combine_chunks()
+    # each row's close: 0 none (a stage entry), 1 won, 2 lost
+    names, code, _ = _codes(entries.column("close").combine_chunks())
+    outcome = np.array([{"won": 1, "lost": 2}.get(v, 0) for v in names.to_pylist()] + [0])
+    outcome = outcome.astype(np.int8)[code]
+    entry = outcome == 0
+    _, _, run = _runs(contact)
+    micros = ts.cast(pa.int64()).to_numpy(zero_copy_only=False)
+
+    # Moments: a contact's rows at one timestamp (adjacent, the rows being in order). A close
+    # counts only at a moment without a stage entry, once per moment, a win over a loss.
+    new_moment = np.ones(rows, bool)
+    new_moment[1:] = (run[1:] != run[:-1]) | (micros[1:] != micros[:-1])
+    first_rows = np.flatnonzero(new_moment)
+    del new_moment, micros
+    has_won = np.logical_or.reduceat(outcome == 1, first_rows)
+    closes = ~np.logical_or.reduceat(entry, first_rows) & (
+        has_won | np.logical_or.reduceat(outcome == 2, first_rows)
+    )
+    close_rows = first_rows[closes]  # a close moment's first row is a close
+    close_kind = np.zeros(rows, np.int8)
+    close_kind[close_rows] = np.where(has_won[closes], 1, 2)
+    del outcome, has_won, closes, first_rows
+
+    # The timeline: every stage entry and each counted close, in order.
+    chosen = entry.copy()
+    chosen[close_rows] = True
+    line = np.flatnonzero(chosen)
+    del chosen, close_rows
+    n = len(line)
+    run_l, kind_l = run[line], close_kind[line]
+    is_entry = kind_l == 0
+    stage = entries.column("stage").combine_chunks().take(pa.array(line)).cast(pa.string())
+    after_same = np.zeros(n, bool)  # the row before is of the same contact
+    after_same[1:] = run_l[1:] == run_l[:-1]
+    if n > 1:
+        same = pc.equal(stage.slice(1), stage.slice(0, n - 1))
+        same_stage = np.concatenate(
+            ([False], pc.fill_null(same, False).to_numpy(zero_copy_only=False))
+        )
     else:
-        repeat = np.zeros(rows, bool)
-    keep = pa.array(np.flatnonzero(first | ~repeat))
-    contact, stage = contact.take(keep), stage.take(keep)
-    entered = entries.column("ts").combine_chunks().take(keep)
-    starts, sizes, group = _runs(contact)
-    n = len(contact)
-    seq = np.arange(n) - starts[group]
-    has_next = np.zeros(n, bool)
-    has_next[:-1] = group[1:] == group[:-1]
-    nxt = pa.array(np.minimum(np.arange(n) + 1, max(n - 1, 0)))
-    mask = pa.array(~has_next)
-    index = pc.index_in(stage, value_set=pa.array(list(stages), pa.string())).cast(pa.int16())
+        same_stage = np.zeros(n, bool)
+    prev_entry = np.zeros(n, bool)
+    prev_entry[1:] = is_entry[:-1]
+    # a stay starts at an entry unless the row before is an entry into the same stage; a close
+    # ends the stay when the row before is an entry (after a close, there is no stay to end)
+    starts_stay = is_entry & ~(after_same & prev_entry & same_stage)
+    ends_stay = ~is_entry & after_same & prev_entry
+    del same_stage, prev_entry, is_entry
+
+    # Each stay's end is the next of these rows: a stay's start (a move) or a close.
+    marks = np.flatnonzero(starts_stay | ends_stay)
+    k = len(marks)
+    start_m, run_m = starts_stay[marks], run_l[marks]
+    has_next = np.zeros(k, bool)
+    has_next[:-1] = run_m[1:] == run_m[:-1]
+    nxt = np.minimum(np.arange(k) + 1, max(k - 1, 0))
+    spell = np.flatnonzero(start_m)
+    nxt_s = nxt[spell]
+    moved = (has_next & start_m[nxt])[spell]
+    closed = (has_next & ~start_m[nxt])[spell]
+    at = pa.array(line[marks[spell]])  # the stays' rows in entries, and their ends'
+    end_at = pa.array(line[marks[nxt_s]])
+    here, there = pa.array(marks[spell]), pa.array(marks[nxt_s])  # the same, in the timeline
+    ended = np.where(moved, 0, np.where(closed, kind_l[marks[nxt_s]], 3))
+    del starts_stay, ends_stay, marks, start_m, run_m, has_next, nxt, line, run_l, kind_l
+
+    contact = contact.take(at)
+    starts, _, group = _runs(contact)
+    seq = np.arange(len(contact)) - starts[group]
+    known = pa.array(list(stages), pa.string())
+    stay_stage = stage.take(here)
+    index = pc.index_in(stay_stage, value_set=known).cast(pa.int16())
+    next_stage = pc.if_else(pa.array(moved), stage.take(there), pa.scalar(None, pa.string()))
+    exited = pc.if_else(pa.array(moved | closed), ts.take(end_at), pa.scalar(None, ts.type))
     return pa.table(
         {
             "contact_id": contact,
             "seq": pa.array(seq.astype(np.int32)),
-            "stage": stage,
+            "stage": stay_stage,
             "stage_index": index,
-            "entered_at": entered,
-            "exited_at": pc.if_else(mask, pa.scalar(None, entered.type), entered.take(nxt)),
-            "next_stage": pc.if_else(mask, pa.scalar(None, pa.string()), stage.take(nxt)),
-            "next_stage_index": pc.if_else(mask, pa.scalar(None, pa.int16()), index.take(nxt)),
+            "entered_at": ts.take(at),
+            "exited_at": exited,
+            "next_stage": next_stage,
+            "next_stage_index": pc.index_in(next_stage, value_set=known).cast(pa.int16()),
+            "ended_by": pa.array(list(schema.SPELL_ENDS), pa.string()).take(
+                pa.array(ended.astype(np.int8))
+            ),
         },
         schema=schema.STAGE_SPELLS,
     )
