@@ -112,6 +112,17 @@ def _import(ws: OpenWorkspace, file: Path, system: str | None, set_aside: bool) 
     return result.lines()
 
 
+def _one_per_name(names: set[str]) -> list[str]:
+    """One spelling of each name as the importer compares them (``Trialist``, ``trialist``:
+    one), the capitalised one first; in alphabetical order."""
+    from workbook.model import stage_name_key
+
+    first: dict[str, str] = {}
+    for name in sorted(names):  # capitals sort first
+        first.setdefault(stage_name_key(name), name)
+    return sorted(first.values(), key=str.casefold)
+
+
 class StageMapEditor(widgets.VBox):  # type: ignore[misc]
     """The client's stage names that no stage takes yet, with a stage or "ignore" for each.
 
@@ -264,7 +275,7 @@ class ImportPanel(widgets.VBox):  # type: ignore[misc]
             with unknown_names() as unknown:
                 lines = _import(self.form.ws, path, self.system.value, self.set_aside.value)
         except CrmImportError as exc:
-            self.stage_map.show(sorted(unknown, key=str.casefold))
+            self.stage_map.show(_one_per_name(unknown))
             items = "".join(f"<li>{html.escape(str(p))}</li>" for p in exc.problems[:20])
             more = (
                 f"<li>... and {len(exc.problems) - 20} more</li>" if len(exc.problems) > 20 else ""
