@@ -390,3 +390,14 @@ def test_generated_exports_match_the_reference(tmp_path: Path, fmt: str) -> None
             assert t.loc[stage, "median_days"] == pytest.approx(finished.median())
             assert t.loc[stage, "p90_days"] == pytest.approx(finished.quantile(0.9))
     assert not math.isnan(float(t["median_days"].dropna().iloc[0]))
+
+
+def test_report_says_how_stays_ended_and_which_deals_have_no_time(generic: Path) -> None:
+    from workbook import sections
+
+    ctx = sections.report_context(str(generic), ["funnel", "timing"], report_date="2025-06-01")
+    flow = str(sections.render_section("funnel", ctx))
+    assert "2 stays ended when a deal was won and 2 when one was lost" in flow
+    timing = str(sections.render_section("timing", ctx))
+    assert "close ended" in timing  # the column of stays a close ended
+    assert "1 won deal has no record before its close" in timing

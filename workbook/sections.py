@@ -1054,11 +1054,17 @@ def funnel(ws: Any, ctx: ReportContext) -> str:
             if m.get("direction") == "forward"
             and int(m.get("to_index", 0)) - int(m.get("from_index", 0)) > 1
         )
+        # stays a deal's close ended: their "to" is Won or Lost (workbook.analytics.movement)
+        won = sum(int(m["moves"]) for m in moves if m.get("to_stage") == "(won)")
+        lost = sum(int(m["moves"]) for m in moves if m.get("to_stage") == "(lost)")
         flow = html_from(
             "flow.html.j2",
             forward=ctx.number(fwd),
             back=ctx.number(back),
             skipped=ctx.number(skipped) if skipped else "",
+            won=ctx.number(won),
+            lost=ctx.number(lost),
+            closes=bool(won or lost),
         )
         flow += table(
             ctx,
@@ -1093,6 +1099,7 @@ def timing(ws: Any, ctx: ReportContext) -> str:
         [
             _Col("stage_name", "Stage"),
             _Col("spells", "Completed stays", "int"),
+            _Col("closed_spells", "Of which a deal's close ended", "int"),
             _Col("open_spells", "Still there", "int"),
             _Col("median_days", "Median days", "days"),
             _Col("p90_days", "90% within, days", "days"),
@@ -1114,6 +1121,25 @@ def timing(ws: Any, ctx: ReportContext) -> str:
             )
             + "</p>"
         )
+    if ctx.has_crm_data():
+        try:
+            untimed = int(ctx.analytics("time_to_close").iloc[0]["untimed_deals"])
+        except (_Missing, IndexError, KeyError):
+            untimed = 0
+        if untimed:
+            body += (
+                "<p>"
+                + html.escape(
+                    (
+                        "1 won deal has no record before its close, so its time to close is "
+                        "unknown and left out of these days."
+                    )
+                    if untimed == 1
+                    else f"{ctx.number(untimed)} won deals have no record before their close, "
+                    "so their time to close is unknown and left out of these days."
+                )
+                + "</p>"
+            )
     return body
 
 
