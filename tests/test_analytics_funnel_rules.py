@@ -538,3 +538,25 @@ def test_a_stage_history_gives_no_such_note(drops: Path) -> None:
     s = A.summary(drops)
     assert s["stage_history"] is True
     assert not any("stage history" in n for n in s["notes"])
+
+
+def test_stage_history_reads_a_source_whole_when_its_sample_proves_nothing(
+    pipedrive: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a sample of one event no source shows two stages at once, so every source is
+    read whole: the answer must not change."""
+    import importlib
+
+    from workbook.crm.importer import import_file
+
+    F = importlib.import_module("workbook.analytics.funnel")  # the module, not the function
+
+    ws, generic = pipedrive
+    both = tmp_path / "both"
+    shutil.copytree(ws, both)
+    import_file(both, generic)
+    want = A.stage_history(Engine.for_workspace(both))
+    monkeypatch.setattr(F, "_HISTORY_SAMPLE", 1)
+    got = A.stage_history(Engine.for_workspace(both))
+    pd.testing.assert_frame_equal(got, want)
+    assert got["has_stage_history"].tolist() == [False, True]

@@ -54,7 +54,7 @@ FUNNEL_COLUMNS = [
     "is_weakest_step",
 ]
 
-STAGE_HISTORY_COLUMNS = ["source_id", "system", "file", "stage_events", "has_stage_history"]
+STAGE_HISTORY_COLUMNS = ["source_id", "system", "file", "has_stage_history"]
 
 #: How each funnel is labelled in charts, the CLI and the report.
 EVER_REACHED = "ever reached"
@@ -285,45 +285,67 @@ def _ordered_counts(eng: Engine, by: str | None, with_data: set[str]) -> pd.Data
     return rows[[*gcols, "stage", "contacts"]]
 
 
+#: Stage events read first from each source when looking for a stage history: enough to
+#: find one in any real history at once; only a source without one is read whole.
+_HISTORY_SAMPLE = 20_000
+
+
 @memo
 def stage_history(ws: EngineLike) -> pd.DataFrame:
     """Which imported sources carry a stage history, and which only each deal's current stage.
 
-    A source **has a stage history** when some deal, or some contact's stage entries outside
-    any deal, entered two or more different stages in it. An export of each deal's current
-    stage (Pipedrive's deals export) gives every deal one stage: its counts say where deals
-    stand now, not how contacts moved, and the ever-reached funnel built from them can rise
-    from stage to stage.
+    A source **has a stage history** when some deal, or some contact's stage events outside
+    any deal, entered two or more different stages in it (its events of kind ``stage`` or
+    ``deal`` with a stage). An export of each deal's current stage (Pipedrive's deals
+    export) gives every deal one stage: its counts say where deals stand now, not how
+    contacts moved, and the ever-reached funnel built from them can rise from stage to
+    stage. A source with no stage event at all is not listed.
+
+    Each source is first checked on a sample of its stage events (any deal or contact seen
+    in two stages proves a history); a source whose sample shows none is read whole, so a
+    "no stage history" answer is always exact and a large history costs one small read.
 
     Returns
     -------
     DataFrame
-        One row per source that has stage events, in the order of the workspace's
+        One row per source with stage events, in the order of the workspace's
         ``data_sources`` (then by id). Columns: ``source_id``, ``system`` and ``file`` (from
-        the workspace's record of the import; empty when unknown), ``stage_events`` (int),
-        ``has_stage_history`` (bool).
+        the workspace's record of the import; empty when unknown), ``has_stage_history``
+        (bool).
     """
+    import pandas as pd
+
     eng = Engine.for_workspace(ws)
-    rows = eng.query(
-        """
-        WITH k AS (
-            SELECT source_id, coalesce('d:' || deal_id, 'c:' || contact_id) AS key,
-                   count(*) AS n, min(stage) <> max(stage) AS moved
-            FROM events
-            WHERE kind IN ('stage', 'deal') AND stage IS NOT NULL
-            GROUP BY ALL
+    ids = eng.query("SELECT DISTINCT source_id FROM events WHERE source_id IS NOT NULL")
+    check = """
+        SELECT coalesce(sum(n), 0)::BIGINT AS n, coalesce(bool_or(moved), false) AS moved
+        FROM (
+            SELECT count(*) AS n, min(stage) <> max(stage) AS moved
+            FROM (
+                SELECT deal_id, contact_id, stage FROM events
+                WHERE source_id = $source AND kind IN ('stage', 'deal') AND stage IS NOT NULL
+                {limit}
+            )
+            GROUP BY coalesce('d:' || deal_id, 'c:' || contact_id)
         )
-        SELECT source_id, sum(n)::BIGINT AS stage_events, bool_or(moved) AS has_stage_history
-        FROM k GROUP BY source_id
-        """
-    )
+    """
+    found: dict[str, bool] = {}
+    for sid in sorted(str(x) for x in ids["source_id"]):
+        sample = eng.query(check.format(limit=f"LIMIT {_HISTORY_SAMPLE}"), {"source": sid}).iloc[0]
+        n, moved = int(sample["n"]), bool(sample["moved"])
+        if not moved and n >= _HISTORY_SAMPLE:  # no proof in the sample: read it whole
+            moved = bool(eng.query(check.format(limit=""), {"source": sid}).iloc[0]["moved"])
+        if n:
+            found[sid] = moved
     known = {s.id: (s.system, s.file) for s in eng.workspace.data_sources}
     order = {sid: i for i, sid in enumerate(known)}
-    rows["source_id"] = rows["source_id"].astype(object)
-    rows["system"] = [known.get(s, ("", ""))[0] for s in rows["source_id"]]
-    rows["file"] = [known.get(s, ("", ""))[1] for s in rows["source_id"]]
-    rows["has_stage_history"] = rows["has_stage_history"].astype(bool)
-    rows["stage_events"] = rows["stage_events"].astype("int64")
-    rows["_o"] = [order.get(s, len(order)) for s in rows["source_id"]]
-    rows = rows.sort_values(["_o", "source_id"], kind="stable")
-    return keep_columns(rows, STAGE_HISTORY_COLUMNS)
+    rows = sorted(found, key=lambda sid: (order.get(sid, len(order)), sid))
+    return pd.DataFrame(
+        {
+            "source_id": pd.Series(rows, dtype=object),
+            "system": pd.Series([known.get(r, ("", ""))[0] for r in rows], dtype=object),
+            "file": pd.Series([known.get(r, ("", ""))[1] for r in rows], dtype=object),
+            "has_stage_history": pd.Series([found[r] for r in rows], dtype=bool),
+        },
+        columns=STAGE_HISTORY_COLUMNS,
+    )
