@@ -560,3 +560,20 @@ def test_stage_history_reads_a_source_whole_when_its_sample_proves_nothing(
     got = A.stage_history(Engine.for_workspace(both))
     pd.testing.assert_frame_equal(got, want)
     assert got["has_stage_history"].tolist() == [False, True]
+
+
+def test_the_data_form_shows_no_data_for_a_stage_no_source_reaches(
+    pipedrive: tuple[Path, Path],
+) -> None:
+    from workbook.forms import data as data_form
+    from workbook.store import open_workspace
+
+    ws, _ = pipedrive
+    f = A.funnel(ws)
+    unfed = f.loc[~f["has_data"], "stage_name"].tolist()
+    assert unfed, "a deals export reaches no stage after the sale"
+    text = data_form.reach_html(open_workspace(ws))
+    for name in unfed:
+        assert f"<td>{name}</td><td>no data</td>" in text
+    fed = f[f["has_data"]].iloc[0]
+    assert f"<td>{fed['stage_name']}</td><td>{int(fed['contacts']):,}</td>" in text

@@ -71,7 +71,8 @@ def reach_html(ws: OpenWorkspace) -> str:
     except WorkbookError as exc:
         return f"<i>No stage counts: {html.escape(exc.message)}</i>"
     rows = "".join(
-        f"<tr><td>{html.escape(str(r.stage_name))}</td><td>{int(r.contacts):,}</td></tr>"
+        f"<tr><td>{html.escape(str(r.stage_name))}</td>"
+        f"<td>{f'{int(r.contacts):,}' if r.has_data else 'no data'}</td></tr>"
         for r in table.itertuples()
     )
     return (
