@@ -577,3 +577,22 @@ def test_the_data_form_shows_no_data_for_a_stage_no_source_reaches(
         assert f"<td>{name}</td><td>no data</td>" in text
     fed = f[f["has_data"]].iloc[0]
     assert f"<td>{fed['stage_name']}</td><td>{int(fed['contacts']):,}</td>" in text
+
+
+def test_ordered_funnel_keeps_a_group_that_never_entered_the_first_step(tmp_path: Path) -> None:
+    """q1 (p1) goes awareness -> consideration; q2 (p2) enters consideration only. In order,
+    p2 counts nobody, but still has its rows, as in the ever-reached funnel."""
+    events = _stage_events(
+        [("q1", 0, "awareness"), ("q1", 1, "consideration"), ("q2", 0, "consideration")]
+    )
+    path = build(
+        tmp_path,
+        events=events,
+        contacts=_contacts(["q1", "q2"], {"q1": "p1", "q2": "p2"}),
+        deals=NO_DEALS,
+    )
+    ever = A.funnel(path, by="persona")
+    got = A.funnel(path, by="persona", ordered=True)
+    assert got["persona"].tolist() == ever["persona"].tolist()
+    assert got.loc[got["persona"] == "p2", "contacts"].tolist() == [0, 0, 0, 0, 0]
+    assert got.loc[got["persona"] == "p1", "contacts"].tolist() == [1, 1, 0, 0, 0]

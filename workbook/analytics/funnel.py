@@ -148,7 +148,10 @@ def funnel(ws: EngineLike, by: str | None = None, *, ordered: bool = False) -> p
     stages = eng.query("SELECT stage, stage_name, stage_index FROM stages ORDER BY stage_index")
     gcols = group_cols(by)
     if by:
-        groups = sorted(counts[by].dropna().unique().tolist())
+        # every group with a contact at any stage, as in the ever-reached funnel, so a
+        # group nobody in which entered the first step still has its rows of zeros
+        seen = _ever_counts(eng, by) if ordered else counts
+        groups = sorted(seen[by].dropna().unique().tolist())
         grid = pd.MultiIndex.from_product([groups, stages["stage"]], names=[by, "stage"]).to_frame(
             index=False
         )
