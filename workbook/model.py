@@ -341,7 +341,7 @@ _STAGE_KEY_RE = re.compile(r"[\s_\-]+")
 
 
 def stage_name_key(name: str) -> str:
-    """How stage names are compared: ``"Marketing Qualified-Lead "`` -> ``"marketingqualifiedlead"``.
+    """How stage names compare: ``"Marketing Qualified-Lead "`` -> ``"marketingqualifiedlead"``.
 
     Case, spaces, hyphens and underscores are ignored, so a CRM's label and its internal name
     (HubSpot's ``Sales Qualified Lead`` and ``salesqualifiedlead``) are the same name.
