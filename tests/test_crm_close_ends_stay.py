@@ -350,7 +350,7 @@ def reference_spells(events: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("fmt", ["generic", "salesforce", "pipedrive"])
+@pytest.mark.parametrize("fmt", ["generic", "salesforce", "pipedrive", "generic+pipedrive"])
 def test_generated_exports_match_the_reference(tmp_path: Path, fmt: str) -> None:
     from workbook.crm.demo import demo_without_data
     from workbook.crm.generate import generate, write_export
@@ -361,11 +361,16 @@ def test_generated_exports_match_the_reference(tmp_path: Path, fmt: str) -> None
     ws.mkdir()
     demo_without_data(ws, demo)
     sample = generate(open_workspace(ws).data, contacts=600, seed=5)
-    result = import_file(ws, write_export(sample, fmt, tmp_path / "in"))
-    events = pq.read_table(
-        schema.source_dir(ws, result.source_id) / "events.parquet",
-        columns=["contact_id", "ts", "seq", "kind", "stage", "action"],
-    ).to_pandas()
+    parts = []
+    for one in fmt.split("+"):  # several sources: their events are put in order together
+        result = import_file(ws, write_export(sample, one, tmp_path / one))
+        parts.append(
+            pq.read_table(
+                schema.source_dir(ws, result.source_id) / "events.parquet",
+                columns=["contact_id", "ts", "seq", "kind", "stage", "action"],
+            ).to_pandas()
+        )
+    events = pd.concat(parts, ignore_index=True)
     ref = reference_spells(events)
     got = pq.read_table(schema.derived_path(ws, "stage_spells")).to_pandas()
     assert got["ended_by"].isin(["won", "lost"]).any()
@@ -401,3 +406,55 @@ def test_report_says_how_stays_ended_and_which_deals_have_no_time(generic: Path)
     timing = str(sections.render_section("timing", ctx))
     assert "close ended" in timing  # the column of stays a close ended
     assert "1 won deal has no record before its close" in timing
+
+
+def test_edge_cases_of_the_rule(tmp_path: Path) -> None:
+    """Closes before any stay, two closes at one moment, a close after a close, a close at the
+    moment of an entry (into another stage, or the same one again)."""
+    from workbook.crm.storage import write_canonical
+
+    ws = _workspace(tmp_path)
+    rows = [
+        # X: lost 1 (no stay yet: nothing), awareness 2, won and lost at 4 (a win), lost 5
+        #    (no stay: nothing), awareness 6 (a new stay), awareness 7 (the same stay),
+        #    consideration 9 with a win at 9 (the move counts, the win ends nothing)
+        ("X", 1, 0, "deal", None, "lost"),
+        ("X", 2, 1, "stage", "awareness", None),
+        ("X", 4, 2, "deal", None, "lost"),
+        ("X", 4, 3, "deal", None, "won"),
+        ("X", 5, 4, "deal", None, "lost"),
+        ("X", 6, 5, "stage", "awareness", None),
+        ("X", 7, 6, "stage", "awareness", None),
+        ("X", 9, 7, "deal", "consideration", "won"),
+        ("X", 9, 8, "stage", "consideration", None),
+        # Y: consideration 0, again at 3 with a loss at 3 (at an entry: nothing), lost 8
+        ("Y", 0, 0, "stage", "consideration", None),
+        ("Y", 3, 1, "deal", None, "lost"),
+        ("Y", 3, 2, "stage", "consideration", None),
+        ("Y", 8, 3, "deal", None, "lost"),
+    ]
+    events = pd.DataFrame(
+        [(c, day(d), q, k, s, a) for c, d, q, k, s, a in rows],
+        columns=["contact_id", "ts", "seq", "kind", "stage", "action"],
+    )
+    write_canonical(ws, "hand", events=events)
+    sp = pq.read_table(schema.derived_path(ws, "stage_spells")).to_pandas()
+    got = [
+        (
+            r.contact_id,
+            r.seq,
+            r.stage,
+            (r.entered_at - T0).days,
+            None if pd.isna(r.exited_at) else (r.exited_at - T0).days,
+            r.ended_by,
+        )
+        for r in sp.itertuples()
+    ]
+    assert got == [
+        ("X", 0, "awareness", 2, 4, "won"),
+        ("X", 1, "awareness", 6, 9, "stage"),
+        ("X", 2, "consideration", 9, None, "open"),
+        ("Y", 0, "consideration", 0, 8, "lost"),
+    ]
+    ref = reference_spells(events)
+    assert ref["ended_by"].tolist() == sp["ended_by"].tolist()

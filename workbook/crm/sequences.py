@@ -40,8 +40,12 @@ __all__ = [
 TOUCH = "kind = 'touch' AND touchpoint IS NOT NULL AND coalesce(action, '') <> 'sent'"
 #: The stage entries that make stage spells.
 STAGE = "kind = 'stage' AND stage IS NOT NULL AND contact_id IS NOT NULL"
-#: A deal's close: ``won`` or ``lost`` on a close event (kind ``deal``), else null.
-CLOSE = "CASE WHEN kind = 'deal' AND action IN ('won', 'lost') THEN action END"
+#: A row's close, as a number: 1 a deal won, 2 a deal lost (a ``deal`` event with that
+#: action), 0 anything else (a stage entry).
+CLOSE = (
+    "(CASE WHEN kind = 'deal' AND action = 'won' THEN 1 "
+    "WHEN kind = 'deal' AND action = 'lost' THEN 2 ELSE 0 END)::TINYINT"
+)
 #: What :func:`stage_spells` reads: the stage entries and the deals' closes, which end stays.
 SPELL_EVENTS = (
     "contact_id IS NOT NULL AND ((kind = 'stage' AND stage IS NOT NULL) "
@@ -58,18 +62,17 @@ def in_order(
     computed: Mapping[str, str] | None = None,
 ) -> Any:
     """The events matching ``where`` as an Arrow table of ``columns`` (after contact_id, ts
-    and seq) and ``computed`` (name: SQL expression over the event's columns), ordered by
-    contact, ts, seq, source_id, then ``columns`` and ``computed``.
+    and seq) and ``computed`` (name: SQL expression over the event's columns, a number),
+    ordered by contact, ts, seq, source_id, then ``columns`` and ``computed``.
 
     ``files`` are the events files of every source; ``events`` names a DuckDB relation over
-    all of them, sorted when the file order will not do. ``columns`` and ``computed`` are
-    dictionary-encoded: they hold a few dozen distinct values each, and the copies made from
-    them then cost 4 bytes a row, not the text (10M events: some 300 MB less at the peak).
+    all of them, sorted when the file order will not do. ``columns`` are dictionary-encoded:
+    they hold a few dozen distinct values each, and the copies made from them then cost 4
+    bytes a row, not the text (10M events: some 300 MB less at the peak).
     """
     extra = dict(computed or {})
-    columns = [*columns, *extra]
     select = ", ".join(
-        ["contact_id", "ts", "seq", *(f"{extra[c]} AS {c}" if c in extra else c for c in columns)]
+        ["contact_id", "ts", "seq", *columns, *(f"{e} AS {c}" for c, e in extra.items())]
     )
     table = None
     if len(files) == 1:
@@ -84,7 +87,7 @@ def in_order(
         if not _strictly_sorted(table):
             table = None
     if table is None:
-        order = ", ".join(["contact_id", "ts", "seq", "source_id", *columns])
+        order = ", ".join(["contact_id", "ts", "seq", "source_id", *columns, *extra])
         table = arrow_table(
             con.sql(f"SELECT {select} FROM {events} WHERE {where} ORDER BY {order}").arrow()
         )
@@ -172,54 +175,53 @@ def stage_spells(entries: Any, stages: Sequence[str]) -> Any:
         return schema.STAGE_SPELLS.empty_table()
     contact = entries.column("contact_id").combine_chunks()
     ts = entries.column("ts").combine_chunks()
-    # each row's close: 0 none (a stage entry), 1 won, 2 lost
-    names, code, _ = _codes(entries.column("close").combine_chunks())
-    outcome = np.array([{"won": 1, "lost": 2}.get(v, 0) for v in names.to_pylist()] + [0])
-    outcome = outcome.astype(np.int8)[code]
-    entry = outcome == 0
-    _, _, run = _runs(contact)
-    micros = ts.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    close = entries.column("close").combine_chunks().to_numpy(zero_copy_only=False)
+    names, code, _ = _codes(entries.column("stage").combine_chunks())
+    starts, _, run = _runs(contact)
 
-    # Moments: a contact's rows at one timestamp (adjacent, the rows being in order). A close
-    # counts only at a moment without a stage entry, once per moment, a win over a loss.
-    new_moment = np.ones(rows, bool)
-    new_moment[1:] = (run[1:] != run[:-1]) | (micros[1:] != micros[:-1])
-    first_rows = np.flatnonzero(new_moment)
-    del new_moment, micros
-    has_won = np.logical_or.reduceat(outcome == 1, first_rows)
-    closes = ~np.logical_or.reduceat(entry, first_rows) & (
-        has_won | np.logical_or.reduceat(outcome == 2, first_rows)
-    )
-    close_rows = first_rows[closes]  # a close moment's first row is a close
-    close_kind = np.zeros(rows, np.int8)
-    close_kind[close_rows] = np.where(has_won[closes], 1, 2)
-    del outcome, has_won, closes, first_rows
-
-    # The timeline: every stage entry and each counted close, in order.
-    chosen = entry.copy()
-    chosen[close_rows] = True
-    line = np.flatnonzero(chosen)
-    del chosen, close_rows
-    n = len(line)
-    run_l, kind_l = run[line], close_kind[line]
-    is_entry = kind_l == 0
-    stage = entries.column("stage").combine_chunks().take(pa.array(line)).cast(pa.string())
-    after_same = np.zeros(n, bool)  # the row before is of the same contact
-    after_same[1:] = run_l[1:] == run_l[:-1]
-    if n > 1:
-        same = pc.equal(stage.slice(1), stage.slice(0, n - 1))
-        same_stage = np.concatenate(
-            ([False], pc.fill_null(same, False).to_numpy(zero_copy_only=False))
-        )
+    # The timeline: every stage entry, and each close that counts: at a moment (a contact's
+    # rows at one timestamp, adjacent as the rows are in order) without a stage entry, one per
+    # moment, a win over a loss.
+    closing = np.flatnonzero(close)
+    if len(closing):
+        micros = ts.cast(pa.int64()).to_numpy(zero_copy_only=False)
+        new_moment = np.empty(rows, bool)
+        np.not_equal(micros[1:], micros[:-1], out=new_moment[1:])
+        new_moment[starts] = True
+        moment = np.cumsum(new_moment, dtype=np.int32 if rows < 2**31 else np.int64)
+        del new_moment, micros
+        at_close = moment[closing]
+        at_entry = moment[close == 0]  # non-decreasing
+        del moment
+        pos = np.minimum(np.searchsorted(at_entry, at_close), max(len(at_entry) - 1, 0))
+        alone = (at_entry[pos] != at_close) if len(at_entry) else np.ones(len(closing), bool)
+        closing, at_close = closing[alone], at_close[alone]
+        head = np.ones(len(closing), bool)
+        head[1:] = at_close[1:] != at_close[:-1]
+        heads = np.flatnonzero(head)
+        won = np.logical_or.reduceat(close[closing] == 1, heads) if len(heads) else heads
+        counted = closing[heads]
+        chosen = close == 0
+        chosen[counted] = True
+        line = np.flatnonzero(chosen)
+        kind = np.zeros(len(line), np.int8)  # 0 entry, 1 won, 2 lost
+        kind[np.searchsorted(line, counted)] = np.where(won, 1, 2)
+        del chosen, closing, at_close, at_entry, pos, alone, head, heads, won, counted
     else:
-        same_stage = np.zeros(n, bool)
-    prev_entry = np.zeros(n, bool)
-    prev_entry[1:] = is_entry[:-1]
+        line = np.arange(rows)
+        kind = np.zeros(rows, np.int8)
+    n = len(line)
+    run_l, code_l = run[line], code[line]
+    is_entry = kind == 0
     # a stay starts at an entry unless the row before is an entry into the same stage; a close
     # ends the stay when the row before is an entry (after a close, there is no stay to end)
-    starts_stay = is_entry & ~(after_same & prev_entry & same_stage)
-    ends_stay = ~is_entry & after_same & prev_entry
-    del same_stage, prev_entry, is_entry
+    after_entry = np.zeros(n, bool)  # the row before is the same contact's stage entry
+    after_entry[1:] = (run_l[1:] == run_l[:-1]) & is_entry[:-1]
+    repeat = np.zeros(n, bool)
+    repeat[1:] = code_l[1:] == code_l[:-1]
+    starts_stay = is_entry & ~(after_entry & repeat)
+    ends_stay = ~is_entry & after_entry
+    del after_entry, repeat, is_entry, code_l
 
     # Each stay's end is the next of these rows: a stay's start (a move) or a close.
     marks = np.flatnonzero(starts_stay | ends_stay)
@@ -232,33 +234,31 @@ def stage_spells(entries: Any, stages: Sequence[str]) -> Any:
     nxt_s = nxt[spell]
     moved = (has_next & start_m[nxt])[spell]
     closed = (has_next & ~start_m[nxt])[spell]
-    at = pa.array(line[marks[spell]])  # the stays' rows in entries, and their ends'
-    end_at = pa.array(line[marks[nxt_s]])
-    here, there = pa.array(marks[spell]), pa.array(marks[nxt_s])  # the same, in the timeline
-    ended = np.where(moved, 0, np.where(closed, kind_l[marks[nxt_s]], 3))
-    del starts_stay, ends_stay, marks, start_m, run_m, has_next, nxt, line, run_l, kind_l
+    at = line[marks[spell]]  # the stays' rows in entries, and the rows that end them
+    end_at = line[marks[nxt_s]]
+    ended = np.where(moved, 0, np.where(closed, kind[marks[nxt_s]], 3)).astype(np.int8)
+    del starts_stay, ends_stay, marks, start_m, run_m, has_next, nxt, nxt_s, line, run_l, kind
 
-    contact = contact.take(at)
-    starts, _, group = _runs(contact)
-    seq = np.arange(len(contact)) - starts[group]
-    known = pa.array(list(stages), pa.string())
-    stay_stage = stage.take(here)
-    index = pc.index_in(stay_stage, value_set=known).cast(pa.int16())
-    next_stage = pc.if_else(pa.array(moved), stage.take(there), pa.scalar(None, pa.string()))
-    exited = pc.if_else(pa.array(moved | closed), ts.take(end_at), pa.scalar(None, ts.type))
+    # seq: 0, 1, 2... per contact
+    run_s = run[at]
+    first = np.ones(len(at), bool)
+    first[1:] = run_s[1:] != run_s[:-1]
+    seq = np.arange(len(at)) - np.maximum.accumulate(np.where(first, np.arange(len(at)), 0))
+    names = names.cast(pa.string())
+    index_of = pc.index_in(names, value_set=pa.array(list(stages), pa.string())).cast(pa.int16())
+    here = pa.array(code[at])
+    there = pa.array(code[end_at], mask=~moved)
     return pa.table(
         {
-            "contact_id": contact,
+            "contact_id": contact.take(pa.array(at)),
             "seq": pa.array(seq.astype(np.int32)),
-            "stage": stay_stage,
-            "stage_index": index,
-            "entered_at": ts.take(at),
-            "exited_at": exited,
-            "next_stage": next_stage,
-            "next_stage_index": pc.index_in(next_stage, value_set=known).cast(pa.int16()),
-            "ended_by": pa.array(list(schema.SPELL_ENDS), pa.string()).take(
-                pa.array(ended.astype(np.int8))
-            ),
+            "stage": names.take(here),
+            "stage_index": index_of.take(here),
+            "entered_at": ts.take(pa.array(at)),
+            "exited_at": ts.take(pa.array(end_at, mask=~(moved | closed))),
+            "next_stage": names.take(there),
+            "next_stage_index": index_of.take(there),
+            "ended_by": pa.array(list(schema.SPELL_ENDS), pa.string()).take(pa.array(ended)),
         },
         schema=schema.STAGE_SPELLS,
     )
