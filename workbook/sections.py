@@ -1062,9 +1062,8 @@ def funnel(ws: Any, ctx: ReportContext) -> str:
             forward=ctx.number(fwd),
             back=ctx.number(back),
             skipped=ctx.number(skipped) if skipped else "",
-            won=ctx.number(won),
-            lost=ctx.number(lost),
-            closes=bool(won or lost),
+            won=ctx.number(won) if won else "",
+            lost=ctx.number(lost) if lost else "",
         )
         flow += table(
             ctx,
