@@ -358,8 +358,9 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, dict[str, Any]]]:
 def _pd(tmp_path: Path, value: str) -> Path:
     path = tmp_path / f"pipedrive-{abs(hash(value))}.csv"
     path.write_text(
-        "Deal - ID,Deal - Stage,Deal - Status,Deal - Deal created,Deal - Value,Person - Email\n"
-        f"7,Consideration,open,2025-01-01 10:00:00,{value},x@example.org\n",
+        "Deal - ID,Deal - Stage,Deal - Status,Deal - Deal created,Deal - Value,Person - ID,"
+        "Person - Email\n"
+        f"7,Consideration,open,2025-01-01 10:00:00,{value},31,x@example.org\n",
         encoding="utf-8",
     )
     return path
@@ -527,16 +528,16 @@ def test_events_sorted_as_enums_are_the_text_sort(
     made: list[dict[str, str]] = []
     real = importer._enum_types
 
-    def enum_types(con: Any, categories: dict[str, str]) -> dict[str, str]:
+    def enum_types(con: Any, categories: dict[str, str], *args: Any) -> dict[str, str]:
         if listed == "one value missing":
             categories = {**categories, "channel": "SELECT 'carrier pigeon'"}
-        made.append(real(con, categories))
+        made.append(real(con, categories, *args))
         return made[-1]
 
     monkeypatch.setattr(importer, "_enum_types", enum_types)
     as_enums = import_file(ws, export)
     assert {"kind", "stage", "touchpoint", "channel", "action", "experiment"} <= set(made[0])
-    monkeypatch.setattr(importer, "_enum_types", lambda con, cats: {})
+    monkeypatch.setattr(importer, "_enum_types", lambda con, cats, *args: {})
     as_text = import_file(text_ws, export)
     for table in ("events", "contacts", "deals"):
         want = pq.read_table(schema.source_dir(text_ws, as_text.source_id) / f"{table}.parquet")

@@ -265,14 +265,18 @@ class Generic:
             else "currency"
         )
         deals = f"""
-            WITH g AS (
-                -- only the stage looked up (not the touchpoint or persona); the row's time,
-                -- then its row, as one number: it compares faster than the pair
+            WITH g0 AS (
+                -- only the stage looked up (not the touchpoint or persona)
                 SELECT s.__row, s.ext_id, s.ts, s.value, s.deal_id, s.currency, s.lost_reason,
-                       {stage} AS stage, lower(s.action) AS action,
-                       (epoch_us(s.ts)::HUGEINT << 32) + s.__row AS moment
+                       {stage} AS stage, lower(s.action) AS action
                 FROM _stg s ANTI JOIN _rej r ON r.__row = s.__row {stage_join}
                 WHERE s.kind = 'deal' AND s.deal_id IS NOT NULL
+            ), g AS (
+                -- a deal's rows in order of time, then of content (the workspace's stage
+                -- order first), never of their place in the file
+                SELECT *, (ts, {ctx.stage_rank("stage")}, stage, action, value, currency,
+                           lost_reason, ext_id) AS moment
+                FROM g0
             ),
             d AS (
                 SELECT deal_id, min(__row) AS __row, arg_min(ext_id, moment) AS contact_id,

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 
 from workbook.crm.sources import ReadContext, SourceQueries, cell, header_has, qi, register
+from workbook.exceptions import CrmImportError, Problem
 
 __all__ = ["HubSpot"]
 
@@ -77,6 +78,7 @@ class HubSpot:
         else:
             select += ["NULL::VARCHAR AS raw_created", "NULL::TIMESTAMPTZ AS created"]
         ctx.stage(", ".join(select))
+        _require_dates(ctx, [c for c, _ in stage_cols], mapped, optional["created"])
 
         ctx.flag(
             "_stg",
@@ -140,6 +142,50 @@ class HubSpot:
             "NULL::VARCHAR AS contact_id WHERE false"
         )
         return SourceQueries(contacts, events, deals)
+
+
+def _require_dates(
+    ctx: ReadContext, stage_cols: list[str], mapped: list[tuple[str, str]], created: str | None
+) -> None:
+    """Refuse an export in which no row has a date: no date of a stage the workspace maps,
+    and no create date (either column missing or empty). It would import contacts in no
+    stage at no time. Rows without any date, in a file that has some, are a warning."""
+    dates = [f"raw_{alias}" for alias, _ in mapped] + (["raw_created"] if created else [])
+    if dates:
+        any_date = f"coalesce({', '.join(dates)}) IS NOT NULL"
+        if ctx.con.execute(f"SELECT bool_or({any_date}) FROM _stg").fetchall()[0][0]:
+            ctx.flag(
+                "_stg",
+                f"NOT ({any_date})",
+                created or stage_cols[0],
+                "the contact has no date (no stage date, no create date)",
+                "it counts in no stage; check the contact in HubSpot",
+                severity="warning",
+            )
+            return
+    looked = [*stage_cols, created or "Create Date"]
+    empty = [*stage_cols, *([created] if created else [])]
+    said = []
+    if empty:
+        said.append(
+            f"{', '.join(repr(c) for c in empty)} {'is' if len(empty) == 1 else 'are'} empty"
+        )
+    if not created:
+        said.append("there is no 'Create Date' column")
+    raise CrmImportError(
+        f"{ctx.file}: not imported, the export has no dates; nothing was changed",
+        [
+            Problem(
+                "no stage date and no create date: " + "; ".join(said),
+                file=ctx.file,
+                row=0,
+                column=looked[0],
+                hint="export the contacts again with the lifecycle stage dates "
+                "('Became a Lead Date', 'Became a Customer Date'...) and 'Create Date'; "
+                "without a date a contact cannot be placed in any stage",
+            )
+        ],
+    )
 
 
 register(HubSpot())

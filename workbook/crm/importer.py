@@ -19,7 +19,7 @@ import hashlib
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -306,7 +306,6 @@ def _final_sql(
     query: str,
     table: str,
     source_id: str,
-    rows: int,
     *,
     numbered: bool = False,
     enums: Mapping[str, str] | None = None,
@@ -334,13 +333,9 @@ def _final_sql(
         elif f.name == "source_id":
             expr = ql(source_id)
         elif f.name == "seq":
-            # source order (row, then position within the row): a tie-breaker that needs no
-            # window over all events; fits int32 up to 67M rows, beyond that a dense count
-            expr = (
-                "q.__row * 32 + q.__sub"
-                if rows < (1 << 26)
-                else "row_number() OVER (PARTITION BY i.cid ORDER BY q.ts, q.__row, q.__sub) - 1"
-            )
+            # numbered after the sort, by :func:`_restore_contacts`: the file's row order
+            # must not decide it
+            expr = "0"
         elif f.name in present:
             expr = f'q."{f.name}"'
         else:
@@ -350,18 +345,28 @@ def _final_sql(
     return ", ".join(cols), sorted(present)
 
 
-def _enum_types(con: Any, categories: Mapping[str, str]) -> dict[str, str]:
+def _enum_types(
+    con: Any, categories: Mapping[str, str], first: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, str]:
     """An ENUM type per column of ``categories`` (column -> query of its values), named
     ``_enum_<column>``; a column with no value, or with very many, gets none. Sorted as an
     ENUM, a column costs a byte or two a row, not its text (10M events: written in ~11.8 s
     instead of ~13.7 s).
+
+    The values sort as text, except that those ``first`` lists for the column come first,
+    in its order (the workspace's stages: see :func:`_event_order`).
     """
     from workbook.crm.sources import ql
 
     types = {}
     for column, query in categories.items():
         rows = con.execute(f"SELECT * FROM ({query})").fetchall()
-        values = sorted({str(r[0]) for r in rows if r[0] is not None})
+        leading = list((first or {}).get(column, ()))
+        rank = {v: i for i, v in enumerate(leading)}
+        values = sorted(
+            {str(r[0]) for r in rows if r[0] is not None},
+            key=lambda v: (rank.get(v, len(rank)), v),
+        )
         if not values or len(values) > _MAX_ENUM:
             continue
         name = f"_enum_{column}"
@@ -398,17 +403,64 @@ def _numbered_contacts(con: Any, ids: str, name: str) -> Any:
     return cids.column(0).combine_chunks()
 
 
+def _event_order(enums: Mapping[str, str], stages: Sequence[str]) -> str:
+    """ORDER BY of a source's events: contact, time, then content, never the file's rows.
+
+    Events of one contact in the same second are put in the workspace's stage order, then by
+    kind, touchpoint and action, then by every other column of the event (channel, deal,
+    value, experiment, variant), so two files holding the same events in any row order give
+    the same table. A column sorted as an ENUM (:func:`_enum_types`) sorts as its text would;
+    the stage's ENUM lists the workspace's stages first, in their order, as the CASE does
+    when it is text.
+    """
+    from workbook.crm.sources import ql
+
+    if "stage" in enums:
+        stage = "stage"
+    else:
+        whens = " ".join(f"WHEN {ql(s)} THEN {i}" for i, s in enumerate(stages))
+        stage = f"CASE stage {whens} END, stage" if stages else "stage"
+    return (
+        f"contact_id, ts, {stage}, kind, touchpoint, action, channel, deal_id, value, "
+        "experiment, variant"
+    )
+
+
 def _restore_contacts(pseudonyms: Any, source_id: str) -> Callable[[Any], Any]:
-    """A batch of :func:`_final_sql`'s numbered rows with its pseudonyms and source id back."""
+    """A batch of :func:`_final_sql`'s numbered rows with its pseudonyms and source id back,
+    and ``seq`` numbered: 0, 1, 2... over the events of a contact at one moment, in the order
+    of the sort (:func:`_event_order`), so it follows the events' content. The batches come
+    in that order; a run of one contact and moment may go on from one batch to the next.
+    """
+    import numpy as np
     import pyarrow as pa
 
     names = [f.name for f in schema.TABLES["events"]]
     source = pa.scalar(source_id, pa.string())
+    last: dict[str, Any] = {"key": None, "seq": -1}
+
+    def numbered(batch: Any) -> Any:
+        n = batch.num_rows
+        if n == 0:
+            return pa.array(np.zeros(0, np.int32))
+        contact = batch.column("contact_id").to_numpy(zero_copy_only=False)
+        ts = batch.column("ts").cast(pa.int64()).to_numpy(zero_copy_only=False)
+        new = np.empty(n, bool)
+        new[0] = last["key"] != (contact[0], ts[0])
+        new[1:] = (contact[1:] != contact[:-1]) | (ts[1:] != ts[:-1])
+        index = np.arange(n)
+        start = np.maximum.accumulate(np.where(new, index, 0))
+        seq = index - start
+        if not new[0]:
+            seq[start == 0] += last["seq"] + 1  # the run the batch before left open
+        last["key"], last["seq"] = (contact[-1], ts[-1]), int(seq[-1])
+        return pa.array(seq.astype(np.int32))
 
     def restore(batch: Any) -> Any:
         columns = {
             "contact_id": pseudonyms.take(batch.column("contact_id")),
             "source_id": pa.repeat(source, batch.num_rows),
+            "seq": numbered(batch),
         }
         arrays = [columns[n] if n in columns else batch.column(n) for n in names]
         return pa.RecordBatch.from_arrays(arrays, names=names)
@@ -667,14 +719,25 @@ def import_file(
         with Staging(ws_path, sid, con=con) as st:
             out = st.source_path
             out.mkdir(parents=True)
+            # several ids with one pseudonym (an e-mail in other case): the contact row kept
+            # is the first by content (earliest created, then each attribute), not by row
+            have = {d[0] for d in con.execute("SELECT * FROM _c LIMIT 0").description}
+            first = [
+                f'q."{f.name}"'
+                for f in sorted(schema.CONTACTS, key=lambda f: f.name != "created_at")
+                if f.name in have and f.name not in ("contact_id", "source_id")
+            ] + ["q.contact_id"]
+            stage_ids = [s.id for s in ws.data.stages]
+            enums = _enum_types(con, queries.categories, {"stage": stage_ids})
             plans = (
                 (
                     "contacts",
                     "_c",
                     "contact_id",
-                    "QUALIFY row_number() OVER (PARTITION BY i.cid ORDER BY q.__row) = 1",
+                    "QUALIFY row_number() OVER (PARTITION BY i.cid "
+                    f"ORDER BY {', '.join(first)}) = 1",
                 ),
-                ("events", "_e", "contact_id, ts, seq", "WHERE q.ts IS NOT NULL"),
+                ("events", "_e", None, "WHERE q.ts IS NOT NULL"),
                 ("deals", "_d", "contact_id, created_at, deal_id", ""),
             )
             counts = {}
@@ -682,16 +745,17 @@ def import_file(
             # pseudonym, and without the source id, the same on every row; both are put back
             # batch by batch (10M events: written in ~10.2 s instead of ~11.4 s).
             pseudonyms = _numbered_contacts(con, "_ids", "_ids_n")
-            enums = _enum_types(con, queries.categories)
 
-            def write(table: str, tmp: str, order: str, extra: str, enums: dict[str, str]) -> int:
+            def write(
+                table: str, tmp: str, order: str | None, extra: str, enums: dict[str, str]
+            ) -> int:
                 numbered = table == "events"
+                order = order or _event_order(enums, stage_ids)
                 select, _ = _final_sql(
                     con,
                     f"SELECT * FROM {tmp}",
                     table,
                     sid,
-                    rows_read,
                     numbered=numbered,
                     enums=enums if numbered else None,
                 )

@@ -3,10 +3,13 @@
 Read: ``Deal - ID``, ``Deal - Stage`` (the deal's current stage), ``Deal - Status`` (open,
 won, lost; deleted rows are skipped), ``Deal - Deal created``, ``Deal - Won time``, ``Deal -
 Lost time``, ``Deal - Lost reason``, ``Deal - Source channel`` (lead source), ``Deal - Value``
-and ``Deal - Currency``. The contact is ``Person - ID`` when present, else the contact
-person's name (pseudonymised like any id), else the deal. A deals export has no stage
-history: the deal enters its current stage at ``Deal - Last stage change`` when the export
-has it, else when it was created.
+and ``Deal - Currency``. The contact is the deal's person, by id (``Person - ID``, or
+``Deal - Contact person ID``); a deal with no person belongs to its organisation, by id
+(``Organization - ID``, or ``Deal - Organization ID``). Never a name: two people may share
+one, and one person may be written two ways. A file with neither id column is refused, and
+a row with neither id is a bad row. A deals export has no stage history: the deal enters its
+current stage at ``Deal - Last stage change`` when the export has it, else when it was
+created.
 """
 
 from __future__ import annotations
@@ -14,8 +17,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from workbook.crm.sources import ReadContext, SourceQueries, cell, header_has, ql, register
+from workbook.exceptions import CrmImportError, Problem
 
 __all__ = ["Pipedrive"]
+
+#: The columns that may hold the deal's person's id, and its organisation's, as Pipedrive
+#: names them in a deals export with the person's or the organisation's fields added.
+PERSON_ID = ("Person - ID", "Deal - Contact person ID", "Deal - Person ID")
+ORGANIZATION_ID = (
+    "Organization - ID",
+    "Deal - Organization ID",
+    "Organisation - ID",
+    "Deal - Organisation ID",
+)
 
 
 class Pipedrive:
@@ -49,8 +63,26 @@ class Pipedrive:
                 "Deal - Source channel", "Deal - Source origin", "Deal - Lead source"
             ),
             "moved": ctx.find("Deal - Last stage change", "Deal - Stage change time"),
-            "contact": ctx.find("Person - ID", "Deal - Contact person", "Person - Name"),
+            "person": ctx.find(*PERSON_ID),
+            "org": ctx.find(*ORGANIZATION_ID),
         }
+        if not opt["person"] and not opt["org"]:
+            named = ctx.find("Deal - Contact person", "Person - Name")
+            raise CrmImportError(
+                f"{ctx.file}: cannot tell whose deals these are",
+                [
+                    Problem(
+                        f"no {PERSON_ID[0]!r} or {ORGANIZATION_ID[0]!r} column"
+                        + (f" (only the names in {named!r})" if named else ""),
+                        file=ctx.file,
+                        row=0,
+                        column=PERSON_ID[0],
+                        hint="export the deals again with the person's ID and the "
+                        "organization's ID added (in Pipedrive's export, pick the Person and "
+                        "Organization fields 'ID'); a name cannot tell two people apart",
+                    )
+                ],
+            )
 
         def col(key: str) -> str:
             name = opt[key]
@@ -67,7 +99,7 @@ class Pipedrive:
                    {col("value")} AS raw_value, {ctx.amount(col("value"))} AS value,
                    {col("currency")} AS currency, {col("reason")} AS reason,
                    {col("source")} AS source,
-                   coalesce({col("contact")}, 'deal:' || {cell(req["id"])}) AS contact""",
+                   coalesce({col("person")}, 'org:' || {col("org")}) AS contact""",
             where=f"coalesce({status}, '') <> 'deleted'",
         )
         ctx.flag(
@@ -78,6 +110,14 @@ class Pipedrive:
             "every row needs its Deal - ID",
         )
         ctx.check_unique("_stg", "deal", req["id"], "Deal - ID")
+        ctx.flag(
+            "_stg",
+            "contact IS NULL",
+            opt["person"] or opt["org"],
+            "the deal has no person and no organization",
+            "link the deal to a person or an organization in Pipedrive and export again, "
+            "or set the row aside",
+        )
         ctx.flag(
             "_stg",
             "status IS NULL OR status NOT IN ('open', 'won', 'lost')",
@@ -130,7 +170,7 @@ class Pipedrive:
         """
         contacts = """
             SELECT min(__row) AS __row, contact AS contact_id,
-                   arg_min(source, (created, __row)) AS lead_source,
+                   arg_min(source, (created, source)) AS lead_source,
                    min(created) AS created_at
             FROM (SELECT * FROM _pd ANTI JOIN _rej USING (__row)) GROUP BY contact
         """

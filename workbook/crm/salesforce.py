@@ -96,10 +96,15 @@ class Salesforce:
             "CASE lower(regexp_replace(s.stage_raw, '[\\s_\\-]+', '', 'g')) "
             "WHEN 'closedwon' THEN 'won' WHEN 'closedlost' THEN 'lost' END"
         )
+        # rows of an opportunity at the same time are ordered by their content, never by
+        # their place in the file: the workspace's stage order (a close, which is no stage,
+        # after the stages), then the close, the amount and the other values
         ctx.con.execute(
             "CREATE OR REPLACE TEMP VIEW _sf AS "
+            f"SELECT *, (ts, {ctx.stage_rank('stage_id')}, stage_id, closed, amount, "
+            "currency, contact, reason, stage_raw, hist_id) AS moment FROM ("
             f"SELECT s.*, l.value AS stage_id, {closed} AS closed "
-            f"FROM _stg s LEFT JOIN {lk} l ON l.raw = s.stage_raw"
+            f"FROM _stg s LEFT JOIN {lk} l ON l.raw = s.stage_raw)"
         )
         currency = (
             f"coalesce(currency, {ql(ctx.options['currency'])})"
@@ -115,7 +120,7 @@ class Salesforce:
             FROM _sf WHERE closed IS NOT NULL
             UNION ALL
             SELECT __row, 0 AS __sub, contact, ts, 'deal', stage_id, opp, amount FROM (
-                SELECT *, row_number() OVER (PARTITION BY opp ORDER BY ts, __row) AS n
+                SELECT *, row_number() OVER (PARTITION BY opp ORDER BY moment) AS n
                 FROM _sf ANTI JOIN _rej USING (__row)) WHERE n = 1
         """
         events = f"""
@@ -128,15 +133,15 @@ class Salesforce:
             d AS (
                 SELECT opp,
                        min(__row) AS __row,
-                       arg_min(contact, (ts, __row)) AS contact_id,
-                       arg_max(amount, (ts, __row)) FILTER (WHERE amount IS NOT NULL) AS amount,
-                       arg_max({currency}, (ts, __row))
+                       arg_min(contact, moment) AS contact_id,
+                       arg_max(amount, moment) FILTER (WHERE amount IS NOT NULL) AS amount,
+                       arg_max({currency}, moment)
                            FILTER (WHERE {currency} IS NOT NULL) AS currency,
                        min(ts) AS created_at,
-                       arg_max(coalesce(closed, 'open'), (ts, __row)) AS last_state,
+                       arg_max(coalesce(closed, 'open'), moment) AS last_state,
                        max(ts) AS last_ts,
-                       arg_max(stage_id, (ts, __row)) FILTER (WHERE stage_id IS NOT NULL) AS stage,
-                       arg_max(reason, (ts, __row)) FILTER (WHERE reason IS NOT NULL) AS reason
+                       arg_max(stage_id, moment) FILTER (WHERE stage_id IS NOT NULL) AS stage,
+                       arg_max(reason, moment) FILTER (WHERE reason IS NOT NULL) AS reason
                 FROM s GROUP BY opp
             )
             SELECT __row, opp AS deal_id, contact_id, amount, currency, created_at,

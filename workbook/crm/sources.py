@@ -8,6 +8,11 @@ row and column) and returns SQL for the contacts, events and deals in the canoni
 with the source's own contact id still in ``contact_id`` (the importer pseudonymises it) and
 ``__row`` kept so bad rows can be set aside.
 
+``__row`` only names a row in a problem. Nothing a source returns may depend on the order of
+the file's rows: where two rows tie (the same time), the source breaks the tie by their
+content (:meth:`ReadContext.stage_rank` for the workspace's stage order, then the values),
+and the importer sorts each contact's events by time and then content.
+
 Sources register with :func:`register`; the built-in ones are loaded on first use.
 """
 
@@ -43,11 +48,12 @@ class Source(Protocol):
 class SourceQueries:
     """SQL (over the context's DuckDB connection) for the three canonical tables.
 
-    ``events`` also carries ``__sub``: the order of several events read from one row.
-    ``categories`` may name, for a column of ``events`` with few distinct values (kind,
-    stage, touchpoint, channel...), a query listing every value it can take (more do no
-    harm; should one be missing, the import sorts the text after all): the events are then
-    sorted with the column as a small number, not its text (10M events: some 2 s less).
+    ``events`` also carries ``__sub``, which of a row's events it is (a source may use it;
+    it does not order them: the importer sorts by time and content). ``categories`` may
+    name, for a column of ``events`` with few distinct values (kind, stage, touchpoint,
+    channel...), a query listing every value it can take (more do no harm; should one be
+    missing, the import sorts the text after all): the events are then sorted with the
+    column as a small number, not its text (10M events: some 2 s less).
     """
 
     contacts: str
@@ -399,6 +405,14 @@ class ReadContext:
             ),
         )
         return name
+
+    def stage_rank(self, expr: str) -> str:
+        """SQL for the position of the workspace stage id ``expr`` in the workspace's order
+        (0 for the first stage); null for no stage. Ties in time are broken with it."""
+        if not self.stages.stage_ids:
+            return "NULL::INTEGER"
+        whens = " ".join(f"WHEN {ql(s)} THEN {i}" for i, s in enumerate(self.stages.stage_ids))
+        return f"CASE {expr} {whens} END"
 
     def stage_lookup(self, relation: str, expr: str) -> str:
         def resolve(v: str) -> tuple[str | None, bool]:
