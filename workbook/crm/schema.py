@@ -77,7 +77,8 @@ EVENTS = pa.schema(
     [
         ("contact_id", pa.string()),
         ("ts", _TS),
-        ("seq", pa.int32()),  # tie-breaker for equal timestamps, in source order per contact
+        # 0, 1, 2... over a contact's events at one ts, in order of content (see importer)
+        ("seq", pa.int32()),
         ("kind", pa.string()),  # one of EVENT_KINDS
         (
             "stage",
