@@ -3,7 +3,9 @@
 One row per stage change of an opportunity (``OpportunityId``, ``StageName``, ``Amount``,
 ``CreatedDate``), moves back to an earlier stage included. "Closed Won" and "Closed Lost"
 close the deal (won or lost) rather than name a stage, unless the stage map maps them; the
-last row of an opportunity decides its outcome (a deal reopened after "Closed Lost" is open). The
+last row of an opportunity decides its outcome (a deal reopened after "Closed Lost" is open).
+Rows of one opportunity at the same time are ordered by content, never by their place in the
+file: the workspace's stage order, a close after the stages, then the other values. The
 contact is ``ContactId`` when the export has it, else ``AccountId``, else the opportunity.
 Rows with ``IsDeleted`` true are skipped. Data Loader writes upper-case headers; names are
 matched without regard to case.
