@@ -458,3 +458,20 @@ def test_edge_cases_of_the_rule(tmp_path: Path) -> None:
     ]
     ref = reference_spells(events)
     assert ref["ended_by"].tolist() == sp["ended_by"].tolist()
+
+
+def test_tables_written_before_ended_by_still_answer(generic: Path, tmp_path: Path) -> None:
+    """A workspace imported before stays ended at a close reads ``ended_by`` as null: its
+    stays are moves or open, as they were, until the next import rebuilds them."""
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(generic, old)
+    for table in ("stage_spells", "stage_moves"):
+        path = schema.derived_path(old, table)
+        pq.write_table(pq.read_table(path).drop_columns(["ended_by"]), path)
+    eng = Engine.for_workspace(old)
+    assert eng.query("SELECT count(ended_by) AS n FROM stage_spells")["n"].tolist() == [0]
+    moves = A.transitions(eng)
+    assert set(moves["direction"]) <= {"forward", "backward", "same"}
+    assert A.time_in_stage(eng)["closed_spells"].sum() == 0
