@@ -285,6 +285,13 @@ def test_generic_deal_with_only_a_close_has_no_time_to_close(generic: Path) -> N
     assert t["p90_days"] == pytest.approx(2 + 0.9 * 1)
     by = A.time_to_close(generic, by="persona")
     assert by["won_deals"].sum() == 3 and by["untimed_deals"].sum() == 1
+    # the headline numbers and `workbook analyse` say so too
+    headline = A.summary(generic)["time_to_close"]
+    assert headline["untimed_deals"] == 1 and headline["median_days"] == pytest.approx(2.5)
+    from workbook.cli.analyse import format_summary
+
+    text = "\n".join(format_summary(A.summary(generic)))
+    assert "1 won deal(s) with no record before the close left out" in text
 
 
 def test_flow_charts_draw_won_and_lost_as_ends(generic: Path) -> None:

@@ -62,16 +62,16 @@ def summary(
         stage_name, next_stage, next_stage_name, conversion_to_next, drop_off} or None),
         ``weakest_step`` (the lowest rate to the next stage, same keys, or None),
         ``stage_history`` (False when no source holds more than each deal's current stage,
-        None without stage data), ``time_to_close`` ({won_deals, median_days, p90_days}
-        from deal creation; ``median_days_from_first_contact``), ``top_touchpoints`` (list
-        of {touchpoint, touchpoint_name, contacts, touches}), ``attribution_leader``
-        ({model: {touchpoint, touchpoint_name, share}}), ``experiments`` (list of
-        {experiment, experiment_name, decision, reason, source, source_reason,
-        other_decision, warning}: see ``experiment_decisions``), ``by`` and ``groups`` (per group:
-        contacts, won_contacts, won_deals, lost_deals, win_rate on decided deals,
-        bottleneck, median_days_to_close) when ``by`` is given, and ``notes``: plain
-        sentences explaining whatever is missing (no data, no deals, a single contact, an
-        export without stage history).
+        None without stage data), ``time_to_close`` ({won_deals, untimed_deals,
+        median_days, p90_days} from deal creation; ``median_days_from_first_contact``),
+        ``top_touchpoints`` (list of {touchpoint, touchpoint_name, contacts, touches}),
+        ``attribution_leader`` ({model: {touchpoint, touchpoint_name, share}}),
+        ``experiments`` (list of {experiment, experiment_name, decision, reason, source,
+        source_reason, other_decision, warning}: see ``experiment_decisions``), ``by`` and
+        ``groups`` (per group: contacts, won_contacts, won_deals, lost_deals, win_rate on
+        decided deals, bottleneck, median_days_to_close) when ``by`` is given, and
+        ``notes``: plain sentences explaining whatever is missing (no data, no deals, a
+        single contact, an export without stage history).
     """
     from workbook.analytics._common import rollup
     from workbook.analytics.attribution import attribution
@@ -219,6 +219,7 @@ def summary(
         "stage_history": has_history,
         "time_to_close": {
             "won_deals": int(ttc["won_deals"]),
+            "untimed_deals": int(ttc["untimed_deals"]),
             "median_days": _num(ttc["median_days"]),
             "p90_days": _num(ttc["p90_days"]),
             "median_days_from_first_contact": _num(first_contact),

@@ -83,6 +83,11 @@ def format_summary(s: dict[str, Any]) -> list[str]:
         f"Time to close: median {_days(t['median_days'])} from deal to win "
         f"(p90 {_days(t['p90_days'])}); median {_days(t['median_days_from_first_contact'])} "
         "from first contact"
+        + (
+            f"; {t['untimed_deals']:,} won deal(s) with no record before the close left out"
+            if t["untimed_deals"]
+            else ""
+        )
     )
     if s["top_touchpoints"]:
         tops = ", ".join(

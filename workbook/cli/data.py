@@ -42,7 +42,8 @@ _STEPS = (
 @click.option(
     "--stage-map",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Stage map (YAML): client stage name -> workspace stage id.",
+    help="Stage map (YAML): client stage name -> workspace stage id. Comes before the "
+    "stages' aliases in workspace.yaml.",
 )
 @click.option(
     "--set-aside-bad-rows",

@@ -57,7 +57,9 @@ class HubSpot:
                     ctx.problem(
                         f"unknown stage {name!r} (from the column {col!r})",
                         column=col,
-                        hint="map it in a stage map (--stage-map stages.yaml): "
+                        hint="give the stage it belongs to an alias (the data step's form, or "
+                        "the stage's `aliases` in workspace.yaml), or map it in a stage map "
+                        "(--stage-map stages.yaml): "
                         f"'{name}: <stage id>' with one of {', '.join(ctx.stages.stage_ids)}, "
                         "or null to ignore it",
                     )

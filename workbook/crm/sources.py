@@ -431,7 +431,8 @@ class ReadContext:
             "true",
             column,
             "",
-            f"map it in a stage map (--stage-map stages.yaml, "
+            f"give the stage it belongs to an alias (the data step's form, or the stage's "
+            f"`aliases` in workspace.yaml), or map it in a stage map (--stage-map stages.yaml, "
             f"`Client name: stage-id` with one of: {ids}; or null to ignore it)",
             message_sql="'unknown stage ' || chr(39) || raw || chr(39)",
         )
