@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import require_chromium
 
 from workbook import sections
 from workbook.report import print_pdf, render_report
@@ -64,6 +65,7 @@ def test_demo_report_prints_every_section(demo_report: Path, artifacts: Path) ->
     # starts its own, so it runs in another thread (as it does from the command line).
     from concurrent.futures import ThreadPoolExecutor
 
+    require_chromium()  # skip on a developer's machine without it, fail in CI
     with ThreadPoolExecutor(1) as pool:
         pdf = pool.submit(print_pdf, demo_report, artifacts / "report-demo.pdf").result()
     assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF")
