@@ -888,11 +888,16 @@ def experiments(ws: Any, ctx: ReportContext) -> str:
         cols = [_Col("variant_name", "Variant")]
         for prefix, label in (("log", "Event log"), ("typed", "Typed")):
             if any(r.get(f"{prefix}_exposed") is not None for r in rows):
-                cols += [
-                    _Col(f"{prefix}_exposed", f"{label}: leads", "int"),
-                    _Col(f"{prefix}_converted", f"{label}: converted", "int"),
-                    _Col(f"{prefix}_rate", f"{label}: rate", "pct"),
-                ]
+                # one cell per source, "18.3% (271 of 1,484)", so the table fits the page
+                for r in rows:
+                    n, k = r.get(f"{prefix}_exposed"), r.get(f"{prefix}_converted")
+                    r[f"{prefix}_counts"] = (
+                        None
+                        if n is None or k is None
+                        else f"{ctx.percent(r.get(f'{prefix}_rate'))} "
+                        f"({ctx.number(k)} of {ctx.number(n)})"
+                    )
+                cols.append(_Col(f"{prefix}_counts", f"{label}: converted of leads"))
         cols += [_Col("lift", "Lift on control", "pts"), _Col("p_value", "p-value", "p")]
         tbl = table(ctx, rows, cols) if rows else note("No results yet for this test.")
         items.append(
@@ -1002,11 +1007,12 @@ def funnel(ws: Any, ctx: ReportContext) -> str:
     )
     for r in recs:
         o = in_order.get(r["stage"], {})
-        r["flag"] = (
+        flag = (
             "bottleneck"
             if r.get("is_bottleneck")
             else ("weakest step" if r.get("is_weakest_step") else "")
         )
+        r["stage_label"] = f"{r.get('stage_name') or r['stage']}" + (f" ({flag})" if flag else "")
         r["in_order"] = o.get("contacts")
         r["in_order_rate"] = o.get("conversion_to_next")
     for i, r in enumerate(recs):
@@ -1026,14 +1032,13 @@ def funnel(ws: Any, ctx: ReportContext) -> str:
         ctx,
         recs,
         [
-            _Col("stage_name", "Stage"),
+            _Col("stage_label", "Stage"),
             _Col("contacts", "Ever reached", "int"),
             _Col("share_of_first", "Of first stage", "pct"),
             _Col("conversion_to_next", "Go on to the next stage", "pct"),
             _Col("drop_off", "Stop here", "int"),
             _Col("in_order", "Reached in order", "int"),
             _Col("in_order_rate", "Go on, in order", "pct"),
-            _Col("flag", ""),
         ],
     )
     flow = ""
