@@ -616,3 +616,72 @@ def test_seq_runs_on_across_batches() -> None:
     want = pd.DataFrame({"c": contact, "t": ts}).groupby(["c", "t"]).cumcount().to_numpy()
     assert (got == want).all()
     assert got.max() > 10  # long runs, cut by the batches
+
+
+def test_ties_are_put_in_content_order_across_batches() -> None:
+    """Events sorted by contact and time only, their ties in any order and cut into batches
+    anywhere, come out of ``_content_ties`` exactly as a pandas sort by contact, time, the
+    workspace's stage order (other stages by text, none last), then every other column."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from workbook.crm.importer import _content_ties
+
+    stages = ["lead", "demo", "closing"]  # not in the order of their text
+    rng = np.random.default_rng(11)
+    n = 600
+    frame = pd.DataFrame(
+        {
+            "contact_id": np.sort(rng.integers(0, 15, n)).astype(np.int32),
+            "ts": pd.to_datetime(rng.integers(0, 3, n), unit="s", utc=True),
+            "kind": rng.choice(["stage", "touch", "deal"], n),
+            "stage": rng.choice(["closing", "lead", "aaa-other", "demo", None], n),
+            "touchpoint": rng.choice(["web", "email", None], n),
+            "action": rng.choice(["open", "click"], n),
+            "channel": rng.choice(["email", "web"], n),
+            "experiment": None,
+            "variant": None,
+            "deal_id": rng.choice(["d1", "d2", None], n),
+            "value": rng.choice([1.0, 2.0, np.nan], n),
+        }
+    )
+    frame = frame.sort_values(["contact_id", "ts"], kind="stable").reset_index(drop=True)
+    rank = {s: i for i, s in enumerate(stages)}
+    expected = (
+        frame.assign(_rank=frame["stage"].map(rank))
+        .sort_values(
+            [
+                "contact_id",
+                "ts",
+                "_rank",
+                "stage",
+                "kind",
+                "touchpoint",
+                "action",
+                "channel",
+                "deal_id",
+                "value",
+            ],
+            na_position="last",
+            kind="stable",
+        )
+        .drop(columns="_rank")
+        .reset_index(drop=True)
+    )
+    table = pa.Table.from_pandas(
+        frame.sample(frac=1, random_state=5).sort_values(["contact_id", "ts"], kind="stable"),
+        preserve_index=False,
+    )
+    # the stage as DuckDB hands over an ENUM: dictionary-encoded
+    table = table.set_column(
+        table.schema.get_field_index("stage"), "stage", table.column("stage").dictionary_encode()
+    )
+    for size in (1, 7, 64, 1000):
+        out = pa.Table.from_batches(list(_content_ties(stages)(table.to_batches(size))))
+        got = out.to_pandas()
+        got["stage"] = got["stage"].astype(object)
+        assert len(got) == n
+        pd.testing.assert_frame_equal(
+            got.reset_index(drop=True), expected, check_dtype=False, check_categorical=False
+        )

@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -779,18 +779,23 @@ def copy_parquet(
     path: Path,
     *,
     restore: Callable[[Any], Any] | None = None,
+    stream: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
 ) -> int:
     """Stream a query's rows into a Parquet file with exactly the canonical schema of ``table``.
 
     Written through Arrow rather than DuckDB's COPY so the file's schema never depends on the
-    data (DuckDB marks a column without nulls as required). ``restore``, if given, turns each
-    batch of the query into the table's columns. Returns the number of rows.
+    data (DuckDB marks a column without nulls as required). ``stream``, if given, takes the
+    query's batches and gives the batches to write (it may hold rows back from one batch to
+    the next); ``restore`` then turns each into the table's columns. Returns the number of
+    rows.
     """
     import pyarrow.parquet as pq
 
     target = schema.TABLES[table]
     rows = 0
-    reader = con.sql(sql).to_arrow_reader(1 << 17)
+    reader: Iterable[Any] = con.sql(sql).to_arrow_reader(1 << 17)
+    if stream is not None:
+        reader = stream(reader)
     options = _write_options(table)
     with pq.ParquetWriter(path, target, compression="zstd", **options) as writer:
         for batch in reader:

@@ -264,6 +264,7 @@ class Generic:
             if ctx.options.get("currency")
             else "currency"
         )
+        moment_rest = ["stage", "action", "value", "currency", "lost_reason", "ext_id"]
         deals = f"""
             WITH g0 AS (
                 -- only the stage looked up (not the touchpoint or persona)
@@ -274,8 +275,7 @@ class Generic:
             ), g AS (
                 -- a deal's rows in order of time, then of content (the workspace's stage
                 -- order first), never of their place in the file
-                SELECT *, (ts, {ctx.stage_rank("stage")}, stage, action, value, currency,
-                           lost_reason, ext_id) AS moment
+                SELECT *, {ctx.moment("ts", "stage", "action", moment_rest)} AS moment
                 FROM g0
             ),
             d AS (

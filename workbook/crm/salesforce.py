@@ -101,10 +101,19 @@ class Salesforce:
         # rows of an opportunity at the same time are ordered by their content, never by
         # their place in the file: the workspace's stage order (a close, which is no stage,
         # after the stages), then the close, the amount and the other values
+        rest = (
+            "stage_id",
+            "closed",
+            "amount",
+            "currency",
+            "contact",
+            "reason",
+            "stage_raw",
+            "hist_id",
+        )
         ctx.con.execute(
             "CREATE OR REPLACE TEMP VIEW _sf AS "
-            f"SELECT *, (ts, {ctx.stage_rank('stage_id')}, stage_id, closed, amount, "
-            "currency, contact, reason, stage_raw, hist_id) AS moment FROM ("
+            f"SELECT *, {ctx.moment('ts', 'stage_id', 'closed', rest)} AS moment FROM ("
             f"SELECT s.*, l.value AS stage_id, {closed} AS closed "
             f"FROM _stg s LEFT JOIN {lk} l ON l.raw = s.stage_raw)"
         )

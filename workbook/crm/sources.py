@@ -414,6 +414,23 @@ class ReadContext:
         whens = " ".join(f"WHEN {ql(s)} THEN {i}" for i, s in enumerate(self.stages.stage_ids))
         return f"CASE {expr} {whens} END"
 
+    def moment(self, ts: str, stage: str, close: str, rest: Sequence[str]) -> str:
+        """SQL for one HUGEINT that orders the rows of one record (a deal) by their content:
+        time, then the workspace's stage order of ``stage`` (no stage last), then ``close``
+        ('lost' before 'won', no close first), then a hash of the ``rest`` of the row.
+
+        A STRUCT of those columns orders the same way but makes every ``arg_min`` and
+        ``arg_max`` over it compare strings (10M events: the deals took 11 s instead of
+        under 1 s). Rows alike in all but ``rest`` are ordered by a 54-bit hash of it: still
+        their content, never their place in the file. Null when ``ts`` is null.
+        """
+        rank = f"least(coalesce({self.stage_rank(stage)}, 255), 255)"
+        shut = f"CASE {close} WHEN 'lost' THEN 1 WHEN 'won' THEN 2 ELSE 0 END"
+        return (
+            f"((epoch_us({ts})::HUGEINT << 64) + ({rank}::HUGEINT << 56) "
+            f"+ ({shut}::HUGEINT << 54) + (hash({', '.join(rest)}) >> 10)::HUGEINT)"
+        )
+
     def stage_lookup(self, relation: str, expr: str) -> str:
         def resolve(v: str) -> tuple[str | None, bool]:
             return (self.stages.get(v), True) if self.stages.knows(v) else (None, False)
