@@ -528,16 +528,16 @@ def test_events_sorted_as_enums_are_the_text_sort(
     made: list[dict[str, str]] = []
     real = importer._enum_types
 
-    def enum_types(con: Any, categories: dict[str, str], *args: Any) -> dict[str, str]:
+    def enum_types(con: Any, categories: dict[str, str]) -> dict[str, str]:
         if listed == "one value missing":
             categories = {**categories, "channel": "SELECT 'carrier pigeon'"}
-        made.append(real(con, categories, *args))
+        made.append(real(con, categories))
         return made[-1]
 
     monkeypatch.setattr(importer, "_enum_types", enum_types)
     as_enums = import_file(ws, export)
     assert {"kind", "stage", "touchpoint", "channel", "action", "experiment"} <= set(made[0])
-    monkeypatch.setattr(importer, "_enum_types", lambda con, cats, *args: {})
+    monkeypatch.setattr(importer, "_enum_types", lambda con, cats: {})
     as_text = import_file(text_ws, export)
     for table in ("events", "contacts", "deals"):
         want = pq.read_table(schema.source_dir(text_ws, as_text.source_id) / f"{table}.parquet")
