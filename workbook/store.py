@@ -842,6 +842,7 @@ class OpenWorkspace:
         self._digest = ""  # sha256 of the bytes on disk we loaded (or last wrote)
         self._clean = ""  # dumps() of the data as loaded: what "nothing changed" means
         self._header = ""  # the comment block the file starts with, kept across saves
+        self._lock: Any = None  # filelock.FileLock, made on first use (re-entrant)
         self.reload()
 
     # -- folders
@@ -892,15 +893,23 @@ class OpenWorkspace:
         return dumps(data, header=self._header)
 
     @contextmanager
-    def _locked(self) -> Iterator[None]:
+    def locked(self, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+        """Hold the workspace lock (the one every save takes) for the block.
+
+        Re-entrant for this copy: a :meth:`save` inside the block does not wait for itself.
+        The import holds it for its whole commit, so the data and ``workspace.yaml`` change
+        together as far as any other writer can see.
+        """
         from filelock import FileLock, Timeout
 
-        lock = FileLock(str(self.path / LOCKNAME), timeout=LOCK_TIMEOUT)
+        if self._lock is None:
+            self._lock = FileLock(str(self.path / LOCKNAME))
+        lock = self._lock
         try:
-            lock.acquire()
+            lock.acquire(timeout=timeout)
         except Timeout:
             raise ConflictError(
-                f"{self.file}: busy, another process has been saving it for {LOCK_TIMEOUT:g} s",
+                f"{self.file}: busy, another process has been saving it for {timeout:g} s",
                 hint="wait for the other kernel or command to finish, then save again",
             ) from None
         try:
@@ -961,7 +970,7 @@ class OpenWorkspace:
         # part of a save). Only the top-level key starts a line with "revision:".
         if _REVISION_LINE.sub(f"revision: {self._revision}", text, count=1) == self._clean:
             return False
-        with self._locked():
+        with self.locked():
             self._check_unchanged_on_disk()
             _remove_stale_temps(self.path)
             write_atomic(self.file, text)
@@ -1049,7 +1058,7 @@ class OpenWorkspace:
             )
         self.save()
         self.history_dir.mkdir(exist_ok=True)
-        with self._locked():
+        with self.locked():
             self._check_unchanged_on_disk()
             text = self.file.read_text(encoding="utf-8")
             existing = self.snapshots()
