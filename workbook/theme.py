@@ -18,13 +18,12 @@ common colour-vision deficiencies); emotion and lift use a blue-orange diverging
 from __future__ import annotations
 
 import base64
-import mimetypes
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbook.exceptions import Problem
+from workbook.exceptions import Problem, WorkbookError
 from workbook.model import Branding
 
 __all__ = [
@@ -35,9 +34,11 @@ __all__ = [
     "contrast_problems",
     "contrast_ratio",
     "ensure_contrast",
+    "image_type",
     "meets_aa",
     "readable_on",
     "relative_luminance",
+    "svg_active_content",
     "svg_font",
 ]
 
@@ -143,14 +144,142 @@ def contrast_problems(branding: Branding, *, file: str | None = None) -> list[Pr
     return problems
 
 
-def _logo_data_uri(path: Path) -> str | None:
-    """The logo as a ``data:`` URI, so pages embed it and never fetch it."""
-    if not path.is_file():
+#: The largest logo embedded: it goes into every report, map and chart page as text.
+LOGO_MAX_BYTES = 5_000_000
+
+_SVG_NS = "http://www.w3.org/2000/svg"
+#: Images a logo may carry inside it (an SVG embedding a bitmap), as ``data:`` URIs only.
+_INNER_IMAGE = re.compile(r"data:image/(png|jpeg|gif|webp)[;,]", re.IGNORECASE)
+_CSS_URL = re.compile(r"url\(\s*['\"]?\s*([^'\")\s]*)", re.IGNORECASE)
+
+
+def _refused(logo: str, why: str, hint: str) -> WorkbookError:
+    return WorkbookError(
+        f"logo {logo} refused: {why}",
+        [Problem(why, file=logo, field="client.branding.logo", hint=hint)],
+        hint=hint,
+    )
+
+
+def image_type(data: bytes) -> str | None:
+    """The MIME type of an image judged by its content, or ``None`` when it is not one we embed.
+
+    PNG, JPEG, GIF and WebP are known by their first bytes; SVG by parsing it as XML whose
+    root is an ``<svg>`` element in the SVG namespace (a browser shows nothing else as an
+    image). The file's name plays no part.
+    """
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    try:
+        root = _parse_svg(data)
+    except ValueError:
         return None
-    mime = mimetypes.guess_type(path.name)[0]
-    if mime not in ("image/png", "image/jpeg", "image/svg+xml"):
+    return "image/svg+xml" if root.tag == f"{{{_SVG_NS}}}svg" else None
+
+
+def _parse_svg(data: bytes) -> Any:
+    """The XML root of ``data``; no DTD, entity or external reference is ever followed."""
+    import defusedxml.ElementTree as DET  # noqa: N812
+
+    try:
+        return DET.fromstring(data, forbid_dtd=True)
+    except Exception as exc:  # ParseError, DTDForbidden, EntitiesForbidden...
+        raise ValueError(str(exc)) from None
+
+
+def svg_active_content(data: bytes) -> str | None:
+    """What in an SVG could run or fetch something, in words; ``None`` when it is inert.
+
+    Refused: ``<script>``, ``<foreignObject>`` (HTML inside), event-handler attributes
+    (``onload`` ...), links and ``url(...)`` to anything but a ``#fragment`` of the file
+    itself or an embedded bitmap ``data:`` URI, CSS ``@import``, and style-sheet processing
+    instructions.
+    """
+    if b"<?xml-stylesheet" in data:
+        return "it links a style sheet"
+    root = _parse_svg(data)
+    for el in root.iter():
+        tag = str(el.tag).rsplit("}", 1)[-1].lower()
+        if tag == "script":
+            return "it holds a <script>"
+        if tag == "foreignobject":
+            return "it holds a <foreignObject> (HTML inside the image)"
+        if tag == "style" and el.text and _css_refers_out(el.text):
+            return "its style refers to another file or address"
+        for name, value in el.attrib.items():
+            local = name.rsplit("}", 1)[-1].lower()
+            if local.startswith("on"):
+                return f"it has an event handler ({local})"
+            if local == "href":
+                target = value.strip()
+                if not (target.startswith("#") or _INNER_IMAGE.match(target)):
+                    return f"it refers to another file or address ({target[:60]})"
+            elif _css_refers_out(value):
+                return f"its {local} attribute refers to another file or address"
+    return None
+
+
+def _css_refers_out(css: str) -> bool:
+    if "@import" in css.lower():
+        return True
+    return any(not (t.startswith("#") or _INNER_IMAGE.match(t)) for t in _CSS_URL.findall(css))
+
+
+def _logo_data_uri(base_dir: Path, logo: str) -> str | None:
+    """The logo as a ``data:`` URI, so pages embed it and never fetch it.
+
+    ``None`` when there is no such file (a warning: the pages go out without a logo).
+
+    Raises
+    ------
+    WorkbookError
+        The path (after following links) leaves the workspace folder, the file is too big,
+        is not an image we can tell by its content, or is an SVG that could run or fetch
+        something.
+    """
+    folder = Path(base_dir).resolve()
+    try:
+        real = (folder / logo).resolve(strict=True)
+    except (OSError, RuntimeError):  # missing, a dangling or looping link
         return None
-    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    if not real.is_relative_to(folder):
+        raise _refused(
+            logo,
+            "it is a link to a file outside the workspace folder",
+            "copy the logo into the workspace folder (assets/) instead of linking to it",
+        )
+    if not real.is_file():
+        raise _refused(logo, "it is not a file", "give the path of an image file")
+    if real.stat().st_size > LOGO_MAX_BYTES:
+        raise _refused(
+            logo,
+            f"it is larger than {LOGO_MAX_BYTES // 1_000_000} MB",
+            "use a smaller image (a logo rarely needs more than 200 KB)",
+        )
+    data = real.read_bytes()
+    mime = image_type(data)
+    if mime is None:
+        raise _refused(
+            logo,
+            "it is not a PNG, JPEG, GIF, WebP or SVG image (judged by its content)",
+            "save the logo in one of those formats",
+        )
+    if mime == "image/svg+xml":
+        active = svg_active_content(data)
+        if active:
+            raise _refused(
+                logo,
+                f"{active}",
+                "export the logo again as a plain SVG (no scripts, links or embedded HTML), "
+                "or as a PNG",
+            )
+    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -183,16 +312,30 @@ class Theme:
         base_dir: str | Path | None = None,
         client_name: str = "",
     ) -> Theme:
-        """The theme of a client's branding; ``base_dir`` is where the logo path starts."""
+        """The theme of a client's branding; ``base_dir`` is where the logo path starts.
+
+        The logo is embedded as a ``data:`` URI that pages show only as an image (``<img>``,
+        SVG ``<image>``), where browsers run no script and fetch nothing; an SVG logo that
+        holds a script, an event handler, HTML or a link to another file is refused anyway,
+        so no renderer (the PNG rasteriser included) ever meets one. A missing logo is a
+        warning in :attr:`problems`.
+
+        Raises
+        ------
+        WorkbookError
+            A logo that leaves the workspace folder (through a link too), is larger than
+            :data:`LOGO_MAX_BYTES`, or is not a PNG, JPEG, GIF, WebP or inert SVG image by
+            its content.
+        """
         branding = branding or Branding.model_validate({})
         problems = contrast_problems(branding)
         logo = None
         if branding.logo and base_dir is not None:
-            logo = _logo_data_uri(Path(base_dir) / branding.logo)
+            logo = _logo_data_uri(Path(base_dir), branding.logo)
             if logo is None:
                 problems.append(
                     Problem(
-                        f"logo {branding.logo} not found or not a PNG, JPEG or SVG file",
+                        f"logo {branding.logo} not found",
                         field="client.branding.logo",
                         hint="put the file in the workspace folder, or clear the field",
                         severity="warning",

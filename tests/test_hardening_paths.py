@@ -1,0 +1,223 @@
+"""Hardening (issue 14): paths from user input, the logo, CLI path mistakes, CSV formulas.
+
+Every path a user's input builds stays where it belongs or is refused with one clear line;
+the logo cannot pull a file from outside the workspace into a deliverable; a broken folder
+or Parquet file is a problem to fix, not "a bug in the workbook"; and no file we write hands
+a spreadsheet a formula to run.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from workbook.cli import main
+from workbook.exceptions import WorkbookError
+from workbook.model import Branding
+from workbook.theme import Theme
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "data" / "demo"
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+WEBP = base64.b64decode("UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==")
+SVG_OK = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+    b'<rect width="10" height="10"/></svg>'
+)
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    res = CliRunner().invoke(main, list(args))
+    return res.exit_code, res.output  # stdout and stderr, as a terminal shows them
+
+
+def _one_line_error(code: int, out: str) -> str:
+    """The error line of a failed command; fails the test on a traceback."""
+    assert code == 1, out
+    assert "Traceback" not in out, out
+    errors = [line for line in out.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, out
+    return errors[0]
+
+
+def _workspace_copy(tmp_path: Path) -> Path:
+    dest = tmp_path / "client"
+    shutil.copytree(DEMO, dest, ignore=shutil.ignore_patterns("reports", "*.lock"))
+    return dest
+
+
+def _theme(folder: Path, logo: str) -> Theme:
+    return Theme.from_branding(Branding(logo=logo), base_dir=folder)
+
+
+# ------------------------------------------------------------------------------ item 4: logo
+
+
+def test_a_logo_linked_to_a_file_outside_the_workspace_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(PNG)
+    ws = tmp_path / "ws"
+    (ws / "assets").mkdir(parents=True)
+    (ws / "assets" / "logo.png").symlink_to(secret)
+    with pytest.raises(WorkbookError) as info:
+        _theme(ws, "assets/logo.png")
+    assert "assets/logo.png" in str(info.value)
+    assert "outside the workspace" in str(info.value)
+    assert info.value.problems[0].field == "client.branding.logo"
+
+
+def test_a_logo_in_a_linked_folder_outside_the_workspace_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "logo.png").write_bytes(PNG)
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "assets").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(WorkbookError, match="outside the workspace"):
+        _theme(ws, "assets/logo.png")
+
+
+def test_a_link_that_stays_inside_the_workspace_is_fine(tmp_path: Path) -> None:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "brand.png").write_bytes(PNG)
+    (tmp_path / "logo.png").symlink_to(tmp_path / "assets" / "brand.png")
+    assert _theme(tmp_path, "logo.png").logo == "data:image/png;base64," + base64.b64encode(
+        PNG
+    ).decode("ascii")
+
+
+def test_the_map_command_names_the_field_and_file_of_a_refused_logo(tmp_path: Path) -> None:
+    ws = _workspace_copy(tmp_path)
+    secret = tmp_path / "secret.svg"
+    secret.write_bytes(SVG_OK)
+    (ws / "assets" / "logo.svg").unlink()
+    (ws / "assets" / "logo.svg").symlink_to(secret)
+    out = tmp_path / "maps"
+    out.mkdir()
+    line = _one_line_error(*_cli("map", str(ws), "-o", str(out)))
+    assert "logo assets/logo.svg refused" in line
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "mime"),
+    [
+        ("logo.gif", GIF, "image/gif"),
+        ("logo.webp", WEBP, "image/webp"),
+        ("logo.img", PNG, "image/png"),  # the content decides, not the name
+        ("logo.png", SVG_OK, "image/svg+xml"),
+    ],
+    ids=["gif", "webp", "png-named-img", "svg-named-png"],
+)
+def test_a_logo_is_known_by_its_content(tmp_path: Path, name: str, data: bytes, mime: str) -> None:
+    (tmp_path / name).write_bytes(data)
+    theme = _theme(tmp_path, name)
+    assert theme.logo == f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
+    assert [p for p in theme.problems if p.field == "client.branding.logo"] == []
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "why"),
+    [
+        ("logo.png", b"just some text, not a picture", "not a PNG, JPEG, GIF, WebP or SVG"),
+        ("logo.svg", b"<html><body>hi</body></html>", "not a PNG, JPEG, GIF, WebP or SVG"),
+        ("logo.svg", b"<svg><rect/></svg>", "not a PNG, JPEG, GIF, WebP or SVG"),  # no namespace
+        (
+            "logo.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            "<script>",
+        ),
+        (
+            "logo.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+            "event handler (onload)",
+        ),
+        (
+            "logo.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:x="http://www.w3.org/1999/xlink">'
+            b'<image x:href="file:///etc/hostname"/></svg>',
+            "refers to another file or address",
+        ),
+        (
+            "logo.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg"><image href="https://example.com/t.png"/>'
+            b"</svg>",
+            "refers to another file or address",
+        ),
+        (
+            "logo.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg"><style>@import "https://x.test/a.css";'
+            b"</style></svg>",
+            "style refers to another file",
+        ),
+        (
+            "logo.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg"><rect style="fill: url(http://x.test/p)"/>'
+            b"</svg>",
+            "refers to another file or address",
+        ),
+        (
+            "logo.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg"><foreignObject><div xmlns='
+            b'"http://www.w3.org/1999/xhtml">x</div></foreignObject></svg>',
+            "foreignObject",
+        ),
+        (
+            "logo.svg",
+            b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;">]>'
+            b'<svg xmlns="http://www.w3.org/2000/svg"><text>&b;</text></svg>',
+            "not a PNG, JPEG, GIF, WebP or SVG",
+        ),
+    ],
+    ids=[
+        "text",
+        "html",
+        "svg-without-namespace",
+        "script",
+        "onload",
+        "file-link",
+        "web-link",
+        "css-import",
+        "css-url",
+        "foreign-object",
+        "entities",
+    ],
+)
+def test_a_logo_that_is_not_an_inert_image_is_refused(
+    tmp_path: Path, name: str, data: bytes, why: str
+) -> None:
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(WorkbookError) as info:
+        _theme(tmp_path, name)
+    assert why in str(info.value)
+    problem = info.value.problems[0]
+    assert (problem.field, problem.file) == ("client.branding.logo", name)
+
+
+def test_an_svg_may_point_inside_itself_and_embed_a_bitmap(tmp_path: Path) -> None:
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+        b'<defs><linearGradient id="g"/></defs><rect fill="url(#g)" width="4" height="4"/>'
+        b'<use xlink:href="#g"/><image href="data:image/png;base64,'
+        + base64.b64encode(PNG)
+        + b'"/>'
+        b"</svg>"
+    )
+    (tmp_path / "logo.svg").write_bytes(svg)
+    assert _theme(tmp_path, "logo.svg").logo is not None
+
+
+def test_a_huge_logo_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    with (tmp_path / "logo.png").open("wb") as fh:
+        fh.write(PNG)
+        fh.truncate(6_000_000)
+    with pytest.raises(WorkbookError, match="larger than 5 MB"):
+        _theme(tmp_path, "logo.png")
