@@ -452,21 +452,30 @@ def test_warnings_do_not_stop_an_import(ws: Path, tmp_path: Path) -> None:
     assert result.tables["contacts"] == 4
 
 
-def test_a_stale_workspace_copy_is_not_overwritten(
+def test_a_commit_cut_short_at_the_yaml_is_finished_by_the_next_open(
     ws: Path, sample: SampleCrm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """If saving the workspace fails, no data is moved into place."""
+    """Past the commit point the import happens: a failed workspace.yaml write is redone."""
+    from workbook.crm.storage import JOURNAL, data_problems, recover
     from workbook.exceptions import ConflictError
-    from workbook.store import OpenWorkspace
+    from workbook.store import OpenWorkspace, read_workspace
 
     def refuse(self: Any) -> bool:
-        raise ConflictError("changed meanwhile")
+        raise ConflictError("the disk said no")
 
-    monkeypatch.setattr(OpenWorkspace, "save", refuse)
-    before = snapshot(ws)
-    with pytest.raises(ConflictError):
-        import_file(ws, _export(sample, "generic", tmp_path))
-    assert snapshot(ws) == before
+    with monkeypatch.context() as m:
+        m.setattr(OpenWorkspace, "save", refuse)
+        with pytest.raises(ConflictError):
+            import_file(ws, _export(sample, "generic", tmp_path))
+    assert (ws / "data" / JOURNAL).exists()
+    assert read_workspace(ws).data_sources == []  # the YAML is behind the manifest
+    assert data_problems(ws, read_workspace(ws).data_sources)  # and validate would say so
+    sid = recover(ws)
+    assert sid and not (ws / "data" / JOURNAL).exists()
+    listed = read_workspace(ws).data_sources
+    assert [d.id for d in listed] == [sid] == list(read_manifest(ws)["sources"])
+    assert data_problems(ws, listed) == []
+    assert not list(ws.glob(".import-*"))
 
 
 #: What a value may carry around it, pasted from a spreadsheet or the web: spaces, no-break

@@ -135,6 +135,10 @@ class Engine:
         from workbook.model import Workspace, default_stages
 
         self.path = Path(path) if path is not None else None
+        if self.path is not None:
+            from workbook.crm.storage import recover
+
+            recover(self.path)  # an import cut short in its commit is finished first
         if workspace is None:
             workspace = Workspace.model_validate(
                 {"client": {"name": "Workspace", "slug": "workspace"}, "stages": []}

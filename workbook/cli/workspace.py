@@ -54,10 +54,22 @@ def new(name: str, preset: str | None, directory: str) -> None:
 @click.argument("path", type=click.Path())
 def validate(path: str) -> None:
     """Check a workspace (folder or YAML file) and list every problem in it."""
+    from workbook.crm.storage import data_problems, recover
     from workbook.store import read_workspace
 
     try:
         ws = read_workspace(path)
+        folder = Path(path).parent if path.endswith((".yaml", ".yml")) else Path(path)
+        if (folder / "data").is_dir():
+            # an import cut short in its commit is finished, then YAML, manifest and files
+            # must agree
+            finished = recover(folder)
+            if finished:
+                click.echo(f"finished the import of {finished!r}, cut short in its commit")
+                ws = read_workspace(path)
+            problems = data_problems(folder, ws.data_sources)
+            if problems:
+                raise WorkspaceValidationError.from_problems(str(folder / "data"), problems)
     except WorkspaceValidationError as exc:
         n = len(exc.problems)
         click.secho(f"{n} problem{'s' if n != 1 else ''} in {path}:", err=True, fg="red")

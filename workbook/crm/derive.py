@@ -329,11 +329,13 @@ _FLAGGED_STAGE_TOUCHPOINTS = """
 """
 
 
-def connect(threads: int | None = None, memory_limit: str | None = None) -> Any:
+def connect(
+    threads: int | None = None, memory_limit: str | None = None, spill_dir: Path | None = None
+) -> Any:
     """A DuckDB connection set to UTC (timestamps are compared and truncated in UTC).
 
-    With ``memory_limit`` DuckDB spills large sorts and joins to a private temporary folder
-    (removed when the process ends) instead of growing past the limit.
+    With ``memory_limit`` DuckDB spills large sorts and joins to ``spill_dir`` (default: a
+    private temporary folder, removed when the process ends) instead of growing past the limit.
     """
     import atexit
     import shutil
@@ -345,8 +347,11 @@ def connect(threads: int | None = None, memory_limit: str | None = None) -> Any:
     if threads:
         con.execute(f"SET threads={int(threads)}")
     if memory_limit:
-        spill = tempfile.mkdtemp(prefix="workbook-duckdb-")
-        atexit.register(shutil.rmtree, spill, True)
+        if spill_dir is None:
+            spill = tempfile.mkdtemp(prefix="workbook-duckdb-")
+            atexit.register(shutil.rmtree, spill, True)
+        else:
+            spill = str(spill_dir)
         con.execute(f"SET memory_limit='{memory_limit}'")
         con.execute(f"SET temp_directory='{_q(spill)}'")
     return con

@@ -17,8 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,7 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from workbook.crm import schema
-from workbook.crm.storage import Staging, now_utc, read_manifest, write_canonical
+from workbook.crm.storage import (
+    Staging,
+    now_utc,
+    read_manifest,
+    recover,
+    scratch,
+    write_canonical,
+)
 from workbook.exceptions import CrmImportError, Problem
 
 __all__ = [
@@ -61,6 +66,9 @@ _DERIVED_MEMORY_RETRY = "1600MB"
 #: Files up to this size are counted before their source reads them (an empty one is refused
 #: first); larger ones are counted by the source's own pass over the rows.
 _SMALL_FILE = 16 << 20
+
+
+_RAGGED = "the row has a different number of columns than the header"
 
 
 class _NotFast(Exception):
@@ -586,16 +594,19 @@ def import_file(
     from workbook import store
     from workbook.crm import sources
     from workbook.crm.derive import connect, copy_parquet
-    from workbook.crm.privacy import load_salt, pseudonym_table
+    from workbook.crm.privacy import ensure_salt, pseudonym_table
     from workbook.crm.sniff import sniff
     from workbook.crm.stagemap import StageMap, load_map_file
-    from workbook.model import DataSource
 
     step = progress or (lambda _s: None)
-    ws = store.open_workspace(workspace)
-    ws_path = Path(ws.path)
     path = Path(file)
     name = path.name
+    if source_id is not None:
+        _check_source_id(source_id, name)
+    ws = store.open_workspace(workspace)
+    ws_path = Path(ws.path)
+    # an import a killed process left half committed is finished first; dead runs' folders go
+    recover(ws_path)
     if not path.is_file():
         raise CrmImportError(f"{name}: file not found", hint="check the path to the export")
 
@@ -630,7 +641,10 @@ def import_file(
     stage_file = Path(stage_map).name if isinstance(stage_map, (str, Path)) else None
     if isinstance(stage_map, (str, Path)):
         stage_map = load_map_file(stage_map)
-    work = Path(tempfile.mkdtemp(prefix="workbook-import-"))
+    # working files (a re-encoded copy, DuckDB's spill) live in the workspace, in a folder
+    # the next run removes should this one be killed
+    scratch_dir = scratch(ws_path)
+    work = scratch_dir.__enter__()
     con: Any = None
     try:
 
@@ -640,7 +654,7 @@ def import_file(
             ``fast`` streams a CSV file through DuckDB's parallel reader; the other way reads
             it whole with Arrow, which also copes with ragged rows and oversized values.
             """
-            con = connect(memory_limit=_MEMORY_LIMIT)
+            con = connect(memory_limit=_MEMORY_LIMIT, spill_dir=work / "spill")
             try:
                 if fast:
                     header = list(sniffed.header)
@@ -686,11 +700,10 @@ def import_file(
                 )
                 for r in ragged:
                     con.execute(
-                        "INSERT INTO _bad VALUES (?, NULL, "
-                        "'the row has a different number of columns than the header', "
+                        "INSERT INTO _bad VALUES (?, NULL, ?, "
                         "'check for a separator inside an unquoted value, or a cut-off line', "
-                        "'error')",
-                        [r],
+                        "'error', ?)",
+                        [r, _RAGGED, _RAGGED],
                     )
                 if not fast:
                     # the fast reader refuses any line longer than MAX_FIELD_BYTES instead
@@ -770,7 +783,7 @@ def import_file(
         for t, q in (("_e", queries.events), ("_d", queries.deals)):
             con.execute(f"CREATE OR REPLACE TEMP VIEW {t} AS SELECT q.* FROM ({q}) q{keep}")
         # every contact of an event or a deal is in the contacts query of its source
-        salt, new_salt = load_salt(ws_path)
+        salt = ensure_salt(ws_path)
         pseudonym_table(con, "SELECT contact_id AS ext FROM _c", salt, "_ids")
 
         step("writing tables")
@@ -853,24 +866,38 @@ def import_file(
             con.execute(f"SET memory_limit='{limit}'")
 
             step("building derived tables")
-            try:
-                derived = st.build_derived([s.id for s in ws.data.stages])
-            except duckdb.OutOfMemoryException:
-                con.execute(f"SET memory_limit='{_DERIVED_MEMORY_RETRY}'")
-                derived = st.build_derived([s.id for s in ws.data.stages])
+            stage_ids = [s.id for s in ws.data.stages]
+
+            def derive() -> dict[str, int]:
+                con.execute(f"SET memory_limit='{limit}'")
+                try:
+                    return st.build_derived(stage_ids)
+                except duckdb.OutOfMemoryException:
+                    con.execute(f"SET memory_limit='{_DERIVED_MEMORY_RETRY}'")
+                    return st.build_derived(stage_ids)
+
+            derived = derive()
 
             rejects_rel = None
             if rejected:
                 rejects_rel = f"data/rejects/{sid}.csv"
-                (st.path / "rejects").mkdir()
-                con.execute(
-                    "COPY (SELECT __row AS row, coalesce(col, '') AS column, msg AS problem, "
-                    "hint AS what_to_do "
-                    "FROM _bad WHERE severity = 'error' ORDER BY __row, col) "
-                    f"TO '{_q(st.path / 'rejects' / 'rejects.csv')}' "
-                    "(HEADER, DELIMITER ',')"
+                # row, column, problem, what to do: enough to find and fix the row, and no
+                # value from the export (the summary on screen names unknown stages); a cell
+                # a spreadsheet would read as a formula is made plain text
+                cells = ", ".join(
+                    f"{_plain_cell(expr)} AS {alias}"
+                    for expr, alias in (
+                        ("coalesce(col, '')", '"column"'),
+                        ("plain", "problem"),
+                        ("hint", "what_to_do"),
+                    )
                 )
-            manifest["sources"][sid] = {
+                con.execute(
+                    f"COPY (SELECT __row AS row, {cells} "
+                    "FROM _bad WHERE severity = 'error' ORDER BY __row, col) "
+                    f"TO '{_q(st.path / 'rejects.csv')}' (HEADER, DELIMITER ',')"
+                )
+            entry = {
                 "file": name,
                 "sha256": digest,
                 "bytes": size,
@@ -882,29 +909,10 @@ def import_file(
                 "imported_at": now_utc(),
                 "tables": counts,
             }
-            st.write_manifest(manifest)
-
             step("saving")
-            entry = DataSource(
-                id=sid,
-                system=src.name,
-                file=name,
-                sha256=digest,
-                imported_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-                rows=rows_read,
-                rejected=rejected,
-                first_event=first_event,
-                last_event=last_event,
-            )
-            ws.data.data_sources = [d for d in ws.data.data_sources if d.id != sid] + [entry]
-            ws.save()  # a stale copy raises ConflictError here, before any data moved
-            st.commit(salt=salt if new_salt else None)
-            rejects_path = schema.data_dir(ws_path) / "rejects" / f"{sid}.csv"
-            if rejected:
-                rejects_path.parent.mkdir(exist_ok=True)
-                (st.path / "rejects" / "rejects.csv").replace(rejects_path)
-            elif rejects_path.exists():
-                rejects_path.unlink()  # the earlier export's rejects no longer apply
+            # one atomic step under the workspace lock: the data, the manifest and
+            # workspace.yaml's data_sources change together or not at all (see storage)
+            derived = st.commit(ws, entry, rejects=bool(rejected), rebuild=derive) or derived
     except duckdb.OutOfMemoryException:
         # DuckDB spills what it can to disk; some steps cannot, and then it gives up
         raise CrmImportError(
@@ -915,7 +923,7 @@ def import_file(
     finally:
         if con is not None:
             con.close()
-        shutil.rmtree(work, ignore_errors=True)
+        scratch_dir.__exit__(None, None, None)
     return ImportResult(
         sid,
         src.name,
@@ -930,6 +938,39 @@ def import_file(
         last_event=last_event,
         warnings=warnings,
         rejects_file=rejects_rel,
+    )
+
+
+_SOURCE_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def _check_source_id(source_id: str, name: str) -> None:
+    """Refuse a source id that is not a slug, before any file is touched (it names a folder)."""
+    if len(source_id) <= 64 and _SOURCE_ID.fullmatch(source_id):
+        return
+    from workbook.model import slugify
+
+    why = (
+        f"is {len(source_id)} characters long, at most 64"
+        if len(source_id) > 64
+        else "may hold only lower-case letters, digits and single hyphens"
+    )
+    suggestion = slugify(source_id, fallback="export")[:64].strip("-")
+    raise CrmImportError(
+        f"{name}: not imported, the source id {source_id!r} {why}; nothing was changed",
+        hint=f"name the source with a short slug, like --as {suggestion}",
+    )
+
+
+def _plain_cell(expr: str) -> str:
+    """SQL making a text cell safe in a spreadsheet (OWASP's advice on CSV injection).
+
+    A cell starting with =, +, -, @, a tab or a carriage return gets a leading quote, so a
+    spreadsheet shows it as text instead of running it as a formula.
+    """
+    return (
+        f"CASE WHEN regexp_matches({expr}, '^[=+\\-@\\t\\r]') "
+        f"THEN chr(39) || {expr} ELSE {expr} END"
     )
 
 

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from workbook.crm import schema
 
-__all__ = ["SALT_FILE", "load_salt", "pseudonym_table", "pseudonymise"]
+__all__ = ["SALT_FILE", "ensure_salt", "load_salt", "pseudonym_table", "pseudonymise"]
 
 SALT_FILE = ".salt"
 
@@ -31,6 +33,32 @@ def load_salt(workspace_path: str | Path) -> tuple[bytes, bool]:
         if len(salt) >= 16:
             return salt, False
     return secrets.token_bytes(32), True
+
+
+def ensure_salt(workspace_path: str | Path) -> bytes:
+    """The workspace's salt, made now if it has none (32 random bytes, mode 0600).
+
+    Made by linking a finished private file into place, which fails if another import made
+    one first: then that one is used, so two imports racing never hash with different salts.
+    """
+    salt, new = load_salt(workspace_path)
+    if not new:
+        return salt
+    folder = schema.data_dir(workspace_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".salt.", suffix=".tmp", dir=folder)  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(salt)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, folder / SALT_FILE)
+        except FileExistsError:
+            return load_salt(workspace_path)[0]
+    finally:
+        os.unlink(tmp)
+    return salt
 
 
 def _normal(raw: str) -> str:

@@ -189,7 +189,9 @@ class ReadContext:
     def __post_init__(self) -> None:
         self.con.execute(
             "CREATE OR REPLACE TEMP TABLE _bad "
-            "(__row BIGINT, col VARCHAR, msg VARCHAR, hint VARCHAR, severity VARCHAR)"
+            "(__row BIGINT, col VARCHAR, msg VARCHAR, hint VARCHAR, severity VARCHAR, "
+            # the problem as the rejects file says it: never a value from the export
+            "plain VARCHAR)"
         )
 
     # -- staging
@@ -285,15 +287,16 @@ class ReadContext:
     ) -> int:
         """Record a problem for every row of ``relation`` where ``condition`` holds.
 
-        ``message_sql`` (an SQL expression) replaces ``message`` when the text depends on the row.
-        Returns how many rows were flagged.
+        ``message_sql`` (an SQL expression) replaces ``message`` when the text depends on the row
+        (it may quote the row's value, for the summary on screen); the rejects file then says
+        ``message`` instead, which must not. Returns how many rows were flagged.
         """
         msg = message_sql or ql(message)
         col = ql(column) if column else "NULL"
         before = self.con.execute("SELECT count(*) FROM _bad").fetchall()[0][0]
         self.con.execute(
-            f"INSERT INTO _bad SELECT __row, {col}, {msg}, {ql(hint)}, {ql(severity)} "
-            f"FROM {relation} WHERE {condition}"
+            f"INSERT INTO _bad SELECT __row, {col}, {msg}, {ql(hint)}, {ql(severity)}, "
+            f"{ql(message)} FROM {relation} WHERE {condition}"
         )
         after = self.con.execute("SELECT count(*) FROM _bad").fetchall()[0][0]
         return int(after - before)
@@ -447,7 +450,7 @@ class ReadContext:
             "_unk",
             "true",
             column,
-            "",
+            "a stage name the workspace does not know (the import's summary names it)",
             f"give the stage it belongs to an alias (the data step's form, or the stage's "
             f"`aliases` in workspace.yaml), or map it in a stage map (--stage-map stages.yaml, "
             f"`Client name: stage-id` with one of: {ids}; or null to ignore it)",
