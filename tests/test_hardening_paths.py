@@ -221,3 +221,119 @@ def test_a_huge_logo_is_refused_before_it_is_read(tmp_path: Path) -> None:
         fh.truncate(6_000_000)
     with pytest.raises(WorkbookError, match="larger than 5 MB"):
         _theme(tmp_path, "logo.png")
+
+
+# ------------------------------------------------------------ item 6: CLI path mistakes
+
+
+def test_new_with_a_dir_name_too_long_is_one_line(tmp_path: Path) -> None:
+    line = _one_line_error(*_cli("new", "Acme", "--dir", str(tmp_path / ("d" * 300))))
+    assert "too long" in line
+
+
+def test_new_with_a_dir_under_a_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    line = _one_line_error(*_cli("new", "Acme", "--dir", str(tmp_path / "afile" / "x")))
+    assert "Not a directory" in line and "afile" in line
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [("EACCES", "no permission"), ("EROFS", "read-only"), ("ENOSPC", "disk is full")],
+)
+def test_new_in_a_folder_it_cannot_write_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str, words: str
+) -> None:
+    import errno
+    import os
+
+    target = tmp_path / "shared"
+    real_mkdir = os.mkdir
+
+    def mkdir(path: object, *args: object, **kwargs: object) -> None:
+        if str(path).startswith(str(target)):
+            number = getattr(errno, code)
+            raise OSError(number, os.strerror(number), str(path))
+        real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    line = _one_line_error(*_cli("new", "Acme", "--dir", str(target)))
+    assert str(target) in line and words in line
+
+
+def test_new_in_a_folder_without_permission_is_one_line(tmp_path: Path) -> None:
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root may write anywhere")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    line = _one_line_error(*_cli("new", "Acme", "--dir", str(locked)))
+    assert "no permission" in line
+
+
+def test_an_os_error_that_names_no_path_stays_a_bug() -> None:
+    import errno
+
+    from workbook.cli import os_error_line
+
+    assert os_error_line(OSError(errno.EIO, "Input/output error")) is None
+    assert os_error_line(OSError(errno.EACCES, "Permission denied")) is None
+    line = os_error_line(OSError(errno.EACCES, "Permission denied", "/srv/x"))
+    assert line is not None and line.message == "/srv/x: Permission denied"
+
+
+def test_a_file_name_near_the_limit_is_still_written_whole(tmp_path: Path) -> None:
+    from workbook.files import write_atomic
+
+    final = tmp_path / ("m" * 250 + ".svg")
+    write_atomic(final, "<svg/>")
+    assert final.read_text(encoding="utf-8") == "<svg/>"
+    assert [p.name for p in tmp_path.iterdir()] == [final.name]
+
+
+def _damage(path: Path, how: str) -> None:
+    data = bytearray(path.read_bytes())
+    if how == "truncated":
+        path.write_bytes(bytes(data[: len(data) // 3]))
+    elif how == "empty":
+        path.write_bytes(b"")
+    else:  # pages scrambled, footer intact: fails only when the rows are read
+        for i in range(1000, min(len(data) - 4096, 300_000), 7):
+            data[i] = (data[i] * 31 + 7) % 256
+        path.write_bytes(bytes(data))
+
+
+def _events_file(ws: Path) -> Path:
+    return next((ws / "data" / "sources").glob("*/events.parquet"))
+
+
+@pytest.mark.parametrize("how", ["truncated", "empty", "scrambled"])
+def test_analyse_names_a_damaged_parquet_file_in_one_line(tmp_path: Path, how: str) -> None:
+    ws = _workspace_copy(tmp_path)
+    events = _events_file(ws)
+    _damage(events, how)
+    line = _one_line_error(*_cli("analyse", str(ws)))
+    assert f"{events}: the data file is damaged and cannot be read" in line
+    assert "import the CRM export again" in line
+    assert "bug" not in line
+
+
+def test_a_damaged_derived_table_is_named_too(tmp_path: Path) -> None:
+    from workbook.analytics import Engine
+    from workbook.exceptions import AnalyticsError
+
+    ws = _workspace_copy(tmp_path)
+    spells = ws / "data" / "derived" / "stage_spells.parquet"
+    _damage(spells, "truncated")
+    with pytest.raises(AnalyticsError, match="stage_spells.parquet: the data file is damaged"):
+        Engine.for_workspace(ws)
+
+
+def test_a_wrong_query_is_still_a_duckdb_error_not_a_damaged_file(tmp_path: Path) -> None:
+    import duckdb
+
+    from workbook.analytics import Engine
+
+    with Engine.for_workspace(DEMO) as eng, pytest.raises(duckdb.Error):
+        eng.query("SELECT no_such_column FROM events")

@@ -7,7 +7,8 @@ the old file or the new one, never a torn one; on failure the temporary file is 
 
 The temporary name starts with a dot and ends in ``.tmp`` (optionally followed by the final
 suffix, for writers that look at the extension), so a leftover never looks like a result and
-``.<name>.*.tmp`` finds the orphans of a killed process.
+``.<name>.*.tmp`` finds the orphans of a killed process (``<name>`` cut to its first 200
+characters, so a long final name still leaves room for the temporary one).
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ def atomic_path(final: Path, *, keep_suffix: bool = False) -> Iterator[Path]:
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     suffix = ".tmp" + (final.suffix if keep_suffix else "")
-    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix, dir=final.parent)
+    # A name near the file system's limit (255 bytes) must not fail only because the
+    # temporary name is longer: keep at most 200 characters of it in the temporary name.
+    fd, name = tempfile.mkstemp(prefix=f".{final.name[:200]}.", suffix=suffix, dir=final.parent)
     os.close(fd)
     tmp = Path(name)
     # mkstemp makes the file private (0600); a workspace, report or map is an ordinary file

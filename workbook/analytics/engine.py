@@ -19,9 +19,10 @@ of failing.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -163,7 +164,13 @@ class Engine:
         self.available: dict[str, bool] = {}
         self._cache: set[str] = set()
         self._memo: dict[Any, Any] = {}
-        self._create_views()
+        self._files: list[Path] = []
+        try:
+            with self._reading():
+                self._create_views()
+        except BaseException:
+            self.con.close()
+            raise
 
     # ------------------------------------------------------------------ construction
 
@@ -210,6 +217,7 @@ class Engine:
 
         for table in schema.TABLES:
             files = self._parquet_files(table)
+            self._files += files
             self.available[table] = bool(files)
             if files:
                 names = [f.name for f in schema.TABLES[table]]
@@ -275,30 +283,63 @@ class Engine:
             )
         self.con.execute(f"CREATE VIEW people AS {body}")
 
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Turn DuckDB's complaint about one of the workspace's Parquet files into a problem.
+
+        A file cut short or damaged on disk (a full disk, a bad copy, an edit by hand) fails
+        when DuckDB reads its footer or a page of it, with a message naming the file. That
+        is not a bug: it becomes an :class:`AnalyticsError` naming the file and saying how
+        to get it back. Any other DuckDB error goes on as it is.
+        """
+        import duckdb
+
+        try:
+            yield
+        except duckdb.Error as exc:
+            text = str(exc)
+            damaged = next((f for f in self._files if f.as_posix() in text), None)
+            if damaged is None:
+                raise
+            name = damaged.as_posix()
+            detail = text.splitlines()[0].split("Error: ", 1)[-1]
+            for quoted in (f"'{name}'", f'"{name}"'):
+                detail = detail.replace(quoted, "")
+            detail = " ".join(detail.replace(" :", ":").split()).strip(" :")
+            where = f" {self.path}" if self.path is not None else ""
+            raise AnalyticsError(
+                f"{damaged}: the data file is damaged and cannot be read ({detail})",
+                hint=f"import the CRM export again to write it anew: workbook import{where} EXPORT",
+            ) from None
+
     # ------------------------------------------------------------------------ queries
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
         """Run one SQL statement over the workspace's views and return a pandas frame."""
         # Through Arrow: strings arrive as pandas' Arrow-backed str columns, several times
         # faster than building a Python object per value.
-        return self._rel(sql, params).to_arrow_table().to_pandas()
+        with self._reading():
+            return self._rel(sql, params).to_arrow_table().to_pandas()
 
     def _rel(self, sql: str, params: Sequence[Any] | dict[str, Any] | None) -> Any:
         return self.con.sql(sql, params=params) if params else self.con.sql(sql)
 
     def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
         """Run a query and return an Arrow table (to reorder rows before making a frame)."""
-        return self._rel(sql, params).to_arrow_table()
+        with self._reading():
+            return self._rel(sql, params).to_arrow_table()
 
     def arrays(
         self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Run a query and return its columns as numpy arrays (fast for numbers)."""
-        return dict(self._rel(sql, params).fetchnumpy())
+        with self._reading():
+            return dict(self._rel(sql, params).fetchnumpy())
 
     def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         """The single value of a one-row, one-column query (``None`` for no row)."""
-        row = self._rel(sql, params).fetchall()
+        with self._reading():
+            row = self._rel(sql, params).fetchall()
         row = row[0] if row else None
         return None if row is None else row[0]
 
@@ -314,7 +355,8 @@ class Engine:
         table, a CTE or a cached DataFrame.
         """
         if name not in self._cache:
-            self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}", params or {})
+            with self._reading():
+                self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}", params or {})
             self._cache.add(name)
         return name
 
