@@ -223,6 +223,98 @@ def test_a_huge_logo_is_refused_before_it_is_read(tmp_path: Path) -> None:
         _theme(tmp_path, "logo.png")
 
 
+# ------------------------------------------------------------ item 1: paths from user input
+
+
+def test_map_refuses_an_icp_that_is_a_path_and_writes_nothing(tmp_path: Path) -> None:
+    ws = _workspace_copy(tmp_path)
+    line = _one_line_error(*_cli("map", str(ws), "--icp", "../../../escaped"))
+    assert "no ICP '../../../escaped'" in line
+    assert not (ws / "reports").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["client"]
+
+
+def test_map_refuses_an_unknown_icp_instead_of_drawing_an_empty_map(tmp_path: Path) -> None:
+    ws = _workspace_copy(tmp_path)
+    line = _one_line_error(*_cli("map", str(ws), "--icp", "no-such-icp"))
+    assert "no ICP 'no-such-icp'" in line
+    assert not (ws / "reports").exists()
+
+
+@pytest.mark.parametrize("bad", ["../x", "a/b", "/etc/x", "Upper Case", "a" * 70])
+def test_a_map_file_name_is_only_ever_built_from_slugs(bad: str) -> None:
+    from workbook.journeymap import map_filename
+
+    with pytest.raises(WorkbookError, match="cannot name a map file"):
+        map_filename(bad)
+    with pytest.raises(WorkbookError, match="cannot name a map file"):
+        map_filename("studio-owner", "svg", bad)
+    assert map_filename("studio-owner", "svg", "smb") == "journey-map-studio-owner-smb.svg"
+
+
+def test_map_output_in_a_folder_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    ws = _workspace_copy(tmp_path)
+    line = _one_line_error(*_cli("map", str(ws), "-o", str(tmp_path / "typo" / "m.svg")))
+    assert "typo does not exist" in line
+    assert not (tmp_path / "typo").exists()
+
+
+def test_map_output_under_a_file_or_onto_a_file_is_one_line(tmp_path: Path) -> None:
+    ws = _workspace_copy(tmp_path)
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    line = _one_line_error(*_cli("map", str(ws), "-o", str(tmp_path / "afile" / "m.svg")))
+    assert "is a file, not a folder" in line
+    line = _one_line_error(*_cli("map", str(ws), "-o", str(tmp_path / "afile")))
+    assert "is a file, not a folder" in line
+    assert (tmp_path / "afile").read_text(encoding="utf-8") == "x"
+
+
+def test_map_output_folder_is_made_when_its_parent_exists(tmp_path: Path) -> None:
+    ws = _workspace_copy(tmp_path)
+    persona = "sofia-studio-owner"
+    code, out = _cli("map", str(ws), "-p", persona, "-o", str(tmp_path / "maps"), "--format", "svg")
+    assert code == 0, out
+    assert [p.name for p in (tmp_path / "maps").iterdir()] == [f"journey-map-{persona}.svg"]
+
+
+def test_map_output_that_cannot_be_written_is_refused_before_drawing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    ws = _workspace_copy(tmp_path)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda p, mode: False if Path(p) == locked else real_access(p, mode)
+    )
+    line = _one_line_error(*_cli("map", str(ws), "-o", str(locked / "m.html")))
+    assert f"cannot write in {locked}" in line
+    assert list(locked.iterdir()) == []
+
+
+def test_map_output_name_too_long_is_one_line(tmp_path: Path) -> None:
+    ws = _workspace_copy(tmp_path)
+    line = _one_line_error(*_cli("map", str(ws), "-o", str(tmp_path / ("m" * 300 + ".svg"))))
+    assert "mmmm.svg" in line and "too long" in line
+
+
+def test_schema_output_in_a_missing_folder_is_refused(tmp_path: Path) -> None:
+    line = _one_line_error(*_cli("schema", "-o", str(tmp_path / "typo" / "schema.json")))
+    assert "typo does not exist" in line
+    assert not (tmp_path / "typo").exists()
+
+
+def test_demo_data_output_in_a_missing_folder_is_refused_before_generating(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "typo" / "exports"
+    line = _one_line_error(*_cli("demo-data", "--contacts", "5", "-w", str(DEMO), "-o", str(out)))
+    assert "typo does not exist" in line
+    assert not (tmp_path / "typo").exists()
+
+
 # ------------------------------------------------------------ item 6: CLI path mistakes
 
 

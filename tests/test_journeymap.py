@@ -352,6 +352,7 @@ def test_cli_exports_one_file_per_persona(demo_copy: Path, tmp_path: Path) -> No
     from workbook.store import open_workspace
 
     personas = [p.id for p in open_workspace(demo_copy).data.personas]
+    (tmp_path / "maps").mkdir()  # -o names a file: its folder must exist
     result = CliRunner().invoke(
         main, ["map", str(demo_copy), "-o", str(tmp_path / "maps" / "client.svg")]
     )

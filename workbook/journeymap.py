@@ -323,7 +323,7 @@ def build_layout(
     Raises
     ------
     WorkbookError
-        The persona or a lane id does not exist (the message lists the known ones).
+        The persona, the ICP or a lane id does not exist (the message lists the known ones).
     """
     model = _model(ws)
     client = model.client.name
@@ -348,6 +348,12 @@ def build_layout(
                 )
             ],
         ) from None
+    if icp is not None and icp not in {i.id for i in model.icps}:
+        known = ", ".join(i.id for i in model.icps) or "none yet (describe them in step 1)"
+        raise WorkbookError(
+            f"no ICP {icp!r} in this workspace",
+            [Problem(f"unknown ICP {icp!r}", field="icps", hint=f"use one of: {known}")],
+        )
     journey = model.journey(persona.id, icp) or Journey(persona=persona.id, icp=icp)
     title = f"Journey map: {persona.name}"
     if not model.stages:
@@ -1007,7 +1013,33 @@ def _svg_font(font: str) -> str:
 
 
 def map_filename(persona_id: str, fmt: str = "html", icp: str | None = None) -> str:
-    """``journey-map-<persona>[-<icp>].<fmt>``: ids are slugs, so the name is safe."""
+    """``journey-map-<persona>[-<icp>].<fmt>``, a plain file name.
+
+    Ids are slugs (the model checks the workspace's, :func:`build_layout` that a persona or
+    ICP asked for exists); anything else is refused here, so the name can never lead into
+    another folder.
+
+    Raises
+    ------
+    WorkbookError
+        A persona or ICP id that is not a slug, or an unknown format.
+    """
+    import re
+
+    for what, value in (("persona", persona_id), ("ICP", icp)):
+        # the model's Slug: lower-case letters and digits in words joined by single hyphens
+        slug = value is None or (
+            len(value) <= 64 and re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", value) is not None
+        )
+        if not slug:
+            raise WorkbookError(
+                f"cannot name a map file after the {what} id {value!r}",
+                hint="ids are lower-case words joined by hyphens, like studio-owner",
+            )
+    if fmt not in FORMATS:
+        raise WorkbookError(
+            f"cannot export a map as {fmt!r}", hint="use one of: " + ", ".join(FORMATS)
+        )
     return f"journey-map-{persona_id}{'-' + icp if icp else ''}.{fmt}"
 
 

@@ -150,10 +150,12 @@ def demo_data(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    from workbook.cli._paths import output_folder
     from workbook.crm.generate import PART, generate_parts, write_exports
     from workbook.model import Workspace
     from workbook.store import open_workspace
 
+    output_folder(output)  # before any work: a mistyped or unwritable folder fails at once
     if workspace is None and (Path("data/demo") / "workspace.yaml").exists():
         workspace = Path("data/demo")
     ws = (

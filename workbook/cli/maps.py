@@ -41,23 +41,26 @@ def map_(
     kpis: bool,
 ) -> None:
     """Export the journey map of each persona (or of one) in WORKSPACE."""
+    from workbook.cli._paths import output_file, output_folder
+    from workbook.exceptions import Problem, WorkbookError
     from workbook.journeymap import build_layout, export_map, map_filename, stage_kpis
     from workbook.store import open_workspace
 
     ws = open_workspace(workspace)
     personas = [persona] if persona else [p.id for p in ws.data.personas]
-    if persona:
-        build_layout(ws, persona, icp=icp)  # an unknown persona fails here, before any file
+    if persona or icp:
+        # an unknown persona or ICP fails here, before any file
+        build_layout(ws, persona or (personas[0] if personas else None), icp=icp)
     if not personas:
         click.echo("no personas in this workspace yet: nothing to export (add one in step 2)")
         return
     out = Path(output) if output else None
-    if out is not None and out.suffix:
+    # an existing folder takes the default names even when its name has a dot in it
+    into_folder = out is not None and (out.is_dir() or not out.suffix)
+    if out is not None and not into_folder:
         fmt = fmt or out.suffix.lstrip(".").lower()
     fmt = fmt or "html"
     if fmt not in ("html", "svg", "png"):
-        from workbook.exceptions import Problem, WorkbookError
-
         raise WorkbookError(
             f"cannot export a map as {fmt!r}",
             [
@@ -66,14 +69,21 @@ def map_(
                 )
             ],
         )
+    # the place to write is checked before the first map is drawn
+    if out is not None:
+        if into_folder:
+            output_folder(out)
+        else:
+            output_file(out)
     for pid in personas:
         if out is None:
             path = ws.reports_dir / "maps" / map_filename(pid, fmt, icp)
-        elif not out.suffix:
+        elif into_folder:
             path = out / map_filename(pid, fmt, icp)
         elif persona:
             path = out
         else:
+            # a persona id of the workspace is a slug (the model checks it): no separator
             path = out.with_name(f"{out.stem}-{pid}{out.suffix}")
         values = stage_kpis(ws, pid) if kpis else None
         export_map(ws, pid, path, fmt, icp=icp, kpis=values)

@@ -139,7 +139,8 @@ def schema(output: str | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
+    from workbook.cli._paths import output_file
     from workbook.files import write_atomic
 
-    write_atomic(Path(output), text)
+    write_atomic(output_file(Path(output)), text)
     click.echo(f"wrote {output}", err=True)
