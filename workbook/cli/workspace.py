@@ -59,7 +59,7 @@ def validate(path: str) -> None:
 
     try:
         ws = read_workspace(path)
-        folder = Path(path).parent if path.endswith((".yaml", ".yml")) else Path(path)
+        folder = Path(path) if Path(path).is_dir() else Path(path).parent
         if (folder / "data").is_dir():
             # an import cut short in its commit is finished, then YAML, manifest and files
             # must agree

@@ -484,7 +484,7 @@ def recover(workspace: str | Path | OpenWorkspace) -> str | None:
         root: Path = workspace.path
     else:
         root = Path(workspace)
-        if root.name.endswith((".yaml", ".yml")):
+        if root.name.endswith((".yaml", ".yml")) and not root.is_dir():
             root = root.parent
     done = None
     if (schema.data_dir(root) / JOURNAL).exists():
