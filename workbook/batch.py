@@ -2,15 +2,19 @@
 
 Each client is rendered by :func:`workbook.report.render_report` in a worker *process*
 (papermill in threads fights over ZMQ ports; each worker also keeps nbconvert imported
-between its clients). A client that fails is recorded with its error and the others go on;
-the run's exit status says whether any failed. Before rendering, the client's input
-fingerprint (:func:`workbook.report.inputs_fingerprint`) is compared with the one stored
-beside its last report; equal means nothing changed and the client is skipped, cheaply:
-the check imports neither papermill nor nbconvert.
+between its clients). A client that fails is recorded with its error and the others go on:
+one past its time limit (``timeout``) fails naming the cell it was running, one whose kernel
+died says so. The summary ends with one line per failed client and the run's exit status
+says whether any failed. Before rendering, the client's input fingerprint
+(:func:`workbook.report.inputs_fingerprint`, over every file the render reads and every
+option that changes what it writes) is compared with the one stored beside its last report;
+equal, with every file of that report still there, means nothing changed and the client is
+skipped, cheaply: the check imports neither papermill nor nbconvert.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -20,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from workbook.exceptions import Problem, ReportError, WorkbookError
+from workbook.report import DEFAULT_TIMEOUT
 
 __all__ = ["BatchResult", "ClientResult", "load_manifest", "print_summary", "run_batch"]
 
@@ -122,29 +127,50 @@ def _output_for(workspace: Path, output: Path | None, slug: str) -> Path | None:
 
 
 def _check(
-    workspace: Path, output: Path | None, slug: str, params: dict[str, Any]
+    workspace: Path,
+    output: Path | None,
+    slug: str,
+    options: dict[str, Any],
+    notebook: str | Path | None,
 ) -> tuple[str, str | None]:
-    """The inputs' fingerprint, and the report's path when it is current (else None)."""
+    """The inputs' fingerprint, and the report's path when it is current (else None).
+
+    Current means: the fingerprint stored beside the report is this one (same inputs, same
+    options), and every file the run would write is there (the PDF when asked for).
+    """
     from workbook.report import inputs_fingerprint, read_fingerprint, report_outputs
 
     outputs = report_outputs(workspace, slug, _output_for(workspace, output, slug))
-    current = inputs_fingerprint(workspace, params)
-    return current, (str(outputs.html) if read_fingerprint(outputs) == current else None)
+    current = inputs_fingerprint(workspace, options, notebook=notebook)
+    fresh = read_fingerprint(outputs) == current
+    if options.get("pdf") and not outputs.pdf.is_file():
+        fresh = False
+    return current, (str(outputs.html) if fresh else None)
+
+
+def _one_line(text: str) -> str:
+    """An error on one line of the summary, however many lines it had."""
+    return " ".join(text.split())
 
 
 def _render_one(
-    workspace: str, output: str | None, pdf: bool, locale: str, fingerprint: str | None
+    workspace: str, output: str | None, fingerprint: str | None, options: dict[str, Any]
 ) -> ClientResult:
     """Worker: render one client, turning every failure into a result (never raise)."""
     start = time.perf_counter()
+    # nbclient logs a timeout or a dead kernel to stderr as it happens; the summary says it
+    # once, with the cell, so the worker keeps that noise off the terminal.
+    quiet = logging.getLogger("papermill")
+    if not quiet.handlers:
+        quiet.addHandler(logging.NullHandler())
     try:
         from workbook.report import render_report
 
-        result = render_report(workspace, output, locale=locale, pdf=pdf, fingerprint=fingerprint)
+        result = render_report(workspace, output, fingerprint=fingerprint, **options)
         return ClientResult(workspace, "rendered", str(result.html), time.perf_counter() - start)
     except WorkbookError as exc:
         return ClientResult(
-            workspace, "failed", None, time.perf_counter() - start, " ".join(exc.lines())
+            workspace, "failed", None, time.perf_counter() - start, _one_line(" ".join(exc.lines()))
         )
     except Exception as exc:  # a bug must not take the other clients down with it
         return ClientResult(
@@ -152,7 +178,7 @@ def _render_one(
             "failed",
             None,
             time.perf_counter() - start,
-            f"unexpected {type(exc).__name__}: {exc}",
+            _one_line(f"unexpected {type(exc).__name__}: {exc}"),
         )
 
 
@@ -164,6 +190,8 @@ def run_batch(
     force: bool = False,
     pdf: bool = False,
     locale: str = "en_GB",
+    timeout: float | None = DEFAULT_TIMEOUT,
+    notebook: str | Path | None = None,
     progress: bool = False,
 ) -> BatchResult:
     """Render every client's report, ``jobs`` at a time.
@@ -183,6 +211,11 @@ def run_batch(
         Also print each report to PDF.
     locale
         Locale for dates and numbers.
+    timeout
+        Seconds each client's report may take (see :func:`workbook.report.render_report`);
+        a client past it fails, naming the cell it was running, and the others go on.
+    notebook
+        A notebook to run instead of the built-in report notebook.
     progress
         Show a progress bar (rich) on the terminal.
 
@@ -191,12 +224,20 @@ def run_batch(
     BatchResult
         One :class:`ClientResult` per workspace, in the order given.
     """
+    from workbook.report import report_options
+
     start = time.perf_counter()
     out_dir = Path(output) if output is not None else None
     results: dict[int, ClientResult] = {}
     todo: list[tuple[int, str, str | None, str | None]] = []
     seen_slugs: dict[str, str] = {}
-    params = {"sections": None, "locale": locale}
+    options = report_options(locale=locale, pdf=pdf, notebook=notebook)
+    render_options: dict[str, Any] = {
+        "locale": locale,
+        "pdf": pdf,
+        "timeout": timeout,
+        "notebook": None if notebook is None else str(notebook),
+    }
     for i, ws in enumerate(workspaces):
         path = Path(ws)
         slug = _slug(path)
@@ -214,7 +255,7 @@ def run_batch(
                 )
                 continue
             seen_slugs[slug] = str(path)
-        fingerprint, html = _check(path, out_dir, slug, params)
+        fingerprint, html = _check(path, out_dir, slug, options, notebook)
         if html is not None and not force:
             results[i] = ClientResult(str(path), "skipped", html)
             continue
@@ -223,7 +264,7 @@ def run_batch(
 
     if todo:
         workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
-        _run_pool(todo, workers, results, pdf=pdf, locale=locale, progress=progress)
+        _run_pool(todo, workers, results, render_options, progress=progress)
     ordered = [results[i] for i in range(len(workspaces))]
     return BatchResult(ordered, time.perf_counter() - start)
 
@@ -232,9 +273,8 @@ def _run_pool(
     todo: list[tuple[int, str, str | None, str | None]],
     workers: int,
     results: dict[int, ClientResult],
+    options: dict[str, Any],
     *,
-    pdf: bool,
-    locale: str,
     progress: bool,
 ) -> None:
     import multiprocessing
@@ -254,8 +294,7 @@ def _run_pool(
         task = bar.add_task("", total=len(todo))
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             futures: dict[Future[ClientResult], tuple[int, str]] = {
-                pool.submit(_render_one, ws, out, pdf, locale, fp): (i, ws)
-                for i, ws, out, fp in todo
+                pool.submit(_render_one, ws, out, fp, options): (i, ws) for i, ws, out, fp in todo
             }
             for fut in as_completed(futures):
                 i, ws = futures[fut]
@@ -263,14 +302,23 @@ def _run_pool(
                     res = fut.result()
                 except Exception as exc:  # the worker process itself died (killed, out of memory)
                     res = ClientResult(
-                        ws, "failed", error=f"worker stopped: {type(exc).__name__}: {exc}"
+                        ws,
+                        "failed",
+                        error=_one_line(
+                            f"the worker process rendering it stopped ({type(exc).__name__}: "
+                            f"{exc}); out of memory? run again with fewer --jobs"
+                        ),
                     )
                 results[i] = res
                 bar.update(task, advance=1, description=f"{Path(ws).name}: {res.status}")
 
 
 def print_summary(result: BatchResult, console: Any = None) -> None:
-    """A table of every client: status, time, report path or error."""
+    """A table of every client (status, time, report), then one line per failed client.
+
+    Each failure is printed whole on one line, ``failed: <workspace>: <why>``, never wrapped,
+    so it can be read, grepped or mailed as it is.
+    """
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -280,7 +328,7 @@ def print_summary(result: BatchResult, console: Any = None) -> None:
     table.add_column("client")
     table.add_column("status")
     table.add_column("seconds", justify="right")
-    table.add_column("report or error", overflow="fold")
+    table.add_column("report", overflow="fold")
     colour = {"rendered": "green", "skipped": "cyan", "failed": "red"}
     for c in result.clients:
         # Text(), not markup: paths and error messages may contain brackets.
@@ -288,10 +336,14 @@ def print_summary(result: BatchResult, console: Any = None) -> None:
             Text(c.workspace),
             Text(c.status, style=colour[c.status]),
             f"{c.seconds:.1f}" if c.status != "skipped" else "",
-            Text(c.html or "" if c.status != "failed" else (c.error or "")),
+            Text(c.html or "" if c.status != "failed" else "(why: below)"),
         )
     console.print(table)
     console.print(
         f"{len(result.rendered)} rendered, {len(result.skipped)} unchanged (skipped), "
         f"{len(result.failed)} failed in {result.seconds:.1f} s"
     )
+    for c in result.failed:
+        line = Text("failed: ", style="red")
+        line.append(f"{c.workspace}: {_one_line(c.error or 'no reason given')}", style="default")
+        console.print(line, soft_wrap=True)

@@ -15,8 +15,13 @@ interpreter and their imports each time). The pipeline:
    to a temporary name and moved into place with :func:`os.replace`, so a failed run never
    leaves a half-written report under the final name.
 
-The fingerprint (:func:`inputs_fingerprint`) covers the workspace document, the data
-manifest, the logo, the notebook, the template and the package source; :mod:`workbook.batch`
+A time limit covers the notebook's whole run: past it, or when the kernel dies, the report is
+abandoned with the cell it was running named, and the notebook as far as it ran is kept as
+``<name>.failed.ipynb``.
+
+The fingerprint (:func:`inputs_fingerprint`) covers every file a render reads (the workspace
+document, the data, the logo wherever it is, the notebook, the template, the package) and
+every option that changes what it writes (:func:`report_options`); :mod:`workbook.batch`
 skips a client whose fingerprint has not changed.
 """
 
@@ -28,6 +33,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -39,6 +45,7 @@ from workbook.exceptions import ReportError
 from workbook.files import atomic_path, write_atomic
 
 __all__ = [
+    "DEFAULT_TIMEOUT",
     "NOTEBOOK",
     "TEMPLATE_DIR",
     "TEMPLATE_NAME",
@@ -47,7 +54,9 @@ __all__ = [
     "export_html",
     "inputs_fingerprint",
     "print_pdf",
+    "read_fingerprint",
     "render_report",
+    "report_options",
     "report_outputs",
 ]
 
@@ -62,7 +71,9 @@ TEMPLATE_DIR = _ROOT / "templates" / "report"
 
 #: Cells never shown in a report: papermill's injected parameters, the defaults, notes.
 _REMOVE_TAGS = ("injected-parameters", "parameters", "remove")
-_FINGERPRINT_VERSION = 1
+_FINGERPRINT_VERSION = 2
+#: Seconds one client's report may take by default (the demo client takes about 6).
+DEFAULT_TIMEOUT = 300.0
 
 
 # ------------------------------------------------------------------------------- outputs
@@ -78,6 +89,11 @@ class ReportOutputs:
     def notebook(self) -> Path:
         """The executed notebook, kept for audit."""
         return self.html.with_suffix(".ipynb")
+
+    @property
+    def failed_notebook(self) -> Path:
+        """The notebook of a run that failed, as far as it ran."""
+        return self.html.with_suffix(".failed.ipynb")
 
     @property
     def pdf(self) -> Path:
@@ -171,32 +187,127 @@ def _file_digest(path: Path) -> bytes | None:
     return digest
 
 
-def inputs_fingerprint(workspace_path: str | Path, params: dict[str, Any] | None = None) -> str:
+def report_options(
+    *,
+    sections: Sequence[str] | None = None,
+    report_date: str | dt.date | None = None,
+    locale: str = "en_GB",
+    pdf: bool = False,
+    kernel_name: str = "python3",
+    notebook: str | Path | None = None,
+) -> dict[str, Any]:
+    """The options of a render that change what it writes, as its fingerprint records them.
+
+    :func:`render_report` and :mod:`workbook.batch` both build them here, so a report
+    rendered by one is recognised by the other. The date is recorded only when given: a
+    re-run on another day with today's date on the cover is still the same report. The time
+    limit is left out: it decides whether a report is written, not what it says.
+    """
+    options: dict[str, Any] = {
+        "sections": list(sections) if sections is not None else None,
+        "locale": locale,
+        "pdf": bool(pdf),
+        "kernel": kernel_name,
+        "notebook": None if notebook is None else Path(notebook).name,
+    }
+    if report_date is not None:
+        options["report_date"] = str(report_date)
+    return options
+
+
+def _logo_file(workspace: Path, document: bytes) -> Path | None:
+    """Where ``client.branding.logo`` points, read from the raw document (no validation).
+
+    The logo may live anywhere in the workspace (or be a link to elsewhere), not only in
+    ``assets/``; whatever the theme would read is what the fingerprint hashes.
+    """
+    import yaml
+
+    try:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        raw = yaml.load(document, Loader=loader)  # noqa: S506 (a safe loader)
+        logo = raw["client"]["branding"]["logo"]
+    except (yaml.YAMLError, KeyError, TypeError):
+        return None
+    return workspace / logo if isinstance(logo, str) and logo.strip() else None
+
+
+def _data_files(folder: Path) -> list[Path]:
+    """Every file under the workspace's ``data/``, leaving out temporaries and locks."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [
+            Path(root) / f for f in files if not f.startswith(".") and not f.endswith(".lock")
+        ]
+    return sorted(found)
+
+
+def inputs_fingerprint(
+    workspace_path: str | Path,
+    params: dict[str, Any] | None = None,
+    *,
+    notebook: str | Path | None = None,
+) -> str:
     """A hash of everything a report depends on; equal hashes mean the same report.
 
-    It covers ``workspace.yaml``, the CRM data manifest (rewritten by every import), the logo,
-    the report parameters, the notebook, the template, the package source and the versions
-    of the libraries that draw the report. Reading these is cheap (a few hundred small
-    files), so checking a client costs milliseconds and imports nothing heavy.
+    It covers every file a render reads and every option that changes what it writes:
+
+    - ``workspace.yaml``, byte for byte;
+    - the CRM data: each manifest byte for byte, and every other file under ``data/`` (the
+      Parquet tables) by path, size and modification time, which is cheap however large the
+      tables are, and changes whenever one is rewritten;
+    - the logo wherever ``client.branding.logo`` points (links followed), and ``assets/``;
+    - the options (``params``, see :func:`report_options`: sections, locale, date, PDF...);
+    - the report notebook (``notebook``, default :data:`NOTEBOOK`), the template, the package
+      source and version, and the versions of the libraries that draw the report.
+
+    Checking a client costs milliseconds and imports nothing heavy.
     """
+    from workbook import __version__
+
     ws = Path(workspace_path)
     h = hashlib.sha256()
 
     def add(label: str, data: bytes) -> None:
         h.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
 
+    def add_file(label: str, path: Path) -> None:
+        try:
+            add(label, path.read_bytes())
+        except OSError:  # missing, a folder, unreadable: the render will say so
+            add(label, b"<missing>")
+
     add("fingerprint-version", str(_FINGERPRINT_VERSION).encode())
     add("params", json.dumps(params or {}, sort_keys=True, default=str).encode())
-    for rel in ("workspace.yaml", "data/manifest.json"):
-        p = ws / rel
-        add(rel, p.read_bytes() if p.is_file() else b"<missing>")
+    try:
+        document = (ws / "workspace.yaml").read_bytes()
+    except OSError:
+        document = b"<missing>"
+    add("workspace.yaml", document)
+    logo = _logo_file(ws, document)
+    if logo is not None:
+        add_file("logo", logo)
+    for p in _data_files(ws / "data"):
+        rel = p.relative_to(ws).as_posix()
+        if p.name == "manifest.json":
+            add_file(rel, p)
+        else:
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            add(rel, f"{st.st_size}:{st.st_mtime_ns}".encode())
     for p in sorted((ws / "assets").rglob("*")) if (ws / "assets").is_dir() else []:
         if p.is_file():
-            add("asset:" + p.relative_to(ws).as_posix(), p.read_bytes())
+            add_file("asset:" + p.relative_to(ws).as_posix(), p)
+    if notebook is not None:
+        add_file("notebook", Path(notebook))
     for p in _code_files():
         digest = _file_digest(p)
         if digest is not None:
             h.update(("code:" + p.name).encode() + b"\0" + digest)
+    add("version", __version__.encode())
     add("dists", _dist_versions().encode())
     return h.hexdigest()
 
@@ -217,12 +328,16 @@ def _dist_versions() -> str:
 
 
 def read_fingerprint(outputs: ReportOutputs) -> str | None:
-    """The fingerprint stored beside a report, or None when there is none (or no report)."""
+    """The fingerprint stored beside a report, or None when there is none.
+
+    None too when the HTML or the executed notebook is missing: the report is then not
+    complete and must be rendered again.
+    """
     try:
         data = json.loads(outputs.fingerprint.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
+    except (OSError, ValueError):
         return None
-    if not outputs.html.is_file():
+    if not (outputs.html.is_file() and outputs.notebook.is_file()):
         return None
     value = data.get("fingerprint") if isinstance(data, dict) else None
     return value if isinstance(value, str) else None
@@ -387,16 +502,89 @@ def _skip_iri_checker() -> None:
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
-def _execute(params: dict[str, Any], out_nb: Path, *, kernel_name: str, timeout: int | None) -> Any:
-    """Run the report notebook with papermill; return the executed notebook node."""
+class _Run:
+    """What the kernel is doing: the notebook, the cell running and the time left.
+
+    nbclient calls :meth:`notebook_start` and :meth:`cell_execute` (its hooks) and asks
+    :meth:`time_left` before every cell, so the time limit covers the whole notebook rather
+    than each cell, and a failure can name the cell it happened in.
+    """
+
+    def __init__(self, deadline: float | None, limit: float | None) -> None:
+        self.deadline = deadline
+        self.limit = limit
+        self.nb: Any = None
+        self.cell: Any = None
+        self.index: int | None = None
+
+    def notebook_start(self, notebook: Any = None, **_: Any) -> None:
+        self.nb = notebook
+
+    def cell_execute(self, cell: Any = None, cell_index: int | None = None, **_: Any) -> None:
+        self.cell, self.index = cell, cell_index
+
+    def time_left(self, cell: Any = None) -> float | None:
+        if self.deadline is None:
+            return None
+        # Never 0 or less: nbclient reads that as "no limit".
+        return max(1.0, self.deadline - time.monotonic())
+
+    def where(self) -> str:
+        """The running cell, for a person: its number and section, or its first line."""
+        if self.cell is None or self.index is None:
+            return "before the first cell"
+        return f"cell {self.index + 1} ({_describe(str(self.cell.get('source', '')))})"
+
+    def keep(self, out_nb: Path, ename: str, evalue: str) -> None:
+        """Write the notebook as far as it ran, the stop marked on its cell, to ``out_nb``."""
+        if self.nb is None:
+            return
+        import nbformat
+
+        if self.cell is not None:
+            error = nbformat.v4.new_output(  # type: ignore[no-untyped-call]
+                "error", ename=ename, evalue=evalue, traceback=[evalue]
+            )
+            self.cell.setdefault("outputs", []).append(error)
+        nbformat.write(self.nb, str(out_nb))  # type: ignore[no-untyped-call]
+
+
+_SECTION_CALL = re.compile(r"render_section\(\s*[\"']([^\"']+)[\"']")
+
+
+def _describe(source: str) -> str:
+    """A cell in a few words: the report section it draws, else its first line."""
+    section = _SECTION_CALL.search(source)
+    if section:
+        return f"section {section.group(1)!r}"
+    first = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")
+    return first if len(first) <= 60 else first[:57] + "..."
+
+
+def _execute(
+    params: dict[str, Any],
+    out_nb: Path,
+    *,
+    notebook: Path,
+    kernel_name: str,
+    run: _Run,
+    kept: Path,
+) -> Any:
+    """Run the report notebook with papermill; return the executed notebook node.
+
+    On any failure the notebook as far as it ran is in ``out_nb`` (the caller keeps it as
+    ``kept``) and a :class:`ReportError` says what happened, in which cell.
+    """
     _skip_iri_checker()
     import papermill as pm
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
+    left = run.time_left()
     exporter_ready = _preload_exporter()
     try:
         nb = pm.execute_notebook(
-            str(NOTEBOOK),
+            str(notebook),
             str(out_nb),
             # ipykernel warns on stderr at every start that local TCP is unencrypted; the
             # kernel never leaves this machine, so keep its console quiet (its own shutdown noise
@@ -407,13 +595,42 @@ def _execute(params: dict[str, Any], out_nb: Path, *, kernel_name: str, timeout:
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=False,
-            execution_timeout=timeout,
+            start_timeout=60 if left is None else max(1, min(60, int(left))),
             cwd=str(Path.cwd()),
+            # nbclient's own options: the time limit and where it stands
+            timeout_func=run.time_left,
+            on_notebook_start=run.notebook_start,
+            on_cell_execute=run.cell_execute,
         )
     except PapermillExecutionError as exc:
         raise ReportError(
-            f"the report notebook failed: {exc.ename}: {exc.evalue}",
-            hint="the executed notebook beside the report shows the failing cell",
+            f"the report notebook failed in {_describe(str(exc.source))}: "
+            f"{exc.ename}: {exc.evalue}",
+            hint=f"open {kept} to see the failing cell",
+        ) from None
+    except CellTimeoutError:
+        where = run.where()
+        message = f"ran past its time limit of {run.limit:g} s in {where}"
+        run.keep(out_nb, "TimeLimit", f"stopped here: the report {message}")
+        raise ReportError(
+            f"the report {message}",
+            hint=f"the notebook as far as it ran is kept at {kept}; find what that cell "
+            "waits for, or allow more time with --timeout SECONDS",
+        ) from None
+    except DeadKernelError:
+        where = run.where()
+        run.keep(out_nb, "DeadKernel", "the kernel died while running this cell")
+        raise ReportError(
+            f"the report kernel died in {where} (out of memory?)",
+            hint=f"the notebook as far as it ran is kept at {kept}; free some memory or "
+            "render fewer clients at once (--jobs 1), then run again",
+        ) from None
+    except RuntimeError as exc:
+        if not str(exc).startswith("Kernel"):  # jupyter_client: the kernel did not start
+            raise
+        raise ReportError(
+            f"the report kernel did not start: {exc}",
+            hint=f"check that the {kernel_name!r} kernel works (`jupyter kernelspec list`)",
         ) from None
     finally:
         exporter_ready.join()
@@ -429,8 +646,9 @@ def render_report(
     locale: str = "en_GB",
     pdf: bool = False,
     kernel_name: str = "python3",
-    timeout: int | None = 600,
+    timeout: float | None = DEFAULT_TIMEOUT,
     fingerprint: str | None = None,
+    notebook: str | Path | None = None,
 ) -> ReportResult:
     """Render one client's report.
 
@@ -451,11 +669,15 @@ def render_report(
     kernel_name
         The Jupyter kernel; ``python3`` is this environment's own Python.
     timeout
-        Seconds any one cell may run before the report is abandoned.
+        Seconds the client's report may take, from opening the workspace to the last cell
+        of the notebook; past it the report is abandoned, the notebook as far as it ran kept
+        and the running cell named. ``None`` for no limit.
     fingerprint
         The inputs' fingerprint to store, when the caller computed it before deciding to
         render (:mod:`workbook.batch`): if the code changes while the report renders, the
         next run sees a difference and renders again.
+    notebook
+        The notebook to run instead of :data:`NOTEBOOK` (it takes the same parameters).
 
     Returns
     -------
@@ -471,6 +693,7 @@ def render_report(
         final name (a failed run keeps ``<name>.failed.ipynb`` for diagnosis).
     """
     start = time.perf_counter()
+    run = _Run(None if timeout is None else time.monotonic() + timeout, timeout)
     ws = _open(workspace)
     ws_path = Path(ws.path)
     data = ws.data
@@ -481,10 +704,15 @@ def render_report(
         "report_date": str(report_date) if report_date is not None else dt.date.today().isoformat(),
         "locale": locale,
     }
-    fp_params = {k: v for k, v in params.items() if k != "workspace"}
-    if report_date is None:
-        fp_params.pop("report_date")  # a re-run on another day is still the same report
-    fingerprint = fingerprint or inputs_fingerprint(ws_path, fp_params)
+    options = report_options(
+        sections=sections,
+        report_date=report_date,
+        locale=locale,
+        pdf=pdf,
+        kernel_name=kernel_name,
+        notebook=notebook,
+    )
+    fingerprint = fingerprint or inputs_fingerprint(ws_path, options, notebook=notebook)
 
     try:
         outputs.html.parent.mkdir(parents=True, exist_ok=True)
@@ -493,10 +721,17 @@ def render_report(
             f"cannot create the report folder {outputs.html.parent}: {exc.strerror}",
             hint="choose another place with -o",
         ) from None
-    failed_nb = outputs.html.with_suffix(".failed.ipynb")
+    failed_nb = outputs.failed_notebook
     with atomic_path(outputs.notebook, keep_suffix=True) as tmp_nb:
         try:
-            nb = _execute(params, tmp_nb, kernel_name=kernel_name, timeout=timeout)
+            nb = _execute(
+                params,
+                tmp_nb,
+                notebook=Path(notebook) if notebook is not None else NOTEBOOK,
+                kernel_name=kernel_name,
+                run=run,
+                kept=failed_nb,
+            )
         except ReportError:
             if tmp_nb.is_file() and tmp_nb.stat().st_size:
                 os.replace(tmp_nb, failed_nb)

@@ -7,6 +7,17 @@ from pathlib import Path
 import click
 
 from workbook.cli import main
+from workbook.report import DEFAULT_TIMEOUT  # a light import: the stdlib and our files module
+
+_TIMEOUT = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time a client's report may take; past it the report is abandoned, the notebook as "
+    "far as it ran kept, and the cell it was running named.",
+)
 
 
 @main.command()
@@ -23,6 +34,7 @@ from workbook.cli import main
 )
 @click.option("--date", "report_date", help="Date on the cover, YYYY-MM-DD (default: today).")
 @click.option("--locale", default="en_GB", show_default=True, help="Locale for dates and numbers.")
+@_TIMEOUT
 def report(
     path: Path,
     output: Path | None,
@@ -30,6 +42,7 @@ def report(
     sections: tuple[str, ...],
     report_date: str | None,
     locale: str,
+    timeout: float,
 ) -> None:
     """Render the client report of the workspace at PATH and print its path."""
     from workbook.report import render_report
@@ -41,6 +54,7 @@ def report(
         report_date=report_date,
         locale=locale,
         pdf=pdf,
+        timeout=timeout,
     )
     for warning in result.warnings:
         click.secho(f"warning: {warning}", err=True, fg="yellow")
@@ -74,6 +88,7 @@ def report(
 )
 @click.option("--pdf", is_flag=True, help="Also print each report to PDF.")
 @click.option("--locale", default="en_GB", show_default=True, help="Locale for dates and numbers.")
+@_TIMEOUT
 def batch(
     paths: tuple[Path, ...],
     manifest: Path | None,
@@ -82,12 +97,15 @@ def batch(
     force: bool,
     pdf: bool,
     locale: str,
+    timeout: float,
 ) -> None:
     """Render the reports of many clients in parallel; a failed client does not stop the rest.
 
-    Clients whose workspace, data, template and code have not changed since their last
-    report are skipped (use --force to render them anyway). Exits with status 1 when any
-    client failed.
+    Clients whose workspace, data, logo, options, template and code have not changed since
+    their last report are skipped (use --force to render them anyway). Each client has
+    --timeout seconds; one that runs past it, or whose kernel dies, fails with the cell it
+    was running. The summary ends with one line per failed client saying why, and the
+    command exits with status 1 when any client failed.
     """
     from workbook.batch import load_manifest, print_summary, run_batch
 
@@ -97,7 +115,14 @@ def batch(
     if not targets:
         raise click.UsageError("give workspace folders, or --manifest clients.yaml")
     result = run_batch(
-        targets, output=output, jobs=jobs, force=force, pdf=pdf, locale=locale, progress=True
+        targets,
+        output=output,
+        jobs=jobs,
+        force=force,
+        pdf=pdf,
+        locale=locale,
+        timeout=timeout,
+        progress=True,
     )
     print_summary(result)
     if result.failed:

@@ -1,0 +1,221 @@
+"""Batch and report hardening: nothing skipped that would change, hung and dead kernels named,
+and the report files of one run always together, whatever moment a run is killed at.
+
+The kernel tests run a tiny notebook of their own (``notebook=``): a kernel starts in about a
+second, so a client that sleeps past a 4 s limit, one whose kernel dies and one that renders
+cost a few seconds together.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import require_chromium
+
+from workbook import batch, report
+from workbook.cli import main
+
+
+def _client(demo: Path, dest: Path, slug: str) -> Path:
+    shutil.copytree(demo, dest)
+    data = yaml.safe_load((dest / "workspace.yaml").read_text(encoding="utf-8"))
+    data["client"]["slug"] = slug
+    (dest / "workspace.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return dest
+
+
+def _notebook(path: Path, *cells: str) -> Path:
+    """A report notebook with the real one's parameters, then ``cells``."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.metadata["language_info"] = {"name": "python"}
+    params = nbformat.v4.new_code_cell(
+        'workspace = ""\nsections = None\nreport_date = None\nlocale = "en_GB"'
+    )
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, *(nbformat.v4.new_code_cell(c) for c in cells)]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def fixed_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fingerprint covers the package source; in a shared checkout others edit it while a
+    # test runs, so here it covers the notebook and template only.
+    code = [report.NOTEBOOK, *sorted(p for p in report.TEMPLATE_DIR.rglob("*") if p.is_file())]
+    monkeypatch.setattr(report, "_code_files", lambda: code)
+
+
+# ------------------------------------------------------------------- 7: what is fingerprinted
+
+
+def test_fingerprint_covers_every_file_the_render_reads(
+    demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = demo_copy
+    options = report.report_options()
+
+    def fp() -> str:
+        return report.inputs_fingerprint(ws, options)
+
+    # A logo kept outside assets/: changing it changes the report.
+    (ws / "brand").mkdir()
+    shutil.copy(ws / "assets" / "logo.svg", ws / "brand" / "logo.svg")
+    text = (ws / "workspace.yaml").read_text(encoding="utf-8")
+    assert "logo: assets/logo.svg" in text
+    (ws / "workspace.yaml").write_text(
+        text.replace("logo: assets/logo.svg", "logo: brand/logo.svg"), encoding="utf-8"
+    )
+    before = fp()
+    logo = ws / "brand" / "logo.svg"
+    logo.write_text(logo.read_text(encoding="utf-8").replace("</svg>", "<!-- v2 --></svg>"))
+    assert fp() != before, "a changed logo outside assets/ must render again"
+
+    # A logo that is a link to a file elsewhere: a change of that file counts too.
+    elsewhere = tmp_path / "shared-logo.svg"
+    shutil.copy(logo, elsewhere)
+    logo.unlink()
+    logo.symlink_to(elsewhere)
+    before = fp()
+    elsewhere.write_text(elsewhere.read_text(encoding="utf-8").replace("v2", "v3"))
+    assert fp() != before
+
+    # A derived table rewritten while the manifest stays the same.
+    table = ws / "data" / "derived" / "stage_entries.parquet"
+    before = fp()
+    data = table.read_bytes()
+    table.write_bytes(data + b"\0")
+    assert fp() != before, "a rewritten Parquet table must render again"
+
+    # A new version of the package, and another report notebook.
+    before = fp()
+    monkeypatch.setattr("workbook.__version__", "99.0.0")
+    assert fp() != before
+    nb_a = _notebook(tmp_path / "a.ipynb", "print(1)")
+    with_nb = report.inputs_fingerprint(ws, options, notebook=nb_a)
+    _notebook(nb_a, "print(2)")
+    assert report.inputs_fingerprint(ws, options, notebook=nb_a) != with_nb
+
+    # Every option that changes an output.
+    base = report.inputs_fingerprint(ws, report.report_options())
+    for changed in (
+        {"pdf": True},
+        {"sections": ["summary"]},
+        {"locale": "de_DE"},
+        {"report_date": "2026-03-01"},
+        {"kernel_name": "other"},
+    ):
+        assert report.inputs_fingerprint(ws, report.report_options(**changed)) != base, changed
+    # ...and a temporary file or a lock beside the data does not.
+    (ws / "data" / ".manifest.json.x1.tmp").write_bytes(b"")
+    (ws / "data" / "import.lock").write_bytes(b"")
+    assert report.inputs_fingerprint(ws, report.report_options()) == base
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
+@pytest.mark.browser
+def test_pdf_on_a_rerun_renders_the_pdf(demo_copy: Path, tmp_path: Path, fixed_code: None) -> None:
+    require_chromium()
+    nb = _notebook(tmp_path / "tiny.ipynb", "from IPython.display import HTML\nHTML('<p>hi</p>')")
+    # `workbook report` first, in this process: the batch sees the same fingerprint.
+    report.render_report(demo_copy, notebook=nb)
+    pdf = demo_copy / "reports" / "tideway-rowing-report.pdf"
+    assert not pdf.exists()
+    again = batch.run_batch([demo_copy], jobs=1, notebook=nb)
+    assert [c.status for c in again.clients] == ["skipped"]
+
+    with_pdf = batch.run_batch([demo_copy], jobs=1, notebook=nb, pdf=True)
+    assert [c.status for c in with_pdf.clients] == ["rendered"], with_pdf.clients
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert [c.status for c in batch.run_batch([demo_copy], notebook=nb, pdf=True).clients] == [
+        "skipped"
+    ]
+    # A deleted PDF is not taken as current.
+    pdf.unlink()
+    options = report.report_options(pdf=True, notebook=nb)
+    assert batch._check(demo_copy, None, "tideway-rowing", options, nb)[1] is None
+
+
+# ------------------------------------------------------- 7: hung and dead kernels, the summary
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
+def test_batch_names_the_hung_cell_and_the_dead_kernel(
+    demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixed_code: None
+) -> None:
+    sleeps = _client(demo_copy, tmp_path / "client-sleeps", "client-sleeps")
+    crashes = _client(demo_copy, tmp_path / "client-crashes", "client-crashes")
+    fine = _client(demo_copy, tmp_path / "client-fine", "client-fine")
+    nb = _notebook(
+        tmp_path / "report.ipynb",
+        "import os\nimport time",
+        'time.sleep(60 if workspace.endswith("sleeps") else 0)',
+        'os._exit(1) if workspace.endswith("crashes") else None',
+        "from IPython.display import HTML\nHTML('<p>done</p>')",
+    )
+    # The command as a user runs it, with this notebook in place of the report's.
+    monkeypatch.setattr(batch, "run_batch", functools.partial(batch.run_batch, notebook=nb))
+    start = time.perf_counter()
+    res = CliRunner().invoke(
+        main, ["batch", str(sleeps), str(crashes), str(fine), "--timeout", "4", "-j", "3"]
+    )
+    took = time.perf_counter() - start
+    assert res.exit_code == 1, res.output
+    assert took < 30, f"the batch waited {took:.0f} s for a client with a 4 s limit"
+    assert "1 rendered, 0 unchanged (skipped), 2 failed" in res.output
+    failed = [ln for ln in res.output.splitlines() if ln.startswith("failed: ")]
+    assert len(failed) == 2, res.output  # one line each, never wrapped
+    hung = next(ln for ln in failed if str(sleeps) in ln)
+    dead = next(ln for ln in failed if str(crashes) in ln)
+    # Cell 1 is the parameters, 2 papermill's injected ones, then the notebook's own.
+    assert (
+        "ran past its time limit of 4 s in cell 4 "
+        '(time.sleep(60 if workspace.endswith("sleeps") else 0))' in hung
+    )
+    assert "--timeout" in hung and "CellTimeoutError" not in hung
+    assert "kernel died in cell 5 (os._exit(1)" in dead and "out of memory?" in dead
+    assert "--jobs" in dead
+
+    # The notebook as far as it ran is kept, the stop marked on the cell it happened in.
+    kept = sleeps / "reports" / "client-sleeps-report.failed.ipynb"
+    assert kept.name in hung
+    cells = nbformat.read(kept, as_version=4).cells
+    assert cells[3].outputs[-1].get("ename") == "TimeLimit"  # after the interrupt's own
+    assert cells[4].get("execution_count") is None  # never reached
+    died = nbformat.read(crashes / "reports" / "client-crashes-report.failed.ipynb", as_version=4)
+    assert died.cells[4].outputs[-1].get("ename") == "DeadKernel"
+    assert not (sleeps / "reports" / "client-sleeps-report.html").exists()
+    assert (fine / "reports" / "client-fine-report.html").is_file()
+
+
+def test_summary_prints_one_line_per_failure(tmp_path: Path) -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    long = "the report kernel died in cell 5 (section 'journeys') (out of memory?) " * 3
+    result = batch.BatchResult(
+        [
+            batch.ClientResult("clients/acme", "rendered", "clients/acme/r.html", 5.0),
+            batch.ClientResult("clients/bad", "failed", None, 2.0, long + "\n  detail"),
+        ],
+        7.0,
+    )
+    out = StringIO()
+    batch.print_summary(result, Console(file=out, width=60))
+    lines = out.getvalue().splitlines()
+    assert lines[-1] == f"failed: clients/bad: {' '.join((long + ' detail').split())}"
+    assert "1 rendered, 0 unchanged (skipped), 1 failed" in lines[-2]
