@@ -429,3 +429,148 @@ def test_a_wrong_query_is_still_a_duckdb_error_not_a_damaged_file(tmp_path: Path
 
     with Engine.for_workspace(DEMO) as eng, pytest.raises(duckdb.Error):
         eng.query("SELECT no_such_column FROM events")
+
+
+# ------------------------------------------------------------ item 8: formulas in CSV files
+
+
+_RISKY = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _formula_cells(path: Path, encoding: str = "utf-8", delimiter: str = ",") -> list[str]:
+    """Every header or cell of a CSV file a spreadsheet would run as a formula."""
+    import csv
+    import re
+
+    number = re.compile(r"[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?")
+    found = []
+    with path.open(encoding=encoding, newline="") as fh:
+        for row in csv.reader(fh, delimiter=delimiter):
+            found += [c for c in row if c.startswith(_RISKY) and not number.fullmatch(c)]
+    return found
+
+
+def _hostile_workspace(tmp_path: Path) -> Path:
+    """The demo client with a persona, a touchpoint and a stage named like formulas."""
+    import re
+
+    ws = tmp_path / "hostile"
+    ws.mkdir()
+    text = (DEMO / "workspace.yaml").read_text(encoding="utf-8")
+    text = re.sub(r"(?ms)^data_sources:.*\Z", "", text)
+    for old, new in (
+        ("name: Amara, the time-poor Londoner", """name: '=HYPERLINK("http://x.test","Amara")'"""),
+        ("name: Independent video reviews", "name: '@SUM(1+1)*cmd'"),
+        ("name: Awareness", "name: '-2+3+cmd'"),
+    ):
+        assert old in text
+        text = text.replace(old, new, 1)
+    (ws / "workspace.yaml").write_text(text, encoding="utf-8")
+    shutil.copytree(DEMO / "assets", ws / "assets")
+    return ws
+
+
+def test_demo_data_exports_carry_no_formula(tmp_path: Path) -> None:
+    ws = _hostile_workspace(tmp_path)
+    out = tmp_path / "exports"
+    code, text = _cli("demo-data", "--contacts", "300", "-w", str(ws), "-o", str(out))
+    assert code == 0, text
+    files = sorted(out.glob("*.csv"))
+    assert len(files) == 4
+    for f in files:
+        assert _formula_cells(f) == [], f.name
+    events = (out / "events.csv").read_text(encoding="utf-8")
+    # the names are there, as text a spreadsheet shows as it is
+    assert "'@SUM(1+1)*cmd" in events and "'+44 7700 9" in events
+
+
+def test_a_negative_number_stays_a_number_in_an_export(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from workbook.crm.generate import _write_csv
+
+    table = pa.table(
+        {
+            "=total": pa.array([-12.5, 3.5]),
+            "note": pa.array(["-12.5", "-Mary"]),
+            "id": pa.array([-1, 2]),
+        }
+    )
+    for encoding, newline in (("utf-8", "\n"), ("cp1252", "\r\n")):
+        path = tmp_path / f"x-{encoding}.csv"
+        _write_csv(table, path, encoding=encoding, delimiter=",", newline=newline, append=False)
+        lines = path.read_text(encoding=encoding).splitlines()
+        assert [c.strip('"') for c in lines[0].split(",")] == ["'=total", "note", "id"]
+        assert [c.strip('"') for c in lines[1].split(",")] == ["-12.5", "-12.5", "-1"]
+        assert [c.strip('"') for c in lines[2].split(",")] == ["3.5", "'-Mary", "2"]
+
+
+def test_the_demo_export_still_imports_and_the_names_round_trip_as_text(tmp_path: Path) -> None:
+    ws = _hostile_workspace(tmp_path)
+    out = tmp_path / "exports"
+    code, text = _cli(
+        "demo-data", "--contacts", "300", "--format", "generic", "-w", str(ws), "-o", str(out)
+    )
+    assert code == 0, text
+    code, text = _cli("import", str(ws), str(out / "events.csv"), "--currency", "GBP")
+    assert code == 0, text
+    assert "set aside 0" in text
+
+
+@pytest.mark.parametrize(
+    ("value", "plain"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+44 7700 900001", "'+44 7700 900001"),
+        ("-Mary", "'-Mary"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("-1+2", "'-1+2"),
+        ("-5\n", "'-5\n"),
+        ("-12.5", "-12.5"),
+        ("+3", "+3"),
+        ("-1e-3", "-1e-3"),
+        ("Mary", "Mary"),
+        ("a=b", "a=b"),
+        ("", ""),
+        (-12.5, -12.5),
+        (None, None),
+    ],
+)
+def test_plain_cell(value: object, plain: object) -> None:
+    from workbook.files import plain_cell
+
+    assert plain_cell(value) == plain
+
+
+def test_plain_frame_and_plain_table_touch_only_text() -> None:
+    import pandas as pd
+    import pyarrow as pa
+
+    from workbook.files import plain_frame, plain_table
+
+    frame = pd.DataFrame(
+        {
+            "=h": ["=1", "ok", None],
+            "n": [-1.5, 2.0, -3.0],
+            "i": [-1, 2, 3],
+            "s": pd.Series(["@x", "-4", "y"], dtype="string"),
+            "c": pd.Categorical(["+a", "b", "+a"]),
+        }
+    )
+    plain = plain_frame(frame)
+    assert list(plain.columns) == ["'=h", "n", "i", "s", "c"]
+    assert plain["'=h"].tolist()[:2] == ["'=1", "ok"] and pd.isna(plain["'=h"].iloc[2])
+    assert plain["n"].dtype == frame["n"].dtype and plain["n"].tolist() == [-1.5, 2.0, -3.0]
+    assert plain["i"].tolist() == [-1, 2, 3]
+    assert plain["s"].tolist() == ["'@x", "-4", "y"]
+    assert [str(v) for v in plain["c"]] == ["'+a", "b", "'+a"]
+    assert frame.columns[0] == "=h" and frame["=h"].iloc[0] == "=1"  # the input is untouched
+
+    table = plain_table(pa.Table.from_pandas(frame, preserve_index=False))
+    assert table.column_names == ["'=h", "n", "i", "s", "c"]
+    assert table.column("'=h").to_pylist() == ["'=1", "ok", None]
+    assert table.column("n").to_pylist() == [-1.5, 2.0, -3.0]
+    assert table.column("s").to_pylist() == ["'@x", "-4", "y"]
+    assert table.column("c").to_pylist() == ["'+a", "b", "'+a"]

@@ -10,6 +10,8 @@ and 1-10 ratings. Everything is vectorised with numpy, so a million contacts tak
 :func:`write_export` writes it the way a CRM would hand it over (HubSpot contacts, Salesforce
 OpportunityHistory, Pipedrive deals, or a generic long event file), names, emails and phone
 numbers included as real exports have them, so the privacy tests have something to find.
+A text cell a spreadsheet would run as a formula (a phone number like ``+44 ...``, a name
+starting with ``=``, ``-`` or ``@``) is written with a leading ``'``, as plain text.
 The HubSpot, Salesforce and Pipedrive files call each stage by that CRM's standard name when
 the stage takes one (its ``aliases``); a stage no standard name maps to keeps its own name, as
 a custom stage would.
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbook.crm.canonical import CanonicalTables
 from workbook.crm.stagemap import STANDARD_STAGES, export_names
+from workbook.files import plain_table
 
 if TYPE_CHECKING:
     import numpy as np
@@ -832,9 +835,14 @@ def _partial(path: Path) -> Path:
 def _write_csv(
     table: pa.Table, path: Path, *, encoding: str, delimiter: str, newline: str, append: bool
 ) -> None:
-    """Write ``table`` to ``path``, or add its rows (without the header) when ``append``."""
+    """Write ``table`` to ``path``, or add its rows (without the header) when ``append``.
+
+    A text cell (or header) a spreadsheet would run as a formula is written as plain text
+    (:func:`workbook.files.plain_table`): these files are made to be opened and looked at.
+    """
     import pyarrow.csv as pcsv
 
+    table = plain_table(table)
     if encoding == "utf-8" and newline == "\n":
         with path.open("ab" if append else "wb") as fh:
             pcsv.write_csv(
