@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -89,7 +90,7 @@ GITIGNORE = "# Written by Journey Workbook.\ndata/.salt\n*.lock\nreports/\n"
 # Keys written even when empty: a reader must always find them.
 _ALWAYS_KEEP = frozenset({"schema_version", "revision", "client"})
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 # ------------------------------------------------------------------------------------ YAML
@@ -188,28 +189,200 @@ def leading_comments(text: str) -> str:
     return "".join(lines)
 
 
-def _parse(text: str, file: str) -> Any:
-    try:
-        return yaml.load(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        what = exc.problem or "not valid YAML"
-        raise WorkspaceValidationError.from_problems(
-            file,
-            [
-                Problem(
-                    f"YAML syntax error: {what}",
-                    file=file,
-                    line=line,
-                    hint="check indentation, colons and quotes near this line",
+#: The largest ``workspace.yaml`` read or written, in bytes. Validation time grows with the
+#: size (about a second per MB here; see ``benchmarks/store.py``); the demo client is 47 KB.
+MAX_FILE_BYTES = 4_000_000
+#: How deep lists and mappings may nest. The schema needs 8 levels (``measurement.okrs[].
+#: key_results[].todos[]``); a deeper file is a mistake or an attack on the parser's stack.
+MAX_DEPTH = 32
+#: How many values (texts, numbers, lists, mappings) a file may hold: a bound on the work
+#: done for a file of the largest size, whatever its shape. A file of the largest size that
+#: the workbook wrote holds about 200,000.
+MAX_VALUES = 1_000_000
+#: How many problems are listed at most; the rest are counted.
+MAX_PROBLEMS = 100
+
+_SIZE_HINT = "move long texts out of the workspace, or split the engagement into several"
+
+
+class _BadValue(Exception):
+    """A YAML value that cannot be built (an impossible date, a number too long)."""
+
+    def __init__(self, message: str, hint: str, mark: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.line = int(mark.line) + 1 if mark is not None else None
+
+
+def _short_value(value: Any, limit: int = 40) -> str:
+    text = str(value)
+    return repr(text if len(text) <= limit else text[: limit - 1] + "\u2026")
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """libyaml's parser with PyYAML's safe constructor, where a value that cannot be built
+    (``2027-02-31``, a 5,000-digit number, ``!!bool maybe``) is a problem at its line."""
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (yaml.YAMLError, _BadValue):
+            raise
+        except (ValueError, TypeError, KeyError, OverflowError, AttributeError) as exc:
+            raise _bad_value(node, exc) from None
+
+
+def _bad_value(node: Any, exc: Exception) -> _BadValue:
+    tag = str(getattr(node, "tag", ""))
+    value = node.value if isinstance(node, yaml.ScalarNode) else ""
+    if tag.endswith(":timestamp"):
+        return _BadValue(
+            f"{_short_value(value)} is not a real date or time ({exc})",
+            "write a date that exists, as YYYY-MM-DD",
+            node.start_mark,
+        )
+    if tag.endswith(":int") and len(str(value)) > 1000:
+        return _BadValue(
+            f"a number {len(str(value)):,} characters long cannot be read",
+            "write an ordinary number here",
+            node.start_mark,
+        )
+    kind = tag.rsplit(":", 1)[-1] or "value"
+    return _BadValue(
+        f"{_short_value(value)} cannot be read as {kind}",
+        "write the value as plain text or an ordinary number, without a YAML tag (!!...)",
+        node.start_mark,
+    )
+
+
+def _too_big(size: int, file: str, *, at_least: bool = False) -> WorkspaceValidationError:
+    return WorkspaceValidationError.from_problems(
+        file,
+        [
+            Problem(
+                f"the file is {'at least ' if at_least else ''}{size:,} bytes; the largest "
+                f"workspace file supported is {MAX_FILE_BYTES:,} bytes",
+                file=file,
+                hint=_SIZE_HINT,
+            )
+        ],
+    )
+
+
+def _check_size(text: str, file: str) -> None:
+    # A character is at least one byte: only a text near the limit needs encoding to count.
+    if len(text) > MAX_FILE_BYTES:
+        raise _too_big(len(text), file, at_least=True)
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_FILE_BYTES:
+        raise _too_big(size, file)
+
+
+_COLLECTION_START = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_COLLECTION_END = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_NO_REUSE = "write the value out in full: a workspace file uses no YAML anchors (&) or aliases (*)"
+
+
+def _scan(text: str, file: str) -> None:
+    """Walk the parser's events once, before anything is built: refuse anchors and aliases
+    (a few lines of them expand to billions of values), nesting deeper than
+    :data:`MAX_DEPTH` and more than :data:`MAX_VALUES` values. Nothing is expanded here, so
+    this takes a moment whatever the file holds."""
+
+    def refuse(message: str, event: Any, hint: str) -> WorkspaceValidationError:
+        line = int(event.start_mark.line) + 1
+        return WorkspaceValidationError.from_problems(
+            file, [Problem(message, file=file, line=line, hint=hint)]
+        )
+
+    depth = 0
+    values = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        kind = type(event)
+        if kind is yaml.ScalarEvent or kind in _COLLECTION_START:
+            values += 1
+            if event.anchor is not None:
+                raise refuse(
+                    f"an anchor (&{event.anchor}) marks this value for reuse", event, _NO_REUSE
                 )
-            ],
+            if kind is not yaml.ScalarEvent:
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise refuse(
+                        f"values nested more than {MAX_DEPTH} levels deep",
+                        event,
+                        "a workspace needs at most 8 levels: check the brackets and the "
+                        "indentation here",
+                    )
+            if values > MAX_VALUES:
+                raise refuse(
+                    f"more than {MAX_VALUES:,} values (texts, numbers, lists and mappings)",
+                    event,
+                    "a workspace this dense is not one the workbook writes: remove repeated "
+                    f"entries, or {_SIZE_HINT}",
+                )
+        elif kind in _COLLECTION_END:
+            depth -= 1
+        elif kind is yaml.AliasEvent:
+            raise refuse(f"an alias (*{event.anchor}) repeats another value", event, _NO_REUSE)
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str, file: str) -> Problem:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        return Problem(
+            f"YAML syntax error: {exc.problem or 'not valid YAML'}",
+            file=file,
+            line=mark.line + 1 if mark is not None else None,
+            hint="check indentation, colons and quotes near this line",
+        )
+    if isinstance(exc, yaml.reader.ReaderError):
+        # A character YAML does not allow in a file (a control character, say).
+        position = int(exc.position)
+        what = exc.character
+        name = f"U+{what:04X}" if isinstance(what, int) else repr(what)
+        return Problem(
+            f"the character {name} is not allowed in a YAML file ({exc.reason})",
+            file=file,
+            line=text.count("\n", 0, position) + 1,
+            hint="remove it, or write it as an escape inside double quotes",
+        )
+    return Problem(f"YAML syntax error: {exc}", file=file)
+
+
+def _parse_tree(text: str, file: str) -> tuple[Any, yaml.Node | None]:
+    """The document built from ``text`` and its node tree (for lines), within the bounds.
+
+    Raises
+    ------
+    WorkspaceValidationError
+        For a file too large, too deep or too dense, anchors and aliases, YAML syntax errors
+        and values that cannot be built, each with its line.
+    """
+    try:
+        _check_size(text, file)
+        _scan(text, file)
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
+    except _BadValue as exc:
+        raise WorkspaceValidationError.from_problems(
+            file, [Problem(exc.message, file=file, line=exc.line, hint=exc.hint)]
         ) from None
     except yaml.YAMLError as exc:
         raise WorkspaceValidationError.from_problems(
-            file, [Problem(f"YAML syntax error: {exc}", file=file)]
+            file, [_yaml_problem(exc, text, file)]
         ) from None
+    return data, root
+
+
+def _parse(text: str, file: str) -> Any:
+    """The document built from ``text``, within the bounds (see :func:`_parse_tree`)."""
+    return _parse_tree(text, file)[0]
 
 
 _PATH_TOKEN = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
@@ -222,75 +395,128 @@ def _path_tokens(path: str) -> list[str | int]:
     return tokens
 
 
-def _line_of(root: yaml.Node | None, path: str | None) -> int | None:
-    """The 1-based line of the YAML node a field path points at (or its nearest parent)."""
-    if root is None:
-        return None
-    if not path or path == "(top level)":
-        return int(root.start_mark.line) + 1
-    node: yaml.Node = root
-    line = int(root.start_mark.line) + 1
-    for token in _path_tokens(path):
-        if isinstance(node, yaml.MappingNode):
+class _Lines:
+    """Finds the line of a field path in a node tree; each mapping's keys are indexed once,
+    so many problems in one large mapping cost no more than one walk of it."""
+
+    def __init__(self, root: yaml.Node | None) -> None:
+        self.root = root
+        self._keys: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = {}
+
+    def _index(self, node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        index = self._keys.get(id(node))
+        if index is None:
+            index = {}
             for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == str(token):
-                    line = int(key.start_mark.line) + 1
-                    node = value
-                    break
+                if isinstance(key, yaml.ScalarNode):
+                    index.setdefault(str(key.value), (key, value))
+            self._keys[id(node)] = index
+        return index
+
+    def line_of(self, path: str | None) -> int | None:
+        """The 1-based line of the node ``path`` points at (or of its nearest parent)."""
+        root = self.root
+        if root is None:
+            return None
+        node: yaml.Node = root
+        line = int(root.start_mark.line) + 1
+        if not path or path == "(top level)":
+            return line
+        for token in _path_tokens(path):
+            if isinstance(node, yaml.MappingNode):
+                found = self._index(node).get(str(token))
+                if found is None:
+                    return line
+                line = int(found[0].start_mark.line) + 1
+                node = found[1]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(token, int):
+                if token >= len(node.value):
+                    return line
+                node = node.value[token]
+                line = int(node.start_mark.line) + 1
             else:
                 return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(token, int):
-            if token >= len(node.value):
-                return line
-            node = node.value[token]
-            line = int(node.start_mark.line) + 1
-        else:
-            return line
-    return line
+        return line
 
 
-def _duplicate_keys(node: yaml.Node | None, path: str, file: str) -> Iterator[Problem]:
-    """YAML silently keeps the last of two equal keys; a hand edit deserves to hear about it."""
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            name = str(key.value)
-            sub = f"{path}.{name}" if path else name
-            if name in seen:
-                yield Problem(
-                    f"the key {name!r} appears twice",
-                    file=file,
-                    line=key.start_mark.line + 1,
-                    field=sub,
-                    hint="keep one of them; the last one would win silently",
-                )
-            seen.add(name)
-            yield from _duplicate_keys(value, sub, file)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            yield from _duplicate_keys(item, f"{path}[{i}]", file)
+def _line_of(root: yaml.Node | None, path: str | None) -> int | None:
+    """The 1-based line of the YAML node a field path points at (or its nearest parent)."""
+    return _Lines(root).line_of(path)
 
 
-def _with_lines(problems: list[Problem], text: str, file: str) -> list[Problem]:
-    try:
-        root = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError:  # the text parsed a moment ago; be safe anyway
-        root = None
+def _duplicate_keys(root: yaml.Node | None, file: str) -> Iterator[Problem]:
+    """YAML silently keeps the last of two equal keys; a hand edit deserves to hear about it.
+
+    Walks the tree with a stack, in file order; a path is built only for lists and mappings.
+    """
+    stack: list[tuple[yaml.Node, str]] = [(root, "")] if root is not None else []
+    while stack:
+        node, path = stack.pop()
+        children: list[tuple[yaml.Node, str]] = []
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                name = str(key.value)
+                if name in seen:
+                    yield Problem(
+                        f"the key {name!r} appears twice",
+                        file=file,
+                        line=key.start_mark.line + 1,
+                        field=f"{path}.{name}" if path else name,
+                        hint="keep one of them; the last one would win silently",
+                    )
+                seen.add(name)
+                if not isinstance(value, yaml.ScalarNode):
+                    children.append((value, f"{path}.{name}" if path else name))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                if not isinstance(item, yaml.ScalarNode):
+                    children.append((item, f"{path}[{i}]"))
+        stack.extend(reversed(children))
+
+
+def _with_lines(
+    problems: list[Problem], root: yaml.Node | None, file: str
+) -> tuple[list[Problem], int]:
+    """The problems to list, with their lines and in file order, and how many there are.
+
+    At most :data:`MAX_PROBLEMS` are listed (a file can hold a million mistakes; nobody reads
+    past the first screen): the first ones found, then sorted by line.
+    """
+    duplicates = _duplicate_keys(root, file)
+    listed_duplicates = list(itertools.islice(duplicates, MAX_PROBLEMS))
+    total = len(problems) + len(listed_duplicates) + sum(1 for _ in duplicates)
+    lines = _Lines(root)
     out = [
         Problem(
             p.message,
             file=file,
-            line=p.line or _line_of(root, p.field),
+            line=p.line or lines.line_of(p.field),
             row=p.row,
             column=p.column,
             field=p.field,
             hint=p.hint,
             severity=p.severity,
         )
-        for p in problems
+        for p in problems[:MAX_PROBLEMS]
     ]
     # In file order, as an editor would walk them (schema problems first on the same line).
-    return sorted([*_duplicate_keys(root, "", file), *out], key=lambda p: p.line or 0)
+    listed = sorted([*listed_duplicates, *out], key=lambda p: p.line or 0)[:MAX_PROBLEMS]
+    return listed, total
+
+
+def _validation_error(file: str, listed: list[Problem], total: int) -> WorkspaceValidationError:
+    """The error for ``listed`` problems out of ``total``; the ones left out are counted."""
+    if total > len(listed):
+        listed = [
+            *listed,
+            Problem(
+                f"{total - len(listed):,} more problems are not listed",
+                file=file,
+                hint="fix the ones above, then run `workbook validate` again",
+            ),
+        ]
+    return WorkspaceValidationError.from_problems(file, listed)
 
 
 # ------------------------------------------------------------------------------ migrations
@@ -440,7 +666,7 @@ def loads(text: str, *, file: str = FILENAME) -> model.Workspace:
 
 
 def _loads(text: str, file: str) -> tuple[model.Workspace, bool]:
-    data = _parse(text, file)
+    data, root = _parse_tree(text, file)
     if not isinstance(data, dict):
         got = "an empty file" if data is None else f"a {type(data).__name__}"
         raise WorkspaceValidationError.from_problems(
@@ -460,16 +686,36 @@ def _loads(text: str, file: str) -> tuple[model.Workspace, bool]:
         problems = model.reference_problems(ws, file=file)
     else:
         problems += _raw_reference_problems(data, problems, file)
-    problems = _with_lines(problems, text, file)
-    if problems:
-        raise WorkspaceValidationError.from_problems(file, problems)
+    listed, total = _with_lines(problems, root, file)
+    if listed:
+        raise _validation_error(file, listed, total)
     assert ws is not None
     return ws, migrated
 
 
 def _read_text(file: Path) -> str:
-    """A YAML file's text; a file saved in another encoding is a problem with its line."""
-    raw = file.read_bytes()
+    """A YAML file's text; a file saved in another encoding is a problem with its line.
+
+    A file larger than :data:`MAX_FILE_BYTES` is refused before it is read.
+    """
+    try:
+        size = file.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise _too_big(size, str(file))
+        raw = file.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        raise
+    except OSError as exc:  # a folder by that name, no permission to read...
+        raise WorkspaceValidationError.from_problems(
+            str(file),
+            [
+                Problem(
+                    f"cannot be read: {exc.strerror or exc}",
+                    file=str(file),
+                    hint="check that it is a file you may read",
+                )
+            ],
+        ) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -527,8 +773,8 @@ def _revision_on_disk(text: str) -> int | None:
     if found:  # the store's own layout: no need to parse a large file just for this
         return int(found.group(0).split(":")[1])
     try:
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError:
+        data = _parse(text, FILENAME)
+    except WorkbookError:
         return None
     if not isinstance(data, dict):
         return None
@@ -1002,13 +1248,9 @@ class OpenWorkspace:
         """Every snapshot, oldest first."""
         index = self.history_dir / HISTORY_INDEX
         try:
-            raw = yaml.load(index.read_text(encoding="utf-8"), Loader=_Loader) or []
+            raw = _parse(_read_text(index), str(index)) or []
         except FileNotFoundError:
             return []
-        except yaml.YAMLError as exc:
-            raise WorkspaceValidationError.from_problems(
-                str(index), [Problem(f"YAML syntax error: {exc}", file=str(index))]
-            ) from None
         out = []
         for i, entry in enumerate(raw if isinstance(raw, list) else [raw]):
             try:

@@ -1,0 +1,149 @@
+"""workspace.yaml from a hostile or clumsy hand: every bad file is a list of problems with a
+line or a field path and a hint, answered quickly; never a traceback, never an hour of CPU."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from workbook import store
+from workbook.cli import main
+from workbook.exceptions import WorkspaceValidationError
+from workbook.store import loads, read_workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "data" / "demo" / "workspace.yaml"
+HEAD = "client:\n  name: A\n  slug: a\n"
+
+
+def problems_of(text: str) -> list[str]:
+    """Every problem ``loads`` finds, as the one-line text a person reads."""
+    with pytest.raises(WorkspaceValidationError) as info:
+        loads(text, file="ws.yaml")
+    return [str(p) for p in info.value.problems]
+
+
+def alias_bomb(levels: int = 9, width: int = 9) -> str:
+    """Billion laughs: each level lists the one before ``width`` times (width**levels leaves)."""
+    lines = [HEAD, "value_proposition:\n"]
+    lines.append("  jobs: &l0 [" + ", ".join(["lol"] * width) + "]\n")
+    for i in range(1, levels + 1):
+        refs = ", ".join([f"*l{i - 1}"] * width)
+        lines.append(f"  level{i}: &l{i} [{refs}]\n")
+    return "".join(lines)
+
+
+# ------------------------------------------------------------------------- item 3: aliases
+
+
+def test_alias_bomb_is_refused_in_under_a_second(tmp_path: Path) -> None:
+    # Run in a child with a time limit: before the fix this took hours, not a failure.
+    folder = tmp_path / "bomb"
+    folder.mkdir()
+    (folder / "workspace.yaml").write_text(alias_bomb(), encoding="utf-8")
+    child = textwrap.dedent(
+        """
+        import json, sys, time
+        from click.testing import CliRunner
+        from workbook.cli import main
+        start = time.perf_counter()
+        result = CliRunner().invoke(main, ["validate", sys.argv[1]])
+        print(json.dumps({"seconds": time.perf_counter() - start,
+                          "exit": result.exit_code, "output": result.output}))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child, str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["exit"] == 1, report
+    assert report["seconds"] < 1.0, report
+    assert "Traceback" not in report["output"]
+    # The first anchor is on line 5 (after the client and the section's key).
+    assert "workspace.yaml:5: an anchor (&l0)" in report["output"], report["output"]
+    assert "write the value out in full" in report["output"]
+
+
+def test_an_alias_alone_is_refused_at_its_line() -> None:
+    text = HEAD + "personas:\n  - id: p\n    name: P\n    goals: &g [grow]\n    pains: *g\n"
+    # The anchor comes first (line 7): that is where the reuse starts.
+    assert problems_of(text)[0].startswith("ws.yaml:7: an anchor (&g)")
+    # A merge key needs an alias too: refused the same way.
+    text = HEAD + "base: &b {a: 1}\nother:\n  <<: *b\n"
+    assert problems_of(text)[0].startswith("ws.yaml:4: an anchor (&b)")
+
+
+def test_an_alias_is_refused_even_where_the_anchor_is_missing() -> None:
+    # An alias with no anchor before it: libyaml's own error, with its line.
+    text = HEAD + "personas:\n  - *nothing\n"
+    found = problems_of(text)
+    assert len(found) == 1 and found[0].startswith("ws.yaml:5: "), found
+
+
+def test_nesting_depth_is_bounded_with_line_and_hint() -> None:
+    text = HEAD + "personas:\n  - goals: " + "[" * 40 + "]" * 40 + "\n"
+    (found,) = problems_of(text)
+    assert found.startswith(f"ws.yaml:5: values nested more than {store.MAX_DEPTH} levels deep")
+    assert "a workspace needs at most 8" in found
+
+
+def test_file_larger_than_the_limit_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "big"
+    folder.mkdir()
+    file = folder / "workspace.yaml"
+    file.write_text(HEAD + "# " + "x" * 3_000 + "\n", encoding="utf-8")
+    monkeypatch.setattr(store, "MAX_FILE_BYTES", 2_000)
+
+    def no_reading(*args: object) -> None:
+        raise AssertionError("the file was read")
+
+    monkeypatch.setattr(Path, "read_bytes", no_reading)
+    with pytest.raises(WorkspaceValidationError) as info:
+        read_workspace(folder)
+    (problem,) = info.value.problems
+    size = file.stat().st_size
+    assert problem.message == (
+        f"the file is {size:,} bytes; the largest workspace file supported is 2,000 bytes"
+    )
+    assert problem.hint and "split" in problem.hint
+    # The same limit holds for text given directly.
+    with pytest.raises(WorkspaceValidationError, match="largest workspace file supported"):
+        loads(HEAD + "# " + "é" * 1_500 + "\n")  # 1,500 characters, 3,000 bytes
+    with pytest.raises(WorkspaceValidationError, match="is at least 3,027 bytes"):
+        loads(HEAD + "# " + "x" * 3_000 + "\n")
+
+
+def test_too_many_values_are_refused_with_the_line_where_the_limit_is_crossed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(store, "MAX_VALUES", 50)
+    text = HEAD + "personas:\n  - id: p\n    name: P\n    goals:\n" + "      - g\n" * 60
+    (found,) = problems_of(text)
+    assert found.startswith("ws.yaml:"), found
+    assert "more than 50 values" in found
+
+
+def test_cli_validate_on_the_bomb_prints_one_problem(tmp_path: Path) -> None:
+    folder = tmp_path / "bomb"
+    folder.mkdir()
+    (folder / "workspace.yaml").write_text(alias_bomb(levels=3), encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", str(folder)])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0].startswith("1 problem in "), result.output
+    assert lines[1].endswith(
+        "workspace.yaml:5: an anchor (&l0) marks this value for reuse ("
+        + ("write the value out in full: a workspace file uses no YAML anchors (&) or aliases (*))")
+    ), result.output
