@@ -121,7 +121,7 @@ def test_file_larger_than_the_limit_is_refused_before_it_is_read(
     # The same limit holds for text given directly.
     with pytest.raises(WorkspaceValidationError, match="largest workspace file supported"):
         loads(HEAD + "# " + "é" * 1_500 + "\n")  # 1,500 characters, 3,000 bytes
-    with pytest.raises(WorkspaceValidationError, match="is at least 3,027 bytes"):
+    with pytest.raises(WorkspaceValidationError, match="is at least 3,031 bytes"):
         loads(HEAD + "# " + "x" * 3_000 + "\n")
 
 
