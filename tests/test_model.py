@@ -315,3 +315,58 @@ def test_loc_to_path_and_problem_text() -> None:
     p = Problem("must be between -2 and 2", file="w.yaml", line=7, field="x.y", hint="use -2..2")
     assert str(p) == "w.yaml:7, x.y: must be between -2 and 2 (use -2..2)"
     assert str(Problem("bad", row=3, column="email")) == "row 3, column 'email': bad"
+
+
+# ------------------------------------------------------------------- control characters
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "code"),
+    [
+        ({"stages": [{"id": "s", "name": "Sta\x01ge"}]}, "stages[0].name", "U+0001"),
+        ({"personas": [{"id": "p", "name": "\x00Priya"}]}, "personas[0].name", "U+0000"),
+        (
+            {"personas": [{"id": "p", "name": "P", "goals": ["ok", "be\x07ll"]}]},
+            "personas[0].goals[1]",
+            "U+0007",
+        ),
+        (
+            {"personas": [{"id": "p", "name": "P", "summary": "a\x1bb"}]},
+            "personas[0].summary",
+            "U+001B",
+        ),
+        (
+            {"personas": [{"id": "p", "name": "P", "summary": "next\x85line"}]},
+            "personas[0].summary",
+            "U+0085",
+        ),
+        (
+            {"personas": [{"id": "p", "name": "P", "image": "a\x7f.png"}]},
+            "personas[0].image",
+            "U+007F",
+        ),
+        ({"objectives": [{"id": "o", "title": "Tab\there"}]}, "objectives[0].title", "U+0009"),
+        ({"objectives": [{"id": "o", "title": "Two\nlines"}]}, "objectives[0].title", "U+000A"),
+    ],
+)
+def test_control_characters_are_refused_with_field_and_code(
+    where: dict[str, Any], value: str, code: str
+) -> None:
+    found = problems_of(base(**where))
+    assert value in found, found
+    assert found[value].startswith(f"contains {code} ("), found[value]
+    assert "remove it" in found[value]
+
+
+def test_long_text_keeps_tabs_and_line_ends() -> None:
+    summary = "Line one\n\tindented\r\nWindows line"
+    ws = model.validate_workspace(base(personas=[{"id": "p", "name": "P", "summary": summary}]))
+    assert ws.personas[0].summary == summary
+
+
+def test_control_characters_are_refused_on_assignment() -> None:
+    # The forms assign fields one by one: the same rule holds there.
+    stage = model.Stage(id="s", name="Stage")
+    with pytest.raises(ValidationError, match="U\\+0001"):
+        stage.name = "Sta\x01ge"
+    assert stage.name == "Stage"

@@ -117,15 +117,18 @@ def test_demo_round_trip_after_first_save(demo_copy: Path) -> None:
     assert open_workspace(demo_copy).data == ws.data
 
 
+# Any text the model takes: no control characters (refused, see test_model), except tab and
+# line ends in long text.
+_line = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=60)
 _text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)),
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), whitelist_characters="\t\n\r"),
     max_size=60,
 )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(name=_text.filter(lambda s: s.strip()), summary=_text, goals=st.lists(_text, max_size=4))
-@example(name="0", summary="0\x850", goals=["a\r\nb", "x\u2028y", "tab\there", "trail \n space "])
+@given(name=_line.filter(lambda s: s.strip()), summary=_text, goals=st.lists(_text, max_size=4))
+@example(name="0", summary="0\r0", goals=["a\r\nb", "x\u2028y", "tab\there", "trail \n space "])
 def test_any_text_round_trips(name: str, summary: str, goals: list[str]) -> None:
     ws = model.Workspace(
         client=model.Client(name=name, slug="x"),

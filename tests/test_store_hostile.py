@@ -147,3 +147,24 @@ def test_cli_validate_on_the_bomb_prints_one_problem(tmp_path: Path) -> None:
         "workspace.yaml:5: an anchor (&l0) marks this value for reuse ("
         + ("write the value out in full: a workspace file uses no YAML anchors (&) or aliases (*))")
     ), result.output
+
+
+# ------------------------------------------------------------ item 5: control characters
+
+
+def test_escaped_control_character_is_a_problem_with_line_and_field() -> None:
+    text = HEAD + 'stages:\n  - id: s\n    name: "Sta\\x01ge"\n'
+    text += 'personas:\n  - id: p\n    name: "\\0"\n'
+    found = problems_of(text)
+    assert found == [
+        "ws.yaml:6, stages[0].name: contains U+0001 (a control character) at character 4: "
+        "remove it (a one-line field takes no tabs or line breaks)",
+        "ws.yaml:9, personas[0].name: contains U+0000 (a control character) at character 1: "
+        "remove it (a one-line field takes no tabs or line breaks)",
+    ]
+
+
+def test_raw_control_character_in_the_file_is_a_problem_with_its_line() -> None:
+    text = HEAD + "personas:\n  - id: p\n    name: P\x01\n"
+    (found,) = problems_of(text)
+    assert found.startswith("ws.yaml:6: the character U+0001 is not allowed in a YAML file"), found

@@ -91,8 +91,34 @@ Slug = Annotated[
     StringConstraints(pattern=_SLUG_RE, max_length=64),
     Field(description="A stable identifier: lower-case letters, digits and single hyphens."),
 ]
-Text = Annotated[str, StringConstraints(max_length=20_000)]
-ShortText = Annotated[str, StringConstraints(max_length=500)]
+# Control characters crash the report's kernel and break the SVG and PNG maps, and no person
+# types them: refused everywhere (C0, DEL and C1; pydantic already refuses lone surrogates).
+# Long text keeps tab and line ends (LF, and the CR of a Windows line end); a one-line field
+# (a name, an owner, a metric, a path) takes no tab or line end either.
+_CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _refuse_control(value: str, pattern: re.Pattern[str], allowed: str) -> str:
+    found = pattern.search(value)
+    if found is None:
+        return value
+    raise ValueError(
+        f"contains U+{ord(found.group()):04X} (a control character) at character "
+        f"{found.start() + 1}: remove it ({allowed})"
+    )
+
+
+def _check_line(value: str) -> str:
+    return _refuse_control(value, _CONTROL_IN_LINE, "a one-line field takes no tabs or line breaks")
+
+
+def _check_text(value: str) -> str:
+    return _refuse_control(value, _CONTROL_IN_TEXT, "long text takes tabs and line breaks only")
+
+
+Text = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(_check_text)]
+ShortText = Annotated[str, StringConstraints(max_length=500), AfterValidator(_check_line)]
 TextList = Annotated[list[Text], Field(default_factory=list)]
 
 
@@ -221,7 +247,7 @@ LaneId = Literal[
 class Branding(_Model):
     """How reports, maps and charts look for this client."""
 
-    logo: str | None = Field(
+    logo: ShortText | None = Field(
         None, description="Path of a PNG, JPEG or SVG logo, relative to the workspace folder."
     )
     primary_color: Colour = "#1F4E79"
@@ -331,7 +357,7 @@ class Persona(_Model):
     objections: TextList
     quote: Text = ""
     storyline: Text = ""
-    image: str | None = None
+    image: ShortText | None = None
 
 
 # -------------------------------------------------------------- steps 3 and 4: touchpoints
