@@ -83,7 +83,9 @@ def test_batch_isolates_a_broken_client_and_skips_unchanged(
         assert (folder / f"{slug}-report.html").is_file()
         assert (folder / f"{slug}-report.ipynb").is_file()  # executed notebook kept for audit
         assert (folder / f"{slug}-report.fingerprint.json").is_file()
-        assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary files
+        # no temporary files; the lock one run at a time writes the report under stays
+        hidden = [p.name for p in folder.iterdir() if p.name.startswith(".")]
+        assert hidden == [f".{slug}-report.html.lock"]
 
     # unchanged inputs: nothing renders again
     again = batch.run_batch([good_a, good_b], output=out, jobs=2)

@@ -9,9 +9,12 @@ cost a few seconds together.
 from __future__ import annotations
 
 import functools
+import os
+import re
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -219,3 +222,164 @@ def test_summary_prints_one_line_per_failure(tmp_path: Path) -> None:
     lines = out.getvalue().splitlines()
     assert lines[-1] == f"failed: clients/bad: {' '.join((long + ' detail').split())}"
     assert "1 rendered, 0 unchanged (skipped), 1 failed" in lines[-2]
+
+
+# ------------------------------------------------------------ 9: kills and what they leave
+
+_MARK = re.compile(r"run-\d+")
+KILLED = 86
+
+
+def _fake_kernel(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Replace the kernel and Chromium: a run writes notebook, HTML and PDF naming its run."""
+    current = {"run": "run-0"}
+
+    def execute(params: dict[str, Any], out_nb: Path, **_: Any) -> Any:
+        nb = nbformat.v4.new_notebook()
+        html = f'<p class="marker">{current["run"]}</p>'
+        cell = nbformat.v4.new_code_cell(
+            "show()",
+            outputs=[nbformat.v4.new_output("display_data", data={"text/html": html})],
+        )
+        nb.cells = [cell]
+        nbformat.write(nb, out_nb)
+        return nb
+
+    def pdf(html_path: Path, pdf_path: Path) -> Path:
+        found = _MARK.search(Path(html_path).read_text(encoding="utf-8"))
+        Path(pdf_path).write_text(f"%PDF {found.group(0) if found else '?'}", encoding="utf-8")
+        return Path(pdf_path)
+
+    monkeypatch.setattr(report, "_execute", execute)
+    monkeypatch.setattr(report, "_print_pdf", pdf, raising=False)
+    monkeypatch.setattr(report, "print_pdf", pdf)
+    return current
+
+
+def _runs(out: Path) -> dict[str, str | None]:
+    """The run each report file comes from, None when it is not there."""
+    found: dict[str, str | None] = {}
+    for kind, name in (
+        ("html", "tideway-rowing-report.html"),
+        ("notebook", "tideway-rowing-report.ipynb"),
+        ("pdf", "tideway-rowing-report.pdf"),
+        ("fingerprint", "tideway-rowing-report.fingerprint.json"),
+    ):
+        path = out / name
+        mark = _MARK.search(path.read_text(encoding="utf-8")) if path.is_file() else None
+        found[kind] = mark.group(0) if mark else None
+    return found
+
+
+def _render(ws: Path, out: Path, run: str, current: dict[str, str]) -> None:
+    current["run"] = run
+    report.render_report(ws, out, report_date="2026-03-01", pdf=True, fingerprint=f"fp-{run}")
+
+
+def _killed_render(ws: Path, out: Path, run: str, current: dict[str, str], after: int) -> bool:
+    """Render in a forked child that dies (os._exit) after ``after`` file renames and deletions.
+
+    True when the child was killed, False when the render ended before that many steps.
+    """
+    pid = os.fork()
+    if pid == 0:  # the child: count the steps, die at the chosen one
+        code = 3
+        try:
+            steps = 0
+
+            def step(real: Any) -> Any:
+                def wrapped(*args: Any, **kwargs: Any) -> Any:
+                    nonlocal steps
+                    if steps == after:
+                        os._exit(KILLED)
+                    steps += 1
+                    return real(*args, **kwargs)
+
+                return wrapped
+
+            os.replace = step(os.replace)  # type: ignore[assignment]
+            os.unlink = step(os.unlink)  # type: ignore[assignment]
+            _render(ws, out, run, current)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    assert code in (0, KILLED), f"the child render failed (exit {code})"
+    return code == KILLED
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="kills a forked render")
+def test_a_render_killed_at_any_step_never_mixes_two_runs(
+    demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    current = _fake_kernel(monkeypatch)
+    out = tmp_path / "out"
+    _render(demo_copy, out, "run-0", current)
+    assert set(_runs(out).values()) == {"run-0"}
+    killed_at = []
+    for after in range(60):
+        run = f"run-{after + 1}"
+        if not _killed_render(demo_copy, out, run, current, after):
+            break
+        killed_at.append(after)
+        files = _runs(out)
+        # A report is always there to read, and every file beside it is from its run.
+        assert files["html"] is not None, (after, files)
+        for kind in ("notebook", "pdf"):
+            assert files[kind] in (None, files["html"]), (after, files)
+        # A fingerprint only beside the whole report it describes (else the batch renders).
+        if files["fingerprint"] is not None:
+            assert files["fingerprint"] == files["html"] == files["notebook"] == files["pdf"]
+        # The next run cleans up what the killed one left, and writes a whole report.
+        fix = f"run-{100 + after}"
+        _render(demo_copy, out, fix, current)
+        assert set(_runs(out).values()) == {fix}, (after, _runs(out))
+        assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [
+            ".tideway-rowing-report.html.lock"
+        ]
+    else:
+        pytest.fail("the render never ended")
+    assert len(killed_at) >= 8  # every removal and move of the commit was a kill point
+
+
+def test_a_dead_runs_temporaries_go_on_the_next_run(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch, fixed_code: None
+) -> None:
+    from filelock import FileLock
+
+    from workbook.exceptions import ReportError
+
+    _fake_kernel(monkeypatch)
+    report.render_report(demo_copy, pdf=False)
+    reports = demo_copy / "reports"
+    outputs = report.report_outputs(demo_copy, "tideway-rowing")
+    # What a run killed while its kernel ran leaves: empty temporaries of each file.
+    litter = [
+        reports / ".tideway-rowing-report.ipynb.k2j4x9.tmp.ipynb",
+        reports / ".tideway-rowing-report.html.a81xq0.tmp.html",
+        reports / ".tideway-rowing-report.fingerprint.json.zz01.tmp",
+        reports / ".tideway-rowing-report.failed.ipynb.0p9q.tmp.ipynb",
+    ]
+    for path in litter:
+        path.write_bytes(b"")
+    other = reports / ".client-notes.md.q1w2.tmp"  # not ours: left alone
+    other.write_bytes(b"")
+
+    # While another run writes this report, its temporaries are live: nothing is removed,
+    # and a second run of the same report is refused.
+    with FileLock(str(outputs.lock)):
+        assert report.clean_leftovers(outputs) == []
+        assert [c.status for c in batch.run_batch([demo_copy]).clients] == ["skipped"]
+        assert all(p.exists() for p in litter)
+        with pytest.raises(ReportError, match="being rendered by another run"):
+            report.render_report(demo_copy)
+
+    # The batch skips the unchanged client and still sweeps the dead run's files...
+    assert [c.status for c in batch.run_batch([demo_copy]).clients] == ["skipped"]
+    assert not any(p.exists() for p in litter) and other.exists()
+    # ...and so does a render.
+    for path in litter:
+        path.write_bytes(b"")
+    report.render_report(demo_copy)
+    assert not any(p.exists() for p in litter) and other.exists()

@@ -321,6 +321,7 @@ def test_render_demo_report(demo_copy: Path, tmp_path: Path) -> None:
         == result.fingerprint
     )
     assert sorted(p.name for p in out.iterdir()) == [
+        ".tideway-rowing-report.html.lock",  # held while a run writes the report
         "tideway-rowing-report.fingerprint.json",
         "tideway-rowing-report.html",
         "tideway-rowing-report.ipynb",
@@ -335,7 +336,8 @@ def test_failed_report_leaves_no_html(demo_copy: Path) -> None:
     reports = demo_copy / "reports"
     assert not list(reports.glob("*.html"))
     assert (reports / "tideway-rowing-report.failed.ipynb").is_file()
-    assert not [p for p in reports.iterdir() if p.name.startswith(".")]
+    hidden = [p.name for p in reports.iterdir() if p.name.startswith(".")]
+    assert hidden == [".tideway-rowing-report.html.lock"]  # no temporary files
 
 
 def test_report_of_a_missing_workspace_names_it(tmp_path: Path) -> None:

@@ -136,15 +136,25 @@ def _check(
     """The inputs' fingerprint, and the report's path when it is current (else None).
 
     Current means: the fingerprint stored beside the report is this one (same inputs, same
-    options), and every file the run would write is there (the PDF when asked for).
+    options), and every file the run would write is there (the PDF when asked for). The
+    temporaries a killed run left beside a current report are removed.
     """
-    from workbook.report import inputs_fingerprint, read_fingerprint, report_outputs
+    from workbook.report import (
+        clean_leftovers,
+        inputs_fingerprint,
+        read_fingerprint,
+        report_outputs,
+    )
 
     outputs = report_outputs(workspace, slug, _output_for(workspace, output, slug))
     current = inputs_fingerprint(workspace, options, notebook=notebook)
     fresh = read_fingerprint(outputs) == current
     if options.get("pdf") and not outputs.pdf.is_file():
         fresh = False
+    if fresh:
+        # A run killed before it replaced anything left its temporaries beside a report that
+        # is still current: they go now, since no render will come to remove them.
+        clean_leftovers(outputs)
     return current, (str(outputs.html) if fresh else None)
 
 

@@ -12,8 +12,10 @@ interpreter and their imports each time). The pipeline:
    inputs, prompts, parameter cells and stderr left out;
 5. write the executed notebook (kept for audit), the HTML, optionally a PDF (headless
    Chromium through Playwright), and last a fingerprint of the inputs. Every file is written
-   to a temporary name and moved into place with :func:`os.replace`, so a failed run never
-   leaves a half-written report under the final name.
+   whole to a temporary name first; then the last run's files go and the new ones are moved
+   into place in an order that never leaves a notebook or PDF beside an HTML of another run,
+   whatever moment the run is killed at (:func:`_render_files`). One run at a time writes a
+   report (a lock beside it), and each run first removes what a killed one left there.
 
 A time limit covers the notebook's whole run: past it, or when the kernel dies, the report is
 abandoned with the cell it was running named, and the notebook as far as it ran is kept as
@@ -30,19 +32,20 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import glob
 import hashlib
 import json
 import os
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbook.exceptions import ReportError
-from workbook.files import atomic_path, write_atomic
+from workbook.files import atomic_path, fsync_dir, write_atomic
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -54,6 +57,7 @@ __all__ = [
     "export_html",
     "inputs_fingerprint",
     "print_pdf",
+    "clean_leftovers",
     "read_fingerprint",
     "render_report",
     "report_options",
@@ -102,6 +106,20 @@ class ReportOutputs:
     @property
     def fingerprint(self) -> Path:
         return self.html.with_suffix(".fingerprint.json")
+
+    @property
+    def lock(self) -> Path:
+        """Held by the run writing this report (a hidden file; ``*.lock`` is ignored by git)."""
+        return self.html.with_name(f".{self.html.name}.lock")
+
+    def leftovers(self) -> list[Path]:
+        """Temporary files a killed run left beside the report (see :func:`atomic_path`)."""
+        folder = self.html.parent
+        found: list[Path] = []
+        for final in (self.html, self.notebook, self.pdf, self.fingerprint, self.failed_notebook):
+            pattern = f".{glob.escape(final.name[:200])}.*.tmp*"
+            found += [p for p in folder.glob(pattern) if p.is_file()]
+        return sorted(found)
 
 
 @dataclass
@@ -416,8 +434,15 @@ def print_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
     """Print a report to A4 PDF with headless Chromium (Debian's ``chromium``), offline.
 
     Every request that is not a local file or inline data is refused, so printing can never
-    fetch anything.
+    fetch anything. The PDF is written whole or not at all.
     """
+    with atomic_path(Path(pdf_path), keep_suffix=True) as tmp:
+        _print_pdf(html_path, tmp)
+    return Path(pdf_path)
+
+
+def _print_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
+    """:func:`print_pdf` straight to ``pdf_path`` (the caller writes it to a temporary)."""
     import shutil
 
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -459,10 +484,9 @@ def print_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
             page.route("**/*", _route)
             page.goto(html_path.as_uri(), wait_until="load")
             page.emulate_media(media="print")
-            with atomic_path(pdf_path, keep_suffix=True) as tmp:
-                page.pdf(
-                    path=str(tmp), format="A4", print_background=True, prefer_css_page_size=True
-                )
+            page.pdf(
+                path=str(pdf_path), format="A4", print_background=True, prefer_css_page_size=True
+            )
         finally:
             browser.close()
     return pdf_path
@@ -637,6 +661,110 @@ def _execute(
     return nb
 
 
+@contextlib.contextmanager
+def _holding(outputs: ReportOutputs) -> Iterator[None]:
+    """Hold the report's lock while writing it: one run at a time writes one report.
+
+    Two runs of the same report would otherwise interleave their files, and the cleanup of
+    one would delete the other's temporaries. The lock is the operating system's (flock),
+    so a killed run never leaves it held.
+    """
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(outputs.lock), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ReportError(
+            f"{outputs.html} is being rendered by another run right now",
+            hint="wait for that run to finish (or stop it), then run again",
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _remove(paths: Sequence[Path]) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def clean_leftovers(outputs: ReportOutputs) -> list[Path]:
+    """Remove the temporary files a killed run left beside a report; return them.
+
+    Nothing is removed while another run is writing that report (its temporaries are live).
+    :func:`render_report` does this itself; :mod:`workbook.batch` calls it for a client it
+    skips, so a dead run's files go even when nothing needs rendering.
+    """
+    found = outputs.leftovers()  # looked at first: an unchanged client makes no lock file
+    if not found:
+        return []
+    try:
+        with _holding(outputs):
+            found = outputs.leftovers()
+            _remove(found)
+    except (ReportError, OSError):  # being written, or a folder we may not write to
+        return []
+    return found
+
+
+def _render_files(
+    ws: Any,
+    outputs: ReportOutputs,
+    params: dict[str, Any],
+    *,
+    pdf: bool,
+    notebook: str | Path | None,
+    kernel_name: str,
+    run: _Run,
+) -> tuple[Any, Path | None]:
+    """Run the notebook, export it, and put the notebook, HTML and PDF in place together.
+
+    Every file is first written whole to a temporary name beside its final one. Then the
+    files of the last run that this run replaces go first (its fingerprint, its notebook,
+    its PDF), and the new files are moved into place: the HTML, then the PDF, then the
+    notebook; :func:`render_report` writes the fingerprint last. A run killed at any moment
+    therefore leaves the old report, or the new HTML alone, or the new HTML and PDF, or the
+    whole new report: never a notebook or a PDF beside an HTML of another run, and never a
+    fingerprint beside files it does not describe (so the batch renders such a report again).
+    """
+    from workbook.theme import Theme
+
+    data = ws.data
+    failed_nb = outputs.failed_notebook
+    with contextlib.ExitStack() as moves:
+        # Moved into place when the block ends, the last entered first.
+        tmp_nb = moves.enter_context(atomic_path(outputs.notebook, keep_suffix=True))
+        try:
+            nb = _execute(
+                params,
+                tmp_nb,
+                notebook=Path(notebook) if notebook is not None else NOTEBOOK,
+                kernel_name=kernel_name,
+                run=run,
+                kept=failed_nb,
+            )
+        except ReportError:
+            if tmp_nb.is_file() and tmp_nb.stat().st_size:
+                os.replace(tmp_nb, failed_nb)
+            raise
+        theme = Theme.from_workspace(ws)
+        nb.metadata["title"] = f"{data.client.name}: customer journey report"
+        footer = f"{data.client.name} · customer journey report · {params['report_date']}"
+        html_text = export_html(nb, theme_css=theme.css_variables(), footer=footer)
+        tmp_pdf = moves.enter_context(atomic_path(outputs.pdf, keep_suffix=True)) if pdf else None
+        # Chromium takes a file's type from its name: the temporary HTML ends in .html.
+        tmp_html = moves.enter_context(atomic_path(outputs.html, keep_suffix=True))
+        tmp_html.write_text(html_text, encoding="utf-8")
+        if tmp_pdf is not None:
+            _print_pdf(tmp_html, tmp_pdf)
+        _remove([outputs.fingerprint, outputs.notebook, outputs.pdf, failed_nb])
+        fsync_dir(outputs.html.parent)
+    return theme, (outputs.pdf if pdf else None)
+
+
 def render_report(
     workspace: str | Path,
     output: str | Path | None = None,
@@ -721,43 +849,22 @@ def render_report(
             f"cannot create the report folder {outputs.html.parent}: {exc.strerror}",
             hint="choose another place with -o",
         ) from None
-    failed_nb = outputs.failed_notebook
-    with atomic_path(outputs.notebook, keep_suffix=True) as tmp_nb:
-        try:
-            nb = _execute(
-                params,
-                tmp_nb,
-                notebook=Path(notebook) if notebook is not None else NOTEBOOK,
-                kernel_name=kernel_name,
-                run=run,
-                kept=failed_nb,
-            )
-        except ReportError:
-            if tmp_nb.is_file() and tmp_nb.stat().st_size:
-                os.replace(tmp_nb, failed_nb)
-            raise
-    with contextlib.suppress(FileNotFoundError):
-        failed_nb.unlink()
-
-    from workbook.theme import Theme
-
-    theme = Theme.from_workspace(ws)
-    nb.metadata["title"] = f"{data.client.name}: customer journey report"
-    footer = f"{data.client.name} · customer journey report · {params['report_date']}"
-    html_text = export_html(nb, theme_css=theme.css_variables(), footer=footer)
-    write_atomic(outputs.html, html_text)
-    pdf_path = print_pdf(outputs.html, outputs.pdf) if pdf else None
-    write_atomic(
-        outputs.fingerprint,
-        json.dumps(
-            {
-                "fingerprint": fingerprint,
-                "report": outputs.html.name,
-                "rendered_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            },
-            indent=2,
-        ),
-    )
+    with _holding(outputs):
+        _remove(outputs.leftovers())
+        theme, pdf_path = _render_files(
+            ws, outputs, params, pdf=pdf, notebook=notebook, kernel_name=kernel_name, run=run
+        )
+        write_atomic(
+            outputs.fingerprint,
+            json.dumps(
+                {
+                    "fingerprint": fingerprint,
+                    "report": outputs.html.name,
+                    "rendered_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                },
+                indent=2,
+            ),
+        )
     warns = [str(p) for p in theme.problems]
     return ReportResult(
         html=outputs.html,
