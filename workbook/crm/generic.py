@@ -76,6 +76,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "company_size": ("company_size", "employees"),
     "country": ("country",),
     "event_id": ("event_id", "message_id"),
+    # read only to link the contact with other sources (hashed, never stored); needed only
+    # when the contact column is not the address itself
+    "email": ("email", "e-mail", "email_address", "contact_email"),
 }
 _CONTACT_FIELDS = (
     "persona",
@@ -104,6 +107,20 @@ class Generic:
         if cmap.get("date_format") and not ctx.options.get("date_format"):
             ctx.options["date_format"] = str(cmap["date_format"])
         problems = []
+        if "match" in cmap:
+            from workbook.crm.identity import MATCH_MODES
+
+            if cmap["match"] not in MATCH_MODES:
+                problems.append(
+                    Problem(
+                        f"match: {cmap['match']!r} is not a way to match people",
+                        file=file,
+                        field="match",
+                        hint=f"use one of: {', '.join(MATCH_MODES)}",
+                    )
+                )
+            elif not ctx.options.get("match"):  # --match on the command line comes first
+                ctx.options["match"] = str(cmap["match"])
         unknown = [k for k in list(given) + list(values) if k not in FIELDS]
         for k in unknown:
             problems.append(
@@ -142,6 +159,9 @@ class Generic:
 
     def read(self, ctx: ReadContext) -> SourceQueries:
         cols, values = self._columns(ctx)
+        email = cols.pop("email", None)
+        if email == cols["contact_id"]:
+            email = None  # the contact is its address already
 
         def field(key: str) -> str:
             if key in cols:
@@ -169,6 +189,8 @@ class Generic:
             f"{field('value')} IS NOT NULL OR NULL AS raw_value",
             f"{ctx.amount(field('value'))} AS value",
         ]
+        if email:
+            select.append(f"{cell(email)} AS email")
         constant: list[str] = []
         for key in (
             "stage",
@@ -309,7 +331,8 @@ class Generic:
             FROM _stg s ANTI JOIN _rej r ON r.__row = s.__row {persona_join}
             GROUP BY s.ext_id
         """
-        return SourceQueries(contacts, events, deals, categories)
+        emails = "SELECT ext_id AS contact_id, email FROM _stg" if email else None
+        return SourceQueries(contacts, events, deals, categories, emails=emails)
 
 
 register(Generic())

@@ -3,8 +3,9 @@
 Read: ``Record ID`` (the contact), ``Became a <stage> Date`` (one stage entry each, the
 standard lifecycle stages and custom ones alike), ``Lifecycle Stage`` (checked against the
 stage map), ``Original Source`` (lead source), ``Create Date``, and when present ``Persona``,
-``Industry``, ``Number of Employees``, ``Country/Region``. Names, emails and phone numbers
-are never read.
+``Industry``, ``Number of Employees``, ``Country/Region``. ``Email`` is read only to link the
+contact with the same person in other sources (hashed with the workspace's salt, never
+stored); names and phone numbers are never read.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class HubSpot:
             "industry": ctx.find("Industry"),
             "size": ctx.find("Number of Employees", "Company size"),
             "country": ctx.find("Country/Region", "Country"),
+            "email": ctx.find("Email", "E-mail", "Email Address"),
         }
         con = ctx.con
         select = [f"{cell(cols['id'])} AS ext_id"]
@@ -69,7 +71,7 @@ class HubSpot:
                 continue
             select += [f"{cell(col)} AS raw_s{i}", f"{ctx.ts(cell(col))} AS s{i}"]
             mapped.append((f"s{i}", target))
-        for key in ("lifecycle", "source", "persona", "industry", "size", "country"):
+        for key in ("lifecycle", "source", "persona", "industry", "size", "country", "email"):
             name = optional[key]
             select.append(f"{cell(name)} AS {key}" if name else f"NULL::VARCHAR AS {key}")
         if optional["created"]:
@@ -143,7 +145,8 @@ class HubSpot:
             "SELECT NULL::BIGINT AS __row, NULL::VARCHAR AS deal_id, "
             "NULL::VARCHAR AS contact_id WHERE false"
         )
-        return SourceQueries(contacts, events, deals)
+        emails = "SELECT ext_id AS contact_id, email FROM _stg" if optional["email"] else None
+        return SourceQueries(contacts, events, deals, emails=emails)
 
 
 def _require_dates(

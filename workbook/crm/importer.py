@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from workbook.crm import schema
+from workbook.crm.identity import KEYS_FILE, MATCH_MODES, Matched, link_contacts, link_warnings
 from workbook.crm.storage import (
     Staging,
     now_utc,
@@ -140,6 +141,7 @@ class ImportResult:
     last_event: dt.datetime | None = None
     warnings: list[Problem] = field(default_factory=list)
     rejects_file: str | None = None
+    people: Matched | None = None
 
     def lines(self) -> list[str]:
         """A short summary a person can read."""
@@ -153,6 +155,8 @@ class ImportResult:
         ]
         if self.first_event and self.last_event:
             out.append(f"  events from {self.first_event:%Y-%m-%d} to {self.last_event:%Y-%m-%d}")
+        if self.people is not None:
+            out.append(self.people.line())
         if self.rejects_file:
             out.append(f"  bad rows listed in {self.rejects_file}")
         out += [f"  warning: {w}" for w in self.warnings]
@@ -548,6 +552,7 @@ def import_file(
     currency: str | None = None,
     progress: Callable[[str], None] | None = None,
     now: dt.datetime | None = None,
+    match: str | None = None,
 ) -> ImportResult:
     """Import one CRM export into a workspace.
 
@@ -579,6 +584,10 @@ def import_file(
         Called with a short description as each step starts.
     now
         Dates after this are "in the future" (default: the current time).
+    match
+        How the export's people are linked with those already in the workspace
+        (:mod:`workbook.crm.identity`): ``auto`` (the default: e-mail, else id), ``email``,
+        ``id`` or ``none``. A generic column map may set it with ``match:``.
 
     Returns
     -------
@@ -594,7 +603,7 @@ def import_file(
     from workbook import store
     from workbook.crm import sources
     from workbook.crm.derive import connect, copy_parquet
-    from workbook.crm.privacy import ensure_salt, pseudonym_table
+    from workbook.crm.privacy import ensure_salt
     from workbook.crm.sniff import sniff
     from workbook.crm.stagemap import StageMap, load_map_file
 
@@ -603,6 +612,11 @@ def import_file(
     name = path.name
     if source_id is not None:
         _check_source_id(source_id, name)
+    if match is not None and match not in MATCH_MODES:
+        raise CrmImportError(
+            f"{name}: not imported, --match {match!r} is not a way to match people",
+            hint=f"use one of: {', '.join(MATCH_MODES)}",
+        )
     ws = store.open_workspace(workspace)
     ws_path = Path(ws.path)
     # an import a killed process left half committed is finished first; dead runs' folders go
@@ -695,6 +709,7 @@ def import_file(
                         "column_map": column_map,
                         "date_format": date_format,
                         "currency": currency,
+                        "match": match,
                     },
                     numbered=not fast,
                 )
@@ -784,13 +799,29 @@ def import_file(
             con.execute(f"CREATE OR REPLACE TEMP VIEW {t} AS SELECT q.* FROM ({q}) q{keep}")
         # every contact of an event or a deal is in the contacts query of its source
         salt = ensure_salt(ws_path)
-        pseudonym_table(con, "SELECT contact_id AS ext FROM _c", salt, "_ids")
+        # one person, one contact: each id gets the contact its e-mail or id already has in
+        # the workspace, else a new pseudonym (creates _ids and _keys)
+        others = [schema.source_dir(ws_path, s) for s in manifest["sources"] if s != sid]
+        people = link_contacts(
+            con,
+            contacts="_c",
+            emails=queries.emails,
+            salt=salt,
+            source_id=sid,
+            mode=ctx.options.get("match") or "auto",
+            others=others,
+        )
+        warnings += link_warnings(people, name, len(others), queries.emails is not None)
 
         step("writing tables")
         replaced = sid in manifest["sources"]
         with Staging(ws_path, sid, con=con) as st:
             out = st.source_path
             out.mkdir(parents=True)
+            con.execute(
+                "COPY (SELECT key, contact_id FROM _keys ORDER BY key) "
+                f"TO '{_q(out / KEYS_FILE)}' (FORMAT parquet, COMPRESSION zstd)"
+            )
             # several ids with one pseudonym (an e-mail in other case): the contact row kept
             # is the first by content (earliest created, then each attribute), not by row
             have = {d[0] for d in con.execute("SELECT * FROM _c LIMIT 0").description}
@@ -908,6 +939,7 @@ def import_file(
                 "last_event": last_event.isoformat() if last_event else None,
                 "imported_at": now_utc(),
                 "tables": counts,
+                "people": people.as_dict(),
             }
             step("saving")
             # one atomic step under the workspace lock: the data, the manifest and
@@ -938,6 +970,7 @@ def import_file(
         last_event=last_event,
         warnings=warnings,
         rejects_file=rejects_rel,
+        people=people,
     )
 
 

@@ -9,7 +9,8 @@ and ``Deal - Currency``. The contact is the deal's person, by id (``Person - ID`
 one, and one person may be written two ways. A file with neither id column is refused, and
 a row with neither id is a bad row. A deals export has no stage history: the deal enters its
 current stage at ``Deal - Last stage change`` when the export has it, else when it was
-created.
+created. ``Person - Email`` is read only to link the person with other sources (hashed with
+the workspace's salt, never stored).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class Pipedrive:
             "moved": ctx.find("Deal - Last stage change", "Deal - Stage change time"),
             "person": ctx.find(*PERSON_ID),
             "org": ctx.find(*ORGANIZATION_ID),
+            "email": ctx.find("Person - Email", "Deal - Contact person email", "Email"),
         }
         if not opt["person"] and not opt["org"]:
             named = ctx.find("Deal - Contact person", "Person - Name")
@@ -99,7 +101,8 @@ class Pipedrive:
                    {col("value")} AS raw_value, {ctx.amount(col("value"))} AS value,
                    {col("currency")} AS currency, {col("reason")} AS reason,
                    {col("source")} AS source,
-                   coalesce({col("person")}, 'org:' || {col("org")}) AS contact""",
+                   coalesce({col("person")}, 'org:' || {col("org")}) AS contact,
+                   {col("email")} AS email""",
             where=f"coalesce({status}, '') <> 'deleted'",
         )
         ctx.flag(
@@ -174,7 +177,13 @@ class Pipedrive:
                    min(created) AS created_at
             FROM (SELECT * FROM _pd ANTI JOIN _rej USING (__row)) GROUP BY contact
         """
-        return SourceQueries(contacts, events, deals)
+        # an organisation's deals carry no person's address
+        emails = (
+            "SELECT contact AS contact_id, email FROM _pd WHERE NOT starts_with(contact, 'org:')"
+            if opt["email"]
+            else None
+        )
+        return SourceQueries(contacts, events, deals, emails=emails)
 
 
 register(Pipedrive())

@@ -54,12 +54,17 @@ class SourceQueries:
     channel...), a query listing every value it can take (more do no harm; should one be
     missing, the import sorts the text after all): the events are then sorted with the
     column as a small number, not its text (10M events: some 2 s less).
+
+    ``emails``, when the source has an e-mail column, lists (``contact_id``, ``email``): the
+    address each of its contacts carries, read only to link the contact with other sources
+    (:mod:`workbook.crm.identity`; hashed like the ids, never stored).
     """
 
     contacts: str
     events: str
     deals: str
     categories: Mapping[str, str] = field(default_factory=dict)
+    emails: str | None = None
 
 
 def register(source: Source) -> Source:
