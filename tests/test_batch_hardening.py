@@ -113,7 +113,6 @@ def test_fingerprint_covers_every_file_the_render_reads(
     # Every option that changes an output.
     base = report.inputs_fingerprint(ws, report.report_options())
     for changed in (
-        {"pdf": True},
         {"sections": ["summary"]},
         {"locale": "de_DE"},
         {"report_date": "2026-03-01"},
@@ -145,10 +144,14 @@ def test_pdf_on_a_rerun_renders_the_pdf(demo_copy: Path, tmp_path: Path, fixed_c
     assert [c.status for c in batch.run_batch([demo_copy], notebook=nb, pdf=True).clients] == [
         "skipped"
     ]
-    # A deleted PDF is not taken as current.
+    # Without --pdf the report is current too (the PDF is the same report), and stays.
+    assert [c.status for c in batch.run_batch([demo_copy], notebook=nb).clients] == ["skipped"]
+    assert pdf.is_file()
+    # A deleted PDF is not taken as current by a run that asks for one.
     pdf.unlink()
-    options = report.report_options(pdf=True, notebook=nb)
-    assert batch._check(demo_copy, None, "tideway-rowing", options, nb)[1] is None
+    options = report.report_options(notebook=nb)
+    assert batch._check(demo_copy, None, "tideway-rowing", options, nb, True)[1] is None
+    assert batch._check(demo_copy, None, "tideway-rowing", options, nb, False)[1] is not None
 
 
 # ------------------------------------------------------- 7: hung and dead kernels, the summary
@@ -341,6 +344,16 @@ def test_a_render_killed_at_any_step_never_mixes_two_runs(
     else:
         pytest.fail("the render never ended")
     assert len(killed_at) >= 8  # every removal and move of the commit was a kill point
+
+    # A render without a PDF removes the last run's: it is another run's report.
+    current["run"] = "run-999"
+    report.render_report(demo_copy, out, report_date="2026-03-01", fingerprint="fp-run-999")
+    assert _runs(out) == {
+        "html": "run-999",
+        "notebook": "run-999",
+        "pdf": None,
+        "fingerprint": "run-999",
+    }
 
 
 def test_a_dead_runs_temporaries_go_on_the_next_run(

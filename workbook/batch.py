@@ -132,6 +132,7 @@ def _check(
     slug: str,
     options: dict[str, Any],
     notebook: str | Path | None,
+    pdf: bool,
 ) -> tuple[str, str | None]:
     """The inputs' fingerprint, and the report's path when it is current (else None).
 
@@ -149,7 +150,7 @@ def _check(
     outputs = report_outputs(workspace, slug, _output_for(workspace, output, slug))
     current = inputs_fingerprint(workspace, options, notebook=notebook)
     fresh = read_fingerprint(outputs) == current
-    if options.get("pdf") and not outputs.pdf.is_file():
+    if pdf and not outputs.pdf.is_file():
         fresh = False
     if fresh:
         # A run killed before it replaced anything left its temporaries beside a report that
@@ -241,7 +242,7 @@ def run_batch(
     results: dict[int, ClientResult] = {}
     todo: list[tuple[int, str, str | None, str | None]] = []
     seen_slugs: dict[str, str] = {}
-    options = report_options(locale=locale, pdf=pdf, notebook=notebook)
+    options = report_options(locale=locale, notebook=notebook)
     render_options: dict[str, Any] = {
         "locale": locale,
         "pdf": pdf,
@@ -265,7 +266,7 @@ def run_batch(
                 )
                 continue
             seen_slugs[slug] = str(path)
-        fingerprint, html = _check(path, out_dir, slug, options, notebook)
+        fingerprint, html = _check(path, out_dir, slug, options, notebook, pdf)
         if html is not None and not force:
             results[i] = ClientResult(str(path), "skipped", html)
             continue

@@ -210,7 +210,6 @@ def report_options(
     sections: Sequence[str] | None = None,
     report_date: str | dt.date | None = None,
     locale: str = "en_GB",
-    pdf: bool = False,
     kernel_name: str = "python3",
     notebook: str | Path | None = None,
 ) -> dict[str, Any]:
@@ -219,12 +218,14 @@ def report_options(
     :func:`render_report` and :mod:`workbook.batch` both build them here, so a report
     rendered by one is recognised by the other. The date is recorded only when given: a
     re-run on another day with today's date on the cover is still the same report. The time
-    limit is left out: it decides whether a report is written, not what it says.
+    limit is left out: it decides whether a report is written, not what it says. So is the
+    PDF: it is the same report printed, so whether a report is current for a run that asks
+    for a PDF is whether its PDF is there (a render without one removes the last run's PDF,
+    so a PDF beside a report is always that report's).
     """
     options: dict[str, Any] = {
         "sections": list(sections) if sections is not None else None,
         "locale": locale,
-        "pdf": bool(pdf),
         "kernel": kernel_name,
         "notebook": None if notebook is None else Path(notebook).name,
     }
@@ -276,7 +277,7 @@ def inputs_fingerprint(
       Parquet tables) by path, size and modification time, which is cheap however large the
       tables are, and changes whenever one is rewritten;
     - the logo wherever ``client.branding.logo`` points (links followed), and ``assets/``;
-    - the options (``params``, see :func:`report_options`: sections, locale, date, PDF...);
+    - the options (``params``, see :func:`report_options`: sections, locale, date...);
     - the report notebook (``notebook``, default :data:`NOTEBOOK`), the template, the package
       source and version, and the versions of the libraries that draw the report.
 
@@ -836,7 +837,6 @@ def render_report(
         sections=sections,
         report_date=report_date,
         locale=locale,
-        pdf=pdf,
         kernel_name=kernel_name,
         notebook=notebook,
     )
