@@ -168,3 +168,101 @@ def test_raw_control_character_in_the_file_is_a_problem_with_its_line() -> None:
     text = HEAD + "personas:\n  - id: p\n    name: P\x01\n"
     (found,) = problems_of(text)
     assert found.startswith("ws.yaml:6: the character U+0001 is not allowed in a YAML file"), found
+
+
+# ------------------------------------------------------------ item 6: no more tracebacks
+
+DEPTH_HINT = "a workspace needs at most 8 levels: check the brackets and the indentation here"
+MISTAKES = {
+    "impossible date": (
+        HEAD + "objectives:\n  - id: o\n    title: T\n    due: 2027-02-31\n",
+        "7: '2027-02-31' is not a real date or time (day is out of range for month) "
+        "(write a date that exists, as YYYY-MM-DD)",
+    ),
+    "list given as a number": (
+        HEAD + "segments: 42\n",
+        "4, segments: input should be a valid list "
+        "(write a list: one item per line, each starting with '- ')",
+    ),
+    "5,000-digit revision": (
+        "revision: " + "9" * 5000 + "\n" + HEAD,
+        "1: a number 5,000 characters long cannot be read (write an ordinary number here)",
+    ),
+    "nesting 990 deep in brackets": (
+        HEAD + "segments: " + "[" * 990 + "]" * 990 + "\n",
+        f"4: values nested more than {store.MAX_DEPTH} levels deep ({DEPTH_HINT})",
+    ),
+    "nesting 990 deep in a list section": (
+        HEAD + "personas:\n" + "".join("  " * i + "-\n" for i in range(990)),
+        f"{4 + store.MAX_DEPTH}: values nested more than {store.MAX_DEPTH} levels deep "
+        f"({DEPTH_HINT})",
+    ),
+    "nesting 990 deep in mappings": (
+        HEAD + "extra: " + "{a: " * 990 + "1" + "}" * 990 + "\n",
+        f"4: values nested more than {store.MAX_DEPTH} levels deep ({DEPTH_HINT})",
+    ),
+    "a value YAML cannot build": (
+        HEAD + "cycle:\n  iteration: !!int twelve\n",
+        "5: 'twelve' cannot be read as int "
+        "(write the value as plain text or an ordinary number, without a YAML tag (!!...))",
+    ),
+    "a number in a list of texts": (
+        HEAD + "personas:\n  - id: p\n    name: P\n    goals: [[grow]]\n",
+        "7, personas[0].goals[0]: input should be a valid string "
+        "(write text; put it in quotes if it looks like a number or a date)",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", MISTAKES)
+def test_mistake_is_one_problem_with_line_and_hint_everywhere(mistake: str, tmp_path: Path) -> None:
+    text, expected = MISTAKES[mistake]
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    file = folder / "workspace.yaml"
+    file.write_text(text, encoding="utf-8")
+    for read in (read_workspace, store.open_workspace):
+        with pytest.raises(WorkspaceValidationError) as info:
+            read(folder)
+        assert [str(p) for p in info.value.problems] == [f"{file}:{expected}"]
+    result = CliRunner().invoke(main, ["validate", str(folder)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    where, _, rest = expected.partition(": ")
+    line, _, field = where.partition(", ")
+    printed = f"{file}:{line}: " + (f"{field}: " if field else "") + rest
+    assert result.output.splitlines()[1:] == [printed], result.output
+
+
+def test_snapshot_index_nested_too_deep_is_a_problem(tmp_path: Path) -> None:
+    ws = store.new_workspace("Acme", directory=tmp_path)
+    ws.snapshot("first")
+    (ws.history_dir / "index.yaml").write_text("- " + "[" * 990 + "]" * 990 + "\n", "utf-8")
+    with pytest.raises(WorkspaceValidationError, match="nested more than"):
+        ws.snapshots()
+
+
+def test_many_problems_are_listed_up_to_the_limit_and_counted() -> None:
+    text = HEAD + "personas:\n" + "".join(f"  - id: p{i}\n    mood: {i}\n" for i in range(3_000))
+    found = problems_of(text)
+    assert len(found) == store.MAX_PROBLEMS + 1
+    # 3,000 personas without a name and with an unknown field: 6,000 problems.
+    assert found[-1] == (
+        f"ws.yaml: {6_000 - store.MAX_PROBLEMS:,} more problems are not listed "
+        "(fix the ones above, then run `workbook validate` again)"
+    )
+    assert found[0].startswith("ws.yaml:5, personas[0].name: is required")
+
+
+def test_a_reference_hint_names_twenty_ids_and_counts_the_rest() -> None:
+    segments = "".join(f"  - id: s{i:03d}\n    name: S\n    kind: demographic\n" for i in range(50))
+    text = (
+        HEAD + "segments:\n" + segments + "personas:\n  - id: p\n    name: P\n    segments: [x]\n"
+    )
+    (found,) = problems_of(text)
+    assert found.endswith(
+        "refers to segment 'x', which does not exist (use one of: "
+        + ", ".join(f"s{i:03d}" for i in range(20))
+        + " and 30 more)"
+    )

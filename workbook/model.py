@@ -76,6 +76,7 @@ __all__ = [
     "Variant",
     "Workspace",
     "default_stages",
+    "id_listing",
     "reference_problems",
     "slugify",
     "stage_name_key",
@@ -751,8 +752,37 @@ def schema_problems(
         for err in exc.errors(include_url=False):
             path = loc_to_path(err["loc"])
             message = _score_range_message(err, path) or _friendly(err)
-            problems.append(Problem(message, file=file, field=path or "(top level)"))
+            hint = _TYPE_HINTS.get(str(err.get("type", "")))
+            problems.append(Problem(message, file=file, field=path or "(top level)", hint=hint))
         return None, problems
+
+
+_FIELDS_HINT = "write its fields indented under it, one 'name: value' per line"
+_DATE_HINT = "write a date as YYYY-MM-DD"
+_DATETIME_HINT = "write a date and time as YYYY-MM-DD HH:MM:SS"
+#: What to write instead, for a value of the wrong kind (by pydantic's error type).
+_TYPE_HINTS = {
+    "list_type": "write a list: one item per line, each starting with '- '",
+    "dict_type": _FIELDS_HINT,
+    "model_type": _FIELDS_HINT,
+    "model_attributes_type": _FIELDS_HINT,
+    "string_type": "write text; put it in quotes if it looks like a number or a date",
+    "int_type": "write a whole number",
+    "int_parsing": "write a whole number",
+    "int_parsing_size": "write an ordinary whole number",
+    "int_from_float": "write a whole number",
+    "float_type": "write a number",
+    "float_parsing": "write a number",
+    "bool_type": "write true or false",
+    "bool_parsing": "write true or false",
+    "date_type": _DATE_HINT,
+    "date_parsing": _DATE_HINT,
+    "date_from_datetime_parsing": _DATE_HINT,
+    "date_from_datetime_inexact": _DATE_HINT,
+    "datetime_type": _DATETIME_HINT,
+    "datetime_parsing": _DATETIME_HINT,
+    "datetime_from_date_parsing": _DATETIME_HINT,
+}
 
 
 def _iter_refs(ws: Workspace) -> Iterator[tuple[str, str, str]]:
@@ -868,6 +898,15 @@ def stage_name_problems(ws: Workspace, *, file: str | None = None) -> list[Probl
     return problems
 
 
+def id_listing(ids: Iterable[str], limit: int = 20) -> str:
+    """Known ids for a hint, sorted: ``"a, b, c"``, the first ``limit`` and how many more."""
+    known = sorted(ids)
+    if not known:
+        return "none defined yet"
+    text = ", ".join(known[:limit])
+    return text + (f" and {len(known) - limit:,} more" if len(known) > limit else "")
+
+
 def reference_problems(ws: Workspace, *, file: str | None = None) -> list[Problem]:
     """Every duplicate id, every reference to an id that does not exist, and every CRM stage
     name claimed twice (:func:`stage_name_problems`)."""
@@ -904,7 +943,7 @@ def reference_problems(ws: Workspace, *, file: str | None = None) -> list[Proble
         seen_maps.add(key)
     for path, what, ref in _iter_refs(ws):
         if ref not in ids[what]:
-            known = ", ".join(sorted(ids[what])) or "none defined yet"
+            known = id_listing(ids[what])
             problems.append(
                 Problem(
                     f"refers to {what} {ref!r}, which does not exist",

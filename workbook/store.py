@@ -281,6 +281,7 @@ def _check_size(text: str, file: str) -> None:
 
 _COLLECTION_START = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _COLLECTION_END = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_DEPTH_HINT = "a workspace needs at most 8 levels: check the brackets and the indentation here"
 _NO_REUSE = "write the value out in full: a workspace file uses no YAML anchors (&) or aliases (*)"
 
 
@@ -312,8 +313,7 @@ def _scan(text: str, file: str) -> None:
                     raise refuse(
                         f"values nested more than {MAX_DEPTH} levels deep",
                         event,
-                        "a workspace needs at most 8 levels: check the brackets and the "
-                        "indentation here",
+                        _DEPTH_HINT,
                     )
             if values > MAX_VALUES:
                 raise refuse(
@@ -331,6 +331,13 @@ def _scan(text: str, file: str) -> None:
 def _yaml_problem(exc: yaml.YAMLError, text: str, file: str) -> Problem:
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
+        if "maximum nesting depth" in str(exc.problem):  # libyaml's own bound, in brackets
+            return Problem(
+                f"values nested more than {MAX_DEPTH} levels deep",
+                file=file,
+                line=mark.line + 1 if mark is not None else None,
+                hint=_DEPTH_HINT,
+            )
         return Problem(
             f"YAML syntax error: {exc.problem or 'not valid YAML'}",
             file=file,
@@ -626,30 +633,40 @@ def _raw_reference_problems(data: dict[str, Any], found: list[Problem], file: st
         collections = model._collections(doc)
     except (AttributeError, TypeError):  # a shape too broken to walk: the schema said it all
         return []
+    # A collection that is not a list (``segments: 42``) has a schema problem of its own;
+    # references to it are not checked (each would be reported as missing).
     ids = {
         what: {i.id for i in items if isinstance(i, _Raw) and isinstance(i.id, str)}
         for what, (_path, items) in collections.items()
+        if isinstance(items, list)
     }
-    broken = [p.field for p in found if p.field]
+    # Every broken path and each of its parents: a reference overlaps a broken field when
+    # one is the other or lies under it (looked up per reference, not compared pairwise).
+    broken: set[str] = set()
+    above_broken: set[str] = set()
+    for p in found:
+        if p.field:
+            broken.add(p.field)
+            above_broken.update(_parents(p.field))
 
     def overlaps(path: str) -> bool:
-        return any(
-            path == b
-            or path.startswith((b + ".", b + "["))
-            or b.startswith((path + ".", path + "["))
-            for b in broken
-        )
+        return path in broken or path in above_broken or any(a in broken for a in _parents(path))
 
     return [
         Problem(
             f"refers to {what} {ref!r}, which does not exist",
             file=file,
             field=path,
-            hint=f"use one of: {', '.join(sorted(ids[what])) or 'none defined yet'}",
+            hint=f"use one of: {model.id_listing(ids[what])}",
         )
         for path, what, ref in refs
-        if isinstance(ref, str) and ref not in ids[what] and not overlaps(path)
+        if isinstance(ref, str) and what in ids and ref not in ids[what] and not overlaps(path)
     ]
+
+
+def _parents(path: str) -> list[str]:
+    """``"a.b[2].c"`` -> ``["a", "a.b", "a.b[2]"]``: every field above a path."""
+    return [path[:i] for i, ch in enumerate(path) if ch in ".[" and i]
 
 
 def loads(text: str, *, file: str = FILENAME) -> model.Workspace:
