@@ -266,3 +266,51 @@ def test_a_reference_hint_names_twenty_ids_and_counts_the_rest() -> None:
         + ", ".join(f"s{i:03d}" for i in range(20))
         + " and 30 more)"
     )
+
+
+# ------------------------------------------------- item 9: temporaries left in history/
+
+
+def test_a_dead_snapshots_temporaries_are_removed_by_the_next(tmp_path: Path) -> None:
+    ws = store.new_workspace("Acme", directory=tmp_path)
+    ws.snapshot("first")
+    # What a snapshot killed between writing and renaming leaves (write_atomic's names).
+    orphans = [
+        ws.history_dir / ".0002-second.yaml.k2j3h4.tmp",
+        ws.history_dir / ".index.yaml.abcd1234.tmp",
+    ]
+    for orphan in orphans:
+        orphan.write_text("half a file", "utf-8")
+    kept = ws.history_dir / "notes.txt"
+    kept.write_text("mine", "utf-8")
+    ws.snapshot("second")
+    assert not [o for o in orphans if o.exists()]
+    assert kept.read_text("utf-8") == "mine"
+    assert sorted(p.name for p in ws.history_dir.iterdir()) == [
+        "0001-first.yaml",
+        "0002-second.yaml",
+        "index.yaml",
+        "notes.txt",
+    ]
+
+
+def test_a_new_workspace_ignores_temporaries_in_git(tmp_path: Path) -> None:
+    ws = store.new_workspace("Acme", directory=tmp_path)
+    assert "*.tmp" in ws.path.joinpath(".gitignore").read_text("utf-8").splitlines()
+    subprocess.run(["git", "init", "-q", str(ws.path)], check=True)
+    names = [".workspace.yaml.x1.tmp", "history/.index.yaml.x2.tmp", "workspace.yaml"]
+    for name in names[:2]:
+        (ws.path / name).write_text("x", "utf-8")
+    done = subprocess.run(
+        ["git", "-C", str(ws.path), "check-ignore", *names], capture_output=True, text=True
+    )
+    assert done.stdout.splitlines() == names[:2]
+
+
+def test_a_save_also_removes_a_dead_snapshots_temporary(tmp_path: Path) -> None:
+    ws = store.new_workspace("Acme", directory=tmp_path)
+    orphan = ws.history_dir / ".index.yaml.abcd1234.tmp"
+    orphan.write_text("half a file", "utf-8")
+    ws.data.client.industry = "Rowing"
+    assert ws.save()
+    assert not orphan.exists()

@@ -7,7 +7,7 @@ A workspace is a folder::
         data/               imported CRM data (see :mod:`workbook.crm.schema`)
         history/            snapshots: NNNN-<note>.yaml copies plus index.yaml
         reports/            rendered output
-        .gitignore          keeps the salt, lock files and reports out of git
+        .gitignore          keeps the salt, lock and temporary files and reports out of git
 
 Saving is safe against the two things that go wrong in a workshop:
 
@@ -85,7 +85,7 @@ HEADER = (
     "# Journey Workbook workspace \u2014 safe to edit by hand; "
     'run "workbook validate <folder>" after editing.\n'
 )
-GITIGNORE = "# Written by Journey Workbook.\ndata/.salt\n*.lock\nreports/\n"
+GITIGNORE = "# Written by Journey Workbook.\ndata/.salt\n*.lock\n*.tmp\nreports/\n"
 
 # Keys written even when empty: a reader must always find them.
 _ALWAYS_KEEP = frozenset({"schema_version", "revision", "client"})
@@ -771,11 +771,18 @@ def read_workspace(path: str | os.PathLike[str]) -> model.Workspace:
 # --------------------------------------------------------------------------- atomic writes
 
 
-def _remove_stale_temps(folder: Path) -> None:
+def _remove_stale_temps(folder: Path, pattern: str = f".{FILENAME}.*.tmp") -> None:
     # A process killed between creating and renaming its temporary file leaves it behind.
     # Only the lock holder writes, so any temp file seen under the lock is an orphan.
-    for tmp in folder.glob(f".{FILENAME}.*.tmp"):
+    for tmp in folder.glob(pattern):
         tmp.unlink(missing_ok=True)
+
+
+def _remove_stale_history_temps(history: Path) -> None:
+    # Only snapshots write in history/, always under the lock, always with write_atomic:
+    # every ``.<name>.*.tmp`` there is a killed snapshot's.
+    if history.is_dir():
+        _remove_stale_temps(history, ".*.tmp")
 
 
 _REVISION_LINE = re.compile(r"^revision: -?\d+$", re.MULTILINE)
@@ -1236,6 +1243,7 @@ class OpenWorkspace:
         with self.locked():
             self._check_unchanged_on_disk()
             _remove_stale_temps(self.path)
+            _remove_stale_history_temps(self.history_dir)
             write_atomic(self.file, text)
         self.data.revision = new_revision
         self._revision = new_revision
@@ -1319,6 +1327,7 @@ class OpenWorkspace:
         self.history_dir.mkdir(exist_ok=True)
         with self.locked():
             self._check_unchanged_on_disk()
+            _remove_stale_history_temps(self.history_dir)
             text = self.file.read_text(encoding="utf-8")
             existing = self.snapshots()
             number = max((int(s.id) for s in existing), default=0) + 1
