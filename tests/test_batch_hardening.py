@@ -396,3 +396,13 @@ def test_a_dead_runs_temporaries_go_on_the_next_run(
         path.write_bytes(b"")
     report.render_report(demo_copy)
     assert not any(p.exists() for p in litter) and other.exists()
+
+
+def test_the_time_limit_covers_the_whole_run_not_each_cell() -> None:
+    # nbclient asks before every cell how long it may take: what is left of the client's
+    # time, so quick cells after the limit do not each get a fresh allowance.
+    run = report._Run(time.monotonic() + 30, 30)
+    assert 29 < (run.time_left() or 0) <= 30
+    late = report._Run(time.monotonic() - 5, 30)
+    assert 0 < (late.time_left() or 0) <= 0.01  # never 0, which nbclient reads as no limit
+    assert report._Run(None, None).time_left() is None

@@ -551,8 +551,9 @@ class _Run:
     def time_left(self, cell: Any = None) -> float | None:
         if self.deadline is None:
             return None
-        # Never 0 or less: nbclient reads that as "no limit".
-        return max(1.0, self.deadline - time.monotonic())
+        # Never 0 or less, which nbclient reads as "no limit": a cell that starts after the
+        # deadline gets a hundredth of a second, so it stops there.
+        return max(0.01, self.deadline - time.monotonic())
 
     def where(self) -> str:
         """The running cell, for a person: its number and section, or its first line."""
@@ -639,8 +640,8 @@ def _execute(
         run.keep(out_nb, "TimeLimit", f"stopped here: the report {message}")
         raise ReportError(
             f"the report {message}",
-            hint=f"the notebook as far as it ran is kept at {kept}; find what that cell "
-            "waits for, or allow more time with --timeout SECONDS",
+            hint=f"the notebook as far as it ran is kept at {kept}; allow more time with "
+            "--timeout SECONDS if the client is only large, else see what that cell waits for",
         ) from None
     except DeadKernelError:
         where = run.where()
