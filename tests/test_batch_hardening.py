@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +208,26 @@ def test_batch_names_the_hung_cell_and_the_dead_kernel(
     assert (fine / "reports" / "client-fine-report.html").is_file()
 
 
+@pytest.mark.kernel
+@pytest.mark.slow
+def test_report_command_stops_at_its_time_limit(
+    demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nb = _notebook(tmp_path / "report.ipynb", "x = 1", "import time\ntime.sleep(60)")
+    monkeypatch.setattr(report, "NOTEBOOK", nb)  # `workbook report` renders in this process
+    start = time.perf_counter()
+    res = CliRunner().invoke(main, ["report", str(demo_copy), "--timeout", "3"])
+    assert time.perf_counter() - start < 20
+    assert res.exit_code == 1
+    # one line, the cell named, no log noise from nbclient and no traceback
+    assert res.output.splitlines() == [
+        "error: the report ran past its time limit of 3 s in cell 4 (import time) "
+        "(the notebook as far as it ran is kept at "
+        f"{demo_copy / 'reports' / 'tideway-rowing-report.failed.ipynb'}; allow more time "
+        "with --timeout SECONDS if the client is only large, else see what that cell waits for)"
+    ]
+
+
 def test_summary_prints_one_line_per_failure(tmp_path: Path) -> None:
     from io import StringIO
 
@@ -284,7 +305,9 @@ def _killed_render(ws: Path, out: Path, run: str, current: dict[str, str], after
 
     True when the child was killed, False when the render ended before that many steps.
     """
-    pid = os.fork()
+    with warnings.catch_warnings():  # Python 3.12+ warns about forking a threaded process
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the child: count the steps, die at the chosen one
         code = 3
         try:

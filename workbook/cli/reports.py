@@ -45,7 +45,13 @@ def report(
     timeout: float,
 ) -> None:
     """Render the client report of the workspace at PATH and print its path."""
+    import logging
+
     from workbook.report import render_report
+
+    # nbclient logs a timeout or a dead kernel as it happens; the error below says it once,
+    # with the cell.
+    logging.getLogger("papermill").addHandler(logging.NullHandler())
 
     result = render_report(
         path,
