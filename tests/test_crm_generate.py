@@ -115,6 +115,7 @@ def test_writers_write_real_looking_exports(model: Workspace, tmp_path: Path, fm
     header = {
         "hubspot": "Record ID",
         "salesforce": "OpportunityId",
+        "salesforce-roles": "ContactId",
         "pipedrive": "Deal - ID",
         "generic": "email",
     }
@@ -169,8 +170,17 @@ def test_exports_written_in_parts_import_whole(model: Workspace, tmp_path: Path)
             assert result.tables["contacts"] == 300
         elif fmt == "generic":
             assert result.tables["events"] == events and result.tables["deals"] == deals
+        elif fmt == "salesforce-roles":  # each opportunity's person
+            buyers = {c for p in parts for c in p.deals["contact_id"].to_pylist()}
+            assert result.tables["contacts"] == len(buyers)
         else:
             assert result.tables["deals"] == deals, fmt
+    # the exports of one history share their people's keys: one workspace, its 300 people
+    from workbook.analytics.engine import Engine
+
+    eng = Engine.for_workspace(ws)
+    assert eng.query("SELECT count(DISTINCT contact_id) AS n FROM contacts").n[0] == 300
+    assert eng.query("SELECT count(*) AS n FROM deals").n[0] == deals
 
 
 def test_write_exports_writes_each_format_once(model: Workspace, tmp_path: Path) -> None:

@@ -227,16 +227,31 @@ class Engine:
                     f"SELECT {', '.join(names)} "
                     f"FROM read_parquet({file_list}, union_by_name = true)"
                 )
+                raw = body
+                if len(files) > 1 and table in ("events", "deals"):
+                    # what two sources report about one person counts once (as at import)
+                    body = (
+                        f"SELECT {', '.join(names)} FROM ({schema.merged_sql(table, f'({body})')})"
+                    )
             else:
-                body = _empty_select(table)
+                body = raw = _empty_select(table)
             try:
                 self.con.execute(f"CREATE VIEW {table} AS {body}")
+                if table == "events":
+                    # each source's own rows, before what two sources both report is merged
+                    self.con.execute(f"CREATE VIEW source_events AS {raw}")
             except duckdb.BinderException:
                 # Written before a column existed (stage_spells' ended_by, say): the column
                 # reads as null until the next import rebuilds the file.
-                self.con.execute(
-                    f"CREATE VIEW {table} AS {_tolerant_select(self.con, table, files)}"
-                )
+                tolerant = _tolerant_select(self.con, table, files)
+                if len(files) > 1 and table in ("events", "deals"):
+                    tolerant = f"SELECT * FROM ({schema.merged_sql(table, f'({tolerant})')})"
+                self.con.execute(f"CREATE OR REPLACE VIEW {table} AS {tolerant}")
+                if table == "events":
+                    self.con.execute(
+                        f"CREATE OR REPLACE VIEW source_events AS "
+                        f"{_tolerant_select(self.con, table, files)}"
+                    )
             if table == "contact_paths" and len(files) == 1:
                 self.available["numbered_contact_paths"] = True
                 # The import writes contact_paths sorted by contact id, so its row number

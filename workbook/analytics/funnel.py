@@ -319,13 +319,14 @@ def stage_history(ws: EngineLike) -> pd.DataFrame:
     import pandas as pd
 
     eng = Engine.for_workspace(ws)
-    ids = eng.query("SELECT DISTINCT source_id FROM events WHERE source_id IS NOT NULL")
+    # each source judged on its own rows (the events view merges what two sources report)
+    ids = eng.query("SELECT DISTINCT source_id FROM source_events WHERE source_id IS NOT NULL")
     check = """
         SELECT coalesce(sum(n), 0)::BIGINT AS n, coalesce(bool_or(moved), false) AS moved
         FROM (
             SELECT count(*) AS n, min(stage) <> max(stage) AS moved
             FROM (
-                SELECT deal_id, contact_id, stage FROM events
+                SELECT deal_id, contact_id, stage FROM source_events
                 WHERE source_id = $source AND kind IN ('stage', 'deal') AND stage IS NOT NULL
                 {limit}
             )

@@ -13,7 +13,7 @@ from workbook.cli import main
 if TYPE_CHECKING:
     from workbook.crm.generate import SampleCrm
 
-_SOURCES = ("hubspot", "salesforce", "pipedrive", "generic")
+_SOURCES = ("hubspot", "salesforce", "salesforce-roles", "pipedrive", "generic")
 _STEPS = (
     "checking the file",
     "reading",
@@ -58,6 +58,12 @@ _STEPS = (
 @click.option(
     "--as", "source_id", help="Name of this source in the workspace (default: from the file name)."
 )
+@click.option(
+    "--match",
+    type=click.Choice(["auto", "email", "id", "none"]),
+    help="How its people are matched with those already in the workspace: by e-mail, else by "
+    "id (auto, the default), by e-mail only, by id only, or not at all (none).",
+)
 def import_command(
     workspace: Path,
     file: Path,
@@ -68,8 +74,15 @@ def import_command(
     date_format: str | None,
     currency: str | None,
     source_id: str | None,
+    match: str | None,
 ) -> None:
-    """Import a CRM export FILE into WORKSPACE (all or nothing)."""
+    """Import a CRM export FILE into WORKSPACE (all or nothing).
+
+    A person already in the workspace from another export stays one contact: people are
+    matched on their e-mail address, else on a shared id (see --match). A newer export of the
+    same source (same source id: by default the system and the file name without dates)
+    replaces the older one's rows.
+    """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -99,6 +112,7 @@ def import_command(
             date_format=date_format,
             currency=currency,
             source_id=source_id,
+            match=match,
             progress=step,
         )
     for line in result.lines():

@@ -378,10 +378,10 @@ def _files(source_dirs: Sequence[Path], table: str) -> list[str]:
 def _view(con: Any, name: str, files: list[str], table: str) -> None:
     if files:
         listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {name} AS "
-            f"SELECT * FROM read_parquet([{listing}], union_by_name=true)"
-        )
+        body = f"SELECT * FROM read_parquet([{listing}], union_by_name=true)"
+        if len(files) > 1:  # what two sources report about one person counts once
+            body = schema.merged_sql(table, f"({body})")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {body}")
     else:
         con.register(f"_{name}_empty", schema.TABLES[table].empty_table())
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM _{name}_empty")

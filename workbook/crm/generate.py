@@ -47,7 +47,7 @@ __all__ = [
     "write_exports",
 ]
 
-FORMATS = ("hubspot", "salesforce", "pipedrive", "generic")
+FORMATS = ("hubspot", "salesforce", "salesforce-roles", "pipedrive", "generic")
 
 #: The generator's clock stops here, so no generated date lies in the future.
 DEFAULT_END = dt.datetime(2025, 12, 31, 18, 0, tzinfo=dt.UTC)
@@ -782,6 +782,7 @@ def write_exports(
     writers = {
         "hubspot": _hubspot,
         "salesforce": _salesforce,
+        "salesforce-roles": _salesforce_roles,
         "pipedrive": _pipedrive,
         "generic": _generic,
     }
@@ -1018,6 +1019,40 @@ def _us(col: Any) -> np.ndarray:
     import pyarrow.compute as pc
 
     return np.asarray(pc.fill_null(col.cast(pa.int64()), 0).to_numpy())
+
+
+def _salesforce_roles(sample: SampleCrm, at: _Numbering) -> tuple[pa.Table, str]:
+    """OpportunityContactRole as Data Loader writes it (with ``Contact.Email`` from the
+    relationship query): one row per opportunity, its person as the primary contact.
+
+    ``OpportunityId`` numbers the opportunities as the OpportunityHistory export does, and
+    ``ContactId`` is the person's Salesforce id, so the two exports link each opportunity to
+    its person, and the e-mail links the person with the other exports.
+    """
+    import pyarrow as pa
+
+    deals = sample.deals.join(sample.people.select(["contact_id", "ext_id", "email"]), "contact_id")
+    deals = deals.sort_by("deal_id")
+    n = deals.num_rows
+    return (
+        pa.table(
+            {
+                "Id": pa.array([f"00K{at.deal + i:015d}" for i in range(n)], pa.string()),
+                "OpportunityId": pa.array(
+                    [f"006{at.deal + i:015d}" for i in range(n)], pa.string()
+                ),
+                "ContactId": pa.array(
+                    [f"003{int(x):015d}" for x in deals["ext_id"].to_pylist()], pa.string()
+                ),
+                "Contact.Email": deals["email"],
+                "Role": pa.array(["Decision Maker"] * n, pa.string()),
+                "IsPrimary": pa.array(["true"] * n, pa.string()),
+                "CreatedDate": _fmt(deals["created_at"], "%Y-%m-%dT%H:%M:%S.000Z"),
+                "IsDeleted": pa.array(["false"] * n, pa.string()),
+            }
+        ),
+        "OpportunityContactRole.csv",
+    )
 
 
 def _pipedrive(sample: SampleCrm, at: _Numbering) -> tuple[pa.Table, str]:

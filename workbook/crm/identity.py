@@ -34,7 +34,7 @@ from typing import Any
 from workbook.crm.privacy import pseudonym_table
 from workbook.exceptions import Problem
 
-__all__ = ["KEYS_FILE", "MATCH_MODES", "Matched", "link_contacts", "link_warnings"]
+__all__ = ["KEYS_FILE", "MATCH_MODES", "Matched", "link_contacts", "link_warnings", "relink_source"]
 
 MATCH_MODES = ("auto", "email", "id", "none")
 #: Beside a source's tables: (key, contact_id), the hashed keys its contacts carry.
@@ -61,6 +61,9 @@ class Matched:
         How many of the import's contacts carry an e-mail address.
     conflicts
         Contacts whose e-mail and id lead to two different people (linked on the e-mail).
+    relinked
+        Contacts of other sources found to be people of this one and merged into them (a
+        Salesforce contact role names the person of an opportunity imported before).
     """
 
     mode: str
@@ -70,6 +73,7 @@ class Matched:
     new: int
     with_email: int
     conflicts: int = 0
+    relinked: int = 0
 
     @property
     def matched(self) -> int:
@@ -85,10 +89,13 @@ class Matched:
         if self.on_id:
             on.append(f"{self.on_id:,} on id")
         found = f" ({', '.join(on)})" if on else ""
-        return (
+        line = (
             f"  people: {self.contacts:,}; {self.matched:,} already in the workspace{found}, "
             f"{self.new:,} new"
         )
+        if self.relinked:
+            line += f"; {self.relinked:,} contacts of other sources linked to them"
+        return line
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +106,7 @@ class Matched:
             "new": self.new,
             "with_email": self.with_email,
             "conflicts": self.conflicts,
+            "relinked": self.relinked,
         }
 
 
@@ -118,6 +126,7 @@ def link_contacts(
     source_id: str,
     mode: str,
     others: Sequence[Path],
+    aliases: str | None = None,
 ) -> Matched:
     """Give each contact of an import its pseudonym, linked to the workspace's people.
 
@@ -134,6 +143,11 @@ def link_contacts(
         id; the smallest address wins when they differ), or None.
     others
         The source folders of the workspace's other sources.
+    aliases
+        A query of (``contact_id``, ``alias``): other ids that stand for the contact in other
+        sources (an opportunity's id, for the person a Salesforce contact role names). A
+        contact of another source known by such an id is merged into this contact: the
+        table ``_merge`` (``old``, ``new``) lists them, for :func:`relink_source`.
     """
     if mode not in MATCH_MODES:
         raise ValueError(f"match mode {mode!r}, expected one of {MATCH_MODES}")
@@ -203,16 +217,43 @@ def link_contacts(
         """
     )
     con.execute("CREATE OR REPLACE TEMP TABLE _ids AS SELECT ext, cid FROM _lk_choice")
+    alias_keys = ""
+    if aliases:
+        pseudonym_table(
+            con,
+            f"SELECT DISTINCT alias AS ext FROM ({aliases}) WHERE alias IS NOT NULL",
+            salt,
+            "_lk_pa",
+        )
+        alias_keys = (
+            "UNION ALL SELECT pa.cid, c.cid FROM "
+            f"(SELECT DISTINCT contact_id AS ext, alias FROM ({aliases})) a "
+            "JOIN _lk_pa pa ON pa.ext = a.alias JOIN _lk_choice c ON c.ext = a.ext"
+        )
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE _keys AS
         SELECT DISTINCT key, cid AS contact_id FROM (
             SELECT email_key AS key, cid FROM _lk_choice WHERE email_key IS NOT NULL
             UNION ALL
             SELECT id_key, cid FROM _lk_choice WHERE id_key IS NOT NULL
+            {alias_keys}
         )
         """
     )
+    # another source's contact that one of the aliases names is this contact: merge it
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _merge AS SELECT old, min(new) AS new FROM ("
+        + (
+            "SELECT kn.contact_id AS old, k.contact_id AS new FROM _keys k "
+            "JOIN _lk_pa pa ON pa.cid = k.key JOIN _lk_known kn ON kn.key = k.key "
+            "WHERE kn.contact_id <> k.contact_id"
+            if aliases
+            else "SELECT NULL::VARCHAR AS old, NULL::VARCHAR AS new WHERE false"
+        )
+        + ") GROUP BY old"
+    )
+    relinked = int(con.execute("SELECT count(*) FROM _merge").fetchall()[0][0])
     row = con.execute(
         """
         SELECT count(*),
@@ -226,9 +267,59 @@ def link_contacts(
         )
         """
     ).fetchall()[0]
-    for t in ("_lk_ext", "_lk_mail", "_lk_pe", "_lk_pi", "_lk_po", "_lk_known"):
+    for t in ("_lk_ext", "_lk_mail", "_lk_pe", "_lk_pi", "_lk_po", "_lk_known", "_lk_pa"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
-    return Matched(mode, *(int(v) for v in row))
+    c, on_email, on_id, new, mail, clash = (int(v) for v in row)
+    return Matched(mode, c, on_email, on_id, new, mail, clash, relinked)
+
+
+def relink_source(con: Any, source: Path, out: Path) -> dict[str, int] | None:
+    """Write a copy of another source in ``out`` with its contacts merged as ``_merge`` says.
+
+    Returns its tables' new row counts, or None when none of its contacts is merged (nothing
+    written). Contacts that become one keep the earliest created row; events and deals keep
+    every row, under the person's id, in the order the import writes them.
+    """
+    files = {t: source / f"{t}.parquet" for t in ("contacts", "events", "deals", "keys")}
+    path = "'" + str(files["contacts"]).replace("'", "''") + "'"
+    hit = con.execute(
+        f"SELECT count(*) FROM read_parquet({path}) c JOIN _merge m ON m.old = c.contact_id"
+    ).fetchall()[0][0]
+    if not hit:
+        return None
+    out.mkdir(parents=True)
+    order = {
+        "contacts": "contact_id",
+        "events": "contact_id, ts, seq",
+        "deals": "contact_id, created_at, deal_id",
+        "keys": "key",
+    }
+    counts: dict[str, int] = {}
+    for table, file in files.items():
+        if not file.exists():
+            continue
+        src = "'" + str(file).replace("'", "''") + "'"
+        body = (
+            f"SELECT t.* REPLACE (coalesce(m.new, t.contact_id) AS contact_id) "
+            f"FROM read_parquet({src}) t LEFT JOIN _merge m ON m.old = t.contact_id"
+        )
+        if table == "contacts":
+            body = (
+                f"SELECT * FROM ({body}) QUALIFY row_number() OVER "
+                "(PARTITION BY contact_id ORDER BY created_at NULLS LAST, source_id) = 1"
+            )
+        elif table == "keys":
+            body = f"SELECT DISTINCT * FROM ({body})"
+        target = "'" + str(out / file.name).replace("'", "''") + "'"
+        con.execute(
+            f"COPY (SELECT * FROM ({body}) ORDER BY {order[table]}) TO {target} "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
+        if table != "keys":
+            counts[table] = int(
+                con.execute(f"SELECT count(*) FROM read_parquet({target})").fetchall()[0][0]
+            )
+    return counts
 
 
 def link_warnings(

@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from workbook.crm import schema
-from workbook.crm.identity import KEYS_FILE, MATCH_MODES, Matched, link_contacts, link_warnings
+from workbook.crm.identity import (
+    KEYS_FILE,
+    MATCH_MODES,
+    Matched,
+    link_contacts,
+    link_warnings,
+    relink_source,
+)
 from workbook.crm.storage import (
     Staging,
     now_utc,
@@ -810,6 +817,7 @@ def import_file(
             source_id=sid,
             mode=ctx.options.get("match") or "auto",
             others=others,
+            aliases=queries.aliases,
         )
         warnings += link_warnings(people, name, len(others), queries.emails is not None)
 
@@ -890,11 +898,17 @@ def import_file(
 
             # the staging tables hold every row of the file: free them (and the memory DuckDB
             # may use) before the derived tables sort and group the events again
-            _drop_temp(con, keep={"_bad"})
+            _drop_temp(con, keep={"_bad", "_merge"})
             # the derived tables also hold each contact's touches in Arrow, outside DuckDB
-            others = [s for s in manifest["sources"] if s != sid]
             limit = _DERIVED_MEMORY_SOURCES if others else _DERIVED_MEMORY_LIMIT
             con.execute(f"SET memory_limit='{limit}'")
+
+            # contacts of other sources this one names as its people (a contact role's
+            # opportunity) are merged into them: those sources are rewritten alongside
+            for other in others if people.relinked else ():
+                rewritten = relink_source(con, other, st.path / "sources" / other.name)
+                if rewritten is not None:
+                    st.relinked[other.name] = rewritten
 
             step("building derived tables")
             stage_ids = [s.id for s in ws.data.stages]

@@ -43,6 +43,7 @@ __all__ = [
     "TABLES",
     "data_dir",
     "derived_path",
+    "merged_sql",
     "source_dir",
 ]
 
@@ -316,3 +317,39 @@ def derived_path(workspace_path: str | Path, table: str) -> Path:
     if table not in ("stage_spells", "stage_entries", "contact_paths", *ROLLUPS):
         raise KeyError(f"no derived table {table!r}")
     return data_dir(workspace_path) / "derived" / f"{table}.parquet"
+
+
+def merged_sql(table: str, relation: str) -> str:
+    """SQL over ``relation``, the rows of ``table`` from several sources, that counts once
+    what two sources both report about one person.
+
+    ``events``: a stage entry two sources report on the same day (UTC) is one entry, the
+    earliest report's; every source's entries of that stage and day but the first source's
+    are left out. ``deals``: a deal another source reports too (the same person and amount,
+    created within a day of it, by a source whose report is earlier) is that deal. Each row
+    keeps its source; other tables are returned as they are.
+    """
+    if table == "events":
+        return f"""
+            SELECT * FROM {relation} WHERE kind IS DISTINCT FROM 'stage'
+            UNION ALL BY NAME
+            SELECT * EXCLUDE (_first) FROM (
+                SELECT *, first_value(source_id) OVER (
+                    PARTITION BY contact_id, stage, CAST(ts AS DATE) ORDER BY ts, source_id
+                ) AS _first
+                FROM {relation} WHERE kind = 'stage'
+            ) WHERE source_id = _first
+        """
+    if table == "deals":
+        return f"""
+            SELECT d.* FROM {relation} d
+            WHERE NOT EXISTS (
+                SELECT 1 FROM {relation} e
+                WHERE e.contact_id = d.contact_id AND e.source_id <> d.source_id
+                  AND e.amount IS NOT DISTINCT FROM d.amount
+                  AND abs(epoch(e.created_at) - epoch(d.created_at)) <= 86400
+                  AND (e.created_at < d.created_at
+                       OR (e.created_at = d.created_at AND e.source_id < d.source_id))
+            )
+        """
+    return f"SELECT * FROM {relation}"

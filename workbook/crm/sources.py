@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["ReadContext", "Source", "SourceQueries", "detect", "get", "known", "register"]
 
 _SOURCES: dict[str, Source] = {}
-_BUILTIN = ("hubspot", "salesforce", "pipedrive", "generic")  # detection order: generic last
+#: detection order: generic last (a module's name is the source's, with _ for -)
+_BUILTIN = ("hubspot", "salesforce", "salesforce-roles", "pipedrive", "generic")
 
 
 class Source(Protocol):
@@ -57,7 +58,9 @@ class SourceQueries:
 
     ``emails``, when the source has an e-mail column, lists (``contact_id``, ``email``): the
     address each of its contacts carries, read only to link the contact with other sources
-    (:mod:`workbook.crm.identity`; hashed like the ids, never stored).
+    (:mod:`workbook.crm.identity`; hashed like the ids, never stored). ``aliases`` lists
+    (``contact_id``, ``alias``): ids by which other sources know the contact (the opportunity
+    a Salesforce contact role links the person to).
     """
 
     contacts: str
@@ -65,6 +68,7 @@ class SourceQueries:
     deals: str
     categories: Mapping[str, str] = field(default_factory=dict)
     emails: str | None = None
+    aliases: str | None = None
 
 
 def register(source: Source) -> Source:
@@ -76,7 +80,7 @@ def register(source: Source) -> Source:
 def _load_builtin() -> None:
     for name in _BUILTIN:
         if name not in _SOURCES:
-            __import__(f"workbook.crm.{name}")
+            __import__(f"workbook.crm.{name.replace('-', '_')}")
 
 
 def known() -> list[str]:

@@ -210,6 +210,9 @@ class Staging:
         self._stages: list[str] = []
         self._base: dict[str, Any] | None = None  # {source id: sha256} derived were built over
         self._keep = False
+        #: Other sources rewritten in this staging folder (their contacts linked to people
+        #: this import found to be the same), with their new table counts
+        self.relinked: dict[str, dict[str, int]] = {}
 
     def __enter__(self) -> Staging:
         return self
@@ -251,7 +254,12 @@ class Staging:
         """
         self._stages = list(stages)
         base = _sources_of(read_manifest(self.workspace), self.source_id)
-        dirs = [schema.source_dir(self.workspace, s) for s in sorted(base)]
+        dirs = [
+            self.path / "sources" / s
+            if s in self.relinked
+            else schema.source_dir(self.workspace, s)
+            for s in sorted(base)
+        ]
         if self.source_id and not self.drop_source:
             dirs.append(self.source_path)
         out = self.path / "derived"
@@ -303,6 +311,8 @@ class Staging:
                 _recover_locked(ws, self.workspace)
                 manifest = read_manifest(self.workspace)
                 if _sources_of(manifest, self.source_id) == self._base:
+                    for other, tables in self.relinked.items():
+                        manifest["sources"][other]["tables"] = tables
                     if self.source_id:
                         if entry is None:
                             manifest["sources"].pop(self.source_id, None)
@@ -314,6 +324,7 @@ class Staging:
                         "staging": self.path.name,
                         "source_id": self.source_id,
                         "drop_source": self.drop_source,
+                        "relinked": sorted(self.relinked),
                         "rejects": rejects,
                         "started": now_utc(),
                     }
@@ -325,6 +336,9 @@ class Staging:
                     _roll_forward(ws, self.workspace, journal)
                     self._keep = False
                     return rebuilt
+            if self.relinked:
+                # the sources this import rewrote may have changed: link again from the start
+                break
             # another import committed meanwhile: build over the sources as they are now
             rebuilt = again()
         raise ConflictError(
@@ -374,7 +388,8 @@ def _roll_forward(ws: OpenWorkspace | None, root: Path, journal: dict[str, Any])
     if sid:
         target = schema.source_dir(root, sid)
         staged = staging / "sources" / sid
-        backup = staging / "replaced-source"
+        backup = staging / "replaced" / sid
+        backup.parent.mkdir(exist_ok=True)
         target.parent.mkdir(exist_ok=True)
         if journal.get("drop_source"):
             if target.exists():
@@ -387,6 +402,17 @@ def _roll_forward(ws: OpenWorkspace | None, root: Path, journal: dict[str, Any])
             os.rename(staged, target)
             _after_step("source-in")
         fsync_dir(target.parent)
+    for other in journal.get("relinked", []):
+        target = schema.source_dir(root, other)
+        staged = staging / "sources" / other
+        if staged.exists():
+            if target.exists():
+                (staging / "replaced").mkdir(exist_ok=True)
+                os.rename(target, staging / "replaced" / other)
+                _after_step(f"relinked-out/{other}")
+            os.rename(staged, target)
+            _after_step(f"relinked-in/{other}")
+            fsync_dir(target.parent)
     derived = data / "derived"
     derived.mkdir(exist_ok=True)
     for f in sorted((staging / "derived").glob("*.parquet")):
