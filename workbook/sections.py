@@ -814,6 +814,11 @@ def appendix(ws: Any, ctx: ReportContext) -> str:
             "workshop material only."
         )
     srcs = data.data_sources
+    try:  # how many people each source reports, and how many another source reports too
+        per_source = {r["source_id"]: r for r in _records(ctx.analytics("people_by_source"))}
+        seen = _records(ctx.analytics("people_by_sources"))
+    except _Missing:
+        per_source, seen = {}, []
     firsts = [s.first_event for s in srcs if s.first_event]
     lasts = [s.last_event for s in srcs if s.last_event]
     sources = [
@@ -825,8 +830,16 @@ def appendix(ws: Any, ctx: ReportContext) -> str:
             "first": ctx.date(s.first_event, "medium"),
             "last": ctx.date(s.last_event, "medium"),
             "imported": ctx.date(s.imported_at, "medium"),
+            "people": ctx.number(per_source[s.id]["people"]) if s.id in per_source else "",
+            "shared": ctx.number(per_source[s.id]["also_elsewhere"]) if s.id in per_source else "",
         }
         for s in srcs
+    ]
+    people = sum(int(r["people"]) for r in seen)
+    spread = [
+        f"{ctx.number(r['people'])} in "
+        + ("one source" if r["sources"] == 1 else f"{r['sources']} sources")
+        for r in seen
     ]
     try:
         history = _records(ctx.analytics("stage_history"))
@@ -843,6 +856,9 @@ def appendix(ws: Any, ctx: ReportContext) -> str:
         total_rejected=ctx.number(sum(s.rejected for s in srcs)),
         first=ctx.date(min(firsts)) if firsts else "",
         last=ctx.date(max(lasts)) if lasts else "",
+        people=ctx.number(people) if people else "",
+        spread=", ".join(spread),
+        linked=len(srcs) > 1 and any(r["sources"] > 1 for r in seen),
     )
 
 

@@ -30,6 +30,7 @@ from workbook.analytics.experiments import (
 from workbook.analytics.funnel import funnel, stage_history
 from workbook.analytics.kpis import kpis, metric_value
 from workbook.analytics.movement import transition_matrix, transitions
+from workbook.analytics.people import people_by_source, people_by_sources
 from workbook.analytics.scoring import lead_scores, score_deciles, score_separation
 from workbook.analytics.summary import summary
 from workbook.analytics.timing import time_in_stage, time_to_close
@@ -54,6 +55,8 @@ __all__ = [
     "lead_sources",
     "lost_reasons",
     "metric_value",
+    "people_by_source",
+    "people_by_sources",
     "removal_effects",
     "required_sample_size",
     "score_deciles",

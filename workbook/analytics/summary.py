@@ -71,12 +71,14 @@ def summary(
         ``groups`` (per group: contacts, won_contacts, won_deals, lost_deals, win_rate on
         decided deals, bottleneck, median_days_to_close) when ``by`` is given, and
         ``notes``: plain sentences explaining whatever is missing (no data, no deals, a
-        single contact, an export without stage history).
+        single contact, an export without stage history); ``people_by_sources`` (list of
+        {sources, people}: how many people were seen in one source, in two, ...).
     """
     from workbook.analytics._common import rollup
     from workbook.analytics.attribution import attribution
     from workbook.analytics.experiments import experiment_decisions
     from workbook.analytics.funnel import funnel, funnel_kind, stage_history
+    from workbook.analytics.people import people_by_sources
     from workbook.analytics.timing import time_to_close
 
     eng = Engine.for_workspace(ws)
@@ -246,6 +248,10 @@ def summary(
                 "warning": r.warning,
             }
             for r in decisions.itertuples()
+        ],
+        "people_by_sources": [
+            {"sources": int(r.sources), "people": int(r.people)}
+            for r in people_by_sources(eng).itertuples()
         ],
         "notes": notes,
     }

@@ -30,6 +30,14 @@ def format_summary(s: dict[str, Any]) -> list[str]:
         f"{s['workspace']}: {s['contacts']:,} contacts, {s['events']:,} events, "
         f"{s['deals']:,} deals" + (f", data up to {s['as_of']}" if s["as_of"] else "")
     ]
+    seen = s.get("people_by_sources") or []
+    if len(seen) > 1 or (seen and seen[0]["sources"] > 1):
+        people = sum(r["people"] for r in seen)
+        parts = [
+            f"{r['people']:,} in {r['sources']} source{'s' if r['sources'] != 1 else ''}"
+            for r in seen
+        ]
+        lines.append(f"people: {people:,} across the sources ({', '.join(parts)})")
     lines += [f"note: {n}" for n in s["notes"]]
     lines.append("")
     reach = s["reach"]
