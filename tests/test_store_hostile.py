@@ -314,3 +314,80 @@ def test_a_save_also_removes_a_dead_snapshots_temporary(tmp_path: Path) -> None:
     ws.data.client.industry = "Rowing"
     assert ws.save()
     assert not orphan.exists()
+
+
+# ------------------------------------------------------------------ item 10: big inputs
+
+
+def test_opening_and_snapshotting_an_unchanged_workspace_dump_nothing(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Dumping is what made a 50 MB snapshot take minutes: an unchanged workspace is copied.
+    calls: list[str] = []
+    real_dumps = store.dumps
+
+    def counting_dumps(*args: object, **kwargs: object) -> str:
+        calls.append("dumps")
+        return real_dumps(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "dumps", counting_dumps)
+    ws = store.open_workspace(demo_copy)
+    assert not ws.dirty
+    snap = ws.snapshot("as it is")
+    assert calls == []
+    assert (ws.history_dir / snap.file).read_bytes() == (demo_copy / "workspace.yaml").read_bytes()
+    assert snap.revision == ws.revision == 0
+    # A change is still saved, and then an unchanged copy is clean again.
+    ws.data.client.industry = "Rowing machines"
+    assert ws.dirty
+    assert ws.save() and not ws.dirty
+    assert not ws.save()
+    assert store.open_workspace(demo_copy).data.client.industry == "Rowing machines"
+
+
+def test_a_change_that_writes_the_same_file_is_not_saved(demo_copy: Path) -> None:
+    ws = store.open_workspace(demo_copy)
+    before = (demo_copy / "workspace.yaml").read_bytes()
+    assert ws.data.personas[0].image is None
+    ws.data.personas[0].image = ""  # written as nothing, like None
+    assert not ws.dirty
+    assert not ws.save()
+    assert ws.revision == 0 and (demo_copy / "workspace.yaml").read_bytes() == before
+
+
+def test_a_save_beyond_the_size_limit_is_refused_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = store.new_workspace("Acme", directory=tmp_path)
+    before = ws.file.read_bytes()
+    monkeypatch.setattr(store, "MAX_FILE_BYTES", 5_000)
+    ws.data.personas.append(store.model.Persona(id="p", name="P", summary="x" * 6_000))
+    with pytest.raises(WorkspaceValidationError) as info:
+        ws.save()
+    (problem,) = info.value.problems
+    assert problem.message.startswith("not saved: the file would be ")
+    assert problem.message.endswith("the largest workspace file supported is 5,000 bytes")
+    assert ws.file.read_bytes() == before and ws.revision == 0
+
+
+def test_a_file_replaced_by_junk_is_a_conflict_not_a_crash(tmp_path: Path) -> None:
+    ws = store.new_workspace("Acme", directory=tmp_path)
+    ws.file.write_bytes(b"\xff\xfe not text at all")
+    ws.data.client.industry = "Rowing"
+    with pytest.raises(store.ConflictError, match="changed since you loaded it"):
+        ws.save()
+
+
+def test_infinite_and_undefined_numbers_are_refused() -> None:
+    text = HEAD + "objectives:\n  - id: o\n    title: T\n    baseline: .inf\n    target: .nan\n"
+    assert problems_of(text) == [
+        "ws.yaml:7, objectives[0].baseline: input should be a finite number",
+        "ws.yaml:8, objectives[0].target: input should be a finite number",
+    ]
+
+
+def test_a_snapshot_note_with_a_control_character_is_refused(tmp_path: Path) -> None:
+    ws = store.new_workspace("Acme", directory=tmp_path)
+    with pytest.raises(WorkspaceValidationError, match="U\\+001B"):
+        ws.snapshot("after \x1b[31mworkshop")
+    assert ws.snapshots() == []

@@ -18,6 +18,7 @@ The models are pure data: no file access here (that is :mod:`workbook.store`).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Annotated, Any, Literal, TypeVar, cast
@@ -75,6 +76,7 @@ __all__ = [
     "ValueProposition",
     "Variant",
     "Workspace",
+    "check_line",
     "default_stages",
     "id_listing",
     "reference_problems",
@@ -110,7 +112,8 @@ def _refuse_control(value: str, pattern: re.Pattern[str], allowed: str) -> str:
     )
 
 
-def _check_line(value: str) -> str:
+def check_line(value: str) -> str:
+    """``value`` when it is fit for a one-line field; ValueError naming a control character."""
     return _refuse_control(value, _CONTROL_IN_LINE, "a one-line field takes no tabs or line breaks")
 
 
@@ -119,7 +122,7 @@ def _check_text(value: str) -> str:
 
 
 Text = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(_check_text)]
-ShortText = Annotated[str, StringConstraints(max_length=500), AfterValidator(_check_line)]
+ShortText = Annotated[str, StringConstraints(max_length=500), AfterValidator(check_line)]
 TextList = Annotated[list[Text], Field(default_factory=list)]
 
 
@@ -157,6 +160,8 @@ class _Model(BaseModel):
         validate_assignment=True,
         str_strip_whitespace=True,
         populate_by_name=True,
+        # An infinite or undefined number (.inf, .nan in YAML) is no baseline, target or score.
+        allow_inf_nan=False,
     )
 
 
@@ -745,16 +750,28 @@ def schema_problems(
     data: Any, *, file: str | None = None
 ) -> tuple[Workspace | None, list[Problem]]:
     """Validate raw data against the schema; return the model (or None) and every problem."""
+    ws, problems, _total = _schema_check(data, file=file)
+    return ws, problems
+
+
+def _schema_check(
+    data: Any, *, file: str | None = None, limit: int | None = None
+) -> tuple[Workspace | None, list[Problem], int]:
+    """:func:`schema_problems`, with at most ``limit`` problems made and how many there are.
+
+    A hand-made file can hold a million mistakes: only the ones a person will read are
+    turned into problems.
+    """
     try:
-        return Workspace.model_validate(data), []
+        return Workspace.model_validate(data), [], 0
     except ValidationError as exc:
         problems = []
-        for err in exc.errors(include_url=False):
+        for err in itertools.islice(exc.errors(include_url=False), limit):
             path = loc_to_path(err["loc"])
             message = _score_range_message(err, path) or _friendly(err)
             hint = _TYPE_HINTS.get(str(err.get("type", "")))
             problems.append(Problem(message, file=file, field=path or "(top level)", hint=hint))
-        return None, problems
+        return None, problems, exc.error_count()
 
 
 _FIELDS_HINT = "write its fields indented under it, one 'name: value' per line"

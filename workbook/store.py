@@ -20,6 +20,9 @@ Saving is safe against the two things that go wrong in a workshop:
   someone else's change.
 
 Loading reports every problem at once, each with its field path and its line in the YAML.
+Whatever a file holds, reading it is bounded: at most :data:`MAX_FILE_BYTES` (4 MB), no
+YAML anchors or aliases, nesting at most :data:`MAX_DEPTH` deep, at most :data:`MAX_VALUES`
+values; the largest valid file validates in about a second and a half.
 """
 
 from __future__ import annotations
@@ -189,16 +192,17 @@ def leading_comments(text: str) -> str:
     return "".join(lines)
 
 
-#: The largest ``workspace.yaml`` read or written, in bytes. Validation time grows with the
-#: size (about a second per MB here; see ``benchmarks/store.py``); the demo client is 47 KB.
+#: The largest ``workspace.yaml`` read or written, in bytes: 85 times the demo client (47 KB).
+#: Validating a file of this size takes 1.4 s and 124 MB (0.3 s for 1 MB), a snapshot 25 ms,
+#: a save 7 s (the dump a person can read is the slow part); ``benchmarks/store.py``.
 MAX_FILE_BYTES = 4_000_000
 #: How deep lists and mappings may nest. The schema needs 8 levels (``measurement.okrs[].
 #: key_results[].todos[]``); a deeper file is a mistake or an attack on the parser's stack.
 MAX_DEPTH = 32
 #: How many values (texts, numbers, lists, mappings) a file may hold: a bound on the work
-#: done for a file of the largest size, whatever its shape. A file of the largest size that
-#: the workbook wrote holds about 200,000.
-MAX_VALUES = 1_000_000
+#: done for a file, whatever its shape. A 4 MB workspace of the demo's kind holds 158,000
+#: (25 bytes a value); this allows 10 bytes a value at the largest size.
+MAX_VALUES = 400_000
 #: How many problems are listed at most; the rest are counted.
 MAX_PROBLEMS = 100
 
@@ -483,16 +487,18 @@ def _duplicate_keys(root: yaml.Node | None, file: str) -> Iterator[Problem]:
 
 
 def _with_lines(
-    problems: list[Problem], root: yaml.Node | None, file: str
+    problems: list[Problem], root: yaml.Node | None, file: str, total: int | None = None
 ) -> tuple[list[Problem], int]:
     """The problems to list, with their lines and in file order, and how many there are.
 
-    At most :data:`MAX_PROBLEMS` are listed (a file can hold a million mistakes; nobody reads
-    past the first screen): the first ones found, then sorted by line.
+    ``total`` counts ``problems`` and those not made into one. At most :data:`MAX_PROBLEMS`
+    are listed (a file can hold a million mistakes; nobody reads past the first screen):
+    the first ones found, then sorted by line. Duplicate keys are added here.
     """
     duplicates = _duplicate_keys(root, file)
     listed_duplicates = list(itertools.islice(duplicates, MAX_PROBLEMS))
-    total = len(problems) + len(listed_duplicates) + sum(1 for _ in duplicates)
+    total = (len(problems) if total is None else total) + len(listed_duplicates)
+    total += sum(1 for _ in duplicates)
     lines = _Lines(root)
     out = [
         Problem(
@@ -698,12 +704,15 @@ def _loads(text: str, file: str) -> tuple[model.Workspace, bool]:
             ],
         )
     data, migrated = _migrate(data, file)
-    ws, problems = model.schema_problems(data, file=file)
+    ws, problems, total = model._schema_check(data, file=file, limit=MAX_PROBLEMS)
     if ws is not None:
         problems = model.reference_problems(ws, file=file)
-    else:
+        total = len(problems)
+    elif total <= MAX_PROBLEMS:
         problems += _raw_reference_problems(data, problems, file)
-    listed, total = _with_lines(problems, root, file)
+        total = len(problems)
+    # else more schema problems than are listed: references wait until those are fixed
+    listed, total = _with_lines(problems, root, file, total)
     if listed:
         raise _validation_error(file, listed, total)
     assert ws is not None
@@ -1110,7 +1119,11 @@ class OpenWorkspace:
         self.data: model.Workspace
         self._revision = 0  # the revision this copy was loaded at (or last saved)
         self._digest = ""  # sha256 of the bytes on disk we loaded (or last wrote)
-        self._clean = ""  # dumps() of the data as loaded: what "nothing changed" means
+        # What "nothing changed" means: the data as loaded or last saved, as JSON (quick to
+        # make and compare; "" after a migration, which must be written), and its dumps()
+        # text, made only when a save needs it (dumping a large workspace takes seconds).
+        self._clean_json = ""
+        self._clean: str | None = ""
         self._header = ""  # the comment block the file starts with, kept across saves
         self._lock: Any = None  # filelock.FileLock, made on first use (re-entrant)
         self.reload()
@@ -1137,7 +1150,9 @@ class OpenWorkspace:
     @property
     def dirty(self) -> bool:
         """True when :attr:`data` has changes that are not saved yet."""
-        return self._dump(self._revision) != self._clean
+        if self._json(self._revision) == self._clean_json:
+            return False
+        return self._dump(self._revision) != self._clean_text()
 
     def __repr__(self) -> str:
         return f"OpenWorkspace({str(self.path)!r}, revision={self._revision})"
@@ -1156,11 +1171,22 @@ class OpenWorkspace:
         self._digest = _digest(text)
         self._header = leading_comments(text)
         # After a migration the file on disk is older than the model: the next save writes it.
-        self._clean = "" if migrated else self._dump(ws.revision)
+        self._clean_json = "" if migrated else self._json(ws.revision)
+        self._clean = "" if migrated else None
 
     def _dump(self, revision: int) -> str:
         data = self.data.model_copy(update={"revision": revision})
         return dumps(data, header=self._header)
+
+    def _json(self, revision: int) -> str:
+        return self.data.model_copy(update={"revision": revision}).model_dump_json()
+
+    def _clean_text(self) -> str:
+        """The dumps() text of the data as loaded or last saved."""
+        if self._clean is None:
+            clean = model.Workspace.model_validate_json(self._clean_json)
+            self._clean = dumps(clean, header=self._header)
+        return self._clean
 
     @contextmanager
     def locked(self, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
@@ -1187,23 +1213,32 @@ class OpenWorkspace:
         finally:
             lock.release()
 
-    def _check_unchanged_on_disk(self) -> None:
+    def _check_unchanged_on_disk(self) -> str:
+        """The file's text, when it is still the one this copy loaded or last saved.
+
+        Raises
+        ------
+        ConflictError
+            When it changed (another revision, or other bytes under the same revision).
+        """
         try:
-            text = self.file.read_text(encoding="utf-8")
+            with self.file.open("rb") as fh:
+                raw = fh.read(MAX_FILE_BYTES + 1)  # more than that was never loaded here
         except FileNotFoundError:
             raise WorkspaceNotFoundError.from_path(str(self.path)) from None
+        if hashlib.sha256(raw).hexdigest() == self._digest:
+            return raw.decode("utf-8")
+        text = raw.decode("utf-8", errors="replace")
         on_disk = _revision_on_disk(text)
         if on_disk != self._revision:
             raise ConflictError.from_revisions(
                 str(self.file), self._revision, on_disk if on_disk is not None else -1
             )
-        if _digest(text) != self._digest:
-            raise ConflictError(
-                f"{self.file}: not saved, the file was edited since you loaded it "
-                f"(same revision {self._revision}, different content)",
-                hint="reload it (`ws.reload()` or re-run the form cell), redo your change, "
-                "save again",
-            )
+        raise ConflictError(
+            f"{self.file}: not saved, the file was edited since you loaded it "
+            f"(same revision {self._revision}, different content)",
+            hint="reload it (`ws.reload()` or re-run the form cell), redo your change, save again",
+        )
 
     def validate(self) -> model.Workspace:
         """Check the data as it is now (schema and references); return the validated copy.
@@ -1231,15 +1266,33 @@ class OpenWorkspace:
         ConflictError
             When the file changed on disk since this copy was loaded, or the lock is held too long.
         """
+        # The same data as loaded or last saved (then valid): nothing to check or write. This
+        # keeps a snapshot of a large workspace as cheap as a copy of its file.
+        if self._json(self._revision) == self._clean_json:
+            return False
         # Re-validate from a plain dump: in-place edits of nested lists bypass
         # validate_assignment, and references are only checked here.
         checked = self.validate()
         new_revision = self._revision + 1
-        text = dumps(checked.model_copy(update={"revision": new_revision}), header=self._header)
+        saved = checked.model_copy(update={"revision": new_revision})
+        text = dumps(saved, header=self._header)
         # Compare with the revision put back rather than dumping twice (dumping is the slow
         # part of a save). Only the top-level key starts a line with "revision:".
-        if _REVISION_LINE.sub(f"revision: {self._revision}", text, count=1) == self._clean:
+        if _REVISION_LINE.sub(f"revision: {self._revision}", text, count=1) == self._clean_text():
             return False
+        size = len(text.encode("utf-8"))
+        if size > MAX_FILE_BYTES:
+            raise WorkspaceValidationError.from_problems(
+                str(self.file),
+                [
+                    Problem(
+                        f"not saved: the file would be {size:,} bytes; the largest workspace "
+                        f"file supported is {MAX_FILE_BYTES:,} bytes",
+                        file=str(self.file),
+                        hint=_SIZE_HINT,
+                    )
+                ],
+            )
         with self.locked():
             self._check_unchanged_on_disk()
             _remove_stale_temps(self.path)
@@ -1249,6 +1302,7 @@ class OpenWorkspace:
         self._revision = new_revision
         self._digest = _digest(text)
         self._clean = text
+        self._clean_json = saved.model_dump_json()
         return True
 
     def update(self, change: Callable[[model.Workspace], None], *, retries: int = 5) -> bool:
@@ -1314,6 +1368,12 @@ class OpenWorkspace:
             What this version is (``"after workshop 1"``); it also names the file.
         """
         note = " ".join(str(note).split())
+        try:
+            model.check_line(note)
+        except ValueError as exc:
+            raise WorkspaceValidationError.from_problems(
+                "snapshot", [Problem(str(exc), field="note", hint='like -m "after workshop 1"')]
+            ) from None
         if not note:
             raise WorkspaceValidationError.from_problems(
                 "snapshot",
@@ -1326,9 +1386,8 @@ class OpenWorkspace:
         self.save()
         self.history_dir.mkdir(exist_ok=True)
         with self.locked():
-            self._check_unchanged_on_disk()
+            text = self._check_unchanged_on_disk()
             _remove_stale_history_temps(self.history_dir)
-            text = self.file.read_text(encoding="utf-8")
             existing = self.snapshots()
             number = max((int(s.id) for s in existing), default=0) + 1
             sid = f"{number:04d}"
