@@ -391,3 +391,50 @@ def test_a_snapshot_note_with_a_control_character_is_refused(tmp_path: Path) -> 
     with pytest.raises(WorkspaceValidationError, match="U\\+001B"):
         ws.snapshot("after \x1b[31mworkshop")
     assert ws.snapshots() == []
+
+
+# ------------------------------------------------- item 11: a conflict at the command line
+
+
+def test_a_conflict_at_the_command_line_says_to_run_the_command_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = store.new_workspace("Acme", directory=tmp_path).path
+    real_open = store.open_workspace
+
+    def open_then_someone_saves(path: str) -> store.OpenWorkspace:
+        ws = real_open(path)
+        other = real_open(path)  # a notebook saves between the command's open and its write
+        other.data.client.industry = "Rowing"
+        assert other.save()
+        return ws
+
+    monkeypatch.setattr(store, "open_workspace", open_then_someone_saves)
+    result = CliRunner().invoke(main, ["snapshot", str(folder), "-m", "after workshop"])
+    assert result.exit_code == 1
+    assert "ws.reload()" not in result.output and "form cell" not in result.output
+    assert result.output.splitlines() == [
+        f"error: {folder / 'workspace.yaml'}: not saved, the workspace changed since you loaded "
+        "it (you have revision 0, the file is at revision 1) (another command or notebook "
+        "saved it meanwhile; run the command again, it starts from the saved version)"
+    ]
+    monkeypatch.undo()
+    # Run again, as told: it works.
+    result = CliRunner().invoke(main, ["snapshot", str(folder), "-m", "after workshop"])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_conflict_in_python_keeps_its_reload_hint_and_survives_pickling(tmp_path: Path) -> None:
+    import pickle
+
+    ws = store.new_workspace("Acme", directory=tmp_path)
+    other = store.open_workspace(ws.path)
+    other.data.client.industry = "Rowing"
+    other.save()
+    ws.data.client.industry = "Gyms"
+    with pytest.raises(store.ConflictError) as info:
+        ws.save()
+    assert info.value.hint is not None and "ws.reload()" in info.value.hint
+    again = pickle.loads(pickle.dumps(info.value))
+    assert again.command_hint == info.value.command_hint
+    assert again.command_hint is not None and "run the command again" in again.command_hint

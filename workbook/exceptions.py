@@ -180,8 +180,35 @@ class WorkspaceExistsError(WorkbookError, FileExistsError):
     """A new workspace would overwrite an existing folder."""
 
 
+#: What to do about a stale copy at the command line: each command reads the file afresh.
+RERUN_HINT = (
+    "another command or notebook saved it meanwhile; run the command again, it starts from "
+    "the saved version"
+)
+
+
 class ConflictError(WorkbookError, RuntimeError):
-    """Someone else changed the workspace since this copy was loaded."""
+    """Someone else changed the workspace since this copy was loaded.
+
+    ``hint`` says what to do from Python or a notebook (reload, redo the change);
+    ``command_hint``, when set, what to do at the command line, which prints it instead.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        problems: Sequence[Problem] = (),
+        hint: str | None = None,
+        command_hint: str | None = None,
+    ) -> None:
+        super().__init__(message, problems, hint)
+        self.command_hint = command_hint
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild_conflict,
+            (type(self), self.message, self.problems, self.hint, self.command_hint),
+        )
 
     @classmethod
     def from_revisions(cls, path: str, loaded: int, on_disk: int) -> ConflictError:
@@ -189,7 +216,18 @@ class ConflictError(WorkbookError, RuntimeError):
             f"{path}: not saved, the workspace changed since you loaded it "
             f"(you have revision {loaded}, the file is at revision {on_disk})",
             hint="reload it (`ws.reload()` or re-run the form cell), redo your change, save again",
+            command_hint=RERUN_HINT,
         )
+
+
+def _rebuild_conflict(
+    cls: type[ConflictError],
+    message: str,
+    problems: list[Problem],
+    hint: str | None,
+    command_hint: str | None,
+) -> ConflictError:
+    return cls(message, problems, hint, command_hint)
 
 
 class SchemaVersionError(WorkbookError, ValueError):

@@ -46,6 +46,7 @@ import yaml
 
 from workbook import model
 from workbook.exceptions import (
+    RERUN_HINT,
     ConflictError,
     Problem,
     SchemaVersionError,
@@ -1238,6 +1239,7 @@ class OpenWorkspace:
             f"{self.file}: not saved, the file was edited since you loaded it "
             f"(same revision {self._revision}, different content)",
             hint="reload it (`ws.reload()` or re-run the form cell), redo your change, save again",
+            command_hint=RERUN_HINT,
         )
 
     def validate(self) -> model.Workspace:

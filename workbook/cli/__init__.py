@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from workbook import __version__
-from workbook.exceptions import WorkbookError
+from workbook.exceptions import ConflictError, WorkbookError
 
 __all__ = ["main"]
 
@@ -69,6 +69,8 @@ class _Group(click.Group):
 
     @staticmethod
     def _report(ctx: click.Context, exc: WorkbookError) -> None:
+        if isinstance(exc, ConflictError) and exc.command_hint:
+            exc.hint = exc.command_hint  # no copy to reload here: say what to run
         for i, line in enumerate(exc.lines()):
             click.secho(
                 ("error: " if i == 0 else "") + line, err=True, fg="red" if i == 0 else None
