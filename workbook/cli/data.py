@@ -135,7 +135,8 @@ def import_command(
     "formats",
     multiple=True,
     type=click.Choice(_SOURCES),
-    help="Export format; repeat for several (default: all four).",
+    help="Export format; repeat for several (default: all five: salesforce-roles links "
+    "the opportunities of the salesforce export to people).",
 )
 @click.option(
     "--workspace",
