@@ -301,3 +301,18 @@ def test_a_dead_runs_folders_are_removed_by_the_next_run_and_a_live_ones_are_not
         assert [p for p in ws.glob(".import-*")] == [live]
     assert not list(ws.glob(".import-*"))
     _check_agrees(ws)
+
+
+def test_importing_the_same_export_again_repairs_a_damaged_table(
+    ws: Path, sample: SampleCrm, tmp_path: Path
+) -> None:
+    """The hint for a damaged Parquet file says to import the export again: that must work,
+    not be skipped as "already imported"."""
+    first, _, _ = _exports(sample, tmp_path)
+    a = import_file(ws, first)
+    assert import_file(ws, first).unchanged  # intact: nothing to do
+    events = ws / "data" / "sources" / a.source_id / "events.parquet"
+    events.write_bytes(events.read_bytes()[: events.stat().st_size // 2])  # cut short
+    again = import_file(ws, first)
+    assert not again.unchanged and again.tables == a.tables
+    _check_agrees(ws)

@@ -642,7 +642,12 @@ def import_file(
     if any(e.get("bytes", size) == size for e in manifest["sources"].values()):
         digest = _sha256(path)
         for sid, entry in manifest["sources"].items():
-            if entry.get("sha256") == digest and (source_id is None or source_id == sid):
+            if (
+                entry.get("sha256") == digest
+                and (source_id is None or source_id == sid)
+                # a damaged or missing table is written again from the export
+                and _source_intact(ws_path, sid, entry)
+            ):
                 return ImportResult(
                     sid,
                     entry.get("system", "?"),
@@ -1007,6 +1012,20 @@ def _check_source_id(source_id: str, name: str) -> None:
         f"{name}: not imported, the source id {source_id!r} {why}; nothing was changed",
         hint=f"name the source with a short slug, like --as {suggestion}",
     )
+
+
+def _source_intact(ws_path: Path, sid: str, entry: Mapping[str, Any]) -> bool:
+    """Whether a source's tables are on disk, readable, with the rows the manifest records."""
+    import pyarrow.parquet as pq
+
+    folder = schema.source_dir(ws_path, sid)
+    for table, rows in (entry.get("tables") or {}).items():
+        try:
+            if pq.read_metadata(folder / f"{table}.parquet").num_rows != rows:
+                return False
+        except Exception:  # missing (OSError) or damaged (ArrowInvalid): import it again
+            return False
+    return bool(entry.get("tables"))
 
 
 def _plain_cell(expr: str) -> str:
