@@ -429,3 +429,27 @@ def test_the_time_limit_covers_the_whole_run_not_each_cell() -> None:
     late = report._Run(time.monotonic() - 5, 30)
     assert 0 < (late.time_left() or 0) <= 0.01  # never 0, which nbclient reads as no limit
     assert report._Run(None, None).time_left() is None
+
+
+def test_a_logo_pointing_at_a_device_is_never_read_by_the_fingerprint(tmp_path: Path) -> None:
+    """A logo linked to /dev/zero must not hang the batch's check (it would read forever)."""
+    import threading
+
+    from workbook.report import inputs_fingerprint
+
+    ws = tmp_path / "client"
+    shutil.copytree(
+        Path(__file__).resolve().parent.parent / "data" / "demo",
+        ws,
+        ignore=shutil.ignore_patterns("reports", "data"),
+    )
+    (ws / "zero.svg").symlink_to("/dev/zero")
+    text = (ws / "workspace.yaml").read_text(encoding="utf-8")
+    (ws / "workspace.yaml").write_text(
+        text.replace("logo: assets/logo.svg", "logo: zero.svg"), encoding="utf-8"
+    )
+    found: list[str] = []
+    t = threading.Thread(target=lambda: found.append(inputs_fingerprint(ws)), daemon=True)
+    t.start()
+    t.join(10)
+    assert found and len(found[0]) == 64  # returned at once, having read nothing

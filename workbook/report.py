@@ -37,6 +37,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -292,7 +293,15 @@ def inputs_fingerprint(
         h.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
 
     def add_file(label: str, path: Path) -> None:
+        from workbook.theme import LOGO_MAX_BYTES
+
         try:
+            st = path.stat()  # links followed
+            # a device, a pipe or a huge file (a logo pointing at /dev/zero) is never read:
+            # the render refuses it anyway
+            if not stat.S_ISREG(st.st_mode) or st.st_size > max(LOGO_MAX_BYTES, 64 << 20):
+                add(label, f"<not a file: {st.st_mode}:{st.st_size}>".encode())
+                return
             add(label, path.read_bytes())
         except OSError:  # missing, a folder, unreadable: the render will say so
             add(label, b"<missing>")
