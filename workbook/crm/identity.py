@@ -170,13 +170,24 @@ def link_contacts(
         f"CASE WHEN contains(ext, '@') THEN ext ELSE {'m.email' if emails else 'NULL'} END "
         f"AS email FROM _lk_ext {given}"
     )
-    pseudonym_table(
-        con, "SELECT email AS ext FROM _lk_mail WHERE email IS NOT NULL", salt, "_lk_pe"
-    )
+    # each hash computed once: an id that is an address is hashed as the id (the same
+    # value), and the source's own keys only where a contact may need one
     pseudonym_table(con, "SELECT ext FROM _lk_ext", salt, "_lk_pi")
+    pseudonym_table(
+        con,
+        "SELECT email AS ext FROM _lk_mail WHERE email IS NOT NULL AND email <> ext",
+        salt,
+        "_lk_pe",
+    )
     sep = _SEP.replace("'", "''")
     sid = source_id.replace("'", "''")
-    pseudonym_table(con, f"SELECT '{sid}{sep}' || ext AS ext FROM _lk_ext", salt, "_lk_po")
+    own = mode in ("none", "email")
+    pseudonym_table(
+        con,
+        f"SELECT '{sid}{sep}' || ext AS ext FROM _lk_ext" + ("" if own else " WHERE false"),
+        salt,
+        "_lk_po",
+    )
 
     keys = _files(others, "keys.parquet")
     ids = _files(others, "contacts.parquet")
@@ -197,7 +208,7 @@ def link_contacts(
     use_id = mode in ("auto", "id")
     ke = "ke.contact_id" if use_email else "NULL"
     ki = "ki.contact_id" if use_id else "NULL"
-    pe = "pe.cid" if use_email else "NULL"
+    pe = "e.cid" if use_email else "NULL"
     pi = "pi.cid" if use_id else "NULL"
     con.execute(
         f"""
@@ -205,14 +216,18 @@ def link_contacts(
         SELECT x.ext, coalesce({ke}, {ki}, {pe}, {pi}, po.cid) AS cid,
                CASE WHEN {ke} IS NOT NULL THEN 'email' WHEN {ki} IS NOT NULL THEN 'id' END
                    AS matched_on,
-               {pe} AS email_key, {pi} AS id_key, pe.cid IS NOT NULL AS has_email,
+               {pe} AS email_key, {pi} AS id_key, e.cid IS NOT NULL AS has_email,
                {ke} IS NOT NULL AND {ki} IS NOT NULL AND {ke} <> {ki} AS conflict
         FROM _lk_ext x
-        JOIN _lk_po po ON po.ext = '{sid}{sep}' || x.ext
+        JOIN _lk_pi pi ON pi.ext = x.ext
+        LEFT JOIN _lk_po po ON po.ext = '{sid}{sep}' || x.ext
         LEFT JOIN _lk_mail m ON m.ext = x.ext
         LEFT JOIN _lk_pe pe ON pe.ext = m.email
-        LEFT JOIN _lk_pi pi ON pi.ext = x.ext
-        LEFT JOIN _lk_known ke ON ke.key = pe.cid
+        -- the address's hash: the id's own when the id is the address
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN m.email = x.ext THEN pi.cid ELSE pe.cid END AS cid
+        ) e
+        LEFT JOIN _lk_known ke ON ke.key = e.cid
         LEFT JOIN _lk_known ki ON ki.key = pi.cid
         """
     )
