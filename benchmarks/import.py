@@ -11,11 +11,18 @@ For each size this generates a generic event export for the demo client (cached 
   contact and time, write one Parquet file, within the import's memory limit for DuckDB.
   It shows how far the target "no slower than pandas" is from what the work itself costs.
 
+With ``--matching`` it also imports the same export into a workspace that already holds the
+HubSpot contacts export of the same history (its people's e-mail addresses and ids), twice:
+with ``--match none`` (the same work, no one linked) and with the default matching, which
+links every person of the events file to a HubSpot contact. Their ratio is what matching
+costs; the time of the linking step itself is shown too.
+
 Run from the repository root::
 
     .venv/bin/python benchmarks/import.py            # 100k, 1M, 10M events
     .venv/bin/python benchmarks/import.py --sizes 100000 1000000
     .venv/bin/python benchmarks/import.py --sizes 10000000 --repeat 3
+    .venv/bin/python benchmarks/import.py --sizes 10000000 --matching
 
 With ``--repeat N`` the import, the pandas round trip and the floor run in turn, N times
 each: the machine's speed drifts by a quarter within minutes, so medians (and the ratio of
@@ -77,6 +84,8 @@ def _child_generate(events: int) -> None:
     sample = generate_events(events, ws, seed=7)
     contacts = sample.contacts.num_rows
     write_export(sample, "generic", CACHE, filename=path.name)
+    # the same history's people as HubSpot exports them, for --matching
+    write_export(sample, "hubspot", CACHE, filename=_hubspot_name(path))
     path.with_suffix(".json").write_text(
         json.dumps({"events": sample.events.num_rows, "contacts": contacts}), encoding="utf-8"
     )
@@ -97,6 +106,42 @@ def _child_import(file: str) -> dict[str, float]:
         result = import_file(ws, file)
         wall = time.perf_counter() - t
     return {"wall_s": wall, "peak_mb": peak_mb(), "events": result.tables["events"]}
+
+
+def _hubspot_name(events_file: Path) -> str:
+    return events_file.name.replace("events-", "hubspot-")
+
+
+def _child_next(file: str, match: str) -> dict[str, float]:
+    """Import ``file`` into a workspace holding the same history's HubSpot export."""
+    import workbook.crm.importer as importer
+    from workbook.crm.demo import demo_without_data
+
+    linking: list[float] = []
+    link = importer.link_contacts
+
+    def timed(*args: object, **kwargs: object) -> object:
+        t = time.perf_counter()
+        try:
+            return link(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            linking.append(time.perf_counter() - t)
+
+    importer.link_contacts = timed  # type: ignore[assignment]
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = demo_without_data(Path(tmp) / "client", ROOT / "data" / "demo")
+        importer.import_file(ws, Path(file).with_name(_hubspot_name(Path(file))))
+        t = time.perf_counter()
+        result = importer.import_file(ws, file, match=match)
+        wall = time.perf_counter() - t
+    assert result.people is not None
+    return {
+        "wall_s": wall,
+        "peak_mb": peak_mb(),
+        "events": result.tables["events"],
+        "link_s": linking[-1],
+        "matched": result.people.matched,
+    }
 
 
 def _child_pandas(file: str) -> dict[str, float]:
@@ -140,6 +185,11 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs of each, in turn (medians are shown)"
     )
+    parser.add_argument(
+        "--matching",
+        action="store_true",
+        help="also import next to the HubSpot export of the same history (see above)",
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -147,17 +197,41 @@ def main() -> None:
         if kind == "generate":
             _child_generate(int(arg))
         else:
-            child = {"import": _child_import, "pandas": _child_pandas, "floor": _child_floor}
+            child = {
+                "import": _child_import,
+                "pandas": _child_pandas,
+                "floor": _child_floor,
+                "next-none": lambda f: _child_next(f, "none"),
+                "next-auto": lambda f: _child_next(f, "auto"),
+            }
             print(json.dumps(child[kind](arg)))
         return
     print(f"cores: {os.cpu_count()}")
     rows = []
+    matching: list[tuple[int, float, float, float, float]] = []
     for size in args.sizes:
         file, n_events = _export(size)
         print(f"{n_events:,} events", flush=True)
         mb = file.stat().st_size / 1e6
         imports, pandas_runs, floors = [], [], []
+        apart, linked = [], []
         for _ in range(args.repeat):
+            if args.matching:
+                none = measure_in_child(__file__, "next-none", file)
+                auto = measure_in_child(__file__, "next-auto", file)
+                apart.append(none)
+                linked.append(auto)
+                print(
+                    f"  next to HubSpot, --match none {none['wall_s']:7.1f} s  "
+                    f"{none['peak_mb']:7.0f} MB peak",
+                )
+                print(
+                    f"  next to HubSpot, matched      {auto['wall_s']:7.1f} s  "
+                    f"{auto['peak_mb']:7.0f} MB peak  ({auto['matched']:,.0f} people linked; "
+                    f"linking {auto['link_s']:.2f} s; ratio to none "
+                    f"{auto['wall_s'] / none['wall_s']:.2f}x)",
+                    flush=True,
+                )
             imp = measure_in_child(__file__, "import", file)
             pdr = measure_in_child(__file__, "pandas", file)
             flo = measure_in_child(__file__, "floor", file)
@@ -178,6 +252,12 @@ def main() -> None:
                 flush=True,
             )
         rows.append((n_events, mb, imports, pandas_runs, floors))
+        if linked:
+            alone = statistics.median(r["wall_s"] for r in imports)
+            none_s = statistics.median(r["wall_s"] for r in apart)
+            auto_s = statistics.median(r["wall_s"] for r in linked)
+            link_s = statistics.median(r["link_s"] for r in linked)
+            matching.append((n_events, alone, none_s, auto_s, link_s))
     print()
     print(
         "| events | file MB | import s | import peak MB | pandas s | pandas peak MB "
@@ -200,6 +280,19 @@ def main() -> None:
     print()
     if args.repeat > 1:
         print(f"medians of {args.repeat} runs each; peaks are the highest")
+    if matching:
+        print()
+        print(
+            "| events | alone s | next to HubSpot, none s | matched s | matched / none "
+            "| linking s | linking / alone |"
+        )
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        for events, alone, none_s, auto_s, link_s in matching:
+            print(
+                f"| {events:,} | {alone:.1f} | {none_s:.1f} | {auto_s:.1f} | "
+                f"{auto_s / none_s:.2f}x | {link_s:.2f} | {link_s / alone:.1%} |"
+            )
+        print("target: matching costs no more than 15% over an import of one source")
     print("targets at 10M events: under 60 s, under 2,048 MB, and no slower than pandas (1.0x)")
     print(
         "floor: read, hash the contact, parse the time, sort, write one Parquet file, in one "
