@@ -303,3 +303,30 @@ def test_identity_keys_are_independent_of_import_order_for_any_pair(
         seen[(a, b)] = _people(ws)
     for a, b in seen:
         assert seen[(a, b)] == seen[(b, a)]
+
+
+def test_a_generic_column_map_names_the_email_column_and_the_match(
+    ws: Path, tmp_path: Path
+) -> None:
+    import_file(ws, _hubspot(tmp_path / "h", {"101": "ann@example.org", "102": "bo@example.org"}))
+    visits = _csv(
+        tmp_path / "g" / "app-events.csv",
+        ["user_id", "Work Email", "when", "stage"],
+        [
+            ["u-1", "Ann@Example.org", "2025-05-01T10:00:00Z", "awareness"],
+            ["u-2", "", "2025-05-01T11:00:00Z", "awareness"],
+        ],
+    )
+    cmap = {"columns": {"contact_id": "user_id", "email": "Work Email", "ts": "when"}}
+    linked = import_file(ws, visits, column_map=cmap, source="generic")
+    assert linked.people is not None
+    assert (linked.people.on_email, linked.people.new) == (1, 1)
+    assert len(_people(ws)) == 3  # Ann, Bo, and u-2
+    apart = import_file(
+        ws, visits, column_map={**cmap, "match": "none"}, source_id="apart", source="generic"
+    )
+    assert apart.people is not None and apart.people.matched == 0
+    with pytest.raises(Exception, match="not a way to match people"):
+        import_file(
+            ws, visits, column_map={**cmap, "match": "fuzzy"}, source_id="bad", source="generic"
+        )
