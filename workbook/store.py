@@ -1359,6 +1359,22 @@ class OpenWorkspace:
                         )
                     ],
                 ) from None
+            name = out[-1].file
+            # a file name in history/, nothing else: the index is hand-editable, and a path
+            # like ../../secret.yaml would have diff read a file outside the workspace
+            if Path(name).name != name or name.startswith(".") or not name.endswith(".yaml"):
+                raise WorkspaceValidationError.from_problems(
+                    str(index),
+                    [
+                        Problem(
+                            f"a snapshot's file must be a .yaml file name in history/, "
+                            f"not {name!r}",
+                            file=str(index),
+                            field=f"[{i}].file",
+                            hint="put back the name the workbook wrote (NNNN-note.yaml)",
+                        )
+                    ],
+                )
         return out
 
     def snapshot(self, note: str) -> Snapshot:
@@ -1439,6 +1455,17 @@ class OpenWorkspace:
         """The workspace as it was in a snapshot."""
         snap = self.find_snapshot(ref)
         file = self.history_dir / snap.file
+        if file.resolve().parent != self.history_dir.resolve():  # a link to elsewhere
+            raise WorkspaceValidationError.from_problems(
+                str(file),
+                [
+                    Problem(
+                        "the snapshot is a link to a file outside history/",
+                        file=str(file),
+                        hint="put the snapshot's file back in history/",
+                    )
+                ],
+            )
         return loads(_read_text(file), file=str(file))
 
     def diff(self, a: str | int | None = None, b: str | int | None = None) -> Diff:
