@@ -38,3 +38,30 @@ def test_a_snapshot_index_cannot_point_outside_history(tmp_path: Path) -> None:
     (ws / "history" / "0001-link.yaml").symlink_to(secret)
     result = CliRunner().invoke(main, ["diff", str(ws)])
     assert result.exit_code != 0 and "outside history/" in result.output
+
+
+def test_a_new_workspace_keeps_an_imports_working_folders_out_of_git(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    from workbook.store import new_workspace
+
+    if shutil.which("git") is None:
+        import pytest
+
+        pytest.skip("git is not installed")
+    ws = new_workspace("Acme", directory=tmp_path).path
+    subprocess.run(["git", "init", "-q", str(ws)], check=True)
+    (ws / ".import-ab12cd").mkdir()
+    (ws / ".import-ab12cd" / "events.parquet").write_bytes(b"x")
+    (ws / "data" / "sources").mkdir(parents=True)
+    (ws / "data" / "sources" / "keep.txt").write_text("x", encoding="utf-8")
+    ignored = subprocess.run(
+        ["git", "-C", str(ws), "check-ignore", ".import-ab12cd/events.parquet"],
+        capture_output=True,
+    )
+    assert ignored.returncode == 0
+    kept = subprocess.run(
+        ["git", "-C", str(ws), "check-ignore", "data/sources/keep.txt"], capture_output=True
+    )
+    assert kept.returncode == 1

@@ -89,7 +89,11 @@ HEADER = (
     "# Journey Workbook workspace \u2014 safe to edit by hand; "
     'run "workbook validate <folder>" after editing.\n'
 )
-GITIGNORE = "# Written by Journey Workbook.\ndata/.salt\n*.lock\n*.tmp\nreports/\n"
+GITIGNORE = (
+    "# Written by Journey Workbook.\ndata/.salt\n*.lock\n*.tmp\nreports/\n"
+    # an import's working folders (a killed one's are removed by the next run)
+    ".import-*/\n"
+)
 
 # Keys written even when empty: a reader must always find them.
 _ALWAYS_KEEP = frozenset({"schema_version", "revision", "client"})
