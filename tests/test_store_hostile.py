@@ -3,18 +3,24 @@ line or a field path and a hint, answered quickly; never a traceback, never an h
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from workbook import store
 from workbook.cli import main
-from workbook.exceptions import WorkspaceValidationError
+from workbook.exceptions import SchemaVersionError, WorkspaceValidationError
 from workbook.store import loads, read_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -438,3 +444,141 @@ def test_a_conflict_in_python_keeps_its_reload_hint_and_survives_pickling(tmp_pa
     again = pickle.loads(pickle.dumps(info.value))
     assert again.command_hint == info.value.command_hint
     assert again.command_hint is not None and "run the command again" in again.command_hint
+
+
+# ----------------------------------------------------------------------------- the fuzz
+
+FUZZ_BASES = {
+    "demo": DEMO.read_text(encoding="utf-8"),
+    "preset": (ROOT / "templates" / "workspaces" / "b2b-saas.yaml").read_text(encoding="utf-8"),
+}
+_PARSED = {name: yaml.safe_load(text) for name, text in FUZZ_BASES.items()}
+_any_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "deep"
+    for i in range(depth):
+        value = [value] if i % 2 else {"k": value}
+    return value
+
+
+ODD_VALUES = st.one_of(
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.sampled_from([10**4000, -1, 0, 2**63, True, False, None, "", " ", "\x00", "\x01ab"]),
+    st.floats(),
+    st.dates(),
+    st.datetimes(),
+    _any_text,
+    st.lists(st.one_of(st.integers(), _any_text, st.none()), max_size=3),
+    st.dictionaries(_any_text, st.one_of(st.integers(), _any_text), max_size=3),
+    st.integers(min_value=1, max_value=60).map(_nested),
+)
+TOKENS = [
+    "2027-02-31",
+    "2027-13-45 99:99:99",
+    "9" * 5000,
+    "*a",
+    "&a x",
+    "&a [x, *a]",
+    "!!python/object/apply:os.system ['true']",
+    "!!binary AAAA",
+    "!!int twelve",
+    "!!float x",
+    "!!bool maybe",
+    "!!timestamp 2027-02-30",
+    "!!set {a, b}",
+    "!!omap [a]",
+    "[" * 50,
+    "[" * 40 + "]" * 40,
+    "{a: ",
+    "'unterminated",
+    '"\\x01\\x00\\ud800"',
+    ".nan",
+    "-.inf",
+    "? [a]\n  : b",
+    "<<: {a: 1}",
+    "|\n  block\n text",
+    "%YAML 1.1",
+    "---\nsecond: document",
+    "\t- tab",
+]
+
+
+@st.composite
+def edited_workspace(draw: st.DrawFn) -> str:
+    """A workspace.yaml edited the way a careless or hostile hand would edit it."""
+    name = draw(st.sampled_from(sorted(FUZZ_BASES)))
+    data = copy.deepcopy(_PARSED[name])
+    for _ in range(draw(st.integers(min_value=0, max_value=4))):
+        # Walk down to a random place, then replace, delete or nest what is there.
+        parent: Any = data
+        key: Any = None
+        while isinstance(parent, (dict, list)) and parent:
+            keys = list(parent) if isinstance(parent, dict) else list(range(len(parent)))
+            key = keys[draw(st.integers(min_value=0, max_value=len(keys) - 1))]
+            if not isinstance(parent[key], (dict, list)) or not parent[key] or draw(st.booleans()):
+                break
+            parent = parent[key]
+        if key is None or not isinstance(parent, (dict, list)):
+            continue
+        action = draw(st.sampled_from(["replace", "delete", "nest"]))
+        if action == "delete":
+            del parent[key]
+        elif action == "nest":
+            parent[key] = [parent[key]] if draw(st.booleans()) else {"x": parent[key]}
+        else:
+            parent[key] = draw(ODD_VALUES)
+    text = yaml.dump(data, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True)
+    lines = text.splitlines(keepends=True) or ["\n"]
+    for _ in range(draw(st.integers(min_value=0, max_value=3))):
+        at = draw(st.integers(min_value=0, max_value=len(lines) - 1))
+        action = draw(st.sampled_from(["insert", "duplicate", "token", "drop"]))
+        if action == "insert":
+            lines.insert(
+                at, draw(st.text(alphabet=" :-&*[]{}#!|>'\"%@?,ab1\t", max_size=30)) + "\n"
+            )
+        elif action == "duplicate":
+            lines.insert(at, lines[at])
+        elif action == "drop" and len(lines) > 1:
+            del lines[at]
+        else:
+            head, colon, _rest = lines[at].partition(": ")
+            token = draw(st.sampled_from(TOKENS))
+            lines[at] = (head + colon if colon else head.rstrip("\n") + " ") + token + "\n"
+    return "".join(lines)
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(text=edited_workspace())
+def test_fuzz_edits_give_problems_never_a_traceback(text: str) -> None:
+    try:
+        ws = loads(text, file="ws.yaml")
+    except (WorkspaceValidationError, SchemaVersionError) as exc:
+        assert exc.problems or isinstance(exc, SchemaVersionError)
+        assert all(len(str(p)) < 2_000 for p in exc.problems)
+    else:
+        # What validates can be saved and read back unchanged.
+        assert loads(store.dumps(ws)) == ws
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, "workspace.yaml").write_text(text, encoding="utf-8")
+        result = CliRunner().invoke(main, ["validate", folder])
+    assert result.exit_code in (0, 1), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    assert "Traceback" not in result.output
+
+
+def test_schema_version_and_revision_are_whole_numbers() -> None:
+    # Found by the fuzz: a lax 0.0 passed as schema version 0, saved, then could not be read.
+    for field in ("schema_version", "revision"):
+        found = problems_of(f"{field}: 0.0\n" + HEAD)
+        assert found == [
+            f"ws.yaml:1, {field}: input should be a valid integer (write a whole number)"
+        ], found

@@ -657,8 +657,10 @@ class DataSource(_Model):
 class Workspace(_Model):
     """One client engagement."""
 
-    schema_version: int = SCHEMA_VERSION
-    revision: int = Field(0, ge=0, description="Raised by one at every save.")
+    # Both are counters the store writes: a whole number, never 1.0 or "1" (a lax 0.0 would
+    # pass as version 0, which then could not be read back).
+    schema_version: int = Field(SCHEMA_VERSION, strict=True)
+    revision: int = Field(0, ge=0, strict=True, description="Raised by one at every save.")
     client: Client
     objectives: list[Objective] = Field(default_factory=list)
     value_proposition: ValueProposition = Field(
