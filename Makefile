@@ -32,6 +32,7 @@ benchmarks: install
 	$(BIN)/python benchmarks/import.py
 	$(BIN)/python benchmarks/analytics.py
 	$(BIN)/python benchmarks/reports.py
+	$(BIN)/python benchmarks/store.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
