@@ -219,6 +219,8 @@ def test_public_names() -> None:
         "lead_sources",
         "lost_reasons",
         "metric_value",
+        "people_by_source",
+        "people_by_sources",
         "removal_effects",
         "required_sample_size",
         "score_deciles",
