@@ -163,3 +163,18 @@ def test_schema_is_valid_json_schema_and_accepts_the_demo(run: Invoke, tmp_path:
     result = run("schema", "-o", "schema.json")
     assert result.exit_code == 0
     assert json.loads((tmp_path / "schema.json").read_text("utf-8")) == schema
+
+
+def test_validate_counts_every_problem_also_those_not_listed(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from workbook.cli import main
+
+    personas = "".join(f"  - id: P{i}\n    name: n\n" for i in range(150))  # ids not slugs
+    (tmp_path / "workspace.yaml").write_text(
+        "client:\n  name: X\n  slug: x\npersonas:\n" + personas, encoding="utf-8"
+    )
+    result = CliRunner().invoke(main, ["validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output.startswith("150 problems in ")
+    assert "50 more problems are not listed" in result.output

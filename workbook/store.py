@@ -534,7 +534,9 @@ def _validation_error(file: str, listed: list[Problem], total: int) -> Workspace
                 hint="fix the ones above, then run `workbook validate` again",
             ),
         ]
-    return WorkspaceValidationError.from_problems(file, listed)
+    err = WorkspaceValidationError.from_problems(file, listed)
+    err.total = total  # type: ignore[attr-defined]  # all the problems, listed or not
+    return err
 
 
 # ------------------------------------------------------------------------------ migrations

@@ -71,8 +71,9 @@ def validate(path: str) -> None:
             if problems:
                 raise WorkspaceValidationError.from_problems(str(folder / "data"), problems)
     except WorkspaceValidationError as exc:
-        n = len(exc.problems)
-        click.secho(f"{n} problem{'s' if n != 1 else ''} in {path}:", err=True, fg="red")
+        # every problem found, also those counted but not listed
+        n = getattr(exc, "total", None) or len(exc.problems)
+        click.secho(f"{n:,} problem{'s' if n != 1 else ''} in {path}:", err=True, fg="red")
         for line in _problem_lines(exc):
             click.echo(line, err=True)
         raise SystemExit(1) from None
