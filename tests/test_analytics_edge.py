@@ -278,6 +278,7 @@ def _summary_keys() -> set[str]:
         "top_touchpoints",
         "attribution_leader",
         "experiments",
+        "people_by_sources",
         "notes",
     }
 
