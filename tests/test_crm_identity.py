@@ -330,3 +330,26 @@ def test_a_generic_column_map_names_the_email_column_and_the_match(
         import_file(
             ws, visits, column_map={**cmap, "match": "fuzzy"}, source_id="bad", source="generic"
         )
+
+
+def test_an_export_with_both_keys_joins_people_an_email_and_an_id_export_kept_apart(
+    ws: Path, tmp_path: Path
+) -> None:
+    # marketing knows Ann by address only; sales knows her by id only; HubSpot, last, has
+    # both: it shows they are one person, so the two are merged
+    marketing = _csv(
+        tmp_path / "m" / "newsletter.csv",
+        ["email", "timestamp", "stage"],
+        [["ann@example.org", "2025-05-01T08:00:00Z", "awareness"]],
+    )
+    sales = _pipedrive(tmp_path / "p", [("1", "101", "")])
+    import_file(ws, marketing)
+    import_file(ws, sales)
+    assert len(_people(ws)) == 2  # nothing yet says they are one
+    hub = import_file(ws, _hubspot(tmp_path / "h", {"101": "ann@example.org"}))
+    assert hub.people is not None and hub.people.conflicts == 1 and hub.people.relinked == 1
+    assert len(_people(ws)) == 1
+    assert people_by_sources(ws).values.tolist() == [[3, 1]]
+    # and the same export imported again with another match mode is imported, not skipped
+    again = import_file(ws, _hubspot(tmp_path / "h", {"101": "ann@example.org"}), match="email")
+    assert not again.unchanged

@@ -60,7 +60,8 @@ class Matched:
     with_email
         How many of the import's contacts carry an e-mail address.
     conflicts
-        Contacts whose e-mail and id lead to two different people (linked on the e-mail).
+        Contacts whose e-mail and id led to two different people: those two are one person,
+        merged into the one the e-mail leads to (their sources rewritten).
     relinked
         Contacts of other sources found to be people of this one and merged into them (a
         Salesforce contact role names the person of an opportunity imported before).
@@ -217,7 +218,8 @@ def link_contacts(
                CASE WHEN {ke} IS NOT NULL THEN 'email' WHEN {ki} IS NOT NULL THEN 'id' END
                    AS matched_on,
                {pe} AS email_key, {pi} AS id_key, e.cid IS NOT NULL AS has_email,
-               {ke} IS NOT NULL AND {ki} IS NOT NULL AND {ke} <> {ki} AS conflict
+               {ke} IS NOT NULL AND {ki} IS NOT NULL AND {ke} <> {ki} AS conflict,
+               {ki} AS id_person
         FROM _lk_ext x
         JOIN _lk_pi pi ON pi.ext = x.ext
         LEFT JOIN _lk_po po ON po.ext = '{sid}{sep}' || x.ext
@@ -256,15 +258,17 @@ def link_contacts(
         )
         """
     )
-    # another source's contact that one of the aliases names is this contact: merge it
+    # another source's contact that one of the aliases names, or that this contact's id
+    # leads to while its e-mail leads to someone else, is this contact: merge it
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _merge AS SELECT old, min(new) AS new FROM ("
+        "SELECT id_person AS old, cid AS new FROM _lk_choice WHERE conflict"
         + (
-            "SELECT kn.contact_id AS old, k.contact_id AS new FROM _keys k "
+            " UNION ALL SELECT kn.contact_id, k.contact_id FROM _keys k "
             "JOIN _lk_pa pa ON pa.cid = k.key JOIN _lk_known kn ON kn.key = k.key "
             "WHERE kn.contact_id <> k.contact_id"
             if aliases
-            else "SELECT NULL::VARCHAR AS old, NULL::VARCHAR AS new WHERE false"
+            else ""
         )
         + ") GROUP BY old"
     )
@@ -364,11 +368,12 @@ def link_warnings(
     if matched.conflicts:
         out.append(
             Problem(
-                f"{matched.conflicts:,} people's e-mail and id lead to two different people "
-                "already in the workspace; they were linked on the e-mail",
+                f"{matched.conflicts:,} people's e-mail and id led to two different people "
+                "already in the workspace; each such pair is now one person",
                 file=file,
                 severity="warning",
-                hint="check the id columns of the two exports, or import with --match email",
+                hint="if the two exports' ids are not the same people's, import both "
+                "again with --match email",
             )
         )
     return out

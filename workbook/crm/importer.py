@@ -647,6 +647,8 @@ def import_file(
                 and (source_id is None or source_id == sid)
                 # a damaged or missing table is written again from the export
                 and _source_intact(ws_path, sid, entry)
+                # another way to match people is another import
+                and (match is None or (entry.get("people") or {}).get("mode", "auto") == match)
             ):
                 return ImportResult(
                     sid,
