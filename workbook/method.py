@@ -195,8 +195,10 @@ STEPS: tuple[Step, ...] = (
             "baseline, target and due date",
             "owner",
             "CRM goal",
+            "KPIs: objective, metric, fix, evaluation",
+            "OKRs: key results and the to-dos under each",
         ),
-        fields=("objectives",),
+        fields=("objectives", "measurement.kpis", "measurement.okrs"),
         phases=("discover", "measure"),
         notebook="notebooks/01-objectives.ipynb",
     ),
@@ -259,21 +261,21 @@ STEPS: tuple[Step, ...] = (
         title="Gather data",
         purpose=(
             "Bring in the evidence. CRM exports and web analytics show what customers did; "
-            "interviews, reviews and ratings show how they felt. KPIs and lead-scoring rules "
-            "decide how that evidence is counted."
+            "interviews, reviews and ratings show how they felt. Lead-scoring rules decide "
+            "how much each thing a contact does counts, and the stage map says which of the "
+            "client's CRM stage names belongs to which stage."
         ),
         captures=(
             "CRM exports",
+            "stage map: the CRM's stage names for each stage",
             "anecdotal data: interviews, reviews, ratings",
-            "KPIs",
             "lead-scoring rules",
-            "OKRs",
         ),
         fields=(
             "data_sources",
-            "measurement.kpis",
+            "stages.aliases",
+            "ignored_stage_names",
             "measurement.scoring_rules",
-            "measurement.okrs",
         ),
         phases=("measure", "analyse"),
         notebook="notebooks/05-data.ipynb",
@@ -572,6 +574,46 @@ def next_step(ws: model.Workspace) -> Step | None:
     return None
 
 
+def _measures(c: _Checklist, ws: model.Workspace) -> None:
+    """The KPIs and OKRs of step 1: asked for once there is an objective to measure."""
+    m = ws.measurement
+    c.expect(bool(m.kpis), f"{len(m.kpis)} KPIs", "kpis", "no KPIs yet", "measurement.kpis")
+    items = [(k.id, f"measurement.kpis[{i}]") for i, k in enumerate(m.kpis)]
+    c.each(
+        "kpi-target",
+        "KPI",
+        [(i, f"{p}.target") for i, p in items],
+        [k.id for k in m.kpis if k.target is None],
+        "target",
+    )
+    stage_ids = ws.stage_ids()
+    for i, k in enumerate(m.kpis):
+        if k.metric:
+            problem = metric_problem(k.metric, stage_ids)
+            if problem:
+                c.gap("kpi-metric", f"KPI {k.id!r}: {problem}", f"measurement.kpis[{i}].metric")
+    c.expect(bool(m.okrs), f"{len(m.okrs)} OKRs", "okrs", "no OKRs yet", "measurement.okrs")
+    for i, okr in enumerate(m.okrs):
+        if not okr.key_results:
+            c.gap(
+                "okr-key-results",
+                f"OKR {okr.id!r} has no key results",
+                f"measurement.okrs[{i}].key_results",
+            )
+            continue
+        c.ok(f"OKR {okr.id!r} has {len(okr.key_results)} key results")
+        c.each(
+            "key-result-todos",
+            "key result",
+            [
+                (kr.id, f"measurement.okrs[{i}].key_results[{j}].todos")
+                for j, kr in enumerate(okr.key_results)
+            ],
+            [kr.id for kr in okr.key_results if not kr.todos],
+            "to-dos",
+        )
+
+
 def _objectives(ws: model.Workspace) -> StepStatus:
     c = _Checklist()
     objs = ws.objectives
@@ -610,6 +652,8 @@ def _objectives(ws: model.Workspace) -> StepStatus:
                 c.gap(
                     "objective-metric", f"objective {o.id!r}: {problem}", f"objectives[{i}].metric"
                 )
+    if objs:
+        _measures(c, ws)
     return c.status("objectives")
 
 
@@ -791,24 +835,9 @@ def _data(ws: model.Workspace) -> StepStatus:
         "data-sources",
         "no CRM data imported yet",
         "data_sources",
-        "import an export with `workbook import`",
+        "import an export in the form below, or with `workbook import`",
     )
     m = ws.measurement
-    c.expect(bool(m.kpis), f"{len(m.kpis)} KPIs", "kpis", "no KPIs yet", "measurement.kpis")
-    items = [(k.id, f"measurement.kpis[{i}]") for i, k in enumerate(m.kpis)]
-    c.each(
-        "kpi-target",
-        "KPI",
-        [(i, f"{p}.target") for i, p in items],
-        [k.id for k in m.kpis if k.target is None],
-        "target",
-    )
-    stage_ids = ws.stage_ids()
-    for i, k in enumerate(m.kpis):
-        if k.metric:
-            problem = metric_problem(k.metric, stage_ids)
-            if problem:
-                c.gap("kpi-metric", f"KPI {k.id!r}: {problem}", f"measurement.kpis[{i}].metric")
     rules = m.scoring_rules
     c.expect(
         bool(rules),
@@ -818,26 +847,6 @@ def _data(ws: model.Workspace) -> StepStatus:
         "measurement.scoring_rules",
         "score high-intent actions such as a pricing-page visit high, passive ones low",
     )
-    c.expect(bool(m.okrs), f"{len(m.okrs)} OKRs", "okrs", "no OKRs yet", "measurement.okrs")
-    for i, okr in enumerate(m.okrs):
-        if not okr.key_results:
-            c.gap(
-                "okr-key-results",
-                f"OKR {okr.id!r} has no key results",
-                f"measurement.okrs[{i}].key_results",
-            )
-            continue
-        c.ok(f"OKR {okr.id!r} has {len(okr.key_results)} key results")
-        c.each(
-            "key-result-todos",
-            "key result",
-            [
-                (kr.id, f"measurement.okrs[{i}].key_results[{j}].todos")
-                for j, kr in enumerate(okr.key_results)
-            ],
-            [kr.id for kr in okr.key_results if not kr.todos],
-            "to-dos",
-        )
     return c.status("data")
 
 

@@ -1,10 +1,12 @@
-"""Step 1 form: the client, its branding, and the objectives with a KPI and a target each."""
+"""Step 1 form: the client, its branding, the objectives with a KPI and a target each, and the
+KPIs and OKRs that measure them (:mod:`workbook.forms.measurement`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from workbook.forms._binding import FieldSpec, Form, ListEditor
+from workbook.forms.measurement import add_kpis, add_okrs
 from workbook.model import CRM_GOALS, Objective
 
 if TYPE_CHECKING:
@@ -53,7 +55,8 @@ CLIENT_FIELDS = [
 
 
 def form(ws: OpenWorkspace) -> Form:
-    """The objectives form: who the client is, and why we map (each aim with KPI and target)."""
+    """The objectives form: who the client is, why we map (each aim with KPI and target), the
+    KPIs (objective, metric, fix, evaluation) and the OKRs (key results and their to-dos)."""
     f = Form(ws, title="Step 1 - Objectives", css="wb-form-objectives")
     client = [f.bind(spec, ("client",), noun="client") for spec in CLIENT_FIELDS]
     f.add(*client)
@@ -68,4 +71,6 @@ def form(ws: OpenWorkspace) -> Form:
             label=lambda o: o.title,
         )
     )
+    add_kpis(f)
+    add_okrs(f)
     return f

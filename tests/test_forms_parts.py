@@ -1,0 +1,126 @@
+"""The forms for every part of the method a step asks for: type, click, then read the file again.
+
+Each test drives a form headless on a copy of the demo workspace (set a widget's value, click
+a button) and checks the workspace as :func:`workbook.store.read_workspace` reads it from disk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from workbook.forms import BoundField, Form, objectives
+from workbook.model import Workspace
+from workbook.store import OpenWorkspace, open_workspace, read_workspace
+
+
+@pytest.fixture
+def ws(demo_copy: Path) -> OpenWorkspace:
+    return open_workspace(demo_copy)
+
+
+def on_disk(ws: OpenWorkspace) -> Workspace:
+    return read_workspace(ws.path)
+
+
+def assert_clean(form: Form) -> None:
+    assert form.callback_errors == []
+    assert form.error_label.value == ""
+    assert form.conflict == ""
+
+
+def add(form: Form, noun: str, name: str) -> None:
+    """Type a name in a list editor's *new* box and click *Add*."""
+    form.one(f"wb-{noun}-new").value = name
+    form.one(f"wb-{noun}-add").click()
+
+
+def error_under(form: Form, css: str) -> str:
+    """The message shown under the field whose widget has class ``css``."""
+    widget = form.one(css)
+    field = next(w for w in form.walk() if isinstance(w, BoundField) and w.widget is widget)
+    return str(field.error_text)
+
+
+def by_id(items: Any, item_id: str) -> Any:
+    return next(i for i in items if i.id == item_id)
+
+
+# ----------------------------------------------------------------------- step 1: KPIs, OKRs
+
+
+def test_kpi_for_an_objective(ws: OpenWorkspace) -> None:
+    form = objectives.form(ws)
+    objective = ws.data.objectives[0].id
+    add(form, "kpi", "Demo bookings per week")
+    form.one("wb-kpi-objective").value = objective
+    form.one("wb-kpi-metric").value = "reach:consideration"
+    form.one("wb-kpi-unit").value = "contacts"
+    form.one("wb-kpi-baseline").value = "12"
+    form.one("wb-kpi-target").value = "20"
+    form.one("wb-kpi-stage").value = "consideration"
+    form.one("wb-kpi-fix").value = "Book the demo from the pricing page"
+    form.one("wb-kpi-evaluation").value = "Weekly count for eight weeks"
+    kpi = by_id(on_disk(ws).measurement.kpis, "demo-bookings-per-week")
+    assert (kpi.objective, kpi.metric, kpi.unit, kpi.baseline, kpi.target, kpi.stage) == (
+        objective,
+        "reach:consideration",
+        "contacts",
+        12.0,
+        20.0,
+        "consideration",
+    )
+    assert kpi.fix == "Book the demo from the pricing page"
+    assert kpi.evaluation == "Weekly count for eight weeks"
+    # a new objective is offered to the KPI at once
+    add(form, "objective", "Win back lapsed members")
+    assert "win-back-lapsed-members" in [v for _, v in form.one("wb-kpi-objective").options]
+    form.one("wb-kpi-remove").click()
+    assert "demo-bookings-per-week" not in [k.id for k in on_disk(ws).measurement.kpis]
+    assert_clean(form)
+
+
+def test_kpi_target_must_be_a_number(ws: OpenWorkspace) -> None:
+    form = objectives.form(ws)
+    add(form, "kpi", "Demo bookings")
+    form.one("wb-kpi-target").value = "lots"
+    assert "must be a number" in error_under(form, "wb-kpi-target")
+    assert by_id(on_disk(ws).measurement.kpis, "demo-bookings").target is None
+    assert_clean(form)
+
+
+def test_okr_key_results_and_todos(ws: OpenWorkspace) -> None:
+    form = objectives.form(ws)
+    add(form, "okr", "Make the first week a delight")
+    add(form, "key-result", "Nine in ten new members row twice in week one")
+    form.one("wb-key-result-metric").value = "share rowing twice in week one"
+    form.one("wb-key-result-baseline").value = "62"
+    form.one("wb-key-result-target").value = "90"
+    form.one("wb-key-result-current").value = "70,5"
+    add(form, "todo", "Send a welcome video on delivery day")
+    form.one("wb-todo-owner").value = "Content Lead"
+    form.one("wb-todo-done").value = True
+    add(form, "todo", "Call every member on day three")
+    okr = by_id(on_disk(ws).measurement.okrs, "make-the-first-week-a-delight")
+    assert okr.objective == "Make the first week a delight"
+    [kr] = okr.key_results
+    assert (kr.text, kr.metric, kr.baseline, kr.target, kr.current) == (
+        "Nine in ten new members row twice in week one",
+        "share rowing twice in week one",
+        62.0,
+        90.0,
+        70.5,
+    )
+    assert [(t.text, t.owner, t.done) for t in kr.todos] == [
+        ("Send a welcome video on delivery day", "Content Lead", True),
+        ("Call every member on day three", "", False),
+    ]
+    form.find("wb-todo-remove")[0].click()
+    kr = by_id(on_disk(ws).measurement.okrs, "make-the-first-week-a-delight").key_results[0]
+    assert [t.text for t in kr.todos] == ["Call every member on day three"]
+    # removing the OKR removes its key results with it, and nothing complains
+    form.one("wb-okr-remove").click()
+    assert "make-the-first-week-a-delight" not in [o.id for o in on_disk(ws).measurement.okrs]
+    assert_clean(form)
