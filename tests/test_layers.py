@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "workbook"
 LAYERS: list[set[str]] = [
     {"exceptions", "files"},
     {"model"},
-    {"store", "method", "theme"},
+    {"store", "merge", "method", "theme"},
     {"crm"},
     {"analytics"},
     {"journeymap", "charts", "course"},
