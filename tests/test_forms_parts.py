@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from workbook.forms import BoundField, Form, objectives
+from workbook.forms import BoundField, Form, objectives, personas
 from workbook.model import Workspace
 from workbook.store import OpenWorkspace, open_workspace, read_workspace
 
@@ -123,4 +123,57 @@ def test_okr_key_results_and_todos(ws: OpenWorkspace) -> None:
     # removing the OKR removes its key results with it, and nothing complains
     form.one("wb-okr-remove").click()
     assert "make-the-first-week-a-delight" not in [o.id for o in on_disk(ws).measurement.okrs]
+    assert_clean(form)
+
+
+# ------------------------------------------------------ step 2: value proposition, segments
+
+
+def test_value_proposition(ws: OpenWorkspace) -> None:
+    form = personas.form(ws)
+    form.one("wb-value-proposition-jobs").value = "Row at home\n\nKeep a streak going"
+    form.one("wb-value-proposition-pains").value = "Noisy machines"
+    form.one("wb-value-proposition-gains").value = "A coach who knows my name"
+    vp = on_disk(ws).value_proposition
+    assert vp.jobs == ["Row at home", "Keep a streak going"]
+    assert vp.pains == ["Noisy machines"]
+    assert vp.gains == ["A coach who knows my name"]
+    assert_clean(form)
+
+
+def test_segment_of_each_kind_and_persona_in_it(ws: OpenWorkspace) -> None:
+    form = personas.form(ws)
+    add(form, "segment", "Night-shift workers")
+    form.one("wb-segment-kind").value = "behavioural"
+    form.one("wb-segment-description").value = "Train after midnight"
+    segment = by_id(on_disk(ws).segments, "night-shift-workers")
+    assert (segment.name, segment.kind, segment.description) == (
+        "Night-shift workers",
+        "behavioural",
+        "Train after midnight",
+    )
+    # the new segment is offered to the persona at once, and the persona saves into it
+    persona = form.parts["personas"].selected
+    options = [v for _, v in form.one("wb-persona-segments").options]
+    assert "night-shift-workers" in options
+    form.one("wb-persona-segments").value = ("night-shift-workers",)
+    assert on_disk(ws).persona(persona).segments == ["night-shift-workers"]
+    # a segment a persona is in cannot be removed
+    form.parts["segments"].select("night-shift-workers")
+    form.one("wb-segment-remove").click()
+    assert "still used" in form.one("wb-segment-message").value
+    assert "night-shift-workers" in [s.id for s in on_disk(ws).segments]
+    assert_clean(form)
+
+
+def test_new_segment_takes_a_missing_kind(tmp_path: Path) -> None:
+    from workbook.store import new_workspace
+
+    ws = new_workspace("Acme", directory=tmp_path)
+    form = personas.form(ws)
+    kinds = []
+    for name in ("North", "Young families", "Thrifty", "Weekend shoppers"):
+        add(form, "segment", name)
+        kinds.append(on_disk(ws).segments[-1].kind)
+    assert kinds == ["geographic", "demographic", "psychographic", "behavioural"]
     assert_clean(form)

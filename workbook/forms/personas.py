@@ -1,4 +1,5 @@
-"""Step 2 form: the ideal customer profiles (ICP checklist) and the buyer personas."""
+"""Step 2 form: the value proposition, the market segments, the ideal customer profiles (ICP
+checklist) and the buyer personas."""
 
 from __future__ import annotations
 
@@ -8,12 +9,20 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from workbook.forms._binding import FieldSpec, Form, ListEditor
-from workbook.model import CHANNELS, ICP, ICP_QUESTIONS, Persona
+from workbook.forms._parts import SafeListEditor, heading
+from workbook.model import CHANNELS, ICP, ICP_QUESTIONS, Persona, Segment
 
 if TYPE_CHECKING:
     from workbook.store import OpenWorkspace
 
-__all__ = ["ICP_FIELDS", "PERSONA_FIELDS", "form", "icp_checklist_html"]
+__all__ = [
+    "ICP_FIELDS",
+    "PERSONA_FIELDS",
+    "SEGMENT_FIELDS",
+    "VALUE_PROPOSITION_FIELDS",
+    "form",
+    "icp_checklist_html",
+]
 
 
 def _icp_options(data: Any) -> list[tuple[str, Any]]:
@@ -43,6 +52,29 @@ PERSONA_FIELDS = [
     FieldSpec("quote", "In their words", "textarea"),
     FieldSpec("storyline", "Storyline", "textarea"),
 ]
+
+_SEGMENT_KINDS = ("geographic", "demographic", "psychographic", "behavioural")
+
+SEGMENT_FIELDS = [
+    FieldSpec("name", "Segment", placeholder="Flat dwellers in large cities"),
+    FieldSpec("kind", "Kind", "choice", options=[(k.capitalize(), k) for k in _SEGMENT_KINDS]),
+    FieldSpec("description", "Who is in it", "textarea"),
+]
+
+VALUE_PROPOSITION_FIELDS = [
+    FieldSpec("jobs", "Jobs customers want done", "lines", placeholder="Stay fit without a gym"),
+    FieldSpec("pains", "Pains in the way", "lines", placeholder="No time to travel to classes"),
+    FieldSpec("gains", "Gains they hope for", "lines", placeholder="Visible progress each week"),
+]
+
+
+def _new_segment(form: Form, item_id: str, name: str) -> Segment:
+    # A segment needs a kind: offer the first kind the workspace has none of yet, since the
+    # method asks for one of each; the consultant corrects it in the dropdown.
+    have = {s.kind for s in form.ws.data.segments}
+    kind = next((k for k in _SEGMENT_KINDS if k not in have), "behavioural")
+    return Segment.model_validate({"id": item_id, "name": name, "kind": kind})
+
 
 ICP_FIELDS = [FieldSpec("name", "ICP name")] + [
     FieldSpec(key, question, "textarea") for key, question in ICP_QUESTIONS.items()
@@ -84,8 +116,24 @@ class _Checklist(widgets.HTML):  # type: ignore[misc]
 
 
 def form(ws: OpenWorkspace) -> Form:
-    """The personas form: ICPs with their checklist, then personas with goals, pains, channels."""
+    """The personas form: the value proposition, segments, ICPs with their checklist, then
+    personas with goals, pains, channels and the segments they belong to."""
     f = Form(ws, title="Step 2 - Buyer personas and ideal customer profile", css="wb-form-personas")
+    proposition = [
+        f.bind(spec, ("value_proposition",), noun="value-proposition")
+        for spec in VALUE_PROPOSITION_FIELDS
+    ]
+    f.add(heading("Value proposition"), *proposition)
+    f.parts["value_proposition"] = proposition
+    segments = SafeListEditor(
+        f,
+        path=("segments",),
+        noun="segment",
+        fields=SEGMENT_FIELDS,
+        new_item=lambda item_id, name: _new_segment(f, item_id, name),
+        label=lambda s: f"{s.name} ({s.kind})",
+    )
+    f.add(heading("Market segments"), segments=segments)
     icps = ListEditor(
         f,
         path=("icps",),
