@@ -54,13 +54,15 @@ def new(name: str, preset: str | None, directory: str) -> None:
 @click.argument("path", type=click.Path())
 def validate(path: str) -> None:
     """Check a workspace (folder or YAML file) and list every problem in it."""
-    from workbook.crm.storage import data_problems, recover
     from workbook.store import read_workspace
 
     try:
         ws = read_workspace(path)
         folder = Path(path) if Path(path).is_dir() else Path(path).parent
         if (folder / "data").is_dir():
+            # only now: the data checks import Arrow, which a YAML-only check need not wait for
+            from workbook.crm.storage import data_problems, recover
+
             # an import cut short in its commit is finished, then YAML, manifest and files
             # must agree
             finished = recover(folder)
