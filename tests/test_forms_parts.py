@@ -11,7 +11,16 @@ from typing import Any
 
 import pytest
 
-from workbook.forms import BoundField, Form, objectives, personas
+from workbook.forms import (
+    BoundField,
+    Form,
+    content,
+    cycle,
+    experiments,
+    objectives,
+    personas,
+    processes,
+)
 from workbook.model import Workspace
 from workbook.store import OpenWorkspace, open_workspace, read_workspace
 
@@ -37,9 +46,10 @@ def add(form: Form, noun: str, name: str) -> None:
     form.one(f"wb-{noun}-add").click()
 
 
-def error_under(form: Form, css: str) -> str:
-    """The message shown under the field whose widget has class ``css``."""
-    widget = form.one(css)
+def error_under(form: Form, css: str, index: int | None = None) -> str:
+    """The message shown under the field whose widget has class ``css`` (the ``index``-th
+    of several)."""
+    widget = form.one(css) if index is None else form.find(css)[index]
     field = next(w for w in form.walk() if isinstance(w, BoundField) and w.widget is widget)
     return str(field.error_text)
 
@@ -176,4 +186,126 @@ def test_new_segment_takes_a_missing_kind(tmp_path: Path) -> None:
         add(form, "segment", name)
         kinds.append(on_disk(ws).segments[-1].kind)
     assert kinds == ["geographic", "demographic", "psychographic", "behavioural"]
+    assert_clean(form)
+
+
+# ------------------------------------------------ step 7: experiments, processes, content, cycle
+
+
+def test_experiment_with_variants(ws: OpenWorkspace) -> None:
+    form = experiments.form(ws)
+    touchpoint = ws.data.touchpoints[0].id
+    add(form, "experiment", "Pricing page headline")
+    form.one("wb-experiment-kind").value = "landing-page"
+    form.one("wb-experiment-hypothesis").value = "Naming the monthly price lifts demo requests"
+    form.one("wb-experiment-metric").value = "demo requests"
+    form.one("wb-experiment-touchpoint").value = touchpoint
+    form.one("wb-experiment-sample-size").value = "300"
+    form.one("wb-experiment-min-effect").value = "0.05"
+    form.one("wb-experiment-status").value = "completed"
+    form.one("wb-experiment-decision").value = "Roll out B"
+    add(form, "variant", "A: today's headline")
+    form.one("wb-variant-exposed").value = "150"
+    form.one("wb-variant-converted").value = "12"
+    add(form, "variant", "B: price in the headline")
+    form.one("wb-variant-exposed").value = "150"
+    form.one("wb-variant-converted").value = "21"
+    saved = by_id(on_disk(ws).measurement.experiments, "pricing-page-headline")
+    assert (saved.kind, saved.metric, saved.touchpoint, saved.sample_size, saved.status) == (
+        "landing-page",
+        "demo requests",
+        touchpoint,
+        300,
+        "completed",
+    )
+    assert (saved.min_effect, saved.decision) == (0.05, "Roll out B")
+    assert saved.hypothesis == "Naming the monthly price lifts demo requests"
+    assert [(v.name, v.exposed, v.converted) for v in saved.variants] == [
+        ("A: today's headline", 150, 12),
+        ("B: price in the headline", 150, 21),
+    ]
+    # a sample of no one is refused under the field, and the saved value stays
+    form.one("wb-experiment-sample-size").value = "0"
+    assert "greater than 0" in error_under(form, "wb-experiment-sample-size")
+    assert by_id(on_disk(ws).measurement.experiments, "pricing-page-headline").sample_size == 300
+    form.one("wb-variant-remove").click()
+    saved = by_id(on_disk(ws).measurement.experiments, "pricing-page-headline")
+    assert [v.name for v in saved.variants] == ["A: today's headline"]
+    form.one("wb-experiment-remove").click()
+    assert "pricing-page-headline" not in [e.id for e in on_disk(ws).measurement.experiments]
+    assert_clean(form)
+
+
+def test_key_process(ws: OpenWorkspace) -> None:
+    form = processes.form(ws)
+    touchpoints = [t.id for t in ws.data.touchpoints[:2]]
+    add(form, "process", "Booking a home trial")
+    form.one("wb-process-key").value = True
+    form.one("wb-process-crm-goal").value = "acquisition"
+    form.one("wb-process-owner").value = "Trials Coordinator"
+    form.one("wb-process-service-level").value = "Trial delivered within 5 days"
+    form.one("wb-process-touchpoints").value = tuple(touchpoints)
+    saved = by_id(on_disk(ws).processes, "booking-a-home-trial")
+    assert (saved.key, saved.crm_goal, saved.owner, saved.service_level, saved.touchpoints) == (
+        True,
+        "acquisition",
+        "Trials Coordinator",
+        "Trial delivered within 5 days",
+        touchpoints,
+    )
+    assert (
+        "(key)"
+        in dict((v, k) for k, v in form.one("wb-process-select").options)["booking-a-home-trial"]
+    )
+    form.one("wb-process-remove").click()
+    assert "booking-a-home-trial" not in [p.id for p in on_disk(ws).processes]
+    assert_clean(form)
+
+
+def test_content_item(ws: OpenWorkspace) -> None:
+    form = content.form(ws)
+    persona = ws.data.personas[0].id
+    add(form, "content", "Rowing technique guide")
+    form.one("wb-content-stage").value = "retention"
+    form.one("wb-content-personas").value = (persona,)
+    form.one("wb-content-channel").value = "email"
+    form.one("wb-content-automated").value = True
+    saved = by_id(on_disk(ws).content, "rowing-technique-guide")
+    assert (saved.stage, saved.personas, saved.channel, saved.automated) == (
+        "retention",
+        [persona],
+        "email",
+        True,
+    )
+    assert_clean(form)
+
+
+def test_cycle_phase_and_log(ws: OpenWorkspace) -> None:
+    import datetime as dt
+
+    form = cycle.form(ws, today=dt.date(2026, 5, 4))
+    form.one("wb-cycle-phase").value = "validate"
+    form.one("wb-cycle-iteration").value = "3"
+    n = len(ws.data.cycle.log)
+    add(form, "cycle-entry", "Split test of the pricing headline launched")
+    saved = on_disk(ws).cycle
+    assert (saved.phase, saved.iteration) == ("validate", 3)
+    assert len(saved.log) == n + 1
+    entry = saved.log[-1]
+    assert (entry.date, entry.phase, entry.iteration, entry.note) == (
+        dt.date(2026, 5, 4),
+        "validate",
+        3,
+        "Split test of the pricing headline launched",
+    )
+    form.find("wb-cycle-entry-date")[-1].value = "2026-05-31"
+    assert on_disk(ws).cycle.log[-1].date == dt.date(2026, 5, 31)
+    form.find("wb-cycle-entry-date")[-1].value = "31/05/2026"
+    assert "year-month-day" in error_under(form, "wb-cycle-entry-date", -1)
+    assert on_disk(ws).cycle.log[-1].date == dt.date(2026, 5, 31)
+    form.one("wb-cycle-iteration").value = "2.5"
+    assert "valid integer" in error_under(form, "wb-cycle-iteration")
+    assert on_disk(ws).cycle.iteration == 3
+    form.find("wb-cycle-entry-remove")[-1].click()
+    assert len(on_disk(ws).cycle.log) == n
     assert_clean(form)

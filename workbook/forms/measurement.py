@@ -1,36 +1,29 @@
-"""Measure: KPIs, OKRs (key results and their to-dos), lead-scoring rules and experiments.
+"""Measure: KPIs, OKRs (key results and their to-dos) and lead-scoring rules.
 
 Each part is a section that a step's form adds to itself (:func:`add_kpis` ...), so that its
 choices (objectives, stages, touchpoints) follow the other parts of the same form. The
 objectives form (step 1) carries the KPIs and the OKRs, the data form (step 5) the
 lead-scoring rules; the experiments have a form of their own for the refine step
-(:func:`experiments_form`).
+(:mod:`workbook.forms.experiments`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from workbook.forms._binding import FieldSpec, Form
 from workbook.forms._parts import RowList, SafeListEditor, heading, sub_list
-from workbook.model import CHANNELS, KPI, OKR, Experiment, KeyResult, ScoringRule, Todo, Variant
-
-if TYPE_CHECKING:
-    from workbook.store import OpenWorkspace
+from workbook.model import CHANNELS, KPI, OKR, KeyResult, ScoringRule, Todo
 
 __all__ = [
-    "EXPERIMENT_FIELDS",
     "KEY_RESULT_FIELDS",
     "KPI_FIELDS",
     "OKR_FIELDS",
     "SCORING_RULE_FIELDS",
     "TODO_FIELDS",
-    "VARIANT_FIELDS",
-    "add_experiments",
     "add_kpis",
     "add_okrs",
     "add_scoring_rules",
-    "experiments_form",
 ]
 
 
@@ -104,40 +97,6 @@ SCORING_RULE_FIELDS = [
     FieldSpec("decay_days", "Half-life in days", "number", placeholder="30 (empty: never fades)"),
 ]
 
-_EXPERIMENT_KINDS = [
-    ("Subject line", "subject-line"),
-    ("Landing page", "landing-page"),
-    ("Call to action", "cta"),
-    ("Ad", "ad"),
-    ("Offer", "offer"),
-    ("Text message", "text-message"),
-    ("Other", "other"),
-]
-
-EXPERIMENT_FIELDS = [
-    FieldSpec("name", "Experiment", placeholder="Nurture email subject line"),
-    FieldSpec("kind", "What is tested", "choice", options=_EXPERIMENT_KINDS),
-    FieldSpec("hypothesis", "Hypothesis", "textarea", placeholder="A question opens more"),
-    FieldSpec("metric", "Metric", placeholder="open rate"),
-    FieldSpec("touchpoint", "Touchpoint", "choice", options=_touchpoint_options),
-    FieldSpec("sample_size", "Sample size (leads)", "number", placeholder="300"),
-    FieldSpec("min_effect", "Smallest lift worth finding", "number", placeholder="0.05"),
-    FieldSpec(
-        "status",
-        "Status",
-        "choice",
-        options=[(s.capitalize(), s) for s in ("planned", "running", "completed", "stopped")],
-    ),
-    FieldSpec("decision", "Decision", "textarea", placeholder="Roll out variant B to every send"),
-]
-
-VARIANT_FIELDS = [
-    FieldSpec("name", "Variant", placeholder="B: question"),
-    FieldSpec("description", "Description", "textarea"),
-    FieldSpec("exposed", "Leads who saw it", "number"),
-    FieldSpec("converted", "Of those, converted", "number"),
-]
-
 
 def add_kpis(f: Form) -> SafeListEditor:
     """Add the KPI list (objective -> metric -> fix -> evaluation) to a form."""
@@ -208,35 +167,3 @@ def add_scoring_rules(f: Form) -> SafeListEditor:
     editor.new_name.placeholder = "a behaviour to score, like 'Viewed the pricing page'"
     f.add(heading("Lead-scoring rules"), scoring_rules=editor)
     return editor
-
-
-def add_experiments(f: Form) -> SafeListEditor:
-    """Add the A/B experiments to a form, each with its variants and their results."""
-    variants = sub_list(
-        f,
-        attr="variants",
-        noun="variant",
-        fields=VARIANT_FIELDS,
-        new_item=lambda item_id, name: Variant(id=item_id, name=name),
-        title="Variants",
-        placeholder="name of a variant, like 'A: today's subject line'",
-    )
-    editor = SafeListEditor(
-        f,
-        path=("measurement", "experiments"),
-        noun="experiment",
-        fields=EXPERIMENT_FIELDS,
-        new_item=lambda item_id, name: Experiment(id=item_id, name=name),
-        extra=variants,
-    )
-    f.add(heading("Experiments"), experiments=editor)
-    return editor
-
-
-def experiments_form(ws: OpenWorkspace) -> Form:
-    """The experiments form: A/B tests with variants, sample size, status and decision."""
-    f = Form(
-        ws, title="Experiments: test a change before it reaches everyone", css="wb-form-experiments"
-    )
-    add_experiments(f)
-    return f

@@ -1,0 +1,89 @@
+"""Step 7 form: A/B experiments, each with its variants, sample size, status and decision.
+
+The numbers typed per variant (leads who saw it, how many converted) are what
+:mod:`workbook.analytics` tests for significance and turns into a roll-out recommendation.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from workbook.forms._binding import FieldSpec, Form
+from workbook.forms._parts import SafeListEditor, heading, sub_list
+from workbook.model import Experiment, Variant
+
+if TYPE_CHECKING:
+    from workbook.store import OpenWorkspace
+
+__all__ = ["EXPERIMENT_FIELDS", "VARIANT_FIELDS", "add_experiments", "form"]
+
+
+def _touchpoint_options(data: Any) -> list[tuple[str, Any]]:
+    return [("(none)", None)] + [(t.name, t.id) for t in data.touchpoints]
+
+
+_EXPERIMENT_KINDS = [
+    ("Subject line", "subject-line"),
+    ("Landing page", "landing-page"),
+    ("Call to action", "cta"),
+    ("Ad", "ad"),
+    ("Offer", "offer"),
+    ("Text message", "text-message"),
+    ("Other", "other"),
+]
+
+EXPERIMENT_FIELDS = [
+    FieldSpec("name", "Experiment", placeholder="Nurture email subject line"),
+    FieldSpec("kind", "What is tested", "choice", options=_EXPERIMENT_KINDS),
+    FieldSpec("hypothesis", "Hypothesis", "textarea", placeholder="A question opens more"),
+    FieldSpec("metric", "Metric", placeholder="open rate"),
+    FieldSpec("touchpoint", "Touchpoint", "choice", options=_touchpoint_options),
+    FieldSpec("sample_size", "Sample size (leads)", "number", placeholder="300"),
+    FieldSpec("min_effect", "Smallest lift worth finding", "number", placeholder="0.05"),
+    FieldSpec(
+        "status",
+        "Status",
+        "choice",
+        options=[(s.capitalize(), s) for s in ("planned", "running", "completed", "stopped")],
+    ),
+    FieldSpec("decision", "Decision", "textarea", placeholder="Roll out variant B to every send"),
+]
+
+VARIANT_FIELDS = [
+    FieldSpec("name", "Variant", placeholder="B: question"),
+    FieldSpec("description", "Description", "textarea"),
+    FieldSpec("exposed", "Leads who saw it", "number"),
+    FieldSpec("converted", "Of those, converted", "number"),
+]
+
+
+def add_experiments(f: Form) -> SafeListEditor:
+    """Add the A/B experiments to a form, each with its variants and their results."""
+    variants = sub_list(
+        f,
+        attr="variants",
+        noun="variant",
+        fields=VARIANT_FIELDS,
+        new_item=lambda item_id, name: Variant(id=item_id, name=name),
+        title="Variants",
+        placeholder="name of a variant, like 'A: today's subject line'",
+    )
+    editor = SafeListEditor(
+        f,
+        path=("measurement", "experiments"),
+        noun="experiment",
+        fields=EXPERIMENT_FIELDS,
+        new_item=lambda item_id, name: Experiment(id=item_id, name=name),
+        extra=variants,
+    )
+    f.add(heading("Experiments"), experiments=editor)
+    return editor
+
+
+def form(ws: OpenWorkspace) -> Form:
+    """The experiments form: A/B tests with variants, sample size, status and decision."""
+    f = Form(
+        ws, title="Experiments: test a change before it reaches everyone", css="wb-form-experiments"
+    )
+    add_experiments(f)
+    return f
