@@ -108,14 +108,20 @@ class _Dumper(yaml.SafeDumper):  # type: ignore[misc]
     """Safe dumper that writes multi-line text as ``|`` blocks, so hand edits stay readable.
 
     The pure-Python dumper, not libyaml's: libyaml escapes characters outside the basic
-    plane (emoji become ``\\U0001F3CB``), which a person editing the file cannot read. The
-    document is small, so the speed does not matter.
+    plane (emoji become ``\\U0001F3CB``), which a person editing the file cannot read. It is
+    slow (a character at a time), so :func:`dumps` uses it through :func:`_fast_body`, which
+    writes the structure itself and asks this dumper only for text it has not written before.
     """
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> Any:
         # Indent list items under their key (``objectives:\n  - id: ...``), the way people
         # write YAML by hand, rather than PyYAML's flush-left default.
         return super().increase_indent(flow, False)
+
+    def ignore_aliases(self, data: Any) -> bool:
+        # Never an anchor: one date object used twice would otherwise be written as
+        # ``&id001 2027-03-31`` and ``*id001``, which the loader refuses.
+        return True
 
 
 # Line breaks other than \n: YAML folds them in plain and block text, so they would come back
@@ -152,7 +158,214 @@ def _prune(value: Any, *, top: bool = False) -> Any:
     return value
 
 
-def dumps(ws: model.Workspace, *, header: str | None = None) -> str:
+_DUMP_OPTIONS: dict[str, Any] = {
+    "sort_keys": False,
+    "allow_unicode": True,
+    "default_flow_style": False,
+    "width": 100,
+    "indent": 2,
+}
+
+
+def _pyyaml_body(data: dict[str, Any]) -> str:
+    """The document written by PyYAML's emitter alone (the reference :func:`_fast_body`
+    matches byte for byte), with a blank line before each section."""
+    body = str(yaml.dump(data, Dumper=_Dumper, **_DUMP_OPTIONS))
+    # A blank line before each top-level section, so the file reads as chapters. Only
+    # top-level keys start in column 0 (block text is always indented), so this is safe.
+    lines = body.splitlines(keepends=True)
+    return "".join(
+        ("\n" + line) if i and line.rstrip().endswith(":") and not line[0].isspace() else line
+        for i, line in enumerate(lines)
+    )
+
+
+class _Fallback(Exception):
+    """A value the fast writer does not handle: the whole document goes to PyYAML."""
+
+
+class _Sink:
+    """A stream that collects what the emitter writes."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, data: str) -> None:
+        self.parts.append(data)
+
+
+_SCALAR_TYPES = (str, int, float, bool, dt.date, dt.datetime)
+#: Scalars written so far, by value and the writer's state before it (see _scalar): each is
+#: written the same way for the same state, and most of a document is the same at every save.
+_SCALARS: dict[tuple[Any, ...], tuple[str, int, bool, bool, bool]] = {}
+_SCALARS_MAX = 200_000
+_scalar_dumper: _Dumper | None = None
+
+
+def _scalar(
+    value: Any, indent: int, column: int, whitespace: bool, indention: bool, key: bool
+) -> tuple[str, int, bool, bool, bool]:
+    """One scalar as PyYAML's emitter writes it from the given state, and the state after it.
+
+    Returns ``(text, column, whitespace, indention, open_ended)``. ``indent`` is the indent
+    of the mapping or list the scalar is in; ``key`` is a mapping key (never folded, and it
+    must fit on one line, as PyYAML's simple keys do). Cached: the emitter's output for a
+    scalar depends on nothing but the value and this state.
+    """
+    kind = type(value)
+    # -0.0 and 0.0 are equal (and True == 1): the cache tells them apart by type and repr
+    cache_key = (
+        kind,
+        repr(value) if kind is float else value,
+        indent,
+        column,
+        whitespace,
+        indention,
+        key,
+    )
+    found = _SCALARS.get(cache_key)
+    if found is not None:
+        return found
+    global _scalar_dumper
+    if _scalar_dumper is None:
+        _scalar_dumper = _Dumper(_Sink(), **_DUMP_OPTIONS)
+        _scalar_dumper.tag_prefixes = dict(_scalar_dumper.DEFAULT_TAG_PREFIXES)
+    d: Any = _scalar_dumper
+    sink = _Sink()
+    d.stream = sink
+    # What the representer and the serializer make of it (tag, implicit, style)...
+    node = d.represent_data(value)
+    d.represented_objects = {}
+    d.object_keeper = []
+    detected = d.resolve(yaml.ScalarNode, node.value, (True, False))
+    default = d.resolve(yaml.ScalarNode, node.value, (False, True))
+    implicit = (node.tag == detected, node.tag == default)
+    # ...then the emitter's own steps for a scalar node, from the given state.
+    d.event = yaml.ScalarEvent(None, node.tag, implicit, node.value, style=node.style)
+    d.events = []
+    d.indent, d.column, d.whitespace, d.indention = indent, column, whitespace, indention
+    d.flow_level = 0
+    d.open_ended = False
+    d.analysis = d.style = d.prepared_tag = d.prepared_anchor = None
+    if key and not d.check_simple_key():
+        raise _Fallback(value)
+    d.root_context, d.simple_key_context = False, key
+    d.process_anchor("&")
+    d.process_tag()
+    d.indent = indent + d.best_indent  # expect_scalar's increase_indent(flow=True)
+    d.process_scalar()
+    result = ("".join(sink.parts), d.column, d.whitespace, d.indention, d.open_ended)
+    if len(_SCALARS) >= _SCALARS_MAX:
+        _SCALARS.clear()
+    _SCALARS[cache_key] = result
+    return result
+
+
+class _Writer:
+    """PyYAML's block emitter for plain mappings and lists, with its state (indent, column,
+    whitespace, indention) kept the same way, so the text is the same to the byte."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.indent: int | None = None
+        self.column = 0
+        self.whitespace = True
+        self.indention = True
+        self.open_ended = False
+
+    def indicator(
+        self, text: str, need_whitespace: bool, whitespace: bool = False, indention: bool = False
+    ) -> None:
+        if not self.whitespace and need_whitespace:
+            text = " " + text
+        self.whitespace = whitespace
+        self.indention = self.indention and indention
+        self.column += len(text)
+        self.open_ended = False
+        self.parts.append(text)
+
+    def write_indent(self) -> None:
+        indent = self.indent or 0
+        if (
+            not self.indention
+            or self.column > indent
+            or (self.column == indent and not self.whitespace)
+        ):
+            self.parts.append("\n")
+            self.whitespace = self.indention = True
+            self.column = 0
+        if self.column < indent:
+            self.whitespace = True
+            self.parts.append(" " * (indent - self.column))
+            self.column = indent
+
+    def scalar(self, value: Any, key: bool = False) -> None:
+        if type(value) not in _SCALAR_TYPES:
+            raise _Fallback(value)
+        text, self.column, self.whitespace, self.indention, self.open_ended = _scalar(
+            value, self.indent or 0, self.column, self.whitespace, self.indention, key
+        )
+        self.parts.append(text)
+
+    def node(self, value: Any, top: bool = False) -> None:
+        kind = type(value)
+        if kind is dict:
+            if not value:
+                self.indicator("{", True, whitespace=True)
+                self.indicator("}", False)
+                return
+            outer = self.indent
+            self.indent = 0 if outer is None else outer + 2
+            for i, (key, item) in enumerate(value.items()):
+                self.write_indent()
+                if top and i and item and type(item) in (dict, list):
+                    self.parts.append("\n")  # a blank line before each section (see dumps)
+                self.scalar(key, key=True)
+                self.indicator(":", False)
+                self.node(item)
+            self.indent = outer
+        elif kind is list:
+            if not value:
+                self.indicator("[", True, whitespace=True)
+                self.indicator("]", False)
+                return
+            outer = self.indent
+            self.indent = 0 if outer is None else outer + 2
+            for item in value:
+                self.write_indent()
+                self.indicator("-", True, indention=True)
+                self.node(item)
+            self.indent = outer
+        else:
+            self.scalar(value)
+
+    def document(self, data: dict[str, Any]) -> str:
+        self.node(data, top=True)
+        self.indent = None
+        self.write_indent()  # the document's end
+        if self.open_ended:  # after a block that keeps its trailing line breaks (|+)
+            self.indicator("...", True)
+            self.write_indent()
+        return "".join(self.parts)
+
+
+def _fast_body(data: dict[str, Any]) -> str:
+    """The document as :func:`_pyyaml_body` writes it, in a fraction of the time.
+
+    The block structure (keys, ``-`` items, indentation) is written here; each scalar is
+    written by PyYAML's own emitter code from the same state and cached, so a save after a
+    one-field edit writes only that field's text the slow way. Anything but plain mappings,
+    lists and scalars goes to PyYAML whole.
+    """
+    if not data:
+        return _pyyaml_body(data)
+    try:
+        return _Writer().document(data)
+    except _Fallback:
+        return _pyyaml_body(data)
+
+
+def dumps(ws: model.Workspace, *, header: str | None = None, pyyaml: bool = False) -> str:
     """The YAML text of a workspace, exactly as the store writes it.
 
     Keys follow the model's field order; empty values are left out; multi-line text is written
@@ -163,28 +376,13 @@ def dumps(ws: model.Workspace, *, header: str | None = None) -> str:
     header
         Comment lines to put on top (each starting with ``#``); default :data:`HEADER`. The
         store keeps the comment block a file starts with, so a hand-written note survives saves.
+    pyyaml
+        Write it with PyYAML's own emitter, the slow way of earlier versions (the same text;
+        kept for the benchmark and the tests that prove it is the same).
     """
     # Python mode keeps dates as dates, so they are written unquoted (due: 2027-03-31).
     data = _prune(ws.model_dump(mode="python"), top=True)
-    body = str(
-        yaml.dump(
-            data,
-            Dumper=_Dumper,
-            sort_keys=False,
-            allow_unicode=True,
-            default_flow_style=False,
-            width=100,
-            indent=2,
-        )
-    )
-    # A blank line before each top-level section, so the file reads as chapters. Only
-    # top-level keys start in column 0 (block text is always indented), so this is safe.
-    lines = body.splitlines(keepends=True)
-    body = "".join(
-        ("\n" + line) if i and line.rstrip().endswith(":") and not line[0].isspace() else line
-        for i, line in enumerate(lines)
-    )
-    return (header if header else HEADER) + body
+    return (header if header else HEADER) + (_pyyaml_body(data) if pyyaml else _fast_body(data))
 
 
 def leading_comments(text: str) -> str:
@@ -1133,6 +1331,8 @@ class OpenWorkspace:
         self._clean: str | None = ""
         self._header = ""  # the comment block the file starts with, kept across saves
         self._lock: Any = None  # filelock.FileLock, made on first use (re-entrant)
+        # Write with PyYAML's emitter alone, the previous way (benchmarks/forms.py compares).
+        self._pyyaml = False
         self.reload()
 
     # -- folders
@@ -1183,7 +1383,7 @@ class OpenWorkspace:
 
     def _dump(self, revision: int) -> str:
         data = self.data.model_copy(update={"revision": revision})
-        return dumps(data, header=self._header)
+        return dumps(data, header=self._header, pyyaml=self._pyyaml)
 
     def _json(self, revision: int) -> str:
         return self.data.model_copy(update={"revision": revision}).model_dump_json()
@@ -1192,7 +1392,7 @@ class OpenWorkspace:
         """The dumps() text of the data as loaded or last saved."""
         if self._clean is None:
             clean = model.Workspace.model_validate_json(self._clean_json)
-            self._clean = dumps(clean, header=self._header)
+            self._clean = dumps(clean, header=self._header, pyyaml=self._pyyaml)
         return self._clean
 
     @contextmanager
@@ -1283,7 +1483,7 @@ class OpenWorkspace:
         checked = self.validate()
         new_revision = self._revision + 1
         saved = checked.model_copy(update={"revision": new_revision})
-        text = dumps(saved, header=self._header)
+        text = dumps(saved, header=self._header, pyyaml=self._pyyaml)
         # Compare with the revision put back rather than dumping twice (dumping is the slow
         # part of a save). Only the top-level key starts a line with "revision:".
         if _REVISION_LINE.sub(f"revision: {self._revision}", text, count=1) == self._clean_text():
