@@ -7,7 +7,12 @@ what "survives a kernel restart" means.
 
 from __future__ import annotations
 
+import html
+import re
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import ipywidgets as widgets
 import pytest
@@ -40,7 +45,7 @@ def test_resolve_and_path_text_follow_ids(ws: OpenWorkspace) -> None:
     path = ("journeys", {"persona": "priya"}, "stages", "awareness")
     assert isinstance(resolve(ws.data, path), MapCell)
     assert resolve(ws.data, ("personas", by_id("priya"))).name == "Priya"
-    assert path_text(("personas", by_id("priya")), "name") == "personas[priya].name"
+    assert path_text(("personas", by_id("priya")), "name") == "persona priya, name"
     with pytest.raises(KeyError, match="no item"):
         resolve(ws.data, ("personas", by_id("nobody")))
 
@@ -125,8 +130,8 @@ def test_reference_to_nothing_is_refused_and_reverted(ws: OpenWorkspace) -> None
     assert on_disk(ws).touchpoint("site").stages == ["awareness"]
 
 
-def test_conflict_shows_reload_and_reload_shows_the_other_edit(ws: OpenWorkspace) -> None:
-    form = Form(ws, title="t", css="wb-form-test")
+def test_stale_save_is_merged_with_the_other_views_save(ws: OpenWorkspace) -> None:
+    form = Form(ws, title="t", css="wb-form-test", watch=False)  # stays on its old revision
     field = form.bind(FieldSpec("name", "Name"), ("personas", by_id("priya")), noun="persona")
     form.add(field)
     other = open_workspace(ws.path)  # a second kernel
@@ -134,17 +139,208 @@ def test_conflict_shows_reload_and_reload_shows_the_other_edit(ws: OpenWorkspace
     other.data.client.industry = "Retail"
     assert other.save()
     field.widget.value = "Mine"
-    assert form.conflict_box.layout.display == "flex"
-    assert "changed since you loaded it" in form.conflict
-    assert on_disk(ws).persona("priya").name == "Priya"  # nothing overwritten
-    form.one("wb-reload").click()
+    saved = on_disk(ws)
+    assert saved.persona("priya").name == "Mine"  # nothing refused, nothing overwritten
+    assert saved.persona("priya").summary == "Edited elsewhere"
+    assert saved.client.industry == "Retail"
+    assert saved.revision == other.revision + 1
     assert form.conflict == "" and form.conflict_box.layout.display == "none"
-    assert field.widget.value == "Priya"  # the form shows the file again
-    assert ws.data.client.industry == "Retail"
-    field.widget.value = "Mine again"
+    assert form.status == f"Saved with the changes of another view (revision {saved.revision})"
+    assert ws.data.client.industry == "Retail"  # the form's copy is the merged one
+    field.widget.value = "Mine again"  # and the next save is an ordinary one
     assert on_disk(ws).persona("priya").name == "Mine again"
-    assert on_disk(ws).persona("priya").summary == "Edited elsewhere"
+    assert form.status == f"Saved (revision {saved.revision + 1})"
     assert form.callback_errors == []
+
+
+def _name_form(ws: OpenWorkspace, *, watch: bool = True) -> tuple[Form, Any, Any]:
+    form = Form(ws, title="t", css="wb-form-test", watch=watch)
+    name = form.bind(FieldSpec("name", "Name"), ("personas", by_id("priya")), noun="persona")
+    summary = form.bind(
+        FieldSpec("summary", "Summary", "textarea"), ("personas", by_id("priya")), noun="persona"
+    )
+    form.add(name, summary)
+    return form, name.widget, summary.widget
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 1.0) -> float:
+    """Seconds until ``condition()`` held; fails after ``seconds``."""
+    start = time.monotonic()
+    while not condition():
+        assert time.monotonic() - start < seconds, "not seen within the time allowed"
+        time.sleep(0.01)
+    return time.monotonic() - start
+
+
+def test_a_save_appears_in_another_view_within_a_second(ws: OpenWorkspace) -> None:
+    view_a, name_a, summary_a = _name_form(open_workspace(ws.path))
+    view_b, name_b, summary_b = _name_form(open_workspace(ws.path))
+    assert view_b.watching
+    name_a.value = "Priya from A"
+    took = _wait_for(lambda: name_b.value == "Priya from A")
+    assert took < 1.0
+    assert view_b.revision == on_disk(ws).revision
+    assert "another view" in view_b.status
+    summary_b.value = "Summary from B"  # B is up to date: an ordinary save
+    _wait_for(lambda: summary_a.value == "Summary from B")
+    saved = on_disk(ws).persona("priya")
+    assert (saved.name, saved.summary) == ("Priya from A", "Summary from B")
+    assert view_a.callback_errors == view_b.callback_errors == []
+    view_b.close()
+    assert not view_b.watching
+    name_a.value = "After B closed"
+    time.sleep(0.6)
+    assert name_b.value == "Priya from A"  # a closed view no longer follows
+
+
+def test_two_forms_on_one_open_workspace_follow_each_other(ws: OpenWorkspace) -> None:
+    view_a, name_a, _ = _name_form(ws)
+    view_b, name_b, _ = _name_form(ws)
+    name_a.value = "Priya P."
+    _wait_for(lambda: name_b.value == "Priya P.")
+    assert view_b.revision == view_a.revision == ws.revision
+
+
+def test_same_field_changed_in_both_views_offers_both_values(ws: OpenWorkspace) -> None:
+    view_a, name_a, summary_a = _name_form(open_workspace(ws.path), watch=False)
+    view_b, name_b, _ = _name_form(open_workspace(ws.path), watch=False)
+    summary_a.value = "A's summary"  # another field: merged into B's save, no question
+    name_a.value = "Priya from A"
+    name_b.value = "Priya from B"
+    assert on_disk(ws).persona("priya").name == "Priya from A"  # theirs kept until chosen
+    assert on_disk(ws).persona("priya").summary == "A's summary"
+    [choice] = view_b.find("wb-conflict-choice")
+    text = html.unescape(re.sub("<[^>]+>", "", choice.children[0].value))
+    # Named as it is now on disk; the value typed here is offered, not dropped.
+    assert "persona Priya from A, name was changed in another view to" in text
+    assert "Priya from A" in text and "Priya from B" in text  # both values, typed one kept
+    assert view_b.conflict_box.layout.display == "flex"
+    assert view_b.status.startswith("Not saved yet: 1 change made here and in another view")
+    assert "Saved" not in view_b.status
+    view_b.one("wb-use-mine").click()
+    assert on_disk(ws).persona("priya").name == "Priya from B"
+    assert view_b.conflicts == [] and view_b.conflict == ""
+    assert view_b.find("wb-conflict-choice") == []
+    assert view_b.status == f"Saved (revision {on_disk(ws).revision})"
+    assert name_b.value == "Priya from B"
+    # The other way round: A is now stale, changes the name again and keeps B's.
+    name_a.value = "Priya again from A"
+    assert "Priya from B" in view_a.conflict and "Priya again from A" in view_a.conflict
+    assert name_a.value == "Priya from B"  # the field shows what is on disk
+    view_a.one("wb-keep-theirs").click()
+    assert on_disk(ws).persona("priya").name == "Priya from B"
+    assert view_a.conflicts == [] and view_a.status.startswith("Saved")
+    assert view_a.callback_errors == view_b.callback_errors == []
+
+
+def test_a_removed_item_edited_elsewhere_asks_before_it_is_lost(ws: OpenWorkspace) -> None:
+    ws.data.personas.append(Persona(id="olu", name="Olu"))
+    ws.save()
+    view = Form(ws, title="t", css="wb-form-test", watch=False)
+    field = view.bind(FieldSpec("name", "Name"), ("personas", by_id("olu")), noun="persona")
+    other = open_workspace(ws.path)
+    other.data.personas = [p for p in other.data.personas if p.id != "olu"]
+    other.save()
+    field.widget.value = "Olu the owner"
+    assert "olu" not in [p.id for p in on_disk(ws).personas]
+    assert "persona Olu" in view.conflict and "(removed)" in view.conflict
+    assert "Olu the owner" in view.conflict
+    view.one("wb-use-mine").click()
+    assert on_disk(ws).persona("olu").name == "Olu the owner"
+
+
+def test_undo_and_redo_twenty_steps_each_a_save(ws: OpenWorkspace) -> None:
+    view, name, _ = _name_form(ws, watch=False)
+    assert view.one("wb-undo").disabled and view.one("wb-redo").disabled
+    start = on_disk(ws).revision
+    for n in range(1, 26):
+        name.value = f"Priya {n}"
+    assert on_disk(ws).revision == start + 25
+    other = open_workspace(ws.path)  # someone else's later change must survive the undos
+    other.data.client.industry = "Retail"
+    other.save()
+    for k in range(1, 21):
+        view.one("wb-undo").click()
+        saved = on_disk(ws)
+        assert saved.persona("priya").name == f"Priya {25 - k}", k
+        assert saved.revision == start + 26 + k  # each undo is a save of its own
+        assert saved.client.industry == "Retail"
+        assert name.value == f"Priya {25 - k}"
+    assert view.status == f"Undone: persona Priya 5, name (revision {start + 46})"
+    assert not view.one("wb-redo").disabled
+    for k in range(1, 21):
+        view.one("wb-redo").click()
+        assert on_disk(ws).persona("priya").name == f"Priya {5 + k}", k
+    assert on_disk(ws).revision == start + 26 + 40
+    assert view.one("wb-redo").disabled
+    view.one("wb-undo").click()
+    name.value = "Something new"  # a new change forgets what could be redone
+    assert view.one("wb-redo").disabled
+    assert view.callback_errors == []
+
+
+def test_status_never_says_saved_while_the_change_is_not_on_disk(ws: OpenWorkspace) -> None:
+    form = Form(ws, title="t", css="wb-form-test", watch=False)
+    path = ("journeys", {"persona": "priya"}, "stages", "awareness")
+    emotion = form.bind(FieldSpec("emotion", "Emotion", "number"), path, noun="map")
+    name = form.bind(FieldSpec("name", "Name"), ("personas", by_id("priya")), noun="persona")
+    form.add(emotion, name)
+    emotion.widget.value = "3"
+    assert form.status == (
+        "Not saved: Priya's map, Awareness stage, Emotion (see the message under it)"
+    )
+    name.widget.value = "Priya P."  # saved, but the emotion typed is still not on disk
+    assert on_disk(ws).persona("priya").name == "Priya P."
+    assert form.status.startswith("Not saved: Priya P.'s map, Awareness stage, Emotion")
+    emotion.widget.value = "1"
+    assert on_disk(ws).journeys[0].stages["awareness"].emotion == 1
+    assert form.status == f"Saved (revision {on_disk(ws).revision})"
+    # A form-level error goes away once the next save succeeds.
+    ws.data.touchpoints[0].stages = ["gone"]
+    form.one("wb-save").click()
+    assert "touchpoint Website, stages" in html.unescape(form.error_label.value)
+    assert form.status.startswith("Not saved: touchpoint Website, stages")
+    ws.data.touchpoints[0].stages = ["awareness"]
+    ws.data.client.industry = "Retail"
+    form.one("wb-save").click()
+    assert form.error_label.value == ""
+    assert form.status == f"Saved (revision {on_disk(ws).revision})"
+
+
+def test_following_keeps_a_refused_value_as_typed(ws: OpenWorkspace) -> None:
+    form = Form(ws, title="t", css="wb-form-test")
+    path = ("journeys", {"persona": "priya"}, "stages", "awareness")
+    emotion = form.bind(FieldSpec("emotion", "Emotion", "number"), path, noun="map")
+    form.add(emotion)
+    emotion.widget.value = "7"
+    other = open_workspace(ws.path)
+    other.data.client.industry = "Retail"
+    other.save()
+    _wait_for(lambda: form.revision == other.revision)
+    assert emotion.widget.value == "7" and emotion.error_text == "must be at most 2"
+    assert form.status.startswith("Not saved:")
+
+
+def test_paths_are_named_as_the_consultant_knows_them(ws: OpenWorkspace) -> None:
+    ws.data.personas[0].name = "Amara, the time-poor Londoner"
+    data = ws.data
+    cell = ("journeys", {"persona": "priya", "icp": None}, "stages", "awareness")
+    assert (
+        path_text((*cell, "touchpoints"), data=data) == "Amara's map, Awareness stage, touchpoints"
+    )
+    assert path_text("journeys[0].stages.awareness.emotion", data=data) == (
+        "Amara's map, Awareness stage, emotion"
+    )
+    assert path_text("journeys[priya].persona", data=data) == "Amara's map, persona"
+    assert path_text(("touchpoints", by_id("site")), "stages", data=data) == (
+        "touchpoint Website, stages"
+    )
+    assert path_text("client.branding.primary_color", data=data) == (
+        "client, branding, primary colour"
+    )
+    assert path_text(("personas", by_id("priya")), "demographics.role", label="Role") == (
+        "persona priya, Role"
+    )
 
 
 def test_unexpected_callback_error_is_shown_in_the_form(ws: OpenWorkspace) -> None:
@@ -185,7 +381,9 @@ def test_list_editor_add_edit_remove(ws: OpenWorkspace) -> None:
     # a persona with a map cannot be removed while the map refers to it
     editor.select("priya")
     editor.remove_button.click()
-    assert "still used" in editor.message.value and "journeys[0].persona" in editor.message.value
+    message = html.unescape(editor.message.value)
+    assert "persona Priya is still used by Priya's map" in message
+    assert "journeys[" not in message  # named as the consultant knows it, not a YAML path
     assert "priya" in [p.id for p in on_disk(ws).personas]
     editor.select("olu-the-owner-2")
     editor.remove_button.click()
