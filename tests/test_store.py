@@ -3,15 +3,19 @@ snapshots and diff, new workspaces from hostile names and presets."""
 
 from __future__ import annotations
 
+import difflib
 import os
 import pickle
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -115,6 +119,64 @@ def test_demo_round_trip_after_first_save(demo_copy: Path) -> None:
         store.leading_comments((ROOT / "data/demo/workspace.yaml").read_text("utf-8"))
     )
     assert open_workspace(demo_copy).data == ws.data
+
+
+SHIPPED = [
+    ROOT / "data" / "demo" / "workspace.yaml",
+    *(ROOT / "templates" / "workspaces" / f"{p}.yaml" for p in PRESETS),
+]
+
+
+@pytest.mark.parametrize("file", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_files_are_stored_exactly_as_the_store_writes_them(file: Path) -> None:
+    text = file.read_text(encoding="utf-8")
+    assert dumps(loads(text), header=store.leading_comments(text)) == text
+
+
+def _changed_lines(before: str, after: str) -> list[str]:
+    """The lines a ``git diff`` of the two texts shows as removed or added."""
+    return [
+        line
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="")
+        if line[:1] in "-+" and not line.startswith(("---", "+++"))
+    ]
+
+
+def _edits(ws: model.Workspace) -> list[tuple[str, Callable[[], None]]]:
+    def set_(obj: Any, name: str, value: Any) -> Callable[[], None]:
+        return lambda: setattr(obj, name, value)
+
+    return [
+        ("client engagement", set_(ws.client, "engagement", "Second engagement")),
+        ("stage name", set_(ws.stages[1], "name", "Thinking it over")),
+        ("objective target", set_(ws.objectives[0], "target", 42.0)),
+        ("touchpoint owner", set_(ws.touchpoints[2], "owner", "Someone new")),
+    ]
+
+
+@pytest.mark.parametrize("file", SHIPPED, ids=lambda p: p.stem)
+def test_a_one_field_edit_changes_only_that_fields_line(tmp_path: Path, file: Path) -> None:
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    shutil.copyfile(file, folder / "workspace.yaml")
+    ws = open_workspace(folder)
+    # the first save of an untouched workspace changes nothing
+    untouched = ws.file.read_bytes()
+    assert ws.save() is False and ws.file.read_bytes() == untouched
+    assert ws._dump(ws.revision).encode() == untouched
+    for what, edit in _edits(ws.data):
+        before = ws.file.read_text(encoding="utf-8")
+        edit()
+        assert ws.save(), what
+        changed = _changed_lines(before, ws.file.read_text(encoding="utf-8"))
+        # the revision line and the field's line, nothing else
+        assert changed[0].startswith("-revision: "), (what, changed)
+        rest = [line for line in changed if not line[1:].startswith("revision: ")]
+        assert len(changed) - len(rest) == 2, (what, changed)
+        # one line for the field (a field filled in for the first time adds one, no removal)
+        key = what.split()[-1]
+        assert 1 <= len(rest) <= 2 and all(f" {key}: " in line for line in rest), (what, rest)
+        assert len({line[0] for line in rest}) == len(rest)
 
 
 # Any text the model takes: no control characters (refused, see test_model), except tab and
