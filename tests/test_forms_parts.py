@@ -21,6 +21,7 @@ from workbook.forms import (
     personas,
     processes,
 )
+from workbook.forms import data as data_form
 from workbook.model import Workspace
 from workbook.store import OpenWorkspace, open_workspace, read_workspace
 
@@ -308,4 +309,55 @@ def test_cycle_phase_and_log(ws: OpenWorkspace) -> None:
     assert on_disk(ws).cycle.iteration == 3
     form.find("wb-cycle-entry-remove")[-1].click()
     assert len(on_disk(ws).cycle.log) == n
+    assert_clean(form)
+
+
+# ------------------------------------------------------ step 5: scoring rules, the stage map
+
+
+def test_lead_scoring_rule(ws: OpenWorkspace) -> None:
+    form = data_form.form(ws)
+    touchpoint = ws.data.touchpoints[0].id
+    add(form, "scoring-rule", "Asked for a home trial")
+    form.one("wb-scoring-rule-points").value = "25"
+    form.one("wb-scoring-rule-touchpoint").value = touchpoint
+    form.one("wb-scoring-rule-channel").value = "web"
+    form.one("wb-scoring-rule-action").value = "visit"
+    form.one("wb-scoring-rule-stage").value = "consideration"
+    form.one("wb-scoring-rule-decay-days").value = "30"
+    rule = by_id(on_disk(ws).measurement.scoring_rules, "asked-for-a-home-trial")
+    assert (rule.description, rule.points, rule.touchpoint, rule.channel) == (
+        "Asked for a home trial",
+        25.0,
+        touchpoint,
+        "web",
+    )
+    assert (rule.action, rule.stage, rule.decay_days) == ("visit", "consideration", 30.0)
+    form.one("wb-scoring-rule-points").value = ""
+    assert error_under(form, "wb-scoring-rule-points")
+    assert by_id(on_disk(ws).measurement.scoring_rules, "asked-for-a-home-trial").points == 25
+    assert_clean(form)
+
+
+def test_stage_map_names_and_ignored(ws: OpenWorkspace) -> None:
+    form = data_form.form(ws)
+    stages = ws.data.stage_ids()
+    boxes = form.find("wb-stagemap-aliases")
+    assert len(boxes) == len(stages)
+    first = boxes[0]
+    first.value = first.value + "\nNewsletter reader"
+    assert "Newsletter reader" in on_disk(ws).stage(stages[0]).aliases
+    # the same name for a second stage is refused under its field, and not saved
+    boxes[1].value = boxes[1].value + "\nnewsletter-reader"
+    assert "already an alias" in error_under(form, "wb-stagemap-aliases", 1)
+    assert "newsletter-reader" not in on_disk(ws).stage(stages[1]).aliases
+    add(form, "ignored-name", "Unsubscribed")
+    form.find("wb-ignored-name-reason")[-1].value = "left the list"
+    ignored = on_disk(ws).ignored_stage_names[-1]
+    assert (ignored.name, ignored.reason) == ("Unsubscribed", "left the list")
+    # a name given to a stage by the editor of an import's unknown names shows at once
+    form.parts["imports"].stage_map.show(["Trialist"])
+    form.one("wb-stagemap-choice").value = stages[1]
+    assert "Trialist" in form.find("wb-stagemap-aliases")[1].value
+    assert "Trialist" in on_disk(ws).stage(stages[1]).aliases
     assert_clean(form)

@@ -208,3 +208,55 @@ def test_data_form_shows_import_problems(ws: OpenWorkspace, tmp_path: Path) -> N
     assert "Not imported" in form.one("wb-data-result").value
     assert reopened(ws).data_sources == before
     assert_clean(form)
+
+
+def test_data_form_import_redraws_the_step_header(tmp_path: Path) -> None:
+    from workbook.forms import open_step
+    from workbook.forms._header import shown_headers
+    from workbook.store import new_workspace
+
+    folder = new_workspace("Acme", preset="d2c-retail", directory=tmp_path).path
+    ws = open_step(folder, "data")
+    assert not ws.data.data_sources
+    [header] = shown_headers(ws)
+    assert "no CRM data imported yet" in header
+    form = data_form.form(ws)
+    form.one("wb-data-file").value = str(_export(ws, tmp_path / "exports"))
+    form.one("wb-import").click()
+    assert_clean(form)
+    [header] = shown_headers(ws)
+    assert "no CRM data imported yet" not in header
+    assert f"(revision {reopened(ws).revision})" in header
+
+
+def test_data_form_refresh_shows_an_import_made_elsewhere(tmp_path: Path) -> None:
+    from workbook.crm.importer import import_file
+    from workbook.forms import open_step
+    from workbook.forms._header import shown_headers
+    from workbook.store import new_workspace
+
+    folder = new_workspace("Acme", preset="d2c-retail", directory=tmp_path).path
+    ws = open_step(folder, "data")
+    assert "no CRM data imported yet" in shown_headers(ws)[0]
+    form = data_form.form(ws)
+    export = _export(ws, tmp_path / "exports")
+    import_file(ws.path, export)  # at the command line, or in another notebook
+    form.one("wb-data-refresh").click()
+    assert export.name in form.one("wb-data-sources").value
+    assert "Contacts who reached each stage" in form.one("wb-data-reach").value
+    assert "no CRM data imported yet" not in shown_headers(ws)[0]
+    assert_clean(form)
+
+
+def test_every_step_form_keeps_its_header_up_to_date(demo_copy: Path) -> None:
+    from workbook.forms import open_step
+    from workbook.forms._header import shown_headers
+
+    ws = open_step(demo_copy, "objectives")
+    form = objectives.form(ws)
+    form.parts["objectives"].new_name.value = "Halve the returns"
+    form.one("wb-objective-add").click()
+    header = shown_headers(ws)[0]
+    assert "objective &#x27;halve-the-returns&#x27; has no KPI" in header
+    assert f"(revision {reopened(ws).revision})" in header
+    assert_clean(form)

@@ -4,21 +4,36 @@ One call per notebook (``ws = workbook.forms.open_step(workspace, "personas", mo
 notebooks share no copied cells. The header shows the step, the phase of the DDMADV cycle it
 belongs to (the whole cycle drawn as a strip), and how complete the workspace is, step by
 step (:func:`workbook.method.completeness`).
+
+The header is drawn again whenever the workspace changes under a step form (a save, a
+reload, an import): :func:`follow` ties a form to the headers shown for its workspace, so the
+to-do list and the counts never lag behind what is on disk.
 """
 
 from __future__ import annotations
 
 import html
 import os
+import weakref
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbook.model import PHASES
 
 if TYPE_CHECKING:
+    from workbook.forms._binding import Form
     from workbook.store import OpenWorkspace
 
-__all__ = ["MODES", "open_step", "step_header", "workspaces_html"]
+__all__ = [
+    "MODES",
+    "follow",
+    "open_step",
+    "refresh_headers",
+    "shown_headers",
+    "step_header",
+    "workspaces_html",
+]
 
 MODES = ("workshop", "course")
 
@@ -84,6 +99,56 @@ def step_header(ws: OpenWorkspace, step: str, mode: str = "workshop") -> str:
     )
 
 
+@dataclass
+class _Shown:
+    """A header on screen: which step, the HTML last drawn, and the handle to redraw it
+    (``None`` outside a notebook, where nothing can be redrawn)."""
+
+    step: str
+    mode: str
+    html: str
+    handle: Any
+
+
+#: The headers shown for each open workspace; forgotten with the workspace.
+_SHOWN: weakref.WeakKeyDictionary[OpenWorkspace, list[_Shown]] = weakref.WeakKeyDictionary()
+
+
+_FOLLOWED: weakref.WeakSet[Form] = weakref.WeakSet()
+
+
+def shown_headers(ws: OpenWorkspace) -> list[str]:
+    """The HTML of every header shown for ``ws``, as last drawn."""
+    return [s.html for s in _SHOWN.get(ws, [])]
+
+
+def refresh_headers(ws: OpenWorkspace) -> list[str]:
+    """Draw again every header shown for ``ws`` (its revision, counts and to-do list).
+
+    Returns
+    -------
+    list of str
+        The HTML of each header, as now drawn.
+    """
+    from IPython.display import HTML
+
+    for shown in _SHOWN.get(ws, []):
+        text = step_header(ws, shown.step, shown.mode)
+        if text != shown.html:
+            shown.html = text
+            if shown.handle is not None:
+                shown.handle.update(HTML(text))  # type: ignore[no-untyped-call]
+    return shown_headers(ws)
+
+
+def follow(form: Form) -> Form:
+    """Redraw the headers of the form's workspace after each of its saves and reloads."""
+    if form not in _FOLLOWED:
+        _FOLLOWED.add(form)
+        form.observe(form.guard(lambda _change: refresh_headers(form.ws)), "revision")
+    return form
+
+
 def open_step(
     workspace: str | os.PathLike[str], step: str, mode: str = "workshop"
 ) -> OpenWorkspace:
@@ -110,7 +175,9 @@ def open_step(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     ws = open_workspace(workspace)
-    display(HTML(step_header(ws, step, mode)))  # type: ignore[no-untyped-call]
+    text = step_header(ws, step, mode)
+    handle = display(HTML(text), display_id=True)  # type: ignore[no-untyped-call]
+    _SHOWN.setdefault(ws, []).append(_Shown(step, mode, text, handle))
     return ws
 
 

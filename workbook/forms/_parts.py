@@ -154,6 +154,22 @@ class RowList(widgets.VBox):  # type: ignore[misc]
         super().__init__([self.rows, widgets.HBox([self.new_text, self.add_button]), self.message])
         self.refresh()
 
+    def follow_saves(self) -> None:
+        """Show what other parts of the form save into this list (rows added elsewhere)."""
+        self.form.observe(self.form.guard(lambda _change: self.sync()), "revision")
+
+    def sync(self) -> None:
+        """Show the saved values; rebuild the rows when entries were added or removed."""
+        try:
+            count = len(self.entries())
+        except KeyError:
+            return  # the item holding this list is gone; its editor rebuilds itself
+        if count * len(self.fields) != len(self.bound):
+            self.refresh()
+            return
+        for field in self.bound:
+            field.refresh()
+
     def entries(self) -> list[Any]:
         return list(resolve(self.form.ws.data, self.path))
 

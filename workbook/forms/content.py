@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from workbook.forms._binding import FieldSpec, Form
+from workbook.forms._header import follow
 from workbook.forms._parts import SafeListEditor
 from workbook.model import CHANNELS, ContentItem
 
@@ -59,4 +60,4 @@ def form(ws: OpenWorkspace) -> Form:
     )
     editor.new_name.placeholder = "title of a new piece of content"
     f.add(content=editor)
-    return f
+    return follow(f)

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from workbook.forms._binding import FieldSpec, Form
+from workbook.forms._header import follow
 from workbook.forms._parts import RowList, heading
 from workbook.model import PHASES, CycleEntry
 
@@ -61,4 +62,4 @@ def form(ws: OpenWorkspace, *, today: dt.date | None = None) -> Form:
         placeholder="what this phase produced, in one sentence",
     )
     f.add(heading("Cycle log"), log=log)
-    return f
+    return follow(f)

@@ -1,8 +1,16 @@
-"""Step 5 form: import a CRM export into the workspace and see what is already there.
+"""Step 5 form: import a CRM export, map the CRM's stage names, and score leads.
 
 When an import stops at stage names that no stage takes, the stage-map editor lists them: a
 stage or "ignore" for each, saved into the workspace at once (as the stage's alias, or in its
 ignored stage names), so this import and every later one maps them. Then import again.
+
+The whole stage map is also editable before any import (:class:`StageNames`): each stage with
+the CRM names it takes, one per line, and the names that are no stage at all. Below it, the
+lead-scoring rules (:func:`workbook.forms.measurement.add_scoring_rules`).
+
+After an import, and whenever *Refresh* is clicked (after an import at the command line or
+in another notebook), the form reads the workspace again and redraws the source list, the
+stage counts and the step header.
 """
 
 from __future__ import annotations
@@ -14,7 +22,10 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from workbook.exceptions import CrmImportError, WorkspaceValidationError
-from workbook.forms._binding import Form
+from workbook.forms._binding import FieldSpec, Form, by_id
+from workbook.forms._header import follow, refresh_headers
+from workbook.forms._parts import RowList, heading
+from workbook.forms.measurement import add_scoring_rules
 
 if TYPE_CHECKING:
     from workbook.store import OpenWorkspace
@@ -23,6 +34,7 @@ __all__ = [
     "IGNORE_CHOICE",
     "ImportPanel",
     "StageMapEditor",
+    "StageNames",
     "form",
     "history_html",
     "reach_html",
@@ -205,6 +217,79 @@ class StageMapEditor(widgets.VBox):  # type: ignore[misc]
         self.form.show_error("")
 
 
+_IGNORED_FIELDS = [
+    FieldSpec("name", "CRM stage name", placeholder="Other"),
+    FieldSpec("reason", "Why it is no stage", placeholder="a CRM housekeeping stage"),
+]
+
+
+class StageNames(widgets.VBox):  # type: ignore[misc]
+    """The stage map: each stage with the CRM stage names it takes, and the names ignored.
+
+    Each stage's names are one per line (``wb-stagemap-aliases``, in the order of the stages);
+    a name claimed twice is refused under the field. Names picked after a failed import
+    appear here at once.
+    """
+
+    def __init__(self, form: Form) -> None:
+        self.form = form
+        self.bound: list[Any] = []
+        self.stages = widgets.VBox()
+        self.ignored = RowList(
+            form,
+            path=("ignored_stage_names",),
+            noun="ignored name",
+            fields=_IGNORED_FIELDS,
+            new_row=self._new_ignored,
+            placeholder="a CRM stage name that is no stage of this journey",
+        )
+        self.ignored.follow_saves()
+        super().__init__(
+            [
+                heading("Stage map: the CRM's stage names for each stage"),
+                widgets.HTML(
+                    "<small>One name per line, as the CRM writes it (case, spaces and hyphens "
+                    "do not matter). A name goes to one stage only.</small>"
+                ),
+                self.stages,
+                widgets.HTML("<b>Names that are no stage of this journey</b>"),
+                self.ignored,
+            ]
+        )
+        self.add_class("wb-stagenames")
+        form.observe(form.guard(lambda _c: self._sync()), "revision")
+        self.refresh()
+
+    @staticmethod
+    def _new_ignored(name: str) -> Any:
+        from workbook.model import IgnoredStageName
+
+        return IgnoredStageName(name=name)
+
+    def refresh(self) -> None:
+        """Rebuild one field per stage from the workspace."""
+        for b in self.bound:
+            b.widget.close()
+        self.bound = [
+            self.form.bind(
+                FieldSpec("aliases", s.name, "lines", placeholder="Sales Qualified Lead\n..."),
+                ("stages", by_id(s.id)),
+                noun="stagemap",
+            )
+            for s in self.form.ws.data.stages
+        ]
+        self.stages.children = self.bound
+        self.ignored.refresh()
+
+    def _sync(self) -> None:
+        ids = [b.path[-1]["id"] for b in self.bound]
+        if ids != self.form.ws.data.stage_ids():
+            self.refresh()
+            return
+        for b in self.bound:
+            b.refresh()
+
+
 class ImportPanel(widgets.VBox):  # type: ignore[misc]
     """A file path, a source system, an Import button, and the sources imported so far."""
 
@@ -231,6 +316,9 @@ class ImportPanel(widgets.VBox):  # type: ignore[misc]
         )
         self.set_aside.add_class("wb-data-set-aside")
         self.run = form.button("Import", "wb-import", icon="upload", on_click=self.import_file)
+        self.refresh_button = form.button(
+            "Refresh", "wb-data-refresh", icon="refresh", on_click=self.reread
+        )
         self.result = widgets.HTML()
         self.result.add_class("wb-data-result")
         self.sources = widgets.HTML()
@@ -241,7 +329,7 @@ class ImportPanel(widgets.VBox):  # type: ignore[misc]
         super().__init__(
             [
                 widgets.HBox([self.file, self.system]),
-                widgets.HBox([self.set_aside, self.run]),
+                widgets.HBox([self.set_aside, self.run, self.refresh_button]),
                 self.result,
                 self.stage_map,
                 self.sources,
@@ -254,6 +342,13 @@ class ImportPanel(widgets.VBox):  # type: ignore[misc]
     def refresh(self) -> None:
         self.sources.value = sources_html(self.form.ws.data)
         self.reach.value = reach_html(self.form.ws)
+
+    def reread(self) -> None:
+        """Read the workspace again (an import made elsewhere) and redraw the sources, the
+        counts and the step header."""
+        self.form.reload()
+        self.refresh()
+        refresh_headers(self.form.ws)
 
     def import_file(self) -> None:
         """Import the file named in the text box; problems are listed under the button."""
@@ -288,7 +383,7 @@ class ImportPanel(widgets.VBox):  # type: ignore[misc]
             )
             return
         self.stage_map.show([])
-        self.form.reload()
+        self.reread()
         self.result.value = (
             f'<pre style="color:#2E7D32">{html.escape(chr(10).join(lines))}</pre>'
             + history_html(self.form.ws)
@@ -296,7 +391,9 @@ class ImportPanel(widgets.VBox):  # type: ignore[misc]
 
 
 def form(ws: OpenWorkspace) -> Form:
-    """The data form: import a CRM export; list what has been imported."""
+    """The data form: import a CRM export and list what has been imported; the stage map;
+    the lead-scoring rules."""
     f = Form(ws, title="Step 5 - Gather data", css="wb-form-data")
-    f.add(imports=ImportPanel(f))
-    return f
+    f.add(imports=ImportPanel(f), stage_names=StageNames(f))
+    add_scoring_rules(f)
+    return follow(f)

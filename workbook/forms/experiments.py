@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from workbook.forms._binding import FieldSpec, Form
+from workbook.forms._header import follow
 from workbook.forms._parts import SafeListEditor, heading, sub_list
 from workbook.model import Experiment, Variant
 
@@ -86,4 +87,4 @@ def form(ws: OpenWorkspace) -> Form:
         ws, title="Experiments: test a change before it reaches everyone", css="wb-form-experiments"
     )
     add_experiments(f)
-    return f
+    return follow(f)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from workbook.forms._binding import FieldSpec, Form, Path
+from workbook.forms._header import follow
 from workbook.model import LANES, Journey, MapCell
 
 if TYPE_CHECKING:
@@ -141,4 +142,4 @@ def form(ws: OpenWorkspace, *, preview: bool = True) -> Form:
     """
     f = Form(ws, title="Step 6 - Journey map", css="wb-form-journeymap")
     f.add(map=MapEditor(f, preview=preview))
-    return f
+    return follow(f)

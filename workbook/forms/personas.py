@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from workbook.forms._binding import FieldSpec, Form, ListEditor
+from workbook.forms._header import follow
 from workbook.forms._parts import SafeListEditor, heading
 from workbook.model import CHANNELS, ICP, ICP_QUESTIONS, Persona, Segment
 
@@ -154,4 +155,4 @@ def form(ws: OpenWorkspace) -> Form:
         icps=icps,
     )
     f.add(widgets.HTML("<h4>Personas</h4>"), personas=personas)
-    return f
+    return follow(f)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from workbook.forms._binding import FieldSpec, Form, ListEditor
+from workbook.forms._header import follow
 from workbook.model import Stage
 
 if TYPE_CHECKING:
@@ -60,4 +61,4 @@ def form(ws: OpenWorkspace) -> Form:
         ],
     )
     f.add(stages=editor)
-    return f
+    return follow(f)

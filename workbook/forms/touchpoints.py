@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from workbook.forms._binding import FieldSpec, Form, ListEditor
+from workbook.forms._header import follow
 from workbook.model import CHANNELS, Touchpoint
 
 if TYPE_CHECKING:
@@ -52,4 +53,4 @@ def form(ws: OpenWorkspace) -> Form:
             f, path=("touchpoints",), noun="touchpoint", fields=TOUCHPOINT_FIELDS, new_item=_new
         )
     )
-    return f
+    return follow(f)
