@@ -632,15 +632,25 @@ class _Watcher:
     tests). The thread ends by itself when no form is left to watch.
     """
 
-    interval = 0.25
-
     def __init__(self) -> None:
+        self._interval = 0.25
+        self._wake = threading.Event()
         self._forms: weakref.WeakSet[Form] = weakref.WeakSet()
         self._seen: weakref.WeakKeyDictionary[Form, tuple[int, int, int] | None] = (
             weakref.WeakKeyDictionary()
         )
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two looks at the files."""
+        return self._interval
+
+    @interval.setter
+    def interval(self, seconds: float) -> None:
+        self._interval = seconds
+        self._wake.set()  # a long wait already begun ends now
 
     def add(self, form: Form) -> None:
         with self._guard:
@@ -661,7 +671,8 @@ class _Watcher:
 
     def _run(self) -> None:
         while True:
-            threading.Event().wait(self.interval)
+            self._wake.wait(self._interval)
+            self._wake.clear()
             with self._guard:
                 forms = list(self._forms)
                 if not forms:

@@ -1,0 +1,246 @@
+"""Two notebooks of one workspace open in JupyterLab: each sees the other's saves, and asks.
+
+A real ``jupyter lab`` on a free localhost port (random token; temporary config, runtime and
+IPython folders) serves two copies of the personas notebook, each with its own kernel, on one
+copy of the demo workspace. Two headless Chromium pages play two consultants: they edit
+different fields and each finds the other's edit on screen without a click, and both on disk;
+then they change the same field and the second one is offered both values.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CHROMIUM_FLAGS, DEMO, ROOT, PageLog, block_network, require_chromium
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.kernel]
+
+FORM = ".wb-form-personas"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+    """JupyterLab serving notebooks/a.ipynb and b.ipynb on data/demo; yields (base, token, root)."""
+    root = tmp_path / "root"
+    (root / "notebooks").mkdir(parents=True)
+    for name in ("a", "b"):
+        shutil.copy(ROOT / "notebooks" / "02-personas.ipynb", root / "notebooks" / f"{name}.ipynb")
+    shutil.copytree(
+        DEMO, root / "data" / "demo", ignore=shutil.ignore_patterns("reports", "*.lock")
+    )
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+        "IPYTHONDIR": str(tmp_path / "ipython"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
+    labconfig = tmp_path / "config" / "labconfig"
+    labconfig.mkdir(parents=True)
+    (labconfig / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+    )
+    port, token = _free_port(), secrets.token_hex(16)
+    log = (tmp_path / "lab.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+            "--ip", "127.0.0.1", f"--port={port}", f"--ServerApp.token={token}",
+            f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+            "--ServerApp.port_retries=0",
+        ],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail("jupyter lab did not start:\n" + (tmp_path / "lab.log").read_text())
+            time.sleep(0.3)
+        yield base, token, root
+    finally:
+        proc.terminate()  # by PID; SIGTERM also shuts its kernels down
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+_KERNEL_IDLE = """() => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    const kernel = panel && panel.sessionContext.session && panel.sessionContext.session.kernel;
+    return !!kernel && kernel.status === 'idle';
+}"""
+
+
+def _kernel_ready(page: Any, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        accept = page.locator(".jp-Dialog .jp-mod-accept")
+        if accept.count() and accept.first.is_visible():
+            accept.first.click()
+        if page.evaluate(_KERNEL_IDLE):
+            return
+        time.sleep(0.3)
+    pytest.fail("the notebook's kernel never became idle")
+
+
+def _run_all(page: Any) -> None:
+    _kernel_ready(page)
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+
+
+def _in_kernel(page: Any, code: str) -> None:
+    """Run ``code`` in the page's kernel (test set-up, not something a consultant does)."""
+    page.evaluate(
+        """async code => {
+            const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+            await kernel.requestExecute({code}).done;
+        }""",
+        code,
+    )
+
+
+def _wait_value(page: Any, css: str, value: str, timeout: float = 10_000) -> float:
+    """Seconds until the field ``css`` of the form shows ``value`` on the page."""
+    start = time.monotonic()
+    page.wait_for_function(
+        """([css, value]) => [...document.querySelectorAll(css)].some(e => e.value === value)""",
+        arg=[css, value],
+        timeout=timeout,
+    )
+    return time.monotonic() - start
+
+
+def _on_disk(root: Path) -> Any:
+    from workbook.store import open_workspace
+
+    return open_workspace(root / "data" / "demo").data
+
+
+def _wait_disk(root: Path, check: Any, what: str, seconds: float = 15) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        data = _on_disk(root)
+        if check(data):
+            return data
+        assert time.monotonic() < deadline, f"never on disk: {what}"
+        time.sleep(0.1)
+
+
+def test_two_notebooks_see_each_others_saves_and_ask_on_the_same_field(
+    lab: tuple[str, str, Path], artifacts: Path
+) -> None:
+    exe = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    base, token, root = lab
+    persona = _on_disk(root).personas[0]
+    name_css = f"{FORM} .wb-persona-name input"
+    summary_css = f"{FORM} .wb-persona-summary textarea"
+    logs = {"a": PageLog(), "b": PageLog()}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS)
+        pages: dict[str, Any] = {}
+        try:
+            for view in ("a", "b"):  # two people: two browser contexts, two kernels
+                context = browser.new_context(viewport={"width": 1300, "height": 1000})
+                block_network(context, logs[view], (base, "data:", "blob:", "about:"))
+                page = context.new_page()
+                page.on("pageerror", lambda e, v=view: logs[v].page_errors.append(str(e)))
+                page.goto(f"{base}/lab/tree/notebooks/{view}.ipynb?token={token}")
+                pages[view] = page
+            for page in pages.values():
+                page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+                _run_all(page)
+            for page in pages.values():
+                page.wait_for_selector(name_css, timeout=90_000)
+                _kernel_ready(page)
+            a, b = pages["a"], pages["b"]
+            assert a.locator(name_css).input_value() == persona.name
+
+            # Different fields: each save appears in the other view, no click.
+            a.locator(name_css).fill("Amara from A")
+            a.locator(name_css).press("Tab")
+            b_saw = _wait_value(b, name_css, "Amara from A")
+            b.locator(summary_css).fill("Summary typed in B")
+            b.locator(summary_css).press("Tab")
+            a_saw = _wait_value(a, summary_css, "Summary typed in B")
+            saved = _wait_disk(
+                root,
+                lambda d: (
+                    (d.personas[0].name, d.personas[0].summary)
+                    == ("Amara from A", "Summary typed in B")
+                ),
+                "both edits",
+            )
+            assert saved.personas[0].id == persona.id
+            assert b.locator(summary_css).input_value() == "Summary typed in B"
+            assert a.locator(name_css).input_value() == "Amara from A"
+            for page in (a, b):
+                assert page.locator(f"{FORM} .wb-callback-error").inner_text() == ""
+            a.screenshot(path=str(artifacts / "lab-two-views-a.png"))
+
+            # The same field in both, before either has seen the other's save (both views
+            # stop following for a moment, as when two people press Tab at the same time).
+            for page in (a, b):
+                _in_kernel(page, "import workbook.forms._binding as _b; _b._WATCHER.interval = 30")
+            time.sleep(0.4)  # let a poll already under way finish
+            a.locator(name_css).fill("Amara, as A says")
+            b.locator(name_css).fill("Amara, as B says")
+            a.locator(name_css).press("Tab")
+            _wait_disk(root, lambda d: d.personas[0].name == "Amara, as A says", "A's name")
+            b.locator(name_css).press("Tab")
+            choice = b.locator(f"{FORM} .wb-conflict-choice")
+            choice.wait_for(timeout=15_000)
+            text = choice.inner_text()
+            assert "Amara, as A says" in text and "Amara, as B says" in text, text
+            assert re.search(r"persona Amara, name was changed in another view", text), text
+            status = b.locator(f"{FORM} .wb-status").inner_text()
+            assert status.startswith("Not saved yet"), status
+            assert _on_disk(root).personas[0].name == "Amara, as A says"  # nothing overwritten
+            choice.scroll_into_view_if_needed()
+            b.screenshot(path=str(artifacts / "lab-two-views-conflict.png"))
+            for page in (a, b):
+                _in_kernel(page, "_b._WATCHER.interval = 0.25")
+            b.locator(f"{FORM} button.wb-use-mine").click()
+            _wait_disk(root, lambda d: d.personas[0].name == "Amara, as B says", "B's choice")
+            _wait_value(a, name_css, "Amara, as B says")
+            b.locator(f"{FORM} .wb-conflict-choice").wait_for(state="detached", timeout=10_000)
+            assert b.locator(f"{FORM} .wb-status").inner_text().startswith("Saved")
+            print(f"\nfollowed another view's save in {b_saw:.2f} s and {a_saw:.2f} s (page)")
+        finally:
+            browser.close()
+    for log in logs.values():
+        assert log.blocked_requests == [], f"requests left the machine: {log.blocked_requests}"
+        assert log.page_errors == [], f"script errors: {log.page_errors}"
