@@ -123,13 +123,54 @@ def test_map_cell_and_emotion(ws: OpenWorkspace) -> None:
     persona = form.one("wb-map-persona").value
     stage = ws.data.stage_ids()[-1]
     form.one("wb-map-stage").value = stage
-    form.one("wb-map-emotion").value = -1.5
+    form.one("wb-map-emotion").value = "-1.5"
     form.one("wb-map-pain-points").value = "Nobody calls back"
     cell = reopened(ws).journey(persona).stages[stage]
     assert cell.emotion == -1.5
     assert cell.pain_points == ["Nobody calls back"]
     assert "-1.5" in form.one("wb-map-emotions").value
     assert "Nobody calls back" in form.one("wb-map-preview").value
+    assert_clean(form)
+
+
+def _error_under(form: Form, css: str) -> str:
+    from workbook.forms import BoundField
+
+    widget = form.one(css)
+    return str(
+        next(w for w in form.walk() if isinstance(w, BoundField) and w.widget is widget).error_text
+    )
+
+
+def test_emotion_out_of_range_is_refused_not_clamped(ws: OpenWorkspace) -> None:
+    form = journeymap.form(ws)
+    persona = form.one("wb-map-persona").value
+    stage = form.one("wb-map-stage").value
+    before = reopened(ws).journey(persona).stages[stage].emotion
+    for typed in ("5", "-2.5", "nan", "very happy"):
+        form.one("wb-map-emotion").value = typed
+        message = _error_under(form, "wb-map-emotion")
+        assert "-2" in message and "+2" in message, typed
+        assert reopened(ws).journey(persona).stages[stage].emotion == before, typed
+    form.one("wb-map-emotion").value = "+1,5"
+    assert _error_under(form, "wb-map-emotion") == ""
+    assert reopened(ws).journey(persona).stages[stage].emotion == 1.5
+    assert_clean(form)
+
+
+def test_emotion_not_scored_and_neutral(ws: OpenWorkspace) -> None:
+    form = journeymap.form(ws)
+    persona = form.one("wb-map-persona").value
+    stage = form.one("wb-map-stage").value
+    form.one("wb-map-emotion-none").click()
+    assert reopened(ws).journey(persona).stages[stage].emotion is None
+    assert form.one("wb-map-emotion").value == ""
+    assert "not scored" in form.one("wb-map-emotions").value
+    form.one("wb-map-emotion-zero").click()
+    assert reopened(ws).journey(persona).stages[stage].emotion == 0
+    assert form.one("wb-map-emotion").value == "0"
+    form.one("wb-map-emotion").value = ""
+    assert reopened(ws).journey(persona).stages[stage].emotion is None
     assert_clean(form)
 
 
@@ -259,4 +300,29 @@ def test_every_step_form_keeps_its_header_up_to_date(demo_copy: Path) -> None:
     header = shown_headers(ws)[0]
     assert "objective &#x27;halve-the-returns&#x27; has no KPI" in header
     assert f"(revision {reopened(ws).revision})" in header
+    assert_clean(form)
+
+
+@pytest.mark.parametrize(
+    ("name", "channel", "kind"),
+    [
+        ("WhatsApp reorder line", "whatsapp", "digital"),
+        ("Mobile app onboarding", "app", "digital"),
+        ("Instagram stories", "social", "digital"),
+        ("Showroom visit", "store", "physical"),
+        ("Happy-path checkout page", "web", "digital"),
+        ("Text message reminder", "sms", "digital"),
+        ("Face-to-face fitting", "face-to-face", "physical"),
+        ("Appointment letter", "post", "physical"),
+    ],
+)
+def test_new_touchpoint_channel_from_whole_words(
+    ws: OpenWorkspace, name: str, channel: str, kind: str
+) -> None:
+    form = touchpoints.form(ws)
+    form.parts["touchpoints"].new_name.value = name
+    form.one("wb-touchpoint-add").click()
+    saved = reopened(ws).touchpoint(form.parts["touchpoints"].selected)
+    assert (saved.name, saved.channel, saved.kind) == (name, channel, kind)
+    assert form.one("wb-touchpoint-channel").value == channel
     assert_clean(form)

@@ -1,4 +1,10 @@
-"""Step 6 form: the journey map, one cell per persona and stage, with an emotion score."""
+"""Step 6 form: the journey map, one cell per persona and stage, with an emotion score.
+
+The emotion score is typed in a box, not dragged on a slider: a slider quietly turns a typed
+5 into 2 and cannot tell "not scored" from a neutral 0. The box takes -2 to +2 (a comma or a
+plus sign is fine), refuses anything else with a message under it, and is empty while the
+stage is not scored; two buttons set it to *Not scored* or to a *Neutral 0*.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from workbook.forms._binding import FieldSpec, Form, Path
+from workbook.forms._binding import BoundField, FieldSpec, Form, Path
 from workbook.forms._header import follow
 from workbook.model import LANES, Journey, MapCell
 
 if TYPE_CHECKING:
     from workbook.store import OpenWorkspace
 
-__all__ = ["CELL_FIELDS", "MapEditor", "emotion_line", "form"]
+__all__ = ["CELL_FIELDS", "MapEditor", "emotion_from_text", "emotion_line", "form"]
 
 
 def _touchpoint_options(data: Any) -> list[tuple[str, Any]]:
@@ -27,10 +33,68 @@ CELL_FIELDS = [
     FieldSpec(
         "thoughts", "Thoughts and feelings", "lines", placeholder="Will this work with our tools?"
     ),
-    FieldSpec("emotion", "Emotion (-2 to +2)", "slider"),
     FieldSpec("pain_points", "Pain points", "lines"),
     FieldSpec("opportunities", "Opportunities", "lines"),
 ]
+
+#: The emotion box comes after this field of :data:`CELL_FIELDS`.
+_EMOTION_AFTER = "thoughts"
+
+
+def emotion_from_text(text: str | None) -> float | None:
+    """A typed emotion score: ``""`` -> None (not scored), ``"-1,5"`` -> -1.5.
+
+    Raises
+    ------
+    ValueError
+        With the message shown under the box, for text that is no number or a number outside
+        -2 to +2 (never clamped: a typo must not become a score).
+    """
+    cleaned = (text or "").strip().replace("\u2212", "-").replace(",", ".")
+    if not cleaned:
+        return None
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise ValueError(
+            "must be a number from -2 (worst) to +2 (best), like -1.5; "
+            "leave it empty if the stage is not scored"
+        ) from None
+    if not -2 <= value <= 2:  # also refuses nan and inf
+        raise ValueError(
+            f"{cleaned} is outside -2 to +2: score from -2 (worst) to +2 (best), "
+            "or leave it empty if the stage is not scored"
+        )
+    return value
+
+
+def _emotion_text(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:+g}" if value else "0"
+
+
+def _emotion_field(form: Form, path: Path) -> list[widgets.Widget]:
+    """The emotion box of a cell, and its *Not scored* and *Neutral 0* buttons."""
+    box = widgets.Text(
+        description="Emotion (-2 to +2)",
+        placeholder="not scored yet: -2 worst, 0 neutral, +2 best",
+        continuous_update=False,
+        style={"description_width": "170px"},
+        layout=widgets.Layout(width="60%"),
+    )
+    box.add_class("wb-map-emotion")
+    field = BoundField(
+        form, box, path, "emotion", to_model=emotion_from_text, from_model=_emotion_text
+    )
+
+    def set_to(text: str) -> None:
+        box.value = text
+
+    none = form.button("Not scored", "wb-map-emotion-none", on_click=lambda: set_to(""))
+    zero = form.button("Neutral 0", "wb-map-emotion-zero", on_click=lambda: set_to("0"))
+    return [field, widgets.HBox([none, zero])]
+
 
 LANE_FIELD = FieldSpec("lanes", "Lanes shown", "multi", options=[(v, k) for k, v in LANES.items()])
 
@@ -41,7 +105,9 @@ def emotion_line(data: Any, persona_id: str) -> str:
     parts = []
     for stage in data.stages:
         cell = journey.stages.get(stage.id) if journey else None
-        score = "-" if cell is None or cell.emotion is None else f"{cell.emotion:+g}"
+        score = (
+            "not scored" if cell is None or cell.emotion is None else _emotion_text(cell.emotion)
+        )
         parts.append(f"{html.escape(stage.name)} {score}")
     return "<b>Emotion by stage:</b> " + " &rarr; ".join(parts)
 
@@ -127,8 +193,17 @@ class MapEditor(widgets.VBox):  # type: ignore[misc]
         data = self.form.ws.data
         path = ensure_cell(data, pid, sid)
         lanes = self.form.bind(LANE_FIELD, path[:2], noun="map")
-        self.bound = [lanes] + [self.form.bind(spec, path, noun="map") for spec in CELL_FIELDS]
-        self.cell.children = self.bound
+        self.bound = [lanes]
+        shown: list[widgets.Widget] = [lanes]
+        for spec in CELL_FIELDS:
+            field = self.form.bind(spec, path, noun="map")
+            self.bound.append(field)
+            shown.append(field)
+            if spec.attr == _EMOTION_AFTER:
+                emotion, buttons = _emotion_field(self.form, path)
+                self.bound.append(emotion)
+                shown.extend([emotion, buttons])
+        self.cell.children = shown
         self._redraw_emotions()
 
 
