@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from workbook.forms._binding import FieldSpec, Form, ListEditor
@@ -11,7 +12,7 @@ from workbook.model import CHANNELS, Touchpoint
 if TYPE_CHECKING:
     from workbook.store import OpenWorkspace
 
-__all__ = ["TOUCHPOINT_FIELDS", "form"]
+__all__ = ["TOUCHPOINT_FIELDS", "form", "guess_channel"]
 
 #: Channels people meet in person; the rest default to digital.
 _PHYSICAL = {"store", "event", "face-to-face", "phone", "post"}
@@ -34,11 +35,66 @@ TOUCHPOINT_FIELDS = [
 ]
 
 
+#: Words people use in a touchpoint's name for each channel, besides the channel's own key
+#: and label ("Instagram account" is social media, "Showroom visit" a store).
+_CHANNEL_WORDS: dict[str, tuple[str, ...]] = {
+    "ads": ("ad", "advert", "advertising", "banner", "billboard", "poster", "sponsored"),
+    "web": ("website", "site", "page", "web", "landing", "blog", "checkout", "portal", "online"),
+    "email": ("e-mail", "mail", "newsletter", "mailing"),
+    "social": (
+        "instagram",
+        "facebook",
+        "linkedin",
+        "twitter",
+        "tiktok",
+        "youtube",
+        "pinterest",
+        "forum",
+        "community",
+    ),
+    "app": ("application", "ios", "android"),
+    "chat": ("chatbot", "bot", "messenger", "live chat"),
+    "whatsapp": ("whats app",),
+    "sms": ("text", "text message", "texts"),
+    "phone": ("call", "calls", "hotline", "telephone", "call centre", "call center"),
+    "store": ("shop", "showroom", "branch", "studio", "counter", "boutique"),
+    "event": ("fair", "expo", "open day", "conference", "webinar", "meetup", "workshop"),
+    "face-to-face": ("meeting", "visit", "in person", "home visit", "demo visit"),
+    "post": ("letter", "brochure", "catalogue", "catalog", "leaflet", "flyer", "mailer"),
+    "referral": ("recommendation", "word of mouth", "refer", "referrals", "affiliate"),
+    "search": ("seo", "search engine", "search results"),
+    "review-site": ("review", "reviews", "trustpilot", "tripadvisor", "yelp"),
+    "video": ("zoom", "teams", "video call", "video"),
+}
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.casefold())
+
+
+def guess_channel(name: str) -> str:
+    """The channel a touchpoint's name suggests, matched on whole words: "WhatsApp concierge"
+    is WhatsApp (not "Mobile app"), "Instagram account" social media; "web" when nothing
+    matches. The earliest words of the name win, and a longer phrase before a shorter one."""
+    words = _words(name)
+    phrases: list[tuple[tuple[str, ...], str]] = []
+    for key, label in CHANNELS.items():
+        for text in (key, label, *_CHANNEL_WORDS.get(key, ())):
+            phrase = tuple(_words(text))
+            if phrase:
+                phrases.append((phrase, key))
+    phrases.sort(key=lambda p: -len(p[0]))
+    for start in range(len(words)):
+        for phrase, key in phrases:
+            if tuple(words[start : start + len(phrase)]) == phrase:
+                return key
+    return "web"
+
+
 def _new(item_id: str, name: str) -> Touchpoint:
     # Guess the channel from the name so a new touchpoint is valid at once; the consultant
     # corrects it in the dropdown.
-    lowered = name.lower()
-    channel = next((key for key in CHANNELS if key in lowered), "web")
+    channel = guess_channel(name)
     kind = "physical" if channel in _PHYSICAL else "digital"
     return Touchpoint.model_validate(
         {"id": item_id, "name": name, "channel": channel, "kind": kind}
