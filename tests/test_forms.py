@@ -211,8 +211,8 @@ def test_same_field_changed_in_both_views_offers_both_values(ws: OpenWorkspace) 
     assert on_disk(ws).persona("priya").summary == "A's summary"
     [choice] = view_b.find("wb-conflict-choice")
     text = html.unescape(re.sub("<[^>]+>", "", choice.children[0].value))
-    # Named as it is now on disk; the value typed here is offered, not dropped.
-    assert "persona Priya from A, name was changed in another view to" in text
+    # Named as this view showed it; the value typed here is offered, not dropped.
+    assert "persona Priya, name was changed in another view to" in text
     assert "Priya from A" in text and "Priya from B" in text  # both values, typed one kept
     assert view_b.conflict_box.layout.display == "flex"
     assert view_b.status.startswith("Not saved yet: 1 change made here and in another view")
@@ -319,6 +319,25 @@ def test_following_keeps_a_refused_value_as_typed(ws: OpenWorkspace) -> None:
     _wait_for(lambda: form.revision == other.revision)
     assert emotion.widget.value == "7" and emotion.error_text == "must be at most 2"
     assert form.status.startswith("Not saved:")
+
+
+def test_an_unreadable_save_elsewhere_is_shown_and_goes_away_when_fixed(
+    ws: OpenWorkspace,
+) -> None:
+    view, name, _ = _name_form(ws)
+    good = ws.file.read_text()
+    revision = ws.revision
+    broken = good.replace(f"revision: {revision}", f"revision: {revision + 1}")
+    ws.file.write_text(broken.replace("name: Priya", "name: [Priya"))  # a hand edit gone wrong
+    _wait_for(lambda: "cannot be read" in view.status)
+    assert name.value == "Priya"  # the last good version stays on screen
+    assert "workspace.yaml" in view.error_label.value
+    fixed = good.replace(f"revision: {revision}", f"revision: {revision + 2}")
+    ws.file.write_text(fixed.replace("name: Priya", "name: Priya fixed"))
+    _wait_for(lambda: name.value == "Priya fixed")
+    assert view.error_label.value == "" and "cannot be read" not in view.status
+    assert view.status == f"Up to date with another view's save (revision {revision + 2})"
+    assert view.callback_errors == []
 
 
 def test_paths_are_named_as_the_consultant_knows_them(ws: OpenWorkspace) -> None:

@@ -789,6 +789,8 @@ class Form(widgets.VBox):  # type: ignore[misc]
         self._redo: deque[list[_merge.Change]] = deque(maxlen=self.undo_depth)
         #: Fields changed here and in another view, waiting for the person's choice.
         self.conflicts: list[_merge.Conflict] = []
+        self._names: dict[str, str] = {}  # where each conflict is, in words
+        self._unreadable = False  # the file on disk could not be read when last followed
         #: The named parts of the form (list editors, field groups), for code and tests.
         self.parts: dict[str, Any] = {}
         self.heading = widgets.HTML(f"<h3>{html.escape(title)}</h3>")
@@ -1033,7 +1035,7 @@ class Form(widgets.VBox):  # type: ignore[misc]
                 raise
             self.ws.data = data
             written = self.ws.save()
-        self._add_conflicts(result.conflicts)
+        self._add_conflicts(result.conflicts, named_in=before)
         self._refresh_parts()
         return bool(written)
 
@@ -1094,8 +1096,22 @@ class Form(widgets.VBox):  # type: ignore[misc]
             if on_disk is not None and on_disk != self.ws.revision:
                 if self.ws.dirty:
                     return False
-                self.ws.reload()
+                try:
+                    self.ws.reload()
+                except WorkbookError as exc:
+                    # Someone saved a file that does not read (a hand edit): say so, keep
+                    # showing the last good version, and look again at the next change.
+                    self._unreadable = True
+                    self._problem = "the file on disk cannot be read: " + problems_text(
+                        exc, self.ws.data
+                    )
+                    self.show_error("\n".join(exc.lines()))
+                    return False
                 _remember(self.ws, _dump(self.ws.data))
+            if self._unreadable:
+                self._unreadable = False
+                self._problem = ""
+                self.error_label.value = ""
             if self.ws.revision == self.revision:
                 return False
             self._following = True
@@ -1111,9 +1127,13 @@ class Form(widgets.VBox):  # type: ignore[misc]
 
     # -- conflicts
 
-    def _add_conflicts(self, found: Sequence[_merge.Conflict]) -> None:
+    def _add_conflicts(self, found: Sequence[_merge.Conflict], *, named_in: Any = None) -> None:
+        """Add conflicts to settle; each named as the view showed it (``named_in``), so a
+        name changed in both views is called by the name the person saw before typing."""
         for c in found:
             self.conflicts = [o for o in self.conflicts if o.path != c.path] + [c]
+            if named_in is not None:
+                self._names[repr(c.path)] = path_text(c.path, data=named_in)
         self._draw_conflicts()
 
     def _recheck_conflicts(self) -> None:
@@ -1168,6 +1188,8 @@ class Form(widgets.VBox):  # type: ignore[misc]
 
     def _where(self, conflict: _merge.Conflict) -> str:
         """Where a conflict is, in words; an item removed here is named from our copy."""
+        if repr(conflict.path) in self._names:
+            return self._names[repr(conflict.path)]
         if conflict.theirs is _merge.MISSING and isinstance(conflict.ours, dict):
             doc = _dump(self.ws.data)
             try:
