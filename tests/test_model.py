@@ -283,6 +283,126 @@ def test_duplicates_and_second_maps() -> None:
     assert str(info.value).startswith("workspace: 3 problems found")
 
 
+@pytest.mark.parametrize(
+    ("extra", "field", "message"),
+    [
+        (
+            {"personas": [{"id": "priya", "name": "Priya"}, {"id": "priya-2", "name": " PRIYA "}]},
+            "personas[1].name",
+            "persona 'PRIYA' (priya-2) has the same name as persona 'Priya' (priya)",
+        ),
+        (
+            {
+                "touchpoints": [
+                    {"id": "ig", "name": "Instagram  account", "channel": "social"},
+                    {"id": "insta", "name": "instagram account", "channel": "social"},
+                ]
+            },
+            "touchpoints[1].name",
+            "touchpoint 'instagram account' (insta) has the same name as touchpoint "
+            "'Instagram  account' (ig)",
+        ),
+        (
+            {"stages": [{"id": "a", "name": "Buy now"}, {"id": "b", "name": "buy-now"}]},
+            "stages[1].name",
+            "stage 'buy-now' (b) has the same name as stage 'Buy now' (a)",
+        ),
+        (
+            {"objectives": [{"id": "a", "title": "Grow"}, {"id": "b", "title": "grow"}]},
+            "objectives[1].title",
+            "objective 'grow' (b) has the same name as objective 'Grow' (a)",
+        ),
+    ],
+    ids=["personas", "touchpoints", "stages", "objectives"],
+)
+def test_two_items_with_one_name_are_refused(
+    extra: dict[str, Any], field: str, message: str
+) -> None:
+    with pytest.raises(WorkspaceValidationError) as info:
+        model.validate_workspace(base(**extra))
+    (problem,) = info.value.problems
+    assert (problem.field, problem.message) == (field, message)
+    assert problem.hint and "own name" in problem.hint
+
+
+def test_names_that_only_look_alike_are_fine() -> None:
+    model.validate_workspace(
+        base(
+            personas=[{"id": "a", "name": "Priya"}, {"id": "b", "name": "Priya 2"}],
+            touchpoints=[
+                {"id": "t1", "name": "Web-site", "channel": "web"},
+                {"id": "t2", "name": "Website", "channel": "web"},
+            ],
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "stage"),
+    [
+        (
+            {"objectives": [{"id": "o", "title": "O", "metric": "conversion:awareness:buy"}]},
+            "objectives[0].metric",
+            "buy",
+        ),
+        (
+            {"measurement": {"kpis": [{"id": "k", "name": "K", "metric": " reach : nowhere "}]}},
+            "measurement.kpis[0].metric",
+            "nowhere",
+        ),
+        (
+            {
+                "measurement": {
+                    "okrs": [
+                        {
+                            "id": "o",
+                            "objective": "O",
+                            "key_results": [
+                                {"id": "kr", "text": "KR", "metric": "median-days:Awareness"}
+                            ],
+                        }
+                    ]
+                }
+            },
+            "measurement.okrs[0].key_results[0].metric",
+            "Awareness",
+        ),
+    ],
+    ids=["objective", "kpi", "key-result"],
+)
+def test_a_formula_naming_a_missing_stage_is_refused(
+    extra: dict[str, Any], field: str, stage: str
+) -> None:
+    with pytest.raises(WorkspaceValidationError) as info:
+        model.validate_workspace(base(**extra))
+    (problem,) = info.value.problems
+    assert problem.field == field
+    assert problem.message == (
+        f"the formula names stage {stage!r}, which the workspace does not have"
+    )
+    assert problem.hint == ("use one of: advocacy, awareness, consideration, purchase, retention")
+
+
+def test_formulas_with_known_stages_or_free_text_pass() -> None:
+    model.validate_workspace(
+        base(
+            objectives=[{"id": "o", "title": "O", "metric": "conversion:awareness:purchase"}],
+            measurement={
+                "kpis": [
+                    {"id": "a", "name": "A", "metric": "reach:retention"},
+                    {"id": "b", "name": "B", "metric": "median-days:consideration"},
+                    {"id": "c", "name": "C", "metric": "open rate: newsletter"},
+                    {"id": "d", "name": "D", "metric": "win-rate"},
+                    {"id": "e", "name": "E", "metric": "channel-rate:email:open"},
+                ]
+            },
+        )
+    )
+    assert model.metric_stages("conversion: a : b") == ["a", "b"]
+    assert model.metric_stages("conversion:a") == []
+    assert model.metric_stages(None) == []
+
+
 def test_reference_hint_lists_known_ids() -> None:
     ws = model.Workspace.model_validate(
         base(

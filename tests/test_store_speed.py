@@ -214,6 +214,7 @@ def test_one_date_used_twice_is_written_out_twice_not_as_an_alias() -> None:
 def test_a_one_field_edit_is_written_without_emitting_the_rest_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(store, "_SCALARS", {})  # as in a fresh kernel
     shutil.copytree(ROOT / "data" / "demo", tmp_path / "demo")
     ws = store.open_workspace(tmp_path / "demo")
     ws.data.personas[0].summary = "First edit."

@@ -79,6 +79,8 @@ __all__ = [
     "check_line",
     "default_stages",
     "id_listing",
+    "metric_stages",
+    "name_problems",
     "reference_problems",
     "slugify",
     "stage_name_key",
@@ -804,8 +806,31 @@ _TYPE_HINTS = {
 }
 
 
+def metric_stages(metric: object) -> list[str]:
+    """The stage ids a KPI formula names: ``"conversion:consideration:purchase"`` ->
+    ``["consideration", "purchase"]``; ``reach:<stage>`` and ``median-days:<stage>`` name
+    one. Anything else (free text like "open rate", or no formula) names none.
+
+    The grammar is the one :func:`workbook.analytics.kpis.metric_value` computes.
+    """
+    if not isinstance(metric, str):
+        return []
+    head, *args = (part.strip() for part in metric.strip().split(":"))
+    if head == "conversion" and len(args) == 2:
+        return args
+    if head in ("reach", "median-days") and len(args) == 1:
+        return args
+    return []
+
+
 def _iter_refs(ws: Workspace) -> Iterator[tuple[str, str, str]]:
-    """Yield (field path, kind of thing referred to, id) for every cross-reference."""
+    """Yield (field path, kind of thing referred to, id) for every cross-reference.
+
+    A KPI formula's stages count (``objectives[0].metric`` for ``conversion:a:b``).
+    """
+    for i, o in enumerate(ws.objectives):
+        for st in metric_stages(o.metric):
+            yield f"objectives[{i}].metric", "stage", st
     for i, p in enumerate(ws.personas):
         for j, seg in enumerate(p.segments):
             yield f"personas[{i}].segments[{j}]", "segment", seg
@@ -837,6 +862,12 @@ def _iter_refs(ws: Workspace) -> Iterator[tuple[str, str, str]]:
             yield f"measurement.kpis[{i}].objective", "objective", kpi.objective
         if kpi.stage:
             yield f"measurement.kpis[{i}].stage", "stage", kpi.stage
+        for st in metric_stages(kpi.metric):
+            yield f"measurement.kpis[{i}].metric", "stage", st
+    for i, okr in enumerate(m.okrs):
+        for j, kr in enumerate(okr.key_results):
+            for st in metric_stages(kr.metric):
+                yield f"measurement.okrs[{i}].key_results[{j}].metric", "stage", st
     for i, rule in enumerate(m.scoring_rules):
         if rule.touchpoint:
             yield f"measurement.scoring_rules[{i}].touchpoint", "touchpoint", rule.touchpoint
@@ -926,10 +957,52 @@ def id_listing(ids: Iterable[str], limit: int = 20) -> str:
     return text + (f" and {len(known) - limit:,} more" if len(known) > limit else "")
 
 
+def _name_key(name: str) -> str:
+    """How two display names compare: case and spaces ignored (``"Priya  planner"`` and
+    ``"priya Planner"`` are one name)."""
+    return "".join(name.split()).casefold()
+
+
+def name_problems(ws: Workspace, *, file: str | None = None) -> list[Problem]:
+    """Every persona, touchpoint, stage or objective named like an earlier one of its kind.
+
+    Names compare without case and spaces (stages as the importer matches them, see
+    :func:`stage_name_key`): two personas called "Priya" and "priya " are one name twice,
+    which no picker, map or report can tell apart.
+    """
+    problems: list[Problem] = []
+    named: list[tuple[str, str, list[Any], str]] = [
+        ("objective", "objectives", ws.objectives, "title"),
+        ("persona", "personas", ws.personas, "name"),
+        ("stage", "stages", ws.stages, "name"),
+        ("touchpoint", "touchpoints", ws.touchpoints, "name"),
+    ]
+    for what, path, items, attr in named:
+        seen: dict[str, Any] = {}
+        for i, item in enumerate(items):
+            name = getattr(item, attr)
+            key = stage_name_key(name) if what == "stage" else _name_key(name)
+            first = seen.setdefault(key, item) if key else item
+            if first is item:
+                continue
+            problems.append(
+                Problem(
+                    f"{what} {name!r} ({item.id}) has the same name as {what} "
+                    f"{getattr(first, attr)!r} ({first.id})",
+                    file=file,
+                    field=f"{path}[{i}].{attr}",
+                    hint=f"give each {what} its own name (case and spaces do not count)",
+                )
+            )
+    return problems
+
+
 def reference_problems(ws: Workspace, *, file: str | None = None) -> list[Problem]:
-    """Every duplicate id, every reference to an id that does not exist, and every CRM stage
-    name claimed twice (:func:`stage_name_problems`)."""
+    """Every duplicate id or name (:func:`name_problems`), every reference to an id that does
+    not exist (a stage named in a KPI formula too), and every CRM stage name claimed twice
+    (:func:`stage_name_problems`)."""
     problems: list[Problem] = stage_name_problems(ws, file=file)
+    problems += name_problems(ws, file=file)
     cols = _collections(ws)
     ids: dict[str, set[str]] = {}
     for what, (path, items) in cols.items():
@@ -965,13 +1038,20 @@ def reference_problems(ws: Workspace, *, file: str | None = None) -> list[Proble
             known = id_listing(ids[what])
             problems.append(
                 Problem(
-                    f"refers to {what} {ref!r}, which does not exist",
+                    _missing_message(path, what, ref),
                     file=file,
                     field=path,
                     hint=f"use one of: {known}",
                 )
             )
     return problems
+
+
+def _missing_message(path: str, what: str, ref: str) -> str:
+    """What to say about a reference to an id that does not exist."""
+    if path.endswith(".metric"):
+        return f"the formula names {what} {ref!r}, which the workspace does not have"
+    return f"refers to {what} {ref!r}, which does not exist"
 
 
 def validate_workspace(data: Any, *, file: str | None = None) -> Workspace:

@@ -865,7 +865,7 @@ def _raw_reference_problems(data: dict[str, Any], found: list[Problem], file: st
 
     return [
         Problem(
-            f"refers to {what} {ref!r}, which does not exist",
+            model._missing_message(path, what, ref),
             file=file,
             field=path,
             hint=f"use one of: {model.id_listing(ids[what])}",
