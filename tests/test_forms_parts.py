@@ -361,3 +361,48 @@ def test_stage_map_names_and_ignored(ws: OpenWorkspace) -> None:
     assert "Trialist" in form.find("wb-stagemap-aliases")[1].value
     assert "Trialist" in on_disk(ws).stage(stages[1]).aliases
     assert_clean(form)
+
+
+# ------------------------------------------------ every to-do of a step has a form in its notebook
+
+#: The parts of the workspace the forms of each step's notebook edit (field path prefixes).
+EDITED_BY_STEP = {
+    "objectives": ("objectives", "client", "measurement.kpis", "measurement.okrs"),
+    "personas": ("value_proposition", "segments", "icps", "personas"),
+    "touchpoints": ("touchpoints",),
+    "stages": ("stages",),
+    "data": ("data_sources", "stages", "ignored_stage_names", "measurement.scoring_rules"),
+    # the map form picks a persona and a stage and fills that cell of the persona's map
+    "visualise": ("journeys", "personas"),
+    "refine": ("journeys", "measurement.experiments", "processes", "content", "cycle"),
+}
+
+
+def _half_done(ws: OpenWorkspace) -> Workspace:
+    data = ws.data.model_copy(deep=True)
+    data.objectives[0].crm_goal = None
+    data.objectives[0].owner = ""
+    data.personas[0].segments = []
+    data.measurement.kpis[0].target = None
+    data.measurement.okrs[0].key_results[0].todos = []
+    data.processes[0].owner = ""
+    data.processes[0].service_level = ""
+    data.measurement.scoring_rules = []
+    data.content = []
+    data.cycle.log = []
+    data.journeys[0].stages[data.stages[0].id].emotion = None
+    return data
+
+
+@pytest.mark.parametrize("which", ["new", "half-done"])
+def test_every_todo_in_a_step_header_is_editable_in_its_forms(
+    ws: OpenWorkspace, tmp_path: Path, which: str
+) -> None:
+    from workbook import method
+    from workbook.store import new_workspace
+
+    data = new_workspace("Acme", directory=tmp_path).data if which == "new" else _half_done(ws)
+    for status in method.completeness(data):
+        roots = EDITED_BY_STEP[status.step.id]
+        for finding in status.missing:
+            assert finding.field and finding.field.startswith(roots), (status.step.id, finding)
