@@ -249,6 +249,27 @@ def test_a_removed_item_edited_elsewhere_asks_before_it_is_lost(ws: OpenWorkspac
     assert on_disk(ws).persona("olu").name == "Olu the owner"
 
 
+def test_a_conflict_on_a_list_of_ids_shows_names(ws: OpenWorkspace) -> None:
+    ws.data.touchpoints.append(Touchpoint(id="insta", name="Instagram account", channel="social"))
+    ws.save()
+    form = Form(ws, title="t", css="wb-form-test", watch=False)
+    cell = ("journeys", {"persona": "priya", "icp": None}, "stages", "awareness")
+    field = form.bind(
+        FieldSpec("touchpoints", "Touchpoints", "multi", options=[("W", "site"), ("I", "insta")]),
+        cell,
+        noun="map",
+    )
+    other = open_workspace(ws.path)
+    other.data.journeys[0].stages["awareness"] = MapCell(touchpoints=["site"])
+    other.save()
+    field.widget.value = ("insta",)
+    assert form.conflict == (
+        "Priya's map, Awareness stage, touchpoints: Website or Instagram account"
+    )
+    form.one("wb-use-mine").click()
+    assert on_disk(ws).journeys[0].stages["awareness"].touchpoints == ["insta"]
+
+
 def test_undo_and_redo_twenty_steps_each_a_save(ws: OpenWorkspace) -> None:
     view, name, _ = _name_form(ws, watch=False)
     assert view.one("wb-undo").disabled and view.one("wb-redo").disabled

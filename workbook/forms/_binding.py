@@ -723,14 +723,33 @@ def _loaded(ws: OpenWorkspace) -> Any:
     return doc
 
 
+#: Fields that hold ids of other things (by the collection the ids come from).
+_REFERENCES = {
+    "stage": "stages",
+    "stages": "stages",
+    "touchpoint": "touchpoints",
+    "touchpoints": "touchpoints",
+    "persona": "personas",
+    "personas": "personas",
+    "segments": "segments",
+    "icp": "icps",
+    "objective": "objectives",
+}
+
+
+def _names_of(data: Any, collection: str) -> dict[str, str]:
+    items = getattr(data, collection, None) or []
+    return {i.id: str(getattr(i, "name", None) or getattr(i, "title", None) or i.id) for i in items}
+
+
 def _value_text(value: Any, data: Any, conflict: _merge.Conflict) -> str:
     """A value as the person reads it in a conflict: names, not ids or JSON."""
     if value is _merge.MISSING:
         return "(removed)"
     if conflict.order:
-        stages = {s.id: s.name for s in getattr(data, "stages", [])}
+        names = _names_of(data, str(conflict.path[-1])) if conflict.path else {}
         return " \u2192 ".join(
-            str(stages.get(str(k.get("id")), k.get("id") or k.get("persona"))) for k in value
+            names.get(str(k.get("id")), str(k.get("id") or k.get("persona"))) for k in value
         )
     if value is None or value == "" or value == []:
         return "(empty)"
@@ -739,8 +758,16 @@ def _value_text(value: Any, data: Any, conflict: _merge.Conflict) -> str:
             if value.get(key):
                 return f"{value[key]} (with its fields)"
         return "the whole item"
+    field = conflict.path[-1] if conflict.path else None
+    names = (
+        _names_of(data, _REFERENCES[field])
+        if isinstance(field, str) and field in _REFERENCES
+        else {}
+    )
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(names.get(str(v), str(v)) for v in value)
+    if isinstance(value, str) and value in names:
+        return names[value]
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
