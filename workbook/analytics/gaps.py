@@ -1,0 +1,410 @@
+"""Go wide, go deep: every component that could explain a gap, ranked; then the weakest, split.
+
+The Analyse phase of the method asks, for a KPI that misses its target, what could explain
+it. :func:`gaps` goes **wide**: for every group of contacts (persona, segment or ICP) it
+lists each measurable component of the journey, with its number, the benchmark it is
+compared with, and how far it falls short:
+
+``conversion``
+    the share of a stage's contacts who go on to the next stage (the ever-reached funnel);
+``time``
+    the median days a finished stay in a stage lasted;
+``open``, ``click``, ``reply``
+    the share of contacts sent a message on a channel who opened (clicked, replied to) one
+    (:func:`~workbook.analytics.channels.channels`);
+``source``
+    the win rate of contacts from a lead source (won / decided).
+
+A group's benchmark is **the same component among the workspace's other groups** (pooled:
+their contacts together), or for a lead source the other sources together; a target the
+consultant types replaces it (``targets``). Components are ranked by the **contacts the
+shortfall costs** (``missed``): for a rate, the group's contacts times the rate points it
+falls short (the contacts who would have gone on at the benchmark's rate); for a time, the
+contacts whose stay was longer than the benchmark's median beyond the half expected there
+(``contacts x (share above the benchmark median - 0.5)``). Components at or above their
+benchmark miss no one and come last.
+
+:func:`drill` goes **deep** into one component: a stage's conversion or time split by what the
+data can split it by (persona, segment, lead source, and whether the contact met each
+touchpoint while in the stage), each part with its rate, the component's own rate as its
+benchmark, and the contacts it misses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from workbook.analytics.engine import Engine, EngineLike, memo
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DRILL_COLUMNS", "GAP_COLUMNS", "drill", "gaps"]
+
+GAP_COLUMNS = [
+    "component",
+    "kind",
+    "stage",
+    "item",
+    "group",
+    "value",
+    "benchmark",
+    "benchmark_from",
+    "shortfall",
+    "contacts",
+    "missed",
+    "rank",
+]
+DRILL_COLUMNS = ["dimension", "part", "contacts", "value", "benchmark", "shortfall", "missed"]
+
+_RATES = {"open": "contacts_opened", "click": "contacts_clicked", "reply": "contacts_replied"}
+
+
+def _row(
+    kind: str,
+    stage: str | None,
+    item: str | None,
+    group: str,
+    value: float,
+    benchmark: float,
+    contacts: int,
+    missed: float,
+    source: str,
+) -> dict[str, Any]:
+    # time: longer is worse, so the shortfall is value - benchmark; rates the other way
+    shortfall = value - benchmark if kind == "time" else benchmark - value
+    return {
+        "component": ":".join(p for p in (kind, stage or item or "", group) if p and p != "all"),
+        "kind": kind,
+        "stage": stage,
+        "item": item,
+        "group": group,
+        "value": value,
+        "benchmark": benchmark,
+        "benchmark_from": source,
+        "shortfall": shortfall,
+        "contacts": contacts,
+        "missed": max(missed, 0.0),
+    }
+
+
+@memo
+def gaps(
+    ws: EngineLike,
+    by: str = "persona",
+    *,
+    stage: str | None = None,
+    targets: Mapping[str, float] | None = None,
+    min_contacts: int = 10,
+) -> pd.DataFrame:
+    """Every component of the journey per group, with its benchmark and shortfall, ranked.
+
+    Parameters
+    ----------
+    by
+        The groups: ``"persona"`` (default), ``"segment"`` or ``"icp"``.
+    stage
+        Only the components of this stage (its conversion to the next stage and its time),
+        with the stage-less ones (channels, lead sources): what an objective on this stage
+        (``conversion:<stage>:<next>``, ``median-days:<stage>``) could be missing for.
+    targets
+        Benchmarks the consultant sets, by component id (``"conversion:consideration:amara"``,
+        ``"open:email:amara"``, ``"source:Paid Search"``); they replace the other groups'.
+    min_contacts
+        Components with fewer contacts (sent, decided, reached or finished) are left out: a
+        rate of three people explains nothing.
+
+    Returns
+    -------
+    DataFrame
+        One row per component, most contacts missed first (``rank`` 1, 2, ...). Columns:
+        ``component`` (id), ``kind``, ``stage`` (or None), ``item`` (channel or lead source,
+        or None), ``group`` (the persona, segment or ICP; ``all`` for lead sources),
+        ``value``, ``benchmark`` (rates 0-1, times in days), ``benchmark_from`` (``"other
+        groups"``, ``"other sources"`` or ``"target"``), ``shortfall`` (rate points or days,
+        positive when worse than the benchmark), ``contacts``, ``missed`` (float, see the
+        module), ``rank``.
+    """
+    import pandas as pd
+
+    from workbook.analytics.channels import channels
+    from workbook.analytics.funnel import funnel
+
+    eng = Engine.for_workspace(ws)
+    by = eng.check_by(by) or "persona"
+    chosen = dict(targets or {})
+    rows: list[dict[str, Any]] = []
+
+    def add(row: dict[str, Any]) -> None:
+        if row["component"] in chosen:
+            target = float(chosen[row["component"]])
+            row = _row(
+                row["kind"],
+                row["stage"],
+                row["item"],
+                row["group"],
+                row["value"],
+                target,
+                row["contacts"],
+                0.0,
+                "target",
+            )
+            row["missed"] = max(row["shortfall"], 0.0) * row["contacts"]
+        rows.append(row)
+
+    # conversion to the next stage, per group against the other groups pooled
+    f = funnel(eng, by=by)
+    f = f[f["has_data"] & f["conversion_to_next"].notna()]
+    for st, part in f.groupby("stage", sort=False):
+        if stage is not None and st != stage:
+            continue
+        total_n, total_next = int(part["contacts"].sum()), int(part["reached_next"].sum())
+        for r in part.itertuples():
+            n, nxt = int(r.contacts), int(r.reached_next)
+            rest_n, rest_next = total_n - n, total_next - nxt
+            if n < min_contacts or rest_n < min_contacts:
+                continue
+            value, bench = nxt / n, rest_next / rest_n
+            add(
+                _row(
+                    "conversion",
+                    str(st),
+                    None,
+                    str(getattr(r, by)),
+                    value,
+                    bench,
+                    n,
+                    n * (bench - value),
+                    "other groups",
+                )
+            )
+
+    # time in stage: each group's median against the other groups' stays
+    for r in _time_rows(eng, by, stage, min_contacts):
+        add(r)
+
+    # channels: open, click and reply rates per group against the other groups pooled
+    # channels carry no stage: they serve every stage
+    ch = channels(eng, by=by)
+    for channel, part in ch.groupby("channel", sort=False):
+        for kind, col in _RATES.items():
+            total_sent = int(part["contacts_sent"].sum())
+            total_hit = int(part[col].sum())
+            for r in part.itertuples():
+                n, hit = int(r.contacts_sent), int(getattr(r, col))
+                rest_n, rest_hit = total_sent - n, total_hit - hit
+                if n < min_contacts or rest_n < min_contacts or total_hit == 0:
+                    continue
+                value, bench = hit / n, rest_hit / rest_n
+                add(
+                    _row(
+                        kind,
+                        None,
+                        str(channel),
+                        str(getattr(r, by)),
+                        value,
+                        bench,
+                        n,
+                        n * (bench - value),
+                        "other groups",
+                    )
+                )
+
+    # lead sources: win rate of each source against the other sources pooled
+    for r in _source_rows(eng, min_contacts):
+        add(r)
+
+    if not rows:
+        return pd.DataFrame(columns=GAP_COLUMNS)
+    out = pd.DataFrame(rows)
+    out = out.sort_values(["missed", "shortfall"], ascending=[False, False], kind="stable")
+    out["rank"] = range(1, len(out) + 1)
+    return out.reset_index(drop=True)[GAP_COLUMNS]
+
+
+def _time_rows(eng: Engine, by: str, stage: str | None, min_contacts: int) -> list[dict[str, Any]]:
+    """Median days in each stage per group, against the other groups' stays (pooled)."""
+    if not eng.has("stage_spells"):
+        return []
+    where = "AND s.stage = $stage" if stage is not None else ""
+    stays = eng.query(
+        f"""
+        SELECT s.stage, coalesce(p.{by}, 'unassigned') AS grp,
+               date_diff('second', s.entered_at, s.exited_at) / 86400.0 AS days
+        FROM stage_spells s LEFT JOIN people p USING (contact_id)
+        WHERE s.exited_at IS NOT NULL {where}
+        """,
+        {"stage": stage} if stage is not None else None,
+    )
+    out = []
+    for st, part in stays.groupby("stage", sort=False):
+        for grp, mine in part.groupby("grp", sort=True):
+            rest = part[part["grp"] != grp]["days"]
+            n = len(mine)
+            if n < min_contacts or len(rest) < min_contacts:
+                continue
+            value, bench = float(mine["days"].median()), float(rest.median())
+            above = float((mine["days"] > bench).mean())
+            out.append(
+                _row(
+                    "time",
+                    str(st),
+                    None,
+                    str(grp),
+                    value,
+                    bench,
+                    n,
+                    n * (above - 0.5),
+                    "other groups",
+                )
+            )
+    return out
+
+
+def _source_rows(eng: Engine, min_contacts: int) -> list[dict[str, Any]]:
+    from workbook.analytics.wins import lead_sources
+
+    src = lead_sources(eng)
+    if src.empty:
+        return []
+    decided = src["won"] + src["lost"]
+    total_won, total_decided = int(src["won"].sum()), int(decided.sum())
+    out = []
+    for r, n in zip(src.itertuples(), decided, strict=True):
+        n = int(n)
+        rest_n, rest_won = total_decided - n, total_won - int(r.won)
+        if n < min_contacts or rest_n < min_contacts:
+            continue
+        value, bench = int(r.won) / n, rest_won / rest_n
+        out.append(
+            _row(
+                "source",
+                None,
+                str(r.lead_source),
+                "all",
+                value,
+                bench,
+                n,
+                n * (bench - value),
+                "other sources",
+            )
+        )
+    return out
+
+
+def drill(ws: EngineLike, component: str, by: str = "persona") -> pd.DataFrame:
+    """Split one stage component of :func:`gaps` by what the data can split it by.
+
+    Parameters
+    ----------
+    component
+        A ``conversion:<stage>:<group>`` or ``time:<stage>:<group>`` id from :func:`gaps`
+        (the group may be left out: the whole population).
+    by
+        What the group in the id is (as given to :func:`gaps`).
+
+    Returns
+    -------
+    DataFrame
+        One row per (dimension, part), most contacts missed first. ``dimension`` is
+        ``segment`` or ``persona`` (whichever is not ``by``), ``lead_source``, or
+        ``touchpoint`` (the contacts who met the touchpoint while in the stage, and those who
+        did not: ``part`` is ``"<touchpoint>"`` or ``"not <touchpoint>"``). ``value`` is the
+        part's conversion to the next stage (or median days), ``benchmark`` the component's
+        own value over all its contacts, ``shortfall`` and ``missed`` as in :func:`gaps`.
+    """
+    import pandas as pd
+
+    eng = Engine.for_workspace(ws)
+    by = eng.check_by(by) or "persona"
+    kind, _, rest = component.partition(":")
+    stage, _, group = rest.partition(":")
+    if kind not in ("conversion", "time") or stage not in eng.stage_ids():
+        from workbook.exceptions import AnalyticsError
+
+        raise AnalyticsError(
+            f"cannot drill into {component!r}",
+            hint="give a conversion:<stage>:<group> or time:<stage>:<group> component from "
+            "gaps(); channels and lead sources have no finer split in the data",
+        )
+    ids = eng.stage_ids()
+    nxt = ids[ids.index(stage) + 1] if ids.index(stage) + 1 < len(ids) else None
+    who = f"AND coalesce(p.{by}, 'unassigned') = $group" if group else ""
+    params: dict[str, Any] = {"stage": stage, "next": nxt}
+    if group:
+        params["group"] = group
+    # one row per contact of the component: whether it went on (or its first finished stay's
+    # days), its attributes, and the touchpoints it met while in the stage
+    base = eng.query(
+        f"""
+        WITH mine AS (
+            SELECT e.contact_id,
+                   EXISTS (SELECT 1 FROM stage_entries n
+                           WHERE n.contact_id = e.contact_id AND n.stage = $next) AS went_on
+            FROM stage_entries e LEFT JOIN people p USING (contact_id)
+            WHERE e.stage = $stage {who}
+        ), stay AS (
+            SELECT contact_id,
+                   arg_min(date_diff('second', entered_at, exited_at) / 86400.0, seq) AS days
+            FROM stage_spells WHERE stage = $stage AND exited_at IS NOT NULL GROUP BY contact_id
+        )
+        SELECT m.contact_id, m.went_on, s.days,
+               coalesce(p.persona, 'unassigned') AS persona,
+               coalesce(p.segment, 'unassigned') AS segment,
+               coalesce(p.lead_source, 'unassigned') AS lead_source
+        FROM mine m LEFT JOIN stay s USING (contact_id) LEFT JOIN people p USING (contact_id)
+        """,
+        params,
+    )
+    met = eng.query(
+        """
+        SELECT DISTINCT t.contact_id, t.touchpoint
+        FROM events t
+        WHERE t.kind = 'touch' AND t.stage = $stage AND t.touchpoint IS NOT NULL
+        """,
+        {"stage": stage},
+    )
+    if base.empty:
+        return pd.DataFrame(columns=DRILL_COLUMNS)
+
+    def measure(frame: pd.DataFrame) -> tuple[float, int]:
+        if kind == "conversion":
+            return float(frame["went_on"].mean()), len(frame)
+        days = frame["days"].dropna()
+        return (float(days.median()) if len(days) else float("nan")), len(days)
+
+    bench, _n = measure(base)
+    rows = []
+    dims = [d for d in ("persona", "segment") if d != by] + ["lead_source"]
+    parts: list[tuple[str, str, pd.DataFrame]] = [
+        (dim, str(value), frame) for dim in dims for value, frame in base.groupby(dim, sort=True)
+    ]
+    for tp, contacts in met.groupby("touchpoint", sort=True):
+        touched = base["contact_id"].isin(set(contacts["contact_id"]))
+        parts.append(("touchpoint", str(tp), base[touched]))
+        parts.append(("touchpoint", f"not {tp}", base[~touched]))
+    for dim, part, frame in parts:
+        value, n = measure(frame)
+        if n == 0 or value != value:
+            continue
+        if kind == "conversion":
+            shortfall, missed = bench - value, n * (bench - value)
+        else:
+            above = float((frame["days"].dropna() > bench).mean())
+            shortfall, missed = value - bench, n * (above - 0.5)
+        rows.append(
+            {
+                "dimension": dim,
+                "part": part,
+                "contacts": n,
+                "value": value,
+                "benchmark": bench,
+                "shortfall": shortfall,
+                "missed": max(missed, 0.0),
+            }
+        )
+    out = pd.DataFrame(rows, columns=DRILL_COLUMNS)
+    return out.sort_values(["missed", "shortfall"], ascending=False, kind="stable").reset_index(
+        drop=True
+    )
