@@ -406,3 +406,21 @@ def test_every_todo_in_a_step_header_is_editable_in_its_forms(
         roots = EDITED_BY_STEP[status.step.id]
         for finding in status.missing:
             assert finding.field and finding.field.startswith(roots), (status.step.id, finding)
+
+
+def test_experiment_verdict_on_request(ws: OpenWorkspace) -> None:
+    form = experiments.form(ws)
+    add(form, "experiment", "Trial button colour")
+    form.one("wb-experiment-check").click()
+    assert "No verdict yet" in form.one("wb-experiment-verdict").value
+    add(form, "variant", "A: grey")
+    form.one("wb-variant-exposed").value = "400"
+    form.one("wb-variant-converted").value = "40"
+    add(form, "variant", "B: orange")
+    form.one("wb-variant-exposed").value = "400"
+    form.one("wb-variant-converted").value = "80"
+    form.one("wb-experiment-status").value = "completed"
+    form.one("wb-experiment-check").click()
+    verdict = form.one("wb-experiment-verdict").value
+    assert "Roll out" in verdict and "B: orange" in verdict
+    assert_clean(form)

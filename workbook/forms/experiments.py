@@ -1,14 +1,20 @@
 """Step 7 form: A/B experiments, each with its variants, sample size, status and decision.
 
 The numbers typed per variant (leads who saw it, how many converted) are what
-:mod:`workbook.analytics` tests for significance and turns into a roll-out recommendation.
+:mod:`workbook.analytics` tests for significance and turns into a roll-out recommendation;
+*What does the test say?* shows that verdict for the experiment picked (it reads the CRM
+data too, so it runs when asked, not after every change).
 """
 
 from __future__ import annotations
 
+import html
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from workbook.forms._binding import FieldSpec, Form
+import ipywidgets as widgets
+
+from workbook.forms._binding import FieldSpec, Form, ListEditor
 from workbook.forms._header import follow
 from workbook.forms._parts import SafeListEditor, heading, sub_list
 from workbook.model import Experiment, Variant
@@ -16,7 +22,7 @@ from workbook.model import Experiment, Variant
 if TYPE_CHECKING:
     from workbook.store import OpenWorkspace
 
-__all__ = ["EXPERIMENT_FIELDS", "VARIANT_FIELDS", "add_experiments", "form"]
+__all__ = ["EXPERIMENT_FIELDS", "VARIANT_FIELDS", "add_experiments", "form", "verdict_html"]
 
 
 def _touchpoint_options(data: Any) -> list[tuple[str, Any]]:
@@ -58,6 +64,45 @@ VARIANT_FIELDS = [
 ]
 
 
+def verdict_html(ws: OpenWorkspace, experiment_id: str) -> str:
+    """The analysis' verdict on one experiment (roll out, keep testing, stop), as HTML."""
+    from workbook.analytics import experiment_decisions
+    from workbook.exceptions import WorkbookError
+
+    try:
+        table = experiment_decisions(ws)
+    except WorkbookError as exc:
+        return f"<i>No verdict: {html.escape(exc.message)}</i>"
+    rows = table[table["experiment"] == experiment_id]
+    if rows.empty:
+        return "<i>No verdict yet: add the variants and how many leads saw each.</i>"
+    row = rows.iloc[0]
+    warning = str(row.get("warning") or "")
+    return (
+        f"<b>{html.escape(str(row['decision']).capitalize())}</b>: "
+        f"{html.escape(str(row['reason']))}"
+        + (f'<br><span style="color:#8A4B00">{html.escape(warning)}</span>' if warning else "")
+    )
+
+
+def _with_verdict(
+    f: Form, variants: Callable[[ListEditor, str], Sequence[widgets.Widget]]
+) -> Callable[[ListEditor, str], list[widgets.Widget]]:
+    def build(editor: ListEditor, experiment_id: str) -> list[widgets.Widget]:
+        verdict = widgets.HTML()
+        verdict.add_class("wb-experiment-verdict")
+
+        def check() -> None:
+            verdict.value = verdict_html(f.ws, experiment_id)
+
+        button = f.button(
+            "What does the test say?", "wb-experiment-check", icon="balance-scale", on_click=check
+        )
+        return [*variants(editor, experiment_id), button, verdict]
+
+    return build
+
+
 def add_experiments(f: Form) -> SafeListEditor:
     """Add the A/B experiments to a form, each with its variants and their results."""
     variants = sub_list(
@@ -75,7 +120,7 @@ def add_experiments(f: Form) -> SafeListEditor:
         noun="experiment",
         fields=EXPERIMENT_FIELDS,
         new_item=lambda item_id, name: Experiment(id=item_id, name=name),
-        extra=variants,
+        extra=_with_verdict(f, variants),
     )
     f.add(heading("Experiments"), experiments=editor)
     return editor
