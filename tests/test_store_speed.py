@@ -234,3 +234,21 @@ def test_a_one_field_edit_is_written_without_emitting_the_rest_again(
     text = ws.file.read_text(encoding="utf-8")
     assert "summary: Second edit, the only text written again\n" in text
     assert store.open_workspace(tmp_path / "demo").data == ws.data
+
+
+def test_threads_writing_at_once_each_get_their_own_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(store, "_SCALARS", {})  # nothing written yet: every scalar is emitted
+    base = store.loads(SHIPPED[0].read_text(encoding="utf-8"))
+    copies = []
+    for i in range(6):
+        ws = base.model_copy(deep=True)
+        for persona in ws.personas:
+            persona.summary = f"Thread {i}: " + " ".join(f"word{i}{k}" for k in range(60))
+        copies.append(ws)
+    expected = [store.dumps(ws, pyyaml=True) for ws in copies]
+    monkeypatch.setattr(store, "_SCALARS", {})
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        got = list(pool.map(store.dumps, copies))
+    assert got == expected

@@ -36,6 +36,7 @@ import os
 import re
 import secrets
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -199,7 +200,8 @@ _SCALAR_TYPES = (str, int, float, bool, dt.date, dt.datetime)
 #: written the same way for the same state, and most of a document is the same at every save.
 _SCALARS: dict[tuple[Any, ...], tuple[str, int, bool, bool, bool]] = {}
 _SCALARS_MAX = 200_000
-_scalar_dumper: _Dumper | None = None
+#: One dumper per thread whose emitter writes single scalars (it keeps state while writing).
+_scalar_dumpers = threading.local()
 
 
 def _scalar(
@@ -226,11 +228,10 @@ def _scalar(
     found = _SCALARS.get(cache_key)
     if found is not None:
         return found
-    global _scalar_dumper
-    if _scalar_dumper is None:
-        _scalar_dumper = _Dumper(_Sink(), **_DUMP_OPTIONS)
-        _scalar_dumper.tag_prefixes = dict(_scalar_dumper.DEFAULT_TAG_PREFIXES)
-    d: Any = _scalar_dumper
+    d: Any = getattr(_scalar_dumpers, "dumper", None)
+    if d is None:
+        d = _scalar_dumpers.dumper = _Dumper(_Sink(), **_DUMP_OPTIONS)
+        d.tag_prefixes = dict(d.DEFAULT_TAG_PREFIXES)
     sink = _Sink()
     d.stream = sink
     # What the representer and the serializer make of it (tag, implicit, style)...
