@@ -6,13 +6,18 @@ Each step has its own module with a ``form(ws)`` function::
     form = workbook.forms.personas.form(ws)
     form
 
-The modules are ``objectives`` (step 1, with the client and branding), ``personas`` (step 2,
-with the ICP checklist), ``touchpoints`` (3), ``stages`` (4), ``data`` (5), ``journeymap`` (6)
-and ``refine`` (7). They share one binding (:mod:`workbook.forms._binding`): every field
-saves on change, shows its own validation message, and a stale copy shows a Reload button.
+The modules are ``objectives`` (step 1, with the client and branding, the KPIs and the OKRs),
+``personas`` (step 2, with the value proposition, the segments and the ICP checklist),
+``touchpoints`` (3), ``stages`` (4), ``data`` (5, with the stage map and the lead-scoring
+rules), ``journeymap`` (6) and ``refine`` (7); step 7's notebook also shows ``experiments``,
+``processes`` (key processes), ``content`` and ``cycle`` (the DDMADV cycle log). They share
+one binding (:mod:`workbook.forms._binding`): every field saves on change and shows its own
+validation message; nested lists and lists without ids are built from
+:mod:`workbook.forms._parts`.
 
 Each step notebook starts with :func:`open_step`, which opens the workspace and shows where
-the step sits in the seven steps and the DDMADV cycle.
+the step sits in the seven steps and the DDMADV cycle; the step forms redraw that header
+after each save, so its to-do list follows the workspace.
 """
 
 from __future__ import annotations
