@@ -215,6 +215,7 @@ def test_same_field_changed_in_both_views_offers_both_values(ws: OpenWorkspace) 
     assert "persona Priya, name was changed in another view to" in text
     assert "Priya from A" in text and "Priya from B" in text  # both values, typed one kept
     assert view_b.conflict_box.layout.display == "flex"
+    assert view_b.reload_button.layout.display == "none"  # it would drop the typed value
     assert view_b.status.startswith("Not saved yet: 1 change made here and in another view")
     assert "Saved" not in view_b.status
     view_b.one("wb-use-mine").click()

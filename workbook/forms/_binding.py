@@ -779,6 +779,10 @@ def _value_text(value: Any, data: Any, conflict: _merge.Conflict) -> str:
 _GREEN, _ORANGE, _RED = "#2E7D32", "#8A4B00", "#B00020"
 
 
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
 class Form(widgets.VBox):  # type: ignore[misc]
     """A step's form: one open workspace, autosave, merge, undo, errors shown in the form.
 
@@ -969,7 +973,7 @@ class Form(widgets.VBox):  # type: ignore[misc]
         if n:
             text = (
                 f"Not saved yet: {n} change{'s' if n > 1 else ''} made here and in another "
-                "view - choose above which to keep"
+                "view - choose at the top of the form which to keep"
             )
             colour = _ORANGE
         elif refused:
@@ -1187,17 +1191,19 @@ class Form(widgets.VBox):  # type: ignore[misc]
                 f"was changed to <b class='wb-ours'>{html.escape(ours)}</b>.</span>"
             )
             keep = self.button(
-                f"Keep {theirs}"[:40],
+                _shorten(f"Keep {theirs}"),
                 "wb-keep-theirs",
                 on_click=functools.partial(self.keep_theirs, c),
             )
             mine = self.button(
-                f"Use {ours}"[:40],
+                _shorten(f"Use {ours}"),
                 "wb-use-mine",
                 on_click=functools.partial(self.use_mine, c),
             )
             keep.tooltip = f"Keep {theirs}"
             mine.tooltip = f"Use {ours}"
+            keep.layout = widgets.Layout(width="auto", max_width="48%")
+            mine.layout = widgets.Layout(width="auto", max_width="48%")
             row = widgets.VBox([text, widgets.HBox([keep, mine])])
             row.add_class("wb-conflict-choice")
             rows.append(row)
@@ -1206,6 +1212,9 @@ class Form(widgets.VBox):  # type: ignore[misc]
             f"{self._where(c)}: {_value_text(c.theirs, data, c)} or {_value_text(c.ours, data, c)}"
             for c in self.conflicts
         )
+        # Reload drops what this view holds: offered only when a save failed outright (the
+        # file busy), never next to a choice it would throw away.
+        self.reload_button.layout.display = "none" if rows else ""
         if rows:
             self.conflict_box.layout.display = "flex"
         elif not self._problem:
