@@ -343,6 +343,20 @@ def test_following_keeps_a_refused_value_as_typed(ws: OpenWorkspace) -> None:
     assert form.status.startswith("Not saved:")
 
 
+def test_unsaved_changes_in_the_copy_wait_and_the_status_says_so(ws: OpenWorkspace) -> None:
+    view, name, _ = _name_form(ws)
+    ws.data.client.industry = "Retail"  # changed in a notebook cell, not saved
+    other = open_workspace(ws.path)
+    other.data.persona("priya").summary = "From elsewhere"
+    other.save()
+    _wait_for(lambda: "press Save to merge" in view.status)
+    assert view.status.startswith("Not saved: this view holds changes not saved yet")
+    view.one("wb-save").click()
+    saved = on_disk(ws)
+    assert (saved.client.industry, saved.persona("priya").summary) == ("Retail", "From elsewhere")
+    assert view.status.startswith("Saved with the changes of another view")
+
+
 def test_an_unreadable_save_elsewhere_is_shown_and_goes_away_when_fixed(
     ws: OpenWorkspace,
 ) -> None:

@@ -685,7 +685,10 @@ class _Watcher:
                     continue
                 if now != self._seen.get(form):
                     self._seen[form] = now
-                    form._changed_on_disk()
+                    try:
+                        form._changed_on_disk()
+                    except Exception:  # its kernel's loop is gone: stop watching for it
+                        self.remove(form)
             del forms
 
 
@@ -1126,6 +1129,12 @@ class Form(widgets.VBox):  # type: ignore[misc]
             on_disk = _revision_on_disk(self.ws.file)
             if on_disk is not None and on_disk != self.ws.revision:
                 if self.ws.dirty:
+                    # Changes made in this copy outside the form: the next save merges them.
+                    self._problem = (
+                        f"this view holds changes not saved yet, and another view saved "
+                        f"revision {on_disk}; press Save to merge them"
+                    )
+                    self._compose_status()
                     return False
                 try:
                     self.ws.reload()
