@@ -145,3 +145,22 @@ def test_drill_refuses_a_component_it_cannot_split(ws: Path) -> None:
     with pytest.raises(AnalyticsError, match="cannot drill"):
         drill(ws, "source:Ads")
     assert Engine.for_workspace(ws).has("stage_spells")
+
+
+def test_the_t_chart_draws_wide_across_and_the_weakest_deep_under_it(ws: Path) -> None:
+    from workbook import charts
+
+    g = gaps(ws, min_contacts=10)
+    d = drill(ws, g.iloc[0].component)
+    chart = charts.get("gap_t")(g, d, names={X: "Xavia, the planner"})
+    spec = chart.to_dict()
+    wide, deep = spec["vconcat"]
+    labels = [r["label"] for r in spec["datasets"][wide["data"]["name"]]]
+    assert labels[0] == "Xavia: going on from consideration"
+    assert len(labels) == 3  # only the components that miss someone
+    parts = [r["label"] for r in spec["datasets"][deep["data"]["name"]]]
+    assert parts[0] == "not webinar (touchpoint)"
+    assert "Deep: Xavia: going on from consideration" in deep["title"]
+    assert "Xavia: going on from consideration 10" in spec["description"]
+    svg = charts.render(chart, "svg")
+    assert "<svg" in svg and "Contacts the gap costs" in svg

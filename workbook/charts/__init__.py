@@ -84,6 +84,7 @@ CHARTS: dict[str, Callable[..., Any]] = {
     "ab_test": _Lazy("experiments:ab_test"),
     "kpi_progress": _Lazy("kpis:kpi_progress"),
     "before_after": _Lazy("compare:before_after"),
+    "gap_t": _Lazy("gaps:gap_t"),
 }
 
 
