@@ -271,6 +271,39 @@ def test_a_conflict_on_a_list_of_ids_shows_names(ws: OpenWorkspace) -> None:
     assert on_disk(ws).journeys[0].stages["awareness"].touchpoints == ["insta"]
 
 
+def _persona_editor(ws: OpenWorkspace) -> tuple[Form, ListEditor]:
+    form = Form(ws, title="t", css="wb-form-test", watch=False)
+    editor = ListEditor(
+        form,
+        path=("personas",),
+        noun="persona",
+        fields=[FieldSpec("name", "Name"), FieldSpec("summary", "Summary", "textarea")],
+        new_item=lambda i, n: Persona(id=i, name=n),
+    )
+    form.add(personas=editor)
+    return form, editor
+
+
+def test_a_persona_added_in_one_view_and_another_edited_in_a_stale_view(
+    ws: OpenWorkspace,
+) -> None:
+    view_a, editor_a = _persona_editor(open_workspace(ws.path))
+    view_b, editor_b = _persona_editor(open_workspace(ws.path))
+    editor_a.new_name.value = "Sofia"
+    editor_a.add_button.click()
+    view_b.one("wb-persona-summary").value = "Edited in B"
+    saved = on_disk(ws)
+    assert [p.id for p in saved.personas] == ["priya", "sofia"]
+    assert saved.persona("priya").summary == "Edited in B"
+    assert [v for _, v in editor_b.picker.options] == ["priya", "sofia"]  # B shows A's add
+    editor_b.new_name.value = "Graham"  # and B's own add goes after it
+    editor_b.add_button.click()
+    view_a.one("wb-undo").click()  # A takes back its add; B's edits stay
+    assert [p.id for p in on_disk(ws).personas] == ["priya", "graham"]
+    assert on_disk(ws).persona("priya").summary == "Edited in B"
+    assert view_a.callback_errors == view_b.callback_errors == []
+
+
 def test_undo_and_redo_twenty_steps_each_a_save(ws: OpenWorkspace) -> None:
     view, name, _ = _name_form(ws, watch=False)
     assert view.one("wb-undo").disabled and view.one("wb-redo").disabled
