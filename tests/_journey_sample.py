@@ -228,6 +228,16 @@ def sample_frames() -> dict[str, object]:
                 "after": [0.5, 1.0, 0.0],
             }
         ),
+        "gap_t": pd.DataFrame(
+            {
+                "component": ["conversion:consideration:priya-planner", "open:email:sam-switcher"],
+                "kind": ["conversion", "open"],
+                "stage": ["consideration", None],
+                "item": [None, "email"],
+                "group": ["priya-planner", "sam-switcher"],
+                "missed": [42.0, 7.5],
+            }
+        ),
     }
 
 

@@ -27,6 +27,7 @@ NAMES = [
     "ab_test",
     "kpi_progress",
     "before_after",
+    "gap_t",
 ]
 
 
