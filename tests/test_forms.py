@@ -128,6 +128,9 @@ def test_reference_to_nothing_is_refused_and_reverted(ws: OpenWorkspace) -> None
     assert "refers to stage 'gone'" in field.error_text
     assert ws.data.touchpoint("site").stages == ["awareness"]
     assert on_disk(ws).touchpoint("site").stages == ["awareness"]
+    assert form.status == "Not saved: touchpoint Website, Stages (see the message under it)"
+    field._on_change({"new": ("awareness",)})  # back to what is on disk: nothing is pending
+    assert field.error_text == "" and not form.status.startswith("Not saved")
 
 
 def test_stale_save_is_merged_with_the_other_views_save(ws: OpenWorkspace) -> None:

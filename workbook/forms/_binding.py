@@ -593,6 +593,7 @@ class BoundField(widgets.VBox):  # type: ignore[misc]
             # put the old value back so the document in memory stays savable.
             setattr(owner, self.attr, old)
             self._show_typed(change["new"])
+            self.form._problem = ""  # the message under the field says it; no stale copy
             self.show_error("; ".join(p.message for p in exc.errors) or exc.message)
             return
         self.show_error("")
