@@ -379,6 +379,20 @@ def test_following_keeps_a_refused_value_as_typed(ws: OpenWorkspace) -> None:
     assert form.status.startswith("Not saved:")
 
 
+def test_a_field_whose_item_is_removed_elsewhere_says_so(ws: OpenWorkspace) -> None:
+    ws.data.personas.append(Persona(id="olu", name="Olu"))
+    ws.save()
+    form = Form(ws, title="t", css="wb-form-test")
+    field = form.bind(FieldSpec("name", "Name"), ("personas", by_id("olu")), noun="persona")
+    form.add(field)
+    other = open_workspace(ws.path)
+    other.data.personas = [p for p in other.data.personas if p.id != "olu"]
+    other.save()
+    _wait_for(lambda: field.widget.disabled)
+    assert "removed in another view" in field.error_label.value
+    assert form.status.startswith("Up to date with another view's save")
+
+
 def test_unsaved_changes_in_the_copy_wait_and_the_status_says_so(ws: OpenWorkspace) -> None:
     view, name, _ = _name_form(ws)
     ws.data.client.industry = "Retail"  # changed in a notebook cell, not saved

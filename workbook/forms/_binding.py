@@ -532,8 +532,11 @@ class BoundField(widgets.VBox):  # type: ignore[misc]
         try:
             owner = resolve(self.form.ws.data, self.owner_path)
         except KeyError:
+            # Not a refused value (nothing waits to be saved): a note, not an error.
             self.widget.disabled = True
-            self.show_error("This item was removed in another view.")
+            self.error_label.value = (
+                f'<span style="color:{_ORANGE}">This item was removed in another view.</span>'
+            )
             return
         self.widget.disabled = False
         value = self.from_model(getattr(owner, self.attr))
@@ -549,6 +552,8 @@ class BoundField(widgets.VBox):  # type: ignore[misc]
             self._updating = False
         if self.error_text:
             self.show_error("")
+        elif self.error_label.value:
+            self.error_label.value = ""
 
     def close(self) -> None:
         self.closed = True
