@@ -23,13 +23,16 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape as _xml_escape
 
 from workbook.exceptions import Problem, WorkbookError
 from workbook.files import write_atomic
 from workbook.model import CHANNELS, DEFAULT_LANES, LANES, Journey, MapCell, Workspace
 from workbook.theme import Theme
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "MapAnnotation",
@@ -43,11 +46,12 @@ __all__ = [
     "stage_kpis",
     "export_map",
     "map_filename",
+    "map_table",
     "render_map_html",
     "render_map_svg",
 ]
 
-FORMATS = ("html", "svg", "png")
+FORMATS = ("html", "svg", "png", "xlsx", "csv")
 
 _PLACEHOLDERS: dict[str, str] = {
     "actions": "No customer actions yet: note what the persona does at each stage.",
@@ -1054,7 +1058,8 @@ def export_map(
     lanes: Sequence[str] | None = None,
     scale: float = 2.0,
 ) -> Path:
-    """Write the map of one persona to ``path`` as HTML (standalone page), SVG or PNG.
+    """Write the map of one persona to ``path`` as HTML (standalone page), SVG, PNG, or as a
+    grid for a spreadsheet (XLSX or CSV: :func:`map_table`).
 
     ``fmt`` defaults to the file's suffix. PNG is the SVG rasterised by vl-convert at
     ``scale`` (2 = sharp on slides), with no browser. The file appears whole or not at all.
@@ -1073,12 +1078,15 @@ def export_map(
                 Problem(
                     "unknown format",
                     file=str(path),
-                    hint="end the file name in .html, .svg or .png",
+                    hint="end the file name in .html, .svg, .png, .xlsx or .csv",
                 )
             ],
         )
     theme = Theme.from_workspace(ws)
     layout = build_layout(ws, persona_id, icp=icp, lanes=lanes, kpis=kpis)
+    if fmt in ("xlsx", "csv"):
+        _write_grid(layout, path, fmt)
+        return path
     if fmt == "html":
         data = render_map_html(ws, standalone=True, theme=theme, layout=layout).encode("utf-8")
     else:
@@ -1091,3 +1099,88 @@ def export_map(
             data = vl_convert.svg_to_png(svg, scale=scale)
     write_atomic(path, data)
     return path
+
+
+# ------------------------------------------------------------------------- as a spreadsheet
+
+
+def map_table(layout: MapLayout) -> pd.DataFrame:
+    """The map as a grid: a row per lane (and one for the emotion), a column per stage.
+
+    Each cell holds what the drawn map shows there, one item a line: the lane's notes, the
+    touchpoints (with their channel), the recommendations (priority and owner), the KPI
+    values, the best moment and the worst struggle. Text is as the consultant typed it; a
+    cell a spreadsheet would run as a formula is made plain text when written
+    (:func:`workbook.files.plain_frame`).
+    """
+    import pandas as pd
+
+    def cell_text(cell: MapCellView) -> str:
+        lines = list(cell.texts)
+        for tp in cell.touchpoints:
+            lines.append(f"{tp.name} ({tp.channel_label})")
+            lines += [
+                f"  -> {r.text} ({r.priority_label}, {r.owner})"
+                if r.owner
+                else f"  -> {r.text} ({r.priority_label})"
+                for r in tp.recommendations
+            ]
+        lines += [
+            f"-> {r.text} ({r.priority_label}{', ' + r.owner if r.owner else ''})"
+            for r in cell.recommendations
+        ]
+        lines += [f"{label}: {value}" for label, value in cell.values]
+        lines += [a.label + (f": {a.note}" if a.note else "") for a in cell.annotations]
+        return "\n".join(lines)
+
+    columns = [s.name for s in layout.stages]
+    rows: dict[str, list[str | float | None]] = {
+        lane.title: [cell_text(c) for c in lane.cells] for lane in layout.lanes
+    }
+    if layout.has_emotions:
+        # numbers, for the spreadsheet to chart; a stage not scored stays empty
+        rows["Emotion (-2 to +2)"] = [None if e is None else float(e) for e in layout.emotions]
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    frame.index.name = "Lane"
+    return frame
+
+
+def _write_grid(layout: MapLayout, path: Path, fmt: str) -> None:
+    from workbook.files import atomic_path, plain_frame
+
+    grid = plain_frame(map_table(layout).reset_index())
+    if fmt == "csv":
+        with atomic_path(path) as tmp:
+            grid.to_csv(tmp, index=False, encoding="utf-8")
+        return
+    import pandas as pd
+    from openpyxl.styles import Alignment, Font
+
+    with (
+        atomic_path(path, keep_suffix=True) as tmp,
+        pd.ExcelWriter(tmp, engine="openpyxl") as writer,
+    ):
+        sheet_name = "As-is map"
+        grid.to_excel(writer, sheet_name=sheet_name, index=False, startrow=2)
+        sheet = writer.sheets[sheet_name]
+        sheet["A1"] = plain_cell_text(layout.title)
+        sheet["A1"].font = Font(bold=True, size=14)
+        for row in sheet.iter_rows(min_row=4):
+            for cell in row:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # text, never a formula
+            row[0].font = Font(bold=True)
+        for cell in sheet[3]:
+            cell.font = Font(bold=True)
+        sheet.column_dimensions["A"].width = 22
+        for col in sheet.iter_cols(min_col=2, max_col=sheet.max_column):
+            sheet.column_dimensions[col[0].column_letter].width = 34
+        sheet.freeze_panes = "B4"
+
+
+def plain_cell_text(text: str) -> str:
+    """``text`` as a spreadsheet must show it: never run as a formula."""
+    from workbook.files import plain_cell
+
+    return str(plain_cell(text))

@@ -1,4 +1,5 @@
-"""``workbook map``: export journey maps for slides and email (HTML, SVG or PNG)."""
+"""``workbook map``: export journey maps for slides and email (HTML, SVG or PNG), or as a grid
+for a spreadsheet (XLSX or CSV)."""
 
 from __future__ import annotations
 
@@ -22,13 +23,14 @@ from workbook.cli import main
     "-o",
     metavar="FILE",
     type=click.Path(),
-    help="FILE.html, FILE.svg or FILE.png. Without --persona, each persona's id is added to the "
+    help="FILE.html, FILE.svg, FILE.png, FILE.xlsx or FILE.csv. Without --persona, each "
+    "persona's id is added to the "
     "name; a folder takes the default names. Default: the workspace's reports/maps/ as HTML.",
 )
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["html", "svg", "png"]),
+    type=click.Choice(["html", "svg", "png", "xlsx", "csv"]),
     help="Format when -o has no suffix.",
 )
 @click.option("--kpis", is_flag=True, help="Add the measured KPI lane (needs imported CRM data).")
@@ -60,12 +62,14 @@ def map_(
     if out is not None and not into_folder:
         fmt = fmt or out.suffix.lstrip(".").lower()
     fmt = fmt or "html"
-    if fmt not in ("html", "svg", "png"):
+    if fmt not in ("html", "svg", "png", "xlsx", "csv"):
         raise WorkbookError(
             f"cannot export a map as {fmt!r}",
             [
                 Problem(
-                    "unknown format", file=output, hint="end the file name in .html, .svg or .png"
+                    "unknown format",
+                    file=output,
+                    hint="end the file name in .html, .svg, .png, .xlsx or .csv",
                 )
             ],
         )
