@@ -99,7 +99,9 @@ def _edits(count: int) -> list[Callable[[Any], None]]:
         def edit(ws: Any) -> None:
             journey = ws.journeys[i % len(ws.journeys)]
             cells = list(journey.stages.values())
-            cells[i % len(cells)].emotion = float(i % 5 - 2) / 2
+            cell = cells[i % len(cells)]
+            scores = [(i + k) % 9 / 2 - 2 for k in range(9)]  # -2, -1.5, ... 2, from i on
+            cell.emotion = next(s for s in scores if s != cell.emotion)
 
         return edit
 

@@ -398,7 +398,8 @@ def leading_comments(text: str) -> str:
 
 #: The largest ``workspace.yaml`` read or written, in bytes: 85 times the demo client (47 KB).
 #: Validating a file of this size takes 1.4 s and 124 MB (0.3 s for 1 MB), a snapshot 25 ms,
-#: a save 7 s (the dump a person can read is the slow part); ``benchmarks/store.py``.
+#: a save about 1 s the first time after opening and 0.3 s after that (each text is emitted
+#: once, then reused); ``benchmarks/store.py``, ``benchmarks/forms.py``.
 MAX_FILE_BYTES = 4_000_000
 #: How deep lists and mappings may nest. The schema needs 8 levels (``measurement.okrs[].
 #: key_results[].todos[]``); a deeper file is a mistake or an attack on the parser's stack.
