@@ -164,3 +164,27 @@ def test_the_t_chart_draws_wide_across_and_the_weakest_deep_under_it(ws: Path) -
     assert "Xavia: going on from consideration 10" in spec["description"]
     svg = charts.render(chart, "svg")
     assert "<svg" in svg and "Contacts the gap costs" in svg
+
+
+@pytest.mark.parametrize("seed", [1, 5])
+def test_the_weak_component_planted_in_the_demo_history_is_ranked_first(
+    tmp_path: Path, seed: int
+) -> None:
+    """The generator can hide one weak component (the first persona moving on from the stage
+    of the first conversion objective at 40% of its usual rate); going wide for that
+    objective finds it first."""
+    from workbook.crm.generate import generate, planted, write_export
+    from workbook.crm.importer import import_file
+    from workbook.store import read_workspace
+
+    ws = tmp_path / "client"
+    ws.mkdir()
+    demo_without_data(ws, DEMO)
+    model = read_workspace(DEMO)
+    persona, stage = planted(model)  # type: ignore[misc]
+    assert (persona, stage) == (X, "consideration")  # "convert more considering buyers"
+    sample = generate(model, contacts=6000, seed=seed, currency="GBP", plant=True)
+    import_file(ws, write_export(sample, "generic", tmp_path / "exports"))
+    wide = gaps(ws, stage=stage)
+    assert wide.iloc[0].component == f"conversion:{stage}:{persona}"
+    assert wide.iloc[0].missed > wide.iloc[1].missed

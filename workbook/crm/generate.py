@@ -208,6 +208,7 @@ def generate(
     end: dt.datetime = DEFAULT_END,
     span_days: int = 540,
     currency: str = "EUR",
+    plant: bool = False,
 ) -> SampleCrm:
     """Generate a CRM history for the workspace's stages, touchpoints and personas.
 
@@ -225,6 +226,10 @@ def generate(
         Contacts are created over this many days before ``end``.
     currency
         ISO code of deal amounts.
+    plant
+        Hide one weak component for the gap analysis to find: the first persona moves on
+        from the first stage of the workspace's first conversion objective
+        (``conversion:<stage>:<next>``) at 40% of its usual rate (:func:`planted`).
 
     The history is the parts of :func:`generate_parts` put together; for a large number of
     contacts, write the parts one by one instead (:func:`write_exports`).
@@ -232,7 +237,9 @@ def generate(
     import pyarrow as pa
 
     parts = list(
-        generate_parts(ws, contacts, seed, end=end, span_days=span_days, currency=currency)
+        generate_parts(
+            ws, contacts, seed, end=end, span_days=span_days, currency=currency, plant=plant
+        )
     )
     if len(parts) == 1:
         return parts[0]
@@ -261,6 +268,7 @@ def generate_parts(
     span_days: int = 540,
     currency: str = "EUR",
     part: int = PART,
+    plant: bool = False,
 ) -> Iterator[SampleCrm]:
     """The history :func:`generate` returns, in parts of up to ``part`` contacts each
     (the same ``part`` gives the same history).
@@ -270,7 +278,7 @@ def generate_parts(
     favour) is drawn once; each part draws its own contacts from ``seed`` and its number.
     Ids, e-mails and phone numbers run on across parts, so they never repeat.
     """
-    world = _World.draw(ws, seed)
+    world = _World.draw(ws, seed, plant=plant)
     # (no contacts: one empty part)
     for index, offset in enumerate(range(0, max(int(contacts), 1), part)):
         yield _generate_part(
@@ -297,9 +305,10 @@ class _World:
     lead_sources: np.ndarray  # per persona: the chances of each lead source
     favoured: np.ndarray  # per touchpoint: whether won contacts lean on it
     stage_weights: list[np.ndarray]  # per stage: the chances of each of its touchpoints
+    weak: np.ndarray | None = None  # per persona and step: a factor on the chance (plant)
 
     @classmethod
-    def draw(cls, ws: Workspace, seed: int) -> _World:
+    def draw(cls, ws: Workspace, seed: int, *, plant: bool = False) -> _World:
         import numpy as np
 
         rng = np.random.default_rng(seed)
@@ -315,7 +324,41 @@ class _World:
             stage_weights=[
                 rng.dirichlet(np.ones(len(_stage_touchpoints(stage, tps)))) for stage in stages
             ],
+            weak=_weak(ws, stages, n_p) if plant else None,
         )
+
+
+#: How much of its usual chance of moving on the planted weak component keeps.
+PLANTED_FACTOR = 0.4
+
+
+def planted(ws: Workspace) -> tuple[str, str] | None:
+    """The component :func:`generate` hides with ``plant=True``: (persona id, stage id).
+
+    The first persona, at the first stage of the workspace's first objective (or KPI) whose
+    metric is ``conversion:<stage>:<the next stage>``; None when there is no such metric.
+    """
+    stages, _, _, personas = _ws_parts(ws)
+    if not personas:
+        return None
+    metrics = [o.metric for o in ws.objectives] + [k.metric for k in ws.measurement.kpis]
+    for metric in metrics:
+        parts = (metric or "").split(":")
+        if len(parts) == 3 and parts[0] == "conversion" and parts[1] in stages:
+            i = stages.index(parts[1])
+            if i + 1 < len(stages) and stages[i + 1] == parts[2]:
+                return str(personas[0].id), parts[1]
+    return None
+
+
+def _weak(ws: Workspace, stages: list[str], n_p: int) -> np.ndarray:
+    import numpy as np
+
+    weak = np.ones((n_p, max(len(stages) - 1, 0)))
+    found = planted(ws)
+    if found is not None:
+        weak[0, stages.index(found[1])] = PLANTED_FACTOR
+    return weak
 
 
 def _step_rates(ws: Workspace, stages: list[str]) -> np.ndarray:
@@ -376,7 +419,10 @@ def _generate_part(
     created = end_us - (rng.random(n) * span_days * day).astype(np.int64)
 
     # -- stage walk: drop-off per step differs by persona
-    conv = np.clip(world.step_rates[None, :] * world.lift[:, None], 0.01, 0.95)
+    lifted = world.step_rates[None, :] * world.lift[:, None]
+    if world.weak is not None:
+        lifted = lifted * world.weak
+    conv = np.clip(lifted, 0.01, 0.95)
     steps = rng.random((n, max(k - 1, 1))) < conv[persona_idx]
     furthest = np.cumprod(steps, axis=1).sum(axis=1) if k > 1 else np.zeros(n, dtype=np.int64)
     back = (furthest >= 2) & (rng.random(n) < 0.1)
