@@ -17,7 +17,7 @@ LAYERS: list[set[str]] = [
     {"store", "merge", "method", "theme"},
     {"crm"},
     {"analytics"},
-    {"journeymap", "charts", "course"},
+    {"journeymap", "charts", "course", "monitor"},
     {"sections", "forms"},
     {"report"},
     {"batch"},

@@ -9,7 +9,7 @@ import click
 
 from workbook.cli import main
 
-__all__ = ["analyse", "format_summary"]
+__all__ = ["analyse", "format_summary", "monitor"]
 
 
 def _pct(value: float | None) -> str:
@@ -155,3 +155,28 @@ def analyse(workspace: str, by: str | None, ordered: bool, as_json: bool) -> Non
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
     else:
         click.echo("\n".join(format_summary(result)))
+
+
+@main.command()
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.option(
+    "--threshold",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=0.10,
+    show_default=True,
+    help="A KPI moved when it changed by this share of its value before (0.10: a tenth).",
+)
+@click.option("--no-record", is_flag=True, help="Compare only; do not keep this measurement.")
+def monitor(workspace: str, threshold: float, no_record: bool) -> None:
+    """Measure every KPI of WORKSPACE the data gives and say which moved since the last import.
+
+    Run it after each import (by hand or from a scheduler): it keeps one measurement per
+    state of the data in data/kpi-history.json and exits 1 when a KPI moved by the threshold
+    or more, 0 when none did.
+    """
+    from workbook.monitor import monitor as run
+
+    result = run(workspace, threshold=threshold, record=not no_record)
+    click.echo("\n".join(result.lines()))
+    if result.moved:
+        raise SystemExit(1)
