@@ -98,13 +98,15 @@ def _with_verdict(
         button = f.button(
             "What does the test say?", "wb-experiment-check", icon="balance-scale", on_click=check
         )
+        button.layout.width = "auto"
         return [*variants(editor, experiment_id), button, verdict]
 
     return build
 
 
-def add_experiments(f: Form) -> SafeListEditor:
-    """Add the A/B experiments to a form, each with its variants and their results."""
+def add_experiments(f: Form, *, title: str | None = "Experiments") -> SafeListEditor:
+    """Add the A/B experiments to a form, each with its variants and their results (under a
+    heading ``title``, none when None)."""
     variants = sub_list(
         f,
         attr="variants",
@@ -122,7 +124,7 @@ def add_experiments(f: Form) -> SafeListEditor:
         new_item=lambda item_id, name: Experiment(id=item_id, name=name),
         extra=_with_verdict(f, variants),
     )
-    f.add(heading("Experiments"), experiments=editor)
+    f.add(*([heading(title)] if title else []), experiments=editor)
     return editor
 
 
@@ -131,5 +133,5 @@ def form(ws: OpenWorkspace) -> Form:
     f = Form(
         ws, title="Experiments: test a change before it reaches everyone", css="wb-form-experiments"
     )
-    add_experiments(f)
+    add_experiments(f, title=None)
     return follow(f)

@@ -74,14 +74,15 @@ def _emotion_text(value: float | None) -> str:
     return f"{value:+g}" if value else "0"
 
 
-def _emotion_field(form: Form, path: Path) -> list[widgets.Widget]:
-    """The emotion box of a cell, and its *Not scored* and *Neutral 0* buttons."""
+def _emotion_field(form: Form, path: Path) -> tuple[BoundField, widgets.HBox]:
+    """The emotion box of a cell, and the row that shows it with its *Not scored* and
+    *Neutral 0* buttons."""
     box = widgets.Text(
         description="Emotion (-2 to +2)",
         placeholder="not scored yet: -2 worst, 0 neutral, +2 best",
         continuous_update=False,
         style={"description_width": "170px"},
-        layout=widgets.Layout(width="60%"),
+        layout=widgets.Layout(width="98%"),
     )
     box.add_class("wb-map-emotion")
     field = BoundField(
@@ -93,7 +94,8 @@ def _emotion_field(form: Form, path: Path) -> list[widgets.Widget]:
 
     none = form.button("Not scored", "wb-map-emotion-none", on_click=lambda: set_to(""))
     zero = form.button("Neutral 0", "wb-map-emotion-zero", on_click=lambda: set_to("0"))
-    return [field, widgets.HBox([none, zero])]
+    field.layout.width = "60%"
+    return field, widgets.HBox([field, none, zero])
 
 
 LANE_FIELD = FieldSpec("lanes", "Lanes shown", "multi", options=[(v, k) for k, v in LANES.items()])
@@ -200,9 +202,9 @@ class MapEditor(widgets.VBox):  # type: ignore[misc]
             self.bound.append(field)
             shown.append(field)
             if spec.attr == _EMOTION_AFTER:
-                emotion, buttons = _emotion_field(self.form, path)
+                emotion, row = _emotion_field(self.form, path)
                 self.bound.append(emotion)
-                shown.extend([emotion, buttons])
+                shown.append(row)
         self.cell.children = shown
         self._redraw_emotions()
 
