@@ -360,6 +360,25 @@ def test_references_are_checked_even_when_the_schema_fails() -> None:
     assert info.value.problems[1].hint == "use one of: young"
 
 
+def test_a_formulas_unknown_stage_is_reported_with_its_line_also_beside_schema_problems() -> None:
+    text = HEAD + (
+        "objectives:\n"
+        "  - id: grow\n    title: Grow\n    metric: conversion:awareness:loyalty\n"  # line 7
+        "  - title: no id\n"  # line 8: schema problem
+    )
+    with pytest.raises(WorkspaceValidationError) as info:
+        loads(text)
+    got = [(p.line, p.field, p.message) for p in info.value.problems]
+    assert got == [
+        (
+            7,
+            "objectives[0].metric",
+            "the formula names stage 'loyalty', which the workspace does not have",
+        ),
+        (8, "objectives[1].id", "is required"),
+    ]
+
+
 def test_a_shape_too_broken_to_walk_still_reports_the_schema() -> None:
     with pytest.raises(WorkspaceValidationError) as info:
         loads(HEAD + "personas:\n  - just text\njourneys: 3\n")
