@@ -337,6 +337,21 @@ def test_undo_and_redo_twenty_steps_each_a_save(ws: OpenWorkspace) -> None:
     assert view.callback_errors == []
 
 
+def test_undo_of_a_field_changed_since_in_another_view_asks(ws: OpenWorkspace) -> None:
+    view, name, _ = _name_form(ws)
+    name.value = "Priya mine"
+    other = open_workspace(ws.path)
+    other.data.persona("priya").name = "Priya theirs"
+    other.save()
+    _wait_for(lambda: name.value == "Priya theirs")
+    view.one("wb-undo").click()
+    assert on_disk(ws).persona("priya").name == "Priya theirs"  # not taken back silently
+    assert view.conflict == "persona Priya theirs, name: Priya theirs or Priya"
+    view.one("wb-use-mine").click()
+    assert on_disk(ws).persona("priya").name == "Priya"
+    assert view.callback_errors == []
+
+
 def test_status_never_says_saved_while_the_change_is_not_on_disk(ws: OpenWorkspace) -> None:
     form = Form(ws, title="t", css="wb-form-test", watch=False)
     path = ("journeys", {"persona": "priya"}, "stages", "awareness")
