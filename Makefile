@@ -33,6 +33,7 @@ benchmarks: install
 	$(BIN)/python benchmarks/analytics.py
 	$(BIN)/python benchmarks/reports.py
 	$(BIN)/python benchmarks/store.py
+	$(BIN)/python benchmarks/forms.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
