@@ -51,6 +51,7 @@ __all__ = [
     "merge",
     "put",
     "reorder",
+    "same",
 ]
 
 PathPart = str | int | Mapping[str, Any]
@@ -322,9 +323,9 @@ def apply(
             _apply_order(target, change, result)
             continue
         current = get(target, change.path)
-        if _same(current, change.new):
+        if same(current, change.new):
             continue
-        if _same(current, change.old):
+        if same(current, change.old):
             try:
                 put(target, change.path, change.new, after=change.after)
                 continue
@@ -346,7 +347,8 @@ def apply(
     return result
 
 
-def _same(a: Any, b: Any) -> bool:
+def same(a: Any, b: Any) -> bool:
+    """Equal values; :data:`MISSING` equals only itself (never ``None`` or empty)."""
     if a is MISSING or b is MISSING:
         return a is b
     return bool(a == b)

@@ -1188,7 +1188,7 @@ class Form(widgets.VBox):  # type: ignore[misc]
         kept = []
         for c in self.conflicts:
             now = _merge.get(doc, c.path)
-            if c.order or not _merge._same(now, c.ours):
+            if c.order or not _merge.same(now, c.ours):
                 kept.append(c if c.order else replace(c, theirs=now))
         self.conflicts = kept
         self._draw_conflicts()
