@@ -424,3 +424,34 @@ def test_experiment_verdict_on_request(ws: OpenWorkspace) -> None:
     verdict = form.one("wb-experiment-verdict").value
     assert "Roll out" in verdict and "B: orange" in verdict
     assert_clean(form)
+
+
+# ------------------------------------------------------------- two views of one workspace
+
+
+def test_nested_lists_follow_another_view(demo_copy: Path) -> None:
+    mine = objectives.form(open_workspace(demo_copy))
+    theirs = objectives.form(open_workspace(demo_copy))
+    texts = [w.value for w in theirs.find("wb-todo-text")]
+    add(mine, "todo", "Ring every trialist")
+    assert theirs.follow()
+    # the other view shows the new to-do and key result without a click
+    assert [w.value for w in theirs.find("wb-todo-text")] == [*texts, "Ring every trialist"]
+    add(mine, "key-result", "Half of trialists book a coach call")
+    assert theirs.follow()
+    theirs_krs = [label for label, _ in theirs.one("wb-key-result-select").options]
+    assert "Half of trialists book a coach call" in theirs_krs
+    assert_clean(mine)
+    assert_clean(theirs)
+
+
+def test_stage_map_follows_another_view(demo_copy: Path) -> None:
+    mine = data_form.form(open_workspace(demo_copy))
+    theirs = data_form.form(open_workspace(demo_copy))
+    mine.find("wb-stagemap-aliases")[3].value = "Customer\nMember"
+    add(mine, "ignored-name", "Churned")
+    assert theirs.follow()
+    assert theirs.find("wb-stagemap-aliases")[3].value == "Customer\nMember"
+    assert [w.value for w in theirs.find("wb-ignored-name-name")] == ["Churned"]
+    assert_clean(mine)
+    assert_clean(theirs)

@@ -98,11 +98,21 @@ def sub_list(
             editor.new_name.placeholder = placeholder
         shown.append(editor)
         form.parts[noun] = editor
-        box = widgets.VBox([widgets.HTML(f"<b>{html.escape(title)}</b>"), editor])
-        box.layout.margin = "4px 0 8px 24px"
-        return [box]
+        return [_Nested(title, editor)]
 
     return build
+
+
+class _Nested(widgets.VBox):  # type: ignore[misc]
+    """A nested editor under its title, indented; refreshed with the item holding it."""
+
+    def __init__(self, title: str, editor: ListEditor) -> None:
+        self.editor = editor
+        super().__init__([widgets.HTML(f"<b>{html.escape(title)}</b>"), editor])
+        self.layout.margin = "4px 0 8px 24px"
+
+    def refresh(self) -> None:
+        self.editor.refresh()
 
 
 class RowList(widgets.VBox):  # type: ignore[misc]
@@ -156,16 +166,17 @@ class RowList(widgets.VBox):  # type: ignore[misc]
 
     def follow_saves(self) -> None:
         """Show what other parts of the form save into this list (rows added elsewhere)."""
-        self.form.observe(self.form.guard(lambda _change: self.sync()), "revision")
+        self.form.observe(self.form.guard(lambda _change: self.refresh()), "revision")
 
-    def sync(self) -> None:
-        """Show the saved values; rebuild the rows when entries were added or removed."""
+    def refresh(self) -> None:
+        """Show the saved entries: values in place, the rows rebuilt only when entries were
+        added or removed (so a row being typed in keeps its focus)."""
         try:
             count = len(self.entries())
         except KeyError:
             return  # the item holding this list is gone; its editor rebuilds itself
-        if count * len(self.fields) != len(self.bound):
-            self.refresh()
+        if count * len(self.fields) != len(self.bound) or not self.bound:
+            self.rebuild()
             return
         for field in self.bound:
             field.refresh()
@@ -173,7 +184,7 @@ class RowList(widgets.VBox):  # type: ignore[misc]
     def entries(self) -> list[Any]:
         return list(resolve(self.form.ws.data, self.path))
 
-    def refresh(self) -> None:
+    def rebuild(self) -> None:
         """Rebuild one row per entry from the workspace."""
         for b in self.bound:
             b.widget.close()
@@ -220,7 +231,7 @@ class RowList(widgets.VBox):  # type: ignore[misc]
             return
         self.new_text.value = ""
         self._say(f"Added {self.noun}.", ok=True)
-        self.refresh()
+        self.rebuild()
 
     def remove_row(self, index: int) -> None:
         """Remove the entry at ``index`` and save."""
@@ -231,7 +242,7 @@ class RowList(widgets.VBox):  # type: ignore[misc]
         if not self._save(lambda: entries.insert(index, entry)):
             return
         self._say(f"Removed {self.noun}.", ok=True)
-        self.refresh()
+        self.rebuild()
 
     def _save(self, undo: Callable[[], None]) -> bool:
         try:

@@ -257,8 +257,8 @@ class StageNames(widgets.VBox):  # type: ignore[misc]
             ]
         )
         self.add_class("wb-stagenames")
-        form.observe(form.guard(lambda _c: self._sync()), "revision")
-        self.refresh()
+        form.observe(form.guard(lambda _c: self.refresh()), "revision")
+        self.rebuild()
 
     @staticmethod
     def _new_ignored(name: str) -> Any:
@@ -267,6 +267,16 @@ class StageNames(widgets.VBox):  # type: ignore[misc]
         return IgnoredStageName(name=name)
 
     def refresh(self) -> None:
+        """Show the saved stage map: values in place while the stages are the same."""
+        ids = [b.path[-1]["id"] for b in self.bound]
+        if self.bound and ids == self.form.ws.data.stage_ids():
+            for b in self.bound:
+                b.refresh()
+            self.ignored.refresh()
+            return
+        self.rebuild()
+
+    def rebuild(self) -> None:
         """Rebuild one field per stage from the workspace."""
         for b in self.bound:
             b.widget.close()
@@ -280,14 +290,6 @@ class StageNames(widgets.VBox):  # type: ignore[misc]
         ]
         self.stages.children = self.bound
         self.ignored.refresh()
-
-    def _sync(self) -> None:
-        ids = [b.path[-1]["id"] for b in self.bound]
-        if ids != self.form.ws.data.stage_ids():
-            self.refresh()
-            return
-        for b in self.bound:
-            b.refresh()
 
 
 class ImportPanel(widgets.VBox):  # type: ignore[misc]
