@@ -423,6 +423,7 @@ def test_experiment_verdict_on_request(ws: OpenWorkspace) -> None:
     form.one("wb-experiment-check").click()
     verdict = form.one("wb-experiment-verdict").value
     assert "Roll out" in verdict and "B: orange" in verdict
+    assert "Each variant needs about" in verdict
     assert_clean(form)
 
 

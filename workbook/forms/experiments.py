@@ -78,9 +78,16 @@ def verdict_html(ws: OpenWorkspace, experiment_id: str) -> str:
         return "<i>No verdict yet: add the variants and how many leads saw each.</i>"
     row = rows.iloc[0]
     warning = str(row.get("warning") or "")
+    needed = int(row.get("required_per_variant") or 0)
+    sample = (
+        f"<br><small>Each variant needs about {needed:,} leads to show a lift of "
+        f"{float(row['min_effect']) * 100:g} points over the control's rate.</small>"
+        if needed
+        else ""
+    )
     return (
         f"<b>{html.escape(str(row['decision']).capitalize())}</b>: "
-        f"{html.escape(str(row['reason']))}"
+        f"{html.escape(str(row['reason']))}{sample}"
         + (f'<br><span style="color:#8A4B00">{html.escape(warning)}</span>' if warning else "")
     )
 
