@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"analytics"},
     {"journeymap", "charts", "course", "monitor"},
     {"sections", "forms"},
-    {"report"},
+    {"report", "deck"},
     {"batch"},
     {"cli"},
 ]

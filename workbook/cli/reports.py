@@ -1,4 +1,4 @@
-"""``workbook report`` (one client) and ``workbook batch`` (many clients)."""
+"""``workbook report`` (one client), ``workbook batch`` (many clients) and ``workbook deck``."""
 
 from __future__ import annotations
 
@@ -133,3 +133,35 @@ def batch(
     print_summary(result)
     if result.failed:
         raise SystemExit(1)
+
+
+@main.command()
+@click.argument("workspace", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The .pptx file to write (default: the workspace's reports/<client>-deck.pptx).",
+)
+@click.option("--date", "report_date", help="The date on the cover (YYYY-MM-DD; default today).")
+def deck(workspace: Path, output: Path | None, report_date: str | None) -> None:
+    """Write a branded slide deck of WORKSPACE (PowerPoint, editable) to present the findings."""
+    import datetime as dt
+
+    from workbook.cli._paths import output_file
+    from workbook.deck import write_deck
+    from workbook.store import open_workspace
+
+    ws = open_workspace(workspace)
+    path = output or ws.reports_dir / f"{ws.data.client.slug}-deck.pptx"
+    if output is not None:
+        output_file(output)
+    else:
+        path.parent.mkdir(exist_ok=True)
+    when = None
+    if report_date:
+        try:
+            when = dt.date.fromisoformat(report_date)
+        except ValueError:
+            raise click.BadParameter(f"{report_date!r} is not a date like 2026-12-06") from None
+    click.echo(str(write_deck(ws, path, today=when)))
