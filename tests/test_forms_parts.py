@@ -456,3 +456,187 @@ def test_stage_map_follows_another_view(demo_copy: Path) -> None:
     assert [w.value for w in theirs.find("wb-ignored-name-name")] == ["Churned"]
     assert_clean(mine)
     assert_clean(theirs)
+
+
+# ------------------------------------------------------- a whole workshop through the forms
+
+
+def _fill(form: Form, values: dict[str, Any]) -> None:
+    for css, value in values.items():
+        form.one(css).value = value
+
+
+def test_a_whole_workshop_through_the_forms_leaves_nothing_to_do(tmp_path: Path) -> None:
+    """A new workspace, every step done in its notebook's forms only: no step has a to-do."""
+    import datetime as dt
+
+    from workbook import method
+    from workbook.forms import journeymap, refine, stages, touchpoints
+    from workbook.store import new_workspace
+
+    ws = new_workspace("Harbour Bikes", directory=tmp_path)
+    forms: list[Form] = []
+
+    # step 1: an objective with its KPI, target, owner, date and CRM goal; a KPI; an OKR
+    f = objectives.form(ws)
+    forms.append(f)
+    add(f, "objective", "Sell more e-bikes to commuters")
+    _fill(
+        f,
+        {
+            "wb-objective-kpi": "Test ride to purchase conversion",
+            "wb-objective-baseline": "20",
+            "wb-objective-target": "30",
+            "wb-objective-owner": "Head of sales",
+            "wb-objective-due": "2027-06-30",
+            "wb-objective-crm-goal": "acquisition",
+        },
+    )
+    add(f, "kpi", "Test rides booked per week")
+    f.one("wb-kpi-target").value = "40"
+    add(f, "okr", "Make the test ride the best hour of the week")
+    add(f, "key-result", "Nine in ten riders rate the ride 9 or 10")
+    add(f, "todo", "Train the shop team on fitting")
+
+    # step 2: value proposition, one segment of each kind, an ICP, three personas
+    f = personas.form(ws)
+    forms.append(f)
+    _fill(
+        f,
+        {
+            "wb-value-proposition-jobs": "Get to work without sweating",
+            "wb-value-proposition-pains": "Hills",
+            "wb-value-proposition-gains": "Arrive fresh",
+        },
+    )
+    segments = []
+    for name in ("Hilly towns", "Commuters 25-45", "Green-minded", "Drives daily"):
+        add(f, "segment", name)
+        segments.append(f.parts["segments"].selected)
+    add(f, "icp", "City commuters")
+    for key in ("industry", "specialisation", "firmographics", "poor-fit", "job-titles"):
+        f.one(f"wb-icp-{key}").value = "answered in the workshop"
+    for key in ("decision-makers", "stakeholders", "end-users"):
+        f.one(f"wb-icp-{key}").value = "answered in the workshop"
+    people = []
+    for name in ("Cara the commuter", "Dev the dad", "Liz the leisure rider"):
+        add(f, "persona", name)
+        people.append(f.parts["personas"].selected)
+        _fill(
+            f,
+            {
+                "wb-persona-icp": "city-commuters",
+                "wb-persona-segments": tuple(segments[:2]),
+                "wb-persona-demographics-age-range": "30-40",
+                "wb-persona-demographics-location": "Bristol",
+                "wb-persona-goals": "Ride to work",
+                "wb-persona-jobs": "Commute",
+                "wb-persona-pains": "Hills",
+                "wb-persona-gains": "Fitness",
+                "wb-persona-preferred-channels": ("email", "store"),
+                "wb-persona-objections": "Price",
+                "wb-persona-storyline": "Sees a colleague arrive fresh, books a ride.",
+            },
+        )
+
+    # step 4: every stage described, with entry and exit criteria
+    f = stages.form(ws)
+    forms.append(f)
+    for stage in ws.data.stage_ids():
+        f.parts["stages"].select(stage)
+        _fill(
+            f,
+            {
+                "wb-stage-description": f"What the customer does at {stage}",
+                "wb-stage-entry-criteria": "enters",
+                "wb-stage-exit-criteria": "leaves",
+            },
+        )
+
+    # step 3: a digital and a physical touchpoint covering every stage
+    f = touchpoints.form(ws)
+    forms.append(f)
+    for name in ("Website", "Shop test ride"):
+        add(f, "touchpoint", name)
+        _fill(
+            f,
+            {
+                "wb-touchpoint-stages": tuple(ws.data.stage_ids()),
+                "wb-touchpoint-owner": "Marketing",
+                "wb-touchpoint-service-level": "Same day",
+            },
+        )
+    tps = [t.id for t in ws.data.touchpoints]
+
+    # step 5: an import, and a lead-scoring rule
+    f = data_form.form(ws)
+    forms.append(f)
+    from workbook.crm.generate import generate, write_export
+
+    export = write_export(generate(ws.data, contacts=200, seed=3), "hubspot", tmp_path / "x")
+    f.one("wb-data-file").value = str(export)
+    f.one("wb-import").click()
+    add(f, "scoring-rule", "Booked a test ride")
+    f.one("wb-scoring-rule-points").value = "30"
+
+    # step 6: every persona's map, every stage, every lane and an emotion
+    f = journeymap.form(ws, preview=False)
+    forms.append(f)
+    for person in people:
+        f.one("wb-map-persona").value = person
+        for score, stage in enumerate(ws.data.stage_ids()):
+            f.one("wb-map-stage").value = stage
+            _fill(
+                f,
+                {
+                    "wb-map-actions": "does something",
+                    "wb-map-thoughts": "thinks something",
+                    "wb-map-pain-points": "a pain",
+                    "wb-map-opportunities": "an idea",
+                    "wb-map-emotion": str(score - 2),
+                },
+            )
+
+    # step 7: marks, recommendations, experiments, processes, content, the cycle log
+    f = refine.form(ws)
+    forms.append(f)
+    for person in people:
+        f.one("wb-refine-persona").value = person
+        for kind in ("best-moment", "worst-struggle"):
+            f.one("wb-annotation-kind").value = kind
+            f.one("wb-annotation-note").value = "noted"
+            f.one("wb-annotation-add").click()
+        add(f, "recommendation", "Offer rides on Saturdays")
+        _fill(f, {"wb-recommendation-owner": "Shop", "wb-recommendation-touchpoint": tps[1]})
+    f = experiments.form(ws)
+    forms.append(f)
+    add(f, "experiment", "Ride invitation subject line")
+    f = processes.form(ws)
+    forms.append(f)
+    add(f, "process", "Booking a test ride")
+    _fill(
+        f,
+        {
+            "wb-process-key": True,
+            "wb-process-crm-goal": "acquisition",
+            "wb-process-owner": "Shop manager",
+            "wb-process-service-level": "Confirmed within 2 hours",
+            "wb-process-touchpoints": tuple(tps),
+        },
+    )
+    f = content.form(ws)
+    forms.append(f)
+    for stage in ws.data.stage_ids():
+        add(f, "content", f"Guide for {stage}")
+    f = cycle.form(ws, today=dt.date(2027, 1, 15))
+    forms.append(f)
+    add(f, "cycle-entry", "Workshop one done")
+
+    for form in forms:
+        assert_clean(form)
+    left = {
+        s.step.id: [str(m) for m in s.missing]
+        for s in method.completeness(on_disk(ws))
+        if s.missing
+    }
+    assert left == {}
