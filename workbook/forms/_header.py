@@ -6,8 +6,8 @@ belongs to (the whole cycle drawn as a strip), and how complete the workspace is
 step (:func:`workbook.method.completeness`).
 
 The header is drawn again whenever the workspace changes under a step form (a save, a
-reload, an import): :func:`follow` ties a form to the headers shown for its workspace, so the
-to-do list and the counts never lag behind what is on disk.
+reload, an import, another view's save): :func:`keep_header_current` ties a form to the
+headers shown for its workspace, so the to-do list and the counts follow what is on disk.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MODES",
-    "follow",
+    "keep_header_current",
     "open_step",
     "refresh_headers",
     "shown_headers",
@@ -141,7 +141,7 @@ def refresh_headers(ws: OpenWorkspace) -> list[str]:
     return shown_headers(ws)
 
 
-def follow(form: Form) -> Form:
+def keep_header_current(form: Form) -> Form:
     """Redraw the headers of the form's workspace after each of its saves and reloads."""
     if form not in _FOLLOWED:
         _FOLLOWED.add(form)

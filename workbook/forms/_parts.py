@@ -223,7 +223,8 @@ class RowList(widgets.VBox):  # type: ignore[misc]
         try:
             entry = self.new_row(text)
         except ValidationError as exc:
-            self._say(f"Not added: {exc.errors(include_url=False)[0].get('msg', 'invalid')}.")
+            msg = str(exc.errors(include_url=False)[0].get("msg", "is not valid"))
+            self._say(f"Not added: {msg.removeprefix('Value error, ')}.")
             return
         entries = resolve(self.form.ws.data, self.path)
         entries.append(entry)

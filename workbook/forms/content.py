@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from workbook.forms._binding import FieldSpec, Form
-from workbook.forms._header import follow
+from workbook.forms._header import keep_header_current
 from workbook.forms._parts import SafeListEditor
 from workbook.model import CHANNELS, ContentItem
 
@@ -60,4 +60,4 @@ def form(ws: OpenWorkspace) -> Form:
     )
     editor.new_name.placeholder = "title of a new piece of content"
     f.add(content=editor)
-    return follow(f)
+    return keep_header_current(f)

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from workbook.forms._binding import FieldSpec, Form
-from workbook.forms._header import follow
+from workbook.forms._header import keep_header_current
 from workbook.forms._parts import RowList, heading
 from workbook.model import PHASES, CycleEntry
 
@@ -62,4 +62,4 @@ def form(ws: OpenWorkspace, *, today: dt.date | None = None) -> Form:
         placeholder="what this phase produced, in one sentence",
     )
     f.add(heading("Cycle log"), log=log)
-    return follow(f)
+    return keep_header_current(f)

@@ -23,7 +23,7 @@ import ipywidgets as widgets
 
 from workbook.exceptions import CrmImportError, WorkspaceValidationError
 from workbook.forms._binding import FieldSpec, Form, by_id
-from workbook.forms._header import follow, refresh_headers
+from workbook.forms._header import keep_header_current, refresh_headers
 from workbook.forms._parts import RowList, heading
 from workbook.forms.measurement import add_scoring_rules
 
@@ -398,4 +398,4 @@ def form(ws: OpenWorkspace) -> Form:
     f = Form(ws, title="Step 5 - Gather data", css="wb-form-data")
     f.add(imports=ImportPanel(f), stage_names=StageNames(f))
     add_scoring_rules(f)
-    return follow(f)
+    return keep_header_current(f)

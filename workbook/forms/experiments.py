@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from workbook.forms._binding import FieldSpec, Form, ListEditor
-from workbook.forms._header import follow
+from workbook.forms._header import keep_header_current
 from workbook.forms._parts import SafeListEditor, heading, sub_list
 from workbook.model import Experiment, Variant
 
@@ -141,4 +141,4 @@ def form(ws: OpenWorkspace) -> Form:
         ws, title="Experiments: test a change before it reaches everyone", css="wb-form-experiments"
     )
     add_experiments(f, title=None)
-    return follow(f)
+    return keep_header_current(f)

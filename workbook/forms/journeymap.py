@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from workbook.forms._binding import BoundField, FieldSpec, Form, Path
-from workbook.forms._header import follow
+from workbook.forms._header import keep_header_current
 from workbook.model import LANES, Journey, MapCell
 
 if TYPE_CHECKING:
@@ -219,4 +219,4 @@ def form(ws: OpenWorkspace, *, preview: bool = True) -> Form:
     """
     f = Form(ws, title="Step 6 - Journey map", css="wb-form-journeymap")
     f.add(map=MapEditor(f, preview=preview))
-    return follow(f)
+    return keep_header_current(f)

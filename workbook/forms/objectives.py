@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from workbook.forms._binding import FieldSpec, Form, ListEditor
-from workbook.forms._header import follow
+from workbook.forms._header import keep_header_current
 from workbook.forms.measurement import add_kpis, add_okrs
 from workbook.model import CRM_GOALS, Objective
 
@@ -74,4 +74,4 @@ def form(ws: OpenWorkspace) -> Form:
     )
     add_kpis(f)
     add_okrs(f)
-    return follow(f)
+    return keep_header_current(f)

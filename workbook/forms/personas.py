@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from workbook.forms._binding import FieldSpec, Form, ListEditor
-from workbook.forms._header import follow
+from workbook.forms._header import keep_header_current
 from workbook.forms._parts import SafeListEditor, heading
 from workbook.model import CHANNELS, ICP, ICP_QUESTIONS, Persona, Segment
 
@@ -155,4 +155,4 @@ def form(ws: OpenWorkspace) -> Form:
         icps=icps,
     )
     f.add(widgets.HTML("<h4>Personas</h4>"), personas=personas)
-    return follow(f)
+    return keep_header_current(f)

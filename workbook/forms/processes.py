@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from workbook.forms._binding import FieldSpec, Form
-from workbook.forms._header import follow
+from workbook.forms._header import keep_header_current
 from workbook.forms._parts import SafeListEditor
 from workbook.model import CRM_GOALS, Process
 
@@ -48,4 +48,4 @@ def form(ws: OpenWorkspace) -> Form:
         label=lambda p: p.name + (" (key)" if p.key else ""),
     )
     f.add(processes=editor)
-    return follow(f)
+    return keep_header_current(f)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from workbook.forms._binding import FieldSpec, Form, ListEditor
-from workbook.forms._header import follow
+from workbook.forms._header import keep_header_current
 from workbook.model import Annotation, Journey, Recommendation
 
 if TYPE_CHECKING:
@@ -279,4 +279,4 @@ def form(ws: OpenWorkspace) -> Form:
     """The refine form: annotations and recommendations per persona, snapshots and their diff."""
     f = Form(ws, title="Step 7 - Iterate and refine", css="wb-form-refine")
     f.add(map=_RefineEditor(f), versions=SnapshotPanel(f))
-    return follow(f)
+    return keep_header_current(f)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from workbook.forms._binding import FieldSpec, Form, ListEditor
-from workbook.forms._header import follow
+from workbook.forms._header import keep_header_current
 from workbook.model import Stage
 
 if TYPE_CHECKING:
@@ -61,4 +61,4 @@ def form(ws: OpenWorkspace) -> Form:
         ],
     )
     f.add(stages=editor)
-    return follow(f)
+    return keep_header_current(f)

@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from workbook.forms._binding import FieldSpec, Form, ListEditor
-from workbook.forms._header import follow
+from workbook.forms._header import keep_header_current
 from workbook.model import CHANNELS, Touchpoint
 
 if TYPE_CHECKING:
@@ -109,4 +109,4 @@ def form(ws: OpenWorkspace) -> Form:
             f, path=("touchpoints",), noun="touchpoint", fields=TOUCHPOINT_FIELDS, new_item=_new
         )
     )
-    return follow(f)
+    return keep_header_current(f)
