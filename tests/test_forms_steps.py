@@ -204,7 +204,10 @@ def test_refine_annotation_recommendation_snapshot_and_diff(ws: OpenWorkspace) -
     out = form.one("wb-diff-output").value
     assert "Send the quote within a day &lt;b&gt;now&lt;/b&gt;" in out  # user text escaped
     assert "<b>now</b>" not in out
-    assert f"journeys[{persona}].annotations" in out
+    # named as the consultant knows it, never as an internal path
+    name = next(p.name for p in ws.data.personas if p.id == persona).split(",")[0]
+    assert f"{name}&#x27;s map, note Waits a week for a &lt;quote&gt;" in out, out
+    assert "journeys[" not in out
     assert_clean(form)
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from workbook.forms._binding import FieldSpec, Form, ListEditor
+from workbook.forms._binding import FieldSpec, Form, ListEditor, path_text
 from workbook.forms._header import keep_header_current
 from workbook.model import Annotation, Journey, Recommendation
 
@@ -145,16 +145,50 @@ class AnnotationList(widgets.VBox):  # type: ignore[misc]
             self.refresh()
 
 
-def _diff_html(diff: Any) -> str:
-    """A :class:`workbook.store.Diff` as an HTML list (every value escaped: it is user text)."""
+def _short(value: Any, limit: int = 80) -> str:
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("title") or value.get("text") or value.get("id")
+    text = " ".join(str(value).split()) if value is not None else ""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _diff_html(diff: Any, data: Any = None) -> str:
+    """A :class:`workbook.store.Diff` as an HTML list (every value escaped: it is user text).
+
+    Each change names its place as the consultant knows it ("Amara's map, Awareness stage,
+    emotion"), read against ``data`` (the workspace now), never as an internal path.
+    """
     if not diff.changes:
         return f"<i>{html.escape(str(diff))}</i>"
     marks = {"added": ("+", "#2E7D32"), "removed": ("-", "#B00020"), "changed": ("~", "#8A4B00")}
     items = []
     for change in diff.changes:
         mark, colour = marks[change.kind]
-        items.append(f'<li style="color:{colour}">{html.escape(str(change))}</li>')
-    moves = "".join(f"<li>{html.escape(str(m).strip())}</li>" for m in diff.emotion_moves)
+        where = path_text(change.path, data=data)
+        if change.kind in ("added", "removed"):
+            value = change.after if change.kind == "added" else change.before
+            # a whole item is named by its place already ("Amara's map, note ...")
+            text = f"{mark} {where}" + ("" if isinstance(value, dict) else f": {_short(value)}")
+        else:
+            text = f"{mark} {where}: {_short(change.before)} \u2192 {_short(change.after)}"
+        items.append(f'<li style="color:{colour}">{html.escape(text)}</li>')
+
+    def named(items: Any, item_id: str) -> str:
+        return next((str(i.name) for i in items if i.id == item_id), item_id)
+
+    def score(v: float | None) -> str:
+        return "not scored" if v is None else f"{v:+g}"
+
+    moves = "".join(
+        "<li>"
+        + html.escape(
+            f"{named(data.personas if data else [], m.persona).split(',')[0]}'s map, "
+            f"{named(data.stages if data else [], m.stage)}: "
+            f"{score(m.before)} \u2192 {score(m.after)}"
+        )
+        + "</li>"
+        for m in diff.emotion_moves
+    )
     n = len(diff.changes)
     sides = f"{html.escape(diff.a)} &rarr; {html.escape(diff.b)}"
     head = f"<b>{sides}: {n} change{'s' if n != 1 else ''}</b>"
@@ -220,7 +254,7 @@ class SnapshotPanel(widgets.VBox):  # type: ignore[misc]
             self.output.value = "<i>Take a snapshot first, make changes, then compare.</i>"
             return
         diff = self.form.ws.diff(self.before.value, self.after.value)
-        self.output.value = _diff_html(diff)
+        self.output.value = _diff_html(diff, self.form.ws.data)
 
 
 class _RefineEditor(widgets.VBox):  # type: ignore[misc]
