@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "workbook"
 LAYERS: list[set[str]] = [
     {"exceptions", "files"},
     {"model"},
-    {"store", "merge", "method", "theme"},
+    {"store", "merge", "method", "theme", "exports"},
     {"crm"},
     {"analytics"},
     {"journeymap", "charts", "course", "monitor"},

@@ -42,6 +42,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,7 @@ __all__ = [
     "inputs_fingerprint",
     "print_pdf",
     "clean_leftovers",
+    "embedded_data",
     "read_fingerprint",
     "render_report",
     "report_options",
@@ -109,6 +111,16 @@ class ReportOutputs:
         return self.html.with_suffix(".fingerprint.json")
 
     @property
+    def data(self) -> Path:
+        """The numbers behind every chart and table: ``<name>-data.xlsx``."""
+        return self.html.with_name(f"{self.html.stem}-data.xlsx")
+
+    @property
+    def data_folder(self) -> Path:
+        """The same numbers as CSV files, one per sheet: the folder ``<name>-data/``."""
+        return self.html.with_name(f"{self.html.stem}-data")
+
+    @property
     def lock(self) -> Path:
         """Held by the run writing this report (a hidden file; ``*.lock`` is ignored by git)."""
         return self.html.with_name(f".{self.html.name}.lock")
@@ -117,7 +129,14 @@ class ReportOutputs:
         """Temporary files a killed run left beside the report (see :func:`atomic_path`)."""
         folder = self.html.parent
         found: list[Path] = []
-        for final in (self.html, self.notebook, self.pdf, self.fingerprint, self.failed_notebook):
+        for final in (
+            self.html,
+            self.notebook,
+            self.pdf,
+            self.fingerprint,
+            self.failed_notebook,
+            self.data,
+        ):
             pattern = f".{glob.escape(final.name[:200])}.*.tmp*"
             found += [p for p in folder.glob(pattern) if p.is_file()]
         return sorted(found)
@@ -134,6 +153,8 @@ class ReportResult:
     seconds: float
     skipped: bool = False
     warnings: list[str] = field(default_factory=list)
+    #: The spreadsheet and the CSV files written with ``data=True``, the spreadsheet first.
+    data: list[Path] = field(default_factory=list)
 
 
 def report_outputs(
@@ -776,6 +797,65 @@ def _render_files(
     return theme, (outputs.pdf if pdf else None)
 
 
+class _DataLink(HTMLParser):
+    """Finds the appendix's download link (``<a id="wb-report-data" href="data:...">``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.href: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "a" and found.get("id") == "wb-report-data":
+            self.href = found.get("href")
+
+
+def embedded_data(html_text: str) -> bytes | None:
+    """The XLSX workbook the report's appendix carries as a ``data:`` link, or None."""
+    import base64
+    import binascii
+
+    parser = _DataLink()
+    parser.feed(html_text)
+    href = parser.href
+    if not href or not href.startswith("data:") or ";base64," not in href:
+        return None
+    try:
+        return base64.b64decode(href.split(";base64,", 1)[1], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _data_bytes(outputs: ReportOutputs, params: dict[str, Any]) -> bytes:
+    """The spreadsheet of the report just written: the one its appendix carries, or, when
+    the appendix was left out, the sections' tables collected here without the kernel."""
+    data = embedded_data(outputs.html.read_text(encoding="utf-8"))
+    if data is not None:
+        return data
+    from workbook.exports import xlsx_bytes
+    from workbook.sections import render_section, report_context
+
+    ctx = report_context(
+        params["workspace"],
+        sections=params["sections"],
+        report_date=params["report_date"],
+        locale=params["locale"],
+    )
+    for section in ctx.sections:
+        render_section(section, ctx)
+    return xlsx_bytes(ctx.tables)
+
+
+def _remove_data(outputs: ReportOutputs) -> None:
+    """Remove the last run's spreadsheet and CSV files (the folder too, when left empty)."""
+    _remove([outputs.data])
+    folder = outputs.data_folder
+    if folder.is_dir():
+        _remove(sorted(folder.glob("*.csv")))
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
 def render_report(
     workspace: str | Path,
     output: str | Path | None = None,
@@ -788,6 +868,7 @@ def render_report(
     timeout: float | None = DEFAULT_TIMEOUT,
     fingerprint: str | None = None,
     notebook: str | Path | None = None,
+    data: bool = False,
 ) -> ReportResult:
     """Render one client's report.
 
@@ -817,6 +898,11 @@ def render_report(
         next run sees a difference and renders again.
     notebook
         The notebook to run instead of :data:`NOTEBOOK` (it takes the same parameters).
+    data
+        Also write the numbers behind every chart and table beside the report: an XLSX
+        workbook (:attr:`ReportOutputs.data`, the one the appendix links to) and its sheets
+        as CSV files (:attr:`ReportOutputs.data_folder`). Without it, the last run's are
+        removed, so numbers beside a report are always that report's.
 
     Returns
     -------
@@ -835,8 +921,7 @@ def render_report(
     run = _Run(None if timeout is None else time.monotonic() + timeout, timeout)
     ws = _open(workspace)
     ws_path = Path(ws.path)
-    data = ws.data
-    outputs = report_outputs(ws_path, data.client.slug, output)
+    outputs = report_outputs(ws_path, ws.data.client.slug, output)
     params: dict[str, Any] = {
         "workspace": _kernel_cwd_param(ws_path),
         "sections": list(sections) if sections is not None else None,
@@ -864,6 +949,21 @@ def render_report(
         theme, pdf_path = _render_files(
             ws, outputs, params, pdf=pdf, notebook=notebook, kernel_name=kernel_name, run=run
         )
+        written: list[Path] = []
+        if data:
+            from workbook.exports import write_data
+
+            try:
+                written = write_data(
+                    _data_bytes(outputs, params), outputs.data, outputs.data_folder
+                )
+            except OSError as exc:
+                raise ReportError(
+                    f"cannot write the report's numbers to {outputs.data}: {exc.strerror}",
+                    hint="check that the folder can be written to, or choose another with -o",
+                ) from None
+        else:
+            _remove_data(outputs)
         write_atomic(
             outputs.fingerprint,
             json.dumps(
@@ -883,4 +983,5 @@ def render_report(
         fingerprint=fingerprint,
         seconds=time.perf_counter() - start,
         warnings=warns,
+        data=written,
     )

@@ -31,6 +31,7 @@ from workbook.exceptions import ReportError, WorkbookError
 
 __all__ = [
     "REPORT_ORDER",
+    "DATA_SUFFIX",
     "ReportContext",
     "Section",
     "SectionHTML",
@@ -132,6 +133,16 @@ class ReportContext:
     locale: str
     theme: Any
     cache: dict[str, Any] = field(default_factory=dict)
+    #: The numbers behind each chart and table, as the sections drew them: ``(name, frame)``
+    #: in report order (see :meth:`table`); the appendix offers them as a spreadsheet.
+    tables: list[tuple[str, Any]] = field(default_factory=list)
+
+    def table(self, name: str, frame: Any) -> None:
+        """Keep the numbers behind a chart or table: ``frame`` (a DataFrame whose headers
+        carry their units) under ``name``, the heading it has in the report. A name given
+        again replaces the earlier table (a section rendered twice)."""
+        self.tables = [(n, f) for n, f in self.tables if n != name]
+        self.tables.append((name, frame))
 
     @property
     def data(self) -> Any:
@@ -634,7 +645,42 @@ def objectives(ws: Any, ctx: ReportContext) -> str:
                 "fix": k.fix,
             }
         )
+    _objective_numbers(ctx, measured)
     return html_from("objectives.html.j2", rows=rows, kpis=kpis)
+
+
+def _objective_numbers(ctx: ReportContext, measured: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """The objectives and KPIs for the spreadsheet: numbers as numbers, the unit beside."""
+    data = ctx.data
+    cols = [
+        _Col("name", "Name"),
+        _Col("stage", "Stage"),
+        _Col("unit", "Unit"),
+        _Col("baseline", "Baseline", "float", "in the unit"),
+        _Col("target", "Target", "float", "in the unit"),
+        _Col("current", "Measured now", "float", "in the unit"),
+        _Col("status", "Status"),
+        _Col("owner", "Owner"),
+    ]
+    rows = []
+    for kind, items in (("objective", data.objectives), ("kpi", data.measurement.kpis)):
+        for item in items:
+            m = measured.get((kind, item.id))
+            rows.append(
+                {
+                    "name": getattr(item, "title", None) or getattr(item, "name", ""),
+                    "stage": _name_of(data.stages, item.stage)
+                    if getattr(item, "stage", None)
+                    else "",
+                    "unit": item.unit,
+                    "baseline": item.baseline,
+                    "target": item.target,
+                    "current": _num(m, "current"),
+                    "status": _status(m)[0],
+                    "owner": getattr(item, "owner", "") or "",
+                }
+            )
+    ctx.table(_sheet("objectives"), data_frame(rows, cols))
 
 
 def _num(row: dict[str, Any] | None, key: str) -> float | None:
@@ -727,14 +773,64 @@ class _Col:
     key: str
     label: str
     kind: str = "text"  # text, int, float, pct, pts, p, days
+    unit: str = ""  # the unit in the spreadsheet's header ("contacts"); pct, pts and days have one
 
     @property
     def num(self) -> bool:
         return self.kind != "text"
 
+    @property
+    def header(self) -> str:
+        """The column's name in the spreadsheet: its label with its unit."""
+        unit = self.unit or {"pct": "%", "pts": "percentage points", "days": "days"}.get(
+            self.kind, ""
+        )
+        return (
+            f"{self.label} ({unit})"
+            if unit and unit.lower() not in self.label.lower()
+            else (self.label)
+        )
 
-def table(ctx: ReportContext, records: Sequence[dict[str, Any]], columns: Sequence[_Col]) -> str:
-    """An escaped HTML table of records, numbers formatted in the report's locale."""
+    def value(self, value: Any) -> Any:
+        """A cell's value in the spreadsheet: a number as a number (rates in per cent),
+        nothing where the report says "n/a" or "no data"."""
+        if value is None or (isinstance(value, float) and value != value):
+            return None
+        if type(value).__name__ in ("NAType", "NaTType"):
+            return None
+        if not self.num:
+            return value if isinstance(value, (str, int, float)) else str(value)
+        if isinstance(value, str):
+            return None
+        number = float(value)
+        if self.kind in ("pct", "pts"):
+            return round(number * 100, 6)
+        return int(number) if self.kind == "int" and number.is_integer() else number
+
+
+def data_frame(records: Sequence[dict[str, Any]], columns: Sequence[_Col]) -> Any:
+    """The numbers of a table as a DataFrame: headers with units, rates in per cent."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [[c.value(r.get(c.key)) for c in columns] for r in records],
+        columns=[c.header for c in columns],
+    )
+
+
+def table(
+    ctx: ReportContext,
+    records: Sequence[dict[str, Any]],
+    columns: Sequence[_Col],
+    *,
+    name: str | None = None,
+) -> str:
+    """An escaped HTML table of records, numbers formatted in the report's locale.
+
+    With ``name``, its numbers are also kept for the spreadsheet (:meth:`ReportContext.table`).
+    """
+    if name is not None:
+        ctx.table(name, data_frame(records, columns))
 
     def fmt(value: Any, col: _Col) -> str:
         if value is None or (isinstance(value, float) and value != value):  # None or NaN
@@ -757,6 +853,12 @@ def table(ctx: ReportContext, records: Sequence[dict[str, Any]], columns: Sequen
 
     rows = [[(fmt(r.get(c.key), c), c) for c in columns] for r in records]
     return html_from("table.html.j2", columns=columns, rows=rows)
+
+
+def _sheet(section_id: str, part: str = "") -> str:
+    """A table's name in the spreadsheet: its section's heading, and which table if several."""
+    title = get(section_id).title
+    return f"{title} ({part})" if part else title
 
 
 def _records(result: Any) -> list[dict[str, Any]]:
@@ -809,10 +911,12 @@ def appendix(ws: Any, ctx: ReportContext) -> str:
     """Sources, rows, rejects, date range."""
     data = ctx.data
     if not data.data_sources:
-        raise _Missing(
+        # the polite note, and still the numbers of the workshop's tables (objectives)
+        link = _data_link(ctx)
+        return note(
             "No CRM export has been imported for this client, so the report draws on the "
             "workshop material only."
-        )
+        ) + (html_from("appendix.html.j2", data_link=link, only_link=True) if link else "")
     srcs = data.data_sources
     try:  # how many people each source reports, and how many another source reports too
         per_source = {r["source_id"]: r for r in _records(ctx.analytics("people_by_source"))}
@@ -846,8 +950,40 @@ def appendix(ws: Any, ctx: ReportContext) -> str:
     except _Missing:
         history = []
     without = [str(h.get("file") or h["source_id"]) for h in history if not h["has_stage_history"]]
+    ctx.table(
+        _sheet("appendix"),
+        data_frame(
+            [
+                {
+                    "system": s.system,
+                    "file": Path(s.file).name,
+                    "rows": s.rows,
+                    "rejected": s.rejected,
+                    "people": per_source[s.id]["people"] if s.id in per_source else None,
+                    "shared": per_source[s.id]["also_elsewhere"] if s.id in per_source else None,
+                    "first": s.first_event.isoformat() if s.first_event else None,
+                    "last": s.last_event.isoformat() if s.last_event else None,
+                    "imported": s.imported_at.isoformat() if s.imported_at else None,
+                }
+                for s in srcs
+            ],
+            [
+                _Col("system", "Source"),
+                _Col("file", "File"),
+                _Col("rows", "Rows", "int"),
+                _Col("rejected", "Set aside", "int", "rows"),
+                _Col("people", "People", "int"),
+                _Col("shared", "Also in another source", "int", "people"),
+                _Col("first", "First event"),
+                _Col("last", "Last event"),
+                _Col("imported", "Imported"),
+            ],
+        ),
+    )
     return html_from(
         "appendix.html.j2",
+        data_link=_data_link(ctx),
+        only_link=False,
         without=", ".join(without),
         several=len(without) > 1,
         snapshot_only=bool(history) and len(without) == len(history),
@@ -860,6 +996,27 @@ def appendix(ws: Any, ctx: ReportContext) -> str:
         spread=", ".join(spread),
         linked=len(srcs) > 1 and any(r["sources"] > 1 for r in seen),
     )
+
+
+#: The spreadsheet's file name in the appendix link, after the client's slug.
+DATA_SUFFIX = "-report-data.xlsx"
+
+
+def _data_link(ctx: ReportContext) -> dict[str, str] | None:
+    """The appendix's download link: the numbers of every table so far, as an XLSX ``data:``
+    URI, so the one HTML file carries them. None when no section kept a table."""
+    import base64
+
+    from workbook.exports import XLSX_TYPE, xlsx_bytes
+
+    if not ctx.tables:
+        return None
+    data = base64.b64encode(xlsx_bytes(ctx.tables)).decode("ascii")
+    return {
+        "file": f"{ctx.data.client.slug}{DATA_SUFFIX}",
+        "href": f"data:{XLSX_TYPE};base64,{data}",
+        "sheets": str(len(ctx.tables)),
+    }
 
 
 def _missing(value: Any) -> bool:
@@ -886,8 +1043,10 @@ def experiments(ws: Any, ctx: ReportContext) -> str:
         for r in _records(ctx.analytics("experiment_decisions", needs_data=False))
     }
     items = []
+    numbers: list[dict[str, Any]] = []
     for e in exps:
         rows = [r for r in variants if r.get("experiment") == e.id]
+        numbers += [{**r, "experiment_name": e.name} for r in rows]
         d = decisions.get(e.id) or {}
         # "Stop. After 433 contacts...": the decision, then its reason as a sentence.
         verdict = ". ".join(
@@ -929,6 +1088,24 @@ def experiments(ws: Any, ctx: ReportContext) -> str:
                 "decision": e.decision,
             }
         )
+    ctx.table(
+        _sheet("experiments"),
+        data_frame(
+            [{k: (None if _missing(v) else v) for k, v in r.items()} for r in numbers],
+            [
+                _Col("experiment_name", "Experiment"),
+                _Col("variant_name", "Variant"),
+                _Col("log_exposed", "Event log: leads", "int", "contacts"),
+                _Col("log_converted", "Event log: converted", "int", "contacts"),
+                _Col("log_rate", "Event log: conversion", "pct"),
+                _Col("typed_exposed", "Typed: leads", "int", "contacts"),
+                _Col("typed_converted", "Typed: converted", "int", "contacts"),
+                _Col("typed_rate", "Typed: conversion", "pct"),
+                _Col("lift", "Lift on control", "pts"),
+                _Col("p_value", "p-value", "p"),
+            ],
+        ),
+    )
     return html_from("experiments.html.j2", items=items)
 
 
@@ -1003,6 +1180,16 @@ def funnel(ws: Any, ctx: ReportContext) -> str:
         # each deal's current stage only: counts of where deals stand, not a funnel
         for r in recs:
             r["count"] = ctx.number(r["contacts"]) if r.get("has_data") else "no data"
+        ctx.table(
+            _sheet("funnel"),
+            data_frame(
+                [{**r, "contacts": r["contacts"] if r.get("has_data") else None} for r in recs],
+                [
+                    _Col("stage_name", "Stage"),
+                    _Col("contacts", "Contacts whose deal is there now", "int"),
+                ],
+            ),
+        )
         return html_from("funnel_snapshot.html.j2", files=", ".join(without)) + table(
             ctx,
             recs,
@@ -1049,13 +1236,14 @@ def funnel(ws: Any, ctx: ReportContext) -> str:
         recs,
         [
             _Col("stage_label", "Stage"),
-            _Col("contacts", "Ever reached", "int"),
+            _Col("contacts", "Ever reached", "int", "contacts"),
             _Col("share_of_first", "Of first stage", "pct"),
             _Col("conversion_to_next", "Go on to the next stage", "pct"),
-            _Col("drop_off", "Stop here", "int"),
-            _Col("in_order", "Reached in order", "int"),
+            _Col("drop_off", "Stop here", "int", "contacts"),
+            _Col("in_order", "Reached in order", "int", "contacts"),
             _Col("in_order_rate", "Go on, in order", "pct"),
         ],
+        name=_sheet("funnel"),
     )
     flow = ""
     try:
@@ -1086,16 +1274,16 @@ def funnel(ws: Any, ctx: ReportContext) -> str:
             won=ctx.number(won) if won else "",
             lost=ctx.number(lost) if lost else "",
         )
-        flow += table(
-            ctx,
-            sorted(moves, key=lambda m: -int(m["moves"]))[:10],
-            [
-                _Col("from_stage_name", "From"),
-                _Col("to_stage_name", "To"),
-                _Col("moves", "Moves", "int"),
-                _Col("direction", "Direction"),
-            ],
-        )
+        move_cols = [
+            _Col("from_stage_name", "From"),
+            _Col("to_stage_name", "To"),
+            _Col("moves", "Moves", "int"),
+            _Col("direction", "Direction"),
+        ]
+        ranked = sorted(moves, key=lambda m: -int(m["moves"]))
+        flow += table(ctx, ranked[:10], move_cols)
+        # the report shows the ten most common moves; the spreadsheet has them all
+        ctx.table(_sheet("funnel", "moves"), data_frame(ranked, move_cols))
     return intro + chart + tbl + flow
 
 
@@ -1119,11 +1307,12 @@ def timing(ws: Any, ctx: ReportContext) -> str:
         [
             _Col("stage_name", "Stage"),
             _Col("spells", "Completed stays", "int"),
-            _Col("closed_spells", "Of which a deal's close ended", "int"),
-            _Col("open_spells", "Still there", "int"),
+            _Col("closed_spells", "Of which a deal's close ended", "int", "stays"),
+            _Col("open_spells", "Still there", "int", "stays"),
             _Col("median_days", "Median days", "days"),
             _Col("p90_days", "90% within, days", "days"),
         ],
+        name=_sheet("timing"),
     )
     ttc = (_summary_numbers(ctx).get("time_to_close") or {}) if ctx.has_crm_data() else {}
     if ttc.get("median_days") is not None:
@@ -1175,7 +1364,16 @@ def touchpoints(ws: Any, ctx: ReportContext) -> str:
     for r in usage:
         name = str(r.get("touchpoint_name") or r.get("touchpoint"))
         totals[name] = totals.get(name, 0) + float(r.get("contacts") or 0)
-    top = sorted(totals.items(), key=lambda kv: -kv[1])[:12]
+    ranked = sorted(totals.items(), key=lambda kv: -kv[1])
+    top = ranked[:12]
+    # the chart shows the twelve most used; the spreadsheet has every touchpoint
+    ctx.table(
+        _sheet("touchpoints", "use"),
+        data_frame(
+            [{"name": k, "contacts": v} for k, v in ranked],
+            [_Col("name", "Touchpoint"), _Col("contacts", "Contacts, summed over stages", "int")],
+        ),
+    )
     chart = svg_chart(
         _bar_spec(
             [{"name": k, "contacts": v} for k, v in top],
@@ -1202,11 +1400,12 @@ def touchpoints(ws: Any, ctx: ReportContext) -> str:
             [
                 _Col("stage_name", "Stage"),
                 _Col("touchpoint_name", "Touchpoint"),
-                _Col("users", "Users", "int"),
+                _Col("users", "Users", "int", "contacts"),
                 _Col("users_rate", "Users going on", "pct"),
                 _Col("non_users_rate", "Others going on", "pct"),
                 _Col("lift", "Lift", "pts"),
             ],
+            name=_sheet("touchpoints", "lift"),
         )
         if rows
         else note("Too few contacts used each touchpoint (fewer than 30) to compare them fairly.")
@@ -1239,7 +1438,17 @@ def attribution(ws: Any, ctx: ReportContext) -> str:
         )
         row[str(r["model"])] = r.get("share")
     key = "markov" if "markov" in models else models[0]
-    rows = sorted(by_tp.values(), key=lambda r: -float(r.get(key) or 0))[:12]
+    ranked = sorted(by_tp.values(), key=lambda r: -float(r.get(key) or 0))
+    rows = ranked[:12]
+    # the report shows the twelve with most credit; the spreadsheet has every touchpoint
+    ctx.table(
+        _sheet("attribution"),
+        data_frame(
+            ranked,
+            [_Col("name", "Touchpoint")]
+            + [_Col(m, f"{_MODELS[m]}: share of won deals", "pct") for m in models],
+        ),
+    )
     intro = (
         "<p>The first four models share the credit for each won deal between the touchpoints "
         "that contact used: all to the first or the last, equally (linear), or mostly to the "

@@ -30,6 +30,12 @@ _TIMEOUT = click.option(
 )
 @click.option("--pdf", is_flag=True, help="Also print an A4 PDF beside the HTML (needs Chromium).")
 @click.option(
+    "--data",
+    is_flag=True,
+    help="Also write the numbers behind every chart and table: an XLSX workbook (one sheet "
+    "per chart or table) and the same sheets as CSV files in a folder, beside the HTML.",
+)
+@click.option(
     "--section", "sections", multiple=True, help="Only this section (repeatable); default: all."
 )
 @click.option("--date", "report_date", help="Date on the cover, YYYY-MM-DD (default: today).")
@@ -39,6 +45,7 @@ def report(
     path: Path,
     output: Path | None,
     pdf: bool,
+    data: bool,
     sections: tuple[str, ...],
     report_date: str | None,
     locale: str,
@@ -61,12 +68,16 @@ def report(
         locale=locale,
         pdf=pdf,
         timeout=timeout,
+        data=data,
     )
     for warning in result.warnings:
         click.secho(f"warning: {warning}", err=True, fg="yellow")
     click.echo(str(result.html))
     if result.pdf is not None:
         click.echo(str(result.pdf))
+    if result.data:
+        click.echo(str(result.data[0]))
+        click.echo(str(result.data[0].with_suffix("")) + "/")
 
 
 @main.command()

@@ -1,0 +1,235 @@
+"""The numbers behind a report's charts and tables: ``workbook report --data`` and the link
+in the appendix (an XLSX workbook embedded as a ``data:`` URI)."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from workbook import sections
+from workbook.cli import main
+from workbook.exports import sheet_names, write_data, xlsx_bytes
+
+DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
+HOSTILE = '=HYPERLINK("http://x","y")'
+OWNER = "@SUM(1+1)"
+
+
+def _cells(book: Any) -> list[Any]:
+    return [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+
+
+# ------------------------------------------------------------------------------ the writer
+
+
+def test_sheet_names_follow_excels_rules() -> None:
+    names = sheet_names(
+        [
+            "Appendix: the data",
+            "What/why [draft]*?",
+            "A heading far longer than thirty-one characters",
+            "A heading far longer than thirty-one characters, again",
+            "funnel",
+            "Funnel",
+            "history",
+            "''",
+        ]
+    )
+    assert names[0] == "Appendix - the data"
+    assert not any(set(n) & set("[]:*?/\\") for n in names)
+    assert all(0 < len(n) <= 31 for n in names)
+    assert len({n.lower() for n in names}) == len(names)
+    assert names[3].endswith("(2)") and names[5] == "Funnel (2)"
+    assert names[6] != "history" and names[7] == "Table"
+
+
+def test_text_that_looks_like_a_formula_stays_text(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "Touchpoint": [HOSTILE, "+1", "-x", "@y", "\tz", "\rw", "plain"],
+            "Contacts": [1, 2, -3, 4, 5, 6, 7],
+        }
+    )
+    data = xlsx_bytes([("Touchpoints", frame)])
+    book = load_workbook(io.BytesIO(data))
+    assert not [c.coordinate for c in _cells(book) if c.data_type == "f"]
+    values = [row[0] for row in book["Touchpoints"].iter_rows(min_row=2, values_only=True)]
+    assert values == ["'" + HOSTILE, "+1", "'-x", "'@y", "'\tz", "'\rw", "plain"]
+    numbers = [row[1] for row in book["Touchpoints"].iter_rows(min_row=2, values_only=True)]
+    assert numbers == [1, 2, -3, 4, 5, 6, 7]  # a negative number stays a number
+
+    written = write_data(data, tmp_path / "n.xlsx", tmp_path / "n")
+    assert written == [tmp_path / "n.xlsx", tmp_path / "n" / "01-touchpoints.csv"]
+    with written[1].open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["Touchpoint", "Contacts"] and rows[1] == ["'" + HOSTILE, "1"]
+
+
+def test_a_second_write_removes_csv_files_of_tables_gone(tmp_path: Path) -> None:
+    one = pd.DataFrame({"Contacts": [1]})
+    write_data(xlsx_bytes([("A", one), ("B", one)]), tmp_path / "d.xlsx", tmp_path / "d")
+    write_data(xlsx_bytes([("A", one)]), tmp_path / "d.xlsx", tmp_path / "d")
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["01-a.csv"]
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+
+class _Link(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.attrs: dict[str, str | None] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a" and dict(attrs).get("id") == "wb-report-data":
+            self.attrs = dict(attrs)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    """The demo with a hostile touchpoint name and objective owner, rendered with --data."""
+    ws = tmp_path_factory.mktemp("data") / "demo"
+    shutil.copytree(DEMO, ws, ignore=shutil.ignore_patterns("reports", "*.lock"))
+    doc = yaml.safe_load((ws / "workspace.yaml").read_text(encoding="utf-8"))
+    doc["touchpoints"][0]["name"] = HOSTILE
+    doc["objectives"][0]["owner"] = OWNER
+    (ws / "workspace.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    res = CliRunner().invoke(main, ["report", str(ws), "--data", "--date", "2026-12-01"])
+    assert res.exit_code == 0, res.output
+    return ws, res
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
+def test_report_data_writes_xlsx_and_csv(rendered: tuple[Path, Any]) -> None:
+    ws, res = rendered
+    reports = ws / "reports"
+    xlsx = reports / "tideway-rowing-report-data.xlsx"
+    folder = reports / "tideway-rowing-report-data"
+    assert str(xlsx) in res.output and xlsx.is_file()
+    book = load_workbook(xlsx)
+    names = book.sheetnames
+    # one sheet per chart or table, named as the report's headings
+    assert names == [
+        "Objectives and KPIs",
+        "Funnel and flow",
+        "Funnel and flow (moves)",
+        "Time in stage",
+        "Touchpoint performance (use)",
+        "Touchpoint performance (lift)",
+        "Attribution of won deals",
+        "Experiments and decisions",
+        "Appendix - the data",
+    ]
+    html = (reports / "tideway-rowing-report.html").read_text(encoding="utf-8")
+    for name in names:
+        heading = sections.get(
+            {
+                "Objectives": "objectives",
+                "Funnel": "funnel",
+                "Time": "timing",
+                "Touchpoint": "touchpoints",
+                "Attribution": "attribution",
+                "Experiments": "experiments",
+                "Appendix": "appendix",
+            }[name.split()[0]]
+        ).title
+        assert f"{heading}</h2>" in html
+        assert name.startswith(heading.replace(":", " -"))
+    # units in the headers
+    header = {name: [c.value for c in book[name][1]] for name in names}
+    assert header["Funnel and flow"][:3] == [
+        "Stage",
+        "Ever reached (contacts)",
+        "Of first stage (%)",
+    ]
+    assert "Median days" in header["Time in stage"]
+    assert "Lift (percentage points)" in header["Touchpoint performance (lift)"]
+    # the same sheets as CSV files, in order
+    csvs = sorted(folder.glob("*.csv"))
+    assert len(csvs) == len(names)
+    for path, name in zip(csvs, names, strict=True):
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            rows = list(csv.reader(f))
+        sheet = [
+            ["" if v is None else str(v) for v in row]
+            for row in book[name].iter_rows(values_only=True)
+        ]
+        assert rows == sheet, name
+    # no formula anywhere; hostile names come out as text
+    assert not [c.coordinate for c in _cells(book) if c.data_type == "f"]
+    texts = {c.value for c in _cells(book) if isinstance(c.value, str)}
+    assert "'" + HOSTILE in texts and HOSTILE not in texts
+    assert "'" + OWNER in texts
+    # pseudonymised: no e-mail address in any cell
+    assert not [t for t in texts if "@" in t and t != "'" + OWNER]
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
+def test_funnel_sheet_equals_the_analytics(rendered: tuple[Path, Any]) -> None:
+    from workbook.analytics import Engine, funnel
+    from workbook.store import open_workspace
+
+    ws, _ = rendered
+    expected = funnel(Engine.for_workspace(open_workspace(ws)))
+    book = load_workbook(ws / "reports" / "tideway-rowing-report-data.xlsx")
+    rows = list(book["Funnel and flow"].iter_rows(min_row=2, values_only=True))
+    assert len(rows) == len(expected)
+    for row, (_, want) in zip(rows, expected.iterrows(), strict=True):
+        assert str(row[0]).startswith(str(want["stage_name"]))
+        if want["has_data"]:
+            assert row[1] == int(want["contacts"])
+            assert row[2] == pytest.approx(float(want["share_of_first"]) * 100)
+        else:
+            assert row[1] is None
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
+def test_appendix_link_carries_the_same_workbook(rendered: tuple[Path, Any]) -> None:
+    ws, _ = rendered
+    html = (ws / "reports" / "tideway-rowing-report.html").read_text(encoding="utf-8")
+    link = _Link()
+    link.feed(html)
+    assert link.attrs is not None, "no data link in the appendix"
+    assert link.attrs["download"] == "tideway-rowing-report-data.xlsx"
+    href = str(link.attrs["href"])
+    prefix = "data:application/vnd.openxmlformats-officedocument.spreadsheetml.sheet;base64,"
+    assert href.startswith(prefix)
+    embedded = base64.b64decode(href[len(prefix) :])
+    assert embedded == (ws / "reports" / "tideway-rowing-report-data.xlsx").read_bytes()
+    book = load_workbook(io.BytesIO(embedded))
+    assert "Funnel and flow" in book.sheetnames
+    assert html.index('id="wb-report-data"') > html.index('id="appendix"')
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
+def test_data_without_the_appendix_and_removed_without_the_flag(demo_copy: Path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(
+        main, ["report", str(demo_copy), "--section", "funnel", "--section", "timing", "--data"]
+    )
+    assert res.exit_code == 0, res.output
+    reports = demo_copy / "reports"
+    html = (reports / "tideway-rowing-report.html").read_text(encoding="utf-8")
+    assert 'id="wb-report-data"' not in html  # no appendix, no link
+    book = load_workbook(reports / "tideway-rowing-report-data.xlsx")
+    assert book.sheetnames == ["Funnel and flow", "Funnel and flow (moves)", "Time in stage"]
+    # a render without --data leaves no numbers of another run beside the report
+    res = runner.invoke(main, ["report", str(demo_copy), "--section", "funnel"])
+    assert res.exit_code == 0, res.output
+    assert not (reports / "tideway-rowing-report-data.xlsx").exists()
+    assert not (reports / "tideway-rowing-report-data").exists()

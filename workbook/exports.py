@@ -1,0 +1,164 @@
+"""The numbers behind a report's charts and tables, as a spreadsheet and as CSV files.
+
+Each table is a pandas DataFrame with a name (the heading it has in the report) and headers
+that carry their unit ("Ever reached (contacts)", "Median days"). :func:`xlsx_bytes` writes
+them as one XLSX workbook, one sheet per table; :func:`write_data` puts that workbook on disk
+with the same sheets as CSV files in a folder beside it.
+
+Every text cell is made plain first (:func:`workbook.files.plain_frame`: a text starting with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'``), and every text
+cell of the workbook is typed as text, so no cell is ever a formula, whatever a client typed
+into a persona or touchpoint name.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbook.files import atomic_path, plain_cell, plain_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["XLSX_TYPE", "sheet_names", "tables_from_xlsx", "write_data", "xlsx_bytes"]
+
+#: The media type of an XLSX workbook (for a ``data:`` link).
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: Excel's longest sheet name.
+_MAX = 31
+#: Characters Excel refuses in a sheet name.
+_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
+
+
+def sheet_names(names: Sequence[str]) -> list[str]:
+    """Names Excel accepts for ``names``, in order: forbidden characters become spaces or
+    dashes, each is cut to 31 characters, and repeats (Excel ignores case) get a number."""
+    out: list[str] = []
+    taken: set[str] = set()
+    for raw in names:
+        name = _FORBIDDEN.sub(lambda m: "-" if m.group() in "/\\" else " ", raw.replace(":", " -"))
+        name = re.sub(r"\s+", " ", name).strip().strip("'").strip() or "Table"
+        if name.lower() == "history":  # reserved by Excel
+            name = "History (table)"
+        name = name[:_MAX].rstrip()
+        candidate, n = name, 2
+        while candidate.lower() in taken:
+            tail = f" ({n})"
+            candidate = name[: _MAX - len(tail)].rstrip() + tail
+            n += 1
+        taken.add(candidate.lower())
+        out.append(candidate)
+    return out
+
+
+def _cell(value: Any) -> Any:
+    """A value openpyxl can write: NaN and pandas' NA become empty, numpy numbers plain."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if type(value).__name__ in ("NAType", "NaTType"):
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()  # numpy scalars
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def xlsx_bytes(tables: Sequence[tuple[str, pd.DataFrame]]) -> bytes:
+    """An XLSX workbook with one sheet per ``(name, frame)``, headers in bold.
+
+    Text cells are made plain (:func:`~workbook.files.plain_frame`) and typed as text, so
+    none is read as a formula. A workbook with no table has one sheet saying so.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    first = book.active
+    if first is not None:
+        book.remove(first)
+    bold = Font(bold=True)
+    names = sheet_names([name for name, _ in tables])
+    for name, (_, frame) in zip(names, tables, strict=True):
+        sheet = book.create_sheet(name)
+        safe = plain_frame(frame)
+        rows: list[list[Any]] = [[str(c) for c in safe.columns]]
+        rows += [[_cell(v) for v in row] for row in safe.itertuples(index=False, name=None)]
+        for r, values in enumerate(rows, start=1):
+            for c, value in enumerate(values, start=1):
+                cell = sheet.cell(row=r, column=c, value=value)
+                if isinstance(value, str):
+                    cell.value = plain_cell(value)
+                    cell.data_type = "s"  # text, never a formula
+                if r == 1:
+                    cell.font = bold
+        for c, header in enumerate(rows[0], start=1):
+            longest = max(len(str(row[c - 1] or "")) for row in rows)
+            sheet.column_dimensions[sheet.cell(row=1, column=c).column_letter].width = min(
+                60, max(10, longest + 2, len(header) + 2)
+            )
+        sheet.freeze_panes = "A2"
+    if not tables:
+        sheet = book.create_sheet("No tables")
+        cell = sheet.cell(row=1, column=1, value="This report has no chart or table yet.")
+        cell.data_type = "s"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def tables_from_xlsx(data: bytes) -> list[tuple[str, list[list[Any]]]]:
+    """The sheets of an XLSX workbook as ``(name, rows)``, each row a list of cell values."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    try:
+        return [
+            (sheet.title, [list(row) for row in sheet.iter_rows(values_only=True)])
+            for sheet in book.worksheets
+        ]
+    finally:
+        book.close()
+
+
+def _csv_name(number: int, sheet: str) -> str:
+    """``02-funnel-and-flow-moves.csv``: the sheet's place in the workbook, then its name."""
+    words = re.findall(r"\w+", sheet.lower())
+    return f"{number:02d}-" + ("-".join(words) or "table") + ".csv"
+
+
+def write_data(data: bytes, xlsx: Path, folder: Path) -> list[Path]:
+    """Write the workbook ``data`` to ``xlsx`` and each of its sheets as a CSV in ``folder``.
+
+    The CSV files (UTF-8 with a byte-order mark, so Excel reads accents right) hold the same
+    cells as the sheets, and the CSV files of an earlier run that this one does not write
+    are removed. Every file is written whole (:func:`~workbook.files.atomic_path`). Returns
+    the files written, the workbook first.
+    """
+    with atomic_path(xlsx) as tmp:
+        tmp.write_bytes(data)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [xlsx]
+    names: list[str] = []
+    for number, (sheet, rows) in enumerate(tables_from_xlsx(data), start=1):
+        name = _csv_name(number, sheet)
+        names.append(name)
+        with (
+            atomic_path(folder / name) as tmp,
+            tmp.open("w", encoding="utf-8-sig", newline="") as f,
+        ):
+            writer = csv.writer(f)
+            for row in rows:
+                writer.writerow(["" if v is None else plain_cell(v) for v in row])
+        written.append(folder / name)
+    for old in folder.glob("*.csv"):
+        if old.name not in names:
+            old.unlink()
+    return written
