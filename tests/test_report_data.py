@@ -83,6 +83,48 @@ def test_a_second_write_removes_csv_files_of_tables_gone(tmp_path: Path) -> None
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["01-a.csv"]
 
 
+def _workspace(**extra: Any) -> Any:
+    from workbook.model import Client, Objective, Workspace
+
+    return Workspace(
+        client=Client(name="Northwind", slug="northwind", engagement="Journey review"),
+        **extra,
+        objectives=[
+            Objective(
+                id="conv", title=HOSTILE, kpi="Demo to trial", unit="%", baseline=18, target=25
+            )
+        ],
+    )
+
+
+def test_a_workspace_without_crm_data_still_links_its_tables() -> None:
+    """No CRM import: the appendix keeps its polite note and links the workshop's tables."""
+    ctx = sections.report_context(_workspace(), report_date="2026-03-01")
+    sections.render_section("objectives", ctx)
+    html = str(sections.render_section("appendix", ctx))
+    assert "No CRM export has been imported" in html
+    link = _Link()
+    link.feed(html)
+    assert link.attrs is not None and link.attrs["download"] == "northwind-report-data.xlsx"
+    book = load_workbook(io.BytesIO(base64.b64decode(str(link.attrs["href"]).split(",", 1)[1])))
+    assert book.sheetnames == ["Objectives and KPIs"]
+    row = next(book["Objectives and KPIs"].iter_rows(min_row=2, values_only=True))
+    assert row[:5] == ("'" + HOSTILE, None, "%", 18, 25)
+    assert not [c for c in _cells(book) if c.data_type == "f"]
+
+
+def test_an_empty_workspace_gets_the_note_and_no_link() -> None:
+    from workbook.model import Client, Workspace
+
+    ws = Workspace(client=Client(name="Empty", slug="empty", engagement="Journey review"))
+    ctx = sections.report_context(ws, report_date="2026-03-01")
+    for sid in sections.names():
+        sections.render_section(sid, ctx)
+    html = str(sections.render_section("appendix", ctx))
+    assert "No CRM export has been imported" in html and "wb-report-data" not in html
+    assert ctx.tables == []
+
+
 # --------------------------------------------------------------------------- the pipeline
 
 
@@ -122,7 +164,9 @@ def test_report_data_writes_xlsx_and_csv(rendered: tuple[Path, Any]) -> None:
     names = book.sheetnames
     # one sheet per chart or table, named as the report's headings
     assert names == [
+        "Executive summary",
         "Objectives and KPIs",
+        "Journey maps",
         "Funnel and flow",
         "Funnel and flow (moves)",
         "Time in stage",
@@ -136,7 +180,9 @@ def test_report_data_writes_xlsx_and_csv(rendered: tuple[Path, Any]) -> None:
     for name in names:
         heading = sections.get(
             {
+                "Executive": "summary",
                 "Objectives": "objectives",
+                "Journey": "journeys",
                 "Funnel": "funnel",
                 "Time": "timing",
                 "Touchpoint": "touchpoints",
@@ -194,6 +240,21 @@ def test_funnel_sheet_equals_the_analytics(rendered: tuple[Path, Any]) -> None:
             assert row[2] == pytest.approx(float(want["share_of_first"]) * 100)
         else:
             assert row[1] is None
+    # the maps' measured row: each mapped persona's own funnel
+    by_persona = funnel(Engine.for_workspace(open_workspace(ws)), by="persona")
+    names = {
+        p["id"]: p["name"] for p in yaml.safe_load((ws / "workspace.yaml").read_text())["personas"]
+    }
+    want = {
+        (names[r.persona], r.stage_name): int(r.contacts)
+        for r in by_persona.itertuples()
+        if r.has_data
+    }
+    got = {
+        (row[0], row[1]): row[2]
+        for row in book["Journey maps"].iter_rows(min_row=2, values_only=True)
+    }
+    assert got and all(got[key] == want[key] for key in got)
 
 
 @pytest.mark.kernel

@@ -512,14 +512,19 @@ def summary(ws: Any, ctx: ReportContext) -> str:
     data = ctx.data
     nums = _summary_numbers(ctx)
     figures: list[tuple[str, str]] = []
+    numbers: list[dict[str, Any]] = []  # the same figures for the spreadsheet
     sentences: list[str] = []
     if nums:
         if nums.get("contacts"):
             figures.append(("contacts analysed", ctx.number(nums["contacts"])))
+            numbers.append({"figure": "Contacts analysed", "value": nums["contacts"]})
         conv = nums.get("conversions") or {}
         if conv.get("win_rate") is not None:
             # won deals / (won + lost deals); the contacts' view is not a win rate
             figures.append(("win rate on decided deals", ctx.percent(conv["win_rate"])))
+            numbers.append(
+                {"figure": "Win rate on decided deals (%)", "value": 100 * conv["win_rate"]}
+            )
         ttc = nums.get("time_to_close") or {}
         if ttc.get("median_days_from_first_contact") is not None:
             figures.append(
@@ -528,6 +533,17 @@ def summary(ws: Any, ctx: ReportContext) -> str:
                     ctx.number(ttc["median_days_from_first_contact"]),
                 )
             )
+            numbers.append(
+                {
+                    "figure": "Median days, first contact to win",
+                    "value": ttc["median_days_from_first_contact"],
+                }
+            )
+    if numbers:
+        ctx.table(
+            _sheet("summary"),
+            data_frame(numbers, [_Col("figure", "Figure"), _Col("value", "Value", "float")]),
+        )
         b = nums.get("bottleneck")
         if isinstance(b, dict) and b.get("stage"):
             nxt = b.get("next_stage_name")
@@ -765,7 +781,52 @@ def journeys(ws: Any, ctx: ReportContext) -> str:
             if r.status != "dropped"
         ]
         maps.append({"title": title, "html": Markup(_journey_html(ctx, j)), "recs": recs})
+    _journey_numbers(ctx)
     return html_from("journeys.html.j2", maps=maps)
+
+
+def _journey_numbers(ctx: ReportContext) -> None:
+    """The measured row of the maps for the spreadsheet: each mapped persona's own funnel."""
+    data = ctx.data
+    try:
+        kpis = _clean(_records(ctx.analytics("funnel", by="persona")))
+        history = _records(ctx.analytics("stage_history"))
+    except _Missing:
+        return
+    # each deal's current stage only: the maps show counts, no rate (see _journey_html)
+    snapshot = bool(history) and not any(h["has_stage_history"] for h in history)
+    mapped = [j.persona for j in data.journeys]
+    rows = [
+        {
+            **r,
+            "persona_name": _name_of(data.personas, str(r["persona"])),
+            "stage_name": r.get("stage_name") or r["stage"],
+        }
+        for p in dict.fromkeys(mapped)
+        for r in kpis
+        if r.get("persona") == p and r.get("has_data")
+    ]
+    if rows:
+        ctx.table(
+            _sheet("journeys"),
+            data_frame(
+                rows,
+                [
+                    _Col("persona_name", "Persona"),
+                    _Col("stage_name", "Stage"),
+                    _Col("contacts", "Reached the stage", "int", "contacts"),
+                ]
+                + (
+                    []
+                    if snapshot
+                    else [
+                        _Col("share_of_first", "Of first stage", "pct"),
+                        _Col("conversion_to_next", "Go on to the next stage", "pct"),
+                        _Col("drop_off", "Stop here", "int", "contacts"),
+                    ]
+                ),
+            ),
+        )
 
 
 @dataclass(frozen=True)
