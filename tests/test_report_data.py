@@ -125,6 +125,22 @@ def test_an_empty_workspace_gets_the_note_and_no_link() -> None:
     assert ctx.tables == []
 
 
+def test_a_killed_runs_data_temporaries_are_cleaned(tmp_path: Path) -> None:
+    from workbook.report import clean_leftovers, report_outputs
+
+    outputs = report_outputs(tmp_path, "acme")
+    outputs.data_folder.mkdir(parents=True)
+    stale = [
+        outputs.data_folder / ".01-funnel-and-flow.csv.k2j3.tmp",
+        outputs.data.with_name(f".{outputs.data.name}.x1y2.tmp"),
+    ]
+    kept = outputs.data_folder / "01-funnel-and-flow.csv"
+    for path in [*stale, kept]:
+        path.write_text("x", encoding="utf-8")
+    assert sorted(clean_leftovers(outputs)) == sorted(stale)
+    assert kept.is_file() and not any(p.exists() for p in stale)
+
+
 # --------------------------------------------------------------------------- the pipeline
 
 

@@ -139,6 +139,8 @@ class ReportOutputs:
         ):
             pattern = f".{glob.escape(final.name[:200])}.*.tmp*"
             found += [p for p in folder.glob(pattern) if p.is_file()]
+        if self.data_folder.is_dir():  # the CSV files' temporaries
+            found += [p for p in self.data_folder.glob(".*.csv.*.tmp") if p.is_file()]
         return sorted(found)
 
 
