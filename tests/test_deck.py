@@ -84,3 +84,19 @@ def test_a_workspace_without_data_still_gets_a_deck(tmp_path: Path) -> None:
     prs = Presentation(str(path))
     texts = " ".join(t for s in prs.slides for t in _texts(s))
     assert "No CRM export imported yet" in texts
+
+
+def test_batch_writes_each_clients_deck_and_skips_it_when_current(tmp_path: Path) -> None:
+    ws = tmp_path / "client"
+    shutil.copytree(DEMO, ws, ignore=shutil.ignore_patterns("reports"))
+    runner = CliRunner()
+    first = runner.invoke(main, ["batch", str(ws), "--jobs", "1"])
+    assert first.exit_code == 0, first.output
+    deck = ws / "reports" / "tideway-rowing-deck.pptx"
+    assert not deck.exists()  # only when asked
+    # a current report without its deck is rendered again when the deck is asked for
+    second = runner.invoke(main, ["batch", str(ws), "--jobs", "1", "--deck"])
+    assert second.exit_code == 0 and "1 rendered" in second.output, second.output
+    assert len(Presentation(str(deck)).slides) >= 10
+    third = runner.invoke(main, ["batch", str(ws), "--jobs", "1", "--deck"])
+    assert "1 unchanged (skipped)" in third.output, third.output

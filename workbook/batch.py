@@ -133,6 +133,7 @@ def _check(
     options: dict[str, Any],
     notebook: str | Path | None,
     pdf: bool,
+    deck: bool = False,
 ) -> tuple[str, str | None]:
     """The inputs' fingerprint, and the report's path when it is current (else None).
 
@@ -152,11 +153,19 @@ def _check(
     fresh = read_fingerprint(outputs) == current
     if pdf and not outputs.pdf.is_file():
         fresh = False
+    if deck and not deck_path(outputs.html).is_file():
+        fresh = False
     if fresh:
         # A run killed before it replaced anything left its temporaries beside a report that
         # is still current: they go now, since no render will come to remove them.
         clean_leftovers(outputs)
     return current, (str(outputs.html) if fresh else None)
+
+
+def deck_path(html: Path) -> Path:
+    """Where a batch writes a client's deck: beside its report, ``<slug>-deck.pptx``."""
+    stem = html.name.removesuffix(".html").removesuffix("-report")
+    return html.with_name(f"{stem}-deck.pptx")
 
 
 def _one_line(text: str) -> str:
@@ -177,7 +186,13 @@ def _render_one(
     try:
         from workbook.report import render_report
 
+        options = dict(options)
+        deck = options.pop("deck", False)
         result = render_report(workspace, output, fingerprint=fingerprint, **options)
+        if deck:
+            from workbook.deck import write_deck
+
+            write_deck(workspace, deck_path(Path(result.html)))
         return ClientResult(workspace, "rendered", str(result.html), time.perf_counter() - start)
     except WorkbookError as exc:
         return ClientResult(
@@ -200,6 +215,7 @@ def run_batch(
     jobs: int | None = None,
     force: bool = False,
     pdf: bool = False,
+    deck: bool = False,
     locale: str = "en_GB",
     timeout: float | None = DEFAULT_TIMEOUT,
     notebook: str | Path | None = None,
@@ -220,6 +236,8 @@ def run_batch(
         Render clients whose inputs have not changed since their last report.
     pdf
         Also print each report to PDF.
+    deck
+        Also write each client's slide deck beside its report (:mod:`workbook.deck`).
     locale
         Locale for dates and numbers.
     timeout
@@ -246,6 +264,7 @@ def run_batch(
     render_options: dict[str, Any] = {
         "locale": locale,
         "pdf": pdf,
+        "deck": deck,
         "timeout": timeout,
         "notebook": None if notebook is None else str(notebook),
     }
@@ -266,7 +285,7 @@ def run_batch(
                 )
                 continue
             seen_slugs[slug] = str(path)
-        fingerprint, html = _check(path, out_dir, slug, options, notebook, pdf)
+        fingerprint, html = _check(path, out_dir, slug, options, notebook, pdf, deck)
         if html is not None and not force:
             results[i] = ClientResult(str(path), "skipped", html)
             continue

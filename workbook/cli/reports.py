@@ -104,6 +104,9 @@ def report(
     "--force", is_flag=True, help="Render even the clients whose inputs have not changed."
 )
 @click.option("--pdf", is_flag=True, help="Also print each report to PDF.")
+@click.option(
+    "--deck", is_flag=True, help="Also write each client's slide deck (PPTX) beside its report."
+)
 @click.option("--locale", default="en_GB", show_default=True, help="Locale for dates and numbers.")
 @_TIMEOUT
 def batch(
@@ -113,6 +116,7 @@ def batch(
     jobs: int | None,
     force: bool,
     pdf: bool,
+    deck: bool,
     locale: str,
     timeout: float,
 ) -> None:
@@ -137,6 +141,7 @@ def batch(
         jobs=jobs,
         force=force,
         pdf=pdf,
+        deck=deck,
         locale=locale,
         timeout=timeout,
         progress=True,
