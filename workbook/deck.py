@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbook.files import atomic_path
+from workbook.sections import name_of, open_recommendations
 
 if TYPE_CHECKING:
     from pptx.presentation import Presentation
@@ -29,7 +30,6 @@ __all__ = ["BODY_FONT", "build_deck", "write_deck"]
 #: The font of body text: one every machine has.
 BODY_FONT = "Arial"
 _W, _H = 13.333, 7.5  # inches: 16:9
-_PRIORITY = {"high": 0, "medium": 1, "low": 2}
 
 
 def _rgb(hex_colour: str) -> Any:
@@ -74,7 +74,7 @@ class _Deck:
     # -- building blocks
 
     def slide(self, title: str, notes: Sequence[str] = ()) -> Any:
-        from pptx.util import Inches, Pt
+        from pptx.util import Inches
 
         s = self.prs.slides.add_slide(self.blank)
         band = s.shapes.add_shape(1, 0, 0, self.prs.slide_width, Inches(0.18))
@@ -88,7 +88,6 @@ class _Deck:
         self.text(s, footer, 0.6, _H - 0.5, 8, 0.3, size=10, colour="#57606A")
         if notes:
             s.notes_slide.notes_text_frame.text = "\n".join(notes)
-        del Pt
         return s
 
     def text(
@@ -280,7 +279,7 @@ def build_deck(workspace: Any, *, today: dt.date | None = None) -> Presentation:
         ]
     else:
         facts.append("No CRM export imported yet: this deck draws on the workshop material only.")
-    recs = _recommendations(data)
+    recs = open_recommendations(data)
     if recs:
         facts.append(
             f"{len(recs)} recommendations open, "
@@ -357,8 +356,8 @@ def build_deck(workspace: Any, *, today: dt.date | None = None) -> Presentation:
         rows = [
             [
                 r.text,
-                _name_of(data.personas, j.persona).split(",")[0],
-                _name_of(data.stages, r.stage),
+                name_of(data.personas, j.persona).split(",")[0],
+                name_of(data.stages, r.stage),
                 r.priority,
                 r.owner or "to agree",
             ]
@@ -400,20 +399,6 @@ def build_deck(workspace: Any, *, today: dt.date | None = None) -> Presentation:
     s = deck.slide("Next steps", steps)
     deck.text(s, steps, 0.8, 1.5, 11.5, 5.2, size=20, bullets=True)
     return deck.prs
-
-
-def _recommendations(data: Any) -> list[tuple[Any, Any]]:
-    pairs = [
-        (j, r)
-        for j in data.journeys
-        for r in j.recommendations
-        if r.status not in ("done", "dropped")
-    ]
-    return sorted(pairs, key=lambda p: _PRIORITY.get(p[1].priority, 9))
-
-
-def _name_of(items: Any, item_id: str | None) -> str:
-    return next((str(i.name) for i in items if i.id == item_id), item_id or "")
 
 
 def write_deck(workspace: Any, path: str | Path, *, today: dt.date | None = None) -> Path:

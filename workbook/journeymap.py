@@ -1028,14 +1028,10 @@ def map_filename(persona_id: str, fmt: str = "html", icp: str | None = None) -> 
     WorkbookError
         A persona or ICP id that is not a slug, or an unknown format.
     """
-    import re
+    from workbook.model import is_slug
 
     for what, value in (("persona", persona_id), ("ICP", icp)):
-        # the model's Slug: lower-case letters and digits in words joined by single hyphens
-        slug = value is None or (
-            len(value) <= 64 and re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", value) is not None
-        )
-        if not slug:
+        if value is not None and not is_slug(value):
             raise WorkbookError(
                 f"cannot name a map file after the {what} id {value!r}",
                 hint="ids are lower-case words joined by hyphens, like studio-owner",

@@ -82,6 +82,7 @@ __all__ = [
     "metric_stages",
     "name_problems",
     "reference_problems",
+    "is_slug",
     "slugify",
     "stage_name_key",
     "stage_name_problems",
@@ -91,9 +92,18 @@ __all__ = [
 SCHEMA_VERSION = 1
 
 _SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+_SLUG_MAX = 64
+
+
+def is_slug(text: str) -> bool:
+    """Whether ``text`` is a valid id (:data:`Slug`): lower-case letters and digits in words
+    joined by single hyphens, at most 64 characters. Safe to use as a file or folder name."""
+    return len(text) <= _SLUG_MAX and re.fullmatch(_SLUG_RE, text) is not None
+
+
 Slug = Annotated[
     str,
-    StringConstraints(pattern=_SLUG_RE, max_length=64),
+    StringConstraints(pattern=_SLUG_RE, max_length=_SLUG_MAX),
     Field(description="A stable identifier: lower-case letters, digits and single hyphens."),
 ]
 # Control characters crash the report's kernel and break the SVG and PNG maps, and no person

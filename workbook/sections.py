@@ -430,7 +430,7 @@ def _items(values: Iterable[Any]) -> list[Any]:
 _PRIORITY = {"high": 0, "medium": 1, "low": 2}
 
 
-def _recommendations(data: Any) -> list[tuple[Any, Any]]:
+def open_recommendations(data: Any) -> list[tuple[Any, Any]]:
     """(journey, recommendation) pairs still open, high priority first, in map order."""
     pairs = [
         (j, r)
@@ -441,7 +441,7 @@ def _recommendations(data: Any) -> list[tuple[Any, Any]]:
     return sorted(pairs, key=lambda p: _PRIORITY.get(p[1].priority, 9))
 
 
-def _name_of(items: Iterable[Any], item_id: str | None) -> str:
+def name_of(items: Iterable[Any], item_id: str | None) -> str:
     for item in items:
         if item.id == item_id:
             return str(item.name)
@@ -475,13 +475,13 @@ def _moments(ctx: ReportContext, kind: str) -> list[str]:
     data = ctx.data
     out = []
     for j in data.journeys:
-        persona = _name_of(data.personas, j.persona)
+        persona = name_of(data.personas, j.persona)
         for a in j.annotations:
             if a.kind != kind:
                 continue
-            where = _name_of(data.stages, a.stage)
+            where = name_of(data.stages, a.stage)
             if a.touchpoint:
-                where += ", " + _name_of(data.touchpoints, a.touchpoint)
+                where += ", " + name_of(data.touchpoints, a.touchpoint)
             out.append(f"{persona} at {where}" + (f": {a.note}" if a.note else ""))
     if not out:  # fall back to the emotion curve: the highest / lowest scored stage per map
         for j in data.journeys:
@@ -492,7 +492,7 @@ def _moments(ctx: ReportContext, kind: str) -> list[str]:
                     kind == "worst-struggle" and score < 0
                 ):
                     out.append(
-                        f"{_name_of(data.personas, j.persona)} at {_name_of(data.stages, st)} "
+                        f"{name_of(data.personas, j.persona)} at {name_of(data.stages, st)} "
                         f"(emotion {score:+.0f} on a scale of -2 to +2)"
                     )
     return out
@@ -582,9 +582,9 @@ def summary(ws: Any, ctx: ReportContext) -> str:
             "text": r.text,
             "priority": r.priority,
             "owner": r.owner,
-            "where": _name_of(data.personas, j.persona) + ", " + _name_of(data.stages, r.stage),
+            "where": name_of(data.personas, j.persona) + ", " + name_of(data.stages, r.stage),
         }
-        for j, r in _recommendations(data)[:3]
+        for j, r in open_recommendations(data)[:3]
     ]
     return html_from(
         "summary.html.j2",
@@ -652,7 +652,7 @@ def objectives(ws: Any, ctx: ReportContext) -> str:
         kpis.append(
             {
                 "name": k.name,
-                "stage": _name_of(data.stages, k.stage) if k.stage else "",
+                "stage": name_of(data.stages, k.stage) if k.stage else "",
                 "baseline": _value(ctx, k.baseline, k.unit),
                 "target": _value(ctx, k.target, k.unit),
                 "current": _value(ctx, _num(m, "current"), k.unit),
@@ -685,7 +685,7 @@ def _objective_numbers(ctx: ReportContext, measured: dict[tuple[str, str], dict[
             rows.append(
                 {
                     "name": getattr(item, "title", None) or getattr(item, "name", ""),
-                    "stage": _name_of(data.stages, item.stage)
+                    "stage": name_of(data.stages, item.stage)
                     if getattr(item, "stage", None)
                     else "",
                     "unit": item.unit,
@@ -766,13 +766,13 @@ def journeys(ws: Any, ctx: ReportContext) -> str:
         raise _Missing("No journey has been mapped yet.")
     maps = []
     for j in data.journeys:
-        title = _name_of(data.personas, j.persona)
+        title = name_of(data.personas, j.persona)
         if j.icp:
-            title += " (" + _name_of(data.icps, j.icp) + ")"
+            title += " (" + name_of(data.icps, j.icp) + ")"
         recs = [
             {
-                "stage": _name_of(data.stages, r.stage),
-                "touchpoint": _name_of(data.touchpoints, r.touchpoint) if r.touchpoint else "",
+                "stage": name_of(data.stages, r.stage),
+                "touchpoint": name_of(data.touchpoints, r.touchpoint) if r.touchpoint else "",
                 "text": r.text,
                 "priority": r.priority,
                 "owner": r.owner,
@@ -799,7 +799,7 @@ def _journey_numbers(ctx: ReportContext) -> None:
     rows = [
         {
             **r,
-            "persona_name": _name_of(data.personas, str(r["persona"])),
+            "persona_name": name_of(data.personas, str(r["persona"])),
             "stage_name": r.get("stage_name") or r["stage"],
         }
         for p in dict.fromkeys(mapped)
@@ -946,9 +946,9 @@ def cycle(ws: Any, ctx: ReportContext) -> str:
             "text": r.text,
             "owner": r.owner or "to be agreed",
             "status": r.status.replace("-", " "),
-            "where": _name_of(data.stages, r.stage),
+            "where": name_of(data.stages, r.stage),
         }
-        for _, r in _recommendations(data)
+        for _, r in open_recommendations(data)
     ]
     todos = [
         {"text": t.text, "owner": t.owner or "to be agreed", "kr": kr.text}

@@ -995,14 +995,12 @@ def import_file(
     )
 
 
-_SOURCE_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-
-
 def _check_source_id(source_id: str, name: str) -> None:
     """Refuse a source id that is not a slug, before any file is touched (it names a folder)."""
-    if len(source_id) <= 64 and _SOURCE_ID.fullmatch(source_id):
+    from workbook.model import is_slug, slugify
+
+    if is_slug(source_id):
         return
-    from workbook.model import slugify
 
     why = (
         f"is {len(source_id)} characters long, at most 64"
