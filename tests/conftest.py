@@ -8,8 +8,16 @@ by skipping them. Every page is opened with the network blocked: any request tha
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import secrets
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,3 +134,86 @@ def offline_page(browser: Any) -> Iterator[tuple[Any, PageLog]]:
         yield page, log
     finally:
         context.close()
+
+
+# ------------------------------------------------------------------------------ JupyterLab
+
+
+@contextlib.contextmanager
+def jupyter_lab(tmp_path: Path, root: Path) -> Iterator[tuple[str, str]]:
+    """A real ``jupyter lab`` serving ``root`` on a free localhost port; yields (base, token).
+
+    Random token; temporary config, runtime and IPython folders, so nothing lands in the home
+    folder; the news pop-up (which asks the internet for news) is turned off.
+    """
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+        "IPYTHONDIR": str(tmp_path / "ipython"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
+    labconfig = tmp_path / "config" / "labconfig"
+    labconfig.mkdir(parents=True)
+    (labconfig / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+    )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    token = secrets.token_hex(16)
+    log = (tmp_path / "lab.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+            "--ip", "127.0.0.1", f"--port={port}", f"--ServerApp.token={token}",
+            f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+            "--ServerApp.port_retries=0",
+        ],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                output = (tmp_path / "lab.log").read_text()[-3000:]
+                pytest.fail("jupyter lab did not start:\n" + output)
+            time.sleep(0.3)
+        yield base, token
+    finally:
+        proc.terminate()  # by PID; SIGTERM also shuts its kernels down
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+KERNEL_IDLE = """() => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    const kernel = panel && panel.sessionContext.session && panel.sessionContext.session.kernel;
+    return !!kernel && kernel.status === 'idle';
+}"""
+
+
+def kernel_ready(page: Any, timeout: float = 90, poll: float = 0.3) -> None:
+    """Wait for the notebook's kernel to be idle, accepting Lab's kernel-choice dialog."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        accept = page.locator(".jp-Dialog .jp-mod-accept")
+        if accept.count() and accept.first.is_visible():
+            accept.first.click()
+        if page.evaluate(KERNEL_IDLE):
+            return
+        time.sleep(poll)
+    pytest.fail("the notebook's kernel never became idle")

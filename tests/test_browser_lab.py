@@ -7,31 +7,27 @@ to anything but that server are blocked and recorded: the forms must not call ou
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHROMIUM_FLAGS, DEMO, ROOT, PageLog, block_network, require_chromium
+from conftest import (
+    CHROMIUM_FLAGS,
+    DEMO,
+    ROOT,
+    PageLog,
+    block_network,
+    jupyter_lab,
+    kernel_ready,
+    require_chromium,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.kernel]
 
 NAME = "Amara E2E <check>"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -42,55 +38,8 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     shutil.copy(ROOT / "notebooks" / "02-personas.ipynb", root / "notebooks")
     ignore = shutil.ignore_patterns("reports", "*.lock")
     shutil.copytree(DEMO, root / "data" / "demo", ignore=ignore)
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
-        "IPYTHONDIR": str(tmp_path / "ipython"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-    }
-    labconfig = tmp_path / "config" / "labconfig"
-    labconfig.mkdir(parents=True)
-    # The news pop-up would cover the notebook (and asks the internet for news).
-    (labconfig / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
-    )
-    port, token = _free_port(), secrets.token_hex(16)
-    log = (tmp_path / "lab.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-            "--ip", "127.0.0.1", f"--port={port}", f"--ServerApp.token={token}",
-            f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-            "--ServerApp.port_retries=0",
-        ],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                output = (tmp_path / "lab.log").read_text()[-3000:]
-                pytest.fail("jupyter lab did not start:\n" + output)
-            time.sleep(0.3)
+    with jupyter_lab(tmp_path, root) as (base, token):
         yield f"{base}/lab/tree/notebooks/02-personas.ipynb?token={token}", root
-    finally:
-        proc.terminate()  # by PID; SIGTERM also shuts its kernels down
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture
@@ -114,29 +63,9 @@ def lab_page(lab: tuple[str, Path]) -> Iterator[tuple[Any, PageLog, str, Path]]:
             browser.close()
 
 
-_KERNEL_IDLE = """() => {
-    const panel = window.jupyterapp.shell.currentWidget;
-    const kernel = panel && panel.sessionContext.session && panel.sessionContext.session.kernel;
-    return !!kernel && kernel.status === 'idle';
-}"""
-
-
-def _kernel_ready(page: Any, timeout: float = 90) -> None:
-    """Wait for an idle kernel, accepting the kernel-choice dialog if Lab shows one."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        accept = page.locator(".jp-Dialog .jp-mod-accept")
-        if accept.count() and accept.first.is_visible():
-            accept.first.click()
-        if page.evaluate(_KERNEL_IDLE):
-            return
-        time.sleep(0.5)
-    pytest.fail("the notebook's kernel never became idle")
-
-
 def _run_all(page: Any) -> None:
     """Clear outputs, run every cell, and wait until the last cell's feedback is shown."""
-    _kernel_ready(page)
+    kernel_ready(page, poll=0.5)
     # Not awaited: the command's promise settles only when every cell has run.
     page.evaluate(
         """() => {
@@ -147,7 +76,7 @@ def _run_all(page: Any) -> None:
     )
     page.wait_for_selector(".wb-form-personas .wb-persona-name input", timeout=90_000)
     page.locator(".jp-OutputArea-output .wb-feedback").nth(1).wait_for(timeout=60_000)
-    _kernel_ready(page)
+    kernel_ready(page, poll=0.5)
 
 
 def test_personas_form_saves_and_survives_a_kernel_restart(

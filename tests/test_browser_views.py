@@ -9,32 +9,28 @@ then they change the same field and the second one is offered both values.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHROMIUM_FLAGS, DEMO, ROOT, PageLog, block_network, require_chromium
+from conftest import (
+    CHROMIUM_FLAGS,
+    DEMO,
+    ROOT,
+    PageLog,
+    block_network,
+    jupyter_lab,
+    kernel_ready,
+    require_chromium,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.kernel]
 
 FORM = ".wb-form-personas"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -47,76 +43,12 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     shutil.copytree(
         DEMO, root / "data" / "demo", ignore=shutil.ignore_patterns("reports", "*.lock")
     )
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
-        "IPYTHONDIR": str(tmp_path / "ipython"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-    }
-    labconfig = tmp_path / "config" / "labconfig"
-    labconfig.mkdir(parents=True)
-    (labconfig / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
-    )
-    port, token = _free_port(), secrets.token_hex(16)
-    log = (tmp_path / "lab.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-            "--ip", "127.0.0.1", f"--port={port}", f"--ServerApp.token={token}",
-            f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-            "--ServerApp.port_retries=0",
-        ],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("jupyter lab did not start:\n" + (tmp_path / "lab.log").read_text())
-            time.sleep(0.3)
+    with jupyter_lab(tmp_path, root) as (base, token):
         yield base, token, root
-    finally:
-        proc.terminate()  # by PID; SIGTERM also shuts its kernels down
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
-_KERNEL_IDLE = """() => {
-    const panel = window.jupyterapp.shell.currentWidget;
-    const kernel = panel && panel.sessionContext.session && panel.sessionContext.session.kernel;
-    return !!kernel && kernel.status === 'idle';
-}"""
-
-
-def _kernel_ready(page: Any, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        accept = page.locator(".jp-Dialog .jp-mod-accept")
-        if accept.count() and accept.first.is_visible():
-            accept.first.click()
-        if page.evaluate(_KERNEL_IDLE):
-            return
-        time.sleep(0.3)
-    pytest.fail("the notebook's kernel never became idle")
 
 
 def _run_all(page: Any) -> None:
-    _kernel_ready(page)
+    kernel_ready(page)
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
 
@@ -185,7 +117,7 @@ def test_two_notebooks_see_each_others_saves_and_ask_on_the_same_field(
                 _run_all(page)
             for page in pages.values():
                 page.wait_for_selector(name_css, timeout=90_000)
-                _kernel_ready(page)
+                kernel_ready(page)
             a, b = pages["a"], pages["b"]
             assert a.locator(name_css).input_value() == persona.name
 
