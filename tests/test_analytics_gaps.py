@@ -86,10 +86,15 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     "amount": 100.0,
                 }
             )
+    _HISTORY.update(contacts=contacts, events=events, deals=deals)
     write_canonical(
         folder, "hand", pd.DataFrame(contacts), pd.DataFrame(events), pd.DataFrame(deals)
     )
     return folder
+
+
+#: The hand-made history, kept to write it again in another row order.
+_HISTORY: dict[str, list[dict[str, object]]] = {}
 
 
 def _persona_ids(folder: Path) -> list[str]:
@@ -188,3 +193,17 @@ def test_the_weak_component_planted_in_the_demo_history_is_ranked_first(
     wide = gaps(ws, stage=stage)
     assert wide.iloc[0].component == f"conversion:{stage}:{persona}"
     assert wide.iloc[0].missed > wide.iloc[1].missed
+
+
+def test_the_row_order_of_the_data_changes_no_number(ws: Path, tmp_path: Path) -> None:
+    shuffled = tmp_path / "client"
+    shuffled.mkdir()
+    demo_without_data(shuffled, DEMO)
+    frames = {
+        k: pd.DataFrame(v).sample(frac=1, random_state=7).reset_index(drop=True)
+        for k, v in _HISTORY.items()
+    }
+    write_canonical(shuffled, "hand", frames["contacts"], frames["events"], frames["deals"])
+    pd.testing.assert_frame_equal(gaps(shuffled), gaps(ws))
+    component = f"conversion:consideration:{X}"
+    pd.testing.assert_frame_equal(drill(shuffled, component), drill(ws, component))

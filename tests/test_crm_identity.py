@@ -353,3 +353,22 @@ def test_an_export_with_both_keys_joins_people_an_email_and_an_id_export_kept_ap
     # and the same export imported again with another match mode is imported, not skipped
     again = import_file(ws, _hubspot(tmp_path / "h", {"101": "ann@example.org"}), match="email")
     assert not again.unchanged
+
+
+def test_two_sources_reporting_a_stage_entry_at_the_same_moment_count_it_once(
+    ws: Path, tmp_path: Path
+) -> None:
+    """A tie on the timestamp: the entry is kept once, from the first source by id."""
+    row = ["ann@example.org", "2025-05-01T08:00:00Z", "consideration"]
+    other = ["bo@example.org", "2025-05-02T08:00:00Z", "awareness"]  # files must differ
+    a = _csv(tmp_path / "a" / "zeta.csv", ["email", "timestamp", "stage"], [row])
+    b = _csv(tmp_path / "b" / "alpha.csv", ["email", "timestamp", "stage"], [row, other])
+    import_file(ws, a)
+    import_file(ws, b)
+    eng = Engine.for_workspace(ws)
+    kept = eng.query(
+        "SELECT source_id FROM events WHERE kind = 'stage' AND stage = 'consideration'"
+    ).source_id.tolist()
+    assert kept == ["generic-alpha"]
+    entries = pq.read_table(ws / "data" / "derived" / "stage_entries.parquet").to_pylist()
+    assert sorted(e["stage"] for e in entries) == ["awareness", "consideration"]
