@@ -280,9 +280,11 @@ def test_fingerprint_covers_the_package_templates() -> None:
     names = {
         p.relative_to(report._PACKAGE).as_posix() for p in files if report._PACKAGE in p.parents
     }
-    assert {"sections.py", "templates/sections/summary.html.j2", "templates/map/map.html.j2"} <= (
-        names
-    )
+    assert {
+        "sections/__init__.py",
+        "templates/sections/summary.html.j2",
+        "templates/map/map.html.j2",
+    } <= (names)
     assert not [n for n in names if "__pycache__" in n]
 
 

@@ -15,6 +15,10 @@ Charts are Vega-Lite specifications turned into static SVG by vl-convert and emb
 ``data:`` images: small, deterministic, printable, no script, no network. We build the specs
 as plain dicts rather than through altair because importing altair costs about two seconds
 in every report kernel (jsonschema's IRI checker), a third of a report's time.
+
+This module holds the registry, the context and the core sections (cover to appendix).
+Sections of a further topic live in a module of their own in this package
+(``workbook.sections.<topic>``), imported at the end of this module so that they register.
 """
 
 from __future__ import annotations
