@@ -47,8 +47,11 @@ __all__ = [
     "LANES",
     "PHASES",
     "SCHEMA_VERSION",
+    "Analysis",
     "Annotation",
     "Branding",
+    "Campaign",
+    "ChannelMix",
     "Client",
     "ContentItem",
     "Cycle",
@@ -56,11 +59,13 @@ __all__ = [
     "DataSource",
     "Demographics",
     "Experiment",
+    "GapFinding",
     "ICP",
     "IgnoredStageName",
     "Journey",
     "KPI",
     "KeyResult",
+    "LaunchCheck",
     "MapCell",
     "Measurement",
     "OKR",
@@ -70,9 +75,12 @@ __all__ = [
     "Recommendation",
     "ScoringRule",
     "Segment",
+    "SeoTarget",
+    "SocialPost",
     "Stage",
     "Todo",
     "Touchpoint",
+    "Validation",
     "ValueProposition",
     "Variant",
     "Workspace",
@@ -254,6 +262,7 @@ PHASES: dict[str, str] = {
 SegmentKind = Literal["geographic", "demographic", "psychographic", "behavioural"]
 Phase = Literal["discover", "measure", "analyse", "design", "validate"]
 Priority = Literal["high", "medium", "low"]
+ContentStatus = Literal["idea", "planned", "in-progress", "ready", "published", "dropped"]
 LaneId = Literal[
     "actions", "touchpoints", "thoughts", "pain_points", "opportunities", "owners", "kpis"
 ]
@@ -624,7 +633,8 @@ class Process(_Model):
 
 
 class ContentItem(_Model):
-    """A piece of content mapped to a stage (design and build)."""
+    """A piece of content mapped to a stage (design and build): the campaign control sheet's
+    planned content, with its date, owner and status."""
 
     id: Slug
     title: ShortText = Field(min_length=1)
@@ -632,6 +642,113 @@ class ContentItem(_Model):
     personas: list[Slug] = Field(default_factory=list)
     channel: Slug | None = None
     automated: bool = False
+    date: dt.date | None = Field(None, description="When it is due to go out.")
+    owner: ShortText = ""
+    status: ContentStatus = "planned"
+
+
+# ------------------------------------------------------------ analyse: go wide, go deep
+
+
+class GapFinding(_Model):
+    """A component of a gap the CRM data cannot see: an interview or workshop finding."""
+
+    id: Slug
+    name: ShortText = Field(min_length=1)
+    stage: Slug | None = None
+    persona: Slug | None = None
+    note: Text = ""
+    contacts: int | None = Field(
+        None, ge=0, description="The consultant's estimate of the contacts it affects."
+    )
+
+
+class Analysis(_Model):
+    """The Analyse phase: the objective whose gap is explained, the components the data
+    cannot see, and the one component the consultant will act on."""
+
+    objective: Slug | None = Field(None, description="Id of the objective analysed.")
+    findings: list[GapFinding] = Field(default_factory=list)
+    targets: dict[ShortText, float] = Field(
+        default_factory=dict,
+        description="Benchmarks typed by the consultant, by gap component id "
+        "('open:email:amara'); they replace the other groups' rate.",
+    )
+    chosen: ShortText | None = Field(
+        None,
+        description="The component to act on: a gap component id from the data "
+        "('conversion:consideration:amara') or 'finding:<id>' for a finding.",
+    )
+    why: Text = Field("", description="Why this one: what the consultant will do about it.")
+
+
+# ------------------------------------------------------- design and build: the campaign
+
+
+class SeoTarget(_Model):
+    id: Slug
+    keyword: ShortText = Field(min_length=1)
+    page: ShortText = Field("", description="The page that should rank, like /rower/noise.")
+    stage: Slug | None = None
+    persona: Slug | None = None
+
+
+class SocialPost(_Model):
+    id: Slug
+    post: ShortText = Field(min_length=1)
+    date: dt.date | None = None
+    channel: Slug | None = None
+    persona: Slug | None = None
+    owner: ShortText = ""
+    status: ContentStatus = "planned"
+
+
+class ChannelMix(_Model):
+    """How much of the effort one channel gets for one persona."""
+
+    id: Slug
+    persona: Slug
+    channel: Slug
+    share: float | None = Field(None, ge=0, le=1, description="Share of the effort, 0 to 1.")
+    priority: Priority | None = None
+    note: ShortText = ""
+
+
+class Campaign(_Model):
+    """The campaign control sheet besides the planned content (``Workspace.content``)."""
+
+    seo: list[SeoTarget] = Field(default_factory=list)
+    social: list[SocialPost] = Field(default_factory=list)
+    channel_mix: list[ChannelMix] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------- validate
+
+
+class LaunchCheck(_Model):
+    """One process or channel tested before launch."""
+
+    id: Slug
+    item: ShortText = Field(min_length=1)
+    process: Slug | None = None
+    touchpoint: Slug | None = None
+    who: ShortText = ""
+    when: dt.date | None = None
+    result: Literal["pass", "fail", "not-run"] = "not-run"
+    evidence: Text = ""
+
+
+class Validation(_Model):
+    """The Validate phase: the launch checklist and how far a KPI may move unflagged."""
+
+    launch: list[LaunchCheck] = Field(default_factory=list)
+    threshold: float | None = Field(
+        None,
+        gt=0,
+        le=10,
+        description="A KPI moved when it changed by this share of its value before "
+        "(0.1 = a tenth); workbook monitor's default when empty.",
+    )
 
 
 class CycleEntry(_Model):
@@ -691,6 +808,9 @@ class Workspace(_Model):
     measurement: Measurement = Field(default_factory=Measurement)
     processes: list[Process] = Field(default_factory=list)
     content: list[ContentItem] = Field(default_factory=list)
+    analysis: Analysis = Field(default_factory=Analysis)
+    campaign: Campaign = Field(default_factory=Campaign)
+    validation: Validation = Field(default_factory=Validation)
     cycle: Cycle = Field(default_factory=Cycle)
     data_sources: list[DataSource] = Field(default_factory=list)
 
@@ -893,6 +1013,31 @@ def _iter_refs(ws: Workspace) -> Iterator[tuple[str, str, str]]:
         yield f"content[{i}].stage", "stage", c.stage
         for j, pid in enumerate(c.personas):
             yield f"content[{i}].personas[{j}]", "persona", pid
+    a = ws.analysis
+    if a.objective:
+        yield "analysis.objective", "objective", a.objective
+    for i, fd in enumerate(a.findings):
+        if fd.stage:
+            yield f"analysis.findings[{i}].stage", "stage", fd.stage
+        if fd.persona:
+            yield f"analysis.findings[{i}].persona", "persona", fd.persona
+    if a.chosen and a.chosen.startswith("finding:"):
+        yield "analysis.chosen", "finding", a.chosen.removeprefix("finding:")
+    for i, seo in enumerate(ws.campaign.seo):
+        if seo.stage:
+            yield f"campaign.seo[{i}].stage", "stage", seo.stage
+        if seo.persona:
+            yield f"campaign.seo[{i}].persona", "persona", seo.persona
+    for i, post in enumerate(ws.campaign.social):
+        if post.persona:
+            yield f"campaign.social[{i}].persona", "persona", post.persona
+    for i, mix in enumerate(ws.campaign.channel_mix):
+        yield f"campaign.channel_mix[{i}].persona", "persona", mix.persona
+    for i, check in enumerate(ws.validation.launch):
+        if check.process:
+            yield f"validation.launch[{i}].process", "process", check.process
+        if check.touchpoint:
+            yield f"validation.launch[{i}].touchpoint", "touchpoint", check.touchpoint
 
 
 def _collections(ws: Workspace) -> dict[str, tuple[str, list[Any]]]:
@@ -910,6 +1055,11 @@ def _collections(ws: Workspace) -> dict[str, tuple[str, list[Any]]]:
         "experiment": ("measurement.experiments", m.experiments),
         "process": ("processes", ws.processes),
         "content item": ("content", ws.content),
+        "finding": ("analysis.findings", ws.analysis.findings),
+        "SEO target": ("campaign.seo", ws.campaign.seo),
+        "social post": ("campaign.social", ws.campaign.social),
+        "channel mix entry": ("campaign.channel_mix", ws.campaign.channel_mix),
+        "launch check": ("validation.launch", ws.validation.launch),
         "data source": ("data_sources", ws.data_sources),
     }
 
