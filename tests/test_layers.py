@@ -14,12 +14,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "workbook"
 LAYERS: list[set[str]] = [
     {"exceptions", "files"},
     {"model"},
-    {"store", "merge", "method", "theme", "exports"},
+    {"store", "merge", "method", "theme", "exports", "syllabus"},
     {"crm"},
     {"analytics"},
     {"journeymap", "charts", "course", "monitor"},
     {"sections", "forms"},
-    {"report", "deck"},
+    {"report", "deck", "course_site"},
     {"batch"},
     {"cli"},
 ]
