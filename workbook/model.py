@@ -495,6 +495,13 @@ class MapCell(_Model):
     emotion: Score | None = None
     pain_points: TextList
     opportunities: TextList
+    recommendations: list[Slug] = Field(
+        default_factory=list,
+        description=(
+            "To-be map only: ids of the journey's recommendations that make this stage's "
+            "changes happen."
+        ),
+    )
 
 
 class Annotation(_Model):
@@ -512,6 +519,19 @@ class Recommendation(_Model):
     priority: Priority = "medium"
     owner: ShortText = ""
     status: Literal["proposed", "agreed", "in-progress", "done", "dropped"] = "proposed"
+    # Opportunity -> solution (text) -> owner -> metric: the chain the refine step follows.
+    opportunity: Text = Field("", description="The pain point or opportunity it answers.")
+    kpi: Slug | None = Field(
+        None, description="The measurement KPI (by id) or, failing that, the objective it moves."
+    )
+    expected_effect: float | None = Field(
+        None,
+        description="Expected change of the KPI in its unit, signed: +4 (points up), -7 (days).",
+    )
+    agreed_on: dt.date | None = Field(None, description="When the client agreed to it.")
+    agreed_value: float | None = Field(
+        None, description="The KPI's value, in its unit, on the day it was agreed."
+    )
 
 
 class Journey(_Model):
@@ -523,6 +543,17 @@ class Journey(_Model):
     stages: dict[Slug, MapCell] = Field(default_factory=dict, description="Cells by stage id.")
     annotations: list[Annotation] = Field(default_factory=list)
     recommendations: list[Recommendation] = Field(default_factory=list)
+    to_be: dict[Slug, MapCell] | None = Field(
+        None,
+        description="The desired journey (Design and build): cells by stage id, same lanes.",
+    )
+
+    def draft_to_be(self) -> dict[str, MapCell]:
+        """A to-be map drafted from the as-is one: a deep copy of every cell, no links yet."""
+        return {
+            sid: cell.model_copy(deep=True, update={"recommendations": []})
+            for sid, cell in self.stages.items()
+        }
 
 
 # -------------------------------------------------------------------------- measurement
@@ -978,6 +1009,10 @@ def _iter_refs(ws: Workspace) -> Iterator[tuple[str, str, str]]:
             yield f"{base}.stages.{st}", "stage", st
             for k, tp in enumerate(cell.touchpoints):
                 yield f"{base}.stages.{st}.touchpoints[{k}]", "touchpoint", tp
+        for st, cell in (jn.to_be or {}).items():
+            yield f"{base}.to_be.{st}", "stage", st
+            for k, tp in enumerate(cell.touchpoints):
+                yield f"{base}.to_be.{st}.touchpoints[{k}]", "touchpoint", tp
         for k, a in enumerate(jn.annotations):
             yield f"{base}.annotations[{k}].stage", "stage", a.stage
             if a.touchpoint:
@@ -1204,6 +1239,52 @@ def reference_problems(ws: Workspace, *, file: str | None = None) -> list[Proble
                     hint=f"use one of: {known}",
                 )
             )
+    problems += _design_problems(ws, ids, file=file)
+    return problems
+
+
+def _design_problems(
+    ws: Workspace, ids: Mapping[str, set[str]], *, file: str | None = None
+) -> list[Problem]:
+    """The to-be map's links and the recommendations' KPIs: a to-be cell links only to
+    recommendations of its own journey (the as-is map links to none), and a recommendation's
+    KPI is a measurement KPI or an objective of the workspace."""
+    problems: list[Problem] = []
+    metrics = ids["kpi"] | ids["objective"]
+    for i, jn in enumerate(ws.journeys):
+        base = f"journeys[{i}]"
+        own = {r.id for r in jn.recommendations}
+        for st, cell in jn.stages.items():
+            if cell.recommendations:
+                problems.append(
+                    Problem(
+                        "the as-is map links to recommendations",
+                        file=file,
+                        field=f"{base}.stages.{st}.recommendations",
+                        hint="link recommendations in the to-be map (to_be), where the change is",
+                    )
+                )
+        for st, cell in (jn.to_be or {}).items():
+            for k, rid in enumerate(cell.recommendations):
+                if rid not in own:
+                    problems.append(
+                        Problem(
+                            f"refers to recommendation {rid!r}, which this map does not have",
+                            file=file,
+                            field=f"{base}.to_be.{st}.recommendations[{k}]",
+                            hint=f"use one of this persona's: {id_listing(own)}",
+                        )
+                    )
+        for k, r in enumerate(jn.recommendations):
+            if r.kpi and r.kpi not in metrics:
+                problems.append(
+                    Problem(
+                        f"refers to KPI {r.kpi!r}, which is neither a KPI nor an objective",
+                        file=file,
+                        field=f"{base}.recommendations[{k}].kpi",
+                        hint=f"use one of: {id_listing(metrics)}",
+                    )
+                )
     return problems
 
 
