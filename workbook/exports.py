@@ -25,7 +25,16 @@ from workbook.files import atomic_path, plain_cell, plain_frame
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["XLSX_TYPE", "sheet_names", "tables_from_xlsx", "write_data", "xlsx_bytes"]
+__all__ = [
+    "CAMPAIGN_SHEETS",
+    "XLSX_TYPE",
+    "campaign_tables",
+    "sheet_names",
+    "tables_from_xlsx",
+    "write_csv",
+    "write_data",
+    "xlsx_bytes",
+]
 
 #: The media type of an XLSX workbook (for a ``data:`` link).
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -144,8 +153,14 @@ def write_data(data: bytes, xlsx: Path, folder: Path) -> list[Path]:
     """
     with atomic_path(xlsx) as tmp:
         tmp.write_bytes(data)
+    return [xlsx, *write_csv(data, folder)]
+
+
+def write_csv(data: bytes, folder: Path) -> list[Path]:
+    """Each sheet of the workbook ``data`` as a CSV file in ``folder`` (made if missing), as
+    :func:`write_data` writes them; CSV files of an earlier run not written now are removed."""
     folder.mkdir(parents=True, exist_ok=True)
-    written = [xlsx]
+    written: list[Path] = []
     names: list[str] = []
     for number, (sheet, rows) in enumerate(tables_from_xlsx(data), start=1):
         name = _csv_name(number, sheet)
@@ -162,3 +177,96 @@ def write_data(data: bytes, xlsx: Path, folder: Path) -> list[Path]:
         if old.name not in names:
             old.unlink()
     return written
+
+
+# ------------------------------------------------------------ the campaign control sheet
+
+#: The campaign control sheet's parts, in the order of its sheets.
+CAMPAIGN_SHEETS = ("SEO targets", "Planned content", "Social calendar", "Channel mix")
+
+
+def campaign_tables(data: Any) -> list[tuple[str, pd.DataFrame]]:
+    """The campaign control sheet of a workspace (:class:`~workbook.model.Workspace`) as
+    four tables, one per part (:data:`CAMPAIGN_SHEETS`), for a marketing team.
+
+    Stages, personas and channels are shown by name; dates as dates; the share of a channel
+    in per cent. Content and posts are in date order (undated last), the channel mix by
+    persona and largest share first.
+    """
+    import pandas as pd
+
+    from workbook.model import CHANNELS
+
+    stages = {s.id: s.name for s in data.stages}
+    order = {s.id: i for i, s in enumerate(data.stages)}
+    personas = {p.id: p.name for p in data.personas}
+    persona_order = {p.id: i for i, p in enumerate(data.personas)}
+
+    def channel(cid: str | None) -> str:
+        return CHANNELS.get(cid, cid) if cid else ""
+
+    def named(names: dict[str, str], key: str | None) -> str:
+        return names.get(key, key) if key else ""
+
+    far = 10**6
+    seo = pd.DataFrame(
+        [
+            [t.keyword, t.page, named(stages, t.stage), named(personas, t.persona)]
+            for t in data.campaign.seo
+        ],
+        columns=["Keyword", "Page", "Stage", "Persona"],
+    )
+    content = sorted(
+        data.content, key=lambda c: (c.date is None, c.date or 0, order.get(c.stage, far))
+    )
+    planned = pd.DataFrame(
+        [
+            [
+                c.title,
+                named(stages, c.stage),
+                ", ".join(personas.get(p, p) for p in c.personas),
+                channel(c.channel),
+                c.date,
+                c.owner,
+                c.status,
+                "yes" if c.automated else "no",
+            ]
+            for c in content
+        ],
+        columns=[
+            "Content",
+            "Stage",
+            "Personas",
+            "Channel",
+            "Date",
+            "Owner",
+            "Status",
+            "Automated",
+        ],
+    )
+    posts = sorted(data.campaign.social, key=lambda p: (p.date is None, p.date or 0))
+    social = pd.DataFrame(
+        [
+            [p.date, channel(p.channel), named(personas, p.persona), p.post, p.owner, p.status]
+            for p in posts
+        ],
+        columns=["Date", "Channel", "Persona", "Post", "Owner", "Status"],
+    )
+    mix_items = sorted(
+        data.campaign.channel_mix,
+        key=lambda m: (persona_order.get(m.persona, far), -(m.share or 0)),
+    )
+    mix = pd.DataFrame(
+        [
+            [
+                named(personas, m.persona),
+                channel(m.channel),
+                None if m.share is None else round(m.share * 100, 6),
+                m.priority or "",
+                m.note,
+            ]
+            for m in mix_items
+        ],
+        columns=["Persona", "Channel", "Share (%)", "Priority", "Note"],
+    )
+    return list(zip(CAMPAIGN_SHEETS, (seo, planned, social, mix), strict=True))
