@@ -25,7 +25,17 @@ from typing import Any
 from workbook.exceptions import Problem, WorkbookError
 from workbook.files import write_atomic
 
-__all__ = ["HISTORY_FILE", "KEEP", "Move", "MonitorResult", "monitor"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "HISTORY_FILE",
+    "KEEP",
+    "Move",
+    "MonitorResult",
+    "Revisit",
+    "monitor",
+    "revisit",
+    "threshold_of",
+]
 
 #: Beside the imported data: the measurements, oldest first.
 HISTORY_FILE = "kpi-history.json"
@@ -149,8 +159,16 @@ def _history(path: Path) -> list[dict[str, Any]]:
     return data if isinstance(data, list) else []
 
 
+def threshold_of(workspace: str | Path) -> float:
+    """The threshold the consultant set in the workspace (``validation.threshold``), else
+    :data:`DEFAULT_THRESHOLD`."""
+    from workbook.store import read_workspace
+
+    return read_workspace(workspace).validation.threshold or DEFAULT_THRESHOLD
+
+
 def monitor(
-    workspace: str | Path, *, threshold: float = DEFAULT_THRESHOLD, record: bool = True
+    workspace: str | Path, *, threshold: float | None = None, record: bool = True
 ) -> MonitorResult:
     """Measure every KPI the data gives, keep it, and say what moved since the last time.
 
@@ -158,7 +176,8 @@ def monitor(
     ----------
     threshold
         A KPI moved when ``|after - before| >= threshold x |before|`` (0.10: by a tenth of its
-        value); from 0, any change is a move.
+        value); from 0, any change is a move. ``None``: the workspace's own threshold
+        (:func:`threshold_of`).
     record
         Keep the measurement when the data changed since the last one (``False``: compare
         only).
@@ -171,6 +190,8 @@ def monitor(
 
         raise WorkspaceNotFoundError.from_path(str(root))
     recover(root)  # an import cut short is finished first
+    if threshold is None:
+        threshold = threshold_of(root)
     path = root / "data" / HISTORY_FILE
     history = _history(path)
     state = _data_state(root)
@@ -205,3 +226,58 @@ def monitor(
             moves.append(Move(key.split(":", 1)[1], now["kind"], name, metric, unit, b, a))
     result.moves = sorted(moves, key=lambda m: -abs(m.change))
     return result
+
+
+@dataclass(frozen=True)
+class Revisit:
+    """Where in the DDMADV cycle a moved KPI sends the consultant, and why."""
+
+    phase: str  # a phase id of :data:`workbook.model.PHASES`
+    direction: str  # "better", "worse" or "unknown" (no target to tell)
+    reason: str
+
+
+def revisit(move: Move, data: Any) -> Revisit:
+    """The cycle phase to go back to for a KPI that moved (the Validate phase's "return to the
+    cycle when a number moves").
+
+    Which way is better is read from the item's baseline and target in the workspace
+    ``data`` (:class:`~workbook.model.Workspace`): up when the target is above the baseline
+    (or, with no baseline, above the value before), down otherwise.
+
+    - worse: **Analyse**, go wide and deep again to find the component that moved it;
+    - better and at or past the target: **Design and build**, make the change standard and
+      plan the next one;
+    - better, short of the target: **Validate**, keep watching, the change works;
+    - no target: **Measure**, give it a target so better can be told from worse.
+    """
+    items: dict[tuple[str, str], Any] = {("objective", o.id): o for o in data.objectives}
+    items.update({("kpi", k.id): k for k in data.measurement.kpis})
+    items.update(
+        {("key_result", kr.id): kr for okr in data.measurement.okrs for kr in okr.key_results}
+    )
+    item = items.get((move.kind, move.id))
+    target = getattr(item, "target", None)
+    if target is None:
+        return Revisit(
+            "measure", "unknown", "it has no target: give it one so better can be told from worse"
+        )
+    baseline = getattr(item, "baseline", None)
+    start = move.before if baseline is None else baseline
+    up = target >= start
+    better = move.after > move.before if up else move.after < move.before
+    if not better:
+        return Revisit(
+            "analyse",
+            "worse",
+            "it moved away from its target: go wide and deep again to find what moved it",
+        )
+    if (move.after >= target) if up else (move.after <= target):
+        return Revisit(
+            "design",
+            "better",
+            "it reached its target: make the change standard and design the next one",
+        )
+    return Revisit(
+        "validate", "better", "it moves towards its target: keep the change and keep watching"
+    )

@@ -162,12 +162,12 @@ def analyse(workspace: str, by: str | None, ordered: bool, as_json: bool) -> Non
 @click.option(
     "--threshold",
     type=click.FloatRange(min=0.0, min_open=True),
-    default=0.10,
-    show_default=True,
-    help="A KPI moved when it changed by this share of its value before (0.10: a tenth).",
+    default=None,
+    help="A KPI moved when it changed by this share of its value before (0.10: a tenth). "
+    "Default: the threshold set in the workspace (validation.threshold), else 0.10.",
 )
 @click.option("--no-record", is_flag=True, help="Compare only; do not keep this measurement.")
-def monitor(workspace: str, threshold: float, no_record: bool) -> None:
+def monitor(workspace: str, threshold: float | None, no_record: bool) -> None:
     """Measure every KPI of WORKSPACE the data gives and say which moved since the last import.
 
     Run it after each import (by hand or from a scheduler): it keeps one measurement per
