@@ -217,3 +217,82 @@ def kernel_ready(page: Any, timeout: float = 90, poll: float = 0.3) -> None:
             return
         time.sleep(poll)
     pytest.fail("the notebook's kernel never became idle")
+
+
+# ------------------------------------------------------------------------------ workshop app
+
+
+def free_port() -> int:
+    """A port nobody listens on at 127.0.0.1 (now)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def workbook_command() -> list[str]:
+    """How to run the ``workbook`` command of this environment."""
+    script = Path(sys.executable).parent / "workbook"
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-c", "from workbook.cli import main; main()"]
+
+
+def jupyter_env(tmp_path: Path) -> dict[str, str]:
+    """The environment with Jupyter's and IPython's folders in ``tmp_path``."""
+    return {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+        "IPYTHONDIR": str(tmp_path / "ipython"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
+
+
+@contextlib.contextmanager
+def workshop_app(
+    tmp_path: Path, workspace: Path, port: int | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``workbook workshop WORKSPACE --no-browser --port P`` as a subprocess; yields the address
+    it printed (with its token) and the process.
+
+    The process is stopped with SIGINT at the end (as Ctrl+C would) if the test has not
+    stopped it; its output so far is in ``process.lines`` (a list of str).
+    """
+    import signal
+    import threading
+
+    port = port or free_port()
+    proc = subprocess.Popen(
+        [*workbook_command(), "workshop", str(workspace), "--no-browser", "--port", str(port)],
+        env=jupyter_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, bufsize=1, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    lines: list[str] = []
+    proc.lines = lines  # type: ignore[attr-defined]
+
+    def _read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+
+    reader = threading.Thread(target=_read, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 90
+        url = None
+        while url is None:
+            url = next((ln.strip() for ln in lines if ln.strip().startswith("http://")), None)
+            if url is None and (proc.poll() is not None or time.monotonic() > deadline):
+                pytest.fail("workbook workshop did not start:\n" + "\n".join(lines[-30:]))
+            time.sleep(0.1)
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        reader.join(timeout=5)

@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"analytics"},
     {"journeymap", "charts", "course", "monitor"},
     {"sections", "forms"},
-    {"report", "deck", "course_site"},
+    {"report", "deck", "course_site", "workshop"},
     {"batch"},
     {"cli"},
 ]

@@ -1,0 +1,265 @@
+"""Serve the workshop app: Voilà runs the workshop notebook as an app with no code.
+
+``workbook workshop WORKSPACE`` calls :func:`serve`. It checks the workspace (a missing or
+invalid one is refused with its problems before anything starts) and the port, then starts
+Voilà in a process of its own:
+
+* on 127.0.0.1 only, with a random token in the address (a wrong or missing token is
+  refused by the server);
+* on the notebook shipped in the package (:data:`NOTEBOOK`, the same as
+  ``notebooks/workshop.ipynb``, which opens in JupyterLab too), which calls
+  :func:`workbook.forms.workshop.app`;
+* with the workspace named to the kernel by the environment variable
+  :data:`workbook.forms.workshop.ENV_VAR`, not in the address;
+* with our Voilà template ``workbook-workshop`` (:data:`TEMPLATE_ROOT`, found through
+  ``JUPYTER_PATH``): Voilà's ``lab`` template without the Font Awesome stylesheets it loads
+  from a CDN, so no request leaves the machine.
+
+Ctrl+C (SIGINT) or SIGTERM stop the server: Voilà shuts its kernels down, and since every
+form saves each edit as it is made, nothing is lost.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import webbrowser
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from workbook.exceptions import WorkbookError
+
+__all__ = [
+    "NOTEBOOK",
+    "TEMPLATE_NAME",
+    "TEMPLATE_ROOT",
+    "Server",
+    "check_port",
+    "serve",
+    "start",
+    "voila_command",
+]
+
+_HERE = Path(__file__).resolve().parent
+
+#: The workshop notebook the server runs (``notebooks/workshop.ipynb`` is a copy of it).
+NOTEBOOK = _HERE / "templates" / "workshop" / "workshop.ipynb"
+
+#: A Jupyter data folder holding ``voila/templates/workbook-workshop``; put on ``JUPYTER_PATH``.
+TEMPLATE_ROOT = _HERE / "templates" / "jupyter"
+
+#: The name Voilà knows our template by (``--template``).
+TEMPLATE_NAME = "workbook-workshop"
+
+#: The only address the server listens on.
+HOST = "127.0.0.1"
+
+#: Seconds to wait for Voilà to listen, and to stop (it shuts its kernels down first).
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 20.0
+
+
+@dataclass
+class Server:
+    """A running workshop server.
+
+    Attributes
+    ----------
+    process
+        The Voilà process (its own session, so a terminal's Ctrl+C reaches only us).
+    url
+        The address to open, with its token (``http://127.0.0.1:PORT/?token=...``).
+    workspace
+        The workspace folder, absolute.
+    log
+        Voilà's own log file (removed when the server stops cleanly).
+    client
+        The client's name, for messages.
+    """
+
+    process: subprocess.Popen[bytes]
+    url: str
+    workspace: Path
+    log: Path
+    client: str
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int:
+        """Stop Voilà (SIGTERM: it shuts its kernels down) and return its exit status; killed
+        if it has not ended after ``timeout`` seconds."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return int(self.process.returncode)
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def check_port(port: int) -> None:
+    """Refuse a port another program listens on (or that cannot be used) on 127.0.0.1.
+
+    Raises
+    ------
+    WorkbookError
+        Naming the port and what to do.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((HOST, port))
+        except OSError as exc:
+            in_use = exc.errno == errno.EADDRINUSE
+            why = "is in use" if in_use else f"cannot be used ({exc.strerror})"
+            raise WorkbookError(
+                f"port {port} on {HOST} {why}",
+                hint="choose another with --port, or leave --port out to take a free one",
+            ) from None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def voila_command(port: int, token: str, notebook: Path = NOTEBOOK) -> list[str]:
+    """The command line that serves ``notebook`` with our template, on 127.0.0.1 only."""
+    return [
+        sys.executable, "-m", "voila", str(notebook),
+        "--no-browser",
+        f"--port={port}",
+        "--Voila.port_retries=0",  # the port asked for, or fail: never another one
+        f"--Voila.ip={HOST}",
+        f"--token={token}",
+        f"--template={TEMPLATE_NAME}",
+        "--theme=light",
+        "--show_tracebacks=False",
+    ]  # fmt: skip
+
+
+def _environment(workspace: Path) -> dict[str, str]:
+    from workbook.forms.workshop import ENV_VAR
+
+    env = dict(os.environ)
+    paths = [str(TEMPLATE_ROOT)] + [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+    env["JUPYTER_PATH"] = os.pathsep.join(paths)
+    env[ENV_VAR] = str(workspace)
+    return env
+
+
+def _listening(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex((HOST, port)) == 0
+
+
+def start(workspace: str | os.PathLike[str], port: int | None = None) -> Server:
+    """Check the workspace and the port, start Voilà, and wait until it listens.
+
+    Raises
+    ------
+    WorkspaceNotFoundError, WorkspaceValidationError, SchemaVersionError
+        The workspace cannot be opened (every problem listed).
+    WorkbookError
+        The port is taken, or Voilà did not start (with the end of its log).
+    """
+    from workbook.store import open_workspace
+
+    ws = open_workspace(workspace)  # refuses a missing or invalid workspace, with its problems
+    folder = Path(ws.path).resolve()
+    if port is None:
+        port = _free_port()
+    else:
+        check_port(port)
+    token = secrets.token_urlsafe(24)
+    logdir = Path(tempfile.mkdtemp(prefix="workbook-workshop-"))
+    log = logdir / "voila.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            voila_command(port, token),
+            env=_environment(folder),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=NOTEBOOK.parent,
+            start_new_session=True,  # a terminal's Ctrl+C comes to us; we stop Voilà in order
+        )
+    server = Server(
+        process, f"http://{HOST}:{port}/?token={token}", folder, log, ws.data.client.name
+    )
+    deadline = time.monotonic() + START_TIMEOUT
+    while not _listening(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            server.stop()
+            raise WorkbookError(
+                f"the workshop server did not start on port {port}",
+                hint=f"Voilà said:\n{server.log_tail()}",
+            )
+        time.sleep(0.2)
+    return server
+
+
+def serve(
+    workspace: str | os.PathLike[str],
+    port: int | None = None,
+    *,
+    open_browser: bool = True,
+    echo: Callable[[str], None] = print,
+) -> int:
+    """Run the workshop app until Ctrl+C or SIGTERM; returns Voilà's exit status.
+
+    Prints the address (with its token) as soon as the server listens, and opens it in the
+    browser unless ``open_browser`` is false.
+    """
+    stopping = threading.Event()
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server = start(workspace, port)
+        try:
+            echo(f"Workshop for {server.client} ({server.workspace}):")
+            echo(f"    {server.url}")
+            echo("Everything typed is saved to the workspace at once. Press Ctrl+C to stop.")
+            if open_browser:
+                webbrowser.open(server.url)
+            while not stopping.wait(0.5):
+                if server.process.poll() is not None:
+                    raise WorkbookError(
+                        f"the workshop server stopped by itself (exit status "
+                        f"{server.process.returncode})",
+                        hint=f"Voilà said:\n{server.log_tail()}",
+                    )
+        finally:
+            status = server.stop()
+        echo(
+            f"Workshop stopped. Nothing is lost: every edit was saved to "
+            f"{server.workspace / 'workspace.yaml'} as it was made."
+        )
+        shutil.rmtree(server.log.parent, ignore_errors=True)
+        # Voilà ends with 0 after its kernels are shut down; SIGTERM's -15 only if it had to
+        # be stopped before it set its handler.
+        return 0 if status in (0, -signal.SIGTERM) else status
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
