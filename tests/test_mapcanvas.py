@@ -1,0 +1,264 @@
+"""The editable journey map (workbook.forms.mapcanvas), headless.
+
+Each test sends the messages the map's JavaScript sends, through ipywidgets' own comm path
+(``Widget._handle_msg``, the way anywidget delivers a ``model.send`` from the page), then
+reads ``workspace.yaml`` back from disk and compares it with the change worked out by hand
+from the demo (Amara's map: awareness scored +1, consideration -1.5, purchase +0.5; the
+purchase cell lists home-trial, whatsapp-concierge, checkout, delivery-install).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from workbook.forms import mapcanvas
+from workbook.forms._binding import Form
+from workbook.store import open_workspace
+
+AMARA = "amara-time-poor-londoner"
+GRAHAM = "graham-returning-athlete"
+
+
+@pytest.fixture
+def canvas(demo_copy: Path) -> Iterator[tuple[Form, mapcanvas.MapCanvas, Path]]:
+    ws = open_workspace(demo_copy)
+    form = mapcanvas.form(ws)
+    yield form, form.parts["map"], demo_copy
+    assert form.callback_errors == []
+    form.close()
+
+
+def send(canvas: mapcanvas.MapCanvas, **content: Any) -> None:
+    """Deliver one message from the page, as the kernel's comm hands it to the widget."""
+    msg = {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
+    canvas._handle_msg(msg)
+
+
+def on_disk(folder: Path) -> dict[str, Any]:
+    return yaml.safe_load((folder / "workspace.yaml").read_text(encoding="utf-8"))
+
+
+def journey(doc: dict[str, Any], persona: str = AMARA) -> dict[str, Any]:
+    return next(j for j in doc["journeys"] if j["persona"] == persona and not j.get("icp"))
+
+
+def cell(doc: dict[str, Any], stage: str, persona: str = AMARA) -> dict[str, Any]:
+    return journey(doc, persona)["stages"][stage]
+
+
+def test_snap_emotion_by_hand() -> None:
+    # halves away from zero, the nearest half point otherwise
+    assert mapcanvas.snap_emotion(0.8) == 1.0
+    assert mapcanvas.snap_emotion(0.74) == 0.5
+    assert mapcanvas.snap_emotion(0.25) == 0.5
+    assert mapcanvas.snap_emotion(-0.25) == -0.5
+    assert mapcanvas.snap_emotion(-1.3) == -1.5
+    assert mapcanvas.snap_emotion(0.1) == 0.0
+    assert mapcanvas.snap_emotion(2.2) == 2.0
+
+
+def test_the_first_map_is_the_reports_layout(canvas: Any) -> None:
+    form, c, _ = canvas
+    layout = c.layout
+    assert c.persona == AMARA
+    assert [s["id"] for s in layout["stages"]] == [
+        "awareness",
+        "consideration",
+        "purchase",
+        "retention",
+        "advocacy",
+    ]
+    assert layout["emotions"] == [1.0, -1.5, 0.5, 1.5, 1.0]
+    # the curve's geometry is the report's: 50 - 17.5 x score percent from the band's top
+    assert [p["top"] for p in layout["curve"]["points"]] == ["32.5", "76.2", "41.2", "23.8", "32.5"]
+    assert {s["score"]: s["top"] for s in layout["scale"]}[-2.0] == 85.0
+    assert [p["name"] for p in c.personas][0] == "Amara, the time-poor Londoner"
+    assert layout["short_name"] == "Amara"
+    assert ".wb-map {" in layout["css"]
+
+
+def test_dragged_emotion_is_snapped_saved_and_cleared(canvas: Any) -> None:
+    form, c, folder = canvas
+    send(c, op="emotion", stage="purchase", score=-1.3, seq=1)
+    assert cell(on_disk(folder), "purchase")["emotion"] == -1.5
+    assert c.error == {}
+    assert c.layout["ack"] == 1
+    assert c.layout["emotions"][2] == -1.5
+    send(c, op="emotion", stage="purchase", score=None, seq=2)
+    assert cell(on_disk(folder), "purchase").get("emotion") is None
+    assert c.layout["emotions"][2] is None
+
+
+def test_cell_text_is_one_item_per_line(canvas: Any) -> None:
+    _, c, folder = canvas
+    send(
+        c,
+        op="text",
+        stage="advocacy",
+        lane="pain_points",
+        text="  Forgets her referral code \n\n Colleagues ask about noise  ",
+        seq=1,
+    )
+    assert cell(on_disk(folder), "advocacy")["pain_points"] == [
+        "Forgets her referral code",
+        "Colleagues ask about noise",
+    ]
+
+
+def test_touchpoints_add_reorder_remove(canvas: Any) -> None:
+    _, c, folder = canvas
+    send(c, op="tp-add", stage="purchase", touchpoint="finance-application", seq=1)
+    assert cell(on_disk(folder), "purchase")["touchpoints"] == [
+        "home-trial",
+        "whatsapp-concierge",
+        "checkout",
+        "delivery-install",
+        "finance-application",
+    ]
+    send(c, op="tp-move", stage="purchase", touchpoint="finance-application", by=-1, seq=2)
+    send(c, op="tp-remove", stage="purchase", touchpoint="home-trial", seq=3)
+    assert cell(on_disk(folder), "purchase")["touchpoints"] == [
+        "whatsapp-concierge",
+        "checkout",
+        "finance-application",
+        "delivery-install",
+    ]
+    shown = next(x for x in c.layout["lanes"] if x["id"] == "touchpoints")["cells"][2]
+    assert [t["id"] for t in shown["touchpoints"]][:4] == [
+        "whatsapp-concierge",
+        "checkout",
+        "finance-application",
+        "delivery-install",
+    ]
+
+
+def test_best_moment_moves_and_keeps_the_other_mark(canvas: Any) -> None:
+    _, c, folder = canvas
+    send(c, op="mark", kind="best-moment", stage="awareness", touchpoint="instagram", seq=1)
+    marks = journey(on_disk(folder))["annotations"]
+    assert {(a["kind"], a["stage"], a.get("touchpoint")) for a in marks} == {
+        ("worst-struggle", "consideration", "whatsapp-concierge"),
+        ("best-moment", "awareness", "instagram"),
+    }
+    send(c, op="unmark", kind="worst-struggle", seq=2)
+    marks = journey(on_disk(folder))["annotations"]
+    assert [(a["kind"], a["stage"]) for a in marks] == [("best-moment", "awareness")]
+
+
+def test_recommendation_with_priority_and_owner(canvas: Any) -> None:
+    _, c, folder = canvas
+    send(
+        c,
+        op="rec-add",
+        stage="purchase",
+        touchpoint="checkout",
+        text="Offer Apple Pay at checkout",
+        priority="high",
+        owner="E-commerce Lead",
+        seq=1,
+    )
+    recs = journey(on_disk(folder))["recommendations"]
+    new = recs[-1]
+    assert new["id"] == "amara-offer-apple-pay-at-checkout"
+    assert (new["stage"], new["touchpoint"], new["priority"], new["owner"]) == (
+        "purchase",
+        "checkout",
+        "high",
+        "E-commerce Lead",
+    )
+    assert new["text"] == "Offer Apple Pay at checkout"
+    assert len(recs) == 5
+    send(c, op="rec-remove", id="amara-offer-apple-pay-at-checkout", seq=2)
+    assert len(journey(on_disk(folder))["recommendations"]) == 4
+
+
+@pytest.mark.parametrize(
+    ("message", "lane", "reason"),
+    [
+        ({"op": "emotion", "stage": "purchase", "score": 3}, "emotion", "must be at most 2"),
+        (
+            {"op": "tp-add", "stage": "purchase", "touchpoint": "no-such-thing"},
+            "touchpoints",
+            "Amara's map, Purchase stage, touchpoints: refers to touchpoint 'no-such-thing'",
+        ),
+        (
+            {"op": "rec-add", "stage": "purchase", "text": "  ", "priority": "high"},
+            "touchpoints",
+            "type what to do first",
+        ),
+        (
+            {"op": "tp-move", "stage": "purchase", "touchpoint": "home-trial", "by": -1},
+            "touchpoints",
+            "already first",
+        ),
+    ],
+)
+def test_refused_edit_says_why_next_to_the_cell(
+    canvas: Any, message: dict[str, Any], lane: str, reason: str
+) -> None:
+    form, c, folder = canvas
+    before = (folder / "workspace.yaml").read_bytes()
+    send(c, **message, seq=7)
+    assert (folder / "workspace.yaml").read_bytes() == before
+    assert c.error["stage"] == "purchase"
+    assert c.error["lane"] == lane
+    assert reason in c.error["message"]
+    assert c.error["seq"] == 7
+    # the map shows what the workspace holds: the refused value springs back
+    assert c.layout["emotions"][2] == 0.5
+    # and the next good edit clears the message
+    send(c, op="emotion", stage="purchase", score=1, seq=8)
+    assert c.error == {}
+
+
+def test_undo_and_redo_through_the_form(canvas: Any) -> None:
+    form, c, folder = canvas
+    send(c, op="text", stage="awareness", lane="actions", text="Sees an ad", seq=1)
+    assert cell(on_disk(folder), "awareness")["actions"] == ["Sees an ad"]
+    assert c.can_undo
+    send(c, op="undo", seq=2)
+    assert cell(on_disk(folder), "awareness")["actions"] == [
+        "Sees a friend's rowing streak on Instagram",
+        "Clicks an ad showing the rower standing upright in a hallway",
+    ]
+    assert c.can_redo
+    send(c, op="redo", seq=3)
+    assert cell(on_disk(folder), "awareness")["actions"] == ["Sees an ad"]
+    assert "Redone" in c.status
+
+
+def test_persona_switch_and_a_map_not_begun(canvas: Any) -> None:
+    _, c, folder = canvas
+    c.persona = GRAHAM
+    assert c.layout["persona_id"] == GRAHAM
+    send(c, op="emotion", stage="awareness", score=-2, seq=1)
+    assert cell(on_disk(folder), "awareness", GRAHAM)["emotion"] == -2
+    assert cell(on_disk(folder), "awareness", AMARA)["emotion"] == 1
+
+
+def test_another_views_save_redraws_the_map(canvas: Any) -> None:
+    form, c, folder = canvas
+    other = open_workspace(folder)
+    other.data.journey(AMARA).stages["retention"].emotion = -1.0
+    other.save()
+    form.follow()  # what the watcher does within a second
+    assert c.layout["emotions"][3] == -1.0
+    # an edit here is merged with theirs, not written over it
+    send(c, op="emotion", stage="advocacy", score=2, seq=1)
+    doc = on_disk(folder)
+    assert (cell(doc, "retention")["emotion"], cell(doc, "advocacy")["emotion"]) == (-1.0, 2.0)
+
+
+def test_unknown_persona_is_refused_at_construction(demo_copy: Path) -> None:
+    from workbook.exceptions import WorkbookError
+
+    form = Form(open_workspace(demo_copy), title="t", css="wb-test", watch=False)
+    with pytest.raises(WorkbookError, match="no persona 'nobody'"):
+        mapcanvas.MapCanvas(form, "nobody")
+    c = mapcanvas.MapCanvas(form, GRAHAM)
+    assert c.layout["persona_id"] == GRAHAM

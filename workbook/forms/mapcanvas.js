@@ -1,0 +1,620 @@
+// The journey map, editable in place: the anywidget front end of workbook/forms/mapcanvas.py.
+//
+// Python sends the map as JSON (the report's MapLayout, its curve, the theme's CSS and the
+// nine-step emotion scale); this file draws it with the report map's classes and geometry
+// (workbook/templates/map/map.html.j2 and map.css) and reports gestures back as messages.
+// It decides nothing: every edit is validated and saved in Python, and the map is redrawn from
+// what Python sends back. User text is only ever set as textContent or an attribute.
+
+const TEXT_LANES = ["actions", "thoughts", "pain_points", "opportunities"];
+const SVG = "http://www.w3.org/2000/svg";
+const PRIORITIES = [["high", "High"], ["medium", "Medium"], ["low", "Low"]];
+
+// Timings a benchmark reads: mouse-up (or key) to the first frame after the redrawn map.
+const timings = (globalThis.wbMapCanvasTimings = globalThis.wbMapCanvasTimings || []);
+
+function h(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k === "style") node.style.cssText = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+function svgEl(tag, attrs) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  return node;
+}
+
+function scoreWords(score) {
+  if (score === null || score === undefined) return "not scored";
+  if (score === 0) return "0";
+  return (score > 0 ? "+" : "\u2212") + Math.abs(score);
+}
+
+function snap(score) {
+  // Nearest half point, halves away from zero (as snap_emotion in Python), within -2..+2.
+  const d = score * 2;
+  const whole = Math.floor(Math.abs(d) + 0.5);
+  return Math.max(-2, Math.min(2, (d >= 0 ? whole : -whole) / 2));
+}
+
+function curvePaths(emotions, scale) {
+  const top = (s) => scale.find((x) => x.score === s).top;
+  const paths = [];
+  let current = [];
+  emotions.forEach((s, i) => {
+    if (s === null || s === undefined) {
+      if (current.length > 1) paths.push(current.join(" "));
+      current = [];
+      return;
+    }
+    current.push((current.length ? "L" : "M") + `${i * 100 + 50},${top(s)}`);
+  });
+  if (current.length > 1) paths.push(current.join(" "));
+  return paths;
+}
+
+function render({ model, el }) {
+  const root = h("div", { class: "wb-mc", "data-lm-suppress-shortcuts": "true" });
+  el.appendChild(root);
+  const themeStyle = h("style");
+  const personaPick = h("select", { class: "wb-mc__persona", "aria-label": "Persona" });
+  const undoBtn = h("button", { class: "wb-mc__undo", type: "button", text: "Undo" });
+  const redoBtn = h("button", { class: "wb-mc__redo", type: "button", text: "Redo" });
+  const presentBtn = h("button", {
+    class: "wb-mc__present", type: "button", text: "Present (P)",
+    "aria-label": "Present the map full screen (P); Esc or E comes back to editing",
+  });
+  const status = h("span", { class: "wb-mc__status", role: "status", "aria-live": "polite" });
+  const toolbar = h(
+    "div", { class: "wb-mc__toolbar" },
+    h("label", {}, "Persona ", personaPick), undoBtn, redoBtn, presentBtn, status,
+  );
+  const help = h("p", {
+    class: "wb-mc__help",
+    text: "Click a cell (or Tab to it and press Enter) to edit it: one item per line, Enter "
+      + "saves, Shift+Enter starts a new line, Esc cancels. Drag an emotion point up or down, "
+      + "or focus it and use the arrow keys (Delete: not scored).",
+  });
+  const generalError = h("div", { class: "wb-mc__error wb-mc__error--general", role: "alert" });
+  const host = h("div", { class: "wb-mc__host" });
+  const hint = h("div", {
+    class: "wb-mc__present-hint", text: "\u2190 \u2192 persona \u00b7 Esc or E: back to editing",
+  });
+  root.append(themeStyle, toolbar, help, generalError, host, hint);
+
+  let seq = 0;
+  let editing = null; // {lane, stage, draft, selStart, selEnd} or {lane: "touchpoints", stage, ...}
+  const pending = new Map(); // seq -> performance.now() at the gesture
+  let keyTimer = null;
+
+  function send(msg) {
+    seq += 1;
+    const layout = model.get("layout");
+    model.send({ ...msg, seq, persona: layout.persona_id });
+    return seq;
+  }
+
+  function stageName(layout, sid) {
+    const s = (layout.stages || []).find((x) => x.id === sid);
+    return s ? s.name : sid;
+  }
+
+  // ---------------------------------------------------------------- toolbar
+  personaPick.addEventListener("change", () => {
+    editing = null;
+    model.set("persona", personaPick.value);
+    model.save_changes();
+  });
+  undoBtn.addEventListener("click", () => send({ op: "undo" }));
+  redoBtn.addEventListener("click", () => send({ op: "redo" }));
+  presentBtn.addEventListener("click", () => present(true));
+
+  function drawToolbar() {
+    const personas = model.get("personas") || [];
+    const current = model.get("persona");
+    personaPick.replaceChildren(
+      ...personas.map((p) => h("option", { value: p.id, selected: p.id === current, text: p.name })),
+    );
+    personaPick.value = current || "";
+    undoBtn.disabled = !model.get("can_undo");
+    redoBtn.disabled = !model.get("can_redo");
+    status.textContent = model.get("status") || "";
+  }
+
+  // ---------------------------------------------------------------- presentation mode
+  function present(on) {
+    if (on === root.classList.contains("wb-mc--present")) return;
+    editing = null;
+    root.classList.toggle("wb-mc--present", on);
+    if (on) {
+      root.setAttribute("tabindex", "-1");
+      root.focus({ preventScroll: true });
+      if (root.requestFullscreen && !document.fullscreenElement) {
+        root.requestFullscreen().catch(() => {}); // refused (no gesture): the CSS still fills the window
+      }
+    } else if (document.fullscreenElement === root) {
+      document.exitFullscreen().catch(() => {});
+    }
+    draw();
+    if (!on) presentBtn.focus({ preventScroll: true });
+  }
+  document.addEventListener("fullscreenchange", () => {
+    if (!document.fullscreenElement && root.classList.contains("wb-mc--present")) present(false);
+  });
+
+  function switchPersona(by) {
+    const personas = model.get("personas") || [];
+    if (!personas.length) return;
+    const i = personas.findIndex((p) => p.id === model.get("persona"));
+    const next = personas[(i + by + personas.length) % personas.length];
+    model.set("persona", next.id);
+    model.save_changes();
+  }
+
+  root.addEventListener("keydown", (ev) => {
+    const inField = ev.target.closest("textarea, input, select");
+    if (root.classList.contains("wb-mc--present")) {
+      if (ev.key === "ArrowRight" || ev.key === "ArrowLeft") {
+        switchPersona(ev.key === "ArrowRight" ? 1 : -1);
+      } else if (ev.key === "Escape" || ev.key === "e" || ev.key === "E") {
+        present(false);
+      } else return;
+      ev.preventDefault();
+      ev.stopPropagation();
+      return;
+    }
+    if (inField) return;
+    if ((ev.key === "p" || ev.key === "P") && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+      present(true);
+    } else if ((ev.ctrlKey || ev.metaKey) && (ev.key === "z" || ev.key === "Z")) {
+      send({ op: ev.shiftKey ? "redo" : "undo" });
+    } else if ((ev.ctrlKey || ev.metaKey) && (ev.key === "y" || ev.key === "Y")) {
+      send({ op: "redo" });
+    } else return;
+    ev.preventDefault();
+    ev.stopPropagation();
+  });
+
+  // ---------------------------------------------------------------- the map
+  let drawToken = 0;
+  function scheduleDraw() {
+    const token = ++drawToken;
+    queueMicrotask(() => { if (token === drawToken) draw(); });
+  }
+
+  function draw() {
+    drawToken += 1; // a draw already scheduled is not needed any more
+    const layout = model.get("layout") || {};
+    const error = model.get("error") || {};
+    const presenting = root.classList.contains("wb-mc--present");
+    const focused = document.activeElement && root.contains(document.activeElement)
+      ? document.activeElement.getAttribute("data-focus-key") : null;
+    themeStyle.textContent = layout.css || "";
+    drawToolbar();
+    generalError.textContent = error.message && !error.stage ? error.message : "";
+    const section = h("section", {
+      class: "wb-map", "aria-label": layout.title || "Journey map",
+      style: layout.stages && layout.stages.length ? `--wb-stages: ${layout.stages.length}` : null,
+    });
+    const head = h("header", { class: "wb-map__head" });
+    if (layout.logo) head.append(h("img", { src: layout.logo, alt: `${layout.client} logo` }));
+    head.append(h("div", {}, h("h2", { text: layout.title || "" }),
+      layout.persona_summary ? h("p", { text: layout.persona_summary }) : null));
+    if (layout.client) head.append(h("div", { class: "wb-map__client", text: layout.client }));
+    section.append(head);
+    if (layout.placeholder) {
+      section.append(h("div", { class: "wb-map__empty", role: "note", text: layout.placeholder }));
+      host.replaceChildren(section);
+      return;
+    }
+    const grid = h("div", { class: "wb-map__grid", role: "table", "aria-label": layout.title });
+    grid.append(h("div", { class: "wb-map__corner", role: "columnheader", text: "Stage" }));
+    for (const s of layout.stages) {
+      grid.append(h("div", { class: "wb-map__stage", role: "columnheader", "data-stage": s.id },
+        s.name, s.selling_action ? h("small", { text: s.selling_action }) : null));
+    }
+    for (const lane of layout.lanes) {
+      grid.append(h("div", { class: "wb-map__lane", role: "rowheader", "data-lane": lane.id, text: lane.title }));
+      const editable = !presenting && (TEXT_LANES.includes(lane.id) || lane.id === "touchpoints");
+      if (lane.empty && !editable && !(lane.id === "thoughts" && layout.has_emotions)) {
+        grid.append(h("div", { class: "wb-map__placeholder", role: "cell", "data-lane": lane.id, text: lane.placeholder }));
+      } else {
+        lane.cells.forEach((cell) => grid.append(drawCell(layout, lane, cell, editable, error)));
+      }
+      if (lane.id === "thoughts") {
+        grid.append(h("div", { class: "wb-map__lane", role: "rowheader", "data-lane": "emotion" },
+          "Emotion", h("span", { class: "wb-map__scale", text: "+2 delighted to \u22122 frustrated" })));
+        grid.append(drawCurve(layout, presenting, error));
+      }
+    }
+    section.append(grid);
+    section.append(h("div", { class: "wb-map__legend" },
+      h("span", {}, h("span", { class: "wb-mark wb-mark--best-moment", text: "\u2605 Best moment" })),
+      h("span", {}, h("span", { class: "wb-mark wb-mark--worst-struggle", text: "\u25bc Worst struggle" })),
+      h("span", { text: "Orange bar: a recommendation, next to the touchpoint it fixes" }),
+      h("span", { text: "Circles: emotion score per stage, \u22122 to +2" })));
+    host.replaceChildren(section);
+    restoreFocus(focused);
+  }
+
+  function restoreFocus(key) {
+    if (editing && editing.lane !== "touchpoints") {
+      const area = host.querySelector(".wb-mc__editor textarea");
+      if (area) {
+        area.focus({ preventScroll: true });
+        area.setSelectionRange(editing.selStart, editing.selEnd);
+        return;
+      }
+    }
+    if (key) {
+      const node = root.querySelector(`[data-focus-key="${CSS.escape(key)}"]`);
+      if (node) node.focus({ preventScroll: true });
+    }
+  }
+
+  function marksOf(list) {
+    const out = [];
+    for (const a of list || []) {
+      out.push(h("span", { class: `wb-mark wb-mark--${a.kind}`, text: a.label }));
+      if (a.note) out.push(h("span", { class: "wb-map__note", text: a.note }));
+    }
+    return out;
+  }
+
+  function recBox(r) {
+    return h("div", { class: `wb-rec wb-rec--${r.priority}`, "data-recommendation": r.id },
+      r.text, h("span", { class: "wb-rec__meta", text: r.priority_label + (r.owner ? ` \u00b7 ${r.owner}` : "") }));
+  }
+
+  function cellContent(cell) {
+    const out = [...marksOf(cell.annotations)];
+    if (cell.texts.length) out.push(h("ul", {}, cell.texts.map((t) => h("li", { text: t }))));
+    for (const tp of cell.touchpoints) {
+      out.push(h("div", { class: "wb-tp", "data-touchpoint": tp.id },
+        h("span", { class: "wb-tp__name", text: tp.name }),
+        h("span", { class: "wb-tp__channel", text: tp.channel_label }),
+        ...(tp.annotations || []).flatMap((a) => [" ", ...marksOf([a])]),
+        ...(tp.recommendations || []).map(recBox)));
+    }
+    for (const [label, value] of cell.values) {
+      out.push(h("div", { class: "wb-kpi" }, h("span", { text: label }), h("b", { text: value })));
+    }
+    for (const r of cell.recommendations) out.push(recBox(r));
+    if (cell.empty) out.push(h("span", { "aria-label": "nothing recorded", text: "\u2013" }));
+    return out;
+  }
+
+  function drawCell(layout, lane, cell, editable, error) {
+    const key = `cell:${lane.id}:${cell.stage}`;
+    const where = `${layout.short_name}, ${stageName(layout, cell.stage)}, ${lane.title}`;
+    const node = h("div", {
+      class: `wb-map__cell${cell.empty ? " wb-map__cell--empty" : ""}${editable ? " wb-mc__cell" : ""}`,
+      role: "cell", "data-lane": lane.id, "data-stage": cell.stage,
+    });
+    const isEditing = editable && editing && editing.lane === lane.id && editing.stage === cell.stage;
+    if (isEditing && lane.id !== "touchpoints") {
+      node.append(textEditor(where, lane, cell));
+    } else {
+      node.append(...cellContent(cell));
+      if (editable) {
+        const count = lane.id === "touchpoints" ? cell.touchpoints.length : cell.texts.length;
+        node.setAttribute("tabindex", "0");
+        node.setAttribute("data-focus-key", key);
+        node.setAttribute("aria-label", `${where}: ${count} item${count === 1 ? "" : "s"}. Press Enter to edit.`);
+        const open = () => {
+          if (lane.id === "touchpoints") editing = { lane: lane.id, stage: cell.stage, rec: false };
+          else editing = { lane: lane.id, stage: cell.stage, draft: cell.texts.join("\n"), selStart: 0, selEnd: 0 };
+          if (editing.draft !== undefined) editing.selStart = editing.selEnd = editing.draft.length;
+          draw();
+        };
+        node.addEventListener("click", (ev) => {
+          if (ev.target.closest(".wb-mc__panel")) return;
+          if (!(editing && editing.lane === lane.id && editing.stage === cell.stage)) open();
+        });
+        node.addEventListener("keydown", (ev) => {
+          if (ev.target === node && ev.key === "Enter") {
+            ev.preventDefault();
+            ev.stopPropagation();
+            open();
+          }
+        });
+      }
+      if (isEditing) node.append(touchpointPanel(layout, cell, where));
+    }
+    if (error.message && error.stage === cell.stage && error.lane === lane.id) {
+      node.append(h("div", { class: "wb-mc__error", role: "alert", text: error.message }));
+    }
+    return node;
+  }
+
+  function textEditor(where, lane, cell) {
+    const area = h("textarea", {
+      class: "wb-mc__text", rows: Math.max(3, editing.draft.split("\n").length + 1),
+      "aria-label": `${where}, one item per line. Enter saves, Shift+Enter new line, Esc cancels.`,
+    });
+    area.value = editing.draft;
+    let closed = false;
+    const commit = () => {
+      if (closed) return;
+      closed = true;
+      const text = area.value;
+      editing = null;
+      if (text !== cell.texts.join("\n")) {
+        send({ op: "text", stage: cell.stage, lane: lane.id, text });
+      }
+      draw();
+      const back = root.querySelector(`[data-focus-key="cell:${lane.id}:${cell.stage}"]`);
+      if (back) back.focus({ preventScroll: true });
+    };
+    area.addEventListener("input", () => {
+      editing.draft = area.value;
+      editing.selStart = area.selectionStart;
+      editing.selEnd = area.selectionEnd;
+    });
+    area.addEventListener("keydown", (ev) => {
+      ev.stopPropagation(); // typing is not a notebook shortcut
+      if (ev.key === "Enter" && !ev.shiftKey) {
+        ev.preventDefault();
+        commit();
+      } else if (ev.key === "Escape") {
+        ev.preventDefault();
+        closed = true;
+        editing = null;
+        draw();
+        const back = root.querySelector(`[data-focus-key="cell:${lane.id}:${cell.stage}"]`);
+        if (back) back.focus({ preventScroll: true });
+      }
+    });
+    // Focus leaving the box saves, as the step forms' fields do (never a silent loss).
+    area.addEventListener("blur", () => {
+      if (!closed && editing && editing.lane === lane.id && editing.stage === cell.stage
+          && document.hasFocus() && area.isConnected) setTimeout(() => {
+        if (!closed && area.isConnected && document.activeElement !== area) commit();
+      }, 0);
+    });
+    return h("div", { class: "wb-mc__editor" }, area,
+      h("span", { class: "wb-mc__keys", text: "Enter saves \u00b7 Shift+Enter new line \u00b7 Esc cancels" }));
+  }
+
+  function button(text, label, onclick, extra) {
+    return h("button", { type: "button", class: "wb-mc__btn", "aria-label": label, text, onclick, ...(extra || {}) });
+  }
+
+  function touchpointPanel(layout, cell, where) {
+    const sid = cell.stage;
+    const sname = stageName(layout, sid);
+    const who = layout.short_name;
+    const marks = layout.annotations.filter((a) => !a.derived);
+    const marked = (kind, tid) => marks.some((a) => a.kind === kind && a.stage === sid && (a.touchpoint || null) === tid);
+    const markBtn = (kind, tid, name) => {
+      const on = marked(kind, tid);
+      const word = kind === "best-moment" ? "best moment" : "worst struggle";
+      return button(kind === "best-moment" ? "\u2605" : "\u25bc",
+        `${who}, ${sname}, ${name}: ${on ? "unmark" : "mark"} as the ${word}`,
+        () => send(on ? { op: "unmark", kind } : { op: "mark", kind, stage: sid, touchpoint: tid, note: noteBox.value || null }),
+        { "aria-pressed": on ? "true" : "false", class: `wb-mc__btn wb-mc__mark wb-mc__mark--${kind}` });
+    };
+    const noteBox = h("input", { type: "text", class: "wb-mc__note", placeholder: "note for the mark (optional)",
+      "aria-label": `${who}, ${sname}: note for the best moment or worst struggle` });
+    const rows = cell.touchpoints.map((tp, i) => h("li", { class: "wb-mc__tp", "data-touchpoint": tp.id },
+      h("span", { class: "wb-mc__tpname", text: `${tp.name} (${tp.channel_label})` }),
+      h("span", { class: "wb-mc__tpbtns" },
+        button("\u2191", `${who}, ${sname}: move ${tp.name} up`, () => send({ op: "tp-move", stage: sid, touchpoint: tp.id, by: -1 }), { disabled: i === 0 }),
+        button("\u2193", `${who}, ${sname}: move ${tp.name} down`, () => send({ op: "tp-move", stage: sid, touchpoint: tp.id, by: 1 }), { disabled: i === cell.touchpoints.length - 1 }),
+        button("\u2715", `${who}, ${sname}: remove ${tp.name}`, () => send({ op: "tp-remove", stage: sid, touchpoint: tp.id }), { class: "wb-mc__btn wb-mc__tp-remove" }),
+        markBtn("best-moment", tp.id, tp.name), markBtn("worst-struggle", tp.id, tp.name))));
+    const shown = new Set(cell.touchpoints.map((t) => t.id));
+    const inventory = layout.inventory.filter((t) => !shown.has(t.id));
+    // The stage's own touchpoints first, then the rest of the inventory.
+    inventory.sort((a, b) => (b.stages.includes(sid) ? 1 : 0) - (a.stages.includes(sid) ? 1 : 0));
+    const addPick = h("select", { class: "wb-mc__tp-pick", "aria-label": `${who}, ${sname}: touchpoint to add` },
+      h("option", { value: "", text: "add a touchpoint\u2026" }),
+      inventory.map((t) => h("option", { value: t.id, text: `${t.name} (${t.channel_label})` })));
+    const addBtn = button("Add", `${who}, ${sname}: add the touchpoint`, () => {
+      if (addPick.value) send({ op: "tp-add", stage: sid, touchpoint: addPick.value });
+    }, { class: "wb-mc__btn wb-mc__tp-add" });
+    // A recommendation, next to a touchpoint or for the whole stage.
+    const recText = h("input", { type: "text", class: "wb-mc__rec-text", placeholder: "what to do",
+      "aria-label": `${who}, ${sname}: recommendation` });
+    const recTp = h("select", { class: "wb-mc__rec-tp", "aria-label": "next to touchpoint" },
+      cell.touchpoints.map((t) => h("option", { value: t.id, text: t.name })),
+      h("option", { value: "", text: "the whole stage" }));
+    const recPriority = h("select", { class: "wb-mc__rec-priority", "aria-label": "priority" },
+      PRIORITIES.map(([v, t]) => h("option", { value: v, text: t, selected: v === "medium" })));
+    const recOwner = h("input", { type: "text", class: "wb-mc__rec-owner", placeholder: "owner", "aria-label": "owner" });
+    const recAdd = button("Add recommendation", `${who}, ${sname}: add the recommendation`, () => {
+      send({ op: "rec-add", stage: sid, touchpoint: recTp.value || null, text: recText.value,
+        priority: recPriority.value, owner: recOwner.value });
+    }, { class: "wb-mc__btn wb-mc__rec-add" });
+    const recs = [
+      ...cell.touchpoints.flatMap((t) => t.recommendations.map((r) => [r, t.name])),
+      ...(layout.lanes.find((l) => l.cells.some((c) => c.stage === sid && c.recommendations.length)) || { cells: [] })
+        .cells.filter((c) => c.stage === sid).flatMap((c) => c.recommendations.map((r) => [r, "whole stage"])),
+    ];
+    const recRows = recs.map(([r, at]) => h("li", {},
+      h("span", { text: `${r.text} (${r.priority_label}${r.owner ? ", " + r.owner : ""}; ${at})` }),
+      button("\u2715", `remove the recommendation ${r.text}`, () => send({ op: "rec-remove", id: r.id }), { class: "wb-mc__btn wb-mc__rec-remove" })));
+    const done = button("Done", `${where}: close`, () => { editing = null; draw(); focusCell("touchpoints", sid); }, { class: "wb-mc__btn wb-mc__done" });
+    const panel = h("div", { class: "wb-mc__panel", role: "group", "aria-label": `${where}: edit` },
+      h("ul", { class: "wb-mc__tps" }, rows),
+      h("div", { class: "wb-mc__row" }, addPick, addBtn),
+      h("div", { class: "wb-mc__row" }, h("span", { text: "Whole stage:" }),
+        markBtn("best-moment", null, "whole stage"), markBtn("worst-struggle", null, "whole stage"), noteBox),
+      h("fieldset", { class: "wb-mc__rec" }, h("legend", { text: "Recommendation" }),
+        recText, h("div", { class: "wb-mc__row" }, recTp, recPriority, recOwner), recAdd),
+      recRows.length ? h("ul", { class: "wb-mc__recs" }, recRows) : null,
+      done);
+    panel.addEventListener("keydown", (ev) => {
+      ev.stopPropagation();
+      if (ev.key === "Escape") {
+        editing = null;
+        draw();
+        focusCell("touchpoints", sid);
+      }
+    });
+    const idx = layout.stages.findIndex((s) => s.id === sid);
+    if (idx >= layout.stages.length - 2 && layout.stages.length > 2) panel.classList.add("wb-mc__panel--right");
+    return panel;
+  }
+
+  function focusCell(lane, sid) {
+    const node = root.querySelector(`[data-focus-key="cell:${lane}:${sid}"]`);
+    if (node) node.focus({ preventScroll: true });
+  }
+
+  // ---------------------------------------------------------------- the emotion curve
+  function drawCurve(layout, presenting, error) {
+    const n = layout.stages.length;
+    const scale = layout.scale;
+    const emotions = layout.emotions.slice();
+    const band = h("div", { class: "wb-map__curve", role: "group", "data-lane": "emotion",
+      "aria-label": `Emotion curve: ${layout.curve.description}` });
+    const svg = svgEl("svg", { viewBox: `0 0 ${n * 100} 100`, preserveAspectRatio: "none", "aria-hidden": "true", focusable: "false" });
+    svg.append(svgEl("line", { x1: 0, x2: n * 100, y1: 50, y2: 50, stroke: "#8C959F", "stroke-dasharray": "4 4", "vector-effect": "non-scaling-stroke" }));
+    const pathGroup = svgEl("g", {});
+    svg.append(pathGroup);
+    const drawPaths = () => {
+      pathGroup.replaceChildren(...curvePaths(emotions, scale).map((d) => svgEl("path", {
+        d, fill: "none", stroke: "var(--wb-primary)", "stroke-width": 3, "vector-effect": "non-scaling-stroke", "stroke-linejoin": "round",
+      })));
+    };
+    drawPaths();
+    band.append(svg);
+    layout.curve.points.forEach((p, i) => {
+      const stage = layout.stages[i];
+      const where = `${layout.short_name}, ${stage.name}`;
+      const pt = h("div", { class: `wb-pt${p.score === null ? " wb-pt--none" : ""}`, "data-stage": p.stage, title: p.title });
+      const label = h("span", { class: "wb-pt__text" });
+      pt.append(label);
+      const show = (score) => {
+        const step = scale.find((x) => x.score === score);
+        pt.classList.toggle("wb-pt--none", score === null);
+        pt.style.left = `${p.left}%`;
+        pt.style.top = `${score === null ? 50 : step.top}%`;
+        pt.style.background = score === null ? "" : step.fill;
+        pt.style.color = score === null ? "" : step.ink;
+        label.textContent = score === null ? "?" : step.text;
+        if (!presenting) {
+          pt.setAttribute("aria-valuenow", score === null ? "0" : String(score));
+          pt.setAttribute("aria-valuetext", scoreWords(score));
+          pt.setAttribute("aria-label", `${where}, emotion ${scoreWords(score)}`);
+        }
+      };
+      for (const m of p.marks) {
+        pt.append(h("span", { class: `wb-mark wb-mark--${m.kind} wb-pt__mark wb-pt__mark--${m.side}`,
+          text: (m.kind === "best-moment" ? "\u2605 " : "\u25bc ") + m.label }));
+      }
+      show(p.score);
+      band.append(pt);
+      if (presenting) return;
+      Object.entries({ role: "slider", tabindex: "0", "aria-valuemin": "-2", "aria-valuemax": "2",
+        "aria-orientation": "vertical", "data-focus-key": `emotion:${p.stage}` })
+        .forEach(([k, v]) => pt.setAttribute(k, v));
+      pt.classList.add("wb-mc__pt");
+      const commit = (score) => {
+        if (score === layout.emotions[i]) return;
+        const id = send({ op: "emotion", stage: p.stage, score });
+        return id;
+      };
+      // Dragging: the point and the curve follow the pointer, snapped to half points.
+      pt.addEventListener("pointerdown", (ev) => {
+        if (ev.button !== 0) return;
+        ev.preventDefault();
+        pt.setPointerCapture(ev.pointerId);
+        pt.focus({ preventScroll: true });
+        pt.classList.add("wb-pt--dragging");
+        const box = band.getBoundingClientRect();
+        const at = (y) => snap((50 - ((y - box.top) / box.height) * 100) / 17.5);
+        const move = (e) => {
+          const t0 = performance.now();
+          emotions[i] = at(e.clientY);
+          show(emotions[i]);
+          drawPaths();
+          requestAnimationFrame(() => timings.push({ kind: "local", ms: performance.now() - t0 }));
+        };
+        const up = (e) => {
+          pt.removeEventListener("pointermove", move);
+          pt.removeEventListener("pointerup", up);
+          pt.removeEventListener("pointercancel", up);
+          pt.classList.remove("wb-pt--dragging");
+          const t0 = performance.now();
+          emotions[i] = at(e.clientY);
+          const id = commit(emotions[i]);
+          if (id) pending.set(id, t0);
+        };
+        pt.addEventListener("pointermove", move);
+        pt.addEventListener("pointerup", up);
+        pt.addEventListener("pointercancel", up);
+      });
+      pt.addEventListener("keydown", (ev) => {
+        let score = emotions[i];
+        if (ev.key === "ArrowUp" || ev.key === "ArrowRight") score = score === null ? 0 : Math.min(2, score + 0.5);
+        else if (ev.key === "ArrowDown" || ev.key === "ArrowLeft") score = score === null ? 0 : Math.max(-2, score - 0.5);
+        else if (ev.key === "Home") score = 2;
+        else if (ev.key === "End") score = -2;
+        else if (ev.key === "Delete" || ev.key === "Backspace") score = null;
+        else return;
+        ev.preventDefault();
+        ev.stopPropagation();
+        emotions[i] = score;
+        show(score);
+        drawPaths();
+        // Saved when the keys rest for a moment: one undo step per adjustment, not per press.
+        clearTimeout(keyTimer);
+        keyTimer = setTimeout(() => commit(score), 450);
+      });
+      if (p.score !== null) {
+        const clear = button("\u2715", `${where}: clear the emotion (not scored)`, () => commit(null),
+          { class: "wb-mc__btn wb-mc__clear", "data-stage": p.stage, style: `left: calc(${p.left}% + 22px); top: ${scale.find((x) => x.score === p.score).top}%` });
+        band.append(clear);
+      }
+      if (error.message && error.lane === "emotion" && error.stage === p.stage) {
+        band.append(h("div", { class: "wb-mc__error wb-mc__error--emotion", role: "alert", text: error.message,
+          style: `left: ${(i / n) * 100}%; width: ${100 / n}%` }));
+      }
+    });
+    return band;
+  }
+
+  // ---------------------------------------------------------------- wiring
+  const onLayout = () => {
+    const ack = (model.get("layout") || {}).ack;
+    const t0 = pending.get(ack);
+    draw();
+    if (t0 !== undefined) {
+      pending.delete(ack);
+      requestAnimationFrame(() => timings.push({ kind: "roundtrip", ms: performance.now() - t0 }));
+    }
+  };
+  model.on("change:layout", onLayout);
+  model.on("change:error", scheduleDraw);
+  model.on("change:personas", drawToolbar);
+  model.on("change:status", drawToolbar);
+  model.on("change:can_undo", drawToolbar);
+  model.on("change:can_redo", drawToolbar);
+  // A full local redraw of the same map, for the benchmark's baseline.
+  root.wbRedraw = () => {
+    const t0 = performance.now();
+    draw();
+    return new Promise((resolve) => requestAnimationFrame(() => resolve(performance.now() - t0)));
+  };
+  draw();
+  return () => {
+    model.off("change:layout", onLayout);
+    model.off("change:error", scheduleDraw);
+  };
+}
+
+export default { render };
