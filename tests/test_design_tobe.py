@@ -212,3 +212,134 @@ def test_a_workspace_without_recommendations_gives_an_empty_chain(tmp_path: Path
     ws = new_workspace("Empty", directory=tmp_path / "e")
     chain = recommendation_chain(ws)
     assert chain.empty and "share_achieved" in chain.columns
+
+
+# ------------------------------------------------------------------------ the map, as-is/to-be
+
+
+def _mapped(folder: Path) -> Any:
+    """Pat's map: awareness -1 -> +1 (an action added, a pain point removed, linked to
+    'faster'), consideration 0 -> 0 (a touchpoint swapped), purchase not scored -> +2."""
+    from workbook.model import Touchpoint
+
+    ws = new_workspace("Acme <Ltd>", directory=folder)
+    ws.data.personas = [Persona(id="pat", name="Pat")]
+    ws.data.touchpoints = [
+        Touchpoint(id="web", name="Website", channel="web", stages=["awareness"]),
+        Touchpoint(id="chat", name="Live chat", channel="chat"),
+    ]
+    j = Journey(
+        persona="pat",
+        stages={
+            "awareness": MapCell(actions=["Reads a review"], pain_points=["No price"], emotion=-1),
+            "consideration": MapCell(touchpoints=["web"], emotion=0),
+        },
+        recommendations=[
+            Recommendation(id="faster", text="Show the <price>", stage="awareness", owner="Sam"),
+            Recommendation(id="chat-it", text="Open a chat", stage="consideration"),
+        ],
+    )
+    j.to_be = j.draft_to_be()
+    j.to_be["awareness"].actions.append("Sees the price in the ad")
+    j.to_be["awareness"].pain_points = []
+    j.to_be["awareness"].emotion = 1
+    j.to_be["awareness"].recommendations = ["faster"]
+    j.to_be["consideration"].touchpoints = ["chat"]
+    j.to_be["purchase"] = MapCell(emotion=2)
+    ws.data.journeys = [j]
+    ws.save()
+    return ws
+
+
+def test_the_to_be_layout_draws_the_desired_cells_and_their_linked_recommendations(
+    tmp_path: Path,
+) -> None:
+    from workbook.journeymap import build_layout
+
+    ws = _mapped(tmp_path / "w")
+    layout = build_layout(ws, "pat", version="to-be")
+    assert layout.title == "Desired journey: Pat" and layout.version == "to-be"
+    assert layout.emotions == (1, 0, 2, None, None)
+    actions = layout.lane("actions").cells[0].texts
+    assert actions == ("Reads a review", "Sees the price in the ad")
+    recs = layout.lane("opportunities").cells[0].recommendations
+    assert [r.id for r in recs] == ["faster"]
+    # not linked in the to-be map: not shown there (it is in the as-is map)
+    assert not any(c.recommendations for c in layout.lane("opportunities").cells[1:])
+    assert build_layout(ws, "pat").emotions == (-1, 0, None, None, None)
+    ws.data.journeys[0].to_be = None
+    assert "No desired journey yet" in (build_layout(ws, "pat", version="to-be").placeholder or "")
+
+
+def test_the_comparison_lists_every_change_and_the_gap(tmp_path: Path) -> None:
+    from workbook.journeymap import compare_journeys
+
+    comp = compare_journeys(_mapped(tmp_path / "w"), "pat")
+    # gaps by hand: +1 - -1 = 2; 0 - 0 = 0; purchase not scored as-is; then nothing
+    assert comp.gaps == (2, 0, None, None, None)
+    got = [(c.stage, c.lane, c.kind, c.text) for c in comp.changes]
+    assert got == [
+        ("awareness", "actions", "added", "Sees the price in the ad"),
+        ("awareness", "emotion", "emotion", "-1 -> +1"),
+        ("awareness", "pain_points", "removed", "No price"),
+        ("consideration", "touchpoints", "removed", "Website"),
+        ("consideration", "touchpoints", "added", "Live chat"),
+        ("purchase", "emotion", "emotion", "not scored -> +2"),
+    ]
+    assert [r.id for r in comp.recommendations["awareness"]] == ["faster"]
+    assert comp.recommendations["consideration"] == ()
+
+
+def test_the_gap_is_shaded_where_both_curves_are_scored(tmp_path: Path) -> None:
+    from workbook.journeymap import emotion_gap_svg
+    from workbook.theme import Theme
+
+    svg = emotion_gap_svg(["A", "B", "C <&>"], [-1, 0, None], [1, 0, 2], Theme())
+    assert svg.count("<polygon") == 1  # A-B only: C has no as-is score
+    assert "C &lt;&amp;&gt;" in svg and "C <&>" not in svg
+
+
+def test_the_comparison_page_escapes_what_was_typed(tmp_path: Path) -> None:
+    from workbook.journeymap import render_compare_html
+
+    page = render_compare_html(_mapped(tmp_path / "w"), "pat", standalone=True)
+    assert "Show the &lt;price&gt;" in page and "<price>" not in page
+    assert "Sees the price in the ad" in page and "http" not in page.replace(
+        "http://www.w3.org", ""
+    )
+
+
+def test_the_grid_has_the_to_be_rows_under_the_as_is_ones(tmp_path: Path) -> None:
+    import openpyxl
+    from click.testing import CliRunner
+
+    from workbook.cli import main
+
+    ws = _mapped(tmp_path / "w")
+    out = tmp_path / "pat.xlsx"
+    result = CliRunner().invoke(main, ["map", str(ws.path), "-p", "pat", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    sheet = openpyxl.load_workbook(out)["As-is and to-be map"]
+    rows = {r[0].value: [c.value for c in r[1:]] for r in sheet.iter_rows(min_row=4)}
+    assert rows["Customer actions"][0] == "Reads a review"
+    assert rows["To-be: Customer actions"][0] == "Reads a review\nSees the price in the ad"
+    assert rows["To-be: Emotion (-2 to +2)"][:3] == [1, 0, 2]
+    assert rows["Emotion gap (to-be minus as-is)"][:3] == [2, 0, None]
+    assert "Show the <price>" in rows["To-be: Opportunities and solutions"][0]
+
+
+def test_the_cli_writes_the_to_be_map_and_the_comparison(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from workbook.cli import main
+
+    ws = _mapped(tmp_path / "w")
+    run = CliRunner()
+    result = run.invoke(main, ["map", str(ws.path), "--to-be", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Desired journey: Pat" in (tmp_path / "journey-map-pat-to-be.html").read_text()
+    result = run.invoke(main, ["map", str(ws.path), "--compare", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "gap +2" in (tmp_path / "journey-map-pat-compare.html").read_text()
+    result = run.invoke(main, ["map", str(ws.path), "--compare", "--format", "png"])
+    assert result.exit_code != 0 and "--compare writes HTML" in result.output

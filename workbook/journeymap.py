@@ -18,6 +18,7 @@ or XML escaping (SVG): it is data, never markup.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -42,7 +43,13 @@ __all__ = [
     "MapRecommendation",
     "MapStage",
     "MapTouchpoint",
+    "MapChange",
+    "MapComparison",
+    "VERSIONS",
     "build_layout",
+    "compare_journeys",
+    "emotion_gap_svg",
+    "render_compare_html",
     "stage_kpis",
     "export_map",
     "map_filename",
@@ -52,6 +59,8 @@ __all__ = [
 ]
 
 FORMATS = ("html", "svg", "png", "xlsx", "csv")
+#: The versions of a map: the journey today, and the desired journey (Design and build).
+VERSIONS = ("as-is", "to-be")
 
 _PLACEHOLDERS: dict[str, str] = {
     "actions": "No customer actions yet: note what the persona does at each stage.",
@@ -168,6 +177,7 @@ class MapLayout:
     annotations: tuple[MapAnnotation, ...] = ()
     placeholder: str | None = None  # set when there is no map to draw at all
     problems: tuple[Problem, ...] = field(default=(), compare=False)
+    version: str = "as-is"  # or "to-be": the desired journey (Design and build)
 
     @property
     def has_emotions(self) -> bool:
@@ -306,6 +316,7 @@ def build_layout(
     icp: str | None = None,
     lanes: Sequence[str] | None = None,
     kpis: Any = None,
+    version: str = "as-is",
 ) -> MapLayout:
     """The map of one persona as a neutral structure the renderers draw.
 
@@ -323,12 +334,21 @@ def build_layout(
     kpis
         Measured values per stage (the analytics' funnel DataFrame, or a dict by stage id);
         when given, a "Measured KPIs" lane is added if the journey does not list it.
+    version
+        ``"as-is"`` (the journey today) or ``"to-be"`` (the desired journey: its cells, and
+        at each stage the recommendations linked to make the change happen; the best and
+        worst moments are read off its emotion scores).
 
     Raises
     ------
     WorkbookError
-        The persona, the ICP or a lane id does not exist (the message lists the known ones).
+        The persona, the ICP, a lane id or the version does not exist (the message lists the
+        known ones).
     """
+    if version not in VERSIONS:
+        raise WorkbookError(
+            f"no map version {version!r}", hint="use one of: " + ", ".join(VERSIONS)
+        )
     model = _model(ws)
     client = model.client.name
     if not model.personas:
@@ -359,7 +379,17 @@ def build_layout(
             [Problem(f"unknown ICP {icp!r}", field="icps", hint=f"use one of: {known}")],
         )
     journey = model.journey(persona.id, icp) or Journey(persona=persona.id, icp=icp)
-    title = f"Journey map: {persona.name}"
+    title = f"{'Desired journey' if version == 'to-be' else 'Journey map'}: {persona.name}"
+    if version == "to-be" and journey.to_be is None:
+        return MapLayout(
+            title=title,
+            client=client,
+            persona_id=persona.id,
+            persona_name=persona.name,
+            version=version,
+            placeholder="No desired journey yet. Draft it from the as-is map (step 6), then "
+            "change what the recommendations will change.",
+        )
     if not model.stages:
         return MapLayout(
             title=title,
@@ -388,11 +418,14 @@ def build_layout(
 
     stages = tuple(MapStage(s.id, s.name, s.selling_action) for s in model.stages)
     stage_ids = [s.id for s in stages]
+    source = journey.to_be if version == "to-be" and journey.to_be is not None else journey.stages
     cells: dict[str, MapCell] = {
-        sid: journey.stages.get(sid) or MapCell.model_validate({}) for sid in stage_ids
+        sid: source.get(sid) or MapCell.model_validate({}) for sid in stage_ids
     }
     emotions = tuple(cells[sid].emotion for sid in stage_ids)
-    annotations = _derived_annotations(journey, stage_ids, emotions)
+    annotations = _derived_annotations(
+        journey if version == "as-is" else Journey(persona=journey.persona), stage_ids, emotions
+    )
     kpi_values = _kpi_values(kpis, stage_ids, persona.id)
     tps = {t.id: t for t in model.touchpoints}
     recs = [
@@ -400,6 +433,15 @@ def build_layout(
         for r in journey.recommendations
         if r.stage in cells and r.status != "dropped"
     ]
+    if version == "to-be":
+        # The desired journey shows, at each stage, the recommendations linked there.
+        by_id = {r.id: r for r in recs}
+        recs = [
+            dataclasses.replace(by_id[rid], stage=sid, touchpoint=None)
+            for sid in stage_ids
+            for rid in dict.fromkeys(cells[sid].recommendations)
+            if rid in by_id
+        ]
 
     def touchpoints_at(sid: str) -> tuple[MapTouchpoint, ...]:
         ids = list(cells[sid].touchpoints) or [t.id for t in model.touchpoints if sid in t.stages]
@@ -491,6 +533,7 @@ def build_layout(
         lanes=tuple(built),
         emotions=emotions,
         annotations=tuple(annotations),
+        version=version,
     )
 
 
@@ -536,6 +579,306 @@ def stage_kpis(ws: Any, persona_id: str | None = None) -> dict[str, dict[str, fl
             values["bottleneck"] = 1.0
         out[str(row.stage)] = values
     return out
+
+
+# ------------------------------------------------------------------- as-is against to-be
+
+#: The parts of a cell a to-be map can change, in the map's lane order, and their names.
+_CHANGE_LANES: dict[str, str] = {
+    "actions": LANES["actions"],
+    "touchpoints": LANES["touchpoints"],
+    "thoughts": LANES["thoughts"],
+    "emotion": "Emotion",
+    "pain_points": LANES["pain_points"],
+    "opportunities": LANES["opportunities"],
+}
+
+
+@dataclass(frozen=True)
+class MapChange:
+    """One difference between the as-is and the to-be map at one stage."""
+
+    stage: str
+    stage_name: str
+    lane: str  # a lane id of :data:`_CHANGE_LANES`, or "emotion"
+    lane_title: str
+    kind: str  # "added", "removed" or "emotion"
+    text: str  # the item added or removed; for the emotion, "-1.5 -> +1"
+    before: float | None = None
+    after: float | None = None
+
+
+@dataclass(frozen=True)
+class MapComparison:
+    """The as-is and the to-be journey of one persona, stage by stage.
+
+    ``gaps`` is the to-be emotion minus the as-is one at each stage (``None`` where either
+    is not scored): positive where the desired journey feels better.
+    """
+
+    title: str
+    client: str = ""
+    persona_id: str | None = None
+    persona_name: str = ""
+    stages: tuple[MapStage, ...] = ()
+    as_is: tuple[float | None, ...] = ()
+    to_be: tuple[float | None, ...] = ()
+    changes: tuple[MapChange, ...] = ()
+    #: per stage id, the recommendations linked there in the to-be map
+    recommendations: Mapping[str, tuple[MapRecommendation, ...]] = field(default_factory=dict)
+    placeholder: str | None = None
+
+    @property
+    def gaps(self) -> tuple[float | None, ...]:
+        return tuple(
+            None if a is None or b is None else b - a
+            for a, b in zip(self.as_is, self.to_be, strict=True)
+        )
+
+    def changes_at(self, stage_id: str) -> tuple[MapChange, ...]:
+        return tuple(c for c in self.changes if c.stage == stage_id)
+
+    def changes_by_lane(self, stage_id: str) -> list[tuple[str, list[MapChange]]]:
+        """The changes at a stage but the emotion's, grouped by lane in map order."""
+        groups: dict[str, list[MapChange]] = {}
+        for c in self.changes_at(stage_id):
+            if c.kind != "emotion":
+                groups.setdefault(c.lane_title, []).append(c)
+        return list(groups.items())
+
+
+def _cell_items(cell: MapCell, lane: str, names: Mapping[str, str]) -> list[str]:
+    items = list(getattr(cell, lane))
+    return [names.get(i, i) for i in items] if lane == "touchpoints" else items
+
+
+def compare_journeys(
+    ws: Any, persona_id: str | None = None, *, icp: str | None = None
+) -> MapComparison:
+    """The as-is and the to-be map of one persona side by side: both emotion curves and every
+    difference, stage by stage and lane by lane (items added and removed, the emotion moved),
+    with the recommendations the to-be map links at each stage.
+
+    Raises
+    ------
+    WorkbookError
+        The persona or the ICP does not exist.
+    """
+    as_is = build_layout(ws, persona_id, icp=icp)
+    title = "As-is and desired journey" + (f": {as_is.persona_name}" if as_is.persona_name else "")
+    if as_is.placeholder:
+        return MapComparison(title=title, client=as_is.client, placeholder=as_is.placeholder)
+    to_be = build_layout(ws, as_is.persona_id, icp=icp, version="to-be")
+    base = MapComparison(
+        title=title,
+        client=as_is.client,
+        persona_id=as_is.persona_id,
+        persona_name=as_is.persona_name,
+        stages=as_is.stages,
+        as_is=as_is.emotions,
+    )
+    if to_be.placeholder:
+        return dataclasses.replace(base, placeholder=to_be.placeholder)
+    model = _model(ws)
+    journey = model.journey(str(as_is.persona_id), icp)
+    assert journey is not None and journey.to_be is not None  # to_be.placeholder said so
+    names = {t.id: t.name for t in model.touchpoints}
+    empty = MapCell.model_validate({})
+    changes: list[MapChange] = []
+    for stage in as_is.stages:
+        before = journey.stages.get(stage.id) or empty
+        after = journey.to_be.get(stage.id) or empty
+        for lane, title_ in _CHANGE_LANES.items():
+            if lane == "emotion":
+                if before.emotion != after.emotion:
+                    text = " -> ".join(
+                        "not scored" if e is None else _score_text(e).replace("\u2212", "-")
+                        for e in (before.emotion, after.emotion)
+                    )
+                    changes.append(
+                        MapChange(
+                            stage.id,
+                            stage.name,
+                            lane,
+                            title_,
+                            "emotion",
+                            text,
+                            before.emotion,
+                            after.emotion,
+                        )
+                    )
+                continue
+            old = _cell_items(before, lane, names)
+            new = _cell_items(after, lane, names)
+            changes += [
+                MapChange(stage.id, stage.name, lane, title_, "removed", t)
+                for t in old
+                if t not in new
+            ]
+            changes += [
+                MapChange(stage.id, stage.name, lane, title_, "added", t)
+                for t in new
+                if t not in old
+            ]
+    rec_lane = next(
+        (lane for lane in to_be.lanes if any(c.recommendations for c in lane.cells)), None
+    )
+    recs: dict[str, tuple[MapRecommendation, ...]] = {s.id: () for s in as_is.stages}
+    if rec_lane is not None:
+        recs.update({c.stage: c.recommendations for c in rec_lane.cells})
+    return dataclasses.replace(
+        base, to_be=to_be.emotions, changes=tuple(changes), recommendations=recs
+    )
+
+
+def emotion_gap_svg(
+    stage_names: Sequence[str],
+    as_is: Sequence[float | None],
+    to_be: Sequence[float | None],
+    theme: Theme,
+    *,
+    width: float = 960,
+    height: float = 220,
+) -> str:
+    """Both emotion curves over the stages, the gap between them shaded (an inline SVG).
+
+    Where both maps score two neighbouring stages, the band between the curves is filled:
+    green-tinted where the desired journey is better, red-tinted where it is worse.
+    """
+    left, right, top, bottom = 120.0, 16.0, 16.0, 44.0
+    n = max(len(stage_names), 1)
+    col = (width - left - right) / n
+
+    def x(i: int) -> float:
+        return left + (i + 0.5) * col
+
+    def y(score: float) -> float:
+        return top + (2 - score) / 4 * (height - top - bottom)
+
+    svg = _Svg()
+    for score in (-2, -1, 0, 1, 2):
+        svg.line(
+            left,
+            y(score),
+            width - right,
+            y(score),
+            "#D0D7DE" if score else "#8C959F",
+            stroke_dasharray="" if score else "4 4",
+        )
+        svg.text(
+            left - 8, y(score) + 4, _score_text(score), size=11, fill=theme.muted, anchor="end"
+        )
+    svg.text(8, top + 10, "Emotion", size=11, fill=theme.muted, weight=700)
+    better, worse = theme.diverging[4], theme.diverging[0]
+    for i in range(n - 1):
+        a0, a1 = as_is[i], as_is[i + 1]
+        b0, b1 = to_be[i], to_be[i + 1]
+        if None in (a0, a1, b0, b1):
+            continue
+        assert a0 is not None and a1 is not None and b0 is not None and b1 is not None
+        up = (b0 - a0) + (b1 - a1) >= 0
+        pts = [(x(i), y(a0)), (x(i + 1), y(a1)), (x(i + 1), y(b1)), (x(i), y(b0))]
+        svg.raw(
+            '<polygon points="'
+            + " ".join(f"{px:.1f},{py:.1f}" for px, py in pts)
+            + f'" fill="{better if up else worse}" fill-opacity="0.22" stroke="none"/>'
+        )
+    for values, colour, dash in ((as_is, "#8C959F", "6 4"), (to_be, theme.primary_mark, "")):
+        for i in range(n - 1):
+            v0, v1 = values[i], values[i + 1]
+            if v0 is not None and v1 is not None:
+                svg.line(
+                    x(i),
+                    y(v0),
+                    x(i + 1),
+                    y(v1),
+                    colour,
+                    stroke_width=3,
+                    stroke_linecap="round",
+                    stroke_dasharray=dash,
+                )
+        for i, v in enumerate(values):
+            if v is not None:
+                svg.raw(
+                    f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="5" fill="{colour}" '
+                    'stroke="#FFFFFF" stroke-width="1.5"/>'
+                )
+    for i, name in enumerate(stage_names):
+        for k, line in enumerate(_wrap(name, col - 8, 11.5)[:2]):
+            svg.text(
+                x(i),
+                height - bottom + 18 + 14 * k,
+                line,
+                size=11.5,
+                fill=theme.ink,
+                anchor="middle",
+            )
+    font = _xml_escape(_svg_font(theme.font), {'"': "&quot;"})
+
+    def swatch(at: float, colour: str) -> str:
+        return (
+            f'<rect x="{at:.0f}" y="0" width="14" height="12" fill="{colour}" fill-opacity="0.35"/>'
+        )
+
+    legend = (
+        f'<g font-size="11"><line x1="{left:.0f}" y1="6" x2="{left + 24:.0f}" y2="6" '
+        f'stroke="#8C959F" stroke-width="3" stroke-dasharray="6 4"/>'
+        f'<text x="{left + 30:.0f}" y="10" fill="{theme.muted}">As-is</text>'
+        f'<line x1="{left + 90:.0f}" y1="6" x2="{left + 114:.0f}" y2="6" '
+        f'stroke="{theme.primary_mark}" stroke-width="3"/>'
+        f'<text x="{left + 120:.0f}" y="10" fill="{theme.muted}">To-be</text>'
+        + swatch(left + 180, better)
+        + f'<text x="{left + 200:.0f}" y="10" fill="{theme.muted}">Gap: better in the to-be</text>'
+        + swatch(left + 360, worse)
+        + f'<text x="{left + 380:.0f}" y="10" fill="{theme.muted}">worse</text></g>'
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 -6 {width:.0f} {height + 6:.0f}" font-family="{font}" role="img" '
+        'aria-label="Emotion by stage, as-is and to-be">' + legend + "".join(svg.parts) + "</svg>"
+    )
+
+
+def render_compare_html(
+    ws: Any,
+    persona_id: str | None = None,
+    *,
+    icp: str | None = None,
+    standalone: bool = False,
+    theme: Theme | None = None,
+    comparison: MapComparison | None = None,
+) -> str:
+    """The as-is and the to-be map overlaid: both emotion curves with the gap shaded, then
+    what changes at each stage and the recommendations that make it happen. No script, no
+    external URL; every text the consultant typed is escaped."""
+    from markupsafe import Markup
+
+    theme = theme or Theme.from_workspace(ws)
+    comp = comparison or compare_journeys(ws, persona_id, icp=icp)
+    chart = ""
+    if not comp.placeholder or comp.stages:
+        chart = emotion_gap_svg(
+            [s.name for s in comp.stages],
+            comp.as_is,
+            comp.to_be or (None,) * len(comp.stages),
+            theme,
+        )
+    env = _jinja()
+    body: str = env.get_template("compare.html.j2").render(
+        comp=comp,
+        chart=Markup(chart),
+        css=Markup(_scoped_css(theme)),
+        theme=theme,
+        score=lambda v: "?" if v is None else _score_text(v),
+    )
+    if not standalone:
+        return body
+    page: str = env.get_template("page.html.j2").render(
+        title=comp.title + (f" - {comp.client}" if comp.client else ""),
+        page_css=Markup(""),
+        body=Markup(body),
+    )
+    return page
 
 
 # ------------------------------------------------------------------------------ HTML
@@ -1016,8 +1359,10 @@ def _svg_font(font: str) -> str:
 # ------------------------------------------------------------------------------ export
 
 
-def map_filename(persona_id: str, fmt: str = "html", icp: str | None = None) -> str:
-    """``journey-map-<persona>[-<icp>].<fmt>``, a plain file name.
+def map_filename(
+    persona_id: str, fmt: str = "html", icp: str | None = None, version: str = "as-is"
+) -> str:
+    """``journey-map-<persona>[-<icp>][-to-be|-compare].<fmt>``, a plain file name.
 
     Ids are slugs (the model checks the workspace's, :func:`build_layout` that a persona or
     ICP asked for exists); anything else is refused here, so the name can never lead into
@@ -1040,7 +1385,10 @@ def map_filename(persona_id: str, fmt: str = "html", icp: str | None = None) -> 
         raise WorkbookError(
             f"cannot export a map as {fmt!r}", hint="use one of: " + ", ".join(FORMATS)
         )
-    return f"journey-map-{persona_id}{'-' + icp if icp else ''}.{fmt}"
+    if version not in (*VERSIONS, "compare"):
+        raise WorkbookError(f"no map version {version!r}", hint="use one of: as-is, to-be, compare")
+    tail = "" if version == "as-is" or fmt in ("xlsx", "csv") else f"-{version}"
+    return f"journey-map-{persona_id}{'-' + icp if icp else ''}{tail}.{fmt}"
 
 
 def export_map(
@@ -1053,9 +1401,14 @@ def export_map(
     kpis: Any = None,
     lanes: Sequence[str] | None = None,
     scale: float = 2.0,
+    version: str = "as-is",
 ) -> Path:
     """Write the map of one persona to ``path`` as HTML (standalone page), SVG, PNG, or as a
-    grid for a spreadsheet (XLSX or CSV: :func:`map_table`).
+    grid for a spreadsheet (XLSX or CSV: :func:`map_table`, with the to-be rows when the
+    journey has a to-be map).
+
+    ``version`` ``"to-be"`` draws the desired journey; ``"compare"`` the as-is and the to-be
+    overlaid (:func:`render_compare_html`; HTML only).
 
     ``fmt`` defaults to the file's suffix. PNG is the SVG rasterised by vl-convert at
     ``scale`` (2 = sharp on slides), with no browser. The file appears whole or not at all.
@@ -1079,10 +1432,29 @@ def export_map(
             ],
         )
     theme = Theme.from_workspace(ws)
-    layout = build_layout(ws, persona_id, icp=icp, lanes=lanes, kpis=kpis)
-    if fmt in ("xlsx", "csv"):
-        _write_grid(layout, path, fmt)
+    if version == "compare":
+        if fmt != "html":
+            raise WorkbookError(
+                f"the as-is and to-be comparison cannot be written as {fmt!r}",
+                [Problem("unknown format", file=str(path), hint="end the file name in .html")],
+            )
+        html = render_compare_html(ws, persona_id, icp=icp, standalone=True, theme=theme)
+        write_atomic(path, html.encode("utf-8"))
         return path
+    if fmt in ("xlsx", "csv"):
+        layout = build_layout(ws, persona_id, icp=icp, lanes=lanes, kpis=kpis)
+        to_be = build_layout(ws, layout.persona_id, icp=icp, lanes=lanes, version="to-be")
+        _write_grid(layout, path, fmt, None if layout.placeholder else to_be)
+        return path
+    # the measured KPIs are the journey's today: the desired journey has none yet
+    layout = build_layout(
+        ws,
+        persona_id,
+        icp=icp,
+        lanes=lanes,
+        kpis=kpis if version == "as-is" else None,
+        version=version,
+    )
     if fmt == "html":
         data = render_map_html(ws, standalone=True, theme=theme, layout=layout).encode("utf-8")
     else:
@@ -1100,8 +1472,12 @@ def export_map(
 # ------------------------------------------------------------------------- as a spreadsheet
 
 
-def map_table(layout: MapLayout) -> pd.DataFrame:
+def map_table(layout: MapLayout, to_be: MapLayout | None = None) -> pd.DataFrame:
     """The map as a grid: a row per lane (and one for the emotion), a column per stage.
+
+    With ``to_be`` (the desired journey's layout, see :func:`build_layout`), its rows follow
+    the as-is ones, each lane's title prefixed with "To-be: ", then the emotion gap (to-be
+    minus as-is, where both are scored).
 
     Each cell holds what the drawn map shows there, one item a line: the lane's notes, the
     touchpoints (with their channel), the recommendations (priority and owner), the KPI
@@ -1136,15 +1512,25 @@ def map_table(layout: MapLayout) -> pd.DataFrame:
     if layout.has_emotions:
         # numbers, for the spreadsheet to chart; a stage not scored stays empty
         rows["Emotion (-2 to +2)"] = [None if e is None else float(e) for e in layout.emotions]
+    if to_be is not None and not to_be.placeholder:
+        for lane in to_be.lanes:
+            rows[f"To-be: {lane.title}"] = [cell_text(c) for c in lane.cells]
+        rows["To-be: Emotion (-2 to +2)"] = [
+            None if e is None else float(e) for e in to_be.emotions
+        ]
+        rows["Emotion gap (to-be minus as-is)"] = [
+            None if a is None or b is None else float(b - a)
+            for a, b in zip(layout.emotions, to_be.emotions, strict=True)
+        ]
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
     frame.index.name = "Lane"
     return frame
 
 
-def _write_grid(layout: MapLayout, path: Path, fmt: str) -> None:
+def _write_grid(layout: MapLayout, path: Path, fmt: str, to_be: MapLayout | None = None) -> None:
     from workbook.files import atomic_path, plain_frame
 
-    grid = plain_frame(map_table(layout).reset_index())
+    grid = plain_frame(map_table(layout, to_be).reset_index())
     if fmt == "csv":
         with atomic_path(path) as tmp:
             grid.to_csv(tmp, index=False, encoding="utf-8")
@@ -1156,7 +1542,7 @@ def _write_grid(layout: MapLayout, path: Path, fmt: str) -> None:
         atomic_path(path, keep_suffix=True) as tmp,
         pd.ExcelWriter(tmp, engine="openpyxl") as writer,
     ):
-        sheet_name = "As-is map"
+        sheet_name = "As-is and to-be map" if to_be and not to_be.placeholder else "As-is map"
         grid.to_excel(writer, sheet_name=sheet_name, index=False, startrow=2)
         sheet = writer.sheets[sheet_name]
         sheet["A1"] = plain_cell_text(layout.title)

@@ -34,6 +34,19 @@ from workbook.cli import main
     help="Format when -o has no suffix.",
 )
 @click.option("--kpis", is_flag=True, help="Add the measured KPI lane (needs imported CRM data).")
+@click.option(
+    "--to-be",
+    "version",
+    flag_value="to-be",
+    help="The desired journey (the to-be map) instead of the journey today.",
+)
+@click.option(
+    "--compare",
+    "version",
+    flag_value="compare",
+    help="The as-is and the to-be overlaid: both emotion curves, the gap shaded, each change "
+    "and the recommendation behind it (HTML).",
+)
 def map_(
     workspace: str,
     persona: str | None,
@@ -41,8 +54,13 @@ def map_(
     output: str | None,
     fmt: str | None,
     kpis: bool,
+    version: str | None,
 ) -> None:
-    """Export the journey map of each persona (or of one) in WORKSPACE."""
+    """Export the journey map of each persona (or of one) in WORKSPACE.
+
+    A spreadsheet (xlsx, csv) holds the as-is rows and, when the persona has a desired
+    journey, the to-be rows under them."""
+    version = version or "as-is"
     from workbook.cli._paths import output_file, output_folder
     from workbook.exceptions import Problem, WorkbookError
     from workbook.journeymap import build_layout, export_map, map_filename, stage_kpis
@@ -62,6 +80,11 @@ def map_(
     if out is not None and not into_folder:
         fmt = fmt or out.suffix.lstrip(".").lower()
     fmt = fmt or "html"
+    if version == "compare" and fmt != "html":
+        raise WorkbookError(
+            f"--compare writes HTML, not {fmt!r}",
+            [Problem("unknown format", file=output, hint="end the file name in .html")],
+        )
     if fmt not in ("html", "svg", "png", "xlsx", "csv"):
         raise WorkbookError(
             f"cannot export a map as {fmt!r}",
@@ -81,14 +104,14 @@ def map_(
             output_file(out)
     for pid in personas:
         if out is None:
-            path = ws.reports_dir / "maps" / map_filename(pid, fmt, icp)
+            path = ws.reports_dir / "maps" / map_filename(pid, fmt, icp, version)
         elif into_folder:
-            path = out / map_filename(pid, fmt, icp)
+            path = out / map_filename(pid, fmt, icp, version)
         elif persona:
             path = out
         else:
             # a persona id of the workspace is a slug (the model checks it): no separator
             path = out.with_name(f"{out.stem}-{pid}{out.suffix}")
         values = stage_kpis(ws, pid) if kpis else None
-        export_map(ws, pid, path, fmt, icp=icp, kpis=values)
+        export_map(ws, pid, path, fmt, icp=icp, kpis=values, version=version)
         click.echo(f"wrote {path}")
