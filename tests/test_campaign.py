@@ -99,7 +99,7 @@ def test_the_tables_name_things_and_keep_their_order(ws: OpenWorkspace) -> None:
     assert late == [
         "Late piece",
         "Purchase",
-        "Amara, Graham",
+        "Amara; Graham",
         "Email",
         dt.date(2026, 12, 9),
         "Content Lead",

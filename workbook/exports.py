@@ -224,7 +224,7 @@ def campaign_tables(data: Any) -> list[tuple[str, pd.DataFrame]]:
             [
                 c.title,
                 named(stages, c.stage),
-                ", ".join(personas.get(p, p) for p in c.personas),
+                "; ".join(personas.get(p, p) for p in c.personas),
                 channel(c.channel),
                 c.date,
                 c.owner,

@@ -96,6 +96,10 @@ REPORT_ORDER: tuple[str, ...] = (
     "touchpoints",
     "attribution",
     "experiments",
+    "gaps",
+    "campaign",
+    "launch",
+    "moved",
     "cycle",
     "appendix",
 )
@@ -1526,3 +1530,8 @@ def attribution(ws: Any, ctx: ReportContext) -> str:
     return intro + table(
         ctx, rows, [_Col("name", "Touchpoint")] + [_Col(m, _MODELS[m], "pct") for m in models]
     )
+
+
+from workbook.sections import analysis as _analysis  # noqa: E402,F401
+from workbook.sections import campaign as _campaign  # noqa: E402,F401
+from workbook.sections import validate as _validate  # noqa: E402,F401

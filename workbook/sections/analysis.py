@@ -1,0 +1,484 @@
+"""Report section for the Analyse phase: go wide, go deep on the objective that misses its
+target (``gaps``).
+
+The numbers are :func:`workbook.analytics.gaps` and :func:`workbook.analytics.drill`, each
+with its standard definition in their docstrings: a component's **value** (a rate of
+contacts, or the median days of finished stays), its **benchmark** (the same component
+among the workspace's other personas pooled, or a target the consultant typed), its
+**shortfall** (how far it falls short, in rate points or days) and the **contacts missed**
+(the contacts who would have gone on had the component met its benchmark). The consultant's
+findings that the data cannot see (interviews, workshops) join the wide list with their own
+estimate of the contacts affected, marked as an estimate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+
+from workbook.sections import (
+    ReportContext,
+    _Col,
+    _Missing,
+    _records,
+    _section,
+    _sheet,
+    data_frame,
+    html_from,
+    svg_chart,
+    table,
+)
+
+__all__ = ["chosen_label", "gap_objective", "gap_rows", "t_chart_spec"]
+
+#: Colours of the T chart: the weakest component, the other components from the data, and the
+#: consultant's findings (estimates); Okabe-Ito, colour-blind safe (as workbook.charts).
+_WEAKEST, _DATA, _FINDING, _DEEP = "#D55E00", "#0072B2", "#8C959F", "#56B4E9"
+_RATE_KINDS = ("conversion", "open", "click", "reply", "source")
+_TOP = 8
+
+
+def gap_objective(ctx: ReportContext) -> tuple[Any, dict[str, Any] | None]:
+    """The objective the gap analysis explains: the one the consultant picked
+    (``analysis.objective``), else the first whose KPI misses its target (as measured);
+    ``(None, None)`` when no objective misses its target. Also its measured row."""
+    data = ctx.data
+    try:
+        recs = _records(ctx.analytics("kpis"))
+        measured = {str(r["id"]): r for r in recs if r["kind"] == "objective"}
+    except _Missing:
+        measured = {}
+    by_id = {o.id: o for o in data.objectives}
+    if data.analysis.objective in by_id:
+        return by_id[data.analysis.objective], measured.get(data.analysis.objective)
+    for o in data.objectives:
+        row = measured.get(o.id)
+        if row is not None and row.get("status") not in ("target met", "no current value"):
+            return o, row
+    return None, None
+
+
+def _names(data: Any) -> dict[str, str]:
+    names = {s.id: s.name for s in data.stages}
+    names.update({t.id: t.name for t in data.touchpoints})
+    names.update({p.id: p.name for p in data.personas})
+    names.update({s.id: s.name for s in data.segments})
+    return names
+
+
+def _label(row: dict[str, Any], names: dict[str, str]) -> str:
+    from workbook.charts.gaps import component_label
+
+    return str(component_label(row, names))
+
+
+def gap_rows(
+    wide: list[dict[str, Any]], findings: list[Any], names: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The wide list: the data's components and the consultant's findings in one ranking by
+    contacts missed (a finding's contacts are the consultant's estimate), rank 1 first.
+
+    Each row keeps the analytics' fields and adds ``label`` (as a consultant reads it),
+    ``source`` (``"data"`` or ``"finding"``) and ``rank``.
+    """
+    rows = [{**r, "label": _label(r, names), "source": "data"} for r in wide]
+    for f in findings:
+        where = " ".join(
+            part
+            for part in (
+                names.get(f.persona, f.persona).split(",")[0] + ":" if f.persona else "",
+                f.name,
+                f"({names.get(f.stage, f.stage)})" if f.stage else "",
+            )
+            if part
+        )
+        rows.append(
+            {
+                "component": f"finding:{f.id}",
+                "kind": "finding",
+                "stage": f.stage,
+                "item": None,
+                "group": f.persona or "all",
+                "value": None,
+                "benchmark": None,
+                "benchmark_from": "interview estimate",
+                "shortfall": None,
+                "contacts": f.contacts,
+                "missed": float(f.contacts or 0),
+                "label": where,
+                "source": "finding",
+                "note": f.note,
+            }
+        )
+    rows.sort(key=lambda r: -float(r.get("missed") or 0))
+    for i, r in enumerate(rows, start=1):
+        r["rank"] = i
+    return rows
+
+
+def chosen_label(chosen: str | None, rows: list[dict[str, Any]]) -> str | None:
+    """The chosen component as a consultant reads it (``None`` when none is chosen)."""
+    if not chosen:
+        return None
+    for r in rows:
+        if r["component"] == chosen:
+            return str(r["label"])
+    return chosen  # a component the data no longer shows: its id says what it was
+
+
+def t_chart_spec(
+    rows: list[dict[str, Any]], deep: list[dict[str, Any]], deep_title: str
+) -> dict[str, Any]:
+    """The T-shaped chart as a Vega-Lite spec: the components across (most contacts missed
+    first, so the weakest stands at the left), the weakest's split as a column under it."""
+    across = [
+        {
+            "label": r["label"] + (" *" if r["source"] == "finding" else ""),
+            "missed": round(float(r["missed"]), 1),
+            "colour": "weakest"
+            if i == 0
+            else ("finding (estimate)" if r["source"] == "finding" else "from the CRM data"),
+        }
+        for i, r in enumerate([r for r in rows if float(r["missed"] or 0) > 0][:_TOP])
+    ]
+    parts: list[dict[str, Any]] = [
+        {
+            "title": {"text": "Wide: every component, by contacts missed", "anchor": "start"},
+            "width": max(360, 80 * len(across)),
+            "height": 200,
+            "data": {"values": across},
+            "mark": {"type": "bar", "cornerRadiusEnd": 3},
+            "encoding": {
+                "x": {
+                    "field": "label",
+                    "type": "nominal",
+                    "sort": None,
+                    "title": None,
+                    "axis": {"labelAngle": -30, "labelLimit": 220, "labelFontSize": 11},
+                },
+                "y": {"field": "missed", "type": "quantitative", "title": "Contacts missed"},
+                "color": {
+                    "field": "colour",
+                    "type": "nominal",
+                    "scale": {
+                        "domain": ["weakest", "from the CRM data", "finding (estimate)"],
+                        "range": [_WEAKEST, _DATA, _FINDING],
+                    },
+                    "legend": {"title": None, "orient": "top"},
+                },
+            },
+        }
+    ]
+    column = [
+        {"label": d["label"], "missed": round(float(d["missed"]), 1)}
+        for d in deep
+        if float(d["missed"] or 0) > 0
+    ][:_TOP]
+    if column:
+        parts.append(
+            {
+                "title": {"text": f"Deep: {deep_title}", "anchor": "start"},
+                "width": 320,
+                "height": max(80, 26 * len(column)),
+                "data": {"values": column},
+                "layer": [
+                    {"mark": {"type": "bar", "color": _DEEP, "cornerRadiusEnd": 3}},
+                    {
+                        "mark": {"type": "text", "align": "left", "dx": 4},
+                        "encoding": {
+                            "text": {"field": "missed", "type": "quantitative", "format": ",.0f"}
+                        },
+                    },
+                ],
+                "encoding": {
+                    "y": {
+                        "field": "label",
+                        "type": "nominal",
+                        "sort": None,
+                        "title": None,
+                        "axis": {"labelLimit": 260},
+                    },
+                    "x": {"field": "missed", "type": "quantitative", "title": "Contacts missed"},
+                },
+            }
+        )
+    return {"vconcat": parts, "spacing": 24, "resolve": {"scale": {"color": "independent"}}}
+
+
+def _fmt(ctx: ReportContext, kind: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "n/a"
+    if kind in _RATE_KINDS:
+        return ctx.percent(float(value))
+    if kind == "time":
+        return f"{ctx.number(float(value), 1)} days"
+    return str(value)
+
+
+def _shortfall(ctx: ReportContext, kind: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "n/a"
+    if kind in _RATE_KINDS:
+        return f"{float(value) * 100:+.1f} pts"
+    return f"{float(value):+.1f} days"
+
+
+def _deep_part(part: str, dim: str, names: dict[str, str]) -> str:
+    if part.startswith("not "):
+        text = "did not use " + names.get(part[4:], part[4:])
+    elif dim == "touchpoint":
+        text = "used " + names.get(part, part)
+    else:
+        text = names.get(part, part)
+    return f"{text} ({dim.replace('_', ' ')})"
+
+
+@_section("gaps", "Gap analysis: go wide, go deep")
+def gaps_section(ws: Any, ctx: ReportContext) -> str:
+    """The objective that misses its target; every component that could explain it, ranked
+    (wide); the weakest split by what the data can split it by (deep); the consultant's
+    findings; and the component the team will act on."""
+    from workbook.model import metric_stages
+
+    data = ctx.data
+    analysis = data.analysis
+    names = _names(data)
+    objective, measured = gap_objective(ctx)
+    metric = objective.metric if objective is not None else None
+    stages = metric_stages(metric) if metric and not metric.startswith("reach") else []
+    stage = stages[0] if stages else None
+    try:
+        wide = _records(ctx.analytics("gaps", stage=stage, targets=dict(analysis.targets) or None))
+    except _Missing as missing:
+        if not analysis.findings:
+            raise
+        wide, why_no_data = [], str(missing)
+    else:
+        why_no_data = ""
+    rows = gap_rows(wide, list(analysis.findings), names)
+    if not rows:
+        raise _Missing(
+            "No component falls short of its benchmark, and no finding from interviews has "
+            "been added yet."
+        )
+    weakest = rows[0]
+    # deep: the chosen component when the data can split it, else the weakest that can be
+    drillable = [r for r in rows if r["kind"] in ("conversion", "time")]
+    target = next((r for r in drillable if r["component"] == analysis.chosen), None)
+    target = target or (drillable[0] if drillable else None)
+    deep: list[dict[str, Any]] = []
+    if target is not None:
+        deep = _records(ctx.analytics("drill", target["component"]))
+        for d in deep:
+            d["label"] = _deep_part(str(d["part"]), str(d["dimension"]), names)
+    chosen = chosen_label(analysis.chosen, rows)
+
+    # the tables: on the page the first rows, in the spreadsheet every one
+    shown = [r for r in rows if float(r["missed"] or 0) > 0][:12] or rows[:12]
+    page_rows = [
+        {
+            "rank": r["rank"],
+            "label": r["label"] + (" (chosen)" if r["component"] == analysis.chosen else ""),
+            "from": "interview (estimate)"
+            if r["source"] == "finding"
+            else ("target" if r["benchmark_from"] == "target" else "other personas"),
+            "value": _fmt(ctx, r["kind"], r["value"]),
+            "benchmark": _fmt(ctx, r["kind"], r["benchmark"]),
+            "shortfall": _shortfall(ctx, r["kind"], r["shortfall"]),
+            "contacts": r["contacts"],
+            "missed": r["missed"],
+        }
+        for r in shown
+    ]
+    wide_table = table(
+        ctx,
+        page_rows,
+        [
+            _Col("rank", "#", "int"),
+            _Col("label", "Component"),
+            _Col("value", "Value"),
+            _Col("benchmark", "Benchmark"),
+            _Col("from", "Benchmark from"),
+            _Col("shortfall", "Short by"),
+            _Col("contacts", "Contacts", "int"),
+            _Col("missed", "Contacts missed", "float"),
+        ],
+    )
+    sheet_rows = [
+        {
+            **r,
+            "unit": "days" if r["kind"] == "time" else ("%" if r["kind"] in _RATE_KINDS else ""),
+            "value_n": _sheet_value(r["kind"], r["value"]),
+            "benchmark_n": _sheet_value(r["kind"], r["benchmark"]),
+            "shortfall_n": _sheet_value(r["kind"], r["shortfall"]),
+            "chosen": "yes" if r["component"] == analysis.chosen else "",
+        }
+        for r in rows
+    ]
+    ctx.table(
+        _sheet("gaps", "wide"),
+        data_frame(
+            sheet_rows,
+            [
+                _Col("rank", "Rank", "int"),
+                _Col("label", "Component"),
+                _Col("component", "Component id"),
+                _Col("source", "From"),
+                _Col("value_n", "Value", "float"),
+                _Col("benchmark_n", "Benchmark", "float"),
+                _Col("shortfall_n", "Short by", "float"),
+                _Col("unit", "Unit (% or days)"),
+                _Col("benchmark_from", "Benchmark from"),
+                _Col("contacts", "Contacts", "int", "contacts"),
+                _Col("missed", "Contacts missed", "float", "contacts"),
+                _Col("chosen", "Chosen to act on"),
+            ],
+        ),
+    )
+    deep_table = ""
+    if target is not None and deep:
+        kind = target["kind"]
+        deep_rows = [
+            {
+                **d,
+                "value_t": _fmt(ctx, kind, d["value"]),
+                "benchmark_t": _fmt(ctx, kind, d["benchmark"]),
+            }
+            for d in deep
+        ]
+        deep_table = table(
+            ctx,
+            [d for d in deep_rows if float(d["missed"] or 0) > 0][:10] or deep_rows[:10],
+            [
+                _Col("label", "Part"),
+                _Col("contacts", "Contacts", "int"),
+                _Col("value_t", "Value"),
+                _Col("benchmark_t", f"{target['label']}"),
+                _Col("missed", "Contacts missed", "float"),
+            ],
+        )
+        ctx.table(
+            _sheet("gaps", "deep"),
+            data_frame(
+                [
+                    {
+                        **d,
+                        "value_n": _sheet_value(kind, d["value"]),
+                        "benchmark_n": _sheet_value(kind, d["benchmark"]),
+                    }
+                    for d in deep
+                ],
+                [
+                    _Col("dimension", "Split by"),
+                    _Col("label", "Part"),
+                    _Col("contacts", "Contacts", "int", "contacts"),
+                    _Col("value_n", "Value (% or days)", "float"),
+                    _Col("benchmark_n", "Whole component (% or days)", "float"),
+                    _Col("missed", "Contacts missed", "float", "contacts"),
+                ],
+            ),
+        )
+    chart = ""
+    if any(float(r["missed"] or 0) > 0 for r in rows):
+        spec = t_chart_spec(rows, deep, target["label"] if target else "")
+        alt = "Components by contacts missed: " + "; ".join(
+            f"{r['label']} {float(r['missed']):,.0f}" for r in rows[:_TOP]
+        )
+        chart = svg_chart(spec, ctx, alt=alt)
+    meaning = _meaning(ctx, weakest, target, deep, chosen)
+    findings = [
+        {
+            "name": f.name,
+            "where": ", ".join(
+                x
+                for x in (
+                    names.get(f.persona, "") if f.persona else "",
+                    names.get(f.stage, "") if f.stage else "",
+                )
+                if x
+            ),
+            "contacts": ctx.number(f.contacts) if f.contacts is not None else "not estimated",
+            "note": f.note,
+            "chosen": analysis.chosen == f"finding:{f.id}",
+        }
+        for f in analysis.findings
+    ]
+    return html_from(
+        "gaps.html.j2",
+        objective=objective,
+        current=_objective_value(ctx, objective, measured),
+        chart=Markup(chart),
+        wide=Markup(wide_table),
+        deep=Markup(deep_table),
+        deep_title=target["label"] if target else "",
+        meaning=meaning,
+        findings=findings,
+        chosen=chosen,
+        why=analysis.why,
+        no_data=why_no_data,
+    )
+
+
+def _sheet_value(kind: str, value: Any) -> float | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return round(float(value) * 100, 6) if kind in _RATE_KINDS else float(value)
+
+
+def _objective_value(ctx: ReportContext, objective: Any, row: dict[str, Any] | None) -> str:
+    """ "5.8% against a target of 12%" for the objective analysed ("" when unknown)."""
+    if objective is None or row is None:
+        return ""
+    current, target = row.get("current"), objective.target
+    if current is None or current != current:
+        return ""
+    unit = objective.unit or ""
+
+    def show(v: float) -> str:
+        return f"{ctx.number(v, 1)}{unit}" if unit == "%" else f"{ctx.number(v, 1)} {unit}".strip()
+
+    return show(float(current)) + (
+        f" against a target of {show(float(target))}" if target is not None else ""
+    )
+
+
+def _meaning(
+    ctx: ReportContext,
+    weakest: dict[str, Any],
+    target: dict[str, Any] | None,
+    deep: list[dict[str, Any]],
+    chosen: str | None,
+) -> list[str]:
+    """What the numbers mean, in a few sentences."""
+    out = []
+    if weakest["source"] == "finding":
+        out.append(
+            f"The largest component is a finding from the interviews, {weakest['label']}: "
+            f"the consultant estimates it affects about {ctx.number(weakest['missed'])} "
+            "contacts."
+        )
+    else:
+        out.append(
+            f"The weakest component is {weakest['label']}: "
+            f"{_fmt(ctx, weakest['kind'], weakest['value'])} against "
+            f"{_fmt(ctx, weakest['kind'], weakest['benchmark'])} "
+            + (
+                "(the target set for it)"
+                if weakest["benchmark_from"] == "target"
+                else "among the others"
+            )
+            + f", which costs about {ctx.number(weakest['missed'])} of its "
+            f"{ctx.number(weakest['contacts'])} contacts."
+        )
+    worst = next((d for d in deep if float(d["missed"] or 0) > 0), None)
+    if target is not None and worst is not None:
+        out.append(
+            f"Drilled deeper, the part of {target['label']} that falls furthest behind is "
+            f"{worst['label']}: {_fmt(ctx, target['kind'], worst['value'])} of its "
+            f"{ctx.number(worst['contacts'])} contacts against "
+            f"{_fmt(ctx, target['kind'], worst['benchmark'])} for the whole component."
+        )
+    if chosen is None:
+        out.append("No component has been chosen to act on yet: pick one in the Analyse notebook.")
+    return out
