@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from workbook.charts.gaps import chosen_label, gap_rows, t_chart_spec
 from workbook.model import (
     KPI,
     ChannelMix,
@@ -23,7 +24,6 @@ from workbook.model import (
 )
 from workbook.monitor import HISTORY_FILE
 from workbook.sections import render_section, report_context
-from workbook.sections.analysis import chosen_label, gap_rows, t_chart_spec
 from workbook.sections.validate import untested
 from workbook.store import OpenWorkspace, new_workspace
 

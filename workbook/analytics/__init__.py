@@ -28,7 +28,7 @@ from workbook.analytics.experiments import (
     required_sample_size,
 )
 from workbook.analytics.funnel import funnel, stage_history
-from workbook.analytics.gaps import drill, gaps
+from workbook.analytics.gaps import drill, gap_objective, gaps
 from workbook.analytics.kpis import kpis, metric_value
 from workbook.analytics.movement import transition_matrix, transitions
 from workbook.analytics.people import people_by_source, people_by_sources
@@ -52,6 +52,7 @@ __all__ = [
     "experiment_decisions",
     "experiment_variants",
     "funnel",
+    "gap_objective",
     "gaps",
     "kpis",
     "lead_scores",

@@ -40,7 +40,7 @@ from workbook.analytics.engine import Engine, EngineLike, memo
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DRILL_COLUMNS", "GAP_COLUMNS", "drill", "gaps"]
+__all__ = ["DRILL_COLUMNS", "GAP_COLUMNS", "drill", "gap_objective", "gaps"]
 
 GAP_COLUMNS = [
     "component",
@@ -408,3 +408,56 @@ def drill(ws: EngineLike, component: str, by: str = "persona") -> pd.DataFrame:
     return out.sort_values(["missed", "shortfall"], ascending=False, kind="stable").reset_index(
         drop=True
     )
+
+
+#: The statuses of an objective that misses its target (see :func:`workbook.analytics.kpis`).
+_MISSES = ("better than baseline", "not better than baseline")
+
+
+def gap_objective(ws: EngineLike, objective: str | None = None) -> dict[str, Any] | None:
+    """The objective a gap analysis explains, and the stage its components are taken from.
+
+    ``objective`` (an id, the consultant's choice) when given and known; else the first
+    objective, in workspace order, whose measured value misses its target (its status in
+    :func:`workbook.analytics.kpis` is "better than baseline" or "not better than
+    baseline": measured, with a baseline and a target, and the target not met).
+
+    Returns
+    -------
+    dict or None
+        ``id``, ``title``, ``metric``, ``unit``, ``target``, ``current`` (float or None) and
+        ``stage``: the first stage the metric names for a conversion or a time in stage
+        (``conversion:<stage>:<next>``, ``median-days:<stage>``), else None (every stage).
+        None when no objective is chosen and none misses its target.
+    """
+    from workbook.analytics.kpis import kpis
+    from workbook.model import metric_stages
+
+    eng = Engine.for_workspace(ws)
+    frame = kpis(eng)
+    rows = {str(r["id"]): r for r in frame[frame["kind"] == "objective"].to_dict("records")}
+    chosen = None
+    for o in eng.workspace.objectives:
+        row = rows.get(o.id, {})
+        if objective is not None:
+            if o.id == objective:
+                chosen = o
+                break
+        elif row.get("status") in _MISSES:
+            chosen = o
+            break
+    if chosen is None:
+        return None
+    row = rows.get(chosen.id, {})
+    current = row.get("current")
+    metric = chosen.metric or ""
+    stages = metric_stages(metric) if not metric.startswith("reach") else []
+    return {
+        "id": chosen.id,
+        "title": chosen.title,
+        "metric": metric,
+        "unit": chosen.unit,
+        "target": chosen.target,
+        "current": None if current is None or current != current else float(current),
+        "stage": stages[0] if stages else None,
+    }

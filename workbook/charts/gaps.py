@@ -11,7 +11,13 @@ from typing import Any
 
 from workbook.charts._base import BASE, HIGHLIGHT, NEUTRAL, finish, frame, is_empty, placeholder
 
-__all__ = ["gap_t", "component_label"]
+__all__ = ["TOP", "chosen_label", "component_label", "gap_rows", "gap_t", "t_chart_spec"]
+
+#: How many components the T chart shows across, and parts down.
+TOP = 8
+#: Colours of the T chart as a plain spec: the weakest component, the other components from
+#: the data, the consultant's findings (estimates), the deep parts.
+_FINDING, _DEEP = NEUTRAL, "#56B4E9"
 
 _KINDS = {
     "conversion": "going on from",
@@ -136,3 +142,139 @@ def gap_t(
     return finish(
         chart, title, description, "Bars across: each component; column: the weakest, split"
     )
+
+
+# ------------------------------------------- the consultant's findings and a plain spec
+
+
+def gap_rows(
+    wide: list[dict[str, Any]], findings: list[Any], names: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The wide list: the data's components and the consultant's findings in one ranking by
+    contacts missed (a finding's contacts are the consultant's estimate), rank 1 first.
+
+    Each row keeps the analytics' fields and adds ``label`` (as a consultant reads it),
+    ``source`` (``"data"`` or ``"finding"``) and ``rank``.
+    """
+    rows = [{**r, "label": component_label(r, names), "source": "data"} for r in wide]
+    for f in findings:
+        where = " ".join(
+            part
+            for part in (
+                names.get(f.persona, f.persona).split(",")[0] + ":" if f.persona else "",
+                f.name,
+                f"({names.get(f.stage, f.stage)})" if f.stage else "",
+            )
+            if part
+        )
+        rows.append(
+            {
+                "component": f"finding:{f.id}",
+                "kind": "finding",
+                "stage": f.stage,
+                "item": None,
+                "group": f.persona or "all",
+                "value": None,
+                "benchmark": None,
+                "benchmark_from": "interview estimate",
+                "shortfall": None,
+                "contacts": f.contacts,
+                "missed": float(f.contacts or 0),
+                "label": where,
+                "source": "finding",
+                "note": f.note,
+            }
+        )
+    rows.sort(key=lambda r: -float(r.get("missed") or 0))
+    for i, r in enumerate(rows, start=1):
+        r["rank"] = i
+    return rows
+
+
+def chosen_label(chosen: str | None, rows: list[dict[str, Any]]) -> str | None:
+    """The chosen component as a consultant reads it (``None`` when none is chosen)."""
+    if not chosen:
+        return None
+    for r in rows:
+        if r["component"] == chosen:
+            return str(r["label"])
+    return chosen  # a component the data no longer shows: its id says what it was
+
+
+def t_chart_spec(
+    rows: list[dict[str, Any]], deep: list[dict[str, Any]], deep_title: str
+) -> dict[str, Any]:
+    """The T-shaped chart as a Vega-Lite spec: the components across (most contacts missed
+    first, so the weakest stands at the left), the weakest's split as a column under it."""
+    across = [
+        {
+            "label": r["label"] + (" *" if r["source"] == "finding" else ""),
+            "missed": round(float(r["missed"]), 1),
+            "colour": "weakest"
+            if i == 0
+            else ("finding (estimate)" if r["source"] == "finding" else "from the CRM data"),
+        }
+        for i, r in enumerate([r for r in rows if float(r["missed"] or 0) > 0][:TOP])
+    ]
+    parts: list[dict[str, Any]] = [
+        {
+            "title": {"text": "Wide: every component, by contacts missed", "anchor": "start"},
+            "width": max(360, 80 * len(across)),
+            "height": 200,
+            "data": {"values": across},
+            "mark": {"type": "bar", "cornerRadiusEnd": 3},
+            "encoding": {
+                "x": {
+                    "field": "label",
+                    "type": "nominal",
+                    "sort": None,
+                    "title": None,
+                    "axis": {"labelAngle": -30, "labelLimit": 220, "labelFontSize": 11},
+                },
+                "y": {"field": "missed", "type": "quantitative", "title": "Contacts missed"},
+                "color": {
+                    "field": "colour",
+                    "type": "nominal",
+                    "scale": {
+                        "domain": ["weakest", "from the CRM data", "finding (estimate)"],
+                        "range": [HIGHLIGHT, BASE, _FINDING],
+                    },
+                    "legend": {"title": None, "orient": "top"},
+                },
+            },
+        }
+    ]
+    column = [
+        {"label": d["label"], "missed": round(float(d["missed"]), 1)}
+        for d in deep
+        if float(d["missed"] or 0) > 0
+    ][:TOP]
+    if column:
+        parts.append(
+            {
+                "title": {"text": f"Deep: {deep_title}", "anchor": "start"},
+                "width": 320,
+                "height": max(80, 26 * len(column)),
+                "data": {"values": column},
+                "layer": [
+                    {"mark": {"type": "bar", "color": _DEEP, "cornerRadiusEnd": 3}},
+                    {
+                        "mark": {"type": "text", "align": "left", "dx": 4},
+                        "encoding": {
+                            "text": {"field": "missed", "type": "quantitative", "format": ",.0f"}
+                        },
+                    },
+                ],
+                "encoding": {
+                    "y": {
+                        "field": "label",
+                        "type": "nominal",
+                        "sort": None,
+                        "title": None,
+                        "axis": {"labelLimit": 260},
+                    },
+                    "x": {"field": "missed", "type": "quantitative", "title": "Contacts missed"},
+                },
+            }
+        )
+    return {"vconcat": parts, "spacing": 24, "resolve": {"scale": {"color": "independent"}}}

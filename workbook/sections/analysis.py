@@ -17,6 +17,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from workbook.charts.gaps import TOP, chosen_label, gap_rows, t_chart_spec
 from workbook.sections import (
     ReportContext,
     _Col,
@@ -30,33 +31,9 @@ from workbook.sections import (
     table,
 )
 
-__all__ = ["chosen_label", "gap_objective", "gap_rows", "t_chart_spec"]
+__all__ = ["gaps_section"]
 
-#: Colours of the T chart: the weakest component, the other components from the data, and the
-#: consultant's findings (estimates); Okabe-Ito, colour-blind safe (as workbook.charts).
-_WEAKEST, _DATA, _FINDING, _DEEP = "#D55E00", "#0072B2", "#8C959F", "#56B4E9"
 _RATE_KINDS = ("conversion", "open", "click", "reply", "source")
-_TOP = 8
-
-
-def gap_objective(ctx: ReportContext) -> tuple[Any, dict[str, Any] | None]:
-    """The objective the gap analysis explains: the one the consultant picked
-    (``analysis.objective``), else the first whose KPI misses its target (as measured);
-    ``(None, None)`` when no objective misses its target. Also its measured row."""
-    data = ctx.data
-    try:
-        recs = _records(ctx.analytics("kpis"))
-        measured = {str(r["id"]): r for r in recs if r["kind"] == "objective"}
-    except _Missing:
-        measured = {}
-    by_id = {o.id: o for o in data.objectives}
-    if data.analysis.objective in by_id:
-        return by_id[data.analysis.objective], measured.get(data.analysis.objective)
-    for o in data.objectives:
-        row = measured.get(o.id)
-        if row is not None and row.get("status") not in ("target met", "no current value"):
-            return o, row
-    return None, None
 
 
 def _names(data: Any) -> dict[str, str]:
@@ -65,145 +42,6 @@ def _names(data: Any) -> dict[str, str]:
     names.update({p.id: p.name for p in data.personas})
     names.update({s.id: s.name for s in data.segments})
     return names
-
-
-def _label(row: dict[str, Any], names: dict[str, str]) -> str:
-    from workbook.charts.gaps import component_label
-
-    return str(component_label(row, names))
-
-
-def gap_rows(
-    wide: list[dict[str, Any]], findings: list[Any], names: dict[str, str]
-) -> list[dict[str, Any]]:
-    """The wide list: the data's components and the consultant's findings in one ranking by
-    contacts missed (a finding's contacts are the consultant's estimate), rank 1 first.
-
-    Each row keeps the analytics' fields and adds ``label`` (as a consultant reads it),
-    ``source`` (``"data"`` or ``"finding"``) and ``rank``.
-    """
-    rows = [{**r, "label": _label(r, names), "source": "data"} for r in wide]
-    for f in findings:
-        where = " ".join(
-            part
-            for part in (
-                names.get(f.persona, f.persona).split(",")[0] + ":" if f.persona else "",
-                f.name,
-                f"({names.get(f.stage, f.stage)})" if f.stage else "",
-            )
-            if part
-        )
-        rows.append(
-            {
-                "component": f"finding:{f.id}",
-                "kind": "finding",
-                "stage": f.stage,
-                "item": None,
-                "group": f.persona or "all",
-                "value": None,
-                "benchmark": None,
-                "benchmark_from": "interview estimate",
-                "shortfall": None,
-                "contacts": f.contacts,
-                "missed": float(f.contacts or 0),
-                "label": where,
-                "source": "finding",
-                "note": f.note,
-            }
-        )
-    rows.sort(key=lambda r: -float(r.get("missed") or 0))
-    for i, r in enumerate(rows, start=1):
-        r["rank"] = i
-    return rows
-
-
-def chosen_label(chosen: str | None, rows: list[dict[str, Any]]) -> str | None:
-    """The chosen component as a consultant reads it (``None`` when none is chosen)."""
-    if not chosen:
-        return None
-    for r in rows:
-        if r["component"] == chosen:
-            return str(r["label"])
-    return chosen  # a component the data no longer shows: its id says what it was
-
-
-def t_chart_spec(
-    rows: list[dict[str, Any]], deep: list[dict[str, Any]], deep_title: str
-) -> dict[str, Any]:
-    """The T-shaped chart as a Vega-Lite spec: the components across (most contacts missed
-    first, so the weakest stands at the left), the weakest's split as a column under it."""
-    across = [
-        {
-            "label": r["label"] + (" *" if r["source"] == "finding" else ""),
-            "missed": round(float(r["missed"]), 1),
-            "colour": "weakest"
-            if i == 0
-            else ("finding (estimate)" if r["source"] == "finding" else "from the CRM data"),
-        }
-        for i, r in enumerate([r for r in rows if float(r["missed"] or 0) > 0][:_TOP])
-    ]
-    parts: list[dict[str, Any]] = [
-        {
-            "title": {"text": "Wide: every component, by contacts missed", "anchor": "start"},
-            "width": max(360, 80 * len(across)),
-            "height": 200,
-            "data": {"values": across},
-            "mark": {"type": "bar", "cornerRadiusEnd": 3},
-            "encoding": {
-                "x": {
-                    "field": "label",
-                    "type": "nominal",
-                    "sort": None,
-                    "title": None,
-                    "axis": {"labelAngle": -30, "labelLimit": 220, "labelFontSize": 11},
-                },
-                "y": {"field": "missed", "type": "quantitative", "title": "Contacts missed"},
-                "color": {
-                    "field": "colour",
-                    "type": "nominal",
-                    "scale": {
-                        "domain": ["weakest", "from the CRM data", "finding (estimate)"],
-                        "range": [_WEAKEST, _DATA, _FINDING],
-                    },
-                    "legend": {"title": None, "orient": "top"},
-                },
-            },
-        }
-    ]
-    column = [
-        {"label": d["label"], "missed": round(float(d["missed"]), 1)}
-        for d in deep
-        if float(d["missed"] or 0) > 0
-    ][:_TOP]
-    if column:
-        parts.append(
-            {
-                "title": {"text": f"Deep: {deep_title}", "anchor": "start"},
-                "width": 320,
-                "height": max(80, 26 * len(column)),
-                "data": {"values": column},
-                "layer": [
-                    {"mark": {"type": "bar", "color": _DEEP, "cornerRadiusEnd": 3}},
-                    {
-                        "mark": {"type": "text", "align": "left", "dx": 4},
-                        "encoding": {
-                            "text": {"field": "missed", "type": "quantitative", "format": ",.0f"}
-                        },
-                    },
-                ],
-                "encoding": {
-                    "y": {
-                        "field": "label",
-                        "type": "nominal",
-                        "sort": None,
-                        "title": None,
-                        "axis": {"labelLimit": 260},
-                    },
-                    "x": {"field": "missed", "type": "quantitative", "title": "Contacts missed"},
-                },
-            }
-        )
-    return {"vconcat": parts, "spacing": 24, "resolve": {"scale": {"color": "independent"}}}
 
 
 def _fmt(ctx: ReportContext, kind: str, value: Any) -> str:
@@ -239,15 +77,14 @@ def gaps_section(ws: Any, ctx: ReportContext) -> str:
     """The objective that misses its target; every component that could explain it, ranked
     (wide); the weakest split by what the data can split it by (deep); the consultant's
     findings; and the component the team will act on."""
-    from workbook.model import metric_stages
-
     data = ctx.data
     analysis = data.analysis
     names = _names(data)
-    objective, measured = gap_objective(ctx)
-    metric = objective.metric if objective is not None else None
-    stages = metric_stages(metric) if metric and not metric.startswith("reach") else []
-    stage = stages[0] if stages else None
+    try:
+        objective = ctx.analytics("gap_objective", analysis.objective)
+    except _Missing:
+        objective = None
+    stage = objective["stage"] if objective else None
     try:
         wide = _records(ctx.analytics("gaps", stage=stage, targets=dict(analysis.targets) or None))
     except _Missing as missing:
@@ -383,7 +220,7 @@ def gaps_section(ws: Any, ctx: ReportContext) -> str:
     if any(float(r["missed"] or 0) > 0 for r in rows):
         spec = t_chart_spec(rows, deep, target["label"] if target else "")
         alt = "Components by contacts missed: " + "; ".join(
-            f"{r['label']} {float(r['missed']):,.0f}" for r in rows[:_TOP]
+            f"{r['label']} {float(r['missed']):,.0f}" for r in rows[:TOP]
         )
         chart = svg_chart(spec, ctx, alt=alt)
     meaning = _meaning(ctx, weakest, target, deep, chosen)
@@ -407,7 +244,7 @@ def gaps_section(ws: Any, ctx: ReportContext) -> str:
     return html_from(
         "gaps.html.j2",
         objective=objective,
-        current=_objective_value(ctx, objective, measured),
+        current=_objective_value(ctx, objective),
         chart=Markup(chart),
         wide=Markup(wide_table),
         deep=Markup(deep_table),
@@ -426,19 +263,18 @@ def _sheet_value(kind: str, value: Any) -> float | None:
     return round(float(value) * 100, 6) if kind in _RATE_KINDS else float(value)
 
 
-def _objective_value(ctx: ReportContext, objective: Any, row: dict[str, Any] | None) -> str:
-    """ "5.8% against a target of 12%" for the objective analysed ("" when unknown)."""
-    if objective is None or row is None:
+def _objective_value(ctx: ReportContext, objective: dict[str, Any] | None) -> str:
+    """ "5.8% against a target of 12%" for the objective analysed ("" when unmeasured)."""
+    if objective is None or objective["current"] is None:
         return ""
-    current, target = row.get("current"), objective.target
-    if current is None or current != current:
-        return ""
-    unit = objective.unit or ""
+    unit = objective["unit"] or ""
 
     def show(v: float) -> str:
-        return f"{ctx.number(v, 1)}{unit}" if unit == "%" else f"{ctx.number(v, 1)} {unit}".strip()
+        number = ctx.number(v, 1)
+        return f"{number}%" if unit == "%" else f"{number} {unit}".strip()
 
-    return show(float(current)) + (
+    target = objective["target"]
+    return show(objective["current"]) + (
         f" against a target of {show(float(target))}" if target is not None else ""
     )
 
