@@ -343,3 +343,68 @@ def test_the_cli_writes_the_to_be_map_and_the_comparison(tmp_path: Path) -> None
     assert "gap +2" in (tmp_path / "journey-map-pat-compare.html").read_text()
     result = run.invoke(main, ["map", str(ws.path), "--compare", "--format", "png"])
     assert result.exit_code != 0 and "--compare writes HTML" in result.output
+
+
+# ------------------------------------------------------------------------- the report sections
+
+DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
+
+
+def _sections(ws: Any, *ids: str) -> tuple[str, Any]:
+    from workbook.sections import render_section, report_context
+
+    ctx = report_context(ws, sections=list(ids), report_date="2026-12-06")
+    return "".join(str(render_section(i, ctx)) for i in ids), ctx
+
+
+def test_the_chain_section_shows_the_hand_worked_numbers(hand: Path) -> None:
+    html, ctx = _sections(str(hand), "chain")
+    assert "66.7%" in html  # c2p now: 2 of 3
+    assert "+6.7 pts, 67% of the effect expected" in html  # rec a, by hand above
+    assert "\u22122 days, 50% of the effect expected" in html  # rec b
+    assert "moved the wrong way" in html and "expected effect reached" in html
+    assert "1 more is proposed and not agreed yet" in html  # rec e
+    frame = dict(ctx.tables)["From opportunity to metric"]
+    share = frame["Share of expected effect achieved (%)"].tolist()
+    assert share == pytest.approx([(200 / 3 - 60) * 10, 50.0, -200 / 3, 100.0])
+
+
+def test_the_sections_say_politely_when_there_is_nothing(tmp_path: Path) -> None:
+    ws = new_workspace("Empty", directory=tmp_path / "e")
+    html, ctx = _sections(ws, "to-be", "chain")
+    assert "No desired journey has been drafted yet" in html
+    assert "No recommendation has been agreed yet" in html
+    assert ctx.tables == []
+
+
+def test_the_to_be_section_on_a_hand_made_map_escapes_and_keeps_its_numbers(
+    tmp_path: Path,
+) -> None:
+    ws = _mapped(tmp_path / "w")
+    ws.data.journeys[0].recommendations[0].status = "agreed"
+    ws.save()
+    html, ctx = _sections(ws, "to-be", "chain")
+    assert "Show the &lt;price&gt;" in html and "<price>" not in html
+    assert "changes 3 of the 5 stages" in html  # awareness, consideration, purchase
+    assert "widest gap is at Awareness, from \u22121 today to +1" in html
+    assert "No recommendation is linked yet to the change at Consideration and Purchase" in html
+    curve = dict(ctx.tables)["The desired journey (emotion)"]
+    assert curve["Gap, to-be minus as-is (points)"].tolist()[:2] == [2.0, 0.0]
+    changes = dict(ctx.tables)["The desired journey (changes)"]
+    assert len(changes) == 6  # the six changes of test_the_comparison_lists_every_change
+    assert 'src="data:image/svg+xml;base64,' in html  # the chart, as a static image
+
+
+def test_the_demo_shows_its_desired_journeys_and_chain() -> None:
+    html, ctx = _sections(str(DEMO), "to-be", "chain")
+    ws = open_workspace(DEMO)
+    assert all(j.to_be is not None for j in ws.data.journeys)
+    amara = ws.data.journeys[0]
+    assert amara.stages["consideration"].emotion == -1.5
+    assert amara.to_be is not None and amara.to_be["consideration"].emotion == 1.0
+    assert "gap +2.5" in html
+    recs = [r for j in ws.data.journeys for r in j.recommendations]
+    agreed = [r for r in recs if r.status in ("agreed", "in-progress")]
+    assert agreed and all(r.kpi and r.agreed_on and r.agreed_value is not None for r in agreed)
+    frame = dict(ctx.tables)["From opportunity to metric"]
+    assert len(frame) == len(agreed)

@@ -116,6 +116,9 @@ def _last_event(data: Any) -> dt.date | None:
 def recommendation_chain(ws: EngineLike) -> pd.DataFrame:
     """Every recommendation with its chain and how far its KPI moved since it was agreed.
 
+    ``ws`` is anything the analytics take, or a bare :class:`~workbook.model.Workspace`
+    (then nothing is measured: ``current`` is NaN).
+
     Returns
     -------
     DataFrame
@@ -133,9 +136,13 @@ def recommendation_chain(ws: EngineLike) -> pd.DataFrame:
     """
     import pandas as pd
 
-    eng = Engine.for_workspace(ws)
-    data = eng.workspace
-    measured = _measured(eng)
+    from workbook.model import Workspace
+
+    if isinstance(ws, Workspace):  # a bare model: no data to measure the KPIs from
+        data, measured = ws, {}
+    else:
+        eng = Engine.for_workspace(ws)
+        data, measured = eng.workspace, _measured(eng)
     last = _last_event(data)
     rows = []
     for j in data.journeys:

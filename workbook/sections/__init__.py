@@ -97,6 +97,8 @@ REPORT_ORDER: tuple[str, ...] = (
     "attribution",
     "experiments",
     "gaps",
+    "to-be",
+    "chain",
     "campaign",
     "launch",
     "moved",
@@ -1534,4 +1536,5 @@ def attribution(ws: Any, ctx: ReportContext) -> str:
 
 from workbook.sections import analysis as _analysis  # noqa: E402,F401
 from workbook.sections import campaign as _campaign  # noqa: E402,F401
+from workbook.sections import design as _design  # noqa: E402,F401
 from workbook.sections import validate as _validate  # noqa: E402,F401
