@@ -64,7 +64,7 @@ def test_snap_emotion_by_hand() -> None:
 
 def test_the_first_map_is_the_reports_layout(canvas: Any) -> None:
     form, c, _ = canvas
-    layout = c.layout
+    layout = c.map_data
     assert c.persona == AMARA
     assert [s["id"] for s in layout["stages"]] == [
         "awareness",
@@ -87,11 +87,11 @@ def test_dragged_emotion_is_snapped_saved_and_cleared(canvas: Any) -> None:
     send(c, op="emotion", stage="purchase", score=-1.3, seq=1)
     assert cell(on_disk(folder), "purchase")["emotion"] == -1.5
     assert c.error == {}
-    assert c.layout["ack"] == 1
-    assert c.layout["emotions"][2] == -1.5
+    assert c.map_data["ack"] == 1
+    assert c.map_data["emotions"][2] == -1.5
     send(c, op="emotion", stage="purchase", score=None, seq=2)
     assert cell(on_disk(folder), "purchase").get("emotion") is None
-    assert c.layout["emotions"][2] is None
+    assert c.map_data["emotions"][2] is None
 
 
 def test_cell_text_is_one_item_per_line(canvas: Any) -> None:
@@ -128,7 +128,7 @@ def test_touchpoints_add_reorder_remove(canvas: Any) -> None:
         "finance-application",
         "delivery-install",
     ]
-    shown = next(x for x in c.layout["lanes"] if x["id"] == "touchpoints")["cells"][2]
+    shown = next(x for x in c.map_data["lanes"] if x["id"] == "touchpoints")["cells"][2]
     assert [t["id"] for t in shown["touchpoints"]][:4] == [
         "whatsapp-concierge",
         "checkout",
@@ -210,7 +210,7 @@ def test_refused_edit_says_why_next_to_the_cell(
     assert reason in c.error["message"]
     assert c.error["seq"] == 7
     # the map shows what the workspace holds: the refused value springs back
-    assert c.layout["emotions"][2] == 0.5
+    assert c.map_data["emotions"][2] == 0.5
     # and the next good edit clears the message
     send(c, op="emotion", stage="purchase", score=1, seq=8)
     assert c.error == {}
@@ -235,7 +235,7 @@ def test_undo_and_redo_through_the_form(canvas: Any) -> None:
 def test_persona_switch_and_a_map_not_begun(canvas: Any) -> None:
     _, c, folder = canvas
     c.persona = GRAHAM
-    assert c.layout["persona_id"] == GRAHAM
+    assert c.map_data["persona_id"] == GRAHAM
     send(c, op="emotion", stage="awareness", score=-2, seq=1)
     assert cell(on_disk(folder), "awareness", GRAHAM)["emotion"] == -2
     assert cell(on_disk(folder), "awareness", AMARA)["emotion"] == 1
@@ -247,7 +247,7 @@ def test_another_views_save_redraws_the_map(canvas: Any) -> None:
     other.data.journey(AMARA).stages["retention"].emotion = -1.0
     other.save()
     form.follow()  # what the watcher does within a second
-    assert c.layout["emotions"][3] == -1.0
+    assert c.map_data["emotions"][3] == -1.0
     # an edit here is merged with theirs, not written over it
     send(c, op="emotion", stage="advocacy", score=2, seq=1)
     doc = on_disk(folder)
@@ -261,4 +261,4 @@ def test_unknown_persona_is_refused_at_construction(demo_copy: Path) -> None:
     with pytest.raises(WorkbookError, match="no persona 'nobody'"):
         mapcanvas.MapCanvas(form, "nobody")
     c = mapcanvas.MapCanvas(form, GRAHAM)
-    assert c.layout["persona_id"] == GRAHAM
+    assert c.map_data["persona_id"] == GRAHAM

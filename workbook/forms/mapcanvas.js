@@ -101,7 +101,7 @@ function render({ model, el }) {
 
   function send(msg) {
     seq += 1;
-    const layout = model.get("layout");
+    const layout = model.get("map_data");
     model.send({ ...msg, seq, persona: layout.persona_id });
     return seq;
   }
@@ -196,7 +196,7 @@ function render({ model, el }) {
 
   function draw() {
     drawToken += 1; // a draw already scheduled is not needed any more
-    const layout = model.get("layout") || {};
+    const layout = model.get("map_data") || {};
     const error = model.get("error") || {};
     const presenting = root.classList.contains("wb-mc--present");
     const focused = document.activeElement && root.contains(document.activeElement)
@@ -435,8 +435,10 @@ function render({ model, el }) {
       PRIORITIES.map(([v, t]) => h("option", { value: v, text: t, selected: v === "medium" })));
     const recOwner = h("input", { type: "text", class: "wb-mc__rec-owner", placeholder: "owner", "aria-label": "owner" });
     const recAdd = button("Add recommendation", `${who}, ${sname}: add the recommendation`, () => {
-      send({ op: "rec-add", stage: sid, touchpoint: recTp.value || null, text: recText.value,
+      const id = send({ op: "rec-add", stage: sid, touchpoint: recTp.value || null, text: recText.value,
         priority: recPriority.value, owner: recOwner.value });
+      // Emptied once saved; a refused one keeps what was typed, with the reason beside it.
+      editing.clearOnAck = { seq: id, keys: [recText, recOwner].map((c) => c.getAttribute("data-focus-key")) };
     }, { class: "wb-mc__btn wb-mc__rec-add" });
     const recs = [
       ...cell.touchpoints.flatMap((t) => t.recommendations.map((r) => [r, t.name])),
@@ -453,7 +455,7 @@ function render({ model, el }) {
       h("div", { class: "wb-mc__row" }, h("span", { text: "Whole stage:" }),
         markBtn("best-moment", null, "whole stage"), markBtn("worst-struggle", null, "whole stage"), noteBox),
       h("fieldset", { class: "wb-mc__rec" }, h("legend", { text: "Recommendation" }),
-        recText, h("div", { class: "wb-mc__row" }, recTp, recPriority, recOwner), recAdd),
+        recText, h("div", { class: "wb-mc__row" }, recTp), h("div", { class: "wb-mc__row" }, recPriority, recOwner), recAdd),
       recRows.length ? h("ul", { class: "wb-mc__recs" }, recRows) : null,
       done);
     panel.addEventListener("keydown", (ev) => {
@@ -464,6 +466,20 @@ function render({ model, el }) {
         focusCell("touchpoints", sid);
       }
     });
+    // Every control keeps its focus and what was typed in it across a redraw (a save here
+    // or in another view redraws the whole map while the panel is open).
+    const drafts = editing.fields || (editing.fields = {});
+    for (const control of panel.querySelectorAll("button, input, select")) {
+      const key = `panel:${sid}:${control.className}:${control.getAttribute("aria-label")}`;
+      control.setAttribute("data-focus-key", key);
+      if (control.tagName === "BUTTON") continue;
+      if (key in drafts && [...(control.options || [{ value: drafts[key] }])].some((o) => o.value === drafts[key])) {
+        control.value = drafts[key];
+      }
+      const keep = () => { drafts[key] = control.value; };
+      control.addEventListener("input", keep);
+      control.addEventListener("change", keep);
+    }
     const idx = layout.stages.findIndex((s) => s.id === sid);
     if (idx >= layout.stages.length - 2 && layout.stages.length > 2) panel.classList.add("wb-mc__panel--right");
     return panel;
@@ -590,15 +606,20 @@ function render({ model, el }) {
 
   // ---------------------------------------------------------------- wiring
   const onLayout = () => {
-    const ack = (model.get("layout") || {}).ack;
+    const ack = (model.get("map_data") || {}).ack;
     const t0 = pending.get(ack);
+    const clear = editing && editing.clearOnAck;
+    if (clear && clear.seq === ack && !(model.get("error") || {}).message) {
+      for (const key of clear.keys) delete editing.fields[key];
+      editing.clearOnAck = null;
+    }
     draw();
     if (t0 !== undefined) {
       pending.delete(ack);
       requestAnimationFrame(() => timings.push({ kind: "roundtrip", ms: performance.now() - t0 }));
     }
   };
-  model.on("change:layout", onLayout);
+  model.on("change:map_data", onLayout);
   model.on("change:error", scheduleDraw);
   model.on("change:personas", drawToolbar);
   model.on("change:status", drawToolbar);
@@ -612,7 +633,7 @@ function render({ model, el }) {
   };
   draw();
   return () => {
-    model.off("change:layout", onLayout);
+    model.off("change:map_data", onLayout);
     model.off("change:error", scheduleDraw);
   };
 }

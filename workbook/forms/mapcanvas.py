@@ -96,7 +96,7 @@ class MapCanvas(anywidget.AnyWidget):
     personas: traitlets.List[dict[str, str]] = traitlets.List(
         help="The workspace's personas: [{id, name, short}]."
     ).tag(sync=True)
-    layout = traitlets.Dict(help="The map as the JavaScript draws it (see _layout_json).").tag(
+    map_data = traitlets.Dict(help="The map as the JavaScript draws it (see _layout_json).").tag(
         sync=True
     )
     error = traitlets.Dict(
@@ -135,7 +135,7 @@ class MapCanvas(anywidget.AnyWidget):
         if self.persona not in {p.id for p in data.personas}:
             self.persona = data.personas[0].id if data.personas else None
             return  # the persona observer draws again
-        self.layout = _layout_json(self.form.ws, self.persona, ack=self._acked)
+        self.map_data = _layout_json(self.form.ws, self.persona, ack=self._acked)
         self._set_status()
 
     def _on_revision(self, _change: Any) -> None:

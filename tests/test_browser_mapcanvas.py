@@ -1,0 +1,205 @@
+"""The editable journey map in a real browser: notebook 06 in JupyterLab, and the workshop app.
+
+Each test drives headless Chromium with the mouse and the keyboard only (a drag with
+``page.mouse``, typing into a cell), then reads ``workspace.yaml`` from disk and finds each
+change there. Requests to anything but the local server are blocked and recorded.
+Screenshots of edit mode and presentation mode go to ``tests/_artifacts/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import (
+    CHROMIUM_FLAGS,
+    DEMO,
+    ROOT,
+    PageLog,
+    block_network,
+    jupyter_lab,
+    kernel_ready,
+    require_chromium,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.kernel]
+
+AMARA = "amara-time-poor-londoner"
+
+
+def _journey(workspace: Path, persona: str = AMARA) -> dict[str, Any]:
+    doc = yaml.safe_load((workspace / "workspace.yaml").read_text(encoding="utf-8"))
+    return next(j for j in doc["journeys"] if j["persona"] == persona and not j.get("icp"))
+
+
+def _wait_on_disk(workspace: Path, what: str, found: Callable[[dict[str, Any]], bool]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if found(_journey(workspace)):
+                return
+        except (KeyError, IndexError, StopIteration, yaml.YAMLError):
+            pass  # read between two saves (the file is replaced whole: should not happen)
+        assert time.monotonic() < deadline, f"{what} never reached workspace.yaml"
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def browser_page() -> Iterator[tuple[Any, PageLog, Callable[[str], None]]]:
+    exe = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    log = PageLog()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS)
+        context = browser.new_context(viewport={"width": 1500, "height": 1000})
+        page = context.new_page()
+        page.on("pageerror", lambda e: log.page_errors.append(f"{e} {e.stack}"))
+
+        def allow(origin: str) -> None:
+            block_network(context, log, (origin, "data:", "blob:", "about:"))
+
+        try:
+            yield page, log, allow
+        finally:
+            context.close()
+            browser.close()
+
+
+def edit_the_map(page: Any, workspace: Path, artifacts: Path, name: str) -> None:
+    """Drag, type, add a touchpoint and a recommendation on Amara's map; check the file."""
+    canvas = page.locator(".wb-mc").first
+    canvas.locator(".wb-map__grid").wait_for(timeout=60_000)
+
+    # 1. Drag the purchase point (+0.5) down to -1.5: 50 + 1.5 x 17.5 = 76.25% of the band.
+    point = canvas.locator('.wb-pt[data-stage="purchase"]')
+    point.scroll_into_view_if_needed()
+    box = point.bounding_box()
+    band = canvas.locator(".wb-map__curve").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    target = band["y"] + band["height"] * 0.7625
+    for k in range(1, 6):
+        page.mouse.move(x, y + (target - y) * k / 5)
+    # the curve redraws while dragging, before anything is saved
+    assert point.inner_text().strip() == "\u22121.5"
+    page.mouse.up()
+    _wait_on_disk(
+        workspace, "the dragged emotion", lambda j: j["stages"]["purchase"]["emotion"] == -1.5
+    )
+    page.wait_for_function(
+        """() => document.querySelector('.wb-mc .wb-pt[data-stage="purchase"]')
+                 .getAttribute('aria-label') === 'Amara, Purchase, emotion \u22121.5'"""
+    )
+
+    # 2. The keyboard only: focus a cell, Enter, type two lines, Enter saves.
+    cell = canvas.locator('.wb-mc__cell[data-lane="pain_points"][data-stage="advocacy"]')
+    cell.focus()
+    page.keyboard.press("Enter")
+    area = canvas.locator(".wb-mc__editor textarea")
+    area.wait_for()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Forgets her referral code")
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.type("Colleagues ask <b>about noise</b>")
+    page.keyboard.press("Enter")
+    _wait_on_disk(
+        workspace,
+        "the typed pain points",
+        lambda j: (
+            j["stages"]["advocacy"]["pain_points"]
+            == ["Forgets her referral code", "Colleagues ask <b>about noise</b>"]
+        ),
+    )
+    # typed text is shown as text, never as markup
+    cell.get_by_text("Colleagues ask <b>about noise</b>").wait_for()
+
+    # 3. A touchpoint from the inventory, added to the purchase cell.
+    tp_cell = canvas.locator('.wb-mc__cell[data-lane="touchpoints"][data-stage="purchase"]')
+    tp_cell.click(position={"x": 20, "y": 10})
+    panel = tp_cell.locator(".wb-mc__panel")
+    panel.locator("select.wb-mc__tp-pick").select_option("finance-application")
+    panel.locator("button.wb-mc__tp-add").click()
+    _wait_on_disk(
+        workspace,
+        "the added touchpoint",
+        lambda j: j["stages"]["purchase"]["touchpoints"][-1] == "finance-application",
+    )
+
+    # 4. A recommendation next to the checkout, with its priority and owner.
+    panel = canvas.locator(".wb-mc__panel")
+    panel.locator(".wb-mc__tp", has_text="Finance application").wait_for()
+    panel.locator("input.wb-mc__rec-text").fill("Offer Apple Pay at checkout")
+    panel.locator("select.wb-mc__rec-tp").select_option("checkout")
+    panel.locator("select.wb-mc__rec-priority").select_option("high")
+    panel.locator("input.wb-mc__rec-owner").fill("E-commerce Lead")
+    panel.locator("button.wb-mc__rec-add").click()
+    _wait_on_disk(
+        workspace,
+        "the recommendation",
+        lambda j: any(
+            r["text"] == "Offer Apple Pay at checkout"
+            and (r["touchpoint"], r["priority"], r["owner"])
+            == ("checkout", "high", "E-commerce Lead")
+            for r in j["recommendations"]
+        ),
+    )
+    canvas.locator(
+        '.wb-tp[data-touchpoint="checkout"] .wb-rec', has_text="Offer Apple Pay"
+    ).first.wait_for()
+    canvas.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / f"{name}-edit.png"), full_page=False)
+    page.keyboard.press("Escape")
+    assert canvas.locator(".wb-mc__panel").count() == 0
+
+    # 5. Presentation: P, the arrows switch persona, E comes back.
+    canvas.locator('.wb-pt[data-stage="awareness"]').focus()
+    page.keyboard.press("p")
+    page.wait_for_selector(".wb-mc--present")
+    assert canvas.locator(".wb-mc__toolbar").is_hidden()
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(artifacts / f"{name}-present.png"))
+    page.keyboard.press("ArrowRight")
+    canvas.locator(".wb-map__head h2", has_text="Graham").wait_for()
+    page.keyboard.press("e")
+    page.wait_for_selector(".wb-mc--present", state="detached")
+    assert canvas.locator(".wb-mc__toolbar").is_visible()
+    assert canvas.locator(".wb-mc__error:visible").count() == 0
+
+
+def test_map_canvas_in_notebook_06(tmp_path: Path, browser_page: Any, artifacts: Path) -> None:
+    page, log, allow = browser_page
+    root = tmp_path / "root"
+    (root / "notebooks").mkdir(parents=True)
+    shutil.copy(ROOT / "notebooks" / "06-journey-map.ipynb", root / "notebooks")
+    shutil.copytree(
+        DEMO, root / "data" / "demo", ignore=shutil.ignore_patterns("reports", "*.lock")
+    )
+    workspace = root / "data" / "demo"
+    with jupyter_lab(tmp_path, root) as (base, token):
+        allow(base)
+        page.goto(f"{base}/lab/tree/notebooks/06-journey-map.ipynb?token={token}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        kernel_ready(page, poll=0.5)
+        page.evaluate(
+            """() => {
+                const app = window.jupyterapp;
+                app.commands.execute('notebook:clear-all-cell-outputs')
+                    .then(() => app.commands.execute('notebook:run-all-cells'));
+            }"""
+        )
+        page.wait_for_selector(".wb-mc .wb-map__grid", timeout=90_000)
+        kernel_ready(page, poll=0.5)
+        # the static picture the report shows is still there, below the editable map
+        assert page.locator(".jp-OutputArea-output section.wb-map").count() >= 2
+        edit_the_map(page, workspace, artifacts, "lab-mapcanvas")
+        errors = page.locator(".wb-form-mapcanvas .wb-callback-error").inner_text()
+        assert errors == ""
+    assert log.blocked_requests == [], f"requests left the machine: {log.blocked_requests}"
+    assert log.page_errors == [], f"script errors: {log.page_errors}"
