@@ -73,6 +73,7 @@ __all__ = [
     "Persona",
     "Process",
     "Recommendation",
+    "ReportSettings",
     "ScoringRule",
     "Segment",
     "SeoTarget",
@@ -811,6 +812,23 @@ class DataSource(_Model):
     last_event: dt.datetime | None = None
 
 
+class ReportSettings(_Model):
+    """Which sections this client's report shows, when no ``sections`` parameter is given.
+
+    Ids are those of :func:`workbook.sections.names` (checked when a report is made, since
+    the sections are registered above this layer). ``sections`` lists the sections to show
+    (``None`` or empty: all); ``exclude`` drops sections from that choice. Cover and
+    contents are always shown.
+    """
+
+    sections: list[Slug] | None = Field(
+        None, description="Section ids to show, like [summary, funnel]; all when not given."
+    )
+    exclude: list[Slug] = Field(
+        default_factory=list, description="Section ids to leave out, like [experiments]."
+    )
+
+
 # ---------------------------------------------------------------------------- workspace
 
 
@@ -844,6 +862,7 @@ class Workspace(_Model):
     validation: Validation = Field(default_factory=Validation)
     cycle: Cycle = Field(default_factory=Cycle)
     data_sources: list[DataSource] = Field(default_factory=list)
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
     # -- lookups used everywhere; cheap, no caching (the document is small)
 

@@ -922,6 +922,10 @@ def render_report(
     start = time.perf_counter()
     run = _Run(None if timeout is None else time.monotonic() + timeout, timeout)
     ws = _open(workspace)
+    if sections is None:  # the workspace's own choice: refused here, before any kernel starts
+        from workbook.sections import workspace_sections
+
+        workspace_sections(ws.data)
     ws_path = Path(ws.path)
     outputs = report_outputs(ws_path, ws.data.client.slug, output)
     params: dict[str, Any] = {

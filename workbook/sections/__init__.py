@@ -89,13 +89,20 @@ REPORT_ORDER: tuple[str, ...] = (
     "contents",
     "summary",
     "objectives",
+    "okrs",
+    "segments",
+    "value",
     "personas",
     "journeys",
     "funnel",
     "timing",
     "touchpoints",
+    "channels",
     "attribution",
+    "wins",
+    "scoring",
     "experiments",
+    "processes",
     "gaps",
     "to-be",
     "chain",
@@ -264,7 +271,7 @@ def report_context(
     else:
         ws = workspace
     if sections is None:
-        chosen = names()
+        chosen = workspace_sections(getattr(ws, "data", ws))
     else:
         unknown = [s for s in sections if s not in _REGISTRY]
         if unknown:
@@ -293,6 +300,32 @@ def report_context(
     return ReportContext(
         ws=ws, sections=chosen, report_date=date, locale=locale, theme=Theme.from_workspace(ws)
     )
+
+
+def workspace_sections(data: Any) -> list[str]:
+    """The sections this client's report shows when no ``sections`` parameter is given: the
+    workspace's ``report.sections`` (all when not set) less ``report.exclude``, in report
+    order, cover and contents always.
+
+    Raises
+    ------
+    ReportError
+        An id in ``report.sections`` or ``report.exclude`` is no section; the error names
+        the field and lists the known ids.
+    """
+    settings = getattr(data, "report", None)
+    wanted = list(getattr(settings, "sections", None) or [])
+    exclude = list(getattr(settings, "exclude", None) or [])
+    for field_name, ids in (("sections", wanted), ("exclude", exclude)):
+        unknown = [s for s in ids if s not in _REGISTRY]
+        if unknown:
+            raise ReportError(
+                f"workspace.yaml, report.{field_name}: unknown report section(s): "
+                f"{', '.join(unknown)}",
+                hint=f"choose from: {', '.join(names())}",
+            )
+    keep = set(wanted) if wanted else set(_REGISTRY)
+    return [s for s in names() if s in {"cover", "contents"} or (s in keep and s not in exclude)]
 
 
 def open_for_report(path: str | Path) -> Any:
@@ -1537,4 +1570,5 @@ def attribution(ws: Any, ctx: ReportContext) -> str:
 from workbook.sections import analysis as _analysis  # noqa: E402,F401
 from workbook.sections import campaign as _campaign  # noqa: E402,F401
 from workbook.sections import design as _design  # noqa: E402,F401
+from workbook.sections import engagement as _engagement  # noqa: E402,F401
 from workbook.sections import validate as _validate  # noqa: E402,F401
