@@ -22,9 +22,8 @@ from workbook.model import (
     SocialPost,
     Touchpoint,
 )
-from workbook.monitor import HISTORY_FILE
+from workbook.monitor import HISTORY_FILE, untested
 from workbook.sections import render_section, report_context
-from workbook.sections.validate import untested
 from workbook.store import OpenWorkspace, new_workspace
 
 EVIL = "<script>alert(1)</script>"

@@ -35,6 +35,7 @@ __all__ = [
     "monitor",
     "revisit",
     "threshold_of",
+    "untested",
 ]
 
 #: Beside the imported data: the measurements, oldest first.
@@ -281,3 +282,26 @@ def revisit(move: Move, data: Any) -> Revisit:
     return Revisit(
         "validate", "better", "it moves towards its target: keep the change and keep watching"
     )
+
+
+def untested(data: Any) -> tuple[list[str], list[str]]:
+    """The key processes (all processes when none is marked key) and the channels of the
+    workspace's touchpoints that no launch check covers, by name."""
+    from workbook.model import CHANNELS
+
+    checks = data.validation.launch
+    tested_processes = {c.process for c in checks if c.process}
+    channel_of = {t.id: t.channel for t in data.touchpoints}
+    tested_channels = {channel_of.get(c.touchpoint) for c in checks if c.touchpoint}
+    # a process check covers the channels of its touchpoints too
+    for p in data.processes:
+        if p.id in tested_processes:
+            tested_channels |= {channel_of.get(t) for t in p.touchpoints}
+    key = [p for p in data.processes if p.key] or list(data.processes)
+    processes = [p.name for p in key if p.id not in tested_processes]
+    channels: list[str] = []
+    for t in data.touchpoints:
+        name = CHANNELS.get(t.channel, t.channel)
+        if t.channel not in tested_channels and name not in channels:
+            channels.append(name)
+    return processes, channels

@@ -1,5 +1,6 @@
-"""Step 7 form: the content planned for each stage, who it is for, its channel, and whether
-it is sent automatically (design and build)."""
+"""Step 7 form: the content planned for each stage, who it is for, its channel, whether it is
+sent automatically, when it is due, its owner and status (design and build: the planned
+content of the campaign control sheet)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,17 @@ CONTENT_FIELDS = [
         options=[("(none)", None)] + [(label, key) for key, label in CHANNELS.items()],
     ),
     FieldSpec("automated", "Sent automatically", "bool"),
+    FieldSpec("date", "Due", "date"),
+    FieldSpec("owner", "Owner", placeholder="Content Lead"),
+    FieldSpec(
+        "status",
+        "Status",
+        "choice",
+        options=[
+            (s.replace("-", " ").capitalize(), s)
+            for s in ("idea", "planned", "in-progress", "ready", "published", "dropped")
+        ],
+    ),
 ]
 
 

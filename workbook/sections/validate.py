@@ -30,32 +30,9 @@ from workbook.sections import (
     table,
 )
 
-__all__ = ["launch_section", "moved_section", "untested"]
+__all__ = ["launch_section", "moved_section"]
 
 _RESULTS = {"pass": ("passed", "ok"), "fail": ("failed", "warn"), "not-run": ("not run", "info")}
-
-
-def untested(data: Any) -> tuple[list[str], list[str]]:
-    """The key processes (all processes when none is marked key) and the channels of the
-    workspace's touchpoints that no launch check covers, by name."""
-    from workbook.model import CHANNELS
-
-    checks = data.validation.launch
-    tested_processes = {c.process for c in checks if c.process}
-    channel_of = {t.id: t.channel for t in data.touchpoints}
-    tested_channels = {channel_of.get(c.touchpoint) for c in checks if c.touchpoint}
-    # a process check covers the channels of its touchpoints too
-    for p in data.processes:
-        if p.id in tested_processes:
-            tested_channels |= {channel_of.get(t) for t in p.touchpoints}
-    key = [p for p in data.processes if p.key] or list(data.processes)
-    processes = [p.name for p in key if p.id not in tested_processes]
-    channels: list[str] = []
-    for t in data.touchpoints:
-        name = CHANNELS.get(t.channel, t.channel)
-        if t.channel not in tested_channels and name not in channels:
-            channels.append(name)
-    return processes, channels
 
 
 @_section("launch", "Launch checklist")
@@ -110,6 +87,8 @@ def launch_section(ws: Any, ctx: ReportContext) -> str:
         ),
     )
     counts = {k: sum(1 for c in checks if c.result == k) for k in _RESULTS}
+    from workbook.monitor import untested
+
     no_process, no_channel = untested(data)
     ready = counts["fail"] == 0 and counts["not-run"] == 0 and not no_process and not no_channel
     return html_from(
