@@ -296,3 +296,5 @@ def workshop_app(
                 proc.kill()
                 proc.wait()
         reader.join(timeout=5)
+        if proc.stdout is not None:
+            proc.stdout.close()

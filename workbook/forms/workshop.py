@@ -89,8 +89,12 @@ _CSS = """
 .wb-workshop-bar .wb-workshop-client { font-size: 22px; font-weight: 600; }
 .wb-workshop-bar .wb-workshop-sub { font-size: 13px; opacity: .9; }
 .wb-workshop-nav { min-width: 210px; max-width: 210px; padding: 10px 8px;
-  background: var(--wb-primary-tint); align-self: flex-start; position: sticky; top: 0;
-  min-height: 100vh; box-sizing: border-box; }
+  background: var(--wb-primary-tint); align-self: stretch; box-sizing: border-box; }
+/* As an app (Voila), the bar and the steps stay in view; the step scrolls on its own. */
+body[data-voila] .wb-workshop { height: 100vh; overflow: hidden; }
+body[data-voila] .wb-workshop-row { flex: 1 1 auto; min-height: 0; }
+body[data-voila] .wb-workshop-main, body[data-voila] .wb-workshop-nav { overflow-y: auto; }
+.wb-workshop-main > .widget-box, .wb-workshop-nav > * { flex-shrink: 0; }
 .wb-workshop-nav .widget-button.wb-nav-step, .wb-workshop-nav button.wb-nav-step {
   width: 194px; height: auto; text-align: left; font-size: 15px; font-weight: 600;
   padding: 8px 10px 2px 10px; background: transparent; color: var(--wb-primary-text);
@@ -170,9 +174,9 @@ class Workshop(widgets.VBox):  # type: ignore[misc]
         self.nav.add_class("wb-workshop-nav")
         self.main = widgets.VBox()
         self.main.add_class("wb-workshop-main")
-        super().__init__(
-            [style, self.bar, widgets.HBox([self.nav, self.main], layout={"width": "100%"})]
-        )
+        row = widgets.HBox([self.nav, self.main], layout={"width": "100%"})
+        row.add_class("wb-workshop-row")
+        super().__init__([style, self.bar, row])
         self.add_class("wb-workshop")
         self._refresh_status()
         self.show(step)

@@ -1,0 +1,188 @@
+"""``workbook workshop`` in headless Chromium: the app a client sees in the room.
+
+One server for the module (Voilà's start is paid once): ``workbook workshop`` on a copy of
+the demo, as a subprocess, exactly as a consultant starts it. Every request the page makes
+is recorded and must go to 127.0.0.1; no code cell may be visible; a form edit must reach
+``workspace.yaml``; a wrong token is refused; Ctrl+C (SIGINT) ends the server, its kernels
+with it, with status 0. Screenshots of four steps go to ``tests/_artifacts/``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import shutil
+import signal
+import subprocess
+import time
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CHROMIUM_FLAGS, DEMO, require_chromium, workshop_app
+
+pytestmark = pytest.mark.browser
+
+#: Time for the page to show the app: Voilà starts a kernel that imports the package.
+LOAD_MS = 120_000
+
+
+class Served:
+    def __init__(self, url: str, process: subprocess.Popen[str], workspace: Path) -> None:
+        self.url = url
+        self.process = process
+        self.workspace = workspace
+        parts = urllib.parse.urlsplit(url)
+        self.host, self.port = parts.hostname, parts.port
+        self.token = urllib.parse.parse_qs(parts.query)["token"][0]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    require_chromium()
+    tmp = tmp_path_factory.mktemp("workshop")
+    workspace = tmp / "demo"
+    shutil.copytree(DEMO, workspace, ignore=shutil.ignore_patterns("reports", "*.lock"))
+    with workshop_app(tmp, workspace) as (url, process):
+        yield Served(url, process, workspace)
+
+
+@pytest.fixture(scope="module")
+def page(served: Served) -> Iterator[tuple[Any, list[str], list[str]]]:
+    """One page on the app for the module; yields (page, every request URL, page errors)."""
+    from playwright.sync_api import sync_playwright
+
+    requests: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_FLAGS)
+        context = browser.new_context(viewport={"width": 1366, "height": 900})
+        pg = context.new_page()
+        pg.on("request", lambda r: requests.append(r.url))
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(served.url)
+        pg.locator(".wb-workshop-nav").wait_for(timeout=LOAD_MS)
+        pg.locator(".wb-workshop-step-objectives .wb-form-objectives").wait_for(timeout=LOAD_MS)
+        try:
+            yield pg, requests, errors
+        finally:
+            browser.close()
+
+
+def _open_step(pg: Any, step: str) -> None:
+    pg.locator(f"button.wb-nav-{step}").click()
+    pg.locator(f".wb-workshop-step-{step} .wb-form").first.wait_for(timeout=60_000)
+    pg.wait_for_timeout(500)  # let the forms settle before a screenshot
+
+
+def _off_machine(requests: list[str]) -> list[str]:
+    return [
+        u
+        for u in requests
+        if not u.startswith(("data:", "blob:", "about:"))
+        and urllib.parse.urlsplit(u).hostname != "127.0.0.1"
+    ]
+
+
+def test_app_shows_no_code_and_every_request_stays_local(
+    page: tuple[Any, list[str], list[str]], artifacts: Path
+) -> None:
+    pg, requests, errors = page
+    pg.screenshot(path=str(artifacts / "workshop-1-objectives.png"))
+    assert requests, "no request recorded"
+    assert _off_machine(requests) == []
+    # Voilà strips the code: no input area, no editor, anywhere on the page
+    for css in (".jp-InputArea", ".jp-InputArea-editor", ".cm-editor", ".CodeMirror"):
+        assert pg.locator(css).count() == 0, css
+    assert "import workbook" not in pg.inner_text("body")
+    nav = pg.locator(".wb-workshop-nav button.wb-nav-step").all_inner_texts()
+    assert [t.strip() for t in nav] == [
+        "1. Objectives",
+        "2. Personas",
+        "3. Touchpoints",
+        "4. Stages",
+        "5. Data",
+        "6. Visualise",
+        "7. Refine",
+    ]
+    assert "Discover and define \u00b7 Measure" in pg.locator(".wb-nav-phase").first.inner_text()
+    assert "Tideway Rowing Co." in pg.locator(".wb-workshop-bar").inner_text()
+    assert errors == []
+
+
+def test_steps_open_and_a_typed_change_is_saved(
+    page: tuple[Any, list[str], list[str]], served: Served, artifacts: Path
+) -> None:
+    pg, requests, errors = page
+    from workbook.store import open_workspace
+
+    after = open_workspace(served.workspace).revision + 1  # the revision the edit saves
+    _open_step(pg, "personas")
+    quote = pg.locator(".wb-form-personas .wb-persona-quote textarea")
+    quote.fill("I row before the school run, if it is quiet enough")
+    quote.press("Tab")  # a text field saves when it loses focus
+    file = served.workspace / "workspace.yaml"
+    deadline = time.monotonic() + 20
+    while "I row before the school run" not in file.read_text(encoding="utf-8"):
+        assert time.monotonic() < deadline, "the typed quote never reached workspace.yaml"
+        time.sleep(0.2)
+    status = pg.locator(".wb-form-personas .wb-status")
+    deadline = time.monotonic() + 20
+    while f"Saved (revision {after})" not in status.inner_text():
+        assert time.monotonic() < deadline, f"status: {status.inner_text()!r}"
+        time.sleep(0.2)
+    pg.locator(".wb-workshop-bar", has_text=f"(revision {after})").wait_for(timeout=20_000)
+    pg.screenshot(path=str(artifacts / "workshop-2-personas.png"))
+    _open_step(pg, "visualise")
+    pg.screenshot(path=str(artifacts / "workshop-6-visualise.png"))
+    _open_step(pg, "refine")
+    pg.screenshot(path=str(artifacts / "workshop-7-refine.png"))
+    # going back shows the step as it was left, with the saved change
+    _open_step(pg, "personas")
+    assert "school run" in quote.input_value()
+    assert _off_machine(requests) == []
+    assert pg.locator(".wb-callback-error pre").count() == 0
+    assert errors == []
+
+
+def _get(served: Served, path: str) -> tuple[int, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=30)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode("utf-8", errors="replace")
+    finally:
+        conn.close()
+
+
+def test_a_wrong_or_missing_token_is_refused(served: Served) -> None:
+    for path in ("/?token=not-the-token", "/"):
+        status, body = _get(served, path)
+        assert status in (302, 401, 403), (path, status)
+        assert "jupyter-config-data" not in body and "Tideway" not in body
+    status, body = _get(served, f"/?token={served.token}")
+    assert status == 200 and "jupyter-config-data" in body  # the right token is let in
+
+
+def test_ctrl_c_stops_the_server_and_its_kernels(
+    served: Served, page: tuple[Any, list[str], list[str]]
+) -> None:
+    import psutil
+
+    proc = served.process
+    children = psutil.Process(proc.pid).children(recursive=True)
+    kernels = [c for c in children if "ipykernel" in " ".join(c.cmdline())]
+    assert kernels, "no kernel runs for the open page"
+    start = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=15) == 0
+    took = time.monotonic() - start
+    assert took < 15
+    gone, alive = psutil.wait_procs(children, timeout=5)
+    assert alive == [], f"left running: {[p.cmdline() for p in alive]}"
+    time.sleep(0.3)
+    output = "\n".join(proc.lines)  # type: ignore[attr-defined]
+    assert "Workshop stopped. Nothing is lost" in output
+    assert str(served.workspace / "workspace.yaml") in output
+    assert "Traceback" not in output

@@ -1,0 +1,223 @@
+"""The workshop app: its command refuses what it cannot serve, and the app builds every step.
+
+The server itself (Voilà in a browser: no code, no request off the machine, edits saved,
+the token, Ctrl+C) is tested in ``test_browser_workshop.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+
+import workbook.workshop as server
+from workbook import method
+from workbook.cli import main
+from workbook.forms import workshop
+from workbook.store import open_workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+# ------------------------------------------------------------------------------ the command
+
+
+def test_missing_workspace_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["workshop", str(tmp_path / "nowhere"), "--no-browser"])
+    assert result.exit_code == 1
+    assert "no workspace at" in result.output
+    assert "nowhere" in result.output
+    assert "Traceback" not in result.output
+    assert "http://" not in result.output  # nothing was started
+
+
+def test_invalid_workspace_is_refused_with_its_problems(runner: CliRunner, demo_copy: Path) -> None:
+    file = demo_copy / "workspace.yaml"
+    text = file.read_text(encoding="utf-8")
+    # a map cell scored out of range (-2 to +2)
+    assert "emotion: -1.5\n" in text
+    text = text.replace("emotion: -1.5\n", "emotion: 7\n", 1)
+    file.write_text(text, encoding="utf-8")
+    result = runner.invoke(main, ["workshop", str(demo_copy), "--no-browser"])
+    assert result.exit_code == 1, result.output
+    assert "problem" in result.output
+    assert "emotion" in result.output  # the field path of the problem
+    assert "http://" not in result.output
+
+
+def test_port_in_use_is_refused(runner: CliRunner, demo_copy: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runner.invoke(
+            main, ["workshop", str(demo_copy), "--no-browser", "--port", str(port)]
+        )
+    assert result.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is in use" in result.output
+    assert "--port" in result.output  # says what to do
+    assert "http://" not in result.output
+
+
+@pytest.mark.parametrize("port", ["0", "70000", "eighty"])
+def test_port_outside_the_range_is_a_usage_error(
+    runner: CliRunner, demo_copy: Path, port: str
+) -> None:
+    result = runner.invoke(main, ["workshop", str(demo_copy), "--port", port])
+    assert result.exit_code == 2
+    assert "--port" in result.output
+
+
+def test_server_listens_on_localhost_only_with_a_token_and_our_template() -> None:
+    cmd = server.voila_command(8123, "secret-token")
+    assert "--Voila.ip=127.0.0.1" in cmd
+    assert "--port=8123" in cmd
+    assert "--Voila.port_retries=0" in cmd  # never silently another port
+    assert "--token=secret-token" in cmd
+    assert "--no-browser" in cmd
+    assert f"--template={server.TEMPLATE_NAME}" in cmd
+    assert cmd[cmd.index("voila") + 1] == str(server.NOTEBOOK)
+
+
+def test_workspace_reaches_the_kernel_by_environment(demo_copy: Path) -> None:
+    env = server._environment(demo_copy.resolve())
+    assert env[workshop.ENV_VAR] == str(demo_copy.resolve())
+    assert env["JUPYTER_PATH"].split(":")[0] == str(server.TEMPLATE_ROOT)
+
+
+def test_template_loads_nothing_from_the_network() -> None:
+    folder = server.TEMPLATE_ROOT / "voila" / "templates" / server.TEMPLATE_NAME
+    assert json.loads((folder / "conf.json").read_text()) == {"base_template": "lab"}
+    for name in ("index.html.j2", "page.html"):
+        text = (folder / name).read_text(encoding="utf-8")
+        assert "jsdelivr" not in text and "cdnjs" not in text, name
+        assert not re.search(r"""(href|src)\s*=\s*["']?(https?:)?//""", text), name
+
+
+def test_the_notebook_in_notebooks_is_the_one_served() -> None:
+    assert (ROOT / "notebooks" / "workshop.ipynb").read_bytes() == server.NOTEBOOK.read_bytes()
+    nb = nbformat.read(server.NOTEBOOK, as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert len(code) == 2
+    assert "WORKBOOK_WORKSPACE" in code[0]
+    assert code[1].strip().endswith("workbook.forms.workshop.app(workspace)")
+
+
+# ------------------------------------------------------------------------------ the app
+
+
+def test_app_builds_each_step_when_opened(demo_copy: Path) -> None:
+    app = workshop.app(demo_copy)
+    assert isinstance(app, workshop.Workshop)
+    try:
+        # only the first step is built at the start
+        assert list(app.forms) == ["objectives"]
+        assert [b.description for b in app.nav_buttons.values()] == [
+            "1. Objectives",
+            "2. Personas",
+            "3. Touchpoints",
+            "4. Stages",
+            "5. Data",
+            "6. Visualise",
+            "7. Refine",
+        ]
+        for s in method.STEPS:
+            app.nav_buttons[s.id].click()
+            assert app.current == s.id
+            assert "wb-nav-active" in app.nav_buttons[s.id]._dom_classes
+            page = app.main.children[0]
+            header = page.children[0].value
+            assert f"Step {s.number} of 7" in header
+            forms = app.forms[s.id]
+            assert forms and all("wb-form" in f._dom_classes for f in forms)
+            assert page.children[1:] == tuple(forms)
+        # the refine step shows its five forms, as its notebook does
+        refine = [
+            c for f in app.forms["refine"] for c in f._dom_classes if c.startswith("wb-form-")
+        ]
+        assert refine == [
+            "wb-form-refine",
+            "wb-form-experiments",
+            "wb-form-processes",
+            "wb-form-content",
+            "wb-form-cycle",
+        ]
+        assert set(app.build_seconds) == {s.id for s in method.STEPS}
+        # a step opened again is not built again
+        first = app.forms["personas"][0]
+        app.show("personas")
+        assert app.forms["personas"][0] is first
+        assert app.callback_errors == []
+    finally:
+        app.close()
+
+
+def test_navigation_shows_each_steps_phases(demo_copy: Path) -> None:
+    app = workshop.app(demo_copy)
+    try:
+        phases = {sid: html.value.split("<br>")[0] for sid, html in app._nav_phases.items()}
+        # worked out from the method (METHOD.md): steps 1-4 Discover, 5 Measure and Analyse ...
+        assert phases == {
+            "objectives": "Discover and define \u00b7 Measure",
+            "personas": "Discover and define",
+            "touchpoints": "Discover and define",
+            "stages": "Discover and define",
+            "data": "Measure \u00b7 Analyse",
+            "visualise": "Analyse \u00b7 Design and build",
+            "refine": "Design and build \u00b7 Validate",
+        }
+    finally:
+        app.close()
+
+
+def test_an_edit_in_a_step_updates_the_navigation_and_the_bar(demo_copy: Path) -> None:
+    app = workshop.app(demo_copy, step="stages")
+    try:
+        assert "\u2713 done" in app._nav_phases["stages"].value
+        before = open_workspace(demo_copy).revision
+        assert f"(revision {before})" in app.bar.value
+        form = app.forms["stages"][0]
+        stage = open_workspace(demo_copy).data.stages[0]
+        field = form.one("wb-stage-exit-criteria")
+        field.value = ""  # the first stage loses its exit criteria
+        assert form.callback_errors == []
+        on_disk = open_workspace(demo_copy).data
+        assert on_disk.revision == before + 1
+        assert not on_disk.stages[0].exit_criteria
+        assert stage.id == on_disk.stages[0].id
+        assert "1 to do" in app._nav_phases["stages"].value
+        assert f"(revision {before + 1})" in app.bar.value
+        header = app.main.children[0].children[0].value  # the step header
+        assert f"(revision {before + 1})" in header
+        assert app.callback_errors == []
+    finally:
+        app.close()
+
+
+def test_app_on_a_missing_workspace_says_so(tmp_path: Path) -> None:
+    shown = workshop.app(tmp_path / "nowhere")
+    assert not isinstance(shown, workshop.Workshop)
+    assert "cannot open this workspace" in shown.value
+    assert "workspace.yaml not found" in shown.value
+
+
+def test_user_text_is_escaped_in_the_bar(demo_copy: Path) -> None:
+    ws = open_workspace(demo_copy)
+    ws.data.client.name = "<script>alert(1)</script> & Co"
+    ws.save()
+    app = workshop.app(demo_copy)
+    try:
+        assert "<script>" not in app.bar.value
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in app.bar.value
+    finally:
+        app.close()
