@@ -11,6 +11,7 @@ from workbook.course import Feedback
 from workbook.model import (
     ICP,
     ICP_QUESTIONS,
+    KPI,
     Annotation,
     Journey,
     MapCell,
@@ -39,31 +40,104 @@ def test_feedback_renders_escaped_html_and_text() -> None:
     assert Feedback(True, "ok")
 
 
-def test_objectives_need_kpi_and_target() -> None:
+def test_objectives_need_a_computable_kpi_and_a_better_target() -> None:
     ws = bare()
     assert course.check_objectives(ws).message == "No objective yet."
     ws.objectives.append(Objective(id="grow", title="Grow"))
     fb = course.check_objectives(ws)
-    assert not fb.ok
-    assert any("name the KPI" in h for h in fb.hints)
-    assert any("numeric target" in h for h in fb.hints)
-    ws.objectives[0].kpi = "Trial to paid conversion"
-    ws.objectives[0].target = 25
+    assert not fb.ok and fb.right == []
+    assert "'Grow': name its KPI in words" in fb.hints[0]
+    assert any("the KPI cannot be computed yet: there is no metric" in h for h in fb.hints)
+    assert any("give a baseline" in h for h in fb.hints)
+    assert any("say who owns it" in h for h in fb.hints)
+    # trivial: any KPI text and a target of 12
+    o = ws.objectives[0]
+    o.kpi, o.target, o.owner = "More sales", 12, "Sales"
+    assert not course.check_objectives(ws).ok
+    o.metric = "sales:up"
+    assert any("'sales:up' is not a metric the workbook computes" in h for h in fb_hints(ws))
+    o.metric, o.baseline = "conversion:consideration:purchase", 8
     fb = course.check_objectives(ws)
-    assert fb.ok
-    assert any("baseline" in h for h in fb.hints)  # a suggestion, not a blocker
+    assert not fb.ok  # 8 and 12 are no shares without the unit %
+    assert "'Grow': the baseline 8 is no share" in fb.hints[0]
+    assert "'Grow': the KPI can be computed from the data" in fb.right[0]
+    o.unit = "%"
+    fb = course.check_objectives(ws)
+    assert fb.ok, str(fb)
+    assert any("right direction" in r for r in fb.right)
+    assert any("due date" in h for h in fb.hints)  # a suggestion, not a blocker
+    o.target = 8
+    assert any("not an improvement on the baseline" in h for h in fb_hints(ws))
+    o.metric, o.unit, o.baseline, o.target = "conversion:purchase:consideration", "", 0.2, 0.3
+    assert any("from an earlier stage to a later one" in h for h in fb_hints(ws))
 
 
-def test_personas_need_goals_pains_channels() -> None:
+def fb_hints(ws: Workspace) -> list[str]:
+    return course.check_objectives(ws).hints
+
+
+@pytest.mark.parametrize(
+    ("metric", "unit", "baseline", "target", "ok"),
+    [
+        ("time-to-close-days", "days", 41, 28, True),  # days: lower is better
+        ("time-to-close-days", "days", 28, 41, False),
+        ("median-days:consideration", "days", 19, 12, True),
+        ("median-days:consideration", "days", 19, 0, False),  # no stay lasts 0 days
+        ("win-rate", "", 0.2, 0.3, True),
+        ("win-rate", "%", 20, 30, True),
+        ("win-rate", "", 20, 30, False),
+        ("channel-rate:email:open", "%", 24, 32, True),
+        ("channel-rate:email:read", "%", 24, 32, False),
+        ("reach:awareness", "contacts", 1000, 1500, True),
+        ("reach:awareness", "contacts", 1000, 1500.5, False),
+        ("reach:nowhere", "contacts", 1000, 1500, False),
+        ("conversion:awareness:purchase", "%", 10, 10, False),
+    ],
+)
+def test_each_metric_has_its_range_and_direction(
+    metric: str, unit: str, baseline: float, target: float, ok: bool
+) -> None:
+    ws = bare()
+    ws.objectives.append(
+        Objective(
+            id="o",
+            title="O",
+            kpi="A KPI",
+            metric=metric,
+            unit=unit,
+            baseline=baseline,
+            target=target,
+            owner="Head of growth",
+        )
+    )
+    assert course.check_objectives(ws).ok is ok
+
+
+def test_personas_need_goals_pains_and_channels_the_touchpoints_serve() -> None:
     ws = bare()
     ws.personas.append(Persona(id="p", name="Pat", goals=["save time"]))
     fb = course.check_personas(ws)
     assert not fb.ok
     assert "'Pat' has no pains, no preferred channels." in fb.hints
     assert any("two to four" in h for h in fb.hints)
+    ws.personas[0].pains = ["price"]
+    ws.personas[0].preferred_channels = ["email", "phone"]
+    ws.personas[0].objections = ["Too dear"]
+    fb = course.check_personas(ws)
+    assert not fb.ok
+    assert "'Pat': the pain 'price' is a label, not a pain" in fb.hints[0]
     ws.personas[0].pains = ["slow quotes"]
-    ws.personas[0].preferred_channels = ["email"]
-    assert course.check_personas(ws).ok
+    fb = course.check_personas(ws)
+    assert not fb.ok and "once step 3 lists them" in fb.hints[0]
+    assert fb.right == ["'Pat' has goals and pains in the buyer's words."]
+    ws.touchpoints.append(Touchpoint(id="mail", name="Mail", channel="email"))
+    fb = course.check_personas(ws)
+    assert not fb.ok
+    assert "'Pat' prefers phone, but no touchpoint works on that channel" in fb.hints[0]
+    ws.touchpoints.append(Touchpoint(id="desk", name="Desk", channel="phone", kind="physical"))
+    fb = course.check_personas(ws)
+    assert fb.ok, str(fb)
+    assert "'Pat': every preferred channel has a touchpoint." in fb.right
 
 
 def test_icp_lists_open_questions() -> None:
@@ -74,10 +148,17 @@ def test_icp_lists_open_questions() -> None:
     assert not fb.ok and len(fb.hints) == len(ICP_QUESTIONS) - 1
     for key in ICP_QUESTIONS:
         setattr(ws.icps[0], key, "answered")
-    assert course.check_icp(ws).ok
+    fb = course.check_icp(ws)
+    assert not fb.ok and fb.hints == [
+        "'Clubs': 8 questions have the same answer; each asks something different."
+    ]
+    for i, key in enumerate(ICP_QUESTIONS):
+        setattr(ws.icps[0], key, f"answer number {i}")
+    fb = course.check_icp(ws)
+    assert fb.ok and fb.right == ["'Clubs' answers all eight questions."]
 
 
-def test_stages_in_customer_terms_with_criteria() -> None:
+def test_stages_in_customer_terms_with_observable_criteria() -> None:
     ws = bare()
     ws.stages = [
         Stage(
@@ -94,14 +175,47 @@ def test_stages_in_customer_terms_with_criteria() -> None:
     fb = course.check_stages(ws)
     assert not fb.ok
     assert any(h.startswith("'Marketing qualified lead' uses the seller's word") for h in fb.hints)
-    assert any("'Buys': say what makes" in h for h in fb.hints)
+    assert any("'Buys': write its entry criterion" in h for h in fb.hints)
+    assert fb.right == ["'Hears of us' has observable entry and exit criteria."]
     ws.stages[1] = Stage(
-        id="compare", name="Compares", entry_criteria="asks price", exit_criteria="orders"
+        id="compare", name="Compares", entry_criteria="is interested", exit_criteria="feels ready"
     )
-    ws.stages[2].entry_criteria, ws.stages[2].exit_criteria = "orders", "pays"
+    ws.stages[2].entry_criteria, ws.stages[2].exit_criteria = "enters", "leaves"
+    fb = course.check_stages(ws)
+    assert not fb.ok
+    assert (
+        "'Compares': the entry criterion 'is interested' cannot be seen in any system. Name "
+        "something recorded: an action (orders, books, replies), a stage change, or a number."
+    ) in fb.hints
+    assert sum("cannot be seen in any system" in h for h in fb.hints) == 4
+    ws.stages[1].entry_criteria = "Asked for a price"  # an action word
+    ws.stages[1].exit_criteria = "Moves to Buys"  # a stage of the workspace
+    ws.stages[2].entry_criteria = "Within 30 days of the quote"  # a number
+    ws.stages[2].exit_criteria = "Within 30 days of the quote"
+    fb = course.check_stages(ws)
+    assert fb.hints == ["'Buys': entering and leaving cannot be the same event."]
+    ws.stages[2].exit_criteria = "Paid the invoice"
     assert course.check_stages(ws).ok
     ws.stages = ws.stages[:2]
     assert course.check_stages(ws).message == "A journey needs at least three stages."
+
+
+@pytest.mark.parametrize(
+    ("text", "seen"),
+    [
+        ("Books a design visit", True),
+        ("ordered", True),
+        ("Replies to the quote email", True),
+        ("Score of 50 or more", True),
+        ("Moves to Deposit paid", True),  # a CRM name the stage takes
+        ("enters", False),
+        ("Is interested and feels ready", False),
+        ("Knows us", False),
+        ("", False),
+    ],
+)
+def test_observable_criteria(text: str, seen: bool) -> None:
+    assert course.observable(text, ["deposit paid", "purchase"]) is seen
 
 
 def test_touchpoints_cover_every_stage() -> None:
@@ -110,7 +224,13 @@ def test_touchpoints_cover_every_stage() -> None:
     fb = course.check_touchpoints(ws)
     assert not fb.ok
     assert any("Stage 'Purchase' has no touchpoint" in h for h in fb.hints)
+    assert "'Site': who owns it at the client?" in fb.hints
     assert any("are there no physical" in h for h in fb.hints)
+    assert fb.right == ["Stages with a touchpoint: Awareness."]
+    ws.touchpoints[0].stages = ws.stage_ids()
+    ws.touchpoints[0].owner = "Web team"
+    fb = course.check_touchpoints(ws)
+    assert fb.ok and any("are there no physical" in h for h in fb.hints)  # a suggestion
 
 
 def test_journey_and_refine() -> None:
@@ -133,9 +253,29 @@ def test_journey_and_refine() -> None:
     j.recommendations = [Recommendation(id="r", text="Call back", stage="purchase")]
     ws.processes.append(Process(id="quotes", name="Quotes", key=True))
     fb = course.check_refine(ws)
-    assert fb.ok
-    assert "Recommendation 'r': place it next to the touchpoint it fixes." in fb.hints
+    assert not fb.ok  # a recommendation alone is not enough
+    assert (
+        "Recommendation 'Call back': place it next to the touchpoint it fixes; give it an "
+        "owner who will make it happen; name the KPI that will show whether it worked."
+    ) in fb.hints
     assert "Key process 'Quotes' needs an owner." in fb.hints
+    ws.touchpoints.append(Touchpoint(id="desk", name="Desk", channel="phone"))
+    ws.measurement.kpis.append(KPI(id="calls", name="Calls answered", metric="calls answered"))
+    r = j.recommendations[0]
+    r.touchpoint, r.owner, r.kpi = "desk", "Sales lead", "calls"
+    fb = course.check_refine(ws)
+    assert not fb.ok
+    assert (
+        "Recommendation 'Call back': its KPI cannot be computed: 'calls answered' is not a "
+        "metric the workbook computes (fix it in step 1's KPIs)."
+    ) in fb.hints
+    ws.measurement.kpis[0].metric = "conversion:consideration:purchase"
+    fb = course.check_refine(ws)
+    assert fb.ok, str(fb)
+    assert fb.right == ["Recommendation 'Call back' has a touchpoint, an owner and a KPI."]
+    ws.objectives.append(Objective(id="sell", title="Sell", metric="win-rate"))
+    r.kpi = "sell"  # an objective serves as the KPI too
+    assert course.check_refine(ws).ok
 
 
 def test_a_broken_input_gives_feedback_not_a_traceback() -> None:

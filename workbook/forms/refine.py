@@ -28,6 +28,15 @@ def _touchpoint_options(data: Any) -> list[tuple[str, Any]]:
     return [("(none)", None)] + [(t.name, t.id) for t in data.touchpoints]
 
 
+def _kpi_options(data: Any) -> list[tuple[str, Any]]:
+    """The KPIs a recommendation can name: step 1's KPIs, then its objectives."""
+    return (
+        [("(none)", None)]
+        + [(k.name, k.id) for k in data.measurement.kpis]
+        + [(f"Objective: {o.title}", o.id) for o in data.objectives]
+    )
+
+
 RECOMMENDATION_FIELDS = [
     FieldSpec(
         "text", "Recommendation", "textarea", placeholder="Answer demo requests within one day"
@@ -41,6 +50,7 @@ RECOMMENDATION_FIELDS = [
         options=[("High", "high"), ("Medium", "medium"), ("Low", "low")],
     ),
     FieldSpec("owner", "Owner"),
+    FieldSpec("kpi", "KPI it should move", "choice", options=_kpi_options),
     FieldSpec(
         "status",
         "Status",
