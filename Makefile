@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install report test test-fast lint benchmarks clean
+.PHONY: install report course-site test test-fast lint benchmarks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ install: $(STAMP)
 
 report: install  ## render the demo client's report
 	$(BIN)/workbook report data/demo
+
+course-site: install  ## run the course notebooks on the demo; write build/course-site/ (offline HTML)
+	$(BIN)/workbook course-site -o build/course-site
 
 test: install  ## run every test (browser tests skip without Chromium, except in CI)
 	$(BIN)/python -m pytest

@@ -14,8 +14,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "workbook"
 LAYERS: list[set[str]] = [
     {"exceptions", "files"},
     {"model"},
-    {"store", "merge", "method", "theme", "exports", "syllabus"},
-    {"crm"},
+    {"store", "merge", "method", "theme", "exports"},
+    {"crm", "syllabus"},
     {"analytics"},
     {"journeymap", "charts", "course", "monitor"},
     {"sections", "forms"},
