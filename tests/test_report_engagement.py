@@ -369,7 +369,7 @@ def test_okrs_progress_and_todos() -> None:
         pytest.approx(100 * 56 / 79),
         pytest.approx(100 * (25 - 30) / (50 - 30)),
     ]
-    assert krs["Current value from"].tolist() == ["typed", "typed"]
+    assert krs["Current value from"].tolist() == ["typed in the workspace"] * 2
     todos = _sheet(ctx, "OKRs and to-dos (to-dos)")
     assert todos["Done"].tolist() == ["yes", "no"]
     assert "1 of the 2 measured are at least halfway" in html

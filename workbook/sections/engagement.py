@@ -182,7 +182,8 @@ def segments(ws: Any, ctx: ReportContext) -> str:
                 }
             )
     cols = [_Col("kind", "Kind"), _Col("name", "Segment"), _Col("description", "Description")]
-    cols.append(_Col("personas", "Personas"))
+    if data.personas:
+        cols.append(_Col("personas", "Personas"))
     if measured:
         cols += [_Col("contacts", "Contacts", "int"), _Col("win_rate", "Win rate", "pct")]
     parts: list[str] = []
@@ -632,10 +633,9 @@ def scoring(ws: Any, ctx: ReportContext) -> str:
     chart = ""
     for d in deciles:
         d["bar"] = d.get("win_rate") or 0.0
-        d["text"] = (
-            ctx.percent(d["win_rate"], 0) if d.get("win_rate") is not None else "none decided"
-        )
+        d["text"] = ctx.percent(d["win_rate"], 0) if d.get("win_rate") is not None else "–"
     shown = deciles
+    undecided = [int(d["decile"]) for d in deciles if d.get("win_rate") is None]
     if any(d.get("win_rate") is not None for d in deciles):
         spec = {
             "data": {"values": shown},
@@ -685,8 +685,14 @@ def scoring(ws: Any, ctx: ReportContext) -> str:
         + "<h3>Win rate by score decile</h3>"
         + _p(
             "Contacts ranked by score and cut into ten groups of equal size; a score that "
-            "works shows win rates rising from left to right. A decile without a decided "
-            "deal has no win rate."
+            "works shows win rates rising from left to right."
+            + (
+                f" {_n(len(undecided), 'decile')} ({_join([str(d) for d in undecided])}) "
+                "hold no decided deal, only contacts without a deal or with one still open, "
+                "so they have no win rate (–)."
+                if undecided
+                else ""
+            )
         )
         + decile_html
         + "<h3>The rules</h3>"
@@ -936,9 +942,9 @@ def okrs(ws: Any, ctx: ReportContext) -> str:
             m = measured.get(kr.id)
             current = m.get("current") if m and m.get("source") else kr.current
             source = (
-                "CRM data"
+                "measured in the CRM data"
                 if m and m.get("source") == "data"
-                else ("typed" if current is not None else "")
+                else ("typed in the workspace" if current is not None else "")
             )
             progress = key_result_progress(kr.baseline, kr.target, current)
             row = {
@@ -1172,6 +1178,11 @@ def processes(ws: Any, ctx: ReportContext) -> str:
     uncovered = [g["goal"].lower() for g in goals if not g["processes"]]
     if not no_owner and not no_sl:
         text += " Each has an owner and an agreed service level."
+    elif len(no_owner) == len(no_sl) == len(counted) > 1:
+        text += (
+            " None of them has an owner or an agreed service level yet: agree both with the "
+            "client, since a process nobody owns has nobody to keep its promise."
+        )
     else:
         if no_owner:
             text += f" Still without an owner: {_join(no_owner)}."
