@@ -135,6 +135,8 @@ def test_steps_open_and_a_typed_change_is_saved(
     pg.locator(".wb-workshop-bar", has_text=f"(revision {after})").wait_for(timeout=20_000)
     pg.screenshot(path=str(artifacts / "workshop-2-personas.png"))
     _open_step(pg, "visualise")
+    # the editable map (anywidget) is drawn: its emotion points are there to drag
+    pg.locator(".wb-workshop-step-visualise .wb-pt").first.wait_for(timeout=30_000)
     pg.screenshot(path=str(artifacts / "workshop-6-visualise.png"))
     _open_step(pg, "refine")
     pg.screenshot(path=str(artifacts / "workshop-7-refine.png"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import html
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,13 @@ from workbook.model import Annotation, Journey, Recommendation
 if TYPE_CHECKING:
     from workbook.store import OpenWorkspace
 
-__all__ = ["AnnotationList", "RECOMMENDATION_FIELDS", "SnapshotPanel", "form"]
+__all__ = [
+    "AnnotationList",
+    "RECOMMENDATION_FIELDS",
+    "SnapshotPanel",
+    "form",
+    "record_agreement",
+]
 
 _KIND_LABELS = {"best-moment": "Best moment", "worst-struggle": "Worst struggle"}
 
@@ -59,7 +66,47 @@ RECOMMENDATION_FIELDS = [
             (s.capitalize(), s) for s in ("proposed", "agreed", "in-progress", "done", "dropped")
         ],
     ),
+    # opportunity -> solution (the text above) -> owner -> metric
+    FieldSpec(
+        "opportunity",
+        "Opportunity it answers",
+        "textarea",
+        placeholder="Demo requests wait three days for an answer",
+    ),
+    FieldSpec(
+        "expected_effect",
+        "Expected effect (KPI's unit, + or -)",
+        "number",
+        placeholder="+2 (points up) or -5 (days fewer)",
+    ),
+    FieldSpec("agreed_on", "Agreed on", "date", placeholder="set when the status becomes Agreed"),
+    FieldSpec(
+        "agreed_value",
+        "KPI value when agreed",
+        "number",
+        placeholder="measured when the status becomes Agreed",
+    ),
 ]
+
+
+def record_agreement(data: Any, ws: Any, recommendation: Recommendation) -> bool:
+    """Fill in the day a recommendation was agreed (today) and its KPI's value that day,
+    measured by the analytics (:func:`workbook.analytics.chain.kpi_now`), where not typed.
+
+    Returns whether anything was filled in.
+    """
+    from workbook.analytics.chain import kpi_now
+
+    changed = False
+    if recommendation.agreed_on is None:
+        recommendation.agreed_on = dt.date.today()
+        changed = True
+    if recommendation.agreed_value is None and recommendation.kpi:
+        value, _note = kpi_now(ws, recommendation.kpi)
+        if value is not None:
+            recommendation.agreed_value = value
+            changed = True
+    return changed
 
 
 def _journey(form: Form, persona_id: str) -> Journey:
@@ -310,6 +357,7 @@ class _RefineEditor(widgets.VBox):  # type: ignore[misc]
             fields=RECOMMENDATION_FIELDS,
             new_item=lambda item_id, text: Recommendation(id=item_id, text=text, stage=first_stage),
             label=lambda r: r.text if len(r.text) <= 60 else r.text[:57] + "...",
+            extra=self._follow_status,
         )
         self.recommendations.new_name.placeholder = "a new recommendation, in one sentence"
         self.area.children = [
@@ -317,6 +365,35 @@ class _RefineEditor(widgets.VBox):  # type: ignore[misc]
             widgets.HTML("<b>Recommendations</b>"),
             self.recommendations,
         ]
+
+    def _follow_status(self, editor: ListEditor, item_id: str) -> list[widgets.Widget]:
+        """When a recommendation's status becomes *agreed*, record the day and the KPI's
+        value (see :func:`record_agreement`) and show them in their fields."""
+        status = next((b for b in editor.bound if b.spec and b.spec.attr == "status"), None)
+        if status is None:
+            return []
+
+        def agreed(change: Any) -> None:
+            if change["new"] != "agreed" or status.closed:
+                return
+            rec = next(
+                (
+                    r
+                    for r in _journey(self.form, self.persona.value).recommendations
+                    if r.id == item_id
+                ),
+                None,
+            )
+            if rec is None or not record_agreement(self.form.ws.data, self.form.ws, rec):
+                return
+            self.form.save()
+            for b in editor.bound:
+                if b.spec and b.spec.attr in ("agreed_on", "agreed_value"):
+                    b.refresh()
+
+        # registered after the field's own observer: the status is saved first
+        status.widget.observe(self.form.guard(agreed), "value")
+        return []
 
 
 def form(ws: OpenWorkspace) -> Form:

@@ -10,7 +10,8 @@ The app shows the client's name and logo in its colours (:class:`workbook.theme.
 left navigation with the seven steps of :data:`workbook.method.STEPS`, each with its DDMADV
 phases and how much of it is still to do, and, for the step picked, the step's header (where
 it sits in the DDMADV cycle, the to-do list) and its forms. Step 6 is the journey map you edit
-where it is drawn.
+where it is drawn (:class:`workbook.forms.mapcanvas.MapCanvas`, as in notebook 06; ``P``
+presents it full screen).
 
 A step's forms are built the first time the step is opened, not up front: the first paint
 then costs one step's forms, not seven (:attr:`Workshop.build_seconds` keeps how long each
@@ -52,7 +53,7 @@ STEP_FORMS: dict[str, tuple[str, ...]] = {
     "touchpoints": ("touchpoints",),
     "stages": ("stages",),
     "data": ("data",),
-    "visualise": ("journeymap",),
+    "visualise": ("mapcanvas",),
     "refine": ("refine", "experiments", "processes", "content", "cycle"),
 }
 
