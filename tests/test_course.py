@@ -175,7 +175,7 @@ def test_stages_in_customer_terms_with_observable_criteria() -> None:
     fb = course.check_stages(ws)
     assert not fb.ok
     assert any(h.startswith("'Marketing qualified lead' uses the seller's word") for h in fb.hints)
-    assert any("'Buys': write its entry criterion" in h for h in fb.hints)
+    assert any("'Buys': write its entry and exit criteria" in h for h in fb.hints)
     assert fb.right == ["'Hears of us' has observable entry and exit criteria."]
     ws.stages[1] = Stage(
         id="compare", name="Compares", entry_criteria="is interested", exit_criteria="feels ready"

@@ -559,6 +559,12 @@ def check_stages(ws: Any) -> Feedback:
                 "say what the customer does instead."
             )
         good = 0
+        if not s.entry_criteria.strip() and not s.exit_criteria.strip():
+            hints.append(
+                f"'{s.name}': write its entry and exit criteria: what makes a customer enter "
+                "it, and what moves them on to the next stage?"
+            )
+            continue
         for what, text in (("entry", s.entry_criteria), ("exit", s.exit_criteria)):
             if not text.strip():
                 hints.append(
