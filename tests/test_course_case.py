@@ -137,6 +137,12 @@ def test_the_solutions_pass_every_check(fresh: Path, tmp_path: Path) -> None:
     assert prog.done == len(ALL), str(prog)
 
 
+def test_the_demo_passes_every_check(demo_copy: Path) -> None:
+    """The demo is the worked example shown beside each exercise: every check passes on it."""
+    prog = course.progress(open_workspace(demo_copy))
+    assert prog.done == len(course.CHECKS), str(prog)
+
+
 # ------------------------------------------------------------------- the whole course
 
 
