@@ -338,11 +338,12 @@ def test_opening_and_snapshotting_an_unchanged_workspace_dump_nothing(
 
     monkeypatch.setattr(store, "dumps", counting_dumps)
     ws = store.open_workspace(demo_copy)
+    opened_at = ws.revision
     assert not ws.dirty
     snap = ws.snapshot("as it is")
     assert calls == []
     assert (ws.history_dir / snap.file).read_bytes() == (demo_copy / "workspace.yaml").read_bytes()
-    assert snap.revision == ws.revision == 0
+    assert snap.revision == ws.revision == opened_at
     # A change is still saved, and then an unchanged copy is clean again.
     ws.data.client.industry = "Rowing machines"
     assert ws.dirty
@@ -353,12 +354,13 @@ def test_opening_and_snapshotting_an_unchanged_workspace_dump_nothing(
 
 def test_a_change_that_writes_the_same_file_is_not_saved(demo_copy: Path) -> None:
     ws = store.open_workspace(demo_copy)
+    opened_at = ws.revision
     before = (demo_copy / "workspace.yaml").read_bytes()
     assert ws.data.personas[0].image is None
     ws.data.personas[0].image = ""  # written as nothing, like None
     assert not ws.dirty
     assert not ws.save()
-    assert ws.revision == 0 and (demo_copy / "workspace.yaml").read_bytes() == before
+    assert ws.revision == opened_at and (demo_copy / "workspace.yaml").read_bytes() == before
 
 
 def test_a_save_beyond_the_size_limit_is_refused_and_writes_nothing(

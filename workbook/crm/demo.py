@@ -3,21 +3,39 @@
 ``data/demo/data/`` ships the result, so the demo report and the course have numbers from
 the start. To rebuild it (after the demo workspace's stages, touchpoints or personas
 change), run :func:`build_demo_data` on the demo workspace.
+
+The history is the one the engagement log tells of: fourteen months of CRM events up to the
+evening of 31 October 2026, when the export was taken (imported on 3 November). It hides one
+weak component on purpose (:func:`workbook.crm.generate.planted`: the first persona's
+consideration-to-purchase step at 40% of its usual chance), which the gap analysis must find.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from pathlib import Path
 
 from workbook.crm.importer import ImportResult
 
-__all__ = ["DEMO_CONTACTS", "DEMO_CURRENCY", "DEMO_SEED", "build_demo_data", "demo_without_data"]
+__all__ = [
+    "DEMO_CONTACTS",
+    "DEMO_CURRENCY",
+    "DEMO_END",
+    "DEMO_SEED",
+    "DEMO_SPAN_DAYS",
+    "build_demo_data",
+    "demo_without_data",
+]
 
 DEMO_CONTACTS = 10_000
 DEMO_SEED = 2026
 DEMO_CURRENCY = "GBP"
 DEMO_FILE = "tideway-crm-events.csv"
+#: When the demo client's export was taken: its history stops here.
+DEMO_END = dt.datetime(2026, 10, 31, 18, 0, tzinfo=dt.UTC)
+#: Contacts are created over the fourteen months before :data:`DEMO_END`.
+DEMO_SPAN_DAYS = 426
 
 
 def build_demo_data(
@@ -29,7 +47,13 @@ def build_demo_data(
     from workbook.store import open_workspace
 
     sample = generate(
-        open_workspace(workspace).data, contacts=contacts, seed=seed, currency=DEMO_CURRENCY
+        open_workspace(workspace).data,
+        contacts=contacts,
+        seed=seed,
+        currency=DEMO_CURRENCY,
+        end=DEMO_END,
+        span_days=DEMO_SPAN_DAYS,
+        plant=True,
     )
     with tempfile.TemporaryDirectory() as tmp:
         path = write_export(sample, "generic", tmp, filename=DEMO_FILE)

@@ -493,10 +493,17 @@ def name_of(items: Iterable[Any], item_id: str | None) -> str:
 
 @register("cover", "Cover", in_toc=False)
 def cover(ws: Any, ctx: ReportContext) -> str:
-    """Client name, logo, date and engagement."""
+    """Client name, logo, date, engagement, and the dates the CRM data covers."""
     from workbook.model import PHASES
 
     data = ctx.data
+    firsts = [s.first_event for s in data.data_sources if s.first_event]
+    lasts = [s.last_event for s in data.data_sources if s.last_event]
+    covers = (
+        f"{ctx.date(min(firsts), 'medium')} to {ctx.date(max(lasts), 'medium')}"
+        if firsts and lasts
+        else ""
+    )
     return html_from(
         "cover.html.j2",
         client=data.client,
@@ -504,6 +511,7 @@ def cover(ws: Any, ctx: ReportContext) -> str:
         date=ctx.date(ctx.report_date),
         phase=PHASES.get(data.cycle.phase, data.cycle.phase),
         iteration=data.cycle.iteration,
+        covers=covers,
     )
 
 
