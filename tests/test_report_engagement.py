@@ -300,6 +300,33 @@ def test_segments_by_hand(hand: sections.ReportContext) -> None:
     assert html.count("Not answered yet") == 16
 
 
+def test_segments_through_personas_by_hand(tmp_path: Path) -> None:
+    """Contacts with a persona but no segment: a segment counts its personas' contacts."""
+    from workbook.store import open_workspace
+
+    contacts = _contacts().assign(segment=None)
+    path = build(tmp_path, events=_events(), contacts=contacts, deals=_deals())
+    ws = open_workspace(path)
+    ws.data.segments = [
+        Segment(id="s1", name="City flats", kind="geographic"),
+        Segment(id="s2", name="Studios", kind="behavioural"),
+    ]
+    ws.data.personas = [
+        Persona(id="p1", name="Pat", segments=["s1"]),
+        Persona(id="p2", name="Sam", segments=["s1", "s2"]),
+    ]
+    ws.save()
+    ctx = sections.report_context(open_workspace(path), report_date="2026-03-01")
+    html = str(sections.render_section("segments", ctx))
+    seg = _sheet(ctx, "Segments and ICPs (segments)").set_index("Segment")
+    # City flats: Pat's c01-c05 and Sam's c06-c10; won c01 c02 c04, lost c03 c05 c06 c07 c08
+    assert seg.loc["City flats", "Contacts through their persona"] == 10
+    assert seg.loc["City flats", "Win rate (%)"] == pytest.approx(100 * 3 / 8)
+    assert seg.loc["Studios", "Win rate (%)"] == pytest.approx(0.0)  # 0 of Sam's 3 decided
+    assert "counts the contacts of the personas that stand for it" in html
+    assert "City flats wins most often (37.5% of decided deals), Studios least (0.0%)" in html
+
+
 # ---------------------------------------------------------------- workspace-only sections
 
 

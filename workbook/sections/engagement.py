@@ -152,7 +152,12 @@ _KINDS = ("geographic", "demographic", "psychographic", "behavioural")
 def segments(ws: Any, ctx: ReportContext) -> str:
     """The market segments by kind (with the personas in each and, from the CRM data, the
     contacts and win rate of each), and every ideal customer profile with its eight
-    answers (:data:`workbook.model.ICP_QUESTIONS`)."""
+    answers (:data:`workbook.model.ICP_QUESTIONS`).
+
+    A segment's contacts are those the data assigns to it; when the data assigns contacts to
+    personas but not to segments, those of the personas that stand for the segment (a
+    contact counts in every segment of its persona). Its win rate is won / (won + lost)
+    contacts among them."""
     from workbook.model import ICP_QUESTIONS
 
     data = ctx.data
@@ -165,6 +170,10 @@ def segments(ws: Any, ctx: ReportContext) -> str:
         except _Missing:
             rows = []
         measured = {str(r["segment"]): r for r in rows if r.get("segment") != "unassigned"}
+    via_persona = False
+    if data.segments and data.personas and ctx.has_crm_data() and not measured:
+        measured = _segments_through_personas(ctx)
+        via_persona = bool(measured)
     seg_rows = []
     for kind in _KINDS:
         for s in data.segments:
@@ -185,7 +194,10 @@ def segments(ws: Any, ctx: ReportContext) -> str:
     if data.personas:
         cols.append(_Col("personas", "Personas"))
     if measured:
-        cols += [_Col("contacts", "Contacts", "int"), _Col("win_rate", "Win rate", "pct")]
+        cols += [
+            _Col("contacts", "Contacts" + (" through their persona" if via_persona else ""), "int"),
+            _Col("win_rate", "Win rate", "pct"),
+        ]
     parts: list[str] = []
     sentences: list[str] = []
     if seg_rows:
@@ -201,32 +213,43 @@ def segments(ws: Any, ctx: ReportContext) -> str:
                 f"No persona stands for {_join(empty)} yet: either a persona is missing or "
                 "the segment can go."
             )
+        if via_persona:
+            sentences.append(
+                "The CRM data assigns contacts to personas, not to segments, so each segment "
+                "counts the contacts of the personas that stand for it."
+            )
         if measured:
             best = max(
                 (r for r in seg_rows if r["win_rate"] is not None),
                 key=lambda r: r["win_rate"],
                 default=None,
             )
-            if best is not None:
+            worst = min(
+                (r for r in seg_rows if r["win_rate"] is not None),
+                key=lambda r: r["win_rate"],
+                default=None,
+            )
+            if best is not None and worst is not None and best is not worst:
                 sentences.append(
-                    f"In the CRM data, {best['name']} wins most often "
-                    f"({ctx.percent(best['win_rate'])} of decided deals)."
+                    f"{best['name']} wins most often ({ctx.percent(best['win_rate'])} of "
+                    f"decided deals), {worst['name']} least "
+                    f"({ctx.percent(worst['win_rate'])})."
                 )
-            chart_rows = [r for r in seg_rows if r["contacts"] is not None]
+            chart_rows = [
+                {**r, "label": f"{r['name']} ({r['kind'].lower()})"}
+                for r in seg_rows
+                if r["win_rate"] is not None
+            ]
             if chart_rows:
-                parts.append(
-                    svg_chart(
-                        _bar_spec(
-                            chart_rows,
-                            "contacts",
-                            "name",
-                            x_title="Contacts in the CRM data",
-                            colours=(ctx.theme.primary_mark, ctx.theme.diverging[0]),
-                        ),
-                        ctx,
-                        alt="Contacts in each market segment",
-                    )
+                spec = _bar_spec(
+                    chart_rows,
+                    "win_rate",
+                    "label",
+                    x_title="Win rate of decided deals",
+                    fmt=".1%",
                 )
+                spec["encoding"]["x"]["axis"] = {"format": "%"}
+                parts.append(svg_chart(spec, ctx, alt="Win rate in each market segment"))
         parts.append(table(ctx, seg_rows, cols, name=_sheet("segments", "segments")))
     answers: list[dict[str, Any]] = []
     cards = []
@@ -281,6 +304,26 @@ def segments(ws: Any, ctx: ReportContext) -> str:
         + "".join(parts)
         + (html_from("icps.html.j2", cards=cards) if cards else "")
     )
+
+
+def _segments_through_personas(ctx: ReportContext) -> dict[str, dict[str, Any]]:
+    """Contacts, won and lost per segment from the personas that stand for it."""
+    try:
+        per = {str(r["persona"]): r for r in _records(ctx.analytics("won_summary", "persona"))}
+    except _Missing:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for seg in ctx.data.segments:
+        rows = [per[p.id] for p in ctx.data.personas if seg.id in p.segments and p.id in per]
+        if not rows:
+            continue
+        won = sum(int(r["won_contacts"]) for r in rows)
+        lost = sum(int(r["lost_contacts"]) for r in rows)
+        out[seg.id] = {
+            "contacts": sum(int(r["contacts"]) for r in rows),
+            "win_rate": won / (won + lost) if won + lost else None,
+        }
+    return out
 
 
 # ======================================================================= value proposition
