@@ -562,11 +562,22 @@ def test_a_hand_in_with_a_link_or_a_changed_file_is_refused(tmp_path: Path) -> N
         open_hand_in(unlisted),
     ):
         pass
+
+
+def test_a_broken_hand_in_does_not_hide_the_cohort(fresh: Path, tmp_path: Path) -> None:
     (tmp_path / "plain.zip").write_bytes(b"not a zip")
-    result = CliRunner().invoke(main, ["course", "progress", str(tmp_path / "plain.zip")])
+    html_file = tmp_path / "cohort.html"
+    result = CliRunner().invoke(
+        main,
+        ["course", "progress", str(tmp_path / "plain.zip"), str(fresh), "--html", str(html_file)],
+    )
     assert result.exit_code == 1
+    assert "plain.zip: could not be read" in result.output
     assert "not a hand-in the trainer's view can read: not a ZIP file" in result.output
+    assert "Ann Trainee" in result.output and "0/9" in result.output  # the others still shown
     assert "Traceback" not in result.output
+    page = html_file.read_text(encoding="utf-8")
+    assert "Could not be read" in page and "Ann Trainee: 0 of 9 done" in page
 
 
 def test_a_copy_holding_a_link_is_not_handed_in(fresh: Path, tmp_path: Path) -> None:

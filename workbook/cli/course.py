@@ -74,7 +74,9 @@ def solve(folder: Path) -> None:
     help="Also write the cohort as one HTML page.",
 )
 def progress_(copies: tuple[Path, ...], html_file: Path | None) -> None:
-    """Show each trainee's progress per exercise; COPIES are folders or hand-in files."""
+    """Show each trainee's progress per exercise; COPIES are folders or hand-in files.
+
+    Exits 1 when a copy could not be read (the others are still shown)."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -92,6 +94,9 @@ def progress_(copies: tuple[Path, ...], html_file: Path | None) -> None:
         table.add_column(_SHORT[ex], justify="center", no_wrap=True)
     table.add_column("Done", justify="right")
     for t in trainees:
+        if t.error:
+            table.add_row(escape(t.trainee), *["?"] * len(EXERCISES), "-")
+            continue
         marks = [
             ("[green]✓[/]" if t.results[ex].ok else "[yellow]○[/]") if ex in t.results else "-"
             for ex in EXERCISES
@@ -100,6 +105,10 @@ def progress_(copies: tuple[Path, ...], html_file: Path | None) -> None:
     console = Console(highlight=False)
     console.print(table)
     for t in trainees:
+        if t.error:
+            console.print(f"[bold]{escape(t.source)}[/]: could not be read:", soft_wrap=True)
+            console.print(f"  {t.error}", markup=False, soft_wrap=True)
+            continue
         todo = [(ex, fb) for ex, fb in t.results.items() if not fb.ok]
         if not todo:
             console.print(f"[bold]{escape(t.trainee)}[/]: every exercise done", soft_wrap=True)
@@ -111,6 +120,8 @@ def progress_(copies: tuple[Path, ...], html_file: Path | None) -> None:
     if html_file is not None:
         write_atomic(html_file, progress_html(trainees))
         click.echo(f"wrote {html_file}")
+    if any(t.error for t in trainees):
+        raise SystemExit(1)
 
 
 @course.command("hand-in")

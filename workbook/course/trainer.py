@@ -90,6 +90,8 @@ class TraineeProgress:
     case: str
     results: dict[str, Feedback]
     handed_in: str = ""
+    #: Why the copy could not be read (then ``results`` is empty), else ``""``.
+    error: str = ""
 
     @property
     def done(self) -> int:
@@ -126,8 +128,20 @@ def trainee_progress(path: str | os.PathLike[str]) -> TraineeProgress:
 
 
 def cohort(paths: Iterable[str | os.PathLike[str]]) -> list[TraineeProgress]:
-    """Check every trainee's copy, in the order given."""
-    return [trainee_progress(p) for p in paths]
+    """Check every trainee's copy, in the order given. A copy that cannot be read (a broken
+    hand-in, a folder that is no workspace) is listed with its error, so one bad file does not
+    hide the rest of the cohort."""
+    out = []
+    for p in paths:
+        try:
+            out.append(trainee_progress(p))
+        except WorkbookError as exc:
+            out.append(
+                TraineeProgress(
+                    source=str(p), trainee=Path(p).name, case="", results={}, error=str(exc)
+                )
+            )
+    return out
 
 
 # ------------------------------------------------------------------------------ HTML
