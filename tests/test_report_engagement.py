@@ -466,7 +466,7 @@ def test_unknown_section_in_the_workspace_names_field_and_known_ids() -> None:
     with pytest.raises(ReportError) as err:
         sections.report_context(ws, report_date="2026-03-01")
     text = str(err.value)
-    assert "report.exclude" in text and "funel" in text
+    assert "report.exclude[0]" in text and "funel" in text
     assert "choose from: cover, contents, summary" in text and "processes" in text
 
 
@@ -477,6 +477,28 @@ def test_render_report_refuses_a_bad_choice_before_any_kernel(demo_copy: Path) -
     ws = open_workspace(demo_copy)
     ws.data.report.sections = ["summary", "nope"]
     ws.save()
-    with pytest.raises(ReportError, match="report.sections: unknown report section"):
+    with pytest.raises(ReportError, match=r"report.sections\[1\]: .nope. is no report section"):
         render_report(demo_copy, timeout=5)
     assert not list(demo_copy.glob("reports/*.html"))  # nothing written
+
+
+def test_validate_lists_unknown_report_sections(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from workbook.cli import main
+    from workbook.store import new_workspace
+
+    ws = new_workspace("Acme", directory=tmp_path)
+    ws.data.report.sections = ["summary", "wins", "funnnel"]
+    ws.data.report.exclude = ["okr"]
+    ws.save()
+    res = CliRunner().invoke(main, ["validate", str(ws.path)])
+    assert res.exit_code == 1
+    assert "2 problems" in res.output
+    assert "report.sections[2]: 'funnnel' is no report section" in res.output
+    assert "report.exclude[0]: 'okr' is no report section" in res.output
+    assert "choose from: cover, contents, summary" in res.output
+    ws.data.report.sections = ["summary", "wins"]
+    ws.data.report.exclude = []
+    ws.save()
+    assert CliRunner().invoke(main, ["validate", str(ws.path)]).exit_code == 0

@@ -72,6 +72,11 @@ def validate(path: str) -> None:
             problems = data_problems(folder, ws.data_sources)
             if problems:
                 raise WorkspaceValidationError.from_problems(str(folder / "data"), problems)
+        from workbook.sections import section_choice_problems
+
+        problems = section_choice_problems(ws, file=str(_yaml_file(path)))
+        if problems:  # report sections are registered above the model: checked here
+            raise WorkspaceValidationError.from_problems(str(_yaml_file(path)), problems)
     except WorkspaceValidationError as exc:
         # every problem found, also those counted but not listed
         n = getattr(exc, "total", None) or len(exc.problems)
@@ -83,6 +88,10 @@ def validate(path: str) -> None:
         f"ok: {path} ({len(ws.personas)} personas, {len(ws.stages)} stages, "
         f"{len(ws.touchpoints)} touchpoints)"
     )
+
+
+def _yaml_file(path: str) -> Path:
+    return Path(path) / "workspace.yaml" if Path(path).is_dir() else Path(path)
 
 
 @main.command()

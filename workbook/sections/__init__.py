@@ -302,6 +302,28 @@ def report_context(
     )
 
 
+def section_choice_problems(data: Any, *, file: str | None = None) -> list[Any]:
+    """Every id in the workspace's ``report.sections`` and ``report.exclude`` that is no
+    report section, as :class:`~workbook.exceptions.Problem` objects naming the field and
+    listing the known ids (``workbook validate`` reports them with the schema's)."""
+    from workbook.exceptions import Problem
+
+    settings = getattr(data, "report", None)
+    problems = []
+    for key in ("sections", "exclude"):
+        for i, sid in enumerate(getattr(settings, key, None) or []):
+            if sid not in _REGISTRY:
+                problems.append(
+                    Problem(
+                        f"{sid!r} is no report section",
+                        file=file,
+                        field=f"report.{key}[{i}]",
+                        hint=f"choose from: {', '.join(names())}",
+                    )
+                )
+    return problems
+
+
 def workspace_sections(data: Any) -> list[str]:
     """The sections this client's report shows when no ``sections`` parameter is given: the
     workspace's ``report.sections`` (all when not set) less ``report.exclude``, in report
@@ -313,17 +335,17 @@ def workspace_sections(data: Any) -> list[str]:
         An id in ``report.sections`` or ``report.exclude`` is no section; the error names
         the field and lists the known ids.
     """
+    problems = section_choice_problems(data)
+    if problems:
+        first = problems[0]
+        raise ReportError(
+            f"workspace.yaml, {first.field}: {first.message}"
+            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+            hint=first.hint,
+        )
     settings = getattr(data, "report", None)
     wanted = list(getattr(settings, "sections", None) or [])
     exclude = list(getattr(settings, "exclude", None) or [])
-    for field_name, ids in (("sections", wanted), ("exclude", exclude)):
-        unknown = [s for s in ids if s not in _REGISTRY]
-        if unknown:
-            raise ReportError(
-                f"workspace.yaml, report.{field_name}: unknown report section(s): "
-                f"{', '.join(unknown)}",
-                hint=f"choose from: {', '.join(names())}",
-            )
     keep = set(wanted) if wanted else set(_REGISTRY)
     return [s for s in names() if s in {"cover", "contents"} or (s in keep and s not in exclude)]
 

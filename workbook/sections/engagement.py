@@ -249,6 +249,7 @@ def segments(ws: Any, ctx: ReportContext) -> str:
                     fmt=".1%",
                 )
                 spec["encoding"]["x"]["axis"] = {"format": "%"}
+                spec["encoding"]["y"]["axis"] = {"labelLimit": 340}
                 parts.append(svg_chart(spec, ctx, alt="Win rate in each market segment"))
         parts.append(table(ctx, seg_rows, cols, name=_sheet("segments", "segments")))
     answers: list[dict[str, Any]] = []
