@@ -9,13 +9,19 @@ import pytest
 
 from workbook.forms import analysis, campaign, content, launch
 from workbook.forms._binding import Form
-from workbook.model import Workspace
+from workbook.model import Analysis, Campaign, Validation, Workspace
 from workbook.store import OpenWorkspace, new_workspace, open_workspace, read_workspace
 
 
 @pytest.fixture
 def ws(demo_copy: Path) -> OpenWorkspace:
-    return open_workspace(demo_copy)
+    """The demo without its analysis, campaign sheet and launch checklist: the forms fill them."""
+    w = open_workspace(demo_copy)
+    w.data.analysis = Analysis()
+    w.data.campaign = Campaign()
+    w.data.validation = Validation()
+    w.save()
+    return w
 
 
 def on_disk(ws: OpenWorkspace) -> Workspace:

@@ -209,7 +209,7 @@ def test_launch_section_counts_and_names_what_is_untested(ws: OpenWorkspace) -> 
     html, tables = _render(ws, "launch")
     assert "1 of 3 tests passed, 1 failed, 1 not run yet." in html
     assert "Not ready to launch" in html
-    assert EVIL not in html and "&lt;script&gt;alert(1)&lt;/script&gt; (bounced)" in html
+    assert EVIL not in html and "<li>&lt;script&gt;alert(1)&lt;/script&gt;: bounced</li>" in html
     assert "Key process: Delivery" in html and "Channel: Store" in html
     assert tables == ["Launch checklist"]
 
@@ -265,10 +265,7 @@ def test_moved_points_each_kpi_back_to_a_phase(ws: OpenWorkspace) -> None:
     history.append({"at": "2026-12-01T09:00:00+00:00", "data": {}, "values": values(9.6, 27, 36)})
     (data / HISTORY_FILE).write_text(json.dumps(history), encoding="utf-8")
     html, tables = _render(ws, "moved")
-    assert (
-        "2 KPIs moved by 5% or more between the measurement of 3 Nov 2026 and that of "
-        "1 Dec 2026" in html
-    )
+    assert "2 numbers moved by 5% or more since the measurement of 3 Nov 2026." in html
     assert "Convert" not in html.split("<table")[1]
     assert (
         "Days to buy</td><td>40.0 days</td><td>27.0 days</td><td>-32%</td><td>Design and build"
@@ -280,5 +277,5 @@ def test_moved_points_each_kpi_back_to_a_phase(ws: OpenWorkspace) -> None:
     history.append({"at": "2026-12-05T09:00:00+00:00", "data": {}, "values": values(8.0, 27, 36)})
     (data / HISTORY_FILE).write_text(json.dumps(history), encoding="utf-8")
     html, _ = _render(ws, "moved")
-    assert "1 KPI moved by 5% or more" in html and "1 of them the wrong way" in html
+    assert "1 number moved by 5% or more" in html and "1 of them the wrong way" in html
     assert "Convert</td><td>9.6%</td><td>8.0%</td><td>-17%</td><td>Analyse" in html

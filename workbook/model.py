@@ -691,7 +691,10 @@ class GapFinding(_Model):
     persona: Slug | None = None
     note: Text = ""
     contacts: int | None = Field(
-        None, ge=0, description="The consultant's estimate of the contacts it affects."
+        None,
+        ge=0,
+        description="The consultant's estimate of the contacts it affects: those who would "
+        "have gone on without it (the unit the gap analysis ranks the data's components by).",
     )
 
 
@@ -1067,16 +1070,16 @@ def _iter_refs(ws: Workspace) -> Iterator[tuple[str, str, str]]:
         yield f"content[{i}].stage", "stage", c.stage
         for j, pid in enumerate(c.personas):
             yield f"content[{i}].personas[{j}]", "persona", pid
-    a = ws.analysis
-    if a.objective:
-        yield "analysis.objective", "objective", a.objective
-    for i, fd in enumerate(a.findings):
+    analysis = ws.analysis
+    if analysis.objective:
+        yield "analysis.objective", "objective", analysis.objective
+    for i, fd in enumerate(analysis.findings):
         if fd.stage:
             yield f"analysis.findings[{i}].stage", "stage", fd.stage
         if fd.persona:
             yield f"analysis.findings[{i}].persona", "persona", fd.persona
-    if a.chosen and a.chosen.startswith("finding:"):
-        yield "analysis.chosen", "finding", a.chosen.removeprefix("finding:")
+    if analysis.chosen and analysis.chosen.startswith("finding:"):
+        yield "analysis.chosen", "finding", analysis.chosen.removeprefix("finding:")
     for i, seo in enumerate(ws.campaign.seo):
         if seo.stage:
             yield f"campaign.seo[{i}].stage", "stage", seo.stage

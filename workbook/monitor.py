@@ -280,7 +280,7 @@ def revisit(move: Move, data: Any) -> Revisit:
             "it reached its target: make the change standard and design the next one",
         )
     return Revisit(
-        "validate", "better", "it moves towards its target: keep the change and keep watching"
+        "validate", "better", "it moves towards its target but is not there yet: keep watching"
     )
 
 

@@ -49,7 +49,7 @@ FINDING_FIELDS = [
     FieldSpec("name", "Finding", placeholder="WhatsApp questions after 9 pm wait until morning"),
     FieldSpec("stage", "Stage", "choice", options=_stage_options),
     FieldSpec("persona", "Persona", "choice", options=_persona_options),
-    FieldSpec("contacts", "Contacts affected (estimate)", "number", placeholder="600"),
+    FieldSpec("contacts", "Contacts it costs (estimate)", "number", placeholder="60"),
     FieldSpec("note", "What we heard", "textarea", placeholder="7 of 12 interviewees..."),
 ]
 

@@ -72,6 +72,17 @@ def _deep_part(part: str, dim: str, names: dict[str, str]) -> str:
     return f"{text} ({dim.replace('_', ' ')})"
 
 
+def _deep_phrase(part: str, dim: str, names: dict[str, str]) -> str:
+    """A deep part as the contacts it is: "those who did not use Independent video reviews"."""
+    if part.startswith("not "):
+        return "those who did not use " + names.get(part[4:], part[4:])
+    if dim == "touchpoint":
+        return "those who used " + names.get(part, part)
+    if dim == "lead_source":
+        return "those who came from " + names.get(part, part)
+    return f"those in the {dim} {names.get(part, part)}"
+
+
 @_section("gaps", "Gap analysis: go wide, go deep")
 def gaps_section(ws: Any, ctx: ReportContext) -> str:
     """The objective that misses its target; every component that could explain it, ranked
@@ -191,7 +202,7 @@ def gaps_section(ws: Any, ctx: ReportContext) -> str:
                 _Col("label", "Part"),
                 _Col("contacts", "Contacts", "int"),
                 _Col("value_t", "Value"),
-                _Col("benchmark_t", f"{target['label']}"),
+                _Col("benchmark_t", "Whole component"),
                 _Col("missed", "Contacts missed", "float"),
             ],
         )
@@ -223,7 +234,7 @@ def gaps_section(ws: Any, ctx: ReportContext) -> str:
             f"{r['label']} {float(r['missed']):,.0f}" for r in rows[:TOP]
         )
         chart = svg_chart(spec, ctx, alt=alt)
-    meaning = _meaning(ctx, weakest, target, deep, chosen)
+    meaning = _meaning(ctx, weakest, target, deep, chosen, names)
     findings = [
         {
             "name": f.name,
@@ -285,14 +296,15 @@ def _meaning(
     target: dict[str, Any] | None,
     deep: list[dict[str, Any]],
     chosen: str | None,
+    names: dict[str, str],
 ) -> list[str]:
     """What the numbers mean, in a few sentences."""
     out = []
     if weakest["source"] == "finding":
         out.append(
             f"The largest component is a finding from the interviews, {weakest['label']}: "
-            f"the consultant estimates it affects about {ctx.number(weakest['missed'])} "
-            "contacts."
+            f"we estimate it costs about {ctx.number(weakest['missed'])} contacts who would "
+            "otherwise have gone on."
         )
     else:
         out.append(
@@ -310,10 +322,12 @@ def _meaning(
     worst = next((d for d in deep if float(d["missed"] or 0) > 0), None)
     if target is not None and worst is not None:
         out.append(
-            f"Drilled deeper, the part of {target['label']} that falls furthest behind is "
-            f"{worst['label']}: {_fmt(ctx, target['kind'], worst['value'])} of its "
-            f"{ctx.number(worst['contacts'])} contacts against "
-            f"{_fmt(ctx, target['kind'], worst['benchmark'])} for the whole component."
+            f"Drilled deeper into {target['label']}, the part that costs most is "
+            f"{_deep_phrase(str(worst['part']), str(worst['dimension']), names)} "
+            f"({ctx.number(worst['contacts'])} contacts): "
+            f"{_fmt(ctx, target['kind'], worst['value'])} against "
+            f"{_fmt(ctx, target['kind'], worst['benchmark'])} for all of the component's "
+            "contacts."
         )
     if chosen is None:
         out.append("No component has been chosen to act on yet: pick one in the Analyse notebook.")

@@ -162,9 +162,21 @@ def moved_section(ws: Any, ctx: ReportContext) -> str:
             ],
         ),
     )
+    # an objective, its KPI and a key result often measure the same number: one line each
+    shown: dict[tuple[str, float, float], dict[str, Any]] = {}
+    for m, r in zip(result.moves, rows, strict=True):
+        key = (m.metric, round(m.before, 9), round(m.after, 9))
+        if key in shown and m.metric:
+            shown[key]["also"].append(r["name"])
+        else:
+            shown[key] = {**r, "also": []}
+    lines = list(shown.values())
+    for line in lines:
+        if line["also"]:
+            line["name"] = f"{line['name']} (also: {'; '.join(line['also'])})"
     moved_table = table(
         ctx,
-        rows,
+        lines,
         [
             _Col("name", "KPI"),
             _Col("before_t", "Before"),
@@ -176,17 +188,16 @@ def moved_section(ws: Any, ctx: ReportContext) -> str:
     )
     phases = []
     for title in PHASES.values():
-        n = sum(1 for r in rows if r["phase"] == title)
+        n = sum(1 for r in lines if r["phase"] == title)
         if n:
             phases.append({"title": title, "n": n})
     return html_from(
         "moved.html.j2",
         since=ctx.date(_date(result.compared_with), "medium"),
-        now=ctx.date(_date(result.measured_at), "medium"),
         threshold=threshold,
         table=Markup(moved_table) if rows else "",
-        n=len(rows),
-        worse=sum(1 for r in rows if r["direction"] == "worse"),
+        n=len(lines),
+        worse=sum(1 for r in lines if r["direction"] == "worse"),
         phases=phases,
     )
 
