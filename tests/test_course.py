@@ -56,6 +56,12 @@ def test_objectives_need_a_computable_kpi_and_a_better_target() -> None:
     assert not course.check_objectives(ws).ok
     o.metric = "sales:up"
     assert any("'sales:up' is not a metric the workbook computes" in h for h in fb_hints(ws))
+    o.metric = "conversion:consideration:sale"
+    assert (
+        "'Grow': the KPI cannot be computed yet: 'sale' in 'conversion:consideration:sale' is "
+        "not a stage id of this workspace (its stages: awareness, consideration, purchase, "
+        "retention, advocacy)."
+    ) in fb_hints(ws)[0]
     o.metric, o.baseline = "conversion:consideration:purchase", 8
     fb = course.check_objectives(ws)
     assert not fb.ok  # 8 and 12 are no shares without the unit %

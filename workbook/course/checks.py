@@ -267,7 +267,10 @@ def metric_problem(data: Any, metric: str | None) -> str | None:
     if head in ("conversion", "reach", "median-days"):
         unknown = [a for a in args if a not in stages]
         if unknown:
-            return f"'{unknown[0]}' in '{metric}' is not a stage id of this workspace"
+            return (
+                f"'{unknown[0]}' in '{metric}' is not a stage id of this workspace "
+                f"(its stages: {', '.join(stages)})"
+            )
         if head == "conversion" and stages.index(args[0]) >= stages.index(args[1]):
             return f"'{metric}' must go from an earlier stage to a later one"
     if head == "channel-rate" and args[1] not in ("open", "click", "reply"):
