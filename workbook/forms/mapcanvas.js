@@ -194,6 +194,12 @@ function render({ model, el }) {
     queueMicrotask(() => { if (token === drawToken) draw(); });
   }
 
+  // What was drawn last: the map's structure and, per part (a cell, the curve), a signature
+  // of what it shows and its node. A new map of the same structure replaces only the parts
+  // whose signature changed (a drag redraws the curve, not the hundred touchpoints above it).
+  let built = null;
+  const dirty = new Set(); // parts a gesture changed on the page itself: redrawn in any case
+
   function draw() {
     drawToken += 1; // a draw already scheduled is not needed any more
     const layout = model.get("map_data") || {};
@@ -201,13 +207,63 @@ function render({ model, el }) {
     const presenting = root.classList.contains("wb-mc--present");
     const focused = document.activeElement && root.contains(document.activeElement)
       ? document.activeElement.getAttribute("data-focus-key") : null;
-    themeStyle.textContent = layout.css || "";
+    if (themeStyle.textContent !== (layout.css || "")) themeStyle.textContent = layout.css || "";
     drawToolbar();
-    generalError.textContent = error.message && !error.stage ? error.message : "";
+    const general = error.message && !error.stage ? error.message : "";
+    if (generalError.textContent !== general) generalError.textContent = general;
+    const editable = (lane) => !presenting && (TEXT_LANES.includes(lane.id) || lane.id === "touchpoints");
+    const asPlaceholder = (lane) => lane.empty && !editable(lane) && !(lane.id === "thoughts" && layout.has_emotions);
+    const struct = JSON.stringify([
+      presenting, layout.placeholder || null, layout.title, layout.persona_summary, layout.client, layout.logo,
+      (layout.stages || []).map((x) => [x.id, x.name, x.selling_action]),
+      (layout.lanes || []).map((l) => [l.id, l.title, l.placeholder, asPlaceholder(l)]),
+    ]);
+    // The parts that can change alone, each with how to draw it and its signature.
+    const parts = [];
+    for (const lane of layout.placeholder ? [] : layout.lanes || []) {
+      if (!asPlaceholder(lane)) {
+        for (const cell of lane.cells) {
+          const { emotion, ...shown } = cell; // drawn on the curve, not in the cell
+          const here = editing && editing.lane === lane.id && editing.stage === cell.stage;
+          const err = error.stage === cell.stage && error.lane === lane.id ? [error.message, error.seq] : "";
+          parts.push({
+            key: `cell:${lane.id}:${cell.stage}`,
+            // the touchpoint panel also shows the inventory and the marks: always redrawn
+            sig: here && lane.id === "touchpoints" ? NaN
+              : JSON.stringify([shown, here, err, layout.short_name, lane.title]),
+            make: () => drawCell(layout, lane, cell, editable(lane), error),
+          });
+        }
+      }
+      if (lane.id === "thoughts") {
+        const err = error.lane === "emotion" ? [error.stage, error.message, error.seq] : "";
+        parts.push({
+          key: "curve",
+          sig: JSON.stringify([layout.emotions, layout.curve, layout.scale, err, layout.short_name]),
+          make: () => drawCurve(layout, presenting, error),
+        });
+      }
+    }
+    if (built && built.struct === struct && host.firstChild === built.section
+        && parts.every((p) => built.parts.has(p.key))) {
+      for (const part of parts) {
+        const old = built.parts.get(part.key);
+        if (old.sig === part.sig && !dirty.has(part.key)) continue; // NaN never equals itself
+        const node = part.make();
+        old.node.replaceWith(node);
+        built.parts.set(part.key, { sig: part.sig, node });
+      }
+      dirty.clear();
+      restoreFocus(focused);
+      return;
+    }
+    dirty.clear();
+    const nodes = new Map(parts.map((p) => [p.key, { sig: p.sig, node: p.make() }]));
     const section = h("section", {
       class: "wb-map", "aria-label": layout.title || "Journey map",
       style: layout.stages && layout.stages.length ? `--wb-stages: ${layout.stages.length}` : null,
     });
+    built = { struct, section, parts: nodes };
     const head = h("header", { class: "wb-map__head" });
     if (layout.logo) head.append(h("img", { src: layout.logo, alt: `${layout.client} logo` }));
     head.append(h("div", {}, h("h2", { text: layout.title || "" }),
@@ -221,22 +277,21 @@ function render({ model, el }) {
     }
     const grid = h("div", { class: "wb-map__grid", role: "table", "aria-label": layout.title });
     grid.append(h("div", { class: "wb-map__corner", role: "columnheader", text: "Stage" }));
-    for (const s of layout.stages) {
-      grid.append(h("div", { class: "wb-map__stage", role: "columnheader", "data-stage": s.id },
-        s.name, s.selling_action ? h("small", { text: s.selling_action }) : null));
+    for (const x of layout.stages) {
+      grid.append(h("div", { class: "wb-map__stage", role: "columnheader", "data-stage": x.id },
+        x.name, x.selling_action ? h("small", { text: x.selling_action }) : null));
     }
     for (const lane of layout.lanes) {
       grid.append(h("div", { class: "wb-map__lane", role: "rowheader", "data-lane": lane.id, text: lane.title }));
-      const editable = !presenting && (TEXT_LANES.includes(lane.id) || lane.id === "touchpoints");
-      if (lane.empty && !editable && !(lane.id === "thoughts" && layout.has_emotions)) {
+      if (asPlaceholder(lane)) {
         grid.append(h("div", { class: "wb-map__placeholder", role: "cell", "data-lane": lane.id, text: lane.placeholder }));
       } else {
-        lane.cells.forEach((cell) => grid.append(drawCell(layout, lane, cell, editable, error)));
+        lane.cells.forEach((cell) => grid.append(nodes.get(`cell:${lane.id}:${cell.stage}`).node));
       }
       if (lane.id === "thoughts") {
         grid.append(h("div", { class: "wb-map__lane", role: "rowheader", "data-lane": "emotion" },
           "Emotion", h("span", { class: "wb-map__scale", text: "+2 delighted to \u22122 frustrated" })));
-        grid.append(drawCurve(layout, presenting, error));
+        grid.append(nodes.get("curve").node);
       }
     }
     section.append(grid);
@@ -555,6 +610,7 @@ function render({ model, el }) {
         const at = (y) => snap((50 - ((y - box.top) / box.height) * 100) / 17.5);
         const move = (e) => {
           const t0 = performance.now();
+          dirty.add("curve");
           emotions[i] = at(e.clientY);
           show(emotions[i]);
           drawPaths();
@@ -566,6 +622,7 @@ function render({ model, el }) {
           pt.removeEventListener("pointercancel", up);
           pt.classList.remove("wb-pt--dragging");
           const t0 = performance.now();
+          awaitingSave = null;
           emotions[i] = at(e.clientY);
           const id = commit(emotions[i]);
           if (id) pending.set(id, t0);
@@ -584,6 +641,7 @@ function render({ model, el }) {
         else return;
         ev.preventDefault();
         ev.stopPropagation();
+        dirty.add("curve");
         emotions[i] = score;
         show(score);
         drawPaths();
@@ -616,9 +674,19 @@ function render({ model, el }) {
     draw();
     if (t0 !== undefined) {
       pending.delete(ack);
+      awaitingSave = { ack, t0 };
       requestAnimationFrame(() => timings.push({ kind: "roundtrip", ms: performance.now() - t0 }));
     }
   };
+  let awaitingSave = null; // the last gesture redrawn, until the status line says it is saved
+  model.on("change:status", () => {
+    const status = model.get("status") || "";
+    if (awaitingSave && status.startsWith("Saved")) {
+      const { t0 } = awaitingSave;
+      awaitingSave = null;
+      timings.push({ kind: "saved", ms: performance.now() - t0 });
+    }
+  });
   model.on("change:map_data", onLayout);
   model.on("change:error", scheduleDraw);
   model.on("change:personas", drawToolbar);
@@ -628,6 +696,7 @@ function render({ model, el }) {
   // A full local redraw of the same map, for the benchmark's baseline.
   root.wbRedraw = () => {
     const t0 = performance.now();
+    built = null;
     draw();
     return new Promise((resolve) => requestAnimationFrame(() => resolve(performance.now() - t0)));
   };

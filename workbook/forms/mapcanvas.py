@@ -157,11 +157,16 @@ class MapCanvas(anywidget.AnyWidget):
         """Apply one message from the map (see the module docstring); True when saved.
 
         The map is sent again afterwards in any case, so what the person sees is what the
-        workspace holds (a refused drag springs back).
+        workspace holds (a refused drag springs back). A new emotion score or cell text,
+        once the model has accepted it, is sent before the file is written (such a value
+        refers to nothing, so the save's reference checks cannot refuse it); the status line
+        says "Saved" when it is on disk, and a save that fails puts the value back, redrawn,
+        with the reason next to the cell.
         """
         op = str(msg.get("op", ""))
         stage = msg.get("stage")
         lane = str(msg.get("lane") or _LANE_OF.get(op, ""))
+        self._acked = int(msg.get("seq") or 0)
         self._handling = True
         try:
             if op in ("undo", "redo"):
@@ -172,23 +177,28 @@ class MapCanvas(anywidget.AnyWidget):
                 handler = _HANDLERS.get(op)
                 if handler is None:
                     raise _Refused(f"unknown map edit {op!r}")
-                ok, message = self._commit(lambda: handler(self, msg))
+                ok, message = self._commit(lambda: handler(self, msg), early=op in _EARLY)
         except _Refused as exc:
             ok, message = False, str(exc)
         finally:
             self._handling = False
-        self._acked = int(msg.get("seq") or 0)
-        with self.hold_sync():  # the reason and the redrawn map reach the page as one update
-            self.error = (
-                {} if ok else {"stage": stage, "lane": lane, "message": message, "seq": self._acked}
-            )
-            self.refresh()
+        self._show(
+            {} if ok else {"stage": stage, "lane": lane, "message": message, "seq": self._acked}
+        )
         return ok
 
-    def _commit(self, change: Callable[[], Callable[[], None]]) -> tuple[bool, str]:
+    def _show(self, error: dict[str, Any]) -> None:
+        with self.hold_sync():  # the reason and the redrawn map reach the page as one update
+            self.error = error
+            self.refresh()
+
+    def _commit(
+        self, change: Callable[[], Callable[[], None]], *, early: bool = False
+    ) -> tuple[bool, str]:
         """Make a change in memory, save it; put it back if the model or the save refuses it.
 
         ``change`` mutates ``ws.data`` and returns the function that undoes the mutation.
+        ``early``: send the map as soon as the model accepted the change, then save.
         """
         try:
             restore = change()
@@ -196,6 +206,8 @@ class MapCanvas(anywidget.AnyWidget):
             return False, _validation_message(exc)
         except ValueError as exc:
             return False, str(exc)
+        if early:
+            self._show({})
         try:
             saved = self.form.save()
         except WorkspaceValidationError as exc:
@@ -373,6 +385,8 @@ _HANDLERS: dict[str, Callable[[MapCanvas, Mapping[str, Any]], Callable[[], None]
     "rec-add": MapCanvas._rec_add,
     "rec-remove": MapCanvas._rec_remove,
 }
+#: Edits of plain values (no reference to check): the map is sent before the save.
+_EARLY = frozenset({"emotion", "text"})
 #: Where a refused edit's reason is shown, when the message names no lane.
 _LANE_OF = {
     "emotion": "emotion",
