@@ -502,3 +502,19 @@ def test_validate_lists_unknown_report_sections(tmp_path: Path) -> None:
     ws.data.report.exclude = []
     ws.save()
     assert CliRunner().invoke(main, ["validate", str(ws.path)]).exit_code == 0
+
+
+def test_report_notebook_renders_every_section_once_in_report_order() -> None:
+    """A registered section without its cell in notebooks/report.ipynb never reaches a report."""
+    import json
+    import re
+
+    nb = json.loads((Path(__file__).parent.parent / "notebooks" / "report.ipynb").read_text())
+    called = [
+        m.group(1)
+        for c in nb["cells"]
+        if c["cell_type"] == "code"
+        for m in [re.fullmatch(r'render_section\("([a-z-]+)", ctx\)', "".join(c["source"]).strip())]
+        if m
+    ]
+    assert called == sections.names()
