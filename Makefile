@@ -19,7 +19,7 @@ report: install  ## render the demo client's report
 	$(BIN)/workbook report data/demo
 
 course-site: install  ## run the course notebooks on the demo; write build/course-site/ (offline HTML)
-	$(BIN)/workbook course-site -o build/course-site
+	$(BIN)/workbook course site -o build/course-site
 
 test: install  ## run every test (browser tests skip without Chromium, except in CI)
 	$(BIN)/python -m pytest
@@ -37,6 +37,7 @@ benchmarks: install
 	$(BIN)/python benchmarks/reports.py
 	$(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/forms.py
+	$(BIN)/python benchmarks/workshop.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
