@@ -73,6 +73,7 @@ class ToBeEditor(widgets.VBox):  # type: ignore[misc]
         self.draft = form.button(
             "Draft from the as-is map", "wb-tobe-draft", icon="copy", on_click=self.draft_now
         )
+        self.draft.layout = widgets.Layout(width="auto")  # its whole label shows
         self.message = widgets.HTML()
         self.message.add_class("wb-tobe-message")
         self.cell = widgets.VBox()
