@@ -1,7 +1,7 @@
 """The course site: every course notebook run on the demo and rendered as offline HTML pages.
 
 One build per module (about 40 s on two cores: eight notebooks, two kernels at a time), made
-through the command line as ``make course-site`` makes it. The pages are then read as files
+through ``workbook course site``, as ``make course-site`` does. The pages are then read as files
 (every link resolves, nothing is fetched from the internet, no machine path leaks) and in
 headless Chromium, from the contents page along the "next" links to the last step, with every
 request that is not a local file aborted and counted.
@@ -59,11 +59,10 @@ def _links(text: str) -> _Links:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from click.testing import CliRunner
 
-    import workbook.cli.site  # noqa: F401  (registers the command)
     from workbook.cli import main
 
     out = tmp_path_factory.mktemp("course") / "site"
-    result = CliRunner().invoke(main, ["course-site", "-o", str(out)])
+    result = CliRunner().invoke(main, ["course", "site", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == str(out / "index.html")
     assert result.stdout.startswith(f"{len(PAGES)} pages in ")

@@ -229,8 +229,8 @@ def _footer(client: str) -> str:
     from workbook import __version__
 
     return (
-        f"Journey Workbook {__version__}: the course notebooks, run on the demo client "
-        f"{client}. Read-only; open the notebooks in JupyterLab to do the exercises."
+        f"Journey Workbook {__version__}: the course notebooks, run on the workspace of "
+        f"{client} (read-only). Open the notebooks in JupyterLab to do the exercises."
     )
 
 

@@ -346,6 +346,10 @@ def outro(lesson_id: str, *, suffix: str = ".ipynb") -> LessonBox:
     return LessonBox(body, "\n".join(lines))
 
 
+#: Table cells read top-left (JupyterLab right-aligns table cells by default).
+_TD = ' style="text-align:left;vertical-align:top"'
+
+
 def contents(*, suffix: str = ".ipynb") -> LessonBox:
     """The course in a table: each notebook, its minutes, its phase and its objectives."""
     rows = []
@@ -353,15 +357,18 @@ def contents(*, suffix: str = ".ipynb") -> LessonBox:
     for item in LESSONS:
         goals = "".join(f"<li>{_e(o)}</li>" for o in item.objectives)
         rows.append(
-            f"<tr><td>{_link(item, suffix)}</td><td>{item.minutes}&nbsp;min</td>"
-            f"<td>{_e(_phase_names(item.phases)) or '&ndash;'}</td><td><ul>{goals}</ul></td></tr>"
+            f"<tr><td{_TD}>{_link(item, suffix)}</td><td{_TD}>{item.minutes}&nbsp;min</td>"
+            f"<td{_TD}>{_e(_phase_names(item.phases)) or '&ndash;'}</td>"
+            f'<td{_TD}><ul style="margin:0;padding-left:1.2em">{goals}</ul></td></tr>'
         )
         lines.append(f"{item.id:<15} {item.minutes:>3} min  {item.title}")
     total = total_minutes()
     hours = f"{total // 60} h {total % 60:02d} min"
+    head = "".join(
+        f"<th{_TD}>{h}</th>" for h in ("Notebook", "Time", "DDMADV phase", "By the end you can")
+    )
     body = (
-        '<table class="wb-contents"><thead><tr><th>Notebook</th><th>Time</th>'
-        "<th>DDMADV phase</th><th>By the end you can</th></tr></thead>"
+        f'<table class="wb-contents"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
         f"<p>The whole course takes about <b>{hours}</b>; take it over two or three sittings.</p>"
     )

@@ -87,7 +87,17 @@ def main() -> None:
 def _register() -> None:
     # Each module adds its commands to `main`; the imports are cheap (heavy ones are inside
     # the commands), so `workbook --help` stays fast.
-    for name in ("workspace", "data", "analyse", "maps", "reports", "design", "workshop", "course"):
+    for name in (
+        "workspace",
+        "data",
+        "analyse",
+        "maps",
+        "reports",
+        "design",
+        "workshop",
+        "course",
+        "site",
+    ):
         try:
             __import__(f"workbook.cli.{name}")
         except ModuleNotFoundError as exc:

@@ -1,4 +1,4 @@
-"""``workbook course-site``: the course as a read-only website, run on the demo, offline."""
+"""``workbook course site``: the course as a read-only website, run on the demo, offline."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from workbook.cli import main
+from workbook.cli.course import course
 
 
-@main.command("course-site")
+@course.command("site")
 @click.option(
     "-o",
     "--output",
