@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from workbook.charts.gaps import chosen_label, gap_rows, t_chart_spec
+from workbook.charts.gaps import chosen_label, deep_label, gap_rows, t_chart_spec
 from workbook.model import (
     KPI,
     ChannelMix,
@@ -100,6 +100,11 @@ def test_findings_join_the_wide_ranking_by_their_estimate() -> None:
     assert [v["missed"] for v in across["data"]["values"]] == [50, 30, 10]
     assert across["encoding"]["x"]["sort"] is None  # the ranking's order, not alphabetical
     assert column["data"]["values"] == [{"label": "used Pricing (touchpoint)", "missed": 7.0}]
+    names = {"video": "Video reviews", "london": "London, the capital"}
+    assert deep_label("not video", "touchpoint", names) == "did not use Video reviews"
+    assert deep_label("video", "touchpoint", names) == "used Video reviews"
+    assert deep_label("Referrals", "lead_source", names) == "came from Referrals"
+    assert deep_label("london", "segment", names) == "segment: London"
 
 
 def test_gaps_without_data_lists_the_findings_escaped(ws: OpenWorkspace) -> None:

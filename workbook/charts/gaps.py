@@ -11,7 +11,15 @@ from typing import Any
 
 from workbook.charts._base import BASE, HIGHLIGHT, NEUTRAL, finish, frame, is_empty, placeholder
 
-__all__ = ["TOP", "chosen_label", "component_label", "gap_rows", "gap_t", "t_chart_spec"]
+__all__ = [
+    "TOP",
+    "chosen_label",
+    "component_label",
+    "deep_label",
+    "gap_rows",
+    "gap_t",
+    "t_chart_spec",
+]
 
 #: How many components the T chart shows across, and parts down.
 TOP = 8
@@ -191,6 +199,19 @@ def gap_rows(
     return rows
 
 
+def deep_label(part: str, dimension: str, names: dict[str, str] | None = None) -> str:
+    """A part of :func:`workbook.analytics.drill` as a consultant reads it: "did not use
+    Independent video reviews", "used Pricing page", "came from Referrals", "segment: Over 50"."""
+    names = names or {}
+    if part.startswith("not "):
+        return "did not use " + names.get(part[4:], part[4:])
+    if dimension == "touchpoint":
+        return "used " + names.get(part, part)
+    if dimension == "lead_source":
+        return "came from " + names.get(part, part)
+    return f"{dimension.replace('_', ' ')}: {names.get(part, part).split(',')[0]}"
+
+
 def chosen_label(chosen: str | None, rows: list[dict[str, Any]]) -> str | None:
     """The chosen component as a consultant reads it (``None`` when none is chosen)."""
     if not chosen:
@@ -271,7 +292,7 @@ def t_chart_spec(
                         "type": "nominal",
                         "sort": None,
                         "title": None,
-                        "axis": {"labelLimit": 260},
+                        "axis": {"labelLimit": 320},
                     },
                     "x": {"field": "missed", "type": "quantitative", "title": "Contacts missed"},
                 },

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from workbook.charts.gaps import TOP, gap_rows, t_chart_spec
+from workbook.charts.gaps import TOP, deep_label, gap_rows, t_chart_spec
 from workbook.forms._binding import FieldSpec, Form
 from workbook.forms._header import keep_header_current
 from workbook.forms._parts import SafeListEditor, heading
@@ -148,14 +148,7 @@ def _gap_view(ws: OpenWorkspace, eng: Any, problem: str) -> tuple[str, list[dict
     if target is not None:
         deep = drill(eng, target["component"]).to_dict("records")
         for d in deep:
-            part, dim = str(d["part"]), str(d["dimension"])
-            if part.startswith("not "):
-                text = "did not use " + names.get(part[4:], part[4:])
-            elif dim == "touchpoint":
-                text = "used " + names.get(part, part)
-            else:
-                text = names.get(part, part)
-            d["label"] = f"{text} ({dim.replace('_', ' ')})"
+            d["label"] = deep_label(str(d["part"]), str(d["dimension"]), names)
     spec = t_chart_spec(rows, deep, target["label"] if target else "")
     parts.append(to_html_fragment(spec, "svg", theme=Theme.from_workspace(ws)))
     parts.append("<h4>Wide: every component</h4>")

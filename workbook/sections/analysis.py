@@ -17,7 +17,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from workbook.charts.gaps import TOP, chosen_label, gap_rows, t_chart_spec
+from workbook.charts.gaps import TOP, chosen_label, deep_label, gap_rows, t_chart_spec
 from workbook.sections import (
     ReportContext,
     _Col,
@@ -62,14 +62,13 @@ def _shortfall(ctx: ReportContext, kind: str, value: Any) -> str:
     return f"{float(value):+.1f} days"
 
 
-def _deep_part(part: str, dim: str, names: dict[str, str]) -> str:
-    if part.startswith("not "):
-        text = "did not use " + names.get(part[4:], part[4:])
-    elif dim == "touchpoint":
-        text = "used " + names.get(part, part)
-    else:
-        text = names.get(part, part)
-    return f"{text} ({dim.replace('_', ' ')})"
+#: Where a benchmark comes from, as the report says it.
+_FROM = {
+    "other groups": "other personas",
+    "other sources": "other lead sources",
+    "target": "target",
+    "interview estimate": "interview (estimate)",
+}
 
 
 def _deep_phrase(part: str, dim: str, names: dict[str, str]) -> str:
@@ -119,7 +118,7 @@ def gaps_section(ws: Any, ctx: ReportContext) -> str:
     if target is not None:
         deep = _records(ctx.analytics("drill", target["component"]))
         for d in deep:
-            d["label"] = _deep_part(str(d["part"]), str(d["dimension"]), names)
+            d["label"] = deep_label(str(d["part"]), str(d["dimension"]), names)
     chosen = chosen_label(analysis.chosen, rows)
 
     # the tables: on the page the first rows, in the spreadsheet every one
@@ -128,9 +127,7 @@ def gaps_section(ws: Any, ctx: ReportContext) -> str:
         {
             "rank": r["rank"],
             "label": r["label"] + (" (chosen)" if r["component"] == analysis.chosen else ""),
-            "from": "interview (estimate)"
-            if r["source"] == "finding"
-            else ("target" if r["benchmark_from"] == "target" else "other personas"),
+            "from": _FROM.get(str(r["benchmark_from"]), str(r["benchmark_from"])),
             "value": _fmt(ctx, r["kind"], r["value"]),
             "benchmark": _fmt(ctx, r["kind"], r["benchmark"]),
             "shortfall": _shortfall(ctx, r["kind"], r["shortfall"]),
@@ -314,7 +311,7 @@ def _meaning(
             + (
                 "(the target set for it)"
                 if weakest["benchmark_from"] == "target"
-                else "among the others"
+                else f"among the {_FROM.get(str(weakest['benchmark_from']), 'others')}"
             )
             + f", which costs about {ctx.number(weakest['missed'])} of its "
             f"{ctx.number(weakest['contacts'])} contacts."
