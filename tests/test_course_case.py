@@ -147,7 +147,7 @@ def test_the_demo_passes_every_check(demo_copy: Path) -> None:
 
 
 def test_the_whole_course_through_the_forms(fresh: Path, tmp_path: Path) -> None:  # noqa: PLR0915
-    from workbook.forms import journeymap, objectives, personas, processes, refine, stages
+    from workbook.forms import mapcanvas, objectives, personas, processes, refine, stages
     from workbook.forms import touchpoints as touchpoints_form
 
     ws = open_workspace(_copy(fresh, tmp_path / "ann"))
@@ -370,26 +370,29 @@ def test_the_whole_course_through_the_forms(fresh: Path, tmp_path: Path) -> None
         },
     )
     assert course.check_personas(ws).ok
-    f = journeymap.form(ws, preview=False)
+    # notebook 06 edits the map where it is drawn: the canvas gets the messages its page sends
+    f = mapcanvas.form(ws)
     forms.append(f)
+    canvas = f.parts["map"]
     people = [p.id for p in ws.data.personas]
-    f.one("wb-map-persona").value = people[0]
-    f.one("wb-map-stage").value = "awareness"
-    fill(f, {"wb-map-actions": "Reads the planning guide", "wb-map-emotion": "1"})
+
+    def draw(message: dict[str, Any]) -> None:
+        assert canvas.handle(message), canvas.error
+        assert canvas.error == {}
+
+    canvas.persona = people[0]
+    draw({"op": "text", "stage": "awareness", "lane": "actions", "text": "Reads the guide"})
+    draw({"op": "emotion", "stage": "awareness", "score": 1})
     fb = course.check_journey(ws)
     assert not fb.ok and "score the emotion at Compares designs" in hints(fb)
     assert "Add at least one pain point" in hints(fb)
+    assert "'Rob and Priya' has no map yet." in fb.hints
     for person in people:
-        f.one("wb-map-persona").value = person
+        canvas.persona = person
         for score, stage in zip((1, 0, -1, 2, 1), ws.data.stage_ids(), strict=True):
-            f.one("wb-map-stage").value = stage
-            fill(
-                f,
-                {
-                    "wb-map-pain-points": "Waits two weeks for the quote",
-                    "wb-map-emotion": str(score),
-                },
-            )
+            pain = "Waits two weeks for the quote"
+            draw({"op": "text", "stage": stage, "lane": "pain_points", "text": pain})
+            draw({"op": "emotion", "stage": stage, "score": score})
     assert course.check_journey(ws).ok
 
     # -- step 7: a recommendation with no owner, touchpoint or KPI; then a full one
