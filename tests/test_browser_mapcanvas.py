@@ -25,6 +25,7 @@ from conftest import (
     jupyter_lab,
     kernel_ready,
     require_chromium,
+    workshop_app,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.kernel]
@@ -158,8 +159,20 @@ def edit_the_map(page: Any, workspace: Path, artifacts: Path, name: str) -> None
     page.keyboard.press("Escape")
     assert canvas.locator(".wb-mc__panel").count() == 0
 
-    # 5. Presentation: P, the arrows switch persona, E comes back.
-    canvas.locator('.wb-pt[data-stage="awareness"]').focus()
+    # 5. The keyboard moves a focused point: two steps down from +1 is 0, saved once.
+    awareness = canvas.locator('.wb-pt[data-stage="awareness"]')
+    awareness.focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    _wait_on_disk(
+        workspace, "the emotion moved by keys", lambda j: j["stages"]["awareness"]["emotion"] == 0
+    )
+    page.wait_for_function(
+        """() => document.activeElement && document.activeElement.getAttribute('aria-label')
+                 === 'Amara, Awareness, emotion 0'"""
+    )
+
+    # 6. Presentation: P, the arrows switch persona, E comes back.
     page.keyboard.press("p")
     page.wait_for_selector(".wb-mc--present")
     assert canvas.locator(".wb-mc__toolbar").is_hidden()
@@ -201,5 +214,37 @@ def test_map_canvas_in_notebook_06(tmp_path: Path, browser_page: Any, artifacts:
         edit_the_map(page, workspace, artifacts, "lab-mapcanvas")
         errors = page.locator(".wb-form-mapcanvas .wb-callback-error").inner_text()
         assert errors == ""
+    assert log.blocked_requests == [], f"requests left the machine: {log.blocked_requests}"
+    assert log.page_errors == [], f"script errors: {log.page_errors}"
+
+
+def test_map_canvas_in_the_workshop_app(
+    tmp_path: Path, demo_copy: Path, browser_page: Any, artifacts: Path
+) -> None:
+    """The issue's "done when": ``workbook workshop`` on a copy of the demo, edited by mouse
+    and keyboard, every change found in workspace.yaml, nothing asked of another machine,
+    no code on the page."""
+    import urllib.parse
+
+    page, log, allow = browser_page
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    with workshop_app(tmp_path, demo_copy) as (url, _process):
+        allow(url.split("/?")[0].rstrip("/"))
+        page.goto(url)
+        page.locator("button.wb-nav-visualise").click(timeout=120_000)
+        page.locator(".wb-workshop-step-visualise .wb-mc .wb-map__grid").wait_for(timeout=60_000)
+        edit_the_map(page, demo_copy, artifacts, "workshop-mapcanvas")
+        for css in (".jp-InputArea", ".jp-InputArea-editor", ".cm-editor", ".CodeMirror"):
+            assert page.locator(css).count() == 0, f"code is visible: {css}"
+        assert "import workbook" not in page.inner_text("body")
+        assert page.locator(".wb-callback-error pre").count() == 0
+    off_machine = [
+        u
+        for u in requests
+        if not u.startswith(("data:", "blob:", "about:"))
+        and urllib.parse.urlsplit(u).hostname != "127.0.0.1"
+    ]
+    assert requests and off_machine == [], off_machine
     assert log.blocked_requests == [], f"requests left the machine: {log.blocked_requests}"
     assert log.page_errors == [], f"script errors: {log.page_errors}"
