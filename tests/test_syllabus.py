@@ -26,7 +26,7 @@ def test_lessons_have_objectives_times_and_a_summary() -> None:
     for item in syllabus.LESSONS:
         assert len(item.objectives) >= 3 and len(item.did) >= 3, item.id
         assert 5 <= item.minutes <= 60 and item.minutes % 5 == 0, item.id
-    assert syllabus.total_minutes() == 10 + 25 + 40 + 25 + 20 + 35 + 40 + 45
+    assert syllabus.total_minutes() == 10 + 25 + 40 + 25 + 20 + 45 + 50 + 60
     assert list(syllabus.PHASE_SENTENCES) == [p.id for p in method.PHASES]
     for sentence in syllabus.PHASE_SENTENCES.values():
         assert sentence.count(". ") == 0 and sentence.endswith(".")  # one sentence each
@@ -59,7 +59,7 @@ def test_contents_lists_every_lesson_with_its_time() -> None:
     box = syllabus.contents(suffix=".html")
     for item in syllabus.LESSONS:
         assert f'href="{item.id}.html"' in box.html
-    assert "4 h 00 min" in box.html  # 240 minutes in all
+    assert "4 h 35 min" in box.html  # 275 minutes in all
     assert box.html.count("<tr>") == len(syllabus.LESSONS) + 1
     text = str(syllabus.cycle())
     assert text.splitlines()[0].startswith("1. Discover")

@@ -6,9 +6,10 @@ did by its end and which notebook comes next. The notebooks (:func:`intro`, :fun
 the start page (:func:`contents`, :func:`cycle`) and the rendered course site
 (:mod:`workbook.course_site`) all read it, so they cannot disagree.
 
-The minutes are what a first-time trainee needs to read the notebook, fill its forms for the
-practice client and pass its check, measured by working through each notebook on a fresh
-workspace and rounded up to five minutes; a consultant who knows the method needs about half.
+The minutes are an estimate of what a first-time trainee needs to read the notebook, fill its
+forms for the practice client and pass its check: worked out from the prose to read, the fields
+each form asks for and the exercise, at about a minute per field, rounded up to five minutes.
+They have not been timed with trainees yet; correct them here when a cohort has been.
 
 Pure data and small HTML builders: no file access, nothing heavy imported. Every text here is
 ours; nothing a user typed reaches these builders, and each is escaped all the same.
@@ -167,15 +168,17 @@ LESSONS: tuple[Lesson, ...] = (
         id="05-data",
         title="Step 5: Gather data",
         step="data",
-        minutes=35,
+        minutes=45,
         objectives=(
             "import a CRM export and fix what the importer reports",
             "map the CRM's own stage names onto the journey's stages",
+            "go wide over the causes of a weak number, then deep into the weakest",
             "work out a stage-to-stage conversion rate from the counts yourself",
         ),
         did=(
             "brought the client's CRM history into the workspace, pseudonymised",
             "wrote lead-scoring rules that weigh what contacts do by their intent",
+            "ranked what could explain a missed target and picked one to act on",
             "computed a conversion rate by hand and had it checked against the data",
         ),
     ),
@@ -183,27 +186,30 @@ LESSONS: tuple[Lesson, ...] = (
         id="06-journey-map",
         title="Step 6: Visualise the journey",
         step="visualise",
-        minutes=40,
+        minutes=50,
         objectives=(
             "fill a journey map for a persona: actions, touchpoints, thoughts, pains",
             "score the emotion at each stage and read the curve it draws",
             "ground each score in something heard or measured",
+            "draft the desired journey beside the map as it is today",
         ),
         did=(
             "drew a map per persona, stage by stage",
             "scored how each stage feels, which drew the emotion curve",
             "named the pain points the curve's low points come from",
+            "sketched the journey the client wants, starting from today's",
         ),
     ),
     Lesson(
         id="07-refine",
         title="Step 7: Iterate and refine",
         step="refine",
-        minutes=45,
+        minutes=60,
         objectives=(
             "mark the best moment and the worst struggle on a map",
             "write recommendations with an owner and a KPI beside the touchpoint they fix",
-            "plan an experiment, key processes and content, and log the cycle",
+            "plan an experiment, key processes, content and the campaign control sheet",
+            "check a change before launch, and log where the cycle stands",
         ),
         did=(
             "annotated the map with what to protect and what to fix first",
