@@ -260,6 +260,13 @@ def test_scoring_by_hand(hand: sections.ReportContext) -> None:
     assert "ROC AUC 0.70" in html and "acceptable" in html
     rules = _sheet(hand, "Lead scoring (rules)")
     assert rules.iloc[0].tolist()[:3] == ["Website visit", "Website", 10.0]
+    # the website: used by c01 c02 c04 (all 3 won) and c03 c06 c08 (3 of 5 lost)
+    assert rules.iloc[0]["Won contacts who used the touchpoint (%)"] == pytest.approx(100.0)
+    assert rules.iloc[0]["Lost contacts who used it (%)"] == pytest.approx(60.0)
+    assert rules.iloc[0]["Difference (percentage points)"] == pytest.approx(40.0)
+    # the buying guide: c04 (1 of 3 won), no lost contact, and no rule scores it
+    assert "earn no points: Buying guide (33% of won, 0% of lost contacts)" in html
+    assert "as often as won ones" not in html
 
 
 def test_wins_by_hand(hand: sections.ReportContext) -> None:

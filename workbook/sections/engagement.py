@@ -559,49 +559,74 @@ def _rule_matches(ctx: ReportContext, rule: Any) -> str:
 @_section("scoring", "Lead scoring")
 def scoring(ws: Any, ctx: ReportContext) -> str:
     """The scoring rules, how well the score separates won from lost contacts (ROC AUC, the
-    Mann-Whitney U statistic over won x lost) and the win rate per score decile."""
+    Mann-Whitney U statistic over won x lost) and the win rate per score decile.
+
+    Beside each rule that names a touchpoint: the share of won contacts who used the
+    touchpoint before winning and of lost contacts who used it
+    (:func:`workbook.analytics.won_interactions`), so rules that score what lost contacts do
+    as often as won ones, and touchpoints that separate the two but score nothing, stand
+    out (a difference of at least 5 percentage points counts as separating)."""
     data = ctx.data
     rules = data.measurement.scoring_rules
     if not rules:
         raise _Missing("No lead-scoring rules have been agreed yet.")
+    used: dict[str, dict[str, Any]] = {}
+    if ctx.has_crm_data():
+        try:
+            used = {
+                str(r["touchpoint"]): r for r in _clean(_records(ctx.analytics("won_interactions")))
+            }
+        except _Missing:
+            used = {}
     rule_rows = [
         {
             "rule": r.description or r.id,
             "matches": _rule_matches(ctx, r),
             "points": r.points,
             "half_life": r.decay_days,
+            **{
+                k: used.get(r.touchpoint or "", {}).get(k)
+                for k in ("won_share", "lost_share", "difference")
+            },
         }
         for r in rules
     ]
+    advice = _scoring_advice(ctx, rules, rule_rows, used)
     shown_rules = [
         {**r, "half_life": r["half_life"] if r["half_life"] else "never"} for r in rule_rows
     ]
-    ctx.table(
-        _sheet("scoring", "rules"),
-        data_frame(
-            rule_rows,
-            [
-                _Col("rule", "Rule"),
-                _Col("matches", "Matches"),
-                _Col("points", "Points", "float", "points"),
-                _Col("half_life", "Points halve every", "days"),
-            ],
-        ),
-    )
+    rule_cols = [
+        _Col("rule", "Rule"),
+        _Col("matches", "Matches"),
+        _Col("points", "Points", "float", "points"),
+        _Col("half_life", "Points halve every", "days"),
+    ]
+    if used:
+        rule_cols += [
+            _Col("won_share", "Won contacts who used the touchpoint", "pct"),
+            _Col("lost_share", "Lost contacts who used it", "pct"),
+            _Col("difference", "Difference", "pts"),
+        ]
+    ctx.table(_sheet("scoring", "rules"), data_frame(rule_rows, rule_cols))
+    for r in shown_rules:  # one short cell on the page; the spreadsheet has the three numbers
+        r["used"] = (
+            f"{ctx.percent(r['won_share'], 0)} / {ctx.percent(r['lost_share'], 0)}"
+            if r.get("won_share") is not None and r.get("lost_share") is not None
+            else ""
+        )
     rules_html = table(
-        ctx,
-        shown_rules,
-        [
-            _Col("rule", "Rule"),
-            _Col("matches", "Matches"),
-            _Col("points", "Points", "float", "points"),
-            _Col("half_life", "Points halve every", "days"),
-        ],
+        ctx, shown_rules, rule_cols[:4] + ([_Col("used", "Used by won / lost")] if used else [])
     )
     intro = _p(
         f"{_n(len(rules), 'rule')} give points for what a contact does; points of a rule with "
         "a half-life fade as the action ages. A good score ranks the contacts who go on to "
         "buy above those who do not."
+        + (
+            " Used by won / lost: the share of won contacts who used the rule's touchpoint "
+            "before winning, and of lost contacts who used it."
+            if used
+            else ""
+        )
     )
     if not ctx.has_crm_data():
         return (
@@ -725,6 +750,7 @@ def scoring(ws: Any, ctx: ReportContext) -> str:
     )
     return (
         _p(verdict)
+        + (_p(advice) if advice else "")
         + chart
         + "<h3>Win rate by score decile</h3>"
         + _p(
@@ -743,6 +769,61 @@ def scoring(ws: Any, ctx: ReportContext) -> str:
         + intro
         + rules_html
     )
+
+
+def _scoring_advice(
+    ctx: ReportContext,
+    rules: list[Any],
+    rows: list[dict[str, Any]],
+    used: dict[str, dict[str, Any]],
+) -> str:
+    """What to re-weight: rules scoring what won and lost contacts do alike, and touchpoints
+    that separate them but score nothing (a difference of 5 points or more)."""
+    if not used:
+        return ""
+    text = ""
+    alike = [
+        f"{row['rule']} ({ctx.number(row['points'])} points; "
+        f"{ctx.percent(row['won_share'], 0)} of won, {ctx.percent(row['lost_share'], 0)} of "
+        "lost contacts)"
+        for row in rows
+        if row.get("difference") is not None
+        and float(row["difference"]) < 0.05
+        and float(row["points"]) > 0
+    ]
+    if alike:
+        text += (
+            "These rules give points for what lost contacts do as often as won ones: "
+            + _join(alike[:3])
+            + ". "
+        )
+    # a touchpoint earns points when a rule names it, or names its channel
+    scored = {r.touchpoint for r in rules if r.touchpoint}
+    channels = {r.channel for r in rules if r.channel and not r.touchpoint}
+    missed = sorted(
+        (
+            u
+            for u in used.values()
+            if u["touchpoint"] not in scored
+            and u.get("channel") not in channels
+            and u.get("difference") is not None
+            and float(u["difference"]) >= 0.05
+        ),
+        key=lambda u: -float(u["difference"]),
+    )[:3]
+    if missed:
+        text += (
+            "These touchpoints tell won from lost apart but earn no points: "
+            + _join(
+                [
+                    f"{u['touchpoint_name']} ({ctx.percent(u['won_share'], 0)} of won, "
+                    f"{ctx.percent(u['lost_share'], 0)} of lost contacts)"
+                    for u in missed
+                ]
+            )
+            + "; a rule for each is the first change to try."
+        )
+    return text.strip()
 
 
 # ==================================================================================== wins
