@@ -38,6 +38,7 @@ benchmarks: install
 	$(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/forms.py
 	$(BIN)/python benchmarks/workshop.py
+	$(BIN)/python benchmarks/workshop_app.py --browser
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -86,6 +86,7 @@ def test_server_listens_on_localhost_only_with_a_token_and_our_template() -> Non
     assert "--token=secret-token" in cmd
     assert "--no-browser" in cmd
     assert f"--template={server.TEMPLATE_NAME}" in cmd
+    assert "--preheat_kernel=True" in cmd  # the app is built before the page asks
     assert cmd[cmd.index("voila") + 1] == str(server.NOTEBOOK)
 
 

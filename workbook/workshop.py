@@ -152,6 +152,10 @@ def voila_command(port: int, token: str, notebook: Path = NOTEBOOK) -> list[str]
         f"--template={TEMPLATE_NAME}",
         "--theme=light",
         "--show_tracebacks=False",
+        # one kernel runs the notebook before anyone asks, so the app shows at once; each
+        # page takes it and a new one warms up for the next page
+        "--preheat_kernel=True",
+        "--pool_size=1",
     ]  # fmt: skip
 
 
