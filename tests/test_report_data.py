@@ -333,3 +333,28 @@ def test_data_without_the_appendix_and_removed_without_the_flag(demo_copy: Path)
     assert res.exit_code == 0, res.output
     assert not (reports / "tideway-rowing-report-data.xlsx").exists()
     assert not (reports / "tideway-rowing-report-data").exists()
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
+def test_batch_writes_each_clients_numbers_and_skips_them_when_current(tmp_path: Path) -> None:
+    ws = tmp_path / "client"
+    shutil.copytree(DEMO, ws, ignore=shutil.ignore_patterns("reports", "*.lock"))
+    doc = yaml.safe_load((ws / "workspace.yaml").read_text(encoding="utf-8"))
+    doc["report"] = {"sections": ["funnel"]}  # the workspace's own choice keeps the run short
+    (ws / "workspace.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    reports = ws / "reports"
+    runner = CliRunner()
+    first = runner.invoke(main, ["batch", str(ws), "--jobs", "1", "--data"])
+    assert first.exit_code == 0 and "1 rendered" in first.output, first.output
+    book = load_workbook(reports / "tideway-rowing-report-data.xlsx")
+    assert book.sheetnames == ["Funnel and flow", "Funnel and flow (moves)"]
+    csvs = sorted(p.name for p in (reports / "tideway-rowing-report-data").iterdir())
+    assert csvs == ["01-funnel-and-flow.csv", "02-funnel-and-flow-moves.csv"]
+    again = runner.invoke(main, ["batch", str(ws), "--jobs", "1", "--data"])
+    assert "1 unchanged (skipped)" in again.output, again.output
+    # a current report whose numbers are gone is not current for a run that asks for them
+    (reports / "tideway-rowing-report-data.xlsx").unlink()
+    third = runner.invoke(main, ["batch", str(ws), "--jobs", "1", "--data"])
+    assert "1 rendered" in third.output, third.output
+    assert (reports / "tideway-rowing-report-data.xlsx").is_file()

@@ -134,11 +134,13 @@ def _check(
     notebook: str | Path | None,
     pdf: bool,
     deck: bool = False,
+    data: bool = False,
 ) -> tuple[str, str | None]:
     """The inputs' fingerprint, and the report's path when it is current (else None).
 
     Current means: the fingerprint stored beside the report is this one (same inputs, same
-    options), and every file the run would write is there (the PDF when asked for). The
+    options), and every file the run would write is there (the PDF, the deck, the numbers'
+    workbook and folder when asked for). The
     temporaries a killed run left beside a current report are removed.
     """
     from workbook.report import (
@@ -154,6 +156,8 @@ def _check(
     if pdf and not outputs.pdf.is_file():
         fresh = False
     if deck and not deck_path(outputs.html).is_file():
+        fresh = False
+    if data and not (outputs.data.is_file() and outputs.data_folder.is_dir()):
         fresh = False
     if fresh:
         # A run killed before it replaced anything left its temporaries beside a report that
@@ -216,6 +220,7 @@ def run_batch(
     force: bool = False,
     pdf: bool = False,
     deck: bool = False,
+    data: bool = False,
     locale: str = "en_GB",
     timeout: float | None = DEFAULT_TIMEOUT,
     notebook: str | Path | None = None,
@@ -238,6 +243,9 @@ def run_batch(
         Also print each report to PDF.
     deck
         Also write each client's slide deck beside its report (:mod:`workbook.deck`).
+    data
+        Also write the numbers behind each report's charts and tables beside it (an XLSX
+        workbook and a folder of CSV files, see :func:`workbook.report.render_report`).
     locale
         Locale for dates and numbers.
     timeout
@@ -265,6 +273,7 @@ def run_batch(
         "locale": locale,
         "pdf": pdf,
         "deck": deck,
+        "data": data,
         "timeout": timeout,
         "notebook": None if notebook is None else str(notebook),
     }
@@ -285,7 +294,7 @@ def run_batch(
                 )
                 continue
             seen_slugs[slug] = str(path)
-        fingerprint, html = _check(path, out_dir, slug, options, notebook, pdf, deck)
+        fingerprint, html = _check(path, out_dir, slug, options, notebook, pdf, deck, data)
         if html is not None and not force:
             results[i] = ClientResult(str(path), "skipped", html)
             continue

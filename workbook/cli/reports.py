@@ -107,6 +107,12 @@ def report(
 @click.option(
     "--deck", is_flag=True, help="Also write each client's slide deck (PPTX) beside its report."
 )
+@click.option(
+    "--data",
+    is_flag=True,
+    help="Also write the numbers behind each report's charts and tables beside it (XLSX and "
+    "a folder of CSV files).",
+)
 @click.option("--locale", default="en_GB", show_default=True, help="Locale for dates and numbers.")
 @_TIMEOUT
 def batch(
@@ -117,6 +123,7 @@ def batch(
     force: bool,
     pdf: bool,
     deck: bool,
+    data: bool,
     locale: str,
     timeout: float,
 ) -> None:
@@ -142,6 +149,7 @@ def batch(
         force=force,
         pdf=pdf,
         deck=deck,
+        data=data,
         locale=locale,
         timeout=timeout,
         progress=True,
