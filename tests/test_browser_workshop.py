@@ -20,7 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHROMIUM_FLAGS, DEMO, require_chromium, workshop_app
+from conftest import (
+    CHROMIUM_FLAGS,
+    DEMO,
+    ROOT,
+    PageLog,
+    block_network,
+    jupyter_lab,
+    kernel_ready,
+    require_chromium,
+    workshop_app,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -188,3 +198,40 @@ def test_ctrl_c_stops_the_server_and_its_kernels(
     assert "Workshop stopped. Nothing is lost" in output
     assert str(served.workspace / "workspace.yaml") in output
     assert "Traceback" not in output
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_the_same_notebook_runs_in_jupyterlab(tmp_path: Path, artifacts: Path) -> None:
+    """notebooks/workshop.ipynb in JupyterLab, on its default workspace (../data/demo)."""
+    exe = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    root = tmp_path / "root"
+    (root / "notebooks").mkdir(parents=True)
+    shutil.copy(ROOT / "notebooks" / "workshop.ipynb", root / "notebooks")
+    shutil.copytree(
+        DEMO, root / "data" / "demo", ignore=shutil.ignore_patterns("reports", "*.lock")
+    )
+    log = PageLog()
+    with jupyter_lab(tmp_path, root) as (base, token), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        block_network(context, log, (base, "data:", "blob:", "about:"))
+        pg = context.new_page()
+        pg.on("pageerror", lambda e: log.page_errors.append(str(e)))
+        try:
+            pg.goto(f"{base}/lab/tree/notebooks/workshop.ipynb?token={token}")
+            pg.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+            kernel_ready(pg, poll=0.5)
+            pg.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            pg.locator(".wb-workshop .wb-form-objectives").wait_for(timeout=90_000)
+            pg.locator("button.wb-nav-stages").click()
+            pg.locator(".wb-workshop-step-stages .wb-form-stages").wait_for(timeout=60_000)
+            assert "Tideway Rowing Co." in pg.locator(".wb-workshop-bar").inner_text()
+            pg.screenshot(path=str(artifacts / "workshop-in-jupyterlab.png"))
+            assert log.blocked_requests == []
+            assert log.page_errors == []
+        finally:
+            context.close()
+            browser.close()
