@@ -38,19 +38,23 @@ def test_xlsx_and_csv_open_with_their_readers_and_carry_no_formula(tmp_path: Pat
     journey = next(j for j in ws.data.journeys if j.persona == AMARA and not j.icp)
     stage = ws.data.stages[0].id
     journey.stages[stage].actions = ['=HYPERLINK("http://example.invalid","x")', "+SUM(1)"]
+    assert journey.to_be is not None  # the demo's desired journey: its rows follow
+    journey.to_be[stage].actions = ["@SUM(1)"]
     ws.save()
     result = CliRunner().invoke(
         main, ["map", str(ws_dir), "-p", AMARA, "-o", str(tmp_path / "amara.xlsx")]
     )
     assert result.exit_code == 0, result.output
     book = openpyxl.load_workbook(tmp_path / "amara.xlsx")
-    sheet = book["As-is map"]
+    sheet = book["As-is and to-be map"]
     assert "Amara" in str(sheet["A1"].value)
     header = [c.value for c in sheet[3]]
     assert header == ["Lane", *[s.name for s in ws.data.stages]]
     actions = next(r for r in sheet.iter_rows(min_row=4) if r[0].value == "Customer actions")
     cell = actions[1]
     assert cell.data_type == "s" and cell.value.startswith("'=HYPERLINK")
+    to_be = next(r for r in sheet.iter_rows(min_row=4) if r[0].value == "To-be: Customer actions")
+    assert to_be[1].data_type == "s" and to_be[1].value == "'@SUM(1)"
     assert not any(
         c.data_type == "f" for row in sheet.iter_rows() for c in row
     )  # no formula anywhere

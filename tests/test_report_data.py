@@ -206,6 +206,9 @@ def test_report_data_writes_xlsx_and_csv(rendered: tuple[Path, Any]) -> None:
         "Lead scoring (deciles)",
         "Experiments and decisions",
         "Key processes",
+        "The desired journey (emotion)",
+        "The desired journey (changes)",
+        "From opportunity to metric",
         "Appendix - the data",
     ]
     html = (reports / "tideway-rowing-report.html").read_text(encoding="utf-8")
@@ -228,6 +231,8 @@ def test_report_data_writes_xlsx_and_csv(rendered: tuple[Path, Any]) -> None:
                 "Won": "wins",
                 "Lead": "scoring",
                 "Key": "processes",
+                "The": "to-be",
+                "From": "chain",
             }[name.split()[0]]
         ).title
         assert f"{heading}</h2>" in html
