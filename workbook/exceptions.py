@@ -15,6 +15,7 @@ The CLI prints them and exits non-zero; the forms show them next to the field.
     ├── SchemaVersionError       (+ ValueError)    a file newer than this package
     ├── CrmImportError           (+ ValueError)    a CRM export that cannot be imported
     ├── AnalyticsError           (+ ValueError)    a question that cannot be answered
+    ├── EngineError              (+ RuntimeError)  the chosen engine (Spark) cannot run here
     └── ReportError              (+ RuntimeError)  a report that could not be rendered
 
 All errors are picklable (batch runs cross process boundaries): they keep their structured
@@ -31,6 +32,7 @@ __all__ = [
     "AnalyticsError",
     "ConflictError",
     "CrmImportError",
+    "EngineError",
     "Problem",
     "ReportError",
     "SchemaVersionError",
@@ -244,3 +246,10 @@ class AnalyticsError(WorkbookError, ValueError):
 
 class ReportError(WorkbookError, RuntimeError):
     """A report could not be rendered; no partial file was left under the final name."""
+
+
+class EngineError(WorkbookError, RuntimeError):
+    """The engine asked for cannot run: PySpark or Java missing, a cluster out of reach.
+
+    The message names what to install or configure; nothing was read or written.
+    """

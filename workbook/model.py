@@ -77,6 +77,7 @@ __all__ = [
     "ScoringRule",
     "Segment",
     "SeoTarget",
+    "Settings",
     "SocialPost",
     "Stage",
     "Todo",
@@ -832,6 +833,17 @@ class ReportSettings(_Model):
     )
 
 
+class Settings(_Model):
+    """How the workspace's numbers are computed. Never credentials: a cluster's address and
+    keys are Spark's own configuration (spark-defaults.conf, SPARK_CONF_DIR)."""
+
+    engine: Literal["duckdb", "spark"] | None = Field(
+        None,
+        description="Engine for import and analytics: duckdb (the default, on this computer) "
+        "or spark (a cluster, for histories too large for one machine).",
+    )
+
+
 # ---------------------------------------------------------------------------- workspace
 
 
@@ -866,6 +878,7 @@ class Workspace(_Model):
     cycle: Cycle = Field(default_factory=Cycle)
     data_sources: list[DataSource] = Field(default_factory=list)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    settings: Settings = Field(default_factory=Settings)
 
     # -- lookups used everywhere; cheap, no caching (the document is small)
 
