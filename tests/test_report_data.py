@@ -196,6 +196,7 @@ def test_report_data_writes_xlsx_and_csv(rendered: tuple[Path, Any]) -> None:
         "Channels and reach",
         "Channels and reach (personas)",
         "Attribution of won deals",
+        "Won deals by ICP (profiles)",
         "Won deals by ICP",
         "Won deals by ICP (touchpoints)",
         "Won deals by ICP (content)",

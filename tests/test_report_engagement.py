@@ -334,6 +334,31 @@ def test_segments_through_personas_by_hand(tmp_path: Path) -> None:
     assert "City flats wins most often (37.5% of decided deals), Studios least (0.0%)" in html
 
 
+def test_wins_per_icp_through_personas_by_hand(tmp_path: Path) -> None:
+    """Contacts with a persona but no ICP: won deals per persona, added up per ICP."""
+    from workbook.store import open_workspace
+
+    contacts = _contacts().assign(icp=None)
+    path = build(tmp_path, events=_events(), contacts=contacts, deals=_deals())
+    ws = open_workspace(path)
+    ws.data.icps = [ICP(id="i1", name="Households")]
+    ws.data.personas = [
+        Persona(id="p1", name="Pat", icp="i1"),
+        Persona(id="p2", name="Sam", icp="i1"),
+    ]
+    ws.save()
+    ctx = sections.report_context(open_workspace(path), report_date="2026-03-01")
+    html = str(sections.render_section("wins", ctx))
+    assert "shown per persona, each with the profile it belongs to" in html
+    per = _sheet(ctx, "Won deals by ICP").set_index("Persona")
+    assert per.loc["Pat (Households)", "Win rate (%)"] == pytest.approx(60.0)
+    icp = _sheet(ctx, "Won deals by ICP (profiles)").iloc[0]
+    # Pat's 3 won, 2 lost and Sam's 0 won, 3 lost: 3 of 8 decided
+    assert (icp["Won (contacts)"], icp["Lost (contacts)"]) == (3, 5)
+    assert icp["Win rate (%)"] == pytest.approx(37.5)
+    assert icp["Contacts"] == 10
+
+
 # ---------------------------------------------------------------- workspace-only sections
 
 

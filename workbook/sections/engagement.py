@@ -829,6 +829,56 @@ def _scoring_advice(
 # ==================================================================================== wins
 
 
+def _icps_through_personas(ctx: ReportContext, summary: list[dict[str, Any]]) -> str:
+    """Won and lost contacts per ICP, adding up the personas that belong to it (the data
+    has personas, not ICPs): a sentence and a table (also in the spreadsheet)."""
+    data = ctx.data
+    rows = []
+    for icp in data.icps:
+        ids = {p.id for p in data.personas if p.icp == icp.id}
+        parts = [r for r in summary if r["persona"] in ids]
+        if not parts:
+            continue
+        won = sum(int(r["won_contacts"]) for r in parts)
+        lost = sum(int(r["lost_contacts"]) for r in parts)
+        rows.append(
+            {
+                "icp": icp.name,
+                "personas": ", ".join(p.name for p in data.personas if p.id in ids),
+                "contacts": sum(int(r["contacts"]) for r in parts),
+                "won": won,
+                "lost": lost,
+                "win_rate": won / (won + lost) if won + lost else None,
+                "won_amount": sum(float(r.get("won_amount") or 0) for r in parts),
+            }
+        )
+    if not rows:
+        return ""
+    text = ""
+    rated = [r for r in rows if r["win_rate"] is not None]
+    if len(rated) > 1:
+        best = max(rated, key=lambda r: r["win_rate"])
+        worst = min(rated, key=lambda r: r["win_rate"])
+        text = (
+            f"Per ideal customer profile, {best['icp']} wins {ctx.percent(best['win_rate'])} "
+            f"of decided deals and {worst['icp']} {ctx.percent(worst['win_rate'])}."
+        )
+    return _p(text) + table(
+        ctx,
+        rows,
+        [
+            _Col("icp", "Ideal customer profile"),
+            _Col("personas", "Its personas"),
+            _Col("contacts", "Contacts", "int"),
+            _Col("won", "Won", "int", "contacts"),
+            _Col("lost", "Lost", "int", "contacts"),
+            _Col("win_rate", "Win rate", "pct"),
+            _Col("won_amount", "Won amount", "int", "currency of the CRM"),
+        ],
+        name=_sheet("wins", "profiles"),
+    )
+
+
 def _wins_groups(ctx: ReportContext) -> tuple[str, dict[str, str], str]:
     """How to split won deals: by ICP when the data records one, else by persona (each
     named with its ICP). Returns (by, display names, a sentence saying which)."""
@@ -970,6 +1020,8 @@ def wins(ws: Any, ctx: ReportContext) -> str:
     elif chart_rows:
         lead = f"{ctx.percent(chart_rows[0]['win_rate'])} of decided deals are won."
     body += _p(lead) + chart
+    if by == "persona":
+        body += _icps_through_personas(ctx, summary)
     body += table(ctx, summary, sum_cols, name=_sheet("wins"))
     body += html_from("wins.html.j2", groups=groups)
     g_col = _Col("group", label)
