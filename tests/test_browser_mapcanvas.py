@@ -154,8 +154,21 @@ def edit_the_map(page: Any, workspace: Path, artifacts: Path, name: str) -> None
     canvas.locator(
         '.wb-tp[data-touchpoint="checkout"] .wb-rec', has_text="Offer Apple Pay"
     ).first.wait_for()
+    # A refused edit says why, next to the cell: a recommendation with no text.
+    panel.locator("button.wb-mc__rec-add").click()
+    tp_cell.locator(".wb-mc__error", has_text="type what to do first").wait_for()
     canvas.scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / f"{name}-edit.png"), full_page=False)
+
+    def has_recommendation(j: dict[str, Any]) -> bool:
+        return any(r["text"] == "Offer Apple Pay at checkout" for r in j["recommendations"])
+
+    # Undo takes the recommendation back (the refused edit saved nothing); redo makes it again.
+    canvas.locator("button.wb-mc__undo").click()
+    _wait_on_disk(workspace, "the undo", lambda j: not has_recommendation(j))
+    canvas.locator("button.wb-mc__redo").click()
+    _wait_on_disk(workspace, "the redo", has_recommendation)
+    canvas.locator(".wb-mc__panel button.wb-mc__done").focus()
     page.keyboard.press("Escape")
     assert canvas.locator(".wb-mc__panel").count() == 0
 

@@ -141,13 +141,25 @@ def test_best_moment_moves_and_keeps_the_other_mark(canvas: Any) -> None:
     _, c, folder = canvas
     send(c, op="mark", kind="best-moment", stage="awareness", touchpoint="instagram", seq=1)
     marks = journey(on_disk(folder))["annotations"]
-    assert {(a["kind"], a["stage"], a.get("touchpoint")) for a in marks} == {
-        ("worst-struggle", "consideration", "whatsapp-concierge"),
-        ("best-moment", "awareness", "instagram"),
+    assert {(a["kind"], a["stage"], a.get("touchpoint"), a.get("note", "")) for a in marks} == {
+        (
+            "worst-struggle",
+            "consideration",
+            "whatsapp-concierge",
+            "An unanswered late-evening WhatsApp message nearly loses the sale.",
+        ),
+        ("best-moment", "awareness", "instagram", ""),  # the old note stayed with the old place
     }
+    send(c, op="mark", kind="best-moment", stage="advocacy", note="Shares her streak", seq=3)
+    best = next(a for a in journey(on_disk(folder))["annotations"] if a["kind"] == "best-moment")
+    assert (best["stage"], best.get("touchpoint"), best["note"]) == (
+        "advocacy",
+        None,
+        "Shares her streak",
+    )
     send(c, op="unmark", kind="worst-struggle", seq=2)
     marks = journey(on_disk(folder))["annotations"]
-    assert [(a["kind"], a["stage"]) for a in marks] == [("best-moment", "awareness")]
+    assert [(a["kind"], a["stage"]) for a in marks] == [("best-moment", "advocacy")]
 
 
 def test_recommendation_with_priority_and_owner(canvas: Any) -> None:

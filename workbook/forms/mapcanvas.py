@@ -20,7 +20,7 @@ Messages (``{"op": ..., "seq": n, ...}``; ``persona`` defaults to the one shown)
 ``tp-remove``   ``stage``, ``touchpoint``
 ``tp-move``     ``stage``, ``touchpoint``, ``by`` (-1 earlier, +1 later)
 ``mark``        ``kind`` (best-moment, worst-struggle), ``stage``, ``touchpoint``, ``note``;
-                one of each kind per map, so marking moves it
+                one of each kind per map, so marking moves it (with the new note only)
 ``unmark``      ``kind``
 ``rec-add``     ``stage``, ``touchpoint`` (or None for the whole stage), ``text``,
                 ``priority`` (high, medium, low), ``owner``
@@ -325,10 +325,10 @@ class MapCanvas(anywidget.AnyWidget):
         self._cell(msg)  # the stage exists
         journey = self._journey(msg)
         tid = msg.get("touchpoint") or None
-        note = msg.get("note")
-        if note is None:  # keep the note when the mark moves
-            note = next((a.note for a in journey.annotations if a.kind == kind), "")
-        mark = Annotation(kind=kind, stage=msg["stage"], touchpoint=tid, note=str(note))
+        # A note says why this place is the best (worst): it does not follow a moved mark.
+        mark = Annotation(
+            kind=kind, stage=msg["stage"], touchpoint=tid, note=str(msg.get("note") or "")
+        )
         kept = [a for a in journey.annotations if a.kind != kind]
         return self._set(journey, "annotations", [*kept, mark])
 
