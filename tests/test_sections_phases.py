@@ -284,3 +284,20 @@ def test_moved_points_each_kpi_back_to_a_phase(ws: OpenWorkspace) -> None:
     html, _ = _render(ws, "moved")
     assert "1 number moved by 5% or more" in html and "1 of them the wrong way" in html
     assert "Convert</td><td>9.6%</td><td>8.0%</td><td>-17%</td><td>Analyse" in html
+
+
+def test_an_email_component_is_drilled_by_send_time_frequency_and_subject(
+    demo_copy: Path,
+) -> None:
+    from workbook.store import open_workspace
+
+    w = open_workspace(demo_copy)
+    w.data.analysis.chosen = "open:email:graham-returning-athlete"
+    w.save()
+    ctx = report_context(demo_copy, sections=["gaps"])
+    html = str(render_section("gaps", ctx))
+    deep = dict(ctx.tables)["Gap analysis: go wide, go deep (deep)"]
+    assert set(deep["Split by"]) == {"weekday", "hour", "frequency", "subject"}
+    assert "Deep: Graham: opens of email" in html
+    # a subject line is named by the test and the variant the workspace gives them
+    assert "shown Nurture email 1 subject line: " in html

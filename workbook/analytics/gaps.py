@@ -299,8 +299,9 @@ def drill(ws: EngineLike, component: str, by: str = "persona") -> pd.DataFrame:
     Parameters
     ----------
     component
-        A ``conversion:<stage>:<group>`` or ``time:<stage>:<group>`` id from :func:`gaps`
-        (the group may be left out: the whole population).
+        A ``conversion:<stage>:<group>``, ``time:<stage>:<group>`` or
+        ``open|click|reply:<channel>:<group>`` id from :func:`gaps` (the group may be left
+        out: the whole population). A channel's rate is split as :func:`_drill_channel` says.
     by
         What the group in the id is (as given to :func:`gaps`).
 
@@ -320,13 +321,16 @@ def drill(ws: EngineLike, component: str, by: str = "persona") -> pd.DataFrame:
     by = eng.check_by(by) or "persona"
     kind, _, rest = component.partition(":")
     stage, _, group = rest.partition(":")
+    if kind in _RATES and stage:
+        return _drill_channel(eng, kind, stage, group, by)
     if kind not in ("conversion", "time") or stage not in eng.stage_ids():
         from workbook.exceptions import AnalyticsError
 
         raise AnalyticsError(
             f"cannot drill into {component!r}",
-            hint="give a conversion:<stage>:<group> or time:<stage>:<group> component from "
-            "gaps(); channels and lead sources have no finer split in the data",
+            hint="give a conversion:<stage>:<group>, time:<stage>:<group> or "
+            "open|click|reply:<channel>:<group> component from gaps(); lead sources have no "
+            "finer split in the data",
         )
     ids = eng.stage_ids()
     nxt = ids[ids.index(stage) + 1] if ids.index(stage) + 1 < len(ids) else None
@@ -461,3 +465,165 @@ def gap_objective(ws: EngineLike, objective: str | None = None) -> dict[str, Any
         "current": None if current is None or current != current else float(current),
         "stage": stages[0] if stages else None,
     }
+
+
+#: The actions that count for each channel rate (as :func:`workbook.analytics.channels`).
+_HITS = {"open": ("open", "click", "reply"), "click": ("click",), "reply": ("reply",)}
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _frequency(n: int) -> str:
+    return (
+        "1 message"
+        if n == 1
+        else ("2 messages" if n == 2 else "3-4 messages" if n <= 4 else "5 or more messages")
+    )
+
+
+def _drill_channel(eng: Engine, kind: str, channel: str, group: str, by: str) -> pd.DataFrame:
+    """Split a channel's open (click, reply) rate of a group by what the events can split it by.
+
+    The component's contacts are the group's contacts sent at least one message on the
+    channel (a ``sent`` touch); its rate is the share of them with an open (a click or a
+    reply counts as an open; for clicks only clicks, for replies only replies) on the channel,
+    as :func:`workbook.analytics.channels` counts it. That rate is each part's ``benchmark``.
+
+    - ``weekday`` and ``hour`` (UTC, in three-hour bands): the contacts sent a message on
+      that day (in that band); a contact counts as opened when an open is attributed to one
+      of those messages. Events carry no message id, so an open is attributed to the latest
+      message sent to the contact on the channel at or before it.
+    - ``frequency``: the contacts by how many messages they were sent on the channel (1, 2,
+      3-4, 5 or more); opened as for the whole component.
+    - ``subject``: for each variant of an A/B test run on the channel (exposures with an
+      ``experiment`` and ``variant`` on the channel), the group's contacts shown it; a
+      contact counts when it opened on the channel at or after its first exposure, or did
+      the test's conversion (a non-exposure action of that variant). ``part`` is
+      ``<experiment>:<variant>``.
+
+    ``value`` is each part's rate, ``shortfall`` benchmark - value, ``missed`` the part's
+    contacts x shortfall (never below 0).
+    """
+    import pandas as pd
+
+    from workbook.crm.actions import EXPOSURE_ACTIONS
+
+    hits = _HITS[kind]
+    who = f"AND coalesce(p.{by}, 'unassigned') = $group" if group else ""
+    params: dict[str, Any] = {"channel": channel}
+    if group:
+        params["group"] = group
+    hit_list = ", ".join(f"'{a}'" for a in hits)
+    # every send and every hit of the group's contacts on the channel, each hit tied to the
+    # latest send at or before it (the send's own time; none when no send came before)
+    events = eng.query(
+        f"""
+        WITH ev AS (
+            SELECT e.contact_id, e.ts, e.seq, e.action
+            FROM events e LEFT JOIN people p USING (contact_id)
+            WHERE e.kind = 'touch' AND e.channel = $channel
+              AND e.action IN ('sent', {hit_list}) {who}
+        ), tied AS (
+            SELECT contact_id, action, ts,
+                   max(CASE WHEN action = 'sent' THEN ts END) OVER (
+                       PARTITION BY contact_id ORDER BY ts, seq, action <> 'sent'
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS sent_at
+            FROM ev
+        )
+        SELECT contact_id, action, ts, sent_at FROM tied
+        """,
+        params,
+    )
+    sends = events[events["action"] == "sent"]
+    if sends.empty:
+        return pd.DataFrame(columns=DRILL_COLUMNS)
+    contacts = set(sends["contact_id"])
+    hit_rows = events[(events["action"] != "sent") & events["contact_id"].isin(contacts)]
+    opened = set(hit_rows["contact_id"])
+    bench = len(opened) / len(contacts)
+    parts: list[tuple[str, str, int, int]] = []  # dimension, part, contacts, hit
+    sent_ts = pd.to_datetime(sends["ts"], utc=True)
+    tied = hit_rows.dropna(subset=["sent_at"])
+    tied_ts = pd.to_datetime(tied["sent_at"], utc=True)
+    for dim, sent_key, tied_key in (
+        ("weekday", sent_ts.dt.day_of_week, tied_ts.dt.day_of_week),
+        ("hour", sent_ts.dt.hour // 3, tied_ts.dt.hour // 3),
+    ):
+        for key in sorted(set(sent_key)):
+            n = sends.loc[sent_key == key, "contact_id"].nunique()
+            hit = tied.loc[tied_key == key, "contact_id"].nunique()
+            label = (
+                _WEEKDAYS[int(key)]
+                if dim == "weekday"
+                else f"{int(key) * 3:02d}:00-{int(key) * 3 + 2:02d}:59 UTC"
+            )
+            parts.append((dim, label, n, hit))
+    per_contact = sends.groupby("contact_id").size()
+    freq = per_contact.map(_frequency)
+    for label in ("1 message", "2 messages", "3-4 messages", "5 or more messages"):
+        members = set(freq[freq == label].index)
+        if members:
+            parts.append(("frequency", label, len(members), len(members & opened)))
+    parts += _subject_parts(eng, channel, hits, who, params, EXPOSURE_ACTIONS)
+    rows = []
+    for dim, part, n, hit in parts:
+        if n == 0:
+            continue
+        value = hit / n
+        rows.append(
+            {
+                "dimension": dim,
+                "part": part,
+                "contacts": n,
+                "value": value,
+                "benchmark": bench,
+                "shortfall": bench - value,
+                "missed": max(n * (bench - value), 0.0),
+            }
+        )
+    out = pd.DataFrame(rows, columns=DRILL_COLUMNS)
+    return out.sort_values(["missed", "shortfall"], ascending=False, kind="stable").reset_index(
+        drop=True
+    )
+
+
+def _subject_parts(
+    eng: Engine,
+    channel: str,
+    hits: tuple[str, ...],
+    who: str,
+    params: dict[str, Any],
+    exposures: tuple[str, ...],
+) -> list[tuple[str, str, int, int]]:
+    """(``subject``, ``<experiment>:<variant>``, contacts shown it, contacts who opened or
+    converted after) for each variant of an A/B test on the channel."""
+    shown = ", ".join(f"'{a}'" for a in exposures)
+    hit_list = ", ".join(f"'{a}'" for a in hits)
+    frame = eng.query(
+        f"""
+        WITH seen AS (
+            SELECT e.contact_id, e.experiment, e.variant, min(e.ts) AS first_seen
+            FROM events e LEFT JOIN people p USING (contact_id)
+            WHERE e.channel = $channel AND e.experiment IS NOT NULL AND e.variant IS NOT NULL
+              AND coalesce(e.action, '') IN ({shown}) {who}
+            GROUP BY ALL
+        )
+        SELECT s.experiment, s.variant, count(*) AS n,
+               count(*) FILTER (
+                   EXISTS (SELECT 1 FROM events h
+                           WHERE h.contact_id = s.contact_id AND h.channel = $channel
+                             AND h.kind = 'touch' AND h.action IN ({hit_list})
+                             AND h.ts >= s.first_seen)
+                   OR EXISTS (SELECT 1 FROM events c
+                              WHERE c.contact_id = s.contact_id
+                                AND c.experiment = s.experiment AND c.variant = s.variant
+                                AND coalesce(c.action, '') NOT IN ({shown}))
+               ) AS hit
+        FROM seen s
+        GROUP BY ALL
+        ORDER BY s.experiment, s.variant
+        """,
+        params,
+    )
+    return [
+        ("subject", f"{r.experiment}:{r.variant}", int(r.n), int(r.hit)) for r in frame.itertuples()
+    ]

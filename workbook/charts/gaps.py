@@ -16,6 +16,7 @@ __all__ = [
     "chosen_label",
     "component_label",
     "deep_label",
+    "display_names",
     "gap_rows",
     "gap_t",
     "t_chart_spec",
@@ -199,9 +200,22 @@ def gap_rows(
     return rows
 
 
+def display_names(data: Any) -> dict[str, str]:
+    """Display names by id for a gap's labels: stages, touchpoints, personas, segments, and
+    each A/B variant as ``"<experiment>:<variant>"`` -> ``"<test name>: <variant name>"``."""
+    names = {s.id: s.name for s in data.stages}
+    names.update({t.id: t.name for t in data.touchpoints})
+    names.update({p.id: p.name for p in data.personas})
+    names.update({s.id: s.name for s in data.segments})
+    for e in data.measurement.experiments:
+        names.update({f"{e.id}:{v.id}": f"{e.name}: {v.name}" for v in e.variants})
+    return names
+
+
 def deep_label(part: str, dimension: str, names: dict[str, str] | None = None) -> str:
     """A part of :func:`workbook.analytics.drill` as a consultant reads it: "did not use
-    Independent video reviews", "used Pricing page", "came from Referrals", "segment: Over 50"."""
+    Independent video reviews", "used Pricing page", "came from Referrals", "segment: Over 50",
+    "sent on Monday", "sent 06:00-08:59 UTC", "were sent 2 messages", "shown <variant>"."""
     names = names or {}
     if part.startswith("not "):
         return "did not use " + names.get(part[4:], part[4:])
@@ -209,6 +223,12 @@ def deep_label(part: str, dimension: str, names: dict[str, str] | None = None) -
         return "used " + names.get(part, part)
     if dimension == "lead_source":
         return "came from " + names.get(part, part)
+    if dimension in ("weekday", "hour"):
+        return "sent on " + part if dimension == "weekday" else "sent " + part
+    if dimension == "frequency":
+        return "were sent " + part
+    if dimension == "subject":
+        return "shown " + names.get(part, part)
     return f"{dimension.replace('_', ' ')}: {names.get(part, part).split(',')[0]}"
 
 

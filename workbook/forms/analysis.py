@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from workbook.charts.gaps import TOP, deep_label, gap_rows, t_chart_spec
+from workbook.charts.gaps import TOP, deep_label, display_names, gap_rows, t_chart_spec
 from workbook.forms._binding import FieldSpec, Form
 from workbook.forms._header import keep_header_current
 from workbook.forms._parts import SafeListEditor, heading
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 __all__ = ["FINDING_FIELDS", "form", "gap_view"]
 
 _RATES = ("conversion", "open", "click", "reply", "source")
+#: The components the data can split (deep).
+_DRILLABLE = ("conversion", "time", "open", "click", "reply")
 
 
 def _stage_options(data: Any) -> list[tuple[str, Any]]:
@@ -52,14 +54,6 @@ FINDING_FIELDS = [
     FieldSpec("contacts", "Contacts it costs (estimate)", "number", placeholder="60"),
     FieldSpec("note", "What we heard", "textarea", placeholder="7 of 12 interviewees..."),
 ]
-
-
-def _names(data: Any) -> dict[str, str]:
-    names = {s.id: s.name for s in data.stages}
-    names.update({t.id: t.name for t in data.touchpoints})
-    names.update({p.id: p.name for p in data.personas})
-    names.update({s.id: s.name for s in data.segments})
-    return names
 
 
 def _value(kind: str, value: Any) -> str:
@@ -115,7 +109,7 @@ def _gap_view(ws: OpenWorkspace, eng: Any, problem: str) -> tuple[str, list[dict
 
     data = ws.data
     analysis = data.analysis
-    names = _names(data)
+    names = display_names(data)
     objective = None
     wide: list[dict[str, Any]] = []
     if eng is not None:
@@ -141,7 +135,7 @@ def _gap_view(ws: OpenWorkspace, eng: Any, problem: str) -> tuple[str, list[dict
     if not rows:
         parts.append("<p><i>No component falls short yet, and no finding is added.</i></p>")
         return "".join(parts), rows
-    drillable = [r for r in rows if r["kind"] in ("conversion", "time")]
+    drillable = [r for r in rows if r["kind"] in _DRILLABLE and r["source"] == "data"]
     target = next((r for r in drillable if r["component"] == analysis.chosen), None)
     target = target or (drillable[0] if drillable else None)
     deep: list[dict[str, Any]] = []

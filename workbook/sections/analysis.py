@@ -17,7 +17,14 @@ from typing import Any
 
 from markupsafe import Markup
 
-from workbook.charts.gaps import TOP, chosen_label, deep_label, gap_rows, t_chart_spec
+from workbook.charts.gaps import (
+    TOP,
+    chosen_label,
+    deep_label,
+    display_names,
+    gap_rows,
+    t_chart_spec,
+)
 from workbook.sections import (
     ReportContext,
     _Col,
@@ -34,14 +41,6 @@ from workbook.sections import (
 __all__ = ["gaps_section"]
 
 _RATE_KINDS = ("conversion", "open", "click", "reply", "source")
-
-
-def _names(data: Any) -> dict[str, str]:
-    names = {s.id: s.name for s in data.stages}
-    names.update({t.id: t.name for t in data.touchpoints})
-    names.update({p.id: p.name for p in data.personas})
-    names.update({s.id: s.name for s in data.segments})
-    return names
 
 
 def _fmt(ctx: ReportContext, kind: str, value: Any) -> str:
@@ -62,6 +61,8 @@ def _shortfall(ctx: ReportContext, kind: str, value: Any) -> str:
     return f"{float(value):+.1f} days"
 
 
+#: The components the data can split (deep).
+_DRILLABLE = ("conversion", "time", "open", "click", "reply")
 #: Where a benchmark comes from, as the report says it.
 _FROM = {
     "other groups": "other personas",
@@ -73,6 +74,8 @@ _FROM = {
 
 def _deep_phrase(part: str, dim: str, names: dict[str, str]) -> str:
     """A deep part as the contacts it is: "those who did not use Independent video reviews"."""
+    if dim in ("weekday", "hour", "frequency", "subject"):
+        return "those who " + deep_label(part, dim, names)
     if part.startswith("not "):
         return "those who did not use " + names.get(part[4:], part[4:])
     if dim == "touchpoint":
@@ -89,7 +92,7 @@ def gaps_section(ws: Any, ctx: ReportContext) -> str:
     findings; and the component the team will act on."""
     data = ctx.data
     analysis = data.analysis
-    names = _names(data)
+    names = display_names(data)
     try:
         objective = ctx.analytics("gap_objective", analysis.objective)
     except _Missing:
@@ -111,7 +114,7 @@ def gaps_section(ws: Any, ctx: ReportContext) -> str:
         )
     weakest = rows[0]
     # deep: the chosen component when the data can split it, else the weakest that can be
-    drillable = [r for r in rows if r["kind"] in ("conversion", "time")]
+    drillable = [r for r in rows if r["kind"] in _DRILLABLE and r["source"] == "data"]
     target = next((r for r in drillable if r["component"] == analysis.chosen), None)
     target = target or (drillable[0] if drillable else None)
     deep: list[dict[str, Any]] = []
