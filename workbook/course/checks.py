@@ -589,7 +589,7 @@ def check_stages(ws: Any) -> Feedback:
     return _verdict(
         not hints,
         f"All {len(data.stages)} stages read from the customer's side, "
-        "with observable entry and exit criteria.",
+        "with entry and exit criteria a system can record.",
         "Some stages need work.",
         hints,
         right,
@@ -810,7 +810,7 @@ def check_refine(ws: Any) -> Feedback:
         )
     return _verdict(
         not missing,
-        "The maps are annotated, with recommendations that are owned and measured.",
+        "Every map is annotated and has recommendations, each owned and measured.",
         "The refine step is not finished.",
         hints,
         right,
