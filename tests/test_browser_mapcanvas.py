@@ -121,6 +121,21 @@ def edit_the_map(page: Any, workspace: Path, artifacts: Path, name: str) -> None
     # typed text is shown as text, never as markup
     cell.get_by_text("Colleagues ask <b>about noise</b>").wait_for()
 
+    # A cell left by a click elsewhere keeps what was typed (saved, as a form field is).
+    canvas.locator('.wb-mc__cell[data-lane="actions"][data-stage="retention"]').click()
+    area.wait_for()
+    page.keyboard.press("End")
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.type("Rows on Saturdays too")
+    canvas.locator('.wb-mc__cell[data-lane="thoughts"][data-stage="retention"]').click()
+    _wait_on_disk(
+        workspace,
+        "the text typed before clicking elsewhere",
+        lambda j: j["stages"]["retention"]["actions"][-1] == "Rows on Saturdays too",
+    )
+    page.keyboard.press("Escape")  # leaves the thoughts cell as it was
+    canvas.locator(".wb-mc__editor").wait_for(state="detached")
+
     # 3. A touchpoint from the inventory, added to the purchase cell.
     tp_cell = canvas.locator('.wb-mc__cell[data-lane="touchpoints"][data-stage="purchase"]')
     tp_cell.click(position={"x": 20, "y": 10})

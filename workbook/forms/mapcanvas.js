@@ -367,10 +367,18 @@ function render({ model, el }) {
         const count = lane.id === "touchpoints" ? cell.touchpoints.length : cell.texts.length;
         node.setAttribute("tabindex", "0");
         node.setAttribute("data-focus-key", key);
-        node.setAttribute("aria-label", `${where}: ${count} item${count === 1 ? "" : "s"}. Press Enter to edit.`);
+        // The label replaces the cell's content for a screen reader: it carries the items.
+        const items = lane.id === "touchpoints" ? cell.touchpoints.map((t) => t.name) : cell.texts;
+        const said = count ? `${items.join("; ")}` : "nothing yet";
+        node.setAttribute("aria-label", `${where} (${count} item${count === 1 ? "" : "s"}): ${said}. Press Enter to edit.`);
         const open = () => {
+          // Another cell's text still being typed is saved first, never dropped.
+          if (editing && editing.draft !== undefined && editing.draft !== editing.original) {
+            send({ op: "text", stage: editing.stage, lane: editing.lane, text: editing.draft });
+          }
+          const original = cell.texts.join("\n");
           if (lane.id === "touchpoints") editing = { lane: lane.id, stage: cell.stage, rec: false };
-          else editing = { lane: lane.id, stage: cell.stage, draft: cell.texts.join("\n"), selStart: 0, selEnd: 0 };
+          else editing = { lane: lane.id, stage: cell.stage, draft: original, original, selStart: 0, selEnd: 0 };
           if (editing.draft !== undefined) editing.selStart = editing.selEnd = editing.draft.length;
           draw();
         };
@@ -505,6 +513,7 @@ function render({ model, el }) {
       button("\u2715", `remove the recommendation ${r.text}`, () => send({ op: "rec-remove", id: r.id }), { class: "wb-mc__btn wb-mc__rec-remove" })));
     const done = button("Done", `${where}: close`, () => { editing = null; draw(); focusCell("touchpoints", sid); }, { class: "wb-mc__btn wb-mc__done" });
     const panel = h("div", { class: "wb-mc__panel", role: "group", "aria-label": `${where}: edit` },
+      h("div", { class: "wb-mc__panel-title", text: `${sname}: touchpoints, marks and recommendations` }),
       h("ul", { class: "wb-mc__tps" }, rows),
       h("div", { class: "wb-mc__row" }, addPick, addBtn),
       h("div", { class: "wb-mc__row" }, h("span", { text: "Whole stage:" }),
