@@ -624,3 +624,14 @@ def test_the_notebooks_call_checks_that_exist() -> None:
             called |= set(re.findall(r"workbook\.course\.(\w+)\(", "".join(cell["source"])))
     assert {"check_objectives", "check_conversion_rate", "check_refine", "progress"} <= called
     assert all(callable(getattr(course, name, None)) for name in called), called
+
+
+def test_a_broken_course_file_does_not_hide_the_verdict(fresh: Path, tmp_path: Path) -> None:
+    ws = solve_case(_copy(fresh, tmp_path / "ann"))
+    (ws.path / "course.json").write_text("{not json", encoding="utf-8")
+    fb = course.check_conversion_rate(ws, "consideration", "purchase", 0.01)
+    assert not fb.ok and fb.message == "Not quite: 1.0% is not what the data says."
+    assert "course.json: your answer could not be kept for the trainer" in fb.hints[-1]
+    rate = course.progress(ws).results["conversion-rate"]
+    assert not rate.ok and rate.message == "This check could not run on your workspace."
+    assert "course.json: not a course file" in rate.hints[0]

@@ -238,18 +238,30 @@ def read_case(folder: str | os.PathLike[str]) -> CaseInfo | None:
 def record_answer(
     folder: str | os.PathLike[str], from_stage: str, to_stage: str, answer: float, fb: Feedback
 ) -> None:
-    """Keep the trainee's last conversion-rate answer and its feedback (course cases only)."""
+    """Keep the trainee's last conversion-rate answer and its feedback (course cases only).
+
+    Raises
+    ------
+    WorkbookError
+        When ``course.json`` cannot be read or written; the check turns it into a hint.
+    """
     file = Path(folder) / COURSE_FILE
     if not file.is_file():
         return
-    data = json.loads(file.read_text(encoding="utf-8"))
-    data.setdefault("answers", {})["conversion-rate"] = {
-        "from": from_stage,
-        "to": to_stage,
-        "answer": float(answer),
-        "feedback": fb.to_dict(),
-    }
-    write_atomic(file, json.dumps(data, indent=2) + "\n")
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        data.setdefault("answers", {})["conversion-rate"] = {
+            "from": from_stage,
+            "to": to_stage,
+            "answer": float(answer),
+            "feedback": fb.to_dict(),
+        }
+        write_atomic(file, json.dumps(data, indent=2) + "\n")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise WorkbookError(
+            f"{file}: your answer could not be kept for the trainer ({exc})",
+            hint="ask your trainer; the check itself is not affected",
+        ) from None
 
 
 def conversion_exercise(ws: Any) -> Feedback | None:

@@ -54,7 +54,10 @@ import html
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 __all__ = [
     "CHECKS",
@@ -194,11 +197,11 @@ def _data(ws: Any) -> Any:
     return getattr(ws, "data", ws)
 
 
-def _safe(fn: Callable[..., Feedback]) -> Callable[..., Feedback]:
+def _safe(fn: Callable[_P, _R]) -> Callable[_P, _R | Feedback]:
     """Turn anything a check raises into feedback: trainees see advice, never a traceback."""
 
     @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> Feedback:
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R | Feedback:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:  # a check must never stop a trainee's notebook
@@ -637,8 +640,12 @@ def check_conversion_rate(
     fb = _conversion_rate(ws, from_stage, to_stage, answer)
     if answer is not None and getattr(ws, "path", None) is not None:
         from workbook.course.case import record_answer
+        from workbook.exceptions import WorkbookError
 
-        record_answer(ws.path, from_stage, to_stage, answer, fb)
+        try:
+            record_answer(ws.path, from_stage, to_stage, answer, fb)
+        except WorkbookError as exc:
+            fb.hints.append(str(exc))
     return fb
 
 
@@ -877,7 +884,7 @@ def progress(ws: Any) -> Progress:
     if path is not None:
         from workbook.course.case import conversion_exercise
 
-        fb = conversion_exercise(ws)
+        fb = _safe(conversion_exercise)(ws)
         if fb is not None:
             results["conversion-rate"] = fb
     return Progress(results)
