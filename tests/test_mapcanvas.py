@@ -274,3 +274,43 @@ def test_unknown_persona_is_refused_at_construction(demo_copy: Path) -> None:
         mapcanvas.MapCanvas(form, "nobody")
     c = mapcanvas.MapCanvas(form, GRAHAM)
     assert c.map_data["persona_id"] == GRAHAM
+
+
+def test_a_save_that_fails_after_the_map_was_sent_puts_the_value_back(
+    canvas: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An emotion is drawn as soon as the model accepts it, then saved; if the file cannot be
+    written (another process holds it), the value goes back and the reason is shown."""
+    form, c, folder = canvas
+    before = (folder / "workspace.yaml").read_bytes()
+    sent: list[list[float | None]] = []
+    c.observe(lambda ch: sent.append(list(ch["new"]["emotions"])), "map_data")
+
+    def busy(*, record: bool = True) -> bool:
+        form._problem = "the workspace file is busy (another program holds it)"
+        return False
+
+    monkeypatch.setattr(form, "save", busy)
+    send(c, op="emotion", stage="purchase", score=-2, seq=4)
+    assert sent[0][2] == -2.0  # drawn before the save was tried
+    assert c.map_data["emotions"][2] == 0.5  # and put back after it failed
+    assert form.ws.data.journey(AMARA).stages["purchase"].emotion == 0.5
+    assert c.error["message"] == "the workspace file is busy (another program holds it)"
+    assert (c.error["stage"], c.error["lane"]) == ("purchase", "emotion")
+    assert (folder / "workspace.yaml").read_bytes() == before
+
+
+def test_a_workspace_without_personas_shows_what_to_do(tmp_path: Path) -> None:
+    from workbook.store import new_workspace
+
+    ws = new_workspace("Acme Rowing", directory=tmp_path)
+    form = mapcanvas.form(ws)
+    c = form.parts["map"]
+    assert c.persona is None
+    assert "No personas yet" in c.map_data["placeholder"]
+    send(c, op="emotion", stage="awareness", score=1, seq=1)
+    assert c.error["message"] == (
+        "describe a persona first (step 2): each map belongs to a persona"
+    )
+    assert form.callback_errors == []
+    form.close()

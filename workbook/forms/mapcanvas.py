@@ -133,8 +133,10 @@ class MapCanvas(anywidget.AnyWidget):
             {"id": p.id, "name": p.name, "short": _short_name(p.name)} for p in data.personas
         ]
         if self.persona not in {p.id for p in data.personas}:
-            self.persona = data.personas[0].id if data.personas else None
-            return  # the persona observer draws again
+            first = data.personas[0].id if data.personas else None
+            if first != self.persona:
+                self.persona = first
+                return  # the persona observer draws again
         self.map_data = _layout_json(self.form.ws, self.persona, ack=self._acked)
         self._set_status()
 
@@ -225,6 +227,8 @@ class MapCanvas(anywidget.AnyWidget):
 
     def _persona_of(self, msg: Mapping[str, Any]) -> str:
         pid = msg.get("persona") or self.persona
+        if pid is None:
+            raise _Refused("describe a persona first (step 2): each map belongs to a persona")
         if not isinstance(pid, str) or pid not in {p.id for p in self.form.ws.data.personas}:
             raise _Refused(f"no persona {pid!r} in this workspace")
         return pid
