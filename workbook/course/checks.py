@@ -167,7 +167,10 @@ class Feedback:
         colour, mark, state = (
             ("#2E7D32", "&#10003;", "ok") if self.ok else ("#B26A00", "&#9998;", "todo")
         )
-        right = "".join(f'<li style="color:#2E7D32">{html.escape(r)}</li>' for r in self.right)
+        right = "".join(
+            f"<li style=\"color:#2E7D32;list-style:'\\2713  '\">{html.escape(r)}</li>"
+            for r in self.right
+        )
         hints = "".join(f"<li>{html.escape(h)}</li>" for h in self.hints)
         return (
             f'<div class="wb-feedback wb-feedback-{state}" '
