@@ -79,7 +79,8 @@ def test_the_first_map_is_the_reports_layout(canvas: Any) -> None:
     assert {s["score"]: s["top"] for s in layout["scale"]}[-2.0] == 85.0
     assert [p["name"] for p in c.personas][0] == "Amara, the time-poor Londoner"
     assert layout["short_name"] == "Amara"
-    assert ".wb-map {" in layout["css"]
+    assert ".wb-map {" in c.theme_css
+    assert c.logo.startswith("data:image/")
 
 
 def test_dragged_emotion_is_snapped_saved_and_cleared(canvas: Any) -> None:

@@ -207,14 +207,16 @@ function render({ model, el }) {
     const presenting = root.classList.contains("wb-mc--present");
     const focused = document.activeElement && root.contains(document.activeElement)
       ? document.activeElement.getAttribute("data-focus-key") : null;
-    if (themeStyle.textContent !== (layout.css || "")) themeStyle.textContent = layout.css || "";
+    const css = model.get("theme_css") || "";
+    if (themeStyle.textContent !== css) themeStyle.textContent = css;
+    const logo = model.get("logo") || "";
     drawToolbar();
     const general = error.message && !error.stage ? error.message : "";
     if (generalError.textContent !== general) generalError.textContent = general;
     const editable = (lane) => !presenting && (TEXT_LANES.includes(lane.id) || lane.id === "touchpoints");
     const asPlaceholder = (lane) => lane.empty && !editable(lane) && !(lane.id === "thoughts" && layout.has_emotions);
     const struct = JSON.stringify([
-      presenting, layout.placeholder || null, layout.title, layout.persona_summary, layout.client, layout.logo,
+      presenting, layout.placeholder || null, layout.title, layout.persona_summary, layout.client, logo,
       (layout.stages || []).map((x) => [x.id, x.name, x.selling_action]),
       (layout.lanes || []).map((l) => [l.id, l.title, l.placeholder, asPlaceholder(l)]),
     ]);
@@ -265,7 +267,7 @@ function render({ model, el }) {
     });
     built = { struct, section, parts: nodes };
     const head = h("header", { class: "wb-map__head" });
-    if (layout.logo) head.append(h("img", { src: layout.logo, alt: `${layout.client} logo` }));
+    if (logo) head.append(h("img", { src: logo, alt: `${layout.client} logo` }));
     head.append(h("div", {}, h("h2", { text: layout.title || "" }),
       layout.persona_summary ? h("p", { text: layout.persona_summary }) : null));
     if (layout.client) head.append(h("div", { class: "wb-map__client", text: layout.client }));
@@ -699,6 +701,8 @@ function render({ model, el }) {
   model.on("change:map_data", onLayout);
   model.on("change:error", scheduleDraw);
   model.on("change:personas", drawToolbar);
+  model.on("change:theme_css", scheduleDraw);
+  model.on("change:logo", scheduleDraw);
   model.on("change:status", drawToolbar);
   model.on("change:can_undo", drawToolbar);
   model.on("change:can_redo", drawToolbar);

@@ -99,6 +99,10 @@ class MapCanvas(anywidget.AnyWidget):
     map_data = traitlets.Dict(help="The map as the JavaScript draws it (see _layout_json).").tag(
         sync=True
     )
+    theme_css = traitlets.Unicode(
+        "", help="The report map's CSS with the client's theme (sent when it changes)."
+    ).tag(sync=True)
+    logo = traitlets.Unicode("", help="The client's logo as a data URI, or empty.").tag(sync=True)
     error = traitlets.Dict(
         help="The last refused edit: {stage, lane, message, seq}; empty when none."
     ).tag(sync=True)
@@ -137,7 +141,12 @@ class MapCanvas(anywidget.AnyWidget):
             if first != self.persona:
                 self.persona = first
                 return  # the persona observer draws again
-        self.map_data = _layout_json(self.form.ws, self.persona, ack=self._acked)
+        # The theme and logo go apart from the map: a logo can weigh megabytes, and traitlets
+        # sends a value again only when it changed.
+        theme = Theme.from_workspace(self.form.ws)
+        self.theme_css = _scoped_css(theme)
+        self.logo = theme.logo or ""
+        self.map_data = _layout_json(self.form.ws, self.persona, ack=self._acked, theme=theme)
         self._set_status()
 
     def _on_revision(self, _change: Any) -> None:
@@ -423,7 +432,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _layout_json(ws: OpenWorkspace, persona: str | None, *, ack: int = 0) -> dict[str, Any]:
+def _layout_json(
+    ws: OpenWorkspace, persona: str | None, *, ack: int = 0, theme: Theme | None = None
+) -> dict[str, Any]:
     """The map of ``persona`` as the JavaScript draws it: the layout, curve, theme and scale.
 
     ``scale`` holds, for each of the nine scores a drag can give, the point's height (percent
@@ -434,7 +445,7 @@ def _layout_json(ws: OpenWorkspace, persona: str | None, *, ack: int = 0) -> dic
     from workbook.model import CHANNELS
 
     data = ws.data
-    theme = Theme.from_workspace(ws)
+    theme = theme or Theme.from_workspace(ws)
     if persona is None:
         layout: MapLayout = build_layout(ws, None)
     else:
@@ -442,8 +453,6 @@ def _layout_json(ws: OpenWorkspace, persona: str | None, *, ack: int = 0) -> dic
     out: dict[str, Any] = _plain(layout)
     out["ack"] = ack
     out["short_name"] = _short_name(layout.persona_name)
-    out["logo"] = theme.logo or ""
-    out["css"] = _scoped_css(theme)
     out["has_emotions"] = layout.has_emotions
     out["curve"] = _plain(_curve(layout, theme)) if layout.stages else {}
     for point in out["curve"].get("points", []):
