@@ -178,6 +178,9 @@ def _sheet(ctx: sections.ReportContext, name: str) -> pd.DataFrame:
         (0.57, "three in five"),  # within three points
         (0.56, "about six in ten"),  # no simple fraction within three points
         (0.17, "one in six"),
+        (0.02, "fewer than one in ten"),
+        (0.96, "more than nine in ten"),
+        (0.1, "one in ten"),
         (1.0, "all"),
         (0.0, "none"),
     ],
@@ -357,6 +360,32 @@ def test_wins_per_icp_through_personas_by_hand(tmp_path: Path) -> None:
     assert (icp["Won (contacts)"], icp["Lost (contacts)"]) == (3, 5)
     assert icp["Win rate (%)"] == pytest.approx(37.5)
     assert icp["Contacts"] == 10
+
+
+def test_text_from_the_data_and_the_workspace_is_escaped(tmp_path: Path) -> None:
+    """Lost reasons and lead sources come from a CRM export; names from the workspace."""
+    from workbook.store import open_workspace
+
+    deals = _deals()
+    deals.loc[deals["outcome"] == "lost", "lost_reason"] = EVIL
+    contacts = _contacts().assign(lead_source=EVIL)
+    path = build(tmp_path, events=_events(), contacts=contacts, deals=deals)
+    ws = open_workspace(path)
+    ws.data.touchpoints = [
+        Touchpoint(id="web", name=EVIL, channel="web"),
+        Touchpoint(id="guide", name="Guide", channel="web"),
+    ]
+    ws.data.icps = [ICP(id="i1", name=EVIL), ICP(id="i2", name="Studios")]
+    ws.data.personas = [Persona(id="p1", name=EVIL, icp="i1", preferred_channels=["sms"])]
+    ws.data.measurement.scoring_rules = [
+        ScoringRule(id="web-visit", description=EVIL, touchpoint="web", points=10)
+    ]
+    ws.save()
+    ctx = sections.report_context(open_workspace(path), report_date="2026-03-01")
+    for sid in ("channels", "wins", "scoring", "segments"):
+        html = str(sections.render_section(sid, ctx))
+        assert "<script>" not in html and "<img src=x" not in html, sid
+        assert "&lt;script&gt;" in html, sid
 
 
 # ---------------------------------------------------------------- workspace-only sections

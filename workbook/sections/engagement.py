@@ -12,8 +12,8 @@ The definitions, each the standard one:
   :func:`workbook.analytics.channels` counts them: of the contacts sent at least one message
   on a channel, the share who opened (a click or a reply counts as an open), clicked or
   replied at least once. The share that **never saw** a message is ``1 - open rate``; it is
-  said in words as the simplest fraction ``n in d`` (``d`` from 2 to 10) within three
-  percentage points (:func:`share_in_words`: 75% is "three in four"), else in tenths.
+  said in words as the simplest fraction ``n in d`` (halves to sixths, or tenths) within
+  three percentage points (:func:`share_in_words`: 75% is "three in four"), else in tenths.
 - **ROC AUC** (``scoring``): the probability that a randomly chosen won contact has a
   higher lead score than a randomly chosen lost one, ties counting one half; equal to the
   Mann-Whitney U statistic of the won scores against the lost ones divided by
@@ -28,7 +28,9 @@ The definitions, each the standard one:
   deal; **time to close**: the median days from a won deal's creation to its close;
   **share of won / lost contacts** using a touchpoint: those whose journey used it before
   the win (won) or at all (lost), over all won (lost) contacts of the group
-  (:mod:`workbook.analytics.wins`).
+  (:mod:`workbook.analytics.wins`). When the data assigns contacts to personas but not to
+  ICPs (or segments), an ICP's (a segment's) contacts are those of its personas, and its win
+  rate is their won / (won + lost) added up.
 - **Progress of a key result** (``okrs``): ``(current - baseline) / (target - baseline)``,
   0 at the baseline and 1 (100%) at the target, whichever way the target points; negative
   when the number moved away from the target. The current value is the one the CRM data
@@ -72,7 +74,8 @@ def share_in_words(share: float) -> str:
     The fraction ``n in d`` with ``d`` among 2, 3, 4, 5, 6 and 10 (halves, thirds,
     quarters, fifths, sixths, tenths): the smallest ``d`` within 1.5 percentage
     points of ``share``, else the smallest within 3 points, else the nearest tenth as
-    ``"about n in ten"``. Reduced (2 in 4 is ``"one in two"``); 1 is ``"all"``, 0 ``"none"``.
+    ``"about n in ten"`` (``"fewer than one in ten"``, ``"more than nine in ten"`` at the
+    ends). Reduced (2 in 4 is ``"one in two"``); 1 is ``"all"``, 0 ``"none"``.
     """
     if not 0 <= share <= 1 or share != share:
         raise ValueError(f"a share is between 0 and 1, not {share!r}")
@@ -86,8 +89,11 @@ def share_in_words(share: float) -> str:
             if 0 < n < d and abs(n / d - share) <= tolerance + 1e-9:
                 f = Fraction(n, d)
                 return f"{_WORDS[f.numerator]} in {_WORDS[f.denominator]}"
-    n = min(max(round(share * 10), 1), 9)
-    return f"about {_WORDS[n]} in ten"
+    if share < 0.1:
+        return "fewer than one in ten"
+    if share > 0.9:
+        return "more than nine in ten"
+    return f"about {_WORDS[round(share * 10)]} in ten"
 
 
 def auc_rating(auc: float) -> str:
