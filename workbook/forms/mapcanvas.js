@@ -383,6 +383,9 @@ function render({ model, el }) {
           else editing = { lane: lane.id, stage: cell.stage, draft: original, original, selStart: 0, selEnd: 0 };
           if (editing.draft !== undefined) editing.selStart = editing.selEnd = editing.draft.length;
           draw();
+          // The panel's first control takes the focus (the text box takes it in restoreFocus).
+          const first = root.querySelector(".wb-mc__panel select.wb-mc__tp-pick");
+          if (first) first.focus({ preventScroll: true });
         };
         node.addEventListener("click", (ev) => {
           if (ev.target.closest(".wb-mc__panel")) return;
@@ -411,7 +414,7 @@ function render({ model, el }) {
     });
     area.value = editing.draft;
     let closed = false;
-    const commit = () => {
+    const commit = (refocus) => {
       if (closed) return;
       closed = true;
       const text = area.value;
@@ -420,8 +423,9 @@ function render({ model, el }) {
         send({ op: "text", stage: cell.stage, lane: lane.id, text });
       }
       draw();
+      // After Enter the cell has the focus again; after Tab or a click, where it went.
       const back = root.querySelector(`[data-focus-key="cell:${lane.id}:${cell.stage}"]`);
-      if (back) back.focus({ preventScroll: true });
+      if (refocus && back) back.focus({ preventScroll: true });
     };
     area.addEventListener("input", () => {
       editing.draft = area.value;
@@ -432,7 +436,7 @@ function render({ model, el }) {
       ev.stopPropagation(); // typing is not a notebook shortcut
       if (ev.key === "Enter" && !ev.shiftKey) {
         ev.preventDefault();
-        commit();
+        commit(true);
       } else if (ev.key === "Escape") {
         ev.preventDefault();
         closed = true;
@@ -446,7 +450,7 @@ function render({ model, el }) {
     area.addEventListener("blur", () => {
       if (!closed && editing && editing.lane === lane.id && editing.stage === cell.stage
           && document.hasFocus() && area.isConnected) setTimeout(() => {
-        if (!closed && area.isConnected && document.activeElement !== area) commit();
+        if (!closed && area.isConnected && document.activeElement !== area) commit(false);
       }, 0);
     });
     return h("div", { class: "wb-mc__editor" }, area,
