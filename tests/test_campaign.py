@@ -150,6 +150,12 @@ def test_xlsx_has_a_sheet_per_part_and_no_formula(ws: OpenWorkspace, tmp_path: P
     ]
     mix = book["Channel mix"]
     assert mix["C2"].value == 40 and mix["C2"].data_type == "n"
+    # printed or turned into a PDF, each part is one landscape page wide, headers repeated
+    for sheet in book.worksheets:
+        assert sheet.page_setup.orientation == "landscape"
+        assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet.print_title_rows == "1:1"
 
 
 def test_csv_files_one_per_part(ws: OpenWorkspace, tmp_path: Path) -> None:

@@ -207,9 +207,17 @@ def test_report_data_writes_xlsx_and_csv(rendered: tuple[Path, Any]) -> None:
         "Lead scoring (deciles)",
         "Experiments and decisions",
         "Key processes",
+        "Gaps - go wide, go deep (wide)",
+        "Gaps - go wide, go deep (deep)",
         "The desired journey (emotion)",
         "The desired journey (changes)",
         "From opportunity to metric",
+        "Campaign control sheet (SEO)",
+        "Campaign control sheet (plan)",
+        "Campaign control sheet (posts)",
+        "Campaign control sheet (mix)",
+        "Launch checklist",
+        "What moved since last time",
         "Appendix - the data",
     ]
     html = (reports / "tideway-rowing-report.html").read_text(encoding="utf-8")
@@ -234,6 +242,10 @@ def test_report_data_writes_xlsx_and_csv(rendered: tuple[Path, Any]) -> None:
                 "Key": "processes",
                 "The": "to-be",
                 "From": "chain",
+                "Gaps": "gaps",
+                "Campaign": "campaign",
+                "Launch": "launch",
+                "What": "moved",
             }[name.split()[0]]
         ).title
         assert f"{heading}</h2>" in html

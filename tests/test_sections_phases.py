@@ -117,7 +117,7 @@ def test_gaps_without_data_lists_the_findings_escaped(ws: OpenWorkspace) -> None
     html, tables = _render(ws, "gaps")
     assert EVIL not in html and "&lt;script&gt;" in html
     assert "What we will act on" in html and "chosen" in html
-    assert tables == ["Gap analysis: go wide, go deep (wide)"]
+    assert tables == ["Gaps: go wide, go deep (wide)"]
 
 
 def test_gaps_on_the_demo_ranks_the_planted_component_first(demo_copy: Path) -> None:
@@ -130,13 +130,13 @@ def test_gaps_on_the_demo_ranks_the_planted_component_first(demo_copy: Path) -> 
     ctx = report_context(demo_copy, sections=["gaps"])
     html = str(render_section("gaps", ctx))
     tables = dict(ctx.tables)
-    wide = tables["Gap analysis: go wide, go deep (wide)"]
+    wide = tables["Gaps: go wide, go deep (wide)"]
     first = wide.iloc[0]
     assert first["Component id"] == "conversion:consideration:amara-time-poor-londoner"
     assert first["Chosen to act on"] == "yes"
     assert "Amara: going on from Consideration (chosen)" in html
     assert "data:image/svg+xml;base64," in html  # the T chart
-    deep = tables["Gap analysis: go wide, go deep (deep)"]
+    deep = tables["Gaps: go wide, go deep (deep)"]
     assert set(deep["Split by"]) >= {"touchpoint", "lead_source", "segment"}
     assert "Answer WhatsApp until 11 pm." in html
 
@@ -174,10 +174,10 @@ def test_campaign_section(ws: OpenWorkspace) -> None:
     assert "No content is planned yet for Purchase, Retention, Advocacy" in html
     assert "40.0%" in html and "data:image/svg+xml" in html  # the mix table and chart
     assert tables == [
-        "Campaign control sheet (SEO targets)",
-        "Campaign control sheet (Planned content)",
-        "Campaign control sheet (Social calendar)",
-        "Campaign control sheet (Channel mix)",
+        "Campaign control sheet (SEO)",
+        "Campaign control sheet (plan)",
+        "Campaign control sheet (posts)",
+        "Campaign control sheet (mix)",
     ]
 
 
@@ -296,7 +296,7 @@ def test_an_email_component_is_drilled_by_send_time_frequency_and_subject(
     w.save()
     ctx = report_context(demo_copy, sections=["gaps"])
     html = str(render_section("gaps", ctx))
-    deep = dict(ctx.tables)["Gap analysis: go wide, go deep (deep)"]
+    deep = dict(ctx.tables)["Gaps: go wide, go deep (deep)"]
     assert set(deep["Split by"]) == {"weekday", "hour", "frequency", "subject"}
     assert "Deep: Graham: opens of email" in html
     # a subject line is named by the test and the variant the workspace gives them

@@ -114,6 +114,12 @@ def xlsx_bytes(tables: Sequence[tuple[str, pd.DataFrame]]) -> bytes:
                 60, max(10, longest + 2, len(header) + 2)
             )
         sheet.freeze_panes = "A2"
+        # printed (or turned into a PDF) each sheet is one page wide, in landscape
+        sheet.page_setup.orientation = "landscape"
+        sheet.page_setup.fitToWidth = 1
+        sheet.page_setup.fitToHeight = 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        sheet.print_title_rows = "1:1"
     if not tables:
         sheet = book.create_sheet("No tables")
         cell = sheet.cell(row=1, column=1, value="This report has no chart or table yet.")

@@ -85,7 +85,7 @@ def _deep_phrase(part: str, dim: str, names: dict[str, str]) -> str:
     return f"those in the {dim} {names.get(part, part)}"
 
 
-@_section("gaps", "Gap analysis: go wide, go deep")
+@_section("gaps", "Gaps: go wide, go deep")
 def gaps_section(ws: Any, ctx: ReportContext) -> str:
     """The objective that misses its target; every component that could explain it, ranked
     (wide); the weakest split by what the data can split it by (deep); the consultant's

@@ -78,8 +78,10 @@ def campaign_section(ws: Any, ctx: ReportContext) -> str:
             "channel mix in the Design and build notebook."
         )
     tables = dict(campaign_tables(data))
+    # the spreadsheet's sheet names stay within Excel's 31 characters
+    short = dict(zip(tables, ("SEO", "plan", "posts", "mix"), strict=True))
     for name, frame in tables.items():
-        ctx.table(_sheet("campaign", name), frame)
+        ctx.table(_sheet("campaign", short[name]), frame)
 
     def dated(value: Any) -> str:
         return ctx.date(value, "medium") if value else "not dated"
