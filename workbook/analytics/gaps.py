@@ -26,8 +26,10 @@ benchmark miss no one and come last.
 
 :func:`drill` goes **deep** into one component: a stage's conversion or time split by what the
 data can split it by (persona, segment, lead source, and whether the contact met each
-touchpoint while in the stage), each part with its rate, the component's own rate as its
-benchmark, and the contacts it misses.
+touchpoint while in the stage), a channel's open, click or reply rate by send weekday and
+hour, messages sent per contact and the subject line (the variants of an A/B test on the
+channel), each part with its rate, the component's own rate as its benchmark, and the
+contacts it misses. :func:`gap_objective` names the objective a gap analysis explains.
 """
 
 from __future__ import annotations
