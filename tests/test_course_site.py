@@ -22,8 +22,11 @@ import pytest
 from workbook import syllabus
 
 #: The only http(s) addresses a page may contain: credits inside comments of JupyterLab's
-#: own theme CSS, which nbconvert's lab template inlines. They are text, never fetched.
+#: own theme CSS, which nbconvert's lab template inlines, and the XML namespaces of inline SVG
+#: (a chart drawn in a form). They are names, never fetched.
 DOCUMENTED_URLS = {
+    "http://www.w3.org/2000/svg",
+    "http://www.w3.org/1999/xlink",
     "https://meyerweb.com/eric/tools/color-blend/#546E7A:F4511E:5:hex",
     "https://meyerweb.com/eric/tools/color-blend/#546E7A:1E88E5:5:hex",
     "https://material-components-web.appspot.com/elevation.html",
@@ -129,6 +132,72 @@ def test_template_hides_parameters_and_lesson_code_and_shows_forms_as_a_note() -
     assert 'href="03-touchpoints.html"' in page and 'href="other.ipynb"' in page
     assert "Start &lt;here&gt;" in page  # navigation text is escaped
     assert "<script src=" not in page and "cdn" not in page.lower()
+
+
+def _model(name: str, **state: Any) -> dict[str, Any]:
+    return {"model_name": name, "model_module": "@jupyter-widgets/controls", "state": state}
+
+
+def test_a_form_is_drawn_read_only_from_its_saved_state() -> None:
+    state = {
+        "root": _model(
+            "VBoxModel",
+            children=["IPY_MODEL_head", "IPY_MODEL_owner", "IPY_MODEL_kind", "IPY_MODEL_gone"]
+            + ["IPY_MODEL_save", "IPY_MODEL_tick", "IPY_MODEL_canvas", "IPY_MODEL_stages"],
+        ),
+        "head": _model("HTMLModel", value="<h3>Step 3 - Touchpoints</h3>"),
+        "owner": _model("TextModel", description="Owner", value='CRM team <img src=x> "q"'),
+        "kind": _model(
+            "DropdownModel", description="Kind", _options_labels=["Digital", "Physical"], index=1
+        ),
+        "gone": _model("TextModel", description="Hidden", value="SECRET", layout="IPY_MODEL_l"),
+        "l": _model("LayoutModel", display="none"),
+        "save": _model("ButtonModel", description="Save"),
+        "tick": _model("CheckboxModel", description="Key process", value=True),
+        "canvas": _model("AnyModel", value=1),
+        "stages": _model(
+            "SelectMultipleModel",
+            description="Stages",
+            _options_labels=["Awareness", "Consideration", "Purchase"],
+            index=[0, 2],
+        ),
+    }
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["widgets"] = {
+        "application/vnd.jupyter.widget-state+json": {
+            "version_major": 2,
+            "version_minor": 0,
+            "state": state,
+        }
+    }
+    cell = nbformat.v4.new_code_cell("form")
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={
+                "application/vnd.jupyter.widget-view+json": {
+                    "model_id": "root",
+                    "version_major": 2,
+                    "version_minor": 0,
+                },
+                "text/plain": "VBox()",
+            },
+        )
+    ]
+    nb.cells = [cell]
+    page = " ".join(_export(nb).split())
+    assert "<h3>Step 3 - Touchpoints</h3>" in page
+    assert "value='CRM team &lt;img src=x&gt; \"q\"'" in page  # typed text escaped
+    assert "<img src=x>" not in page
+    assert "Physical" in page and "Digital" not in page  # the choice made, not the options
+    assert "Awareness, Purchase" in page and "Consideration" not in page
+    assert "SECRET" not in page  # a hidden widget stays hidden
+    assert '<button class="wb-static-button" disabled="">Save</button>' in page
+    assert "\u2611 Key process" in page
+    # the anywidget cannot be drawn: a note stands in for it
+    assert page.count('class="wb-form-note"') == 1
+    assert page.count('class="wb-form-part-note"') == 1
+    assert "widget-state+json" not in page and "version_major" not in page
 
 
 def test_a_failing_notebook_is_named_with_its_cell(tmp_path: Path) -> None:

@@ -166,11 +166,153 @@ _WIDGET = "application/vnd.jupyter.widget-view+json"
 def _form_note(notebook: str) -> str:
     """What the site shows where the notebook shows a form."""
     return (
-        '<div class="wb-form-note"><b>An interactive form goes here.</b> A form needs a '
-        f"running notebook, so this read-only page cannot show it: open <code>"
-        f"{html.escape(notebook)}</code> in JupyterLab to fill it in. The checks and pictures "
-        "on this page show what the demo's form holds.</div>"
+        '<div class="wb-form-note"><b>A form.</b> Below, it is shown as it stood on the '
+        "demo, read-only. To fill it in, open <code>"
+        f"{html.escape(notebook)}</code> in JupyterLab: a form needs a running notebook.</div>"
     )
+
+
+# ------------------------------------------------------------------------------ forms
+
+#: Widgets a static page can show as they stood: their model name without "Model".
+_BOXES = {"VBox": "column", "Box": "column", "GridBox": "column", "HBox": "row"}
+_TEXTS = {
+    "Text",
+    "IntText",
+    "FloatText",
+    "BoundedIntText",
+    "BoundedFloatText",
+    "Combobox",
+    "IntSlider",
+    "FloatSlider",
+}
+_CHOICES = {"Dropdown", "Select", "RadioButtons", "ToggleButtons"}
+#: Past this many widgets a form is summarised by its note alone (a page stays readable).
+_MAX_WIDGETS = 1500
+
+
+class _Static:
+    """One form drawn read-only from the widget state nbclient saved: boxes as boxes, fields
+    as disabled fields with their values, HTML parts as they were. A widget it cannot draw
+    (a custom anywidget, say) becomes a short note saying it works in JupyterLab only."""
+
+    def __init__(self, state: dict[str, Any], note: str) -> None:
+        self.state = state
+        self.note = note
+        self.drawn = 0
+        self.unknown = 0
+
+    def _model(self, ref: Any) -> dict[str, Any] | None:
+        key = str(ref).removeprefix("IPY_MODEL_")
+        model = self.state.get(key)
+        return model if isinstance(model, dict) else None
+
+    def _hidden(self, st: dict[str, Any]) -> bool:
+        layout = self._model(st.get("layout", ""))
+        lst = (layout or {}).get("state", {})
+        return bool(lst.get("display") == "none" or lst.get("visibility") == "hidden")
+
+    def draw(self, ref: Any) -> str:
+        model = self._model(ref)
+        if model is None:
+            return ""
+        st = model.get("state", {})
+        if self._hidden(st):
+            return ""
+        self.drawn += 1
+        if self.drawn > _MAX_WIDGETS:
+            return ""
+        kind = str(model.get("model_name", "")).removesuffix("Model")
+        e = html.escape
+        desc = str(st.get("description") or "")
+        label = f'<span class="wb-static-label">{e(desc)}</span>' if desc else ""
+        if kind in _BOXES:
+            inner = "".join(self.draw(c) for c in st.get("children", []))
+            return (
+                f'<div class="wb-static-box wb-static-{_BOXES[kind]}">{inner}</div>'
+                if inner
+                else ""
+            )
+        if kind in ("Tab", "Accordion", "Stack"):
+            titles = st.get("titles") or st.get("_titles") or []
+            parts = []
+            for i, child in enumerate(st.get("children", [])):
+                title = titles[i] if isinstance(titles, list) and i < len(titles) else ""
+                head = f'<div class="wb-static-title">{e(str(title))}</div>' if title else ""
+                parts.append(head + self.draw(child))
+            return f'<div class="wb-static-box wb-static-column">{"".join(parts)}</div>'
+        if kind in ("HTML", "HTMLMath"):
+            value = str(st.get("value") or "")
+            return f'<div class="wb-static-html">{label}{value}</div>' if value or label else ""
+        if kind == "Label":
+            return f'<div class="wb-static-html">{e(str(st.get("value") or ""))}</div>'
+        if kind in _TEXTS:
+            value = "" if st.get("value") is None else str(st.get("value"))
+            return (
+                f'<label class="wb-static-field">{label}<input type="text" disabled '
+                f'value="{e(value)}" placeholder="{e(str(st.get("placeholder") or ""))}"></label>'
+            )
+        if kind == "Textarea":
+            value = str(st.get("value") or "")
+            return (
+                f'<label class="wb-static-field">{label}<textarea disabled rows="'
+                f'{int(st.get("rows") or 2)}">{e(value)}</textarea></label>'
+            )
+        if kind in _CHOICES or kind == "SelectMultiple":
+            labels = st.get("_options_labels") or []
+            index = st.get("index")
+            picked = index if isinstance(index, list) else [] if index is None else [index]
+            chosen = ", ".join(str(labels[i]) for i in picked if 0 <= int(i) < len(labels))
+            return (
+                f'<label class="wb-static-field">{label}<span class="wb-static-value">'
+                f"{e(chosen) or '&ndash;'}</span></label>"
+            )
+        if kind in ("Checkbox", "ToggleButton", "Valid"):
+            mark = "&#9745;" if st.get("value") else "&#9744;"
+            return f'<span class="wb-static-check">{mark} {e(desc)}</span>'
+        if kind == "Button":
+            return f'<button class="wb-static-button" disabled>{e(desc)}</button>' if desc else ""
+        if kind == "DatePicker":
+            day = st.get("value") or {}
+            text = (
+                f"{day['year']:04d}-{day['month'] + 1:02d}-{day['date']:02d}"
+                if isinstance(day, dict) and {"year", "month", "date"} <= set(day)
+                else ""
+            )
+            return (
+                f'<label class="wb-static-field">{label}<input type="text" disabled '
+                f'value="{e(text)}"></label>'
+            )
+        if kind == "Output":
+            parts = []
+            for out in st.get("outputs", []):
+                data = out.get("data", {}) if isinstance(out, dict) else {}
+                if "text/html" in data:
+                    parts.append(str(data["text/html"]))
+                elif "text/plain" in data or (isinstance(out, dict) and "text" in out):
+                    plain = data.get("text/plain", out.get("text", ""))
+                    parts.append(f"<pre>{e(str(plain))}</pre>")
+            return f'<div class="wb-static-html">{"".join(parts)}</div>' if parts else ""
+        if kind.endswith("Style") or kind == "Layout":
+            return ""
+        self.unknown += 1
+        return _PART_NOTE
+
+
+#: Where a form has a part the static page cannot draw (a custom widget).
+_PART_NOTE = (
+    '<div class="wb-form-part-note">(An interactive part of the form: it works only in '
+    "JupyterLab.)</div>"
+)
+
+
+def _static_form(model_id: str, state: dict[str, Any], note: str) -> str:
+    """The form ``model_id`` as it stood when the notebook ran, read-only, under its note."""
+    drawer = _Static(state, note)
+    body = drawer.draw(model_id)
+    if not body or body == _PART_NOTE or drawer.drawn > _MAX_WIDGETS:
+        return note
+    return f'{note}<div class="wb-static-form" aria-disabled="true">{body}</div>'
 
 
 def _exporter() -> Any:
@@ -184,13 +326,16 @@ def _exporter() -> Any:
         (a widget, whose state is gone with its kernel) as a note saying where to use it."""
 
         def preprocess(self, nb: Any, resources: Any) -> Any:
-            # nbclient keeps the widgets' state in the metadata: kilobytes of JSON that only a
-            # widget manager loaded from a CDN could use.
-            nb.metadata.pop("widgets", None)
+            # nbclient keeps the widgets' state in the metadata; the page draws each form
+            # from it as static HTML, and leaves the JSON (for a widget manager loaded from a
+            # CDN) out of the page.
+            saved = nb.metadata.pop("widgets", None) or {}
+            self.widget_state = saved.get("application/vnd.jupyter.widget-state+json", {})
             return super().preprocess(nb, resources)  # type: ignore[no-untyped-call]
 
         def preprocess_cell(self, cell: Any, resources: Any, index: int) -> Any:
             note = _form_note(resources.get("course", {}).get("notebook", "the notebook"))
+            state = getattr(self, "widget_state", {}).get("state", {})
             if cell.get("cell_type") == "markdown":
                 cell.source = _site_links(cell.source)
                 cell.source = re.sub(
@@ -205,7 +350,8 @@ def _exporter() -> Any:
             for out in cell.get("outputs", []):
                 data = out.get("data", {})
                 if _WIDGET in data:
-                    out["data"] = {"text/html": note}
+                    model_id = str(data[_WIDGET].get("model_id", ""))
+                    out["data"] = {"text/html": _site_links(_static_form(model_id, state, note))}
                 elif "text/html" in data:
                     data["text/html"] = _site_links(data["text/html"])
             return cell, resources
