@@ -10,6 +10,7 @@ import json
 import re
 import socket
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -222,3 +223,41 @@ def test_user_text_is_escaped_in_the_bar(demo_copy: Path) -> None:
         assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in app.bar.value
     finally:
         app.close()
+
+
+# ------------------------------------------------------------------------------ the server
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_server_listens_on_localhost_only_and_sigterm_stops_it(
+    tmp_path: Path, demo_copy: Path
+) -> None:
+    import signal
+
+    import psutil
+    from conftest import free_port, workshop_app
+
+    port = free_port()
+    with workshop_app(tmp_path, demo_copy, port) as (url, proc):
+        assert url.startswith(f"http://127.0.0.1:{port}/?token=")
+        assert len(url.split("token=")[1]) >= 32  # a random token, hard to guess
+        voila = psutil.Process(proc.pid).children()[0]
+        listening = [c for c in voila.net_connections("tcp") if c.status == psutil.CONN_LISTEN]
+        assert listening and {c.laddr.ip for c in listening} == {"127.0.0.1"}
+        assert {c.laddr.port for c in listening} == {port}
+        processes = [voila, *voila.children(recursive=True)]  # Voilà and its kernels
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0, proc.lines  # type: ignore[attr-defined]
+        assert [p.pid for p in processes if _running(p)] == []
+    output = "\n".join(proc.lines)  # type: ignore[attr-defined]
+    assert "Workshop stopped. Nothing is lost" in output
+
+
+def _running(p: Any) -> bool:
+    import psutil
+
+    try:
+        return bool(p.is_running() and p.status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False

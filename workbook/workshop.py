@@ -21,6 +21,7 @@ form saves each edit as it is made, nothing is lost.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import secrets
@@ -94,9 +95,24 @@ class Server:
     log: Path
     client: str
 
-    def stop(self, timeout: float = STOP_TIMEOUT) -> int:
-        """Stop Voilà (SIGTERM: it shuts its kernels down) and return its exit status; killed
-        if it has not ended after ``timeout`` seconds."""
+    def stop(self, timeout: float = STOP_TIMEOUT) -> tuple[int, int]:
+        """Stop Voilà (SIGTERM: it shuts its kernels down), then any kernel it left.
+
+        Voilà is killed if it has not ended after ``timeout`` seconds. A kernel still
+        starting when Voilà stops is not shut down by it (Voilà 0.5 fails on it and exits
+        with 1); such a kernel is ended here, by its process id, like any other left.
+
+        Returns
+        -------
+        tuple of int
+            Voilà's exit status, and how many of its processes had to be ended here.
+        """
+        import psutil
+
+        try:
+            children = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            children = []
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -104,7 +120,15 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        return int(self.process.returncode)
+        _gone, alive = psutil.wait_procs(children, timeout=5)
+        for p in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.terminate()
+        _gone, still = psutil.wait_procs(alive, timeout=5)
+        for p in still:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+        return int(self.process.returncode), len(alive)
 
     def log_tail(self, lines: int = 15) -> str:
         try:
@@ -255,15 +279,19 @@ def serve(
                         hint=f"Voilà said:\n{server.log_tail()}",
                     )
         finally:
-            status = server.stop()
+            status, _left = server.stop()
         echo(
             f"Workshop stopped. Nothing is lost: every edit was saved to "
             f"{server.workspace / 'workspace.yaml'} as it was made."
         )
-        shutil.rmtree(server.log.parent, ignore_errors=True)
-        # Voilà ends with 0 after its kernels are shut down; SIGTERM's -15 only if it had to
-        # be stopped before it set its handler.
-        return 0 if status in (0, -signal.SIGTERM) else status
+        # Voilà ends with 0 once its kernels are shut down (-15 if stopped before it set its
+        # handler). Stopped while a kernel was still starting, it exits with 1 and leaves
+        # that kernel, which stop() ended: the server and every kernel are gone all the same.
+        if status in (0, -signal.SIGTERM) or (status == 1 and stopping.is_set()):
+            shutil.rmtree(server.log.parent, ignore_errors=True)
+            return 0
+        echo(f"Voilà ended with status {status}; its log is {server.log}")
+        return status
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
