@@ -261,3 +261,31 @@ def _running(p: Any) -> bool:
         return bool(p.is_running() and p.status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
+
+
+def test_the_wheel_ships_the_notebook_and_the_template(tmp_path: Path) -> None:
+    import zipfile
+
+    from hatchling.builders.wheel import WheelBuilder
+
+    (wheel,) = list(WheelBuilder(str(ROOT)).build(directory=str(tmp_path), versions=["standard"]))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    inside = "workbook/templates/"
+    assert f"{inside}workshop/workshop.ipynb" in names
+    for name in ("conf.json", "index.html.j2", "page.html"):
+        assert f"{inside}jupyter/voila/templates/workbook-workshop/{name}" in names
+
+
+def test_without_voila_the_command_says_what_to_install(
+    runner: CliRunner, demo_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "voila" else real(name, *a)
+    )
+    result = runner.invoke(main, ["workshop", str(demo_copy), "--no-browser"])
+    assert result.exit_code == 1
+    assert "needs Voilà, which is not installed" in result.output
+    assert "pip install" in result.output

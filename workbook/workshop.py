@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import importlib.util
 import os
 import secrets
 import shutil
@@ -212,6 +213,11 @@ def start(workspace: str | os.PathLike[str], port: int | None = None) -> Server:
     from workbook.store import open_workspace
 
     ws = open_workspace(workspace)  # refuses a missing or invalid workspace, with its problems
+    if importlib.util.find_spec("voila") is None:
+        raise WorkbookError(
+            "the workshop app needs Voilà, which is not installed",
+            hint="pip install 'voila>=0.5' (make install does it)",
+        )
     folder = Path(ws.path).resolve()
     if port is None:
         port = _free_port()
