@@ -92,7 +92,9 @@ _CSS = """
 .wb-workshop-nav { min-width: 210px; max-width: 210px; padding: 10px 8px;
   background: var(--wb-primary-tint); align-self: stretch; box-sizing: border-box; }
 /* As an app (Voila), the bar and the steps stay in view; the step scrolls on its own. */
-body[data-voila] .wb-workshop { height: 100vh; overflow: hidden; }
+body[data-voila] .wb-workshop { height: 100vh; overflow: hidden;
+  /* larger type for the room and its projector */
+  --jp-widgets-font-size: 15px; --jp-widgets-inline-height: 32px; font-size: 15px; }
 body[data-voila] .wb-workshop-row { flex: 1 1 auto; min-height: 0; }
 body[data-voila] .wb-workshop-main, body[data-voila] .wb-workshop-nav { overflow-y: auto; }
 .wb-workshop-main > .widget-box, .wb-workshop-nav > * { flex-shrink: 0; }
@@ -105,7 +107,7 @@ body[data-voila] .wb-workshop-main, body[data-voila] .wb-workshop-nav { overflow
 .wb-workshop-nav .wb-nav-phase { margin: 0 0 2px 0; padding: 0 10px 6px 10px; width: 194px;
   border-radius: 0 0 4px 4px; }
 .wb-workshop-nav .wb-nav-phase.wb-nav-active { background: var(--wb-primary); }
-.wb-workshop-nav .wb-nav-phase .widget-html-content { font-size: 12px; line-height: 1.3;
+.wb-workshop-nav .wb-nav-phase .widget-html-content { font-size: 13px; line-height: 1.35;
   color: var(--wb-muted); }
 .wb-workshop-nav .wb-nav-phase.wb-nav-active .widget-html-content { color: var(--wb-on-primary); }
 .wb-workshop-main { padding: 6px 20px 30px 20px; flex: 1 1 auto; min-width: 0; }
