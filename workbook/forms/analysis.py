@@ -68,10 +68,19 @@ def _unit(unit: str | None) -> str:
     return "%" if unit == "%" else (f" {html.escape(unit)}" if unit else "")
 
 
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+def _table(headers: list[str], rows: list[list[Any]], text: int = 1) -> str:
+    """A small escaped table: the first ``text`` columns text, the others numbers
+    (right-aligned)."""
+
+    def cell(tag: str, value: Any, first: bool) -> str:
+        align = "left" if first else "right"
+        style = f"padding:3px 10px;text-align:{align};border-bottom:1px solid #E1E4E8"
+        return f'<{tag} style="{style}">{html.escape(str(value))}</{tag}>'
+
+    head = "".join(cell("th", h, i < text) for i, h in enumerate(headers))
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+        "<tr>" + "".join(cell("td", c, i < text) for i, c in enumerate(row)) + "</tr>"
+        for row in rows
     )
     return (
         '<table class="wb-gap-table" style="border-collapse:collapse;font-size:13px">'
@@ -161,6 +170,7 @@ def _gap_view(ws: OpenWorkspace, eng: Any, problem: str) -> tuple[str, list[dict
                 ]
                 for r in rows[:12]
             ],
+            text=2,
         )
     )
     if target is not None and deep:
