@@ -239,6 +239,19 @@ def test_map_canvas_in_notebook_06(tmp_path: Path, browser_page: Any, artifacts:
         kernel_ready(page, poll=0.5)
         # the static picture the report shows is still there, below the editable map
         assert page.locator(".jp-OutputArea-output section.wb-map").count() >= 2
+        # Keys typed on the map are the map's: not the notebook's shortcuts (D D deletes a
+        # cell, A and B insert one, M makes it markdown).
+        cells = page.locator(".jp-Notebook .jp-Cell").count()
+        first = page.locator('.wb-mc .wb-mc__cell[data-lane="actions"][data-stage="awareness"]')
+        first.focus()
+        for key in ("d", "d", "a", "b", "m", "x"):
+            page.keyboard.press(key)
+        page.wait_for_timeout(300)
+        assert page.locator(".jp-Notebook .jp-Cell").count() == cells
+        first.focus()
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.outerHTML.slice(0, 300)")
+        assert 'data-focus-key="cell:actions:consideration"' in focused  # the next cell
         edit_the_map(page, workspace, artifacts, "lab-mapcanvas")
         errors = page.locator(".wb-form-mapcanvas .wb-callback-error").inner_text()
         assert errors == ""

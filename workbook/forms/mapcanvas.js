@@ -176,7 +176,12 @@ function render({ model, el }) {
       return;
     }
     if (inField) return;
-    if ((ev.key === "p" || ev.key === "P") && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+    const plain = !ev.ctrlKey && !ev.metaKey && !ev.altKey;
+    // A plain key typed on the map is the map's: in JupyterLab it must not reach the
+    // notebook's command-mode shortcuts (D D deletes the cell holding the map, M makes it
+    // markdown...). Tab still moves the focus; Ctrl and Cmd combinations (save) pass.
+    if (plain && ev.key !== "Tab") ev.stopPropagation();
+    if ((ev.key === "p" || ev.key === "P") && plain) {
       present(true);
     } else if ((ev.ctrlKey || ev.metaKey) && (ev.key === "z" || ev.key === "Z")) {
       send({ op: ev.shiftKey ? "redo" : "undo" });
