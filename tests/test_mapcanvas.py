@@ -247,9 +247,12 @@ def test_undo_and_redo_through_the_form(canvas: Any) -> None:
 
 def test_persona_switch_and_a_map_not_begun(canvas: Any) -> None:
     _, c, folder = canvas
+    send(c, op="emotion", stage="purchase", score=3, seq=1)
+    assert c.error["stage"] == "purchase"
     c.persona = GRAHAM
+    assert c.error == {}  # the reason belonged to Amara's map
     assert c.map_data["persona_id"] == GRAHAM
-    send(c, op="emotion", stage="awareness", score=-2, seq=1)
+    send(c, op="emotion", stage="awareness", score=-2, seq=2)
     assert cell(on_disk(folder), "awareness", GRAHAM)["emotion"] == -2
     assert cell(on_disk(folder), "awareness", AMARA)["emotion"] == 1
 

@@ -9,9 +9,10 @@ Each step has its own module with a ``form(ws)`` function::
 The modules are ``objectives`` (step 1, with the client and branding, the KPIs and the OKRs),
 ``personas`` (step 2, with the value proposition, the segments and the ICP checklist),
 ``touchpoints`` (3), ``stages`` (4), ``data`` (5, with the stage map and the lead-scoring
-rules; its notebook also shows ``analysis``, go wide and go deep), ``journeymap`` (6) and
-``refine`` (7); step 6's notebook also shows ``design`` (the desired journey, drafted from
-the as-is map), step 7's ``experiments``, ``processes`` (key processes), ``content``,
+rules; its notebook also shows ``analysis``, go wide and go deep), ``journeymap`` (6; its
+notebook shows ``mapcanvas``, the same map edited where it is drawn) and ``refine`` (7);
+step 6's notebook also shows ``design`` (the desired journey, drafted from the as-is map),
+step 7's ``experiments``, ``processes`` (key processes), ``content``,
 ``campaign`` (the campaign control sheet), ``launch`` (the launch checklist and the
 monitoring threshold), ``cycle`` (the DDMADV cycle log) and the recommendations' chain
 (``design.chain_html``). They share one binding (:mod:`workbook.forms._binding`): every

@@ -123,9 +123,10 @@ class MapCanvas(anywidget.AnyWidget):
             )
         self.persona = persona or (data.personas[0].id if data.personas else None)
         self.on_msg(form.guard(self._on_msg))
-        self.observe(form.guard(lambda _c: self.refresh()), "persona")
+        # another persona's map: a reason shown on the last one's cell goes with it
+        self.observe(form.guard(lambda _c: self._show({})), "persona")
         form.observe(form.guard(self._on_revision), "revision")
-        form.observe(form.guard(lambda c: self._set_status()), "status")
+        form.observe(form.guard(lambda _c: self._set_status()), "status")
         self.refresh()
 
     # -- drawing
