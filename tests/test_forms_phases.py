@@ -81,6 +81,36 @@ def test_analysis_form_shows_the_gap_and_keeps_findings_and_the_choice(
     )
 
 
+def test_a_target_replaces_the_other_personas_benchmark(ws: OpenWorkspace) -> None:
+    form = analysis.form(ws)
+    component = "open:email:graham-returning-athlete"
+    pick = form.one("wb-gap-target-component")
+    assert component in [v for _, v in pick.options]
+    pick.value = component
+    form.one("wb-gap-target-value").value = "150%"
+    form.one("wb-gap-target-set").click()
+    assert "a rate is at most 100%" in form.one("wb-gap-targets").value
+    assert on_disk(ws).analysis.targets == {}
+    form.one("wb-gap-target-value").value = "40%"
+    form.one("wb-gap-target-set").click()
+    clean(form)
+    assert on_disk(ws).analysis.targets == {component: 0.4}
+    # the ranking now compares Graham's email opens with the 40% typed
+    assert "Graham: opens of email" in form.one("wb-gap-targets").value
+    view = form.parts["view"].value
+    row = view[view.index(">Graham: opens of email</td>") :].split("</tr>")[0]
+    assert "40.0%" in row
+    pick.value = "time:consideration:graham-returning-athlete"
+    form.one("wb-gap-target-value").value = "12"
+    form.one("wb-gap-target-set").click()
+    assert on_disk(ws).analysis.targets["time:consideration:graham-returning-athlete"] == 12
+    pick.value = component
+    form.one("wb-gap-target-value").value = ""  # empty: the target goes
+    form.one("wb-gap-target-set").click()
+    assert component not in on_disk(ws).analysis.targets
+    clean(form)
+
+
 def test_analysis_form_without_data_lists_findings(tmp_path: Path) -> None:
     ws = new_workspace("Acme", directory=tmp_path)
     form = analysis.form(ws)

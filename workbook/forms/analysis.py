@@ -64,6 +64,36 @@ def _value(kind: str, value: Any) -> str:
     return f"{float(value):.1f} days"
 
 
+#: The components whose benchmark a typed target can replace.
+_TARGETED = ("conversion", "time", "open", "click", "reply", "source")
+
+
+def _parse_target(component: str, text: str) -> float:
+    """A typed target as the analytics compare it: a rate 0-1 ("32%", "32" or "0.32"),
+    days as typed. Raises ValueError saying what to type."""
+    kind = component.partition(":")[0]
+    raw = text.strip().rstrip("%").strip().replace(",", ".")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a number: type 32% for a rate, or a number of days"
+        ) from None
+    if value < 0 or value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text!r}: a target is a number from 0 up")
+    if kind == "time":
+        return value
+    if text.strip().endswith("%") or value > 1:
+        value /= 100
+    if value > 1:
+        raise ValueError(f"{text!r}: a rate is at most 100%")
+    return value
+
+
+def _target_text(component: str, value: float) -> str:
+    return f"{value:g} days" if component.startswith("time:") else f"{value:.1%}"
+
+
 def _unit(unit: str | None) -> str:
     return "%" if unit == "%" else (f" {html.escape(unit)}" if unit else "")
 
@@ -233,9 +263,62 @@ def form(ws: OpenWorkspace, *, show: bool = True) -> Form:
         shown[:] = rows
         view.value = text
         chosen.refresh_options()
+        show_targets()
 
     button = f.button("Show the gap", "wb-gap-show", icon="bar-chart", on_click=draw)
     button.layout.width = "auto"
+
+    # a benchmark the consultant sets replaces the other personas' for one component
+    target_pick = widgets.Dropdown(description="Component", style={"description_width": "170px"})
+    target_pick.add_class("wb-gap-target-component")
+    target_value = widgets.Text(
+        description="Target",
+        placeholder="32% for a rate, 12 for days; empty: none",
+        style={"description_width": "170px"},
+    )
+    target_value.add_class("wb-gap-target-value")
+    targets_note = widgets.HTML()
+    targets_note.add_class("wb-gap-targets")
+
+    def show_targets() -> None:
+        labels = {r["component"]: r["label"] for r in shown}
+        options = [(r["label"], r["component"]) for r in shown if r["kind"] in _TARGETED]
+        target_pick.options = options
+        current = f.ws.data.analysis.targets
+        targets_note.value = (
+            "<i>Targets set: "
+            + "; ".join(
+                f"{html.escape(labels.get(c, c))} {html.escape(_target_text(c, v))}"
+                for c, v in current.items()
+            )
+            + "</i>"
+            if current
+            else ""
+        )
+
+    def set_target() -> None:
+        component = target_pick.value
+        if component is None:
+            return
+        targets = dict(f.ws.data.analysis.targets)
+        text = target_value.value.strip()
+        if text:
+            try:
+                targets[component] = _parse_target(component, text)
+            except ValueError as exc:
+                targets_note.value = f'<span style="color:#B00020">{html.escape(str(exc))}</span>'
+                return
+        else:
+            targets.pop(component, None)
+        f.ws.data.analysis.targets = targets
+        if f.save():
+            target_value.value = ""
+            draw()
+
+    set_button = f.button(
+        "Set the target", "wb-gap-target-set", icon="crosshairs", on_click=set_target
+    )
+    set_button.layout.width = "auto"
     findings = SafeListEditor(
         f,
         path=("analysis", "findings"),
@@ -245,6 +328,12 @@ def form(ws: OpenWorkspace, *, show: bool = True) -> Form:
     )
     findings.new_name.placeholder = "a finding the data cannot see, in a few words"
     f.add(objective, button, view)
+    f.add(
+        heading("A target instead of the other personas"),
+        target_pick,
+        widgets.HBox([target_value, set_button]),
+        targets_note,
+    )
     f.add(heading("What the data cannot see: findings from interviews"), findings=findings)
     f.add(heading("The one we will act on"), chosen, why)
     f.parts["view"] = view
