@@ -39,7 +39,9 @@ CHECK_FIELDS = [
     FieldSpec("result", "Result", "choice", options=_RESULTS),
     FieldSpec("evidence", "Evidence", "textarea", placeholder="Screenshot of the reply, 4 min"),
 ]
-THRESHOLD = FieldSpec("threshold", "A KPI moved past (0-1)", "number", placeholder="0.10")
+THRESHOLD = FieldSpec(
+    "threshold", "KPI moved when it changes by", "number", placeholder="0.10 (a tenth of it)"
+)
 
 
 def untested_html(data: Any) -> str:
@@ -51,9 +53,11 @@ def untested_html(data: Any) -> str:
         return "<i>Every key process and channel has a test.</i>"
     parts = []
     if processes:
-        parts.append("key processes: " + ", ".join(html.escape(p) for p in processes))
+        noun = "key process" if len(processes) == 1 else "key processes"
+        parts.append(f"{noun}: " + ", ".join(html.escape(p) for p in processes))
     if channels:
-        parts.append("channels: " + ", ".join(html.escape(c) for c in channels))
+        noun = "channel" if len(channels) == 1 else "channels"
+        parts.append(f"{noun}: " + ", ".join(html.escape(c) for c in channels))
     return "<b>Not tested yet</b>: " + "; ".join(parts)
 
 
