@@ -183,6 +183,22 @@ def edit_the_map(page: Any, workspace: Path, artifacts: Path, name: str) -> None
     _wait_on_disk(workspace, "the undo", lambda j: not has_recommendation(j))
     canvas.locator("button.wb-mc__redo").click()
     _wait_on_disk(workspace, "the redo", has_recommendation)
+
+    # The best moment, moved to the checkout by its star.
+    panel.get_by_label("Amara, Purchase, Online checkout: mark as the best moment").click()
+    _wait_on_disk(
+        workspace,
+        "the best moment",
+        lambda j: (
+            [
+                (a["stage"], a.get("touchpoint"))
+                for a in j["annotations"]
+                if a["kind"] == "best-moment"
+            ]
+            == [("purchase", "checkout")]
+        ),
+    )
+    panel.get_by_label("Amara, Purchase, Online checkout: unmark as the best moment").wait_for()
     canvas.locator(".wb-mc__panel button.wb-mc__done").focus()
     page.keyboard.press("Escape")
     assert canvas.locator(".wb-mc__panel").count() == 0
@@ -200,7 +216,15 @@ def edit_the_map(page: Any, workspace: Path, artifacts: Path, name: str) -> None
                  === 'Amara, Awareness, emotion 0'"""
     )
 
+    # A stage cleared to "not scored" by the cross beside its point.
+    canvas.get_by_label("Amara, Advocacy: clear the emotion (not scored)").click()
+    _wait_on_disk(
+        workspace, "the cleared emotion", lambda j: j["stages"]["advocacy"].get("emotion") is None
+    )
+    canvas.get_by_label("Amara, Advocacy, emotion not scored").wait_for()
+
     # 6. Presentation: P, the arrows switch persona, E comes back.
+    awareness.focus()
     page.keyboard.press("p")
     page.wait_for_selector(".wb-mc--present")
     assert canvas.locator(".wb-mc__toolbar").is_hidden()
