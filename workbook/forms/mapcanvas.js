@@ -102,7 +102,8 @@ function render({ model, el }) {
   function send(msg) {
     seq += 1;
     const layout = model.get("map_data");
-    model.send({ ...msg, seq, persona: layout.persona_id });
+    // A gesture names the map it was made on (a key held while the persona changes).
+    model.send({ persona: layout.persona_id, ...msg, seq });
     return seq;
   }
 
@@ -381,11 +382,11 @@ function render({ model, el }) {
         const open = () => {
           // Another cell's text still being typed is saved first, never dropped.
           if (editing && editing.draft !== undefined && editing.draft !== editing.original) {
-            send({ op: "text", stage: editing.stage, lane: editing.lane, text: editing.draft });
+            send({ op: "text", stage: editing.stage, lane: editing.lane, text: editing.draft, persona: editing.persona });
           }
           const original = cell.texts.join("\n");
           if (lane.id === "touchpoints") editing = { lane: lane.id, stage: cell.stage, rec: false };
-          else editing = { lane: lane.id, stage: cell.stage, draft: original, original, selStart: 0, selEnd: 0 };
+          else editing = { lane: lane.id, stage: cell.stage, draft: original, original, selStart: 0, selEnd: 0, persona: layout.persona_id };
           if (editing.draft !== undefined) editing.selStart = editing.selEnd = editing.draft.length;
           draw();
           // The panel's first control takes the focus (the text box takes it in restoreFocus).
@@ -413,6 +414,7 @@ function render({ model, el }) {
   }
 
   function textEditor(where, lane, cell) {
+    const persona = editing.persona;
     const area = h("textarea", {
       class: "wb-mc__text", rows: Math.max(3, editing.draft.split("\n").length + 1),
       "aria-label": `${where}, one item per line. Enter saves, Shift+Enter new line, Esc cancels.`,
@@ -425,7 +427,7 @@ function render({ model, el }) {
       const text = area.value;
       editing = null;
       if (text !== cell.texts.join("\n")) {
-        send({ op: "text", stage: cell.stage, lane: lane.id, text });
+        send({ op: "text", stage: cell.stage, lane: lane.id, text, persona });
       }
       draw();
       // After Enter the cell has the focus again; after Tab or a click, where it went.
@@ -616,7 +618,7 @@ function render({ model, el }) {
       pt.classList.add("wb-mc__pt");
       const commit = (score) => {
         if (score === layout.emotions[i]) return;
-        const id = send({ op: "emotion", stage: p.stage, score });
+        const id = send({ op: "emotion", stage: p.stage, score, persona: layout.persona_id });
         return id;
       };
       // Dragging: the point and the curve follow the pointer, snapped to half points.
