@@ -13,7 +13,9 @@ on the demo client and on a workspace grown from it to 6 personas and 100 touchp
 With ``--browser`` it also starts ``workbook workshop`` on a copy of the demo and times, in
 headless Chromium, the first paint (from the address typed to step 1's form on screen: Voilà
 starts a kernel, which imports the package and builds the app) and each step's first opening
-(from the click to its form on screen).
+(from the click to its form on screen). The steps are clicked one after the other at once;
+after the first click the app builds the other steps in the background, so a step clicked
+while another is being built waits for it (in a workshop, minutes pass between steps).
 
 Run from the repository root::
 

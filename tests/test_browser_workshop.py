@@ -59,14 +59,22 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 @pytest.fixture(scope="module")
-def page(served: Served) -> Iterator[tuple[Any, list[str], list[str]]]:
-    """One page on the app for the module; yields (page, every request URL, page errors)."""
+def pw() -> Iterator[Any]:
+    """Playwright for the module (its sync API runs one at a time)."""
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def page(served: Served, pw: Any) -> Iterator[tuple[Any, list[str], list[str]]]:
+    """One page on the app for the module; yields (page, every request URL, page errors)."""
     requests: list[str] = []
     errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_FLAGS)
+    browser = pw.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_FLAGS)
+    try:
         context = browser.new_context(viewport={"width": 1366, "height": 900})
         pg = context.new_page()
         pg.on("request", lambda r: requests.append(r.url))
@@ -74,10 +82,9 @@ def page(served: Served) -> Iterator[tuple[Any, list[str], list[str]]]:
         pg.goto(served.url)
         pg.locator(".wb-workshop-nav").wait_for(timeout=LOAD_MS)
         pg.locator(".wb-workshop-step-objectives .wb-form-objectives").wait_for(timeout=LOAD_MS)
-        try:
-            yield pg, requests, errors
-        finally:
-            browser.close()
+        yield pg, requests, errors
+    finally:
+        browser.close()
 
 
 def _open_step(pg: Any, step: str) -> None:
@@ -202,10 +209,9 @@ def test_ctrl_c_stops_the_server_and_its_kernels(
 
 @pytest.mark.slow
 @pytest.mark.kernel
-def test_the_same_notebook_runs_in_jupyterlab(tmp_path: Path, artifacts: Path) -> None:
+def test_the_same_notebook_runs_in_jupyterlab(tmp_path: Path, artifacts: Path, pw: Any) -> None:
     """notebooks/workshop.ipynb in JupyterLab, on its default workspace (../data/demo)."""
     exe = require_chromium()
-    from playwright.sync_api import sync_playwright
 
     root = tmp_path / "root"
     (root / "notebooks").mkdir(parents=True)
@@ -214,8 +220,8 @@ def test_the_same_notebook_runs_in_jupyterlab(tmp_path: Path, artifacts: Path) -
         DEMO, root / "data" / "demo", ignore=shutil.ignore_patterns("reports", "*.lock")
     )
     log = PageLog()
-    with jupyter_lab(tmp_path, root) as (base, token), sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS)
+    with jupyter_lab(tmp_path, root) as (base, token):
+        browser = pw.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         block_network(context, log, (base, "data:", "blob:", "about:"))
         pg = context.new_page()

@@ -164,6 +164,40 @@ def test_app_builds_each_step_when_opened(demo_copy: Path) -> None:
         app.close()
 
 
+def test_after_the_first_pick_the_other_steps_build_in_the_background(demo_copy: Path) -> None:
+    import asyncio
+
+    async def run() -> workshop.Workshop:
+        app = workshop.app(demo_copy)
+        assert isinstance(app, workshop.Workshop)
+        await asyncio.sleep(0.5)
+        assert list(app.forms) == ["objectives"]  # nothing more before a person picks a step
+        app.nav_buttons["stages"].click()
+        deadline = asyncio.get_running_loop().time() + 60
+        while len(app.forms) < len(method.STEPS):
+            assert asyncio.get_running_loop().time() < deadline, list(app.forms)
+            await asyncio.sleep(0.05)
+        return app
+
+    app = asyncio.run(run())
+    try:
+        assert list(app.forms) == [
+            "objectives",
+            "stages",
+            "personas",
+            "touchpoints",
+            "data",
+            "visualise",
+            "refine",
+        ]
+        # built in the background, not shown: the step picked stays on screen
+        assert app.current == "stages"
+        assert app.main.children == (app._pages["stages"],)
+        assert app.callback_errors == []
+    finally:
+        app.close()
+
+
 def test_navigation_shows_each_steps_phases(demo_copy: Path) -> None:
     app = workshop.app(demo_copy)
     try:

@@ -15,13 +15,19 @@ presents it full screen).
 
 A step's forms are built the first time the step is opened, not up front: the first paint
 then costs one step's forms, not seven (:attr:`Workshop.build_seconds` keeps how long each
-step took). All forms share one open workspace, so an edit in one step shows in the others
-and in the navigation's to-do counts at once; every form saves each edit as it is made
+step took). Once a person picks a step (the page is there and answering), the steps not
+opened yet are built in the background, one per turn of the kernel's event loop, so they
+open at once later (not before: Voilà's preheated kernel does not show widgets made after
+its notebook ran and before a page connected).
+
+All forms share one open workspace, so an edit in one step shows in the others and in the
+navigation's to-do counts at once; every form saves each edit as it is made
 (:mod:`workbook.forms._binding`), so closing the app loses nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import importlib
 import os
@@ -147,6 +153,8 @@ class Workshop(widgets.VBox):  # type: ignore[misc]
         self._pages: dict[str, widgets.VBox] = {}
         self._headers: dict[str, widgets.HTML] = {}
         self._shown_revision = -1
+        self._closed = False
+        self._prebuilding = False
 
         theme = Theme.from_workspace(ws)
         style = widgets.HTML(
@@ -167,7 +175,7 @@ class Workshop(widgets.VBox):  # type: ignore[misc]
             )
             button.add_class("wb-nav-step")
             button.add_class(f"wb-nav-{s.id}")
-            button.on_click(lambda _b, step_id=s.id: self.show(step_id))
+            button.on_click(lambda _b, step_id=s.id: self._clicked(step_id))
             phase = widgets.HTML()
             phase.add_class("wb-nav-phase")
             self.nav_buttons[s.id] = button
@@ -198,20 +206,60 @@ class Workshop(widgets.VBox):  # type: ignore[misc]
                     w.remove_class("wb-nav-active")
         page = self._pages.get(info.id)
         if page is None:
-            header = widgets.HTML(step_header(self.ws, info.id))
-            self._headers[info.id] = header
-            loading = widgets.HTML(
-                f'<div class="wb-workshop-loading">Opening step {info.number}, '
-                f"{html.escape(info.title)}\u2026</div>"
-            )
-            page = widgets.VBox([header, loading])
-            page.add_class(f"wb-workshop-step-{info.id}")
-            self._pages[info.id] = page
-            self.main.children = (page,)  # the header shows while the forms are built
-            page.children = (header, *self._build(info.id))
+            page = self._page(info, shown=True)
         else:
             self._headers[info.id].value = step_header(self.ws, info.id)
             self.main.children = (page,)
+
+    def _clicked(self, step_id: str) -> None:
+        """A step picked in the navigation: show it; the first pick (the page is there and
+        answering) starts building the other steps in the background."""
+        self.show(step_id)
+        if not self._prebuilding:
+            self._prebuilding = True
+            self.prebuild()
+
+    def _page(self, info: method.Step, *, shown: bool) -> widgets.VBox:
+        """Build a step's page; when ``shown``, its header shows while its forms are built."""
+        header = widgets.HTML(step_header(self.ws, info.id))
+        self._headers[info.id] = header
+        loading = widgets.HTML(
+            f'<div class="wb-workshop-loading">Opening step {info.number}, '
+            f"{html.escape(info.title)}\u2026</div>"
+        )
+        page = widgets.VBox([header, loading])
+        page.add_class(f"wb-workshop-step-{info.id}")
+        self._pages[info.id] = page
+        if shown:
+            self.main.children = (page,)
+        page.children = (header, *self._build(info.id))
+        return page
+
+    def prebuild(self, delay: float = 0.2) -> None:
+        """Build the steps not opened yet in the background, one per turn of the kernel's
+        event loop (between two, the kernel answers the page), so each opens at once later.
+
+        Does nothing outside a running event loop (plain Python: steps build when opened).
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+
+        def build_next() -> None:
+            if self._closed:
+                return
+            todo = [s for s in method.STEPS if s.id not in self._pages]
+            if not todo:
+                return
+            try:
+                self._page(todo[0], shown=False)
+            except Exception as exc:  # never into the Jupyter log, where nobody sees it
+                self.errors.append(f"Unexpected error ({type(exc).__name__}): {exc}")
+                return
+            loop.call_later(delay, build_next)
+
+        loop.call_later(delay, build_next)
 
     def _build(self, step_id: str) -> list[widgets.Widget]:
         start = time.perf_counter()
@@ -272,6 +320,7 @@ class Workshop(widgets.VBox):  # type: ignore[misc]
 
     def close(self) -> None:
         """Close every form (they stop following the file), then the app."""
+        self._closed = True
         for built in self.forms.values():
             for form in built:
                 form.close()
@@ -288,7 +337,9 @@ def app(workspace: str | os.PathLike[str], step: str = "objectives") -> widgets.
     """The workshop app on the workspace folder ``workspace``.
 
     A workspace that cannot be opened gives a widget that says why and what to do (the app
-    is shown to a client: no traceback), not an exception.
+    is shown to a client: no traceback), not an exception. In a kernel, the other steps are
+    then built in the background once the person opens a second one
+    (:meth:`Workshop.prebuild`).
     """
     from workbook.store import open_workspace
 
