@@ -122,13 +122,18 @@ function render({ model, el }) {
   redoBtn.addEventListener("click", () => send({ op: "redo" }));
   presentBtn.addEventListener("click", () => present(true));
 
+  let pickerSig = "";
   function drawToolbar() {
     const personas = model.get("personas") || [];
     const current = model.get("persona");
-    personaPick.replaceChildren(
-      ...personas.map((p) => h("option", { value: p.id, selected: p.id === current, text: p.name })),
-    );
-    personaPick.value = current || "";
+    const sig = JSON.stringify([personas, current]);
+    if (sig !== pickerSig) { // rebuilt only when it changed: an open list stays open
+      pickerSig = sig;
+      personaPick.replaceChildren(
+        ...personas.map((p) => h("option", { value: p.id, selected: p.id === current, text: p.name })),
+      );
+      personaPick.value = current || "";
+    }
     undoBtn.disabled = !model.get("can_undo");
     redoBtn.disabled = !model.get("can_redo");
     status.textContent = model.get("status") || "";
@@ -151,9 +156,10 @@ function render({ model, el }) {
     draw();
     if (!on) presentBtn.focus({ preventScroll: true });
   }
-  document.addEventListener("fullscreenchange", () => {
+  const onFullscreen = () => {
     if (!document.fullscreenElement && root.classList.contains("wb-mc--present")) present(false);
-  });
+  };
+  document.addEventListener("fullscreenchange", onFullscreen);
 
   function switchPersona(by) {
     const personas = model.get("personas") || [];
@@ -166,18 +172,18 @@ function render({ model, el }) {
 
   root.addEventListener("keydown", (ev) => {
     const inField = ev.target.closest("textarea, input, select");
+    const plain = !ev.ctrlKey && !ev.metaKey && !ev.altKey;
     if (root.classList.contains("wb-mc--present")) {
+      if (plain) ev.stopPropagation(); // nothing typed while presenting reaches the notebook
       if (ev.key === "ArrowRight" || ev.key === "ArrowLeft") {
         switchPersona(ev.key === "ArrowRight" ? 1 : -1);
       } else if (ev.key === "Escape" || ev.key === "e" || ev.key === "E") {
         present(false);
       } else return;
       ev.preventDefault();
-      ev.stopPropagation();
       return;
     }
     if (inField) return;
-    const plain = !ev.ctrlKey && !ev.metaKey && !ev.altKey;
     // A plain key typed on the map is the map's: in JupyterLab it must not reach the
     // notebook's command-mode shortcuts (D D deletes the cell holding the map, M makes it
     // markdown...). Tab still moves the focus; Ctrl and Cmd combinations (save) pass.
@@ -701,22 +707,20 @@ function render({ model, el }) {
     }
   };
   let awaitingSave = null; // the last gesture redrawn, until the status line says it is saved
-  model.on("change:status", () => {
+  const onSaved = () => {
     const status = model.get("status") || "";
     if (awaitingSave && status.startsWith("Saved")) {
       const { t0 } = awaitingSave;
       awaitingSave = null;
       timings.push({ kind: "saved", ms: performance.now() - t0 });
     }
-  });
-  model.on("change:map_data", onLayout);
-  model.on("change:error", scheduleDraw);
-  model.on("change:personas", drawToolbar);
-  model.on("change:theme_css", scheduleDraw);
-  model.on("change:logo", scheduleDraw);
-  model.on("change:status", drawToolbar);
-  model.on("change:can_undo", drawToolbar);
-  model.on("change:can_redo", drawToolbar);
+  };
+  const listeners = [
+    ["change:map_data", onLayout], ["change:error", scheduleDraw], ["change:theme_css", scheduleDraw],
+    ["change:logo", scheduleDraw], ["change:personas", drawToolbar], ["change:status", drawToolbar],
+    ["change:status", onSaved], ["change:can_undo", drawToolbar], ["change:can_redo", drawToolbar],
+  ];
+  for (const [name, fn] of listeners) model.on(name, fn);
   // A full local redraw of the same map, for the benchmark's baseline.
   root.wbRedraw = () => {
     const t0 = performance.now();
@@ -726,8 +730,9 @@ function render({ model, el }) {
   };
   draw();
   return () => {
-    model.off("change:map_data", onLayout);
-    model.off("change:error", scheduleDraw);
+    document.removeEventListener("fullscreenchange", onFullscreen);
+    clearTimeout(keyTimer);
+    for (const [name, fn] of listeners) model.off(name, fn);
   };
 }
 
