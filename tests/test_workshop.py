@@ -323,3 +323,41 @@ def test_without_voila_the_command_says_what_to_install(
     assert result.exit_code == 1
     assert "needs Voilà, which is not installed" in result.output
     assert "pip install" in result.output
+
+
+def test_the_address_is_printed_and_opened_and_ctrl_c_ends_it(
+    runner: CliRunner, demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command's own part, with Voilà stood in for by a process that waits to be ended."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    opened: list[str] = []
+    started: list[subprocess.Popen[bytes]] = []
+    url = "http://127.0.0.1:8123/?token=abc"
+
+    def fake_start(workspace: str, port: int | None = None) -> server.Server:
+        proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        started.append(proc)
+        # Ctrl+C half a second after the server is up
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        return server.Server(proc, url, Path(workspace).resolve(), tmp_path / "log", "Tideway")
+
+    monkeypatch.setattr(server, "start", fake_start)
+    monkeypatch.setattr(server.webbrowser, "open", opened.append)
+    result = runner.invoke(main, ["workshop", str(demo_copy), "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert opened == [url]
+    lines = result.output.splitlines()
+    assert lines[1].strip() == url
+    assert "Workshop stopped. Nothing is lost" in result.output
+    assert started[0].poll() is not None  # the server was stopped
+    # --no-browser: printed, not opened
+    opened.clear()
+    result = runner.invoke(main, ["workshop", str(demo_copy), "--no-browser"])
+    assert result.exit_code == 0, result.output
+    assert opened == []
+    assert url in result.output
