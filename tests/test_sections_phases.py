@@ -171,6 +171,7 @@ def test_campaign_section(ws: OpenWorkspace) -> None:
     assert "1 social post in the calendar" in html
     # next due: the earliest dated item not yet published
     assert "Next due: <strong>Noise video</strong>, 2 Dec 2026" in html
+    assert "<td>9\u00a0Dec\u00a02026</td>" in html  # a date keeps to one line
     assert "No content is planned yet for Purchase, Retention, Advocacy" in html
     assert "40.0%" in html and "data:image/svg+xml" in html  # the mix table and chart
     assert tables == [

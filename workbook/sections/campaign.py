@@ -84,7 +84,8 @@ def campaign_section(ws: Any, ctx: ReportContext) -> str:
         ctx.table(_sheet("campaign", short[name]), frame)
 
     def dated(value: Any) -> str:
-        return ctx.date(value, "medium") if value else "not dated"
+        # a date stays on one line in a narrow column (no-break spaces)
+        return ctx.date(value, "medium").replace(" ", "\u00a0") if value else "not dated"
 
     parts = dict.fromkeys(("seo", "content", "social", "mix", "mix_chart"), Markup(""))
     seo = _records(tables["SEO targets"])
