@@ -165,8 +165,14 @@ def test_campaign_section(ws: OpenWorkspace) -> None:
     d.campaign.social = [SocialPost(id="p", post="Reel", date=dt.date(2026, 12, 3))]
     d.campaign.channel_mix = [ChannelMix(id="m", persona="amara", channel="whatsapp", share=0.4)]
     ws.save()
-    html, tables = _render(ws, "campaign")
+    ctx = report_context(ws.path, sections=["campaign"], report_date="2026-12-06")
+    html = str(render_section("campaign", ctx))
+    tables = [name for name, _ in ctx.tables]
     assert EVIL not in html and "&lt;script&gt;" in html
+    # on the page a persona goes by its first name; the spreadsheet keeps the full one
+    assert "<td>Amara</td>" in html and "Amara, the Londoner" not in html
+    plan = dict(ctx.tables)["Campaign control sheet (plan)"]
+    assert "Amara, the Londoner" in set(plan["Personas"])
     assert "2 pieces of content planned (1 sent automatically), 0 search terms" in html
     assert "1 social post in the calendar" in html
     # next due: the earliest dated item not yet published

@@ -88,7 +88,17 @@ def campaign_section(ws: Any, ctx: ReportContext) -> str:
         return ctx.date(value, "medium").replace(" ", "\u00a0") if value else "not dated"
 
     parts = dict.fromkeys(("seo", "content", "social", "mix", "mix_chart"), Markup(""))
-    seo = _records(tables["SEO targets"])
+    # on the page a persona goes by its first name ("Amara"), so narrow columns stay short;
+    # the spreadsheet keeps the full names
+    short_name = {p.name: p.name.split(",")[0].strip() or p.name for p in data.personas}
+
+    def short(records: list[dict[str, Any]], column: str) -> list[dict[str, Any]]:
+        for r in records:
+            names = str(r.get(column) or "").split("; ")
+            r[column] = "; ".join(short_name.get(n, n) for n in names if n)
+        return records
+
+    seo = short(_records(tables["SEO targets"]), "Persona")
     if seo:
         parts["seo"] = Markup(
             table(
@@ -102,7 +112,7 @@ def campaign_section(ws: Any, ctx: ReportContext) -> str:
                 ],
             )
         )
-    content = _records(tables["Planned content"])
+    content = short(_records(tables["Planned content"]), "Personas")
     for c in content:
         c["Date"] = dated(c["Date"])
     if content:
@@ -122,7 +132,7 @@ def campaign_section(ws: Any, ctx: ReportContext) -> str:
                 ],
             )
         )
-    social = _records(tables["Social calendar"])
+    social = short(_records(tables["Social calendar"]), "Persona")
     for p in social:
         p["Date"] = dated(p["Date"])
     if social:
@@ -140,7 +150,7 @@ def campaign_section(ws: Any, ctx: ReportContext) -> str:
                 ],
             )
         )
-    mix = _records(tables["Channel mix"])
+    mix = short(_records(tables["Channel mix"]), "Persona")
     if mix:
         for m in mix:
             m["share"] = None if m["Share (%)"] is None else m["Share (%)"] / 100
