@@ -263,6 +263,24 @@ def test_map_canvas_in_notebook_06(tmp_path: Path, browser_page: Any, artifacts:
         kernel_ready(page, poll=0.5)
         # the static picture the report shows is still there, below the editable map
         assert page.locator(".jp-OutputArea-output section.wb-map").count() >= 2
+        # What is edited is what the report shows: every cell's text and every emotion
+        # point's place in the editable map equal the static map's (render_map_html); text
+        # compared without white space (the template's line breaks between elements).
+        shown = """sel => {
+            const map = document.querySelectorAll(sel)[0];
+            const cells = {};
+            for (const c of map.querySelectorAll('.wb-map__cell[data-lane][data-stage]')) {
+                cells[c.dataset.lane + ':' + c.dataset.stage] = c.textContent.replace(/\\s+/g, '');
+            }
+            const points = [...map.querySelectorAll('.wb-pt')].map(
+                p => [p.dataset.stage, p.style.left, p.style.top, p.style.background,
+                      p.textContent.replace(/\\s+/g, '')]);
+            return [cells, points];
+        }"""
+        editable = page.evaluate(shown, ".wb-mc section.wb-map")
+        static = page.evaluate(shown, "section.wb-map:not(.wb-mc *)")
+        assert len(static[0]) == 25 and len(static[1]) == 5
+        assert editable == static
         # Keys typed on the map are the map's: not the notebook's shortcuts (D D deletes a
         # cell, A and B insert one, M makes it markdown).
         cells = page.locator(".jp-Notebook .jp-Cell").count()
