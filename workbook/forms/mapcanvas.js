@@ -423,6 +423,7 @@ function render({ model, el }) {
     const persona = editing.persona;
     const area = h("textarea", {
       class: "wb-mc__text", rows: Math.max(3, editing.draft.split("\n").length + 1),
+      placeholder: `${lane.title}: one item per line`,
       "aria-label": `${where}, one item per line. Enter saves, Shift+Enter new line, Esc cancels.`,
     });
     area.value = editing.draft;
@@ -471,7 +472,8 @@ function render({ model, el }) {
   }
 
   function button(text, label, onclick, extra) {
-    return h("button", { type: "button", class: "wb-mc__btn", "aria-label": label, text, onclick, ...(extra || {}) });
+    // The label is also the tooltip: the symbols (arrows, star, cross) say it to the eye.
+    return h("button", { type: "button", class: "wb-mc__btn", "aria-label": label, title: label, text, onclick, ...(extra || {}) });
   }
 
   function touchpointPanel(layout, cell, where) {
