@@ -92,13 +92,13 @@ def campaign_section(ws: Any, ctx: ReportContext) -> str:
     # the spreadsheet keeps the full names
     short_name = {p.name: p.name.split(",")[0].strip() or p.name for p in data.personas}
 
-    def short(records: list[dict[str, Any]], column: str) -> list[dict[str, Any]]:
+    def first_names(records: list[dict[str, Any]], column: str) -> list[dict[str, Any]]:
         for r in records:
             names = str(r.get(column) or "").split("; ")
             r[column] = "; ".join(short_name.get(n, n) for n in names if n)
         return records
 
-    seo = short(_records(tables["SEO targets"]), "Persona")
+    seo = first_names(_records(tables["SEO targets"]), "Persona")
     if seo:
         parts["seo"] = Markup(
             table(
@@ -112,7 +112,7 @@ def campaign_section(ws: Any, ctx: ReportContext) -> str:
                 ],
             )
         )
-    content = short(_records(tables["Planned content"]), "Personas")
+    content = first_names(_records(tables["Planned content"]), "Personas")
     for c in content:
         c["Date"] = dated(c["Date"])
     if content:
@@ -132,7 +132,7 @@ def campaign_section(ws: Any, ctx: ReportContext) -> str:
                 ],
             )
         )
-    social = short(_records(tables["Social calendar"]), "Persona")
+    social = first_names(_records(tables["Social calendar"]), "Persona")
     for p in social:
         p["Date"] = dated(p["Date"])
     if social:
@@ -150,7 +150,7 @@ def campaign_section(ws: Any, ctx: ReportContext) -> str:
                 ],
             )
         )
-    mix = short(_records(tables["Channel mix"]), "Persona")
+    mix = first_names(_records(tables["Channel mix"]), "Persona")
     if mix:
         for m in mix:
             m["share"] = None if m["Share (%)"] is None else m["Share (%)"] / 100
