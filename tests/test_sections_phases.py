@@ -284,7 +284,11 @@ def test_moved_points_each_kpi_back_to_a_phase(ws: OpenWorkspace) -> None:
         in html
     )
     assert "Opens</td><td>30.0%</td><td>36.0%</td><td>+20%</td><td>Measure" in html
-    assert tables == ["What moved since last time"]
+    # the one that stayed within the threshold is shown as held, with its own change
+    held = html.split("Held within 5%")[1]
+    assert "1 number measured both times stayed within 5% of its value" in held
+    assert "Convert</td><td>10.0%</td><td>9.6%</td><td>-4.0%</td>" in held
+    assert tables == ["What moved since last time", "What moved since last time (held)"]
     # a move the wrong way goes back to Analyse
     history.append({"at": "2026-12-05T09:00:00+00:00", "data": {}, "values": values(8.0, 27, 36)})
     (data / HISTORY_FILE).write_text(json.dumps(history), encoding="utf-8")

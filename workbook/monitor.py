@@ -85,6 +85,8 @@ class MonitorResult:
         True when this run took a new measurement (the data changed since the last).
     moves
         The KPIs that moved past the threshold, largest change first.
+    steady
+        The KPIs measured both times that did not move past it, in the workspace's order.
     measured_at, compared_with
         When the measurement now and the one before were taken (ISO text; "" for none).
     """
@@ -92,6 +94,7 @@ class MonitorResult:
     first: bool = False
     recorded: bool = False
     moves: list[Move] = field(default_factory=list)
+    steady: list[Move] = field(default_factory=list)
     measured_at: str = ""
     compared_with: str = ""
     threshold: float = DEFAULT_THRESHOLD
@@ -222,9 +225,12 @@ def monitor(
         if before is None:
             continue
         b, a = float(before["value"]), float(now["value"])
+        name, metric, unit = now["name"], now["metric"], now["unit"]
+        move = Move(key.split(":", 1)[1], now["kind"], name, metric, unit, b, a)
         if (b == 0 and a != 0) or (b != 0 and abs(a - b) >= threshold * abs(b)):
-            name, metric, unit = now["name"], now["metric"], now["unit"]
-            moves.append(Move(key.split(":", 1)[1], now["kind"], name, metric, unit, b, a))
+            moves.append(move)
+        else:
+            result.steady.append(move)
     result.moves = sorted(moves, key=lambda m: -abs(m.change))
     return result
 

@@ -186,6 +186,43 @@ def moved_section(ws: Any, ctx: ReportContext) -> str:
             _Col("reason", "Why"),
         ],
     )
+    steady = [
+        {
+            "name": m.name,
+            "unit": m.unit,
+            "before": m.before,
+            "after": m.after,
+            "change": m.change,
+            "before_t": _value(ctx, m.before, m.unit),
+            "after_t": _value(ctx, m.after, m.unit),
+            "change_t": f"{m.change:+.1%}",
+        }
+        for m in _one_per_number(result.steady)
+    ]
+    if steady:
+        ctx.table(
+            _sheet("moved", "held"),
+            data_frame(
+                steady,
+                [
+                    _Col("name", "KPI"),
+                    _Col("unit", "Unit"),
+                    _Col("before", "Before", "float"),
+                    _Col("after", "Now", "float"),
+                    _Col("change", "Change", "pct"),
+                ],
+            ),
+        )
+    steady_table = table(
+        ctx,
+        steady,
+        [
+            _Col("name", "KPI"),
+            _Col("before_t", "Before"),
+            _Col("after_t", "Now"),
+            _Col("change_t", "Change"),
+        ],
+    )
     phases = []
     for title in PHASES.values():
         n = sum(1 for r in lines if r["phase"] == title)
@@ -196,10 +233,25 @@ def moved_section(ws: Any, ctx: ReportContext) -> str:
         since=ctx.date(_date(result.compared_with), "medium"),
         threshold=threshold,
         table=Markup(moved_table) if rows else "",
+        steady=Markup(steady_table) if steady else "",
+        n_steady=len(steady),
         n=len(lines),
         worse=sum(1 for r in lines if r["direction"] == "worse"),
         phases=phases,
     )
+
+
+def _one_per_number(moves: list[Any]) -> list[Any]:
+    """An objective, its KPI and a key result measuring the same number: the first only."""
+    seen: set[tuple[str, float, float]] = set()
+    out = []
+    for m in moves:
+        key = (m.metric, round(m.before, 9), round(m.after, 9))
+        if m.metric and key in seen:
+            continue
+        seen.add(key)
+        out.append(m)
+    return out
 
 
 def _date(text: str) -> Any:
