@@ -213,6 +213,7 @@ def test_public_names() -> None:
         "channels",
         "experiment_decisions",
         "drill",
+        "gap_objective",
         "experiment_variants",
         "funnel",
         "gaps",
