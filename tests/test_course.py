@@ -181,7 +181,8 @@ def test_stages_in_customer_terms_with_observable_criteria() -> None:
     fb = course.check_stages(ws)
     assert not fb.ok
     assert any(h.startswith("'Marketing qualified lead' uses the seller's word") for h in fb.hints)
-    assert any("'Buys': write its entry and exit criteria" in h for h in fb.hints)
+    buys = "'Buys': write its entry and exit criteria in 'Enters when' and 'Leaves when'"
+    assert any(buys in h for h in fb.hints)
     assert fb.right == ["'Hears of us' has observable entry and exit criteria."]
     ws.stages[1] = Stage(
         id="compare", name="Compares", entry_criteria="is interested", exit_criteria="feels ready"
@@ -190,8 +191,9 @@ def test_stages_in_customer_terms_with_observable_criteria() -> None:
     fb = course.check_stages(ws)
     assert not fb.ok
     assert (
-        "'Compares': the entry criterion 'is interested' cannot be seen in any system. Name "
-        "something recorded: an action (orders, books, replies), a stage change, or a number."
+        "'Compares': the entry criterion 'is interested' cannot be seen in any system. Name in "
+        "'Enters when' something recorded: an action (orders, books, replies), a stage change, "
+        "or a number."
     ) in fb.hints
     assert sum("cannot be seen in any system" in h for h in fb.hints) == 4
     ws.stages[1].entry_criteria = "Asked for a price"  # an action word
@@ -250,7 +252,7 @@ def test_journey_and_refine() -> None:
     )
     assert course.check_journey(ws).ok
     fb = course.check_refine(ws)
-    assert not fb.ok and "'Pat': mark the most positive moment." in fb.hints
+    assert not fb.ok and "'Pat': mark its best moment (Mark: Best moment)." in fb.hints
     j = ws.journeys[0]
     j.annotations = [
         Annotation(kind="best-moment", stage="purchase"),
@@ -261,8 +263,9 @@ def test_journey_and_refine() -> None:
     fb = course.check_refine(ws)
     assert not fb.ok  # a recommendation alone is not enough
     assert (
-        "Recommendation 'Call back': place it next to the touchpoint it fixes; give it an "
-        "owner who will make it happen; name the KPI that will show whether it worked."
+        "Recommendation 'Call back': place it next to the touchpoint it fixes ('Next to "
+        "touchpoint'); give it an owner who will make it happen ('Owner'); pick in 'KPI it "
+        "should move' the KPI (or objective) that will show whether it worked."
     ) in fb.hints
     assert "Key process 'Quotes' needs an owner." in fb.hints
     ws.touchpoints.append(Touchpoint(id="desk", name="Desk", channel="phone"))
@@ -273,7 +276,7 @@ def test_journey_and_refine() -> None:
     assert not fb.ok
     assert (
         "Recommendation 'Call back': its KPI cannot be computed: 'calls answered' is not a "
-        "metric the workbook computes (fix it in step 1's KPIs)."
+        "metric the workbook computes (fill its 'Computed from data as' in step 1's form)."
     ) in fb.hints
     ws.measurement.kpis[0].metric = "conversion:consideration:purchase"
     fb = course.check_refine(ws)
@@ -346,3 +349,40 @@ def test_progress_runs_every_check(demo_copy: Path) -> None:
     assert prog.results["personas"].ok
     assert prog.results["data"].ok == bool(ws.data.data_sources)
     assert f"{prog.done} of {len(course.CHECKS)} checks done" in prog._repr_html_()
+
+
+def test_progress_names_the_notebook_of_each_check() -> None:
+    """Each row of the progress table links the notebook where that exercise is done."""
+    prog = course.progress(bare())
+    page = prog._repr_html_()
+    rows = page.split("<tr>")[1:]
+    assert len(rows) == len(course.CHECKS)
+    expected = {
+        "objectives": "01-objectives",
+        "personas": "02-personas",
+        "icp": "02-personas",
+        "touchpoints": "03-touchpoints",
+        "stages": "04-stages",
+        "data": "05-data",
+        "visualise": "06-journey-map",
+        "refine": "07-refine",
+    }
+    for step, row in zip(prog.results, rows, strict=True):
+        assert f'href="{expected[step]}.ipynb"' in row, (step, row)
+        assert "text-align:left" in row
+
+
+def test_a_missing_metric_hint_names_the_stage_ids_to_use() -> None:
+    """The form shows stage names; the metric needs ids, so the hint lists them."""
+    ws = bare()
+    ws.objectives.append(Objective(id="o", title="Sell more", kpi="Deposits", owner="Sales"))
+    (hint,) = [h for h in course.check_objectives(ws).hints if "cannot be computed" in h]
+    assert hint.endswith(
+        ", with this workspace's stage ids (awareness, consideration, purchase, retention, "
+        "advocacy)."
+    )
+    ws.objectives[0].metric = "conversion:enquiry:purchase"  # a wrong id: listed once
+    (hint,) = [h for h in course.check_objectives(ws).hints if "cannot be computed" in h]
+    assert hint.count("awareness") == 1 and hint.endswith(
+        "median-days:<stage> or channel-rate:<channel>:<open|click|reply>."
+    )

@@ -411,7 +411,8 @@ def test_the_whole_course_through_the_forms(fresh: Path, tmp_path: Path) -> None
         assert not fb.ok
         assert (
             "Recommendation 'Send the quote within 48 hours of the design...': place it next "
-            "to the touchpoint it fixes; give it an owner who will make it happen; name the KPI"
+            "to the touchpoint it fixes ('Next to touchpoint'); give it an owner who will make "
+            "it happen ('Owner'); pick in 'KPI it should move' the KPI"
         ) in hints(fb)
         fill(
             f,

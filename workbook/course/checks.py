@@ -315,7 +315,12 @@ def _objective_problems(data: Any, o: Any) -> tuple[list[str], list[str]]:
     if problem:
         missing.append(
             f"{name}: the KPI cannot be computed yet: {problem}. Write in 'Computed from data "
-            f"as' one of {_METRIC_FORMS}."
+            f"as' one of {_METRIC_FORMS}"
+            + (
+                f", with this workspace's stage ids ({', '.join(data.stage_ids())})."
+                if "stage id" not in problem and data.stages
+                else "."
+            )
         )
         head = ""
     else:
@@ -570,21 +575,23 @@ def check_stages(ws: Any) -> Feedback:
         good = 0
         if not s.entry_criteria.strip() and not s.exit_criteria.strip():
             hints.append(
-                f"'{s.name}': write its entry and exit criteria: what makes a customer enter "
-                "it, and what moves them on to the next stage?"
+                f"'{s.name}': write its entry and exit criteria in 'Enters when' and 'Leaves "
+                "when': what makes a customer enter it, and what moves them on to the next "
+                "stage?"
             )
             continue
         for what, text in (("entry", s.entry_criteria), ("exit", s.exit_criteria)):
+            label = "Enters when" if what == "entry" else "Leaves when"
             if not text.strip():
                 hints.append(
-                    f"'{s.name}': write its {what} criterion: what makes a customer "
+                    f"'{s.name}': write its {what} criterion in '{label}': what makes a customer "
                     + ("enter it?" if what == "entry" else "leave it for the next stage?")
                 )
             elif not observable(text, names):
                 hints.append(
                     f"'{s.name}': the {what} criterion '{text}' cannot be seen in any system. "
-                    "Name something recorded: an action (orders, books, replies), a stage "
-                    "change, or a number."
+                    f"Name in '{label}' something recorded: an action (orders, books, replies), "
+                    "a stage change, or a number."
                 )
             else:
                 good += 1
@@ -752,14 +759,19 @@ def check_journey(ws: Any) -> Feedback:
 def _kpi_problem(data: Any, ref: str | None) -> str | None:
     """Why a recommendation's KPI reference does not measure anything, or None."""
     if not ref:
-        return "name the KPI that will show whether it worked"
+        return (
+            "pick in 'KPI it should move' the KPI (or objective) that will show whether it worked"
+        )
     kpi = next((k for k in data.measurement.kpis if k.id == ref), None)
     item = kpi or next((o for o in data.objectives if o.id == ref), None)
     if item is None:
         return f"its KPI '{ref}' is neither a KPI nor an objective of this workspace"
     problem = metric_problem(data, item.metric)
     if problem:
-        return f"its KPI cannot be computed: {problem} (fix it in step 1's KPIs)"
+        return (
+            f"its KPI cannot be computed: {problem} (fill its 'Computed from data as' in "
+            "step 1's form)"
+        )
     return None
 
 
@@ -775,12 +787,12 @@ def check_refine(ws: Any) -> Feedback:
         kinds = {a.kind for a in j.annotations}
         name = next((p.name for p in data.personas if p.id == j.persona), j.persona)
         for kind, words in (
-            ("best-moment", "most positive moment"),
-            ("worst-struggle", "worst struggle"),
+            ("best-moment", "Best moment"),
+            ("worst-struggle", "Worst struggle"),
         ):
             if kind not in kinds:
                 missing = True
-                hints.append(f"'{name}': mark the {words}.")
+                hints.append(f"'{name}': mark its {words.lower()} (Mark: {words}).")
         if not j.recommendations:
             missing = True
             hints.append(f"'{name}': write at least one recommendation.")
@@ -788,9 +800,9 @@ def check_refine(ws: Any) -> Feedback:
             label = f"Recommendation '{_short(r.text)}'"
             gaps = []
             if r.touchpoint is None:
-                gaps.append("place it next to the touchpoint it fixes")
+                gaps.append("place it next to the touchpoint it fixes ('Next to touchpoint')")
             if not r.owner.strip():
-                gaps.append("give it an owner who will make it happen")
+                gaps.append("give it an owner who will make it happen ('Owner')")
             problem = _kpi_problem(data, getattr(r, "kpi", None))
             if problem:
                 gaps.append(problem)
@@ -868,15 +880,29 @@ class Progress:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{'&#10003;' if f.ok else '&#9675;'}</td><td>{html.escape(step)}</td>"
-            f"<td>{html.escape(f.message)}</td></tr>"
-            for step, f in self.results.items()
-        )
+        from workbook import syllabus
+
+        td = ' style="text-align:left;vertical-align:top"'
+        rows = []
+        for step, f in self.results.items():
+            item = syllabus.lesson(_LESSON_OF.get(step, step))
+            link = (
+                f'<a class="wb-lesson-link" href="{html.escape(item.notebook)}">'
+                f"{html.escape(item.title)}</a>"
+            )
+            rows.append(
+                f"<tr><td{td}>{'&#10003;' if f.ok else '&#9675;'}</td>"
+                f"<td{td}>{html.escape(step)}</td><td{td}>{link}</td>"
+                f"<td{td}>{html.escape(f.message)}</td></tr>"
+            )
         return (
             f'<div class="wb-progress"><b>{self.done} of {len(self.results)} checks done</b>'
-            f"<table>{rows}</table></div>"
+            f"<table>{''.join(rows)}</table></div>"
         )
+
+
+#: The lesson (step id) of each check that is not a step of its own.
+_LESSON_OF = {"icp": "personas", "conversion-rate": "data"}
 
 
 def progress(ws: Any) -> Progress:
