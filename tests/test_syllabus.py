@@ -48,6 +48,9 @@ def test_intro_and_outro_render_the_plan() -> None:
     assert "answer the eight questions of the ideal customer profile" in str(box)
     out = syllabus.outro("02-personas")
     assert 'href="03-touchpoints.ipynb"' in out.html and "Step 3: List touchpoints" in out.html
+    # the next notebook opens on the demo: the trainee is told to carry the parameters over
+    assert "set <code>workspace</code> and <code>mode</code> in its first code cell" in out.html
+    assert "set workspace and mode in its first code cell" in str(out)
     assert 'href="03-touchpoints.html"' in syllabus.outro("02-personas", suffix=".html").html
     last = syllabus.outro("07-refine")
     assert "After the course" in last.html and "href" not in last.html

@@ -245,6 +245,14 @@ AFTER_COURSE: tuple[str, ...] = (
 )
 
 
+#: Every notebook opens on the demo; a trainee going on to the next one carries the
+#: parameters over (said under each "Next" link).
+_CARRY_OVER = (
+    "It opens on the demo: before you run it, set `workspace` and `mode` in its first code "
+    "cell as you set them in this one."
+)
+
+
 def lesson(lesson_id: str) -> Lesson:
     """The lesson with this id (``"02-personas"``), step id (``"personas"``) or number.
 
@@ -340,8 +348,11 @@ def outro(lesson_id: str, *, suffix: str = ".ipynb") -> LessonBox:
     did = "".join(f"<li>{_e(d)}</li>" for d in item.did)
     lines = ["What you did:", *(f"  - {d}" for d in item.did)]
     if after is not None:
-        nxt = f"<p>Next: {_link(after, suffix)} (about {after.minutes} minutes).</p>"
-        lines.append(f"Next: {after.title} ({after.notebook})")
+        nxt = (
+            f"<p>Next: {_link(after, suffix)} (about {after.minutes} minutes). "
+            f"{_code(_CARRY_OVER)}</p>"
+        )
+        lines += [f"Next: {after.title} ({after.notebook})", _CARRY_OVER.replace("`", "")]
     else:
         steps = "".join(f"<li>{_code(a)}</li>" for a in AFTER_COURSE)
         nxt = f"<p><b>After the course</b></p><ol>{steps}</ol>"
