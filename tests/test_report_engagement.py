@@ -330,7 +330,7 @@ def test_segments_through_personas_by_hand(tmp_path: Path) -> None:
     html = str(sections.render_section("segments", ctx))
     seg = _sheet(ctx, "Segments and ICPs (segments)").set_index("Segment")
     # City flats: Pat's c01-c05 and Sam's c06-c10; won c01 c02 c04, lost c03 c05 c06 c07 c08
-    assert seg.loc["City flats", "Contacts through their persona"] == 10
+    assert seg.loc["City flats", "Contacts (through their persona)"] == 10
     assert seg.loc["City flats", "Win rate (%)"] == pytest.approx(100 * 3 / 8)
     assert seg.loc["Studios", "Win rate (%)"] == pytest.approx(0.0)  # 0 of Sam's 3 decided
     assert "counts the contacts of the personas that stand for it" in html

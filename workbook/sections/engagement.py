@@ -201,7 +201,7 @@ def segments(ws: Any, ctx: ReportContext) -> str:
         cols.append(_Col("personas", "Personas"))
     if measured:
         cols += [
-            _Col("contacts", "Contacts" + (" through their persona" if via_persona else ""), "int"),
+            _Col("contacts", "Contacts", "int", "through their persona" if via_persona else ""),
             _Col("win_rate", "Win rate", "pct"),
         ]
     parts: list[str] = []
