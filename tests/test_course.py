@@ -386,3 +386,17 @@ def test_a_missing_metric_hint_names_the_stage_ids_to_use() -> None:
     assert hint.count("awareness") == 1 and hint.endswith(
         "median-days:<stage> or channel-rate:<channel>:<open|click|reply>."
     )
+
+
+def test_one_objective_done_is_said_in_the_singular() -> None:
+    ws = bare()
+    ws.objectives.append(
+        Objective(
+            id="o", title="Sell more", kpi="Deposits", owner="Sales", metric="win-rate",
+            baseline=0.2, target=0.3,
+        )
+    )  # fmt: skip
+    fb = course.check_objectives(ws)
+    assert fb.ok and fb.message == "The objective is measurable, with a target that improves."
+    ws.objectives.append(ws.objectives[0].model_copy(update={"id": "p"}))
+    assert course.check_objectives(ws).message.startswith("All 2 objectives are measurable")

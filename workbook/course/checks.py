@@ -371,7 +371,12 @@ def check_objectives(ws: Any) -> Feedback:
             hints.append(f"'{o.title}': a due date tells the client when to look again.")
     return _verdict(
         ok,
-        f"All {len(data.objectives)} objectives are measurable, with a target that improves.",
+        (
+            "The objective is measurable, with a target that improves."
+            if len(data.objectives) == 1
+            else f"All {len(data.objectives)} objectives are measurable, "
+            "with a target that improves."
+        ),
         "Some objectives cannot be measured yet.",
         hints,
         right,
@@ -441,7 +446,11 @@ def check_personas(ws: Any) -> Feedback:
         hints.append(f"{n} personas is a lot to map; merge the ones whose journeys look the same.")
     return _verdict(
         not blocking,
-        f"All {n} personas have goals, pains and channels the touchpoints serve.",
+        (
+            "The persona has goals, pains and channels the touchpoints serve."
+            if n == 1
+            else f"All {n} personas have goals, pains and channels the touchpoints serve."
+        ),
         "Some personas are not complete.",
         hints,
         right,
