@@ -400,3 +400,15 @@ def test_one_objective_done_is_said_in_the_singular() -> None:
     assert fb.ok and fb.message == "The objective is measurable, with a target that improves."
     ws.objectives.append(ws.objectives[0].model_copy(update={"id": "p"}))
     assert course.check_objectives(ws).message.startswith("All 2 objectives are measurable")
+
+
+def test_goals_and_pains_in_words_are_praised_while_channels_are_missing() -> None:
+    ws = bare()
+    ws.personas.append(
+        Persona(id="h", name="Hannah", goals=["a quiet office"], pains=["slow quotes"])
+    )
+    fb = course.check_personas(ws)
+    assert not fb.ok and "'Hannah' has no preferred channels." in fb.hints
+    assert fb.right == ["'Hannah' has goals and pains in the buyer's words."]
+    ws.personas[0].pains = ["price"]
+    assert course.check_personas(ws).right == []

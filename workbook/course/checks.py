@@ -411,6 +411,7 @@ def check_personas(ws: Any) -> Feedback:
         ]
         if lacking:
             hints.append(f"{name} has no {', no '.join(lacking)}.")
+        before = len(hints)  # goals and pains are judged apart from the channels
         for what, items in (("goal", p.goals), ("pain", p.pains)):
             labels = [i for i in items if i not in _phrases([i])]
             if items and labels:
