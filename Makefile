@@ -34,6 +34,7 @@ lint: install
 benchmarks: install
 	$(BIN)/python benchmarks/import.py
 	$(BIN)/python benchmarks/analytics.py
+	$(BIN)/python benchmarks/spark.py
 	$(BIN)/python benchmarks/reports.py
 	$(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/forms.py

@@ -95,6 +95,15 @@ def _tolerant_select(con: Any, table: str, files: Sequence[Path]) -> str:
     return f"SELECT {', '.join(cols)} FROM {source}"
 
 
+def several_sources(files: Sequence[Path]) -> bool:
+    """Whether a table's files come from more than one source (a source's table may be one
+    file, or a folder of part files when Spark wrote it)."""
+    return (
+        len({f.parent.parent if f.parent.name.endswith(".parquet") else f.parent for f in files})
+        > 1
+    )
+
+
 def _sql_path(path: Path) -> str:
     # Paths go into SQL text (DuckDB cannot bind a parameter in CREATE VIEW), so quote them.
     return "'" + path.as_posix().replace("'", "''") + "'"
@@ -186,19 +195,31 @@ class Engine:
         if isinstance(ws, Engine):
             return ws
         if hasattr(ws, "data") and hasattr(ws, "path"):
-            return cls(ws.path, ws.data)
+            return cls._chosen(ws.path, ws.data)
         if isinstance(ws, str | os.PathLike):
             from workbook.store import read_workspace
 
             # Read only: the analytics never save, so skip what opening for editing costs.
             path = Path(ws)
             folder = path.parent if path.name.endswith((".yaml", ".yml")) else path
-            return cls(folder, read_workspace(path))
+            return cls._chosen(folder, read_workspace(path))
         raise AnalyticsError(
             f"cannot analyse a {type(ws).__name__}",
             hint="pass a workspace folder, an open workspace (workbook.store.open_workspace) "
             "or an analytics Engine",
         )
+
+    @classmethod
+    def _chosen(cls, path: Any, workspace: Workspace) -> Engine:
+        """An engine of the chosen kind (``--engine``, else the workspace's
+        ``settings.engine``, else DuckDB; :func:`workbook.crm.spark.engine_choice`)."""
+        from workbook.crm.spark.session import engine_choice
+
+        if cls is Engine and engine_choice(workspace.settings.engine) == "spark":
+            from workbook.analytics.spark_engine import SparkEngine
+
+            return SparkEngine(path, workspace)
+        return cls(path, workspace)
 
     def _parquet_files(self, table: str) -> list[Path]:
         from workbook.crm import schema
@@ -206,9 +227,14 @@ class Engine:
         if self.path is None:
             return []
         if table in ("contacts", "events", "deals"):
-            return sorted((schema.data_dir(self.path) / "sources").glob(f"*/{table}.parquet"))
-        p = schema.derived_path(self.path, table)
-        return [p] if p.exists() else []
+            found = sorted((schema.data_dir(self.path) / "sources").glob(f"*/{table}.parquet"))
+        else:
+            p = schema.derived_path(self.path, table)
+            found = [p] if p.exists() else []
+        # the Spark import writes each table as a folder of part files
+        return [
+            part for f in found for part in (sorted(f.glob("*.parquet")) if f.is_dir() else [f])
+        ]
 
     def _create_views(self) -> None:
         import duckdb
@@ -228,7 +254,7 @@ class Engine:
                     f"FROM read_parquet({file_list}, union_by_name = true)"
                 )
                 raw = body
-                if len(files) > 1 and table in ("events", "deals"):
+                if several_sources(files) and table in ("events", "deals"):
                     # what two sources report about one person counts once (as at import)
                     body = (
                         f"SELECT {', '.join(names)} FROM ({schema.merged_sql(table, f'({body})')})"
@@ -244,7 +270,7 @@ class Engine:
                 # Written before a column existed (stage_spells' ended_by, say): the column
                 # reads as null until the next import rebuilds the file.
                 tolerant = _tolerant_select(self.con, table, files)
-                if len(files) > 1 and table in ("events", "deals"):
+                if several_sources(files) and table in ("events", "deals"):
                     tolerant = f"SELECT * FROM ({schema.merged_sql(table, f'({tolerant})')})"
                 self.con.execute(f"CREATE OR REPLACE VIEW {table} AS {tolerant}")
                 if table == "events":

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from workbook.cli import main
+from workbook.cli._engine import engine_options, use_engine
 
 __all__ = ["analyse", "format_summary", "monitor"]
 
@@ -143,11 +144,21 @@ def format_summary(s: dict[str, Any]) -> list[str]:
     "(default: every contact who ever entered the stage).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
-def analyse(workspace: str, by: str | None, ordered: bool, as_json: bool) -> None:
+@engine_options
+def analyse(
+    workspace: str,
+    by: str | None,
+    ordered: bool,
+    as_json: bool,
+    engine: str | None,
+    master: str | None,
+) -> None:
     """Print the headline numbers of WORKSPACE: reach, the funnel and its bottleneck (where
     most contacts are lost), the win rate on decided deals, time to close, top touchpoints,
     attribution leader and experiment decisions."""
     from workbook.analytics import Engine, summary
+
+    use_engine(engine, master)
 
     with Engine.for_workspace(workspace) as eng:
         result = summary(eng, by=by, ordered=ordered)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from workbook.cli import main
+from workbook.cli._engine import engine_options, use_engine
 
 if TYPE_CHECKING:
     from workbook.crm.generate import SampleCrm
@@ -27,7 +28,8 @@ _STEPS = (
 
 @main.command("import")
 @click.argument("workspace", type=click.Path(file_okay=False, path_type=Path))
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+# text, not a Path: with --engine spark it may be a URI (hdfs://, s3a://...)
+@click.argument("file")
 @click.option(
     "--source",
     type=click.Choice(_SOURCES),
@@ -64,9 +66,10 @@ _STEPS = (
     help="How its people are matched with those already in the workspace: by e-mail, else by "
     "id (auto, the default), by e-mail only, by id only, or not at all (none).",
 )
+@engine_options
 def import_command(
     workspace: Path,
-    file: Path,
+    file: str,
     source: str | None,
     column_map: Path | None,
     stage_map: Path | None,
@@ -75,6 +78,8 @@ def import_command(
     currency: str | None,
     source_id: str | None,
     match: str | None,
+    engine: str | None,
+    master: str | None,
 ) -> None:
     """Import a CRM export FILE into WORKSPACE (all or nothing).
 
@@ -87,7 +92,15 @@ def import_command(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from workbook.crm.importer import import_file
+    from workbook.crm.spark.session import engine_choice
+    from workbook.store import read_workspace
 
+    use_engine(engine, master)
+    run: Any = import_file
+    if engine_choice(read_workspace(workspace).settings.engine) == "spark":
+        from workbook.crm.spark.importer import import_events
+
+        run = import_events
     console = Console(stderr=True)
     with Progress(
         TextColumn("{task.description:<24}"),
@@ -102,7 +115,7 @@ def import_command(
             done = _STEPS.index(name) if name in _STEPS else 0
             bar.update(task, description=name, completed=done)
 
-        result = import_file(
+        result = run(
             workspace,
             file,
             source=source,

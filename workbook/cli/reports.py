@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from workbook.cli import main
+from workbook.cli._engine import engine_options, use_engine
 from workbook.report import DEFAULT_TIMEOUT  # a light import: the stdlib and our files module
 
 _TIMEOUT = click.option(
@@ -41,6 +42,7 @@ _TIMEOUT = click.option(
 @click.option("--date", "report_date", help="Date on the cover, YYYY-MM-DD (default: today).")
 @click.option("--locale", default="en_GB", show_default=True, help="Locale for dates and numbers.")
 @_TIMEOUT
+@engine_options
 def report(
     path: Path,
     output: Path | None,
@@ -50,8 +52,11 @@ def report(
     report_date: str | None,
     locale: str,
     timeout: float,
+    engine: str | None,
+    master: str | None,
 ) -> None:
     """Render the client report of the workspace at PATH and print its path."""
+    use_engine(engine, master)
     import logging
 
     from workbook.report import render_report
@@ -115,6 +120,7 @@ def report(
 )
 @click.option("--locale", default="en_GB", show_default=True, help="Locale for dates and numbers.")
 @_TIMEOUT
+@engine_options
 def batch(
     paths: tuple[Path, ...],
     manifest: Path | None,
@@ -126,6 +132,8 @@ def batch(
     data: bool,
     locale: str,
     timeout: float,
+    engine: str | None,
+    master: str | None,
 ) -> None:
     """Render the reports of many clients in parallel; a failed client does not stop the rest.
 
@@ -135,6 +143,7 @@ def batch(
     was running. The summary ends with one line per failed client saying why, and the
     command exits with status 1 when any client failed.
     """
+    use_engine(engine, master)
     from workbook.batch import load_manifest, print_summary, run_batch
 
     targets = list(paths)

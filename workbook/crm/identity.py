@@ -26,7 +26,7 @@ so they never meet another source's).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,6 +128,7 @@ def link_contacts(
     mode: str,
     others: Sequence[Path],
     aliases: str | None = None,
+    hasher: Callable[[Any, str, bytes, str], None] = pseudonym_table,
 ) -> Matched:
     """Give each contact of an import its pseudonym, linked to the workspace's people.
 
@@ -149,6 +150,9 @@ def link_contacts(
         sources (an opportunity's id, for the person a Salesforce contact role names). A
         contact of another source known by such an id is merged into this contact: the
         table ``_merge`` (``old``, ``new``) lists them, for :func:`relink_source`.
+    hasher
+        Makes a table of pseudonyms (:func:`workbook.crm.privacy.pseudonym_table`'s
+        arguments and result); the Spark import passes its own, with the same hash.
     """
     if mode not in MATCH_MODES:
         raise ValueError(f"match mode {mode!r}, expected one of {MATCH_MODES}")
@@ -173,8 +177,8 @@ def link_contacts(
     )
     # each hash computed once: an id that is an address is hashed as the id (the same
     # value), and the source's own keys only where a contact may need one
-    pseudonym_table(con, "SELECT ext FROM _lk_ext", salt, "_lk_pi")
-    pseudonym_table(
+    hasher(con, "SELECT ext FROM _lk_ext", salt, "_lk_pi")
+    hasher(
         con,
         "SELECT email AS ext FROM _lk_mail WHERE email IS NOT NULL AND email <> ext",
         salt,
@@ -183,7 +187,7 @@ def link_contacts(
     sep = _SEP.replace("'", "''")
     sid = source_id.replace("'", "''")
     own = mode in ("none", "email")
-    pseudonym_table(
+    hasher(
         con,
         f"SELECT '{sid}{sep}' || ext AS ext FROM _lk_ext" + ("" if own else " WHERE false"),
         salt,
@@ -236,7 +240,7 @@ def link_contacts(
     con.execute("CREATE OR REPLACE TEMP TABLE _ids AS SELECT ext, cid FROM _lk_choice")
     alias_keys = ""
     if aliases:
-        pseudonym_table(
+        hasher(
             con,
             f"SELECT DISTINCT alias AS ext FROM ({aliases}) WHERE alias IS NOT NULL",
             salt,

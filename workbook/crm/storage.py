@@ -416,7 +416,14 @@ def _roll_forward(ws: OpenWorkspace | None, root: Path, journal: dict[str, Any])
     derived = data / "derived"
     derived.mkdir(exist_ok=True)
     for f in sorted((staging / "derived").glob("*.parquet")):
-        os.replace(f, derived / f.name)
+        target = derived / f.name
+        if target.is_dir() or (f.is_dir() and target.exists()):
+            # Spark writes a table as a folder of parts, DuckDB as one file: the one there
+            # goes aside first, as a replaced source does
+            aside = staging / "replaced" / "derived"
+            aside.mkdir(parents=True, exist_ok=True)
+            os.replace(target, aside / f.name)
+        os.replace(f, target)
         _after_step(f"derived/{f.name}")
     fsync_dir(derived)
     if sid:

@@ -1,0 +1,270 @@
+"""The analytics :class:`Engine` on Apache Spark: the same views, the same SQL, the same frames.
+
+:class:`SparkEngine` registers one Spark view per canonical or derived table of a workspace
+(the same names and columns as :class:`Engine`'s DuckDB views) and answers
+:meth:`~Engine.query` by translating the questions' DuckDB SQL into Spark SQL with sqlglot
+(:func:`to_spark`), so no question is written twice. Results are small (counts per stage,
+per touchpoint, per group) and come back as the same pandas frames through Arrow.
+
+What differs between the dialects, and how the translation bridges it:
+
+- sqlglot handles the syntax: ``GROUP BY ALL``, ``x::T`` casts, ``FILTER (cond)`` without
+  ``WHERE``, ``unnest`` in ``FROM`` (``explode``), ``list``/``array_agg`` (``collect_list``),
+  ``arg_min``/``arg_max`` (``min_by``/``max_by``), ``epoch_us`` (``unix_micros``),
+  ``bool_or``, ``any_value``, list indexing (1-based in DuckDB, 0-based ``[]`` in Spark).
+- Written here (:data:`_REWRITES`): DuckDB's ``HUGEINT`` is ``DECIMAL(38, 0)``; aggregates
+  in Spark may not order by a list, so nothing here relies on that.
+- Types: Spark has no unsigned or 128-bit integer; a sum of counts is ``BIGINT`` in Spark and
+  ``HUGEINT`` in DuckDB, so :meth:`SparkEngine.query` returns integers as DuckDB would
+  convert them to pandas (``int64``) and floats as ``float64``.
+
+Every intermediate a question caches (:meth:`Engine.cached`) is a persisted Spark
+DataFrame; the tables of the workspace document are small DataFrames. Each engine has its
+own Spark session (``newSession``: shared cluster, its own views), so two workspaces in one
+process never see each other's tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbook.analytics.engine import UNASSIGNED, Engine, several_sources
+from workbook.crm.spark.sql import to_spark
+from workbook.exceptions import AnalyticsError, Problem
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+    from pyspark.sql import DataFrame, SparkSession
+
+    from workbook.model import Workspace
+
+__all__ = ["SparkEngine", "to_spark"]
+
+_SPARK_TYPES = {
+    "string": "STRING",
+    "int16": "SMALLINT",
+    "int32": "INT",
+    "int64": "BIGINT",
+    "double": "DOUBLE",
+    "timestamp[us, tz=UTC]": "TIMESTAMP",
+    "list<item: string>": "ARRAY<STRING>",
+    "list<element: string>": "ARRAY<STRING>",
+}
+
+
+def _paths(files: Sequence[Path]) -> list[str]:
+    return [str(f) for f in files]
+
+
+class SparkEngine(Engine):
+    """An analytics engine whose queries run on Spark.
+
+    Parameters
+    ----------
+    path
+        The workspace folder, or ``None`` for a workspace without data. Its tables may have
+        been written by either engine's import (single Parquet files, or folders of parts).
+    workspace
+        The workspace document (stages, touchpoints, rules), as for :class:`Engine`.
+    spark
+        A Spark session to use (one is made or found with
+        :func:`workbook.crm.spark.spark_session` otherwise).
+    master
+        Spark master URL when no session is given.
+    """
+
+    def __init__(  # noqa: PLR0913 - the same arguments as Engine, plus Spark's
+        self,
+        path: str | Path | None,
+        workspace: Workspace | None = None,
+        *,
+        spark: SparkSession | None = None,
+        master: str | None = None,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+    ) -> None:
+        from workbook.crm.spark.session import own_session, spark_session
+        from workbook.model import Workspace, default_stages
+
+        self.path = Path(path) if path is not None else None
+        if self.path is not None:
+            from workbook.crm.storage import recover
+
+            recover(self.path)
+        if workspace is None:
+            workspace = Workspace.model_validate(
+                {"client": {"name": "Workspace", "slug": "workspace"}, "stages": []}
+            )
+            workspace.stages = default_stages()
+        if len(workspace.stages) > 62:
+            raise AnalyticsError(
+                f"{len(workspace.stages)} stages: the analytics handle at most 62",
+                [Problem("too many stages", field="stages", hint="merge stages into broader ones")],
+            )
+        self.workspace = workspace
+        # its own temporary views on the shared cluster
+        self.spark: SparkSession = own_session(spark or spark_session(master))
+        self.available: dict[str, bool] = {}
+        self._cache: set[str] = set()
+        self._memo: dict[Any, Any] = {}
+        self._files: list[Path] = []
+        self._persisted: list[DataFrame] = []
+        self._create_views()
+
+    # ------------------------------------------------------------------ construction
+
+    def _empty(self, table: str) -> DataFrame:
+        from workbook.crm import schema
+
+        cols = ", ".join(
+            f"CAST(NULL AS {_SPARK_TYPES[str(f.type)]}) AS {f.name}" for f in schema.TABLES[table]
+        )
+        return self.spark.sql(f"SELECT {cols} WHERE FALSE")
+
+    def _read(self, table: str, files: Sequence[Path]) -> DataFrame:
+        """The table's columns from its files, a column the files lack as a typed null."""
+        from pyspark.sql import functions as F
+
+        from workbook.crm import schema
+
+        df = self.spark.read.option("mergeSchema", "true").parquet(*_paths(files))
+        have = set(df.columns)
+        cols = [
+            F.col(f.name)
+            if f.name in have
+            else F.lit(None).cast(_SPARK_TYPES[str(f.type)]).alias(f.name)
+            for f in schema.TABLES[table]
+        ]
+        return df.select(*cols)
+
+    def _create_views(self) -> None:
+        from workbook.crm import schema
+
+        for table in schema.TABLES:
+            files = self._parquet_files(table)
+            self._files += files
+            self.available[table] = bool(files)
+            df = self._read(table, files) if files else self._empty(table)
+            df.createOrReplaceTempView(f"_raw_{table}" if files else table)
+            if not files:
+                if table == "events":
+                    df.createOrReplaceTempView("source_events")
+                continue
+            if several_sources(files) and table in ("events", "deals"):
+                # what two sources report about one person counts once (as at import)
+                merged = to_spark(schema.merged_sql(table, f"_raw_{table}"))
+                self.spark.sql(merged).createOrReplaceTempView(table)
+            else:
+                df.createOrReplaceTempView(table)
+            if table == "events":
+                df.createOrReplaceTempView("source_events")
+        self.available["numbered_contact_paths"] = False  # numbered by a sort when asked
+
+        ws = self.workspace
+        self._small(
+            "stages",
+            {"stage": "string", "stage_name": "string", "stage_index": "int32"},
+            [(st.id, st.name, i) for i, st in enumerate(ws.stages)],
+        )
+        self._small(
+            "touchpoints",
+            {"touchpoint": "string", "touchpoint_name": "string", "touchpoint_channel": "string"},
+            [(t.id, t.name, t.channel) for t in ws.touchpoints],
+        )
+        attrs = ", ".join(
+            f"coalesce({a}, '{UNASSIGNED}') AS {a}"
+            for a in ("persona", "segment", "icp", "lead_source")
+        )
+        if self.available["contact_paths"]:
+            body = f"SELECT contact_id, {attrs} FROM contact_paths WHERE contact_id IS NOT NULL"
+        else:
+            body = (
+                f"SELECT contact_id, {attrs} FROM (SELECT contact_id, min(persona) AS persona, "
+                "min(segment) AS segment, min(icp) AS icp, min(lead_source) AS lead_source "
+                "FROM contacts WHERE contact_id IS NOT NULL GROUP BY contact_id)"
+            )
+        self.spark.sql(body).createOrReplaceTempView("people")
+
+    def _small(self, name: str, types: dict[str, str], rows: list[tuple[Any, ...]]) -> None:
+        import pyarrow as pa
+
+        cols = list(types)
+        table = pa.table({c: pa.array([r[i] for r in rows], types[c]) for i, c in enumerate(cols)})
+        self.spark.createDataFrame(table).createOrReplaceTempView(name)
+
+    # ------------------------------------------------------------------------ queries
+
+    def _df(self, sql: str, params: Sequence[Any] | dict[str, Any] | None) -> DataFrame:
+        text = to_spark(sql)
+        if params:
+            return self.spark.sql(text, args=params)  # type: ignore[arg-type]
+        return self.spark.sql(text)
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
+        return self.arrow(sql, params).to_pandas()
+
+    def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
+        return _as_duckdb(self._df(sql, params).toArrow())
+
+    def arrays(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        table = self.arrow(sql, params)
+        return {
+            name: col.to_numpy(zero_copy_only=False)
+            for name, col in zip(table.column_names, table.columns, strict=True)
+        }
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        table = self.arrow(sql, params)
+        if table.num_rows == 0:
+            return None
+        return table.column(0)[0].as_py()
+
+    def cached(self, name: str, sql: str, params: dict[str, Any] | None = None) -> str:
+        if name not in self._cache:
+            df = self._df(sql, params).persist()
+            self._persisted.append(df)
+            df.createOrReplaceTempView(name)
+            self._cache.add(name)
+        return name
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        self.spark.createDataFrame(table).createOrReplaceTempView(name)
+
+    def unregister(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+
+    def close(self) -> None:
+        for df in self._persisted:
+            df.unpersist()
+        self._persisted.clear()
+        for view in self.spark.catalog.listTables():
+            if view.isTemporary:
+                self.spark.catalog.dropTempView(view.name)
+
+    def __enter__(self) -> SparkEngine:
+        return self
+
+
+def _as_duckdb(table: pa.Table) -> pa.Table:
+    """Columns typed as DuckDB hands them to Arrow: decimals of whole numbers (Spark's sums
+    of counts) as int64, other decimals as float64, timestamps in UTC."""
+    import pyarrow as pa
+
+    fields = []
+    for field in table.schema:
+        t = field.type
+        if pa.types.is_decimal(t):
+            t = pa.int64() if t.scale == 0 else pa.float64()
+        elif pa.types.is_timestamp(t):
+            t = pa.timestamp("us", tz="UTC")
+        fields.append(pa.field(field.name, t))
+    schema = pa.schema(fields)
+    return table if schema == table.schema else table.cast(schema)
