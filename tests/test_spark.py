@@ -499,3 +499,53 @@ def test_unreachable_master_is_one_line(tmp_path: Path) -> None:
         "(check the URL and that the cluster is up, or run with --master local[2])"
     ], run.stderr[-2000:]
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("duckdb", "spark"),
+    [
+        ("SELECT epoch_us(ts) FROM t", "SELECT UNIX_MICROS(ts) FROM t"),
+        ("SELECT median(x) FROM t", "SELECT PERCENTILE(x, CAST(0.5 AS DOUBLE)) FROM t"),
+        ("SELECT quantile_cont(x, 0.9) FROM t", "SELECT PERCENTILE(x, CAST(0.9 AS DOUBLE)) FROM t"),
+        ("SELECT x / 86400.0 FROM t", "SELECT x / CAST(86400.0 AS DOUBLE) FROM t"),
+        (
+            "SELECT date_diff('second', a, b) FROM t",
+            "SELECT (UNIX_SECONDS(b) - UNIX_SECONDS(a)) FROM t",
+        ),
+        (
+            "SELECT u.s FROM t, unnest(t.l) AS u(s) JOIN v ON v.s = u.s",
+            "SELECT u.s FROM t, LATERAL EXPLODE(t.l) AS u(s) JOIN v ON v.s = u.s",
+        ),
+        (
+            "SELECT 1 AS a, 2 AS b UNION ALL BY NAME SELECT 3 AS b",
+            "SELECT 1 AS a, 2 AS b UNION ALL SELECT NULL AS a, 3 AS b",
+        ),
+        (
+            "SELECT row_number() OVER () AS k FROM t",
+            "SELECT MONOTONICALLY_INCREASING_ID() AS k FROM t",
+        ),
+        (
+            "SELECT try_strptime(d, '%d/%m/%Y %H:%M') FROM t",
+            "SELECT TRY_TO_TIMESTAMP(d, 'dd/MM/yyyy HH:mm') FROM t",
+        ),
+    ],
+)
+def test_what_differs_between_the_dialects(duckdb: str, spark: str) -> None:
+    """Each rewrite of workbook.crm.spark.sql, on its own (the questions above run them all)."""
+    from workbook.crm.spark.sql import to_spark
+
+    assert to_spark(duckdb) == spark
+
+
+def test_a_named_window_with_a_frame_is_written_out() -> None:
+    from workbook.crm.spark.sql import to_spark
+
+    got = to_spark(
+        "SELECT row_number() OVER w AS pos, count(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING "
+        "AND UNBOUNDED FOLLOWING) AS n FROM t WINDOW w AS (PARTITION BY c ORDER BY ts)"
+    )
+    assert got == (
+        "SELECT ROW_NUMBER() OVER (PARTITION BY c ORDER BY ts NULLS LAST) AS pos, "
+        "COUNT(*) OVER (PARTITION BY c ORDER BY ts NULLS LAST ROWS BETWEEN UNBOUNDED PRECEDING "
+        "AND UNBOUNDED FOLLOWING) AS n FROM t"
+    )
