@@ -325,6 +325,17 @@ def test_conversion_rate_right_and_wrong(with_data: OpenWorkspace) -> None:
     wrong = course.check_conversion_rate(ws, "consideration", "purchase", 0.3)
     assert not wrong.ok
     assert wrong.hints[0].startswith("You divided by the contacts of the first stage")
+    # the counts under the data form show stage names; the feedback gives name and id
+    names = {st.id: st.name for st in ws.data.stages}
+    assert wrong.hints[1] == (
+        f"Start from the contacts who reached '{names['consideration']}' (consideration): "
+        "they are the denominator."
+    )
+    right = course.check_conversion_rate(ws, "consideration", "purchase", 0.5)
+    assert right.message == (
+        f"Right: 50.0% of contacts who reached '{names['consideration']}' (consideration) "
+        f"went on to '{names['purchase']}' (purchase)."
+    )
     assert course.check_conversion_rate(ws, "awareness", "purchase", 0.3).message.startswith(
         "'purchase' is not"
     )

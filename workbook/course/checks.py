@@ -696,20 +696,19 @@ def _conversion_rate(ws: Any, from_stage: str, to_stage: str, answer: float | No
         )
     from workbook.analytics.funnel import funnel
 
+    # The counts under the data form name the stages; the parameters use their ids.
+    names = {s.id: f"'{s.name}' ({s.id})" for s in _data(ws).stages}
+    a, b = names[from_stage], names[to_stage]
     table = funnel(ws).set_index("stage")
     reached = int(table.loc[from_stage, "contacts"])
     if reached == 0:
-        return Feedback(
-            False, f"No contact reached '{from_stage}' in this data.", ["Import CRM data first."]
-        )
+        return Feedback(False, f"No contact reached {a} in this data.", ["Import CRM data first."])
     moved = int(table.loc[from_stage, "reached_next"])
     truth = moved / reached
     given = answer / 100 if answer > 1 else answer
     if abs(given - truth) <= 0.005:
-        return Feedback(
-            True, f"Right: {truth:.1%} of contacts who reached {from_stage} went on to {to_stage}."
-        )
-    hints = [f"Start from the contacts who reached '{from_stage}': they are the denominator."]
+        return Feedback(True, f"Right: {truth:.1%} of contacts who reached {a} went on to {b}.")
+    hints = [f"Start from the contacts who reached {a}: they are the denominator."]
     first = int(table["contacts"].iloc[0])
     if first and abs(given - moved / first) <= 0.005:
         hints.insert(
