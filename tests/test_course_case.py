@@ -386,7 +386,10 @@ def test_the_whole_course_through_the_forms(fresh: Path, tmp_path: Path) -> None
     fb = course.check_journey(ws)
     assert not fb.ok and "score the emotion at Compares designs" in hints(fb)
     assert "Add at least one pain point" in hints(fb)
-    assert "'Rob and Priya' has no map yet." in fb.hints
+    assert (
+        "'Rob and Priya' has no map yet: pick this persona above the map, then score a stage "
+        "or type in a cell."
+    ) in fb.hints
     for person in people:
         canvas.persona = person
         for score, stage in zip((1, 0, -1, 2, 1), ws.data.stage_ids(), strict=True):

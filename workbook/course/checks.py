@@ -735,7 +735,10 @@ def check_journey(ws: Any) -> Feedback:
     for p in data.personas:
         journey = data.journey(p.id)
         if journey is None:
-            hints.append(f"'{p.name}' has no map yet.")
+            hints.append(
+                f"'{p.name}' has no map yet: pick this persona above the map, then score a "
+                "stage or type in a cell."
+            )
             continue
         before = len(hints)
         unscored = [
