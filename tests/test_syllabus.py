@@ -56,6 +56,10 @@ def test_intro_and_outro_render_the_plan() -> None:
     assert "After the course" in last.html and "href" not in last.html
     assert "<code>workbook report WORKSPACE</code>" in last.html
     assert "workbook monitor WORKSPACE" in str(last)
+    # a trainee finishing the course is told how to hand the work in, first
+    assert str(last).splitlines()[5].startswith("  1. Hand your work in")
+    assert "<code>workbook course hand-in WORKSPACE</code>" in last.html
+    assert "<code>workbook workshop WORKSPACE</code>" in last.html
 
 
 def test_contents_lists_every_lesson_with_its_time() -> None:

@@ -235,9 +235,12 @@ PHASE_SENTENCES: dict[str, str] = {
 
 #: What comes after the course, for the last notebook and the site's last page.
 AFTER_COURSE: tuple[str, ...] = (
+    "Hand your work in: check in `00-start-here` that every exercise is ticked, then "
+    "`workbook course hand-in WORKSPACE` packs your copy into one file to send your trainer.",
     "Render the client report: `workbook report WORKSPACE` writes one HTML page (and a PDF) "
     "with every map, chart and recommendation you captured.",
-    "Run the workshop: the same notebooks, in workshop mode, with the client in the room; "
+    "Run the workshop: `workbook workshop WORKSPACE` opens the seven steps as one app with no "
+    "code, for the client in the room (or use these notebooks in workshop mode); "
     "`workbook deck WORKSPACE` gives the slides to open and close it with.",
     "Go round the DDMADV cycle again: once the client has changed something, "
     "`workbook monitor WORKSPACE` says which KPI moved, and you return to Analyse with a "
