@@ -51,6 +51,10 @@ def test_intro_and_outro_render_the_plan() -> None:
     # the next notebook opens on the demo: the trainee is told to carry the parameters over
     assert "set <code>workspace</code> and <code>mode</code> in its first code cell" in out.html
     assert "set workspace and mode in its first code cell" in str(out)
+    # ... which the course site, with no parameters to set, hides by its class
+    assert '<span class="wb-carry-over">It opens on the demo' in out.html
+    css = (NOTEBOOKS.parent / "templates" / "course" / "static" / "course.css").read_text()
+    assert ".wb-carry-over { display: none; }" in css
     assert 'href="03-touchpoints.html"' in syllabus.outro("02-personas", suffix=".html").html
     last = syllabus.outro("07-refine")
     assert "After the course" in last.html and "href" not in last.html

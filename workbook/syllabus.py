@@ -249,7 +249,8 @@ AFTER_COURSE: tuple[str, ...] = (
 
 
 #: Every notebook opens on the demo; a trainee going on to the next one carries the
-#: parameters over (said under each "Next" link).
+#: parameters over (said under each "Next" link; the course site, which has no parameters to
+#: set, hides it by its class ``wb-carry-over``).
 _CARRY_OVER = (
     "It opens on the demo: before you run it, set `workspace` and `mode` in its first code "
     "cell as you set them in this one."
@@ -353,7 +354,7 @@ def outro(lesson_id: str, *, suffix: str = ".ipynb") -> LessonBox:
     if after is not None:
         nxt = (
             f"<p>Next: {_link(after, suffix)} (about {after.minutes} minutes). "
-            f"{_code(_CARRY_OVER)}</p>"
+            f'<span class="wb-carry-over">{_code(_CARRY_OVER)}</span></p>'
         )
         lines += [f"Next: {after.title} ({after.notebook})", _CARRY_OVER.replace("`", "")]
     else:
