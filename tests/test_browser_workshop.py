@@ -125,6 +125,67 @@ def test_app_shows_no_code_and_every_request_stays_local(
     ]
     assert "Discover and define \u00b7 Measure" in pg.locator(".wb-nav-phase").first.inner_text()
     assert "Tideway Rowing Co." in pg.locator(".wb-workshop-bar").inner_text()
+    # the browser tab (and the projector's window list) names the client
+    assert pg.title() == "Tideway Rowing Co. \u00b7 Journey workshop"
+    assert errors == []
+
+
+#: Labels, buttons and picked choices whose text is wider than their box (cut with "...").
+_CUT = """(step) => { const cut = [];
+  const ctx = document.createElement('canvas').getContext('2d');
+  for (const e of document.querySelectorAll(`.wb-workshop-step-${step} .widget-label,
+      .wb-workshop-step-${step} select:not([multiple])`)) {
+    if (!e.offsetParent || !e.textContent.trim()) continue;
+    if (e.tagName === 'SELECT') {
+      const o = e.options[e.selectedIndex]; if (!o) continue;
+      ctx.font = getComputedStyle(e).font;
+      // the text, the select's padding and its arrow (about 24 px) must fit
+      if (ctx.measureText(o.text).width + 24 > e.clientWidth) cut.push(o.text);
+    } else if (e.scrollWidth > e.clientWidth + 1) cut.push(e.textContent.trim());
+  }
+  return cut; }"""
+
+
+def test_on_a_projector_nothing_is_cut_and_the_map_keeps_the_margins(
+    page: tuple[Any, list[str], list[str]], artifacts: Path
+) -> None:
+    pg, _requests, errors = page
+    pg.set_viewport_size({"width": 1366, "height": 768})
+    try:
+        # the ICP questions are long labels; the refine step's persona is a long name
+        for step in ("personas", "refine"):
+            _open_step(pg, step)
+            assert pg.evaluate(_CUT, step) == [], step
+            if step == "personas":  # the ICP list says ICP, not "Icp"
+                assert pg.locator(".wb-icp-select label").inner_text() == "ICP"
+        assert (
+            "Amara, the time-poor Londoner"
+            in pg.locator(".wb-refine-persona select option:checked")
+            .inner_text()
+            .replace("\xa0", " ")  # ipywidgets keeps an option's spaces as no-break ones
+        )
+        # the step header does not repeat the bar (client, revision) or the navigation
+        header = pg.locator(".wb-workshop-step-refine .wb-step-header").inner_text()
+        assert "Tideway" not in header and "revision" not in header
+        assert "1. Define objectives" not in header
+        # the editable map lines up with the header and the forms above it
+        _open_step(pg, "visualise")
+        pg.locator(".wb-workshop-step-visualise .wb-pt").first.wait_for(timeout=30_000)
+        box = pg.evaluate(
+            """() => ['.wb-workshop-step-visualise .wb-step-header', '.wb-mc', '.wb-map__grid',
+                      '.wb-workshop-main'].map(s => {
+                const r = document.querySelector(s).getBoundingClientRect();
+                return [r.left, r.right]; })"""
+        )
+        header_box, canvas, grid, main = box
+        assert abs(canvas[0] - header_box[0]) < 0.5 and abs(canvas[1] - header_box[1]) < 0.5
+        assert grid[1] <= header_box[1] + 0.5 < main[1]
+        pg.screenshot(path=str(artifacts / "workshop-6-visualise-1366x768.png"))
+        # the top bar reaches the window's top and left edges
+        bar = pg.locator(".wb-workshop-bar").bounding_box()
+        assert bar is not None and bar["x"] == 0 and bar["y"] == 0
+    finally:
+        pg.set_viewport_size({"width": 1366, "height": 900})
     assert errors == []
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +221,7 @@ def test_an_edit_in_a_step_updates_the_navigation_and_the_bar(demo_copy: Path) -
     app = workshop.app(demo_copy, step="stages")
     try:
         assert "\u2713 done" in app._nav_phases["stages"].value
+        assert "Still to do" not in app.main.children[0].children[0].value
         before = open_workspace(demo_copy).revision
         assert f"(revision {before})" in app.bar.value
         form = app.forms["stages"][0]
@@ -234,10 +236,89 @@ def test_an_edit_in_a_step_updates_the_navigation_and_the_bar(demo_copy: Path) -
         assert "1 to do" in app._nav_phases["stages"].value
         assert f"(revision {before + 1})" in app.bar.value
         header = app.main.children[0].children[0].value  # the step header
-        assert f"(revision {before + 1})" in header
+        missing = [str(m) for m in method.completeness(on_disk)[3].missing]
+        assert len(missing) == 1  # the exit criteria just emptied
+        assert "Still to do in this step" in header and escape(missing[0]) in header
         assert app.callback_errors == []
     finally:
         app.close()
+
+
+def test_step_header_leaves_out_what_the_bar_and_navigation_show(demo_copy: Path) -> None:
+    ws = open_workspace(demo_copy)
+    ws.data.stages[1].entry_criteria = ""  # one thing left to do in step 4
+    ws.save()
+    app = workshop.app(demo_copy, step="stages")
+    try:
+        header = app.main.children[0].children[0].value
+        # the step and its place in the cycle ...
+        assert "Step 4 of 7: Identify stages" in header
+        assert "wb-phase-discover" in header
+        # ... and what this step misses, once
+        missing = [str(m) for m in method.completeness(open_workspace(demo_copy).data)[3].missing]
+        assert missing and all(escape(m) in header for m in missing)
+        assert header.count("Still to do in this step") == 1
+        # not the client and revision (the bar), nor every step's progress (the navigation)
+        assert "Tideway" not in header and "revision" not in header
+        assert "wb-progress-step" not in header
+        assert "saved to the workspace at once" not in header
+        # a form's own heading no longer repeats the step ("Step 4 - Stages" -> "Stages")
+        assert app.forms["stages"][0].heading.value == "<h3>Stages</h3>"
+    finally:
+        app.close()
+
+
+def test_the_app_imports_what_the_data_step_needs_while_waiting(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a kernel (an event loop runs) the app imports pandas, Arrow and DuckDB after it is
+    drawn, so Voila's preheated kernel has them when the data step is first opened."""
+    import asyncio
+    import importlib
+
+    imported: list[str] = []
+    real = importlib.import_module
+
+    def spy(name: str, package: str | None = None) -> Any:
+        if name in workshop.WARM_MODULES:
+            imported.append(name)
+        return real(name, package)
+
+    async def run() -> None:
+        app = workshop.app(demo_copy)
+        try:
+            assert imported == []  # not while the app is being drawn
+            deadline = asyncio.get_running_loop().time() + 30
+            while len(imported) < len(workshop.WARM_MODULES):
+                assert asyncio.get_running_loop().time() < deadline, imported
+                await asyncio.sleep(0.05)
+            assert list(app.forms) == ["objectives"]  # imports only: no step built
+        finally:
+            app.close()
+
+    monkeypatch.setattr(workshop.importlib, "import_module", spy)
+    asyncio.run(run())
+    assert imported == ["pandas", "pyarrow", "duckdb"]
+
+
+def test_the_browser_tab_is_titled_with_the_client() -> None:
+    from voila.configuration import VoilaConfiguration
+
+    name = 'Chlo\u00e9\'s "Rowing" <b>Co</b> & Sons'
+    title = server.page_title(name)
+    assert title == 'Chlo\u00e9\'s "Rowing" <b>Co</b> & Sons \u00b7 Journey workshop'
+    assert server.page_title("  ") == "Journey workshop"
+    cmd = server.voila_command(8123, "t", title=title)
+    arg = next(a for a in cmd if a.startswith("--VoilaConfiguration.resources="))
+    # Voila reads the option back to exactly the title, whatever the name holds
+    value = arg.split("=", 1)[1]
+    with pytest.warns(DeprecationWarning):
+        assert VoilaConfiguration.resources.from_string(value) == {"workbook_title": title}
+    assert not any("resources" in a for a in server.voila_command(8123, "t"))
+    template = (
+        server.TEMPLATE_ROOT / "voila" / "templates" / server.TEMPLATE_NAME / "index.html.j2"
+    ).read_text(encoding="utf-8")
+    assert "resources.workbook_title" in template
 
 
 def test_app_on_a_missing_workspace_says_so(tmp_path: Path) -> None:

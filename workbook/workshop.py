@@ -13,7 +13,8 @@ Voilà in a process of its own:
   :data:`workbook.forms.workshop.ENV_VAR`, not in the address;
 * with our Voilà template ``workbook-workshop`` (:data:`TEMPLATE_ROOT`, found through
   ``JUPYTER_PATH``): Voilà's ``lab`` template without the Font Awesome stylesheets it loads
-  from a CDN, so no request leaves the machine.
+  from a CDN, so no request leaves the machine, and with the browser tab titled with the
+  client's name (:func:`page_title`, passed to the template in Voilà's ``resources``).
 
 Ctrl+C (SIGINT) or SIGTERM stop the server: Voilà shuts its kernels down, and since every
 form saves each edit as it is made, nothing is lost.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import importlib.util
+import json
 import os
 import secrets
 import shutil
@@ -48,6 +50,7 @@ __all__ = [
     "TEMPLATE_ROOT",
     "Server",
     "check_port",
+    "page_title",
     "serve",
     "start",
     "voila_command",
@@ -165,8 +168,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def voila_command(port: int, token: str, notebook: Path = NOTEBOOK) -> list[str]:
-    """The command line that serves ``notebook`` with our template, on 127.0.0.1 only."""
+def page_title(client: str) -> str:
+    """The browser tab's title for a client's workshop (the template escapes it)."""
+    return f"{client} \u00b7 Journey workshop" if client.strip() else "Journey workshop"
+
+
+def voila_command(
+    port: int, token: str, notebook: Path = NOTEBOOK, title: str | None = None
+) -> list[str]:
+    """The command line that serves ``notebook`` with our template, on 127.0.0.1 only.
+
+    ``title`` becomes the browser tab's title (``resources.workbook_title`` in the template;
+    JSON is a literal traitlets reads back exactly, whatever the name holds).
+    """
+    extra = [f"--VoilaConfiguration.resources={json.dumps({'workbook_title': title})}"]
     return [
         sys.executable, "-m", "voila", str(notebook),
         "--no-browser",
@@ -181,6 +196,7 @@ def voila_command(port: int, token: str, notebook: Path = NOTEBOOK) -> list[str]
         # page takes it and a new one warms up for the next page
         "--preheat_kernel=True",
         "--pool_size=1",
+        *(extra if title is not None else []),
     ]  # fmt: skip
 
 
@@ -228,7 +244,7 @@ def start(workspace: str | os.PathLike[str], port: int | None = None) -> Server:
     log = logdir / "voila.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            voila_command(port, token),
+            voila_command(port, token, title=page_title(ws.data.client.name)),
             env=_environment(folder),
             stdin=subprocess.DEVNULL,
             stdout=out,

@@ -1377,14 +1377,16 @@ class ListEditor(widgets.VBox):  # type: ignore[misc]
         self.form = form
         self.path = tuple(path)
         self.noun = noun
-        self.css = f"wb-{noun.replace(' ', '-')}"
+        self.css = f"wb-{noun.lower().replace(' ', '-')}"  # "ICP" is said as such, classed wb-icp
         self.fields = list(fields)
         self.new_item = new_item
         self.label = label
         self.extra = extra
         self.bound: list[BoundField] = []
         self.picker = widgets.Dropdown(
-            description=noun.capitalize(), style=_STYLE, layout=widgets.Layout(width="60%")
+            description=noun[:1].upper() + noun[1:],
+            style=_STYLE,
+            layout=widgets.Layout(width="60%"),
         )
         self.picker.add_class(f"{self.css}-select")
         self.new_name = widgets.Text(placeholder=f"name of a new {noun}", continuous_update=True)
@@ -1486,7 +1488,7 @@ class ListEditor(widgets.VBox):  # type: ignore[misc]
             return
         item_path = (*self.path, by_id(item_id))
         self.bound = [
-            self.form.bind(spec, item_path, noun=self.noun.replace(" ", "-"))
+            self.form.bind(spec, item_path, noun=self.noun.lower().replace(" ", "-"))
             for spec in self.fields
         ]
         extra = list(self.extra(self, item_id)) if self.extra else []
@@ -1502,7 +1504,7 @@ class ListEditor(widgets.VBox):  # type: ignore[misc]
             return
         items = resolve(self.form.ws.data, self.path)
         taken = {i.id for i in items}
-        base = slugify(name, fallback=self.noun.replace(" ", "-"))
+        base = slugify(name, fallback=self.noun.lower().replace(" ", "-"))
         item_id, n = base, 2
         while item_id in taken:
             item_id, n = f"{base}-{n}", n + 1

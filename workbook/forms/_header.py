@@ -54,13 +54,14 @@ def _cycle_strip(phases: tuple[str, ...]) -> str:
     return " &rarr; ".join(cells) + " &#8635;"
 
 
-def _completeness_html(ws: OpenWorkspace, step_id: str) -> str:
-    """Every step as done / to do, and what this step still misses (from workbook.method)."""
+def _completeness_html(ws: OpenWorkspace, step_id: str, *, every_step: bool = True) -> str:
+    """Every step as done / to do (unless not ``every_step``), and what this step still
+    misses (from workbook.method)."""
     from workbook import method
 
     statuses = method.completeness(ws.data)
     badges = []
-    for st in statuses:
+    for st in statuses if every_step else ():
         mark = "&#10003;" if st.complete else f"{len(st.missing)} to do"
         weight = "font-weight:bold;text-decoration:underline" if st.step.id == step_id else ""
         badges.append(
@@ -70,18 +71,34 @@ def _completeness_html(ws: OpenWorkspace, step_id: str) -> str:
     own = next(st for st in statuses if st.step.id == step_id)
     todo = "".join(f"<li>{html.escape(str(f))}</li>" for f in own.missing[:8])
     more = f"<li>... and {len(own.missing) - 8} more</li>" if len(own.missing) > 8 else ""
+    progress = f"<small>{''.join(badges)}</small>" if badges else ""
+    still = f"<small>Still to do in this step:</small><ul>{todo}{more}</ul>" if todo else ""
     return (
-        f'<div class="wb-completeness"><small>{"".join(badges)}</small>'
-        + (f"<br><small>Still to do in this step:</small><ul>{todo}{more}</ul>" if todo else "")
-        + "</div>"
+        f'<div class="wb-completeness">{progress}'
+        + ("<br>" if progress and still else "")
+        + f"{still}</div>"
     )
 
 
-def step_header(ws: OpenWorkspace, step: str, mode: str = "workshop") -> str:
-    """The HTML header of a step notebook."""
+def step_header(
+    ws: OpenWorkspace, step: str, mode: str = "workshop", *, compact: bool = False
+) -> str:
+    """The HTML header of a step notebook.
+
+    ``compact`` leaves out what the workshop app already shows around the step (the client
+    and revision in its top bar, how saving works, every step's progress in its navigation):
+    the step, where it sits in the DDMADV cycle, and what this step still misses.
+    """
     from workbook import method
 
     info = method.step(step)
+    if compact:
+        return (
+            f'<div class="wb-step-header wb-step-{step}">'
+            f"<b>Step {info.number} of {len(method.STEPS)}: {html.escape(info.title)}</b><br>"
+            f"<small>Where this sits in the DDMADV cycle:</small><br>{_cycle_strip(info.phases)}"
+            f"{_completeness_html(ws, step, every_step=False)}</div>"
+        )
     client = html.escape(ws.data.client.name)
     how = (
         "Course: read each part, fill the form, then run the exercise check at the bottom."

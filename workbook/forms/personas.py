@@ -138,7 +138,7 @@ def form(ws: OpenWorkspace) -> Form:
     icps = ListEditor(
         f,
         path=("icps",),
-        noun="icp",
+        noun="ICP",
         fields=ICP_FIELDS,
         new_item=lambda item_id, name: ICP(id=item_id, name=name),
         extra=lambda editor, icp_id: [_Checklist(f, icp_id)],

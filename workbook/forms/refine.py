@@ -133,7 +133,7 @@ class AnnotationList(widgets.VBox):  # type: ignore[misc]
         self.stage = widgets.Dropdown(options=_stage_options(data), description="at stage")
         self.stage.add_class("wb-annotation-stage")
         self.touchpoint = widgets.Dropdown(
-            options=_touchpoint_options(data), description="touchpoint"
+            options=_touchpoint_options(data), description="Touchpoint"
         )
         self.touchpoint.add_class("wb-annotation-touchpoint")
         self.note = widgets.Text(placeholder="what happens there", description="Note")
@@ -319,7 +319,10 @@ class _RefineEditor(widgets.VBox):  # type: ignore[misc]
 
     def __init__(self, form: Form) -> None:
         self.form = form
-        self.persona = widgets.Dropdown(description="Persona")
+        # as wide as the longest persona's name ("Amara, the time-poor Londoner"), not cut
+        self.persona = widgets.Dropdown(
+            description="Persona", layout=widgets.Layout(width="max-content", min_width="300px")
+        )
         self.persona.add_class("wb-refine-persona")
         self.area = widgets.VBox()
         self.annotations: AnnotationList | None = None

@@ -28,9 +28,11 @@ navigation's to-do counts at once; every form saves each edit as it is made
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import importlib
 import os
+import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -45,7 +47,7 @@ from workbook.model import PHASES
 if TYPE_CHECKING:
     from workbook.store import OpenWorkspace
 
-__all__ = ["ENV_VAR", "STEP_FORMS", "Workshop", "app", "step_forms"]
+__all__ = ["ENV_VAR", "STEP_FORMS", "WARM_MODULES", "Workshop", "app", "step_forms"]
 
 #: The environment variable through which ``workbook workshop`` names the workspace to the
 #: app's kernel (never the page's address, which the browser may keep in its history).
@@ -62,6 +64,15 @@ STEP_FORMS: dict[str, tuple[str, ...]] = {
     "visualise": ("mapcanvas",),
     "refine": ("refine", "experiments", "processes", "content", "cycle"),
 }
+
+#: What the data step's first opening imports (pandas, Arrow and DuckDB: about a second).
+#: The app imports them in the background once it is drawn, so that in Voila they are already
+#: in the preheated kernel and a first click on *Data* opens in a fraction of a second.
+WARM_MODULES = ("pandas", "pyarrow", "duckdb")
+
+#: A form's own heading starts with its step ("Step 1 - Objectives"); the app's step header
+#: already says the step, so the form keeps only its name.
+_STEP_PREFIX = re.compile(r"^<h3>Step \d+ - ")
 
 #: Short names for the navigation (the step titles are in :data:`workbook.method.STEPS`).
 _NAV_NAMES = {
@@ -117,7 +128,25 @@ body[data-voila] .wb-workshop-main, body[data-voila] .wb-workshop-nav { overflow
   color: var(--wb-muted); }
 .wb-workshop-nav .wb-nav-phase.wb-nav-active .widget-html-content { color: var(--wb-on-primary); }
 .wb-workshop-main { padding: 6px 20px 30px 20px; flex: 1 1 auto; min-width: 0; }
-.wb-workshop-main .wb-step-header b { font-size: 20px; color: var(--wb-primary-text); }
+.wb-workshop-main .wb-step-header b { font-size: 22px; color: var(--wb-primary-text); }
+.wb-workshop-main .wb-step-header small { font-size: 13px; }
+.wb-workshop-main .wb-step-header ul { margin: 4px 0 0 0; }
+/* the editable map's toolbar and help in the app's larger type */
+body[data-voila] .wb-workshop .wb-mc__toolbar, body[data-voila] .wb-workshop .wb-mc__toolbar select,
+body[data-voila] .wb-workshop .wb-mc__toolbar button { font-size: 15px; }
+body[data-voila] .wb-workshop .wb-mc__status { font-size: 14px; }
+body[data-voila] .wb-workshop .wb-mc__help { font-size: 13.5px; }
+/* typed text in the app's own type, not the code font ipywidgets gives a text area */
+.wb-workshop .widget-textarea textarea { font-family: var(--wb-font); }
+/* a long label (an ICP question) wraps onto a second line instead of being cut */
+.wb-workshop .widget-inline-hbox:not(.widget-html) > .widget-label { white-space: normal;
+  text-overflow: clip; height: auto; min-height: var(--jp-widgets-inline-height);
+  line-height: 1.25; display: flex; align-items: center; justify-content: flex-end; }
+.wb-workshop .widget-inline-hbox:not(.widget-html):has(> .widget-label) { height: auto;
+  min-height: var(--jp-widgets-inline-height); }
+.wb-workshop .widget-textarea > .widget-label { align-items: flex-start; padding-top: 6px; }
+/* the top bar reaches the window's edges */
+.wb-workshop > .wb-workshop-bar-holder { margin: 0; }
 .wb-workshop-loading { color: var(--wb-muted); font-style: italic; padding: 20px 0; }
 """
 
@@ -191,6 +220,7 @@ class Workshop(widgets.VBox):  # type: ignore[misc]
         self.add_class("wb-workshop")
         self._refresh_status()
         self.show(step)
+        self._warm_imports()
 
     # -- what the person sees
 
@@ -208,7 +238,7 @@ class Workshop(widgets.VBox):  # type: ignore[misc]
         if page is None:
             page = self._page(info, shown=True)
         else:
-            self._headers[info.id].value = step_header(self.ws, info.id)
+            self._headers[info.id].value = step_header(self.ws, info.id, compact=True)
             self.main.children = (page,)
 
     def _clicked(self, step_id: str) -> None:
@@ -221,7 +251,7 @@ class Workshop(widgets.VBox):  # type: ignore[misc]
 
     def _page(self, info: method.Step, *, shown: bool) -> widgets.VBox:
         """Build a step's page; when ``shown``, its header shows while its forms are built."""
-        header = widgets.HTML(step_header(self.ws, info.id))
+        header = widgets.HTML(step_header(self.ws, info.id, compact=True))
         self._headers[info.id] = header
         loading = widgets.HTML(
             f'<div class="wb-workshop-loading">Opening step {info.number}, '
@@ -261,6 +291,24 @@ class Workshop(widgets.VBox):  # type: ignore[misc]
 
         loop.call_later(delay, build_next)
 
+    def _warm_imports(self, delay: float = 0.3) -> None:
+        """Import :data:`WARM_MODULES` on the kernel's event loop once the app is drawn, one
+        per turn (between two, the kernel answers the page). Nothing outside a running loop."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        todo = list(WARM_MODULES)
+
+        def import_next() -> None:
+            if self._closed or not todo:
+                return
+            with contextlib.suppress(ImportError):  # the step needing it says so
+                importlib.import_module(todo.pop(0))
+            loop.call_later(0.05, import_next)
+
+        loop.call_later(delay, import_next)
+
     def _build(self, step_id: str) -> list[widgets.Widget]:
         start = time.perf_counter()
         built: list[widgets.Widget] = []
@@ -269,6 +317,9 @@ class Workshop(widgets.VBox):  # type: ignore[misc]
                 form = make(self.ws)
                 if hasattr(form, "revision"):
                     form.observe(self._revision_changed, "revision")
+                heading = getattr(form, "heading", None)
+                if isinstance(heading, widgets.HTML):
+                    heading.value = _STEP_PREFIX.sub("<h3>", heading.value)
                 built.append(form)
         except WorkbookError as exc:
             built.append(_error_html("\n".join(exc.lines())))
@@ -286,7 +337,7 @@ class Workshop(widgets.VBox):  # type: ignore[misc]
                 self._refresh_status()
                 header = self._headers.get(self.current)
                 if header is not None:
-                    header.value = step_header(self.ws, self.current)
+                    header.value = step_header(self.ws, self.current, compact=True)
         except Exception as exc:  # never into the Jupyter log, where nobody sees it
             self.errors.append(f"Unexpected error ({type(exc).__name__}): {exc}")
 
