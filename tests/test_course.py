@@ -139,7 +139,7 @@ def test_personas_need_goals_pains_and_channels_the_touchpoints_serve() -> None:
     ws.touchpoints.append(Touchpoint(id="mail", name="Mail", channel="email"))
     fb = course.check_personas(ws)
     assert not fb.ok
-    assert "'Pat' prefers phone, but no touchpoint works on that channel" in fb.hints[0]
+    assert "'Pat' prefers Phone, but no touchpoint works on that channel" in fb.hints[0]
     ws.touchpoints.append(Touchpoint(id="desk", name="Desk", channel="phone", kind="physical"))
     fb = course.check_personas(ws)
     assert fb.ok, str(fb)

@@ -270,7 +270,7 @@ def test_the_whole_course_through_the_forms(fresh: Path, tmp_path: Path) -> None
     assert not fb.ok and "'Website': who owns it at the client?" in fb.hints
     assert "Stage 'Compares designs' has no touchpoint" in hints(fb)
     fb = course.check_personas(ws)
-    assert "'Hannah the home worker' prefers email, store, but no touchpoint" in hints(fb)
+    assert "'Hannah the home worker' prefers Email, Store, but no touchpoint" in hints(fb)
     fill(f, {"wb-touchpoint-owner": "Marketing Lead"})
     inventory = [
         ("Brochure emails", "email", "digital", ("consideration", "retention")),
@@ -356,7 +356,7 @@ def test_the_whole_course_through_the_forms(fresh: Path, tmp_path: Path) -> None
         },
     )
     fb = course.check_personas(ws)
-    assert "'Rob and Priya' prefers phone, but no touchpoint works on that channel" in hints(fb)
+    assert "'Rob and Priya' prefers Phone, but no touchpoint works on that channel" in hints(fb)
     f = touchpoints_form.form(ws)
     forms.append(f)
     add(f, "touchpoint", "Quote follow-up call")

@@ -430,8 +430,12 @@ def check_personas(ws: Any) -> Feedback:
             else:
                 unserved = [c for c in p.preferred_channels if c not in served]
                 if unserved:
+                    from workbook.model import CHANNELS
+
+                    # named as the forms list them (Website, not web)
+                    shown = [CHANNELS.get(c, c) for c in unserved]
                     hints.append(
-                        f"{name} prefers {', '.join(unserved)}, but no touchpoint works on "
+                        f"{name} prefers {', '.join(shown)}, but no touchpoint works on "
                         f"{'that channel' if len(unserved) == 1 else 'those channels'}: "
                         "add the touchpoint in step 3, or check the channel is right."
                     )
