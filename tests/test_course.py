@@ -232,7 +232,12 @@ def test_touchpoints_cover_every_stage() -> None:
     fb = course.check_touchpoints(ws)
     assert not fb.ok
     assert any("Stage 'Purchase' has no touchpoint" in h for h in fb.hints)
-    assert "'Site': who owns it at the client?" in fb.hints
+    assert "'Site': who owns it at the client? (Owner)" in fb.hints
+    ws.touchpoints.append(Touchpoint(id="desk", name="Desk", channel="phone", owner="Sales"))
+    assert "'Desk': which stage does it serve? (Stages it serves)" in (
+        course.check_touchpoints(ws).hints
+    )
+    ws.touchpoints.pop()
     assert any("are there no physical" in h for h in fb.hints)
     assert fb.right == ["Stages with a touchpoint: Awareness."]
     ws.touchpoints[0].stages = ws.stage_ids()

@@ -267,7 +267,7 @@ def test_the_whole_course_through_the_forms(fresh: Path, tmp_path: Path) -> None
     add(f, "touchpoint", "Website")
     fill(f, {"wb-touchpoint-channel": "web", "wb-touchpoint-stages": ("awareness",)})
     fb = course.check_touchpoints(ws)
-    assert not fb.ok and "'Website': who owns it at the client?" in fb.hints
+    assert not fb.ok and "'Website': who owns it at the client? (Owner)" in fb.hints
     assert "Stage 'Compares designs' has no touchpoint" in hints(fb)
     fb = course.check_personas(ws)
     assert "'Hannah the home worker' prefers Email, Store, but no touchpoint" in hints(fb)

@@ -511,9 +511,9 @@ def check_touchpoints(ws: Any) -> Feedback:
     right: list[str] = []
     for t in data.touchpoints:
         if not t.stages:
-            hints.append(f"'{t.name}': which stage does it serve?")
+            hints.append(f"'{t.name}': which stage does it serve? (Stages it serves)")
         if not t.owner.strip():
-            hints.append(f"'{t.name}': who owns it at the client?")
+            hints.append(f"'{t.name}': who owns it at the client? (Owner)")
     served = {s for t in data.touchpoints for s in t.stages}
     covered = [s.name for s in data.stages if s.id in served]
     for stage in data.stages:
