@@ -428,3 +428,13 @@ def test_goals_and_pains_in_words_are_praised_while_channels_are_missing() -> No
     assert fb.right == ["'Hannah' has goals and pains in the buyer's words."]
     ws.personas[0].pains = ["price"]
     assert course.check_personas(ws).right == []
+
+
+def test_a_channel_rate_names_a_channel_by_its_id() -> None:
+    """The forms list channels by name (Email); a metric needs the id (email)."""
+    ws = bare()
+    assert course.metric_problem(ws, "channel-rate:email:open") is None
+    problem = course.metric_problem(ws, "channel-rate:Email:open")
+    assert problem is not None
+    assert problem.startswith("'Email' in 'channel-rate:Email:open' is not a channel id")
+    assert "ads, web, email, social" in problem

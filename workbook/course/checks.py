@@ -281,6 +281,14 @@ def metric_problem(data: Any, metric: str | None) -> str | None:
             return f"'{metric}' must go from an earlier stage to a later one"
     if head == "channel-rate" and args[1] not in ("open", "click", "reply"):
         return f"the action in '{metric}' must be open, click or reply"
+    if head == "channel-rate":
+        from workbook.model import CHANNELS
+
+        if args[0] not in CHANNELS:
+            return (
+                f"'{args[0]}' in '{metric}' is not a channel id (the forms show the names; "
+                f"the ids are {', '.join(CHANNELS)})"
+            )
     return None
 
 
