@@ -92,9 +92,13 @@ def test_server_listens_on_localhost_only_with_a_token_and_our_template() -> Non
     assert cmd[cmd.index("voila") + 1] == str(server.NOTEBOOK)
 
 
-def test_workspace_reaches_the_kernel_by_environment(demo_copy: Path) -> None:
+def test_workspace_reaches_the_kernel_by_environment(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(demo_copy.parent)
     env = server._environment(demo_copy.resolve())
     assert env[workshop.ENV_VAR] == str(demo_copy.resolve())
+    assert env[workshop.CWD_VAR] == str(demo_copy.parent)  # where the command was started
     assert env["JUPYTER_PATH"].split(":")[0] == str(server.TEMPLATE_ROOT)
 
 
@@ -319,6 +323,29 @@ def test_the_browser_tab_is_titled_with_the_client() -> None:
         server.TEMPLATE_ROOT / "voila" / "templates" / server.TEMPLATE_NAME / "index.html.j2"
     ).read_text(encoding="utf-8")
     assert "resources.workbook_title" in template
+
+
+def test_a_relative_path_typed_in_the_app_starts_where_the_command_started(
+    demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Voila runs the kernel in the package's folder; the app moves it to the folder the
+    consultant started ``workbook workshop`` in, so ``exports/nov.csv`` is found there."""
+    started = tmp_path / "engagement"
+    (started / "exports").mkdir(parents=True)
+    monkeypatch.chdir(server.NOTEBOOK.parent)  # as Voila starts the kernel
+    monkeypatch.setenv(workshop.CWD_VAR, str(started))
+    app = workshop.app(demo_copy, step="data")
+    try:
+        assert Path.cwd() == started
+        importer = app.forms["data"][0].parts["imports"]
+        importer.file.value = "exports/nov.csv"
+        importer.import_file()
+        said = app.forms["data"][0].one("wb-data-result").value
+        # not there: the message names the file and where it was looked for
+        assert "No file at exports/nov.csv" in said
+        assert escape(str(started / "exports" / "nov.csv")) in said
+    finally:
+        app.close()
 
 
 def test_app_on_a_missing_workspace_says_so(tmp_path: Path) -> None:

@@ -10,7 +10,9 @@ Voilà in a process of its own:
   ``notebooks/workshop.ipynb``, which opens in JupyterLab too), which calls
   :func:`workbook.forms.workshop.app`;
 * with the workspace named to the kernel by the environment variable
-  :data:`workbook.forms.workshop.ENV_VAR`, not in the address;
+  :data:`workbook.forms.workshop.ENV_VAR`, not in the address, and the folder the command
+  was started in by :data:`workbook.forms.workshop.CWD_VAR` (relative paths typed in the
+  app start from there, not from the package's folder where Voilà runs the kernel);
 * with our Voilà template ``workbook-workshop`` (:data:`TEMPLATE_ROOT`, found through
   ``JUPYTER_PATH``): Voilà's ``lab`` template without the Font Awesome stylesheets it loads
   from a CDN, so no request leaves the machine, and with the browser tab titled with the
@@ -201,9 +203,10 @@ def voila_command(
 
 
 def _environment(workspace: Path) -> dict[str, str]:
-    from workbook.forms.workshop import ENV_VAR
+    from workbook.forms.workshop import CWD_VAR, ENV_VAR
 
     env = dict(os.environ)
+    env[CWD_VAR] = os.getcwd()  # where relative paths typed in the app start from
     paths = [str(TEMPLATE_ROOT)] + [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p]
     env["JUPYTER_PATH"] = os.pathsep.join(paths)
     env[ENV_VAR] = str(workspace)

@@ -299,7 +299,8 @@ class ImportPanel(widgets.VBox):  # type: ignore[misc]
         self.form = form
         self.file = widgets.Text(
             description="CRM export",
-            placeholder="path of a CSV or Excel export, relative to this notebook",
+            placeholder="path of a CSV or Excel export",
+            style={"description_width": "initial"},  # on one line, in the app's larger type
         )
         self.file.add_class("wb-data-file")
         self.system = widgets.Dropdown(
@@ -360,8 +361,11 @@ class ImportPanel(widgets.VBox):  # type: ignore[misc]
             return
         path = Path(name).expanduser()
         if not path.is_file():
+            # a relative path is read from the kernel's folder: say which one was looked in
+            where = "" if path.is_absolute() else f" (looked for {path.resolve()})"
             self.result.value = (
-                f'<span style="color:#B00020">No file at {html.escape(name)}.</span>'
+                f'<span style="color:#B00020">No file at {html.escape(name)}'
+                f"{html.escape(where)}.</span>"
             )
             return
         self.result.value = "<i>Importing...</i>"

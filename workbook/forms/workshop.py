@@ -47,11 +47,16 @@ from workbook.model import PHASES
 if TYPE_CHECKING:
     from workbook.store import OpenWorkspace
 
-__all__ = ["ENV_VAR", "STEP_FORMS", "WARM_MODULES", "Workshop", "app", "step_forms"]
+__all__ = ["CWD_VAR", "ENV_VAR", "STEP_FORMS", "WARM_MODULES", "Workshop", "app", "step_forms"]
 
 #: The environment variable through which ``workbook workshop`` names the workspace to the
 #: app's kernel (never the page's address, which the browser may keep in its history).
 ENV_VAR = "WORKBOOK_WORKSPACE"
+
+#: The folder ``workbook workshop`` was started in, named to the app's kernel (which Voila
+#: runs in the notebook's own folder, inside the package): a relative path typed in the app
+#: (a CRM export in step 5) is read from there, as at the command line.
+CWD_VAR = "WORKBOOK_WORKSHOP_CWD"
 
 #: The forms of each step, as modules of :mod:`workbook.forms` with a ``form(ws)``, in the
 #: order shown (the same as the step notebooks).
@@ -145,6 +150,7 @@ body[data-voila] .wb-workshop .wb-mc__help { font-size: 13.5px; }
 .wb-workshop .widget-inline-hbox:not(.widget-html):has(> .widget-label) { height: auto;
   min-height: var(--jp-widgets-inline-height); }
 .wb-workshop .widget-textarea > .widget-label { align-items: flex-start; padding-top: 6px; }
+.wb-workshop .widget-dropdown > select { height: var(--jp-widgets-inline-height); }
 /* the top bar reaches the window's edges */
 .wb-workshop > .wb-workshop-bar-holder { margin: 0; }
 .wb-workshop-loading { color: var(--wb-muted); font-style: italic; padding: 20px 0; }
@@ -391,9 +397,15 @@ def app(workspace: str | os.PathLike[str], step: str = "objectives") -> widgets.
     is shown to a client: no traceback), not an exception. In a kernel, the other steps are
     then built in the background once the person opens a second one
     (:meth:`Workshop.prebuild`).
+
+    Served by ``workbook workshop``, the kernel moves to the folder the command was started
+    in (:data:`CWD_VAR`), so relative paths typed in the app start from there.
     """
     from workbook.store import open_workspace
 
+    start = os.environ.get(CWD_VAR)
+    if start and os.path.isdir(start):
+        os.chdir(start)
     try:
         ws = open_workspace(workspace)
     except WorkbookError as exc:
