@@ -549,3 +549,33 @@ def test_a_named_window_with_a_frame_is_written_out() -> None:
         "COUNT(*) OVER (PARTITION BY c ORDER BY ts NULLS LAST ROWS BETWEEN UNBOUNDED PRECEDING "
         "AND UNBOUNDED FOLLOWING) AS n FROM t"
     )
+
+
+def test_a_duckdb_import_after_a_spark_one(
+    imported: tuple[Path, Path, Any, Any], export: Path, spark: Any, tmp_path: Path
+) -> None:
+    """A workspace whose first source Spark wrote (folders of parts) takes a second export
+    by the DuckDB import: the people link, the derived tables are built over both, and every
+    table equals that of the workspace where DuckDB imported both. Importing the first export
+    again is recognised as done, on either engine's files."""
+    from workbook.crm.demo import DEMO_END
+    from workbook.crm.generate import generate, write_export
+    from workbook.crm.importer import import_file
+    from workbook.crm.spark.importer import import_events
+    from workbook.store import read_workspace
+
+    duck0, spk0, a, _ = imported
+    duck, spk = tmp_path / "duck", tmp_path / "spark"
+    shutil.copytree(duck0, duck)
+    shutil.copytree(spk0, spk)
+    sample = generate(read_workspace(DEMO), contacts=300, seed=21, end=DEMO_END)
+    web = Path(write_export(sample, "generic", tmp_path, filename="web-events.csv"))
+    x = import_file(duck, web)
+    y = import_file(spk, web)
+    assert (x.tables, x.derived) == (y.tables, y.derived)
+    for rel in _tables(x.source_id) + _tables(a.source_id):
+        pd.testing.assert_frame_equal(
+            _frame(duck / "data" / rel), _frame(spk / "data" / rel), check_dtype=False, obj=rel
+        )
+    assert import_file(spk, export, currency="GBP").unchanged
+    assert import_events(spk, str(export), spark=spark, currency="GBP").unchanged

@@ -372,7 +372,10 @@ def _session(con: Any) -> Any:
 
 
 def _files(source_dirs: Sequence[Path], table: str) -> list[str]:
-    return [str(d / f"{table}.parquet") for d in source_dirs if (d / f"{table}.parquet").exists()]
+    """One entry per source that has the table: its file, or the glob of the part files of a
+    table the Spark import wrote as a folder."""
+    found = [d / f"{table}.parquet" for d in source_dirs if (d / f"{table}.parquet").exists()]
+    return [str(f / "*.parquet") if f.is_dir() else str(f) for f in found]
 
 
 def _view(con: Any, name: str, files: list[str], table: str) -> None:

@@ -112,7 +112,9 @@ class Matched:
 
 
 def _files(others: Sequence[Path], name: str) -> str | None:
-    found = [p / name for p in others if (p / name).exists()]
+    # a table the Spark import wrote is a folder of part files: its glob
+    found = [p / name / "*.parquet" if (p / name).is_dir() else p / name for p in others]
+    found = [f for f in found if f.exists() or f.name == "*.parquet"]
     if not found:
         return None
     return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in found) + "]"

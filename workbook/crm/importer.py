@@ -35,6 +35,7 @@ from workbook.crm.identity import (
 from workbook.crm.storage import (
     Staging,
     now_utc,
+    parquet_rows,
     read_manifest,
     recover,
     scratch,
@@ -1016,12 +1017,10 @@ def _check_source_id(source_id: str, name: str) -> None:
 
 def _source_intact(ws_path: Path, sid: str, entry: Mapping[str, Any]) -> bool:
     """Whether a source's tables are on disk, readable, with the rows the manifest records."""
-    import pyarrow.parquet as pq
-
     folder = schema.source_dir(ws_path, sid)
     for table, rows in (entry.get("tables") or {}).items():
         try:
-            if pq.read_metadata(folder / f"{table}.parquet").num_rows != rows:
+            if parquet_rows(folder / f"{table}.parquet") != rows:
                 return False
         except Exception:  # missing (OSError) or damaged (ArrowInvalid): import it again
             return False

@@ -82,6 +82,16 @@ def _after_step(step: str) -> None:
     """Called after each step of a commit; a no-op (tests kill the process here)."""
 
 
+def parquet_rows(path: Path) -> int:
+    """Rows of a Parquet table from its footers: one file, or the folder of part files the
+    Spark import writes (FileNotFoundError when there is neither)."""
+    import pyarrow.parquet as pq
+
+    if path.is_dir():
+        return sum(pq.read_metadata(p).num_rows for p in sorted(path.glob("*.parquet")))
+    return int(pq.read_metadata(path).num_rows)
+
+
 def read_manifest(workspace_path: str | Path) -> dict[str, Any]:
     """The workspace's import manifest (an empty one when nothing was imported yet)."""
     path = schema.data_dir(workspace_path) / "manifest.json"
@@ -541,7 +551,6 @@ def data_problems(workspace: str | Path, data_sources: Sequence[Any]) -> list[Pr
     the imported sources of the manifest, with the same files and hashes; the derived tables
     exist and were built over the sources there are now; no commit is left half done.
     """
-    import pyarrow.parquet as pq
 
     root = Path(workspace)
     data = schema.data_dir(root)
@@ -572,7 +581,7 @@ def data_problems(workspace: str | Path, data_sources: Sequence[Any]) -> list[Pr
         for table, rows in (entry.get("tables") or {}).items():
             f = folder / f"{table}.parquet"
             try:
-                n = pq.read_metadata(f).num_rows
+                n = parquet_rows(f)
             except FileNotFoundError:
                 out.append(Problem(f"source {sid!r} has no {table} table", file=str(f), hint=redo))
                 continue
