@@ -9,8 +9,10 @@ the workspace has ``contact_paths``, ``numbered_contact_paths`` is the same with
 row's number in the file: the file is sorted by contact id, so ``n`` orders contacts by id.
 
 The analytics modules only ever call :meth:`Engine.query` with SQL over those names, so
-running the same questions on another backend (Spark, BigQuery, Snowflake) means writing
-another engine with the same views and the same ``query`` method; nothing else changes.
+running the same questions on another backend means another engine with the same views and
+the same ``query`` method; nothing else changes. :class:`workbook.analytics.spark_engine.
+SparkEngine` is that for Apache Spark; :meth:`Engine.for_workspace` returns one when Spark is
+the chosen engine (``--engine spark``, or the workspace's ``settings.engine``).
 
 A table the workspace does not have yet (no import, no deals, no derived tables) is an
 empty view with the right columns, so every question answers with an empty frame instead
