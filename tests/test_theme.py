@@ -70,6 +70,15 @@ def test_light_branding_is_reported_and_text_colours_still_pass() -> None:
     assert meets_aa(theme.on_primary, theme.primary)
 
 
+def test_the_workbooks_own_default_colours_raise_no_warning() -> None:
+    # The default accent (#E07A1F, 3.0:1) is below AA for text, but nobody chose it: a new
+    # workspace's first report must not open with a warning about it. Chosen, it is reported.
+    assert contrast_ratio(Branding().accent_color, "#FFFFFF") < 4.5
+    assert contrast_problems(Branding()) == []
+    chosen = contrast_problems(Branding(accent_color="#e07a20"))
+    assert [p.field for p in chosen] == ["client.branding.accent_color"]
+
+
 @pytest.mark.parametrize("primary", ["#0B3C5D", "#7FD1FF", "#FFCC00", "#E07A1F", "#008080"])
 def test_map_colour_pairs_pass_aa_for_any_brand_colour(primary: str) -> None:
     t = Theme.from_branding(Branding(primary_color=primary))

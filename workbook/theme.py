@@ -123,11 +123,15 @@ def contrast_problems(branding: Branding, *, file: str | None = None) -> list[Pr
     """Warnings for brand colours too light (or too dark) to be used as text on white.
 
     Nothing fails: the theme adjusts the colour for text; the warning says so, so the
-    consultant is not surprised that the titles are darker than the brand colour.
+    consultant is not surprised that the titles are darker than the brand colour. The
+    workbook's own default colours are not the client's choice: no warning for them (a new
+    workspace's first report would otherwise start with one).
     """
     problems = []
     for name in ("primary_color", "accent_color"):
         colour = getattr(branding, name)
+        if colour.casefold() == str(type(branding).model_fields[name].default).casefold():
+            continue
         ratio = contrast_ratio(colour, _WHITE)
         if ratio < 4.5:
             problems.append(
