@@ -281,7 +281,10 @@ def test_journey_and_refine() -> None:
     assert not fb.ok
     assert (
         "Recommendation 'Call back': its KPI cannot be computed: 'calls answered' is not a "
-        "metric the workbook computes (fill its 'Computed from data as' in step 1's form)."
+        "metric the workbook computes (use one of: conversion:<from-stage>:<to-stage>, "
+        "reach:<stage>, win-rate, time-to-close-days, median-days:<stage>, "
+        "channel-rate:<channel>:<open|click|reply>) (fill its 'Computed from data as' in step "
+        "1's form)."
     ) in fb.hints
     ws.measurement.kpis[0].metric = "conversion:consideration:purchase"
     fb = course.check_refine(ws)

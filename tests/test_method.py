@@ -96,10 +96,14 @@ def test_lookup_by_id_or_number_and_helpful_key_errors() -> None:
         ("time-to-close-days", None),
         ("median-days:retention", None),
         ("channel-rate:email:open", None),
-        ("conversion:consideration:checkout", "names stage 'checkout'"),
-        ("reach", "should look like 'reach:<stage>'"),
-        ("open-rate", "not a known form"),
-        ("win-rate:all", "should look like 'win-rate'"),
+        ("conversion:consideration:checkout", "'checkout' in 'conversion:consideration:che"),
+        ("conversion:purchase:consideration", "must go from an earlier stage to a later one"),
+        ("reach", "'reach' needs 1 part(s) after 'reach': write it as 'reach:<stage>'"),
+        ("open-rate", "'open-rate' is not a metric the workbook computes (use one of:"),
+        ("win-rate:all", "needs 0 part(s) after 'win-rate'"),
+        # the course's rule too: a channel by its id, not the name the forms show
+        ("channel-rate:Email:open", "'Email' in 'channel-rate:Email:open' is not a channel id"),
+        ("channel-rate:email:read", "the action in 'channel-rate:email:read' must be open,"),
     ],
 )
 def test_metric_problem(metric: str, expected: str | None) -> None:
@@ -212,6 +216,21 @@ def test_bad_metric_is_a_gap_of_step_one(demo: model.Workspace) -> None:
     (finding,) = _status(demo, "objectives").missing
     assert finding.field == "objectives[0].metric"
     assert "checkout" in finding.message
+
+
+def test_a_channel_named_not_by_its_id_is_the_same_gap_here_as_in_the_course(
+    demo: model.Workspace,
+) -> None:
+    """Step 1's completeness and the course's check apply one rule to a metric."""
+    from workbook import course
+
+    demo.objectives[0].metric = "channel-rate:Email:open"
+    (finding,) = _status(demo, "objectives").missing
+    assert finding.field == "objectives[0].metric"
+    assert "'Email' in 'channel-rate:Email:open' is not a channel id" in finding.message
+    assert course.metric_problem(demo, "channel-rate:Email:open") in finding.message
+    demo.objectives[0].metric = "channel-rate:email:open"
+    assert _status(demo, "objectives").missing == ()
 
 
 def test_completeness_does_not_change_the_workspace(demo: model.Workspace) -> None:

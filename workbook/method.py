@@ -14,7 +14,6 @@ of anything heavy.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -502,19 +501,25 @@ _METRIC_FORMS = (
     "win-rate",
     "time-to-close-days",
     "median-days:<stage>",
-    "channel-rate:<channel>:<action>",
+    "channel-rate:<channel>:<open|click|reply>",
 )
+#: What a channel rate counts: the actions a CRM records on a message.
+_CHANNEL_ACTIONS = ("open", "click", "reply")
 
 
 def metric_problem(metric: str, stage_ids: Iterable[str]) -> str | None:
     """Why a KPI metric cannot be computed from CRM data, or None when it can.
 
-    The forms are those documented on :attr:`workbook.model.Objective.metric`; stage names in
-    them must be stages of the workspace.
+    The one rule for a metric, used by :func:`completeness` and by the course's checks
+    (:func:`workbook.course.metric_problem`). The forms are those documented on
+    :attr:`workbook.model.Objective.metric` (what :func:`workbook.analytics.kpis.metric_value`
+    computes): stages must be stage ids of the workspace, a conversion goes from an earlier
+    stage to a later one, and a channel rate names a channel by its id
+    (:data:`workbook.model.CHANNELS`: ``email``, not the name ``Email`` the forms show) and an
+    action the CRM records (open, click or reply).
     """
-    stages = set(stage_ids)
-    parts = metric.split(":")
-    head, args = parts[0], parts[1:]
+    stages = list(stage_ids)
+    head, *args = (p.strip() for p in metric.strip().split(":"))
     expected = {
         "conversion": 2,
         "reach": 1,
@@ -524,16 +529,30 @@ def metric_problem(metric: str, stage_ids: Iterable[str]) -> str | None:
         "time-to-close-days": 0,
     }
     if head not in expected:
-        return f"metric {metric!r} is not a known form (use one of: {', '.join(_METRIC_FORMS)})"
-    if len(args) != expected[head] or not all(
-        re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", a) for a in args
-    ):
+        return (
+            f"'{metric}' is not a metric the workbook computes "
+            f"(use one of: {', '.join(_METRIC_FORMS)})"
+        )
+    if len(args) != expected[head]:
         form = next(f for f in _METRIC_FORMS if f.split(":")[0] == head)
-        return f"metric {metric!r} should look like {form!r}"
+        return f"'{metric}' needs {expected[head]} part(s) after '{head}': write it as '{form}'"
     if head in ("conversion", "reach", "median-days"):
         unknown = [a for a in args if a not in stages]
         if unknown:
-            return f"metric {metric!r} names stage {unknown[0]!r}, which is not one of the stages"
+            return (
+                f"'{unknown[0]}' in '{metric}' is not a stage id of this workspace "
+                f"(its stages: {', '.join(stages)})"
+            )
+        if head == "conversion" and stages.index(args[0]) >= stages.index(args[1]):
+            return f"'{metric}' must go from an earlier stage to a later one"
+    if head == "channel-rate":
+        if args[0] not in model.CHANNELS:
+            return (
+                f"'{args[0]}' in '{metric}' is not a channel id (the forms show the names; "
+                f"the ids are {', '.join(model.CHANNELS)})"
+            )
+        if args[1] not in _CHANNEL_ACTIONS:
+            return f"the action in '{metric}' must be open, click or reply"
     return None
 
 

@@ -56,6 +56,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
+from workbook import method
+
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -251,45 +253,14 @@ def _phrases(items: Iterable[str]) -> list[str]:
 def metric_problem(data: Any, metric: str | None) -> str | None:
     """Why a metric cannot be computed in this workspace, or None when it can.
 
-    The grammar is :attr:`workbook.model.Objective.metric`'s (what
-    :func:`workbook.analytics.kpis.metric_value` computes); stages must be the workspace's.
+    The rule is the method's (:func:`workbook.method.metric_problem`: the grammar of
+    :attr:`workbook.model.Objective.metric`, the workspace's stage ids, a conversion from an
+    earlier stage to a later one, a channel rate on a channel id); the course adds only that an
+    objective must have a metric at all.
     """
     if not metric or not metric.strip():
         return "there is no metric to compute it from"
-    head, *args = (p.strip() for p in metric.strip().split(":"))
-    stages = [s.id for s in data.stages]
-    arity = {
-        "conversion": 2,
-        "reach": 1,
-        "win-rate": 0,
-        "time-to-close-days": 0,
-        "median-days": 1,
-        "channel-rate": 2,
-    }
-    if head not in arity:
-        return f"'{metric}' is not a metric the workbook computes"
-    if len(args) != arity[head]:
-        return f"'{metric}' needs {arity[head]} part(s) after '{head}'"
-    if head in ("conversion", "reach", "median-days"):
-        unknown = [a for a in args if a not in stages]
-        if unknown:
-            return (
-                f"'{unknown[0]}' in '{metric}' is not a stage id of this workspace "
-                f"(its stages: {', '.join(stages)})"
-            )
-        if head == "conversion" and stages.index(args[0]) >= stages.index(args[1]):
-            return f"'{metric}' must go from an earlier stage to a later one"
-    if head == "channel-rate" and args[1] not in ("open", "click", "reply"):
-        return f"the action in '{metric}' must be open, click or reply"
-    if head == "channel-rate":
-        from workbook.model import CHANNELS
-
-        if args[0] not in CHANNELS:
-            return (
-                f"'{args[0]}' in '{metric}' is not a channel id (the forms show the names; "
-                f"the ids are {', '.join(CHANNELS)})"
-            )
-    return None
+    return method.metric_problem(metric, [s.id for s in data.stages])
 
 
 def _is_percent(unit: str) -> bool:
@@ -322,8 +293,12 @@ def _objective_problems(data: Any, o: Any) -> tuple[list[str], list[str]]:
     problem = metric_problem(data, o.metric)
     if problem:
         missing.append(
-            f"{name}: the KPI cannot be computed yet: {problem}. Write in 'Computed from data "
-            f"as' one of {_METRIC_FORMS}"
+            f"{name}: the KPI cannot be computed yet: {problem}"
+            + (
+                ""
+                if "use one of" in problem
+                else f". Write in 'Computed from data as' one of {_METRIC_FORMS}"
+            )
             + (
                 f", with this workspace's stage ids ({', '.join(data.stage_ids())})."
                 if "stage id" not in problem and data.stages
