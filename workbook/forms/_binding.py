@@ -67,6 +67,8 @@ __all__ = [
     "path_text",
     "problems_text",
     "resolve",
+    "sentence_case",
+    "spoken",
 ]
 
 #: One step of a path into the workspace: an attribute name, a list position, a dict key, or
@@ -141,6 +143,31 @@ _WORDS: dict[str, str | None] = {
     "value_proposition": "value proposition",
 }
 _TOKEN = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
+
+#: Abbreviations said letter by letter, written in capitals wherever a label is made from a
+#: name in code ("kpi" -> "KPI", "utm_source" -> "UTM source").
+ACRONYMS = frozenset(
+    {"api", "cac", "crm", "csv", "cta", "icp", "kpi", "nps", "okr", "roi", "seo", "sms", "url"}
+    | {"utm", "ux", "faq", "b2b", "b2c", "ltv", "clv", "mql", "sql", "id"}
+)
+_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def spoken(text: str) -> str:
+    """``text`` (a noun or a field name from code) as a label says it: underscores as spaces,
+    abbreviations in capitals (``"kpi"`` -> ``"KPI"``, ``"okr"`` -> ``"OKR"``,
+    ``"crm_goal"`` -> ``"CRM goal"``); every other word is left as it is."""
+    return _WORD.sub(
+        lambda m: m.group(0).upper() if m.group(0).lower() in ACRONYMS else m.group(0),
+        text.replace("_", " "),
+    )
+
+
+def sentence_case(text: str) -> str:
+    """``text`` with its first letter in capitals and its abbreviations too ("kpi" -> "KPI",
+    "okr list" -> "OKR list", "segment" -> "Segment")."""
+    said = spoken(text)
+    return said[:1].upper() + said[1:]
 
 
 def _parse_path(text: str) -> Path:
@@ -261,7 +288,7 @@ def path_text(
             in_cells = True
         elif n == last and label:
             words.append(label)
-        elif (word := _WORDS.get(key, key.replace("_", " "))) is not None:
+        elif (word := _WORDS.get(key, spoken(key))) is not None:
             words.append(word)
         node = child
     return ", ".join(words) if words else "the workspace"
@@ -1376,20 +1403,22 @@ class ListEditor(widgets.VBox):  # type: ignore[misc]
     ) -> None:
         self.form = form
         self.path = tuple(path)
-        self.noun = noun
-        self.css = f"wb-{noun.lower().replace(' ', '-')}"  # "ICP" is said as such, classed wb-icp
+        self.noun = spoken(noun)  # "kpi" is said "KPI", and stays classed wb-kpi
+        self.css = f"wb-{noun.lower().replace(' ', '-')}"
         self.fields = list(fields)
         self.new_item = new_item
         self.label = label
         self.extra = extra
         self.bound: list[BoundField] = []
         self.picker = widgets.Dropdown(
-            description=noun[:1].upper() + noun[1:],
+            description=sentence_case(noun),
             style=_STYLE,
             layout=widgets.Layout(width="60%"),
         )
         self.picker.add_class(f"{self.css}-select")
-        self.new_name = widgets.Text(placeholder=f"name of a new {noun}", continuous_update=True)
+        self.new_name = widgets.Text(
+            placeholder=f"name of a new {self.noun}", continuous_update=True
+        )
         self.new_name.add_class(f"{self.css}-new")
         self.add_button = form.button(
             "Add", "wb-add", f"{self.css}-add", icon="plus", on_click=self.add_item

@@ -24,7 +24,15 @@ import ipywidgets as widgets
 from pydantic import BaseModel, ValidationError
 
 from workbook.exceptions import WorkspaceValidationError
-from workbook.forms._binding import BoundField, FieldSpec, Form, ListEditor, by_id, resolve
+from workbook.forms._binding import (
+    BoundField,
+    FieldSpec,
+    Form,
+    ListEditor,
+    by_id,
+    resolve,
+    spoken,
+)
 
 __all__ = ["RowList", "SafeListEditor", "heading", "sub_list"]
 
@@ -133,6 +141,9 @@ class RowList(widgets.VBox):  # type: ignore[misc]
         text it cannot take.
     placeholder
         Grey text in the *new* box.
+    said
+        What one entry is called on screen when the noun is not it ("to-do" for "todo");
+        by default the noun with its abbreviations in capitals.
     """
 
     def __init__(
@@ -144,17 +155,19 @@ class RowList(widgets.VBox):  # type: ignore[misc]
         fields: Sequence[FieldSpec],
         new_row: Callable[[str], BaseModel],
         placeholder: str = "",
+        said: str | None = None,
     ) -> None:
         self.form = form
         self.path = tuple(path)
-        self.noun = noun
+        # what a row is called on screen ("to-do", "KPI"); the noun stays the CSS name
+        self.noun = said or spoken(noun)
         self.css = f"wb-{noun.replace(' ', '-')}"
         self.fields = list(fields)
         self.new_row = new_row
         self.bound: list[BoundField] = []
         self.rows = widgets.VBox()
         self.rows.add_class(f"{self.css}-rows")
-        self.new_text = widgets.Text(placeholder=placeholder or f"a new {noun}")
+        self.new_text = widgets.Text(placeholder=placeholder or f"a new {self.noun}")
         self.new_text.add_class(f"{self.css}-new")
         self.add_button = form.button(
             "Add", "wb-add", f"{self.css}-add", icon="plus", on_click=self.add_row
@@ -192,7 +205,7 @@ class RowList(widgets.VBox):  # type: ignore[misc]
         rows = []
         for index in range(len(self.entries())):
             fields = [
-                self.form.bind(spec, (*self.path, index), noun=self.noun.replace(" ", "-"))
+                self.form.bind(spec, (*self.path, index), noun=self.css.removeprefix("wb-"))
                 for spec in self.fields
             ]
             self.bound.extend(fields)

@@ -120,6 +120,7 @@ def _todos(f: Form, key_results: Any, kr_id: str) -> list[Any]:
             f,
             path=path,
             noun="todo",
+            said="to-do",
             fields=TODO_FIELDS,
             new_row=lambda text: Todo(text=text),
             placeholder="a new to-do",
