@@ -409,6 +409,7 @@ def test_the_whole_course_through_the_forms(fresh: Path, tmp_path: Path) -> None
             fill(f, {"wb-annotation-kind": kind, "wb-annotation-stage": stage})
             f.one("wb-annotation-note").value = "heard in the interviews"
             f.one("wb-annotation-add").click()
+        f.one("wb-recommendation-new-stage").value = "purchase"  # where it struggles
         add(f, "recommendation", "Send the quote within 48 hours of the design visit")
         fb = course.check_refine(ws)
         assert not fb.ok

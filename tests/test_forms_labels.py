@@ -87,3 +87,61 @@ def test_every_label_of_every_form_writes_abbreviations_in_capitals(ws: OpenWork
 
 def test_a_place_in_the_workspace_says_field_names_with_their_abbreviations() -> None:
     assert path_text("campaign.seo") == "campaign, SEO"
+
+
+@pytest.fixture
+def mapped(ws: OpenWorkspace) -> OpenWorkspace:
+    """A persona with a map, a stage renamed by the consultant and a touchpoint on it."""
+    from workbook.model import Journey, Persona, Touchpoint
+
+    ws.data.personas.append(Persona(id="priya", name="Priya"))
+    ws.data.stages[-1].name = "Renewal time"
+    last = ws.data.stages[-1].id
+    ws.data.touchpoints.append(
+        Touchpoint(id="news", name="Monthly newsletter", channel="email", stages=[last])
+    )
+    ws.data.journeys.append(Journey(persona="priya"))
+    ws.save()
+    return ws
+
+
+def test_step_7_annotations_name_the_stage_and_touchpoint_as_named(mapped: OpenWorkspace) -> None:
+    from workbook.forms import refine
+
+    f = refine.form(mapped)
+    notes = f.parts["map"].annotations
+    last = mapped.data.stages[-1].id
+    notes.kind.value = "best-moment"
+    notes.stage.value = last
+    notes.touchpoint.value = next(v for label, v in notes.touchpoint.options if label != "(none)")
+    notes.note.value = "They read it on the train"
+    notes.add_button.click()
+    assert f.callback_errors == []
+    (row,) = notes.items.children
+    assert row.children[1].value == (
+        "Best moment at Renewal time (Monthly newsletter): They read it on the train"
+    )
+    assert mapped.data.journey("priya").annotations[0].stage == last  # stored by id
+
+
+def test_a_new_recommendation_waits_for_its_stage_to_be_picked(mapped: OpenWorkspace) -> None:
+    from workbook.forms import refine
+    from workbook.store import open_workspace
+
+    f = refine.form(mapped)
+    editor = f.parts["map"].recommendations
+    stage = f.one("wb-recommendation-new-stage")
+    assert stage.value == "" and stage.options[0] == ("(pick its stage)", "")
+    assert stage in editor.children[1].children  # next to the name and Add
+    editor.new_name.value = "Send the renewal reminder a month ahead"
+    editor.add_button.click()
+    assert "Not added: pick the stage it is for first" in editor.message.value
+    assert open_workspace(mapped.path).data.journey("priya").recommendations == []
+    stage.value = mapped.data.stages[-1].id  # not the first stage: the one it is about
+    editor.add_button.click()
+    (rec,) = open_workspace(mapped.path).data.journey("priya").recommendations
+    assert rec.stage == mapped.data.stages[-1].id != mapped.data.stages[0].id
+    shown = next(b for b in editor.bound if b.spec and b.spec.attr == "stage")
+    assert shown.widget.label == "Renewal time"
+    assert stage.value == rec.stage  # kept for the next recommendation at that stage
+    assert f.callback_errors == []

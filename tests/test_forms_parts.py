@@ -623,6 +623,7 @@ def test_a_whole_workshop_through_the_forms_leaves_nothing_to_do(tmp_path: Path)
             f.one("wb-annotation-kind").value = kind
             f.one("wb-annotation-note").value = "noted"
             f.one("wb-annotation-add").click()
+        f.one("wb-recommendation-new-stage").value = ws.data.stages[0].id
         add(f, "recommendation", "Offer rides on Saturdays")
         _fill(f, {"wb-recommendation-owner": "Shop", "wb-recommendation-touchpoint": tps[1]})
     f = experiments.form(ws)

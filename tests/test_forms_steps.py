@@ -192,6 +192,7 @@ def test_refine_annotation_recommendation_snapshot_and_diff(ws: OpenWorkspace) -
     assert annotations[-1].note == "Waits a week for a <quote>"
 
     form.parts["map"].recommendations.new_name.value = "Send the quote within a day <b>now</b>"
+    form.one("wb-recommendation-new-stage").value = ws.data.stages[-1].id
     form.one("wb-recommendation-add").click()
     tp = ws.data.touchpoints[0].id
     form.one("wb-recommendation-touchpoint").value = tp

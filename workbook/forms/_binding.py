@@ -1383,7 +1383,8 @@ class ListEditor(widgets.VBox):  # type: ignore[misc]
     fields
         The fields of the editor.
     new_item
-        Make an item from ``(id, name typed)``.
+        Make an item from ``(id, name typed)``; it may refuse with a ``ValueError`` whose
+        message says what to do first (shown as "Not added: ...").
     label
         The picker's text for an item.
     """
@@ -1541,6 +1542,9 @@ class ListEditor(widgets.VBox):  # type: ignore[misc]
             item = self.new_item(item_id, name)
         except ValidationError as exc:
             self._say(f"Not added: the name {_validation_message(exc)}.")
+            return
+        except ValueError as exc:  # new_item refuses: its message says what to do first
+            self._say(f"Not added: {exc}.")
             return
         items.append(item)
         try:

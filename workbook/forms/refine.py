@@ -25,6 +25,7 @@ __all__ = [
 ]
 
 _KIND_LABELS = {"best-moment": "Best moment", "worst-struggle": "Worst struggle"}
+_PICK_STAGE = "(pick its stage)"
 
 
 def _stage_options(data: Any) -> list[tuple[str, Any]]:
@@ -154,11 +155,15 @@ class AnnotationList(widgets.VBox):  # type: ignore[misc]
         self.refresh()
 
     def refresh(self) -> None:
-        journey = self.form.ws.data.journey(self.persona_id)
+        data = self.form.ws.data
+        journey = data.journey(self.persona_id)
+        # the stage and the touchpoint as the consultant named them, not their ids
+        stages = {s.id: s.name for s in data.stages}
+        touchpoints = {t.id: t.name for t in data.touchpoints}
         rows = []
         for i, a in enumerate(journey.annotations if journey else []):
-            text = f"{_KIND_LABELS[a.kind]} at {a.stage}" + (
-                f" ({a.touchpoint})" if a.touchpoint else ""
+            text = f"{_KIND_LABELS[a.kind]} at {stages.get(a.stage, a.stage)}" + (
+                f" ({touchpoints.get(a.touchpoint, a.touchpoint)})" if a.touchpoint else ""
             )
             label = widgets.HTML(f"{html.escape(text)}: {html.escape(a.note)}")
             remove = self.form.button(
@@ -327,6 +332,10 @@ class _RefineEditor(widgets.VBox):  # type: ignore[misc]
         self.area = widgets.VBox()
         self.annotations: AnnotationList | None = None
         self.recommendations: ListEditor | None = None
+        # A new recommendation's stage is picked, never assumed: it starts unpicked and keeps
+        # the stage last picked (the one the consultant is working on) for the next one.
+        self.new_stage = widgets.Dropdown(description="for stage")
+        self.new_stage.add_class("wb-recommendation-new-stage")
         super().__init__([self.persona, self.area])
         self._quiet = False
         self.persona.observe(form.guard(lambda _c: None if self._quiet else self._show()), "value")
@@ -351,23 +360,37 @@ class _RefineEditor(widgets.VBox):  # type: ignore[misc]
         if self.recommendations is not None:
             self.recommendations.detach()
         _journey(self.form, pid)
-        first_stage = self.form.ws.data.stages[0].id if self.form.ws.data.stages else "awareness"
+        stages = _stage_options(self.form.ws.data)
+        keep = self.new_stage.value if self.new_stage.value in {v for _, v in stages} else ""
+        self.new_stage.options = [(_PICK_STAGE, ""), *stages]
+        self.new_stage.value = keep
         self.annotations = AnnotationList(self.form, pid)
         self.recommendations = ListEditor(
             self.form,
             path=("journeys", {"persona": pid, "icp": None}, "recommendations"),
             noun="recommendation",
             fields=RECOMMENDATION_FIELDS,
-            new_item=lambda item_id, text: Recommendation(id=item_id, text=text, stage=first_stage),
+            new_item=self._new_recommendation,
             label=lambda r: r.text if len(r.text) <= 60 else r.text[:57] + "...",
             extra=self._follow_status,
         )
         self.recommendations.new_name.placeholder = "a new recommendation, in one sentence"
+        add_row = self.recommendations.children[1]  # the name box and Add: the stage between
+        add_row.children = (add_row.children[0], self.new_stage, *add_row.children[1:])
         self.area.children = [
             self.annotations,
             widgets.HTML("<b>Recommendations</b>"),
             self.recommendations,
         ]
+
+    def _new_recommendation(self, item_id: str, text: str) -> Recommendation:
+        """A recommendation at the stage picked next to *Add*; refused while none is."""
+        if not self.new_stage.value:
+            raise ValueError(
+                "pick the stage it is for first ('for stage', next to Add); it is not "
+                "assumed, so that no recommendation lands on a stage nobody chose"
+            )
+        return Recommendation(id=item_id, text=text, stage=self.new_stage.value)
 
     def _follow_status(self, editor: ListEditor, item_id: str) -> list[widgets.Widget]:
         """When a recommendation's status becomes *agreed*, record the day and the KPI's
