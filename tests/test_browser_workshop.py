@@ -189,6 +189,45 @@ def test_on_a_projector_nothing_is_cut_and_the_map_keeps_the_margins(
     assert errors == []
 
 
+#: The text each "no choice" dropdown shows, as the page draws it (its checked option).
+_SHOWN = """(sel) => [...document.querySelectorAll(sel)].map(e =>
+  e.selectedIndex < 0 ? '' : e.options[e.selectedIndex].text.replace(/\\u00a0/g, ' '))"""
+
+
+def test_dropdowns_with_no_choice_show_their_label_on_every_opening(
+    served: Served, pw: Any, artifacts: Path
+) -> None:
+    """Step 5's System shows "Detect" and step 7's Touchpoint "(none)", never a blank box.
+
+    Each page has its own kernel (its own hash seed, which decided whether ipywidgets showed
+    a None-valued option or nothing), so four pages, each opening both steps twice.
+    """
+    browser = pw.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_FLAGS)
+    shown: list[tuple[str, ...]] = []
+    try:
+        for _ in range(4):
+            pg = browser.new_page(viewport={"width": 1366, "height": 768})
+            try:
+                pg.goto(served.url)
+                pg.locator(".wb-workshop-step-objectives .wb-form-objectives").wait_for(
+                    timeout=LOAD_MS
+                )
+                crm_goal = pg.evaluate(_SHOWN, ".wb-workshop-step-objectives select")
+                for _twice in range(2):
+                    _open_step(pg, "data")
+                    system = pg.evaluate(_SHOWN, ".wb-data-system select")
+                    _open_step(pg, "refine")
+                    touchpoint = pg.evaluate(_SHOWN, ".wb-annotation-touchpoint select")
+                    after = pg.evaluate(_SHOWN, ".wb-diff-after select")
+                    shown.append((*system, *touchpoint, *after))
+                assert "" not in crm_goal, crm_goal
+            finally:
+                pg.close()
+    finally:
+        browser.close()
+    assert shown == [("Detect", "(none)", "now (saved workspace)")] * 8
+
+
 def test_steps_open_and_a_typed_change_is_saved(
     page: tuple[Any, list[str], list[str]], served: Served, artifacts: Path
 ) -> None:

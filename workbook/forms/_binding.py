@@ -59,11 +59,14 @@ if TYPE_CHECKING:
     from workbook.store import OpenWorkspace
 
 __all__ = [
+    "NO_CHOICE",
     "BoundField",
     "FieldSpec",
     "Form",
     "ListEditor",
     "by_id",
+    "choice_options",
+    "chosen",
     "path_text",
     "problems_text",
     "resolve",
@@ -402,6 +405,24 @@ _STYLE = {"description_width": "170px"}
 _WIDE = widgets.Layout(width="98%")
 
 
+#: The value a dropdown's empty option ("(none)", "Detect", "(any stage)") carries in the
+#: widget. ipywidgets takes a ``None`` value for "nothing selected": a ``None`` option is shown
+#: blank once the value is set to ``None`` (and, depending on the order ipywidgets sets its
+#: traits, which follows Python's hash seed, even when the dropdown is made), so the forms
+#: offer this string instead and read it back as ``None`` (:func:`chosen`).
+NO_CHOICE = "__none__"
+
+
+def choice_options(options: Any) -> list[tuple[str, Any]]:
+    """Dropdown options with each ``None`` value replaced by :data:`NO_CHOICE`."""
+    return [(label, NO_CHOICE if value is None else value) for label, value in options]
+
+
+def chosen(value: Any) -> Any:
+    """A dropdown's value as the model takes it: :data:`NO_CHOICE` is ``None``."""
+    return None if value == NO_CHOICE else value
+
+
 def _options(spec: FieldSpec, data: Any, current: Any) -> list[tuple[str, Any]]:
     opts = spec.options(data) if callable(spec.options) else list(spec.options or [])
     opts = list(opts)
@@ -412,7 +433,7 @@ def _options(spec: FieldSpec, data: Any, current: Any) -> list[tuple[str, Any]]:
     for value in extra:
         if value is not None and value not in known:
             opts.append((str(value), value))
-    return opts
+    return choice_options(opts)
 
 
 def _make_widget(
@@ -447,7 +468,12 @@ def _make_widget(
         return w, _text_to_date, _date_to_text
     if spec.kind == "choice":
         w = widgets.Dropdown(options=_options(spec, data, current), **common)
-        return w, same, same
+
+        def to_widget(v: Any) -> Any:
+            offered = any(o == NO_CHOICE for _, o in w.options)
+            return NO_CHOICE if v is None and offered else v
+
+        return w, chosen, to_widget
     if spec.kind == "multi":
         opts = _options(spec, data, current)
         w = widgets.SelectMultiple(options=opts, rows=min(8, max(3, len(opts))), **common)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from workbook.exceptions import CrmImportError, WorkspaceValidationError
-from workbook.forms._binding import FieldSpec, Form, by_id
+from workbook.forms._binding import FieldSpec, Form, by_id, choice_options, chosen
 from workbook.forms._header import keep_header_current, refresh_headers
 from workbook.forms._parts import RowList, heading
 from workbook.forms.measurement import add_scoring_rules
@@ -47,12 +47,24 @@ _NO_CHOICE = ""
 _IGNORE_REASON = "not a stage of this journey (chosen in the data step)"
 
 
+#: Numbers are read down a column by their digits: right-aligned, every digit the same width.
+_NUMBER = "text-align:right;font-variant-numeric:tabular-nums"
+
+
+def _cell(tag: str, text: str, numeric: bool = False) -> str:
+    """One escaped table cell; a numeric column's cells (and its heading) right-aligned."""
+    style = f' style="{_NUMBER}"' if numeric else ""
+    return f"<{tag}{style}>{html.escape(text)}</{tag}>"
+
+
 def sources_html(data: Any) -> str:
     """The imported sources as a small table (file names and counts only: no CRM content)."""
     if not data.data_sources:
         return "<i>No CRM export imported yet.</i>"
     titles = ("Source", "System", "File", "Rows", "Set aside", "Events from", "to")
-    head = "<tr>" + "".join(f"<th>{t}</th>" for t in titles) + "</tr>"
+    numeric = (False, False, False, True, True, False, False)
+    head = "<tr>" + "".join(_cell("th", t, n) for t, n in zip(titles, numeric, strict=True))
+    head += "</tr>"
     rows = []
     for s in data.data_sources:
         cells = [
@@ -64,7 +76,11 @@ def sources_html(data: Any) -> str:
             f"{s.first_event:%Y-%m-%d}" if s.first_event else "",
             f"{s.last_event:%Y-%m-%d}" if s.last_event else "",
         ]
-        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+        rows.append(
+            "<tr>"
+            + "".join(_cell("td", c, n) for c, n in zip(cells, numeric, strict=True))
+            + "</tr>"
+        )
     return f'<table class="wb-data-sources-table">{head}{"".join(rows)}</table>'
 
 
@@ -83,13 +99,13 @@ def reach_html(ws: OpenWorkspace) -> str:
     except WorkbookError as exc:
         return f"<i>No stage counts: {html.escape(exc.message)}</i>"
     rows = "".join(
-        f"<tr><td>{html.escape(str(r.stage_name))}</td>"
-        f"<td>{f'{int(r.contacts):,}' if r.has_data else 'no data'}</td></tr>"
+        f"<tr>{_cell('td', str(r.stage_name))}"
+        f"{_cell('td', f'{int(r.contacts):,}' if r.has_data else 'no data', numeric=True)}</tr>"
         for r in table.itertuples()
     )
     return (
         '<b>Contacts who reached each stage</b><table class="wb-data-reach">'
-        f"<tr><th>Stage</th><th>Contacts</th></tr>{rows}</table>"
+        f"<tr>{_cell('th', 'Stage')}{_cell('th', 'Contacts', numeric=True)}</tr>{rows}</table>"
     )
 
 
@@ -305,13 +321,15 @@ class ImportPanel(widgets.VBox):  # type: ignore[misc]
         self.file.add_class("wb-data-file")
         self.system = widgets.Dropdown(
             description="System",
-            options=[
-                ("Detect", None),
-                ("HubSpot", "hubspot"),
-                ("Salesforce", "salesforce"),
-                ("Pipedrive", "pipedrive"),
-                ("Generic CSV", "generic"),
-            ],
+            options=choice_options(
+                [
+                    ("Detect", None),
+                    ("HubSpot", "hubspot"),
+                    ("Salesforce", "salesforce"),
+                    ("Pipedrive", "pipedrive"),
+                    ("Generic CSV", "generic"),
+                ]
+            ),
         )
         self.system.add_class("wb-data-system")
         self.set_aside = widgets.Checkbox(
@@ -375,7 +393,7 @@ class ImportPanel(widgets.VBox):  # type: ignore[misc]
 
         try:
             with unknown_names() as unknown:
-                lines = _import(self.form.ws, path, self.system.value, self.set_aside.value)
+                lines = _import(self.form.ws, path, chosen(self.system.value), self.set_aside.value)
         except CrmImportError as exc:
             self.stage_map.show(_one_per_name(unknown))
             items = "".join(f"<li>{html.escape(str(p))}</li>" for p in exc.problems[:20])

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from workbook.forms._binding import FieldSpec, Form, ListEditor, path_text
+from workbook.forms._binding import (
+    NO_CHOICE,
+    FieldSpec,
+    Form,
+    ListEditor,
+    choice_options,
+    chosen,
+    path_text,
+)
 from workbook.forms._header import keep_header_current
 from workbook.model import Annotation, Journey, Recommendation
 
@@ -134,7 +142,7 @@ class AnnotationList(widgets.VBox):  # type: ignore[misc]
         self.stage = widgets.Dropdown(options=_stage_options(data), description="at stage")
         self.stage.add_class("wb-annotation-stage")
         self.touchpoint = widgets.Dropdown(
-            options=_touchpoint_options(data), description="Touchpoint"
+            options=choice_options(_touchpoint_options(data)), description="Touchpoint"
         )
         self.touchpoint.add_class("wb-annotation-touchpoint")
         self.note = widgets.Text(placeholder="what happens there", description="Note")
@@ -182,7 +190,7 @@ class AnnotationList(widgets.VBox):  # type: ignore[misc]
         annotation = Annotation(
             kind=self.kind.value,
             stage=self.stage.value,
-            touchpoint=self.touchpoint.value,
+            touchpoint=chosen(self.touchpoint.value),
             note=self.note.value,
         )
         journey.annotations.append(annotation)
@@ -292,9 +300,9 @@ class SnapshotPanel(widgets.VBox):  # type: ignore[misc]
         snaps = list(self.form.ws.snapshots())
         options = [(str(s), s.id) for s in snaps]
         self.before.options = options
-        self.after.options = [*options, ("now (saved workspace)", None)]
+        self.after.options = [*options, ("now (saved workspace)", NO_CHOICE)]
         self.before.value = options[-1][1] if options else None
-        self.after.value = None
+        self.after.value = NO_CHOICE
 
     def take_snapshot(self) -> None:
         """Snapshot the workspace as it is now (saved first, so the snapshot is what is on disk)."""
@@ -315,7 +323,7 @@ class SnapshotPanel(widgets.VBox):  # type: ignore[misc]
         if self.before.value is None:
             self.output.value = "<i>Take a snapshot first, make changes, then compare.</i>"
             return
-        diff = self.form.ws.diff(self.before.value, self.after.value)
+        diff = self.form.ws.diff(self.before.value, chosen(self.after.value))
         self.output.value = _diff_html(diff, self.form.ws.data)
 
 
