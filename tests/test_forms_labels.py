@@ -3,6 +3,7 @@ aligned as numbers. Headless: the widgets are read and clicked in Python."""
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,50 @@ def test_a_new_recommendation_waits_for_its_stage_to_be_picked(mapped: OpenWorks
     assert shown.widget.label == "Renewal time"
     assert stage.value == rec.stage  # kept for the next recommendation at that stage
     assert f.callback_errors == []
+
+
+class _Cells(HTMLParser):
+    """The cells of an HTML table: (tag, style, text) row by row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[tuple[str, str, str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self.rows[-1].append((tag, dict(attrs).get("style") or "", ""))
+
+    def handle_data(self, data: str) -> None:
+        if self.rows and self.rows[-1]:
+            tag, style, text = self.rows[-1][-1]
+            self.rows[-1][-1] = (tag, style, text + data)
+
+
+def _right(style: str) -> bool:
+    return "text-align:right" in style.replace(" ", "")
+
+
+def test_the_data_forms_counts_are_right_aligned(ws: OpenWorkspace, tmp_path: Path) -> None:
+    from workbook.crm.generate import generate, write_export
+    from workbook.forms import data as data_form
+
+    export = write_export(generate(ws.data, contacts=120, seed=3), "hubspot", tmp_path / "x")
+    f = data_form.form(ws)
+    f.one("wb-data-file").value = str(export)
+    f.one("wb-import").click()
+    assert f.callback_errors == []
+    reach = _Cells()
+    reach.feed(f.one("wb-data-reach").value)
+    assert len(reach.rows) == 1 + len(ws.data.stages)
+    for row in reach.rows:  # heading and every stage: the name left, the count right
+        (_, name_style, _), (_, count_style, count) = row
+        assert not _right(name_style) and _right(count_style), row
+    assert any(c[2].replace(",", "").isdigit() for _, c in reach.rows[1:])
+    sources = _Cells()
+    sources.feed(f.one("wb-data-sources").value)
+    head, row = sources.rows
+    right = [t for (_, s, t) in head if _right(s)]
+    assert right == ["Rows", "Set aside"]
+    assert [t for (_, s, t) in row if _right(s)] == [f"{ws.data.data_sources[0].rows:,}", "0"]
