@@ -318,6 +318,13 @@ def test_map_canvas_in_the_workshop_app(
         page.locator("button.wb-nav-visualise").click(timeout=120_000)
         page.locator(".wb-workshop-step-visualise .wb-mc .wb-map__grid").wait_for(timeout=60_000)
         edit_the_map(page, demo_copy, artifacts, "workshop-mapcanvas")
+        # one Undo and one Redo, the map's; the form's status line is in the map's toolbar
+        step = page.locator(".wb-workshop-step-visualise")
+        assert step.locator("button:visible", has_text="Undo").count() == 1
+        assert step.locator("button:visible", has_text="Redo").count() == 1
+        assert step.locator(".wb-mc__undo").is_visible()
+        assert step.locator("button.wb-save:visible").count() == 0
+        assert step.locator(".wb-mc__status").inner_text().startswith(("Saved", "Redone"))
         for css in (".jp-InputArea", ".jp-InputArea-editor", ".cm-editor", ".CodeMirror"):
             assert page.locator(css).count() == 0, f"code is visible: {css}"
         assert "import workbook" not in page.inner_text("body")

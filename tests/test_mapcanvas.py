@@ -318,3 +318,16 @@ def test_a_workspace_without_personas_shows_what_to_do(tmp_path: Path) -> None:
     )
     assert form.callback_errors == []
     form.close()
+
+
+def test_one_undo_and_redo_the_maps_and_the_status_line_stays(canvas: Any) -> None:
+    """The form's Save/Undo/Redo row under the map is hidden (the map's toolbar has Undo and
+    Redo); the form's status line reaches the toolbar, and its conflict box and error line
+    stay in the form."""
+    form, c, _folder = canvas
+    rows = [r for r in form.children if form.save_button in getattr(r, "children", ())]
+    assert len(rows) == 1 and rows[0].layout.display == "none"
+    assert form.conflict_box in form.children and form.error_label in form.children
+    send(c, op="text", stage="awareness", lane="actions", text="Sees an ad", seq=1)
+    assert form.status.startswith("Saved") and c.status == form.status
+    assert c.can_undo

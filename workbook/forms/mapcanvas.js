@@ -136,7 +136,10 @@ function render({ model, el }) {
     }
     undoBtn.disabled = !model.get("can_undo");
     redoBtn.disabled = !model.get("can_redo");
-    status.textContent = model.get("status") || "";
+    const said = model.get("status") || "";
+    status.textContent = said;
+    // the form's status line, in its colours: green when saved, red when not
+    status.classList.toggle("wb-mc__status--not-saved", said.startsWith("Not saved"));
   }
 
   // ---------------------------------------------------------------- presentation mode

@@ -37,6 +37,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anywidget
+import ipywidgets as widgets
 import traitlets
 from pydantic import ValidationError
 
@@ -491,11 +492,17 @@ def _layout_json(
 def form(ws: OpenWorkspace, persona: str | None = None) -> Form:
     """The journey map form of step 6 as the map itself: a :class:`MapCanvas` in a Form.
 
-    The form's Save, Undo and Redo buttons and its status line sit under the map; the canvas
-    is ``form.parts["map"]``.
+    The canvas is ``form.parts["map"]``. Its toolbar has the one Undo and Redo and the form's
+    status line (what was saved, or why not): the form's own Save, Undo and Redo row under
+    the map is hidden (every edit on the map saves itself), its conflict choices and error
+    line are not.
     """
     from workbook.forms._header import keep_header_current
 
     f = Form(ws, title="Step 6 - Journey map", css="wb-form-mapcanvas")
     f.add(map=MapCanvas(f, persona))
+    for row in f.children:
+        if isinstance(row, widgets.HBox) and f.save_button in row.children:
+            row.layout.display = "none"
+            row.add_class("wb-form-buttons")
     return keep_header_current(f)
