@@ -77,6 +77,7 @@ __all__ = [
     "check_refine",
     "check_stages",
     "check_touchpoints",
+    "lesson_checks",
     "metric_problem",
     "observable",
     "progress",
@@ -902,6 +903,12 @@ class Progress:
 
 #: The lesson (step id) of each check that is not a step of its own.
 _LESSON_OF = {"icp": "personas", "conversion-rate": "data"}
+
+
+def lesson_checks(step: str, ws: Any) -> dict[str, Feedback]:
+    """The exercise checks of one step's notebook (``"personas"``: the personas and the ICP),
+    run on the workspace: what the course counts for that step, by check id."""
+    return {name: fn(ws) for name, fn in CHECKS.items() if _LESSON_OF.get(name, name) == step}
 
 
 def progress(ws: Any) -> Progress:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MODES",
     "keep_header_current",
+    "mode_of",
     "open_step",
     "refresh_headers",
     "shown_headers",
@@ -80,6 +81,35 @@ def _completeness_html(ws: OpenWorkspace, step_id: str, *, every_step: bool = Tr
     )
 
 
+def _course_html(ws: OpenWorkspace, step_id: str) -> str:
+    """What the course counts for this step: its exercise checks (:mod:`workbook.course`), the
+    verdict and what is still missing, in place of the engagement's checklist (which asks for
+    more than an exercise does, so the two would disagree)."""
+    from workbook import course
+
+    results = course.lesson_checks(step_id, ws)
+    note = (
+        "For the course, the exercise check at the bottom of this notebook is what counts; "
+        "its verdict is shown here. The engagement checklist (workshop mode) asks for more."
+    )
+    items = []
+    for name, fb in results.items():
+        state = "done" if fb.ok else "todo"
+        hints = "".join(f"<li>{html.escape(h)}</li>" for h in fb.hints[:5])
+        more = f"<li>... and {len(fb.hints) - 5} more</li>" if len(fb.hints) > 5 else ""
+        items.append(
+            f'<li class="wb-exercise wb-exercise-{state}" data-check="{html.escape(name)}">'
+            f"<b>{'&#10003; Done' if fb.ok else 'Not yet'}</b>: {html.escape(fb.message)}"
+            + (f"<ul>{hints}{more}</ul>" if hints else "")
+            + "</li>"
+        )
+    checks = f"<ul>{''.join(items)}</ul>" if items else "<br><small>No exercise here.</small>"
+    return (
+        f'<div class="wb-completeness wb-course-status"><small><i>{html.escape(note)}</i>'
+        f"</small>{checks}</div>"
+    )
+
+
 def step_header(
     ws: OpenWorkspace, step: str, mode: str = "workshop", *, compact: bool = False
 ) -> str:
@@ -88,6 +118,8 @@ def step_header(
     ``compact`` leaves out what the workshop app already shows around the step (the client
     and revision in its top bar, how saving works, every step's progress in its navigation):
     the step, where it sits in the DDMADV cycle, and what this step still misses.
+    In ``"course"`` mode the header shows the step's exercise check instead of the
+    engagement's checklist: that check is what counts for the course.
     """
     from workbook import method
 
@@ -112,7 +144,7 @@ def step_header(
         f"(revision {ws.data.revision})<br>"
         f"<small>Where this sits in the DDMADV cycle:</small><br>{_cycle_strip(info.phases)}"
         f"<p><i>{html.escape(how)}</i></p>"
-        f"{_completeness_html(ws, step)}</div>"
+        f"{_course_html(ws, step) if mode == 'course' else _completeness_html(ws, step)}</div>"
     )
 
 
@@ -156,6 +188,12 @@ def refresh_headers(ws: OpenWorkspace) -> list[str]:
             if shown.handle is not None:
                 shown.handle.update(HTML(text))  # type: ignore[no-untyped-call]
     return shown_headers(ws)
+
+
+def mode_of(ws: OpenWorkspace) -> str:
+    """The mode the step header of ``ws`` was opened in (:func:`open_step`): ``"course"`` when
+    a trainee's notebook opened it so, else ``"workshop"``."""
+    return "course" if any(s.mode == "course" for s in _SHOWN.get(ws, [])) else "workshop"
 
 
 def keep_header_current(form: Form) -> Form:

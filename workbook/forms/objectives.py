@@ -3,17 +3,18 @@ KPIs and OKRs that measure them (:mod:`workbook.forms.measurement`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from workbook.forms._binding import FieldSpec, Form, ListEditor
-from workbook.forms._header import keep_header_current
+from workbook.forms._header import keep_header_current, mode_of
 from workbook.forms.measurement import add_kpis, add_okrs
 from workbook.model import CRM_GOALS, Objective
 
 if TYPE_CHECKING:
     from workbook.store import OpenWorkspace
 
-__all__ = ["CLIENT_FIELDS", "OBJECTIVE_FIELDS", "form"]
+__all__ = ["CLIENT_FIELDS", "COURSE_REQUIRED", "OBJECTIVE_FIELDS", "form", "objective_fields"]
 
 _KINDS = [
     ("Improve the experience", "experience"),
@@ -45,6 +46,27 @@ OBJECTIVE_FIELDS = [
     ),
 ]
 
+#: An objective's fields the course's check asks for (:func:`workbook.course.check_objectives`)
+#: that a workshop may leave for later.
+COURSE_REQUIRED = ("metric", "baseline", "target", "owner")
+
+
+def objective_fields(mode: str = "workshop") -> list[FieldSpec]:
+    """The objective's fields; in ``"course"`` mode those the course requires say so in their
+    grey hint ("... (required for the course)") instead of "(optional)"."""
+    if mode != "course":
+        return OBJECTIVE_FIELDS
+    return [
+        replace(
+            spec,
+            placeholder=spec.placeholder.removesuffix(" (optional)") + " (required for the course)",
+        )
+        if spec.attr in COURSE_REQUIRED
+        else spec
+        for spec in OBJECTIVE_FIELDS
+    ]
+
+
 CLIENT_FIELDS = [
     FieldSpec("name", "Client"),
     FieldSpec("industry", "Industry"),
@@ -55,9 +77,13 @@ CLIENT_FIELDS = [
 ]
 
 
-def form(ws: OpenWorkspace) -> Form:
+def form(ws: OpenWorkspace, mode: str | None = None) -> Form:
     """The objectives form: who the client is, why we map (each aim with KPI and target), the
-    KPIs (objective, metric, fix, evaluation) and the OKRs (key results and their to-dos)."""
+    KPIs (objective, metric, fix, evaluation) and the OKRs (key results and their to-dos).
+
+    ``mode`` (``"workshop"`` or ``"course"``) is by default the one the step's header was
+    opened in (:func:`workbook.forms.open_step`); a course marks what its check requires.
+    """
     f = Form(ws, title="Step 1 - Objectives", css="wb-form-objectives")
     client = [f.bind(spec, ("client",), noun="client") for spec in CLIENT_FIELDS]
     f.add(*client)
@@ -67,7 +93,7 @@ def form(ws: OpenWorkspace) -> Form:
             f,
             path=("objectives",),
             noun="objective",
-            fields=OBJECTIVE_FIELDS,
+            fields=objective_fields(mode or mode_of(ws)),
             new_item=lambda item_id, name: Objective.model_validate({"id": item_id, "title": name}),
             label=lambda o: o.title,
         )
