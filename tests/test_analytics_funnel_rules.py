@@ -598,10 +598,11 @@ def test_the_data_form_shows_no_data_for_a_stage_no_source_reaches(
     assert unfed, "a deals export reaches no stage after the sale"
     text = data_form.reach_html(open_workspace(ws))
     number = f'<td style="{data_form._NUMBER}">'  # counts right-aligned
+    name_cell = f'<td style="{data_form._TEXT}">'
     for name in unfed:
-        assert f"<td>{name}</td>{number}no data</td>" in text
+        assert f"{name_cell}{name}</td>{number}no data</td>" in text
     fed = f[f["has_data"]].iloc[0]
-    assert f"<td>{fed['stage_name']}</td>{number}{int(fed['contacts']):,}</td>" in text
+    assert f"{name_cell}{fed['stage_name']}</td>{number}{int(fed['contacts']):,}</td>" in text
 
 
 def test_ordered_funnel_keeps_a_group_that_never_entered_the_first_step(tmp_path: Path) -> None:

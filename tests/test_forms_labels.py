@@ -192,4 +192,5 @@ def test_the_data_forms_counts_are_right_aligned(ws: OpenWorkspace, tmp_path: Pa
     head, row = sources.rows
     right = [t for (_, s, t) in head if _right(s)]
     assert right == ["Rows", "Set aside"]
+    assert all("text-align:left" in s for (_, s, t) in head if t not in right)  # not centred
     assert [t for (_, s, t) in row if _right(s)] == [f"{ws.data.data_sources[0].rows:,}", "0"]

@@ -48,13 +48,15 @@ _IGNORE_REASON = "not a stage of this journey (chosen in the data step)"
 
 
 #: Numbers are read down a column by their digits: right-aligned, every digit the same width.
-_NUMBER = "text-align:right;font-variant-numeric:tabular-nums"
+#: Words are read from the left; every column keeps a gap to the next one.
+_NUMBER = "text-align:right;font-variant-numeric:tabular-nums;padding:2px 14px 2px 0"
+_TEXT = "text-align:left;padding:2px 14px 2px 0"
 
 
 def _cell(tag: str, text: str, numeric: bool = False) -> str:
-    """One escaped table cell; a numeric column's cells (and its heading) right-aligned."""
-    style = f' style="{_NUMBER}"' if numeric else ""
-    return f"<{tag}{style}>{html.escape(text)}</{tag}>"
+    """One escaped table cell; a numeric column's cells (and its heading) right-aligned, the
+    others (and theirs) left-aligned."""
+    return f'<{tag} style="{_NUMBER if numeric else _TEXT}">{html.escape(text)}</{tag}>'
 
 
 def sources_html(data: Any) -> str:
