@@ -189,6 +189,41 @@ def test_on_a_projector_nothing_is_cut_and_the_map_keeps_the_margins(
     assert errors == []
 
 
+#: The app's type size, the map's client name (its height against its line height) and the
+#: labels cut with "..." on the data step (its check box included).
+_TYPE = """() => { const c = document.querySelector('.wb-workshop-step-visualise .wb-map__client');
+  const cut = [...document.querySelectorAll('.wb-workshop-step-data label')].filter(
+    (e) => e.offsetParent && e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent);
+  return { font: getComputedStyle(document.querySelector('.wb-workshop')).fontSize,
+           lines: c.getBoundingClientRect().height / parseFloat(getComputedStyle(c).lineHeight),
+           cut }; }"""
+
+
+def test_the_type_grows_with_the_window_and_the_map_header_keeps_to_one_line(
+    page: tuple[Any, list[str], list[str]], artifacts: Path
+) -> None:
+    """15px type at 1366 wide, 5.1px + 0.72vw at 1920 (18.924px, under the 20px cap); the
+    client's name in the map's header on one line at both; no label cut on the data step."""
+    pg, _requests, errors = page
+    try:
+        for width, height, font in ((1366, 768, 15.0), (1920, 1080, 5.1 + 0.72 * 19.2)):
+            pg.set_viewport_size({"width": width, "height": height})
+            _open_step(pg, "data")
+            _open_step(pg, "visualise")
+            pg.locator(".wb-workshop-step-visualise .wb-map__client").wait_for(timeout=30_000)
+            shown = pg.evaluate(_TYPE)
+            assert float(shown["font"].removesuffix("px")) == pytest.approx(font, abs=0.01)
+            assert shown["lines"] < 1.5, (width, shown)
+            assert shown["cut"] == [], (width, shown)
+            pg.screenshot(path=str(artifacts / f"workshop-6-visualise-{width}x{height}.png"))
+            for step in ("personas", "refine"):  # the long labels and the long names
+                _open_step(pg, step)
+                assert pg.evaluate(_CUT, step) == [], (width, step)
+    finally:
+        pg.set_viewport_size({"width": 1366, "height": 900})
+    assert errors == []
+
+
 #: The text each "no choice" dropdown shows, as the page draws it (its checked option).
 _SHOWN = """(sel) => [...document.querySelectorAll(sel)].map(e =>
   e.selectedIndex < 0 ? '' : e.options[e.selectedIndex].text.replace(/\\u00a0/g, ' '))"""

@@ -104,43 +104,53 @@ def _phase_names(step: method.Step) -> str:
 
 
 _CSS = """
-.wb-workshop { font-family: var(--wb-font); color: var(--wb-ink); width: 100%; }
+.wb-workshop { font-family: var(--wb-font); color: var(--wb-ink); width: 100%;
+  --wb-app-font: 15px; }
 .wb-workshop-bar { background: var(--wb-primary); color: var(--wb-on-primary);
   padding: 10px 18px; display: flex; align-items: center; gap: 16px; }
 .wb-workshop-bar img { max-height: 40px; max-width: 160px; background: #fff;
   padding: 3px; border-radius: 3px; }
-.wb-workshop-bar .wb-workshop-client { font-size: 22px; font-weight: 600; }
-.wb-workshop-bar .wb-workshop-sub { font-size: 13px; opacity: .9; }
-.wb-workshop-nav { min-width: 210px; max-width: 210px; padding: 10px 8px;
+.wb-workshop-bar .wb-workshop-client { font-size: calc(var(--wb-app-font) * 22 / 15);
+  font-weight: 600; }
+.wb-workshop-bar .wb-workshop-sub { font-size: calc(var(--wb-app-font) * 13 / 15); opacity: .9; }
+/* as wide as 14 letters' height: 210px in 15px type */
+.wb-workshop-nav { min-width: calc(var(--wb-app-font) * 14);
+  max-width: calc(var(--wb-app-font) * 14); padding: 10px 8px;
   background: var(--wb-primary-tint); align-self: stretch; box-sizing: border-box; }
 /* As an app (Voila), the bar and the steps stay in view; the step scrolls on its own. */
 body[data-voila] .wb-workshop { height: 100vh; overflow: hidden;
-  /* larger type for the room and its projector */
-  --jp-widgets-font-size: 15px; --jp-widgets-inline-height: 32px; font-size: 15px; }
+  /* larger type for the room and its projector, growing with the window: 15px on a
+     1366-wide screen, 19px on a 1920-wide projector, never more than 20px */
+  --wb-app-font: clamp(15px, calc(5.1px + 0.72vw), 20px);
+  --jp-widgets-font-size: var(--wb-app-font);
+  --jp-widgets-inline-height: calc(var(--wb-app-font) * 32 / 15); font-size: var(--wb-app-font);
+  /* a text box or a check box as wide as its type: 300px in 15px type */
+  --jp-widgets-inline-width: calc(var(--wb-app-font) * 20); }
 body[data-voila] .wb-workshop-row { flex: 1 1 auto; min-height: 0; }
 body[data-voila] .wb-workshop-main, body[data-voila] .wb-workshop-nav { overflow-y: auto; }
 .wb-workshop-main > .widget-box, .wb-workshop-nav > * { flex-shrink: 0; }
 .wb-workshop-nav .widget-button.wb-nav-step, .wb-workshop-nav button.wb-nav-step {
-  width: 194px; height: auto; text-align: left; font-size: 15px; font-weight: 600;
+  width: 100%; height: auto; text-align: left; font-size: var(--wb-app-font); font-weight: 600;
   padding: 8px 10px 2px 10px; background: transparent; color: var(--wb-primary-text);
   box-shadow: none; border-radius: 4px 4px 0 0; margin: 6px 0 0 0; }
 .wb-workshop-nav button.wb-nav-step.wb-nav-active { background: var(--wb-primary);
   color: var(--wb-on-primary); }
-.wb-workshop-nav .wb-nav-phase { margin: 0 0 2px 0; padding: 0 10px 6px 10px; width: 194px;
+.wb-workshop-nav .wb-nav-phase { margin: 0 0 2px 0; padding: 0 10px 6px 10px; width: 100%;
   border-radius: 0 0 4px 4px; }
 .wb-workshop-nav .wb-nav-phase.wb-nav-active { background: var(--wb-primary); }
-.wb-workshop-nav .wb-nav-phase .widget-html-content { font-size: 13px; line-height: 1.35;
-  color: var(--wb-muted); }
+.wb-workshop-nav .wb-nav-phase .widget-html-content {
+  font-size: calc(var(--wb-app-font) * 13 / 15); line-height: 1.35; color: var(--wb-muted); }
 .wb-workshop-nav .wb-nav-phase.wb-nav-active .widget-html-content { color: var(--wb-on-primary); }
 .wb-workshop-main { padding: 6px 20px 30px 20px; flex: 1 1 auto; min-width: 0; }
-.wb-workshop-main .wb-step-header b { font-size: 22px; color: var(--wb-primary-text); }
-.wb-workshop-main .wb-step-header small { font-size: 13px; }
+.wb-workshop-main .wb-step-header b { font-size: calc(var(--wb-app-font) * 22 / 15);
+  color: var(--wb-primary-text); }
+.wb-workshop-main .wb-step-header small { font-size: calc(var(--wb-app-font) * 13 / 15); }
 .wb-workshop-main .wb-step-header ul { margin: 4px 0 0 0; }
 /* the editable map's toolbar and help in the app's larger type */
 body[data-voila] .wb-workshop .wb-mc__toolbar, body[data-voila] .wb-workshop .wb-mc__toolbar select,
-body[data-voila] .wb-workshop .wb-mc__toolbar button { font-size: 15px; }
-body[data-voila] .wb-workshop .wb-mc__status { font-size: 14px; }
-body[data-voila] .wb-workshop .wb-mc__help { font-size: 13.5px; }
+body[data-voila] .wb-workshop .wb-mc__toolbar button { font-size: var(--wb-app-font); }
+body[data-voila] .wb-workshop .wb-mc__status { font-size: calc(var(--wb-app-font) * 14 / 15); }
+body[data-voila] .wb-workshop .wb-mc__help { font-size: calc(var(--wb-app-font) * 0.9); }
 /* typed text in the app's own type, not the code font ipywidgets gives a text area */
 .wb-workshop .widget-textarea textarea { font-family: var(--wb-font); }
 /* a long label (an ICP question) wraps onto a second line instead of being cut */
@@ -206,7 +216,7 @@ class Workshop(widgets.VBox):  # type: ignore[misc]
             button = widgets.Button(
                 description=f"{s.number}. {_NAV_NAMES.get(s.id, s.title)}",
                 tooltip=f"Step {s.number}: {s.title} ({_phase_names(s)})",
-                layout=widgets.Layout(width="194px", height="auto"),
+                layout=widgets.Layout(width="100%", height="auto"),
             )
             button.add_class("wb-nav-step")
             button.add_class(f"wb-nav-{s.id}")
