@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from workbook.forms import analysis, campaign, content, launch
-from workbook.forms._binding import Form
+from workbook.forms._binding import NO_CHOICE, Form
 from workbook.model import Analysis, Campaign, Validation, Workspace
 from workbook.store import OpenWorkspace, new_workspace, open_workspace, read_workspace
 
@@ -62,7 +62,9 @@ def test_analysis_form_shows_the_gap_and_keeps_findings_and_the_choice(
     assert "<waits>" not in view
     chosen = form.one("wb-analysis-chosen")
     values = [v for _, v in chosen.options]
-    assert values[0] is None
+    assert values[0] == NO_CHOICE  # "(none)": read back as None
+    target = form.one("wb-gap-target-component")
+    assert target.options and target.value == target.options[0][1]  # shown, not blank
     assert "conversion:consideration:amara-time-poor-londoner" in values
     assert "finding:whatsapp-after-9-pm-waits" in values
     chosen.value = "conversion:consideration:amara-time-poor-londoner"

@@ -283,7 +283,12 @@ def form(ws: OpenWorkspace, *, show: bool = True) -> Form:
     def show_targets() -> None:
         labels = {r["component"]: r["label"] for r in shown}
         options = [(r["label"], r["component"]) for r in shown if r["kind"] in _TARGETED]
+        keep = target_pick.value
         target_pick.options = options
+        values = [v for _, v in options]
+        # a picked component stays picked; otherwise the first is shown (never a blank box)
+        if values:
+            target_pick.value = keep if keep in values else values[0]
         current = f.ws.data.analysis.targets
         targets_note.value = (
             "<i>Targets set: "
