@@ -288,7 +288,13 @@ def test_moved_points_each_kpi_back_to_a_phase(ws: OpenWorkspace) -> None:
     held = html.split("Held within 5%")[1]
     assert "1 number measured both times stayed within 5% of its value" in held
     assert "Convert</td><td>10.0%</td><td>9.6%</td><td>-4.0%</td>" in held
-    assert tables == ["What moved since last time", "What moved since last time (held)"]
+    assert tables == ["What moved since last time"]
+    ctx = report_context(ws.path, sections=["moved"], report_date="2026-12-06")
+    render_section("moved", ctx)
+    ((_, sheet),) = ctx.tables
+    assert sheet["KPI"].tolist() == ["Days to buy", "Opens", "Convert"]  # moved, then held
+    assert sheet["Better or worse"].tolist()[-1] == "held within 5%"
+    assert sheet["Change (%)"].tolist()[-1] == pytest.approx(-4.0)  # 10% -> 9.6%
     # a move the wrong way goes back to Analyse
     history.append({"at": "2026-12-05T09:00:00+00:00", "data": {}, "values": values(8.0, 27, 36)})
     (data / HISTORY_FILE).write_text(json.dumps(history), encoding="utf-8")

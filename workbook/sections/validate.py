@@ -146,10 +146,24 @@ def moved_section(ws: Any, ctx: ReportContext) -> str:
                 "unit": m.unit,
             }
         )
+    # the spreadsheet has every KPI compared: those that moved, then those that held
+    held = [
+        {
+            "name": m.name,
+            "unit": m.unit,
+            "before": m.before,
+            "after": m.after,
+            "change": m.change,
+            "direction": f"held within {threshold}",
+            "phase": "",
+            "reason": "",
+        }
+        for m in result.steady
+    ]
     ctx.table(
         _sheet("moved"),
         data_frame(
-            rows,
+            rows + held,
             [
                 _Col("name", "KPI"),
                 _Col("unit", "Unit"),
@@ -189,30 +203,12 @@ def moved_section(ws: Any, ctx: ReportContext) -> str:
     steady = [
         {
             "name": m.name,
-            "unit": m.unit,
-            "before": m.before,
-            "after": m.after,
-            "change": m.change,
             "before_t": _value(ctx, m.before, m.unit),
             "after_t": _value(ctx, m.after, m.unit),
             "change_t": f"{m.change:+.1%}",
         }
         for m in _one_per_number(result.steady)
     ]
-    if steady:
-        ctx.table(
-            _sheet("moved", "held"),
-            data_frame(
-                steady,
-                [
-                    _Col("name", "KPI"),
-                    _Col("unit", "Unit"),
-                    _Col("before", "Before", "float"),
-                    _Col("after", "Now", "float"),
-                    _Col("change", "Change", "pct"),
-                ],
-            ),
-        )
     steady_table = table(
         ctx,
         steady,
