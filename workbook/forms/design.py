@@ -19,7 +19,7 @@ import ipywidgets as widgets
 
 from workbook.forms._binding import BoundField, FieldSpec, Form, Path
 from workbook.forms._header import keep_header_current
-from workbook.forms.journeymap import CELL_FIELDS, _emotion_field
+from workbook.forms.journeymap import CELL_FIELDS, PersonaStagePicker, _emotion_field
 from workbook.model import Journey, MapCell
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def _link_field(persona_id: str) -> FieldSpec:
     return FieldSpec("recommendations", "Made to happen by", "multi", options=options)
 
 
-class ToBeEditor(widgets.VBox):  # type: ignore[misc]
+class ToBeEditor(PersonaStagePicker, widgets.VBox):  # type: ignore[misc]
     """Pick a persona and a stage; draft the to-be map from the as-is one and edit its cell."""
 
     def __init__(self, form: Form, *, preview: bool = True) -> None:
@@ -94,22 +94,6 @@ class ToBeEditor(widgets.VBox):  # type: ignore[misc]
         self.stage.observe(form.guard(self._picked), "value")
         form.observe(form.guard(lambda _c: self._redraw()), "revision")
         self.refresh()
-
-    def refresh(self) -> None:
-        data = self.form.ws.data
-        self._quiet = True
-        try:
-            for picker, items in ((self.persona, data.personas), (self.stage, data.stages)):
-                keep = picker.value if picker.value in {i.id for i in items} else None
-                picker.options = [(i.name, i.id) for i in items]
-                picker.value = keep or (items[0].id if items else None)
-        finally:
-            self._quiet = False
-        self._show()
-
-    def _picked(self, _change: Any) -> None:
-        if not self._quiet:
-            self._show()
 
     def draft_now(self) -> None:
         """Copy the as-is map into the to-be map (stages it has already are kept) and save."""

@@ -20,7 +20,14 @@ from workbook.model import LANES, Journey, MapCell
 if TYPE_CHECKING:
     from workbook.store import OpenWorkspace
 
-__all__ = ["CELL_FIELDS", "MapEditor", "emotion_from_text", "emotion_line", "form"]
+__all__ = [
+    "CELL_FIELDS",
+    "MapEditor",
+    "PersonaStagePicker",
+    "emotion_from_text",
+    "emotion_line",
+    "form",
+]
 
 
 def _touchpoint_options(data: Any) -> list[tuple[str, Any]]:
@@ -128,7 +135,39 @@ def ensure_cell(data: Any, persona_id: str, stage_id: str) -> Path:
     return ("journeys", {"persona": persona_id, "icp": None}, "stages", stage_id)
 
 
-class MapEditor(widgets.VBox):  # type: ignore[misc]
+class PersonaStagePicker:
+    """What the editors of one persona's cell at one stage share: the two pickers.
+
+    A subclass (also a widget) sets ``form``, ``persona`` and ``stage`` and draws the picked
+    cell in ``_show``; :meth:`refresh` keeps the picks when the lists change.
+    """
+
+    form: Form
+    persona: widgets.Dropdown
+    stage: widgets.Dropdown
+    _quiet: bool = False
+
+    def refresh(self) -> None:
+        data = self.form.ws.data
+        self._quiet = True
+        try:
+            for picker, items in ((self.persona, data.personas), (self.stage, data.stages)):
+                keep = picker.value if picker.value in {i.id for i in items} else None
+                picker.options = [(i.name, i.id) for i in items]
+                picker.value = keep or (items[0].id if items else None)
+        finally:
+            self._quiet = False
+        self._show()
+
+    def _picked(self, _change: Any) -> None:
+        if not self._quiet:
+            self._show()
+
+    def _show(self) -> None:
+        raise NotImplementedError
+
+
+class MapEditor(PersonaStagePicker, widgets.VBox):  # type: ignore[misc]
     """Pick a persona and a stage; edit that cell of the map."""
 
     def __init__(self, form: Form, *, preview: bool = True) -> None:
@@ -153,22 +192,6 @@ class MapEditor(widgets.VBox):  # type: ignore[misc]
         self.stage.observe(form.guard(self._picked), "value")
         form.observe(form.guard(lambda _c: self._redraw_emotions()), "revision")
         self.refresh()
-
-    def refresh(self) -> None:
-        data = self.form.ws.data
-        self._quiet = True
-        try:
-            for picker, items in ((self.persona, data.personas), (self.stage, data.stages)):
-                keep = picker.value if picker.value in {i.id for i in items} else None
-                picker.options = [(i.name, i.id) for i in items]
-                picker.value = keep or (items[0].id if items else None)
-        finally:
-            self._quiet = False
-        self._show()
-
-    def _picked(self, _change: Any) -> None:
-        if not self._quiet:
-            self._show()
 
     def _redraw_emotions(self) -> None:
         if not self.persona.value:
