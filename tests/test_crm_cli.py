@@ -71,6 +71,28 @@ def test_demo_data_works_outside_the_repo(tmp_path: Path, monkeypatch) -> None: 
     assert (tmp_path / "x" / "pipedrive-deals.csv").exists()
 
 
+def test_demo_data_ends_on_the_day_the_export_is_taken(tmp_path: Path) -> None:
+    import pandas as pd
+
+    runner = CliRunner()
+
+    def span(*args: str) -> tuple[str, str]:
+        out = tmp_path / "x"
+        result = runner.invoke(main, ["demo-data", "--contacts", "200", "--format", "generic",
+                                      "-o", str(out), *args])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        stamps = pd.read_csv(out / "events.csv").timestamp
+        return stamps.min(), stamps.max()
+
+    # by default the demo client's export: its evening of 31 October 2026, fourteen months
+    first, last = span()
+    assert last == "2026-10-31T18:00:00Z" and "2025-09-01" <= first[:10] < "2025-09-10"
+    first, last = span("--end", "2026-03-31", "--days", "30")
+    assert last == "2026-03-31T18:00:00Z" and first >= "2026-03-01"
+    bad = runner.invoke(main, ["demo-data", "--end", "31/03/2026", "-o", str(tmp_path)])
+    assert bad.exit_code == 2 and "--end" in bad.output and "Traceback" not in bad.output
+
+
 def test_public_names_of_workbook_crm() -> None:
     import workbook.crm as crm
 

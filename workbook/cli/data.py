@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -160,6 +161,20 @@ def import_command(
 )
 @click.option("--currency", default="GBP", show_default=True)
 @click.option(
+    "--end",
+    "end_date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The day the export is taken: nothing happens after its evening "
+    "(default: 2026-10-31, the demo client's export).",
+)
+@click.option(
+    "--days",
+    default=426,
+    show_default=True,
+    type=click.IntRange(1, None),
+    help="Contacts are created over this many days before --end (426: fourteen months).",
+)
+@click.option(
     "-o",
     "--output",
     required=True,
@@ -172,6 +187,8 @@ def demo_data(
     formats: tuple[str, ...],
     workspace: Path | None,
     currency: str,
+    end_date: dt.datetime | None,
+    days: int,
     output: Path,
 ) -> None:
     """Generate a realistic, seeded CRM history as the CRMs export it."""
@@ -179,6 +196,7 @@ def demo_data(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from workbook.cli._paths import output_folder
+    from workbook.crm.demo import DEMO_END
     from workbook.crm.generate import PART, generate_parts, write_exports
     from workbook.model import Workspace
     from workbook.store import open_workspace
@@ -212,7 +230,18 @@ def demo_data(
     ) as bar:
         task = bar.add_task("contacts", total=contacts)
         paths = write_exports(
-            counted(generate_parts(ws, contacts=contacts, seed=seed, currency=currency)),
+            counted(
+                generate_parts(
+                    ws,
+                    contacts=contacts,
+                    seed=seed,
+                    currency=currency,
+                    end=DEMO_END
+                    if end_date is None
+                    else end_date.replace(hour=DEMO_END.hour, tzinfo=dt.UTC),
+                    span_days=days,
+                )
+            ),
             formats or _SOURCES,
             output,
         )
