@@ -298,7 +298,7 @@ def test_wins_by_hand(eng: Engine) -> None:
 
 
 def test_kpis_by_hand(tmp_path: Path) -> None:
-    from workbook.model import KPI, Objective
+    from workbook.model import KPI, OKR, KeyResult, Objective
     from workbook.store import open_workspace
 
     path = build(tmp_path)
@@ -321,6 +321,22 @@ def test_kpis_by_hand(tmp_path: Path) -> None:
         KPI(id="k3", name="Close", metric="time-to-close-days"),
         KPI(id="k4", name="Reach", metric="reach:purchase"),
     ]
+    ws.data.measurement.okrs = [
+        OKR(
+            id="okr",
+            objective="Sell more",
+            key_results=[
+                KeyResult(
+                    id="kr1",
+                    text="Buy",
+                    metric="conversion:awareness:purchase",
+                    baseline=50,
+                    target=70,
+                ),  # fmt: skip
+                KeyResult(id="kr2", text="Close", metric="time-to-close-days", baseline=9),
+            ],
+        )
+    ]
     ws.save()
     k = A.kpis(ws).set_index("id")
     assert k.loc["o1", "current"] == pytest.approx(200 / 3)  # 2 of 3, in percent
@@ -335,6 +351,9 @@ def test_kpis_by_hand(tmp_path: Path) -> None:
     assert k.loc["k2", "current"] == pytest.approx(2 / 3)
     assert k.loc["k3", "current"] == pytest.approx(8.0)  # c1 5 days, c3 11 days from first event
     assert k.loc["k4", "current"] == 2
+    # a key result has no unit field: it says the unit its value is in (2 of 3 in percent)
+    assert (k.loc["kr1", "current"], k.loc["kr1", "unit"]) == (pytest.approx(200 / 3), "%")
+    assert (k.loc["kr2", "current"], k.loc["kr2", "unit"]) == (pytest.approx(8.0), "days")
 
 
 def test_shuffled_rows_give_the_same_answers(eng: Engine, tmp_path: Path) -> None:

@@ -200,6 +200,8 @@ def kpis(ws: EngineLike) -> pd.DataFrame:
             )
             if head in _SHARES and percent:
                 value *= 100.0
+            if kind == "key_result" and not unit:  # say the unit the value is now in
+                unit = "%" if head in _SHARES and percent else ("days" if "days" in head else "")
             source = "data"
         elif typed is not None:
             value, source, note = float(typed), "workspace", "typed in the workspace"
