@@ -94,6 +94,74 @@ def _log_config() -> str:
     return path
 
 
+def _user_conf() -> dict[str, str]:
+    """The Spark settings the user gave before this process starts a session: those of a
+    running JVM gateway (``spark-submit``), else ``--conf`` in ``PYSPARK_SUBMIT_ARGS`` and
+    ``spark-defaults.conf`` in ``SPARK_CONF_DIR`` (else ``SPARK_HOME/conf``), as
+    ``spark-submit`` reads them."""
+    import shlex
+
+    from pyspark import SparkConf, SparkContext
+
+    if SparkContext._jvm is not None:  # the gateway loaded the user's defaults already
+        return dict(SparkConf().getAll())
+    found: dict[str, str] = {}
+    folder = os.environ.get("SPARK_CONF_DIR") or (
+        os.path.join(os.environ["SPARK_HOME"], "conf") if os.environ.get("SPARK_HOME") else None
+    )
+    defaults = os.path.join(folder, "spark-defaults.conf") if folder else None
+    if defaults and os.path.isfile(defaults):
+        with open(defaults, encoding="utf-8") as fh:
+            for line in fh:
+                parts = line.strip().split(None, 1)
+                if parts and not parts[0].startswith("#"):
+                    found[parts[0].split("=", 1)[0]] = (parts[1:] or [""])[0].strip()
+    words = shlex.split(os.environ.get("PYSPARK_SUBMIT_ARGS", ""))
+    for flag, value in zip(words, words[1:], strict=False):
+        if flag in ("--conf", "-c") and "=" in value:
+            key, _, setting = value.partition("=")
+            found[key] = setting
+        elif flag == "--driver-java-options":
+            found["spark.driver.extraJavaOptions"] = value
+    return found
+
+
+#: The folder a session started here writes its scratch files to, made once per process.
+_SCRATCH: list[str] = []
+
+
+def _scratch_folder() -> str:
+    """A temporary folder of this process, removed when it exits."""
+    if not _SCRATCH:
+        import atexit
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="workbook-spark-")
+        atexit.register(shutil.rmtree, folder, True)
+        _SCRATCH.append(folder)
+    return _SCRATCH[0]
+
+
+def _scratch_conf(local: bool) -> dict[str, str]:
+    """Where a new session writes what it would otherwise leave in the current folder: the
+    SQL warehouse (``spark-warehouse/``, made at the first catalog call) and, with a Hive
+    catalog, Derby's ``metastore_db/`` and ``derby.log``. They go to a temporary folder
+    removed at exit, unless the user's Spark configuration says where they go. A local
+    session also gets the log4j2 file that keeps Spark's logging to errors."""
+    user = _user_conf()
+    conf: dict[str, str] = {}
+    if "spark.sql.warehouse.dir" not in user:
+        conf["spark.sql.warehouse.dir"] = os.path.join(_scratch_folder(), "spark-warehouse")
+    java = user.get("spark.driver.extraJavaOptions", "")
+    options = [] if "-Dderby.system.home=" in java else [f"-Dderby.system.home={_scratch_folder()}"]
+    if local:
+        options.append(f"-Dlog4j2.configurationFile=file:{_log_config()}")
+    if options:
+        # builder settings replace the user's: keep their Java options, add ours
+        conf["spark.driver.extraJavaOptions"] = " ".join([java, *options]).strip()
+    return conf
+
+
 def spark_session(master: str | None = None, *, driver_memory: str | None = None) -> SparkSession:
     """The process's Spark session: the active one when there is one (``spark-submit``, a
     notebook on a cluster), else a new one for ``master``.
@@ -154,9 +222,8 @@ def spark_session(master: str | None = None, *, driver_memory: str | None = None
         # a few cores: Spark's 200 shuffle partitions are 200 small tasks per step, each
         # with its own overhead (the demo's derived tables: minutes instead of seconds)
         builder = builder.config("spark.sql.shuffle.partitions", str(_local_cores(master) * 2))
-        builder = builder.config(
-            "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{_log_config()}"
-        )
+    for key, value in _scratch_conf(local).items():
+        builder = builder.config(key, value)
     if driver_memory:
         builder = builder.config("spark.driver.memory", driver_memory)
     try:
