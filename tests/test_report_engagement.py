@@ -18,11 +18,16 @@ The hand-worked history (days after 1 January 2026; ten contacts, two personas):
 One rule: 10 points per web visit, no decay. Scores: won {30, 20, 10}, lost {20, 0, 10,
 0, 30}. Email is sent to c01-c08: c01 opens and clicks, c02 replies (2 of 8 see it: 25%
 open, so three in four never did); SMS to c06-c10, opened by c06, c07, c08 (60%).
+
+The history reaches the sections three ways (the ``hand`` fixture's parameters): written
+straight to the workspace's tables; imported from a generic CSV export through the real
+import (ids pseudonymised); and imported from a copy whose rows are shuffled and whose
+events are tied to the second (:func:`_tied_events`). Every hand-worked number holds for
+all three, and the three give the same tables.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -122,17 +127,31 @@ def _deals() -> pd.DataFrame:
     )
 
 
-@pytest.fixture(scope="module")
-def hand(tmp_path_factory: pytest.TempPathFactory) -> sections.ReportContext:
-    from workbook.store import open_workspace
+def _tied_events() -> pd.DataFrame:
+    """The history with events tied to the second, none of its hand-worked numbers changed.
 
-    path = build(
-        tmp_path_factory.mktemp("engagement"),
-        events=_events(),
-        contacts=_contacts(),
-        deals=_deals(),
-    )
-    ws = open_workspace(path)
+    - the web visit of day 1 moves to day 0, the very second the contact enters awareness:
+      a stage change and a touch at one instant (c01, c02, c03, c04, c06, c08, c10);
+    - every open, click and reply moves to day 1, the second the message was sent: c01's
+      email is sent, opened and clicked at one instant (the sent counts do not move);
+    - c04's view of the buying guide moves to day 9, the very second its won deal closes:
+      a touch at the moment of the win is part of the journey to it (touches up to and
+      including the close), so the guide is still content 1 of the 3 won contacts used.
+
+    Scores have no decay, so they do not move either; c02 and c03 (20 points), and the
+    others in pairs and threes, tie on their scores as before.
+    """
+    ev = _events()
+    web_day1 = (ev["touchpoint"] == "web") & (ev["ts"] == day(1))
+    ev.loc[web_day1, "ts"] = day(0)
+    ev.loc[ev["touchpoint"] == "guide", "ts"] = day(9)
+    answers = ev["channel"].isin(["email", "sms"]) & (ev["action"] != "sent")
+    ev.loc[answers, "ts"] = day(1)
+    assert web_day1.sum() == 7 and answers.sum() == 6
+    return ev
+
+
+def _setup(ws: Any) -> None:
     ws.data.touchpoints = [
         Touchpoint(id="web", name="Website", channel="web"),
         Touchpoint(id="guide", name="Buying guide", channel="web"),
@@ -149,11 +168,44 @@ def hand(tmp_path_factory: pytest.TempPathFactory) -> sections.ReportContext:
     ws.data.measurement.scoring_rules = [
         ScoringRule(id="web-visit", description="Website visit", touchpoint="web", points=10)
     ]
-    ws.save()
+
+
+_HOW = ("written", "imported", "imported, shuffled and tied")
+
+
+def _context(how: str, folder: Path) -> sections.ReportContext:
+    from test_ties_and_order import import_history
+
+    from workbook.store import open_workspace
+
+    if how == "written":
+        path = build(folder, events=_events(), contacts=_contacts(), deals=_deals())
+        ws = open_workspace(path)
+        _setup(ws)
+        ws.save()
+    else:
+        tied = how != "imported"
+        events = _tied_events() if tied else _events()
+        seed = 20260101 if tied else None
+        path = import_history(
+            folder, events, _contacts(), _deals(), seed=seed, name="Engagement", setup=_setup
+        )
     ctx = sections.report_context(open_workspace(path), report_date="2026-03-01")
     for sid in NEW:
         sections.render_section(sid, ctx)
     return ctx
+
+
+@pytest.fixture(scope="module")
+def contexts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, sections.ReportContext]:
+    return {how: _context(how, tmp_path_factory.mktemp("engagement")) for how in _HOW}
+
+
+@pytest.fixture(scope="module", params=_HOW)
+def hand(
+    request: pytest.FixtureRequest, contexts: dict[str, sections.ReportContext]
+) -> sections.ReportContext:
+    return contexts[request.param]
 
 
 def _sheet(ctx: sections.ReportContext, name: str) -> pd.DataFrame:
@@ -215,6 +267,19 @@ def test_auc_rating_follows_hosmer_lemeshow() -> None:
 # ------------------------------------------------------------------ hand-worked history
 
 
+def test_written_imported_shuffled_and_tied_give_the_same_tables(
+    contexts: dict[str, sections.ReportContext],
+) -> None:
+    """Every table of the engagement sections, not only the numbers asserted below."""
+    written = dict(contexts["written"].tables)
+    assert {"Lead scoring (deciles)", "Won deals by ICP", "Channels and reach"} <= set(written)
+    for how in _HOW[1:]:
+        got = dict(contexts[how].tables)
+        assert list(got) == list(written), how
+        for name, frame in written.items():
+            pd.testing.assert_frame_equal(got[name], frame, obj=f"{how}: {name}")
+
+
 def test_channels_by_hand(hand: sections.ReportContext) -> None:
     overall = _sheet(hand, "Channels and reach").set_index("Channel")
     assert overall.loc["Email", "Contacts sent"] == 8
@@ -250,16 +315,18 @@ def test_scoring_by_hand(hand: sections.ReportContext) -> None:
     assert sep["ROC AUC (0.5 chance, 1 perfect)"] == pytest.approx(_auc_by_hand())
     assert sep["Mean score, won (points)"] == pytest.approx(20.0)
     assert sep["Mean score, lost (points)"] == pytest.approx(12.0)
-    # ten contacts, one per decile, ranked by (score, contact id):
-    # c05 c07 c09 | c04 c06 c10 | c02 c03 | c01 c08
+    # ten contacts ranked by score, places 1-10 one per decile; equal scores share the decile
+    # of the first place they take (never split by contact id, a pseudonym after an import):
+    #   0: c05 c07 c09 -> decile 1 | 10: c04 c06 c10 -> 4 | 20: c02 c03 -> 7 | 30: c01 c08 -> 9
+    # win rates, won / (won + lost): c05 c07 lost, c09 no deal -> 0 / 2; c04 won, c06 lost,
+    # c10 open -> 1 / 2; c02 won, c03 lost -> 1 / 2; c01 won, c08 lost -> 1 / 2
     dec = _sheet(hand, "Lead scoring (deciles)")
-    assert dec["Decile"].tolist() == list(range(1, 11))
-    assert dec["Highest score (points)"].tolist() == [0, 0, 0, 10, 10, 10, 20, 20, 30, 30]
-    rates = dec["Win rate (%)"].tolist()
-    want = [0, 0, None, 100, 0, None, 100, 0, 100, 0]  # c09: no deal; c10: open
-    for got, exp in zip(rates, want, strict=True):
-        assert (got is None or math.isnan(got)) if exp is None else got == pytest.approx(exp)
+    assert dec["Decile"].tolist() == [1, 4, 7, 9]
+    assert dec["Contacts"].tolist() == [3, 3, 2, 2]
+    assert dec["Highest score (points)"].tolist() == [0, 10, 20, 30]
+    assert dec["Win rate (%)"].tolist() == pytest.approx([0.0, 50.0, 50.0, 50.0])
     html = str(sections.render_section("scoring", hand))
+    assert "so 6 deciles (2, 3, 5, 6, 8 and 10) hold no contact" in html
     assert "ROC AUC 0.70" in html and "acceptable" in html
     rules = _sheet(hand, "Lead scoring (rules)")
     assert rules.iloc[0].tolist()[:3] == ["Website visit", "Website", 10.0]

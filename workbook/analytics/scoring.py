@@ -110,8 +110,8 @@ def lead_scores(
         contact id. Columns: ``contact_id, persona, segment, icp`` (``unassigned`` when
         unknown), ``score`` (float, 0 without a matching event), ``matched_events`` (int),
         ``outcome`` (``won``, ``open``, ``lost`` or ``none``), ``decile`` (int 1-10 by score,
-        10 the highest; ties ordered by contact id so the split is reproducible; fewer than
-        ten contacts give fewer deciles).
+        10 the highest; contacts with equal scores share a decile, see :func:`_deciles`;
+        fewer than ten contacts give fewer deciles).
     """
     import numpy as np
 
@@ -226,12 +226,17 @@ def _scores_table(eng: Engine, as_of: dt.datetime | None, rules: list[ScoringRul
 
 
 def _deciles(score: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Deciles (1-10, 10 the highest) of scores sorted highest first, ties by contact id.
+    """Deciles (1-10, 10 the highest) of scores sorted highest first; equal scores share one.
 
-    The same as SQL's ``ntile(10) OVER (ORDER BY score, contact_id)``: bucket sizes differ
-    by at most one, the larger buckets first. Within a run of equal scores the ascending
-    order by contact id is the order of the rows here, so a row's ascending rank is
-    ``n - end + (i - start)`` for the run ``[start, end)`` it is in.
+    Ten buckets of the contacts ranked by score, as SQL's ``ntile(10) OVER (ORDER BY
+    score)`` makes them (sizes differ by at most one, the larger buckets first), except that
+    every contact of a run of equal scores gets the bucket of the run's lowest place: its
+    decile is that of the ``k + 1``-th contact, ``k`` the number scoring strictly lower.
+    A score decides a contact's decile, never its id (a pseudonym, different in every
+    workspace) nor the file's order. Without ties this is ``ntile`` exactly; with them some
+    deciles hold more contacts and some none (ten contacts scoring 0, 0, 0, 10, 10, 10, 20,
+    20, 30, 30 fall in deciles 1, 1, 1, 4, 4, 4, 7, 7, 9, 9). The lowest place of the run
+    ``[start, end)`` of rows sorted highest first is ``n - end``.
     """
     import numpy as np
 
@@ -242,12 +247,11 @@ def _deciles(score: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     new = np.empty(n, dtype=bool)
     new[0] = True
     new[1:] = score[1:] != score[:-1]
-    start = np.maximum.accumulate(np.where(new, i, 0))
     last = np.empty(n, dtype=bool)
     last[-1] = True
     last[:-1] = new[1:]
     end = np.minimum.accumulate(np.where(last, i + 1, n)[::-1])[::-1]
-    rank = n - end + (i - start)
+    rank = n - end
     q, r = divmod(n, 10)
     big = r * (q + 1)  # the first r buckets hold q + 1 rows
     if q == 0:

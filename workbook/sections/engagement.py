@@ -22,8 +22,10 @@ The definitions, each the standard one:
   Hosmer and Lemeshow's bands (below 0.7 poor, 0.7-0.8 acceptable, 0.8-0.9 excellent,
   0.9 and over outstanding).
 - **Score deciles** (``scoring``): contacts ranked by score split into ten groups of equal
-  size (``ntile``; 10 the highest), the **win rate** of each being won / (won + lost)
-  contacts in it (:func:`workbook.analytics.score_deciles`).
+  size (``ntile``; 10 the highest), except that contacts with the same score share the
+  decile where the first of them falls (so with ties some deciles are larger and some
+  empty; never decided by a contact's id or the file's order), the **win rate** of each
+  being won / (won + lost) contacts in it (:func:`workbook.analytics.score_deciles`).
 - **Win rate** (``wins``): won / (won + lost) contacts, a contact's outcome being its best
   deal; **time to close**: the median days from a won deal's creation to its close;
   **share of won / lost contacts** using a touchpoint: those whose journey used it before
@@ -710,6 +712,11 @@ def scoring(ws: Any, ctx: ReportContext) -> str:
         d["bar"] = d.get("win_rate") or 0.0
         d["text"] = ctx.percent(d["win_rate"], 0) if d.get("win_rate") is not None else "–"
     shown = deciles
+    present = {int(d["decile"]) for d in deciles}
+    # ties share a decile (analytics.scoring._deciles): with ten or more contacts, a decile
+    # missing from the table is one that equal scores left empty
+    many = sum(int(d["contacts"]) for d in deciles) >= 10
+    empty_deciles = [k for k in range(1, 11) if k not in present] if many else []
     undecided = [int(d["decile"]) for d in deciles if d.get("win_rate") is None]
     if any(d.get("win_rate") is not None for d in deciles):
         spec = {
@@ -762,6 +769,13 @@ def scoring(ws: Any, ctx: ReportContext) -> str:
         + _p(
             "Contacts ranked by score and cut into ten groups of equal size; a score that "
             "works shows win rates rising from left to right."
+            + (
+                " Contacts with the same score stay together, in the decile where the first "
+                f"of them falls, so {_n(len(empty_deciles), 'decile')} "
+                f"({_join([str(d) for d in empty_deciles])}) hold no contact."
+                if empty_deciles
+                else ""
+            )
             + (
                 f" {_n(len(undecided), 'decile')} ({_join([str(d) for d in undecided])}) "
                 "hold no decided deal, only contacts without a deal or with one still open, "
