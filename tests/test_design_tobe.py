@@ -106,11 +106,46 @@ def test_a_recommendation_names_a_kpi_or_an_objective() -> None:
 # c     c2p (%)                     70.0    +5         66.667   -3.333    -0.6667
 # d     objective close (days)      12.0    -4         8.0      -4.0      1.0
 # e     proposed, no values                                     n/a
+#
+# The log reaches the chain two ways (the ``hand`` fixture's parameters): written straight to
+# the workspace's tables, and imported through the real import from a generic CSV export
+# whose rows are shuffled and whose events are tied to the second (_tied_log). The numbers
+# above hold for both.
 
 
-@pytest.fixture(scope="module")
-def hand(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = build(tmp_path_factory.mktemp("chain"))
+def _tied_log() -> Any:
+    """The hand-worked log with more events tied to the second, no number above changed.
+
+    Already tied in the log: c3's web visit and its entry into consideration (day 1), c1's
+    entry into purchase and its won close (day 5), c3's the same (day 11), c1's email sent,
+    opened and clicked (day 2). Added here: c1's ads click moves to day 0, the second it
+    enters awareness; c2's move back to awareness moves to day 7, the very second its deal
+    is lost (a close at the second of a stage entry ends nothing: the move ends the stay in
+    consideration). Neither changes who reached consideration or purchase (c2p: 2 of 3), nor
+    the first record or the close of a won contact (median time to close: 8 days).
+    """
+    import pandas as pd
+    from test_analytics_hand import COLUMNS, EVENTS, day
+
+    log = pd.DataFrame(EVENTS, columns=COLUMNS)
+    click = (log["contact_id"] == "c1") & (log["touchpoint"] == "ads")
+    back = (log["contact_id"] == "c2") & (log["ts"] == day(6))
+    assert click.sum() == 1 and back.sum() == 1
+    log.loc[click, "ts"] = day(0)
+    log.loc[back, "ts"] = day(7)
+    return log
+
+
+@pytest.fixture(scope="module", params=["written", "imported, shuffled and tied"])
+def hand(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("chain")
+    if request.param == "written":
+        path = build(folder)
+    else:
+        from test_analytics_hand import contacts_frame, deals_frame
+        from test_ties_and_order import import_history
+
+        path = import_history(folder, _tied_log(), contacts_frame(), deals_frame(), seed=11)
     ws = open_workspace(path)
     ws.data.personas = [Persona(id="pat", name="Pat")]
     ws.data.objectives = [Objective(id="close", title="Close faster", metric="time-to-close-days")]
