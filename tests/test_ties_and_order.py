@@ -32,8 +32,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
+import pytest
 
+from workbook import analytics as A
+from workbook.crm import schema
 from workbook.crm.importer import import_file
+from workbook.crm.privacy import SALT_FILE
 from workbook.model import ScoringRule, Touchpoint
 from workbook.store import new_workspace
 
@@ -118,12 +123,14 @@ def import_history(
     seed: int | None = None,
     name: str = "Hand",
     setup: Callable[[object], None] | None = None,
+    salt: bytes | None = None,
 ) -> Path:
     """A workspace like ``test_analytics_hand.build``'s, its history imported from a CSV.
 
     The workspace gets build's touchpoints and scoring rules (``setup`` may change them on
     the opened workspace before the import); the rows are written in the order given, or
-    shuffled with ``seed``.
+    shuffled with ``seed``. With ``salt``, the workspace pseudonymises with it, so two
+    workspaces given the same salt give each person the same pseudonym.
     """
     ws = new_workspace(name, directory=folder)
     ws.data.touchpoints = [
@@ -139,6 +146,10 @@ def import_history(
     if setup is not None:
         setup(ws)
     ws.save()
+    if salt is not None:
+        folder_ = schema.data_dir(ws.path)
+        folder_.mkdir(parents=True, exist_ok=True)
+        (folder_ / SALT_FILE).write_bytes(salt)
     rows = export_rows(events, contacts, deals)
     if seed is not None:
         random.Random(seed).shuffle(rows)
@@ -146,3 +157,147 @@ def import_history(
     result = import_file(ws.path, export, source="generic")
     assert (result.system, result.rows_read, result.rows_rejected) == ("generic", len(rows), 0)
     return Path(ws.path)
+
+
+# ------------------------------------------------------------------ the funnel on tied seconds
+#
+# Four contacts (days after 1 January 2026), deals created before the ties:
+#
+#   A  d0 awareness | d2 consideration and purchase, the same second | deal D1 won d4
+#   B  d0 awareness | d3 consideration, and deal D2 lost the same second
+#   C  d0 awareness | d1 consideration | d4 awareness and consideration, the same second
+#   D  d0 awareness | d5 purchase, and deal D3 won the same second | d9 retention
+#
+# By the rules in the module docstring: A's stay in consideration starts and ends at d2 (0
+# days); B's lost close ends nothing, so B is still in consideration (an open stay); C's
+# two entries at d4 are taken in stage order, awareness then consideration: a move back
+# (consideration -> awareness, ending a 3-day stay) and forward again (a 0-day stay in
+# awareness), C ending in consideration whichever row the file lists first; D's win at the
+# second it enters purchase ends nothing, its purchase stay ends with retention at d9.
+
+_FUNNEL_LOG = [
+    ("A", 0, "awareness"),
+    ("A", 2, "consideration"),
+    ("A", 2, "purchase"),
+    ("B", 0, "awareness"),
+    ("B", 3, "consideration"),
+    ("C", 0, "awareness"),
+    ("C", 1, "consideration"),
+    ("C", 4, "awareness"),
+    ("C", 4, "consideration"),
+    ("D", 0, "awareness"),
+    ("D", 5, "purchase"),
+    ("D", 9, "retention"),
+]
+_T0 = pd.Timestamp("2026-01-01", tz="UTC")
+_SALT = b"ties-and-order-salt-32-bytes-...."
+_ORDERS = {"as listed": None, "reversed": -1, "shuffled": 5, "shuffled again": 17}
+
+
+def _funnel_frames() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    def at(n: float) -> pd.Timestamp:
+        return _T0 + pd.Timedelta(days=n)
+
+    events = pd.DataFrame(
+        [(c, at(d), 0, "stage", s, None, None, None) for c, d, s in _FUNNEL_LOG],
+        columns=["contact_id", "ts", "seq", "kind", "stage", "touchpoint", "channel", "action"],
+    )
+    contacts = pd.DataFrame({"contact_id": list("ABCD"), "persona": ["p1"] * 4})
+    deals = pd.DataFrame(
+        {
+            "deal_id": ["D1", "D2", "D3"],
+            "contact_id": ["A", "B", "D"],
+            "amount": [10.0, 20.0, 30.0],
+            "created_at": [at(1), at(1), at(0)],
+            "closed_at": [at(4), at(3), at(5)],
+            "outcome": ["won", "lost", "won"],
+            "lost_reason": [None, "price", None],
+        }
+    )
+    return events, contacts, deals
+
+
+@pytest.fixture(scope="module")
+def funnel_case(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    events, contacts, deals = _funnel_frames()
+    out = {}
+    for how, order in _ORDERS.items():
+        folder = tmp_path_factory.mktemp("ties")
+        ev = events.iloc[::-1] if order == -1 else events
+        seed = order if order not in (None, -1) else None
+        out[how] = import_history(folder, ev, contacts, deals, seed=seed, salt=_SALT)
+    return out
+
+
+def _answers(path: Path) -> dict[str, pd.DataFrame]:
+    got = {
+        "funnel": A.funnel(path),
+        "funnel in order": A.funnel(path, ordered=True),
+        "transitions": A.transitions(path),
+        "time in stage": A.time_in_stage(path),
+        "time to close": A.time_to_close(path),
+    }
+    for table in ("stage_spells", "stage_entries", "contact_paths"):
+        got[table] = pq.read_table(schema.derived_path(path, table)).to_pandas()
+    return got
+
+
+def test_the_file_order_changes_no_answer_and_no_derived_table(
+    funnel_case: dict[str, Path],
+) -> None:
+    want = _answers(funnel_case["as listed"])
+    assert len(want["stage_spells"]) == 12
+    for how in list(_ORDERS)[1:]:
+        got = _answers(funnel_case[how])
+        for name, frame in want.items():
+            pd.testing.assert_frame_equal(got[name], frame, obj=f"{how}: {name}")
+
+
+@pytest.mark.parametrize("how", list(_ORDERS))
+def test_the_funnel_on_tied_seconds_by_hand(funnel_case: dict[str, Path], how: str) -> None:
+    path = funnel_case[how]
+    f = A.funnel(path).set_index("stage")
+    # ever reached: awareness A B C D; consideration A B C; purchase A D; retention D
+    assert f["contacts"].tolist() == [4, 3, 2, 1, 0]
+    # and the next: A B C went on to consideration, A to purchase, D to retention
+    assert f["reached_next"].tolist()[:4] == [3, 1, 1, 0]
+    assert f.loc["consideration", "conversion_to_next"] == pytest.approx(1 / 3)
+    assert bool(f.loc["consideration", "is_bottleneck"])  # two of three lost there
+    # in order: A's purchase, entered the second it entered consideration, counts at step 3;
+    # D skipped consideration, so neither its purchase nor its retention count
+    o = A.funnel(path, ordered=True).set_index("stage")
+    assert o["contacts"].tolist() == [4, 3, 1, 0, 0]
+    assert o.loc["purchase", "conversion_to_next"] == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("how", list(_ORDERS))
+def test_stays_and_moves_on_tied_seconds_by_hand(funnel_case: dict[str, Path], how: str) -> None:
+    path = funnel_case[how]
+    moves = {
+        (r.from_stage, r.to_stage): (r.moves, r.contacts, r.direction)
+        for r in A.transitions(path).itertuples()
+    }
+    assert moves == {
+        ("awareness", "consideration"): (4, 3, "forward"),  # A, B, C twice
+        ("awareness", "purchase"): (1, 1, "forward"),  # D
+        ("consideration", "awareness"): (1, 1, "backward"),  # C at d4
+        ("consideration", "purchase"): (1, 1, "forward"),  # A at d2, a 0-day stay
+        ("purchase", "retention"): (1, 1, "forward"),  # D
+        ("purchase", "(won)"): (1, 1, "closed"),  # A at d4 (D's win ended nothing)
+    }
+    t = A.time_in_stage(path).set_index("stage")
+    # awareness: A 2, B 3, C 1 and 0 (d4 to d4), D 5 days -> 0 1 2 3 5
+    assert t.loc["awareness", ["spells", "open_spells"]].tolist() == [5, 0]
+    assert t.loc["awareness", "median_days"] == pytest.approx(2.0)
+    assert t.loc["awareness", "mean_days"] == pytest.approx(11 / 5)
+    assert t.loc["awareness", "p90_days"] == pytest.approx(3 + 0.6 * (5 - 3))
+    # consideration: A 0 days, C 3 days (d1 to d4); open: B (its close ended nothing), C
+    assert t.loc["consideration", ["spells", "open_spells"]].tolist() == [2, 2]
+    assert t.loc["consideration", "median_days"] == pytest.approx(1.5)
+    # purchase: A 2 days ended by its win, D 4 days ended by retention
+    assert t.loc["purchase", ["spells", "closed_spells", "open_spells"]].tolist() == [2, 1, 0]
+    assert t.loc["purchase", "median_days"] == pytest.approx(3.0)
+    assert t.loc["retention", "open_spells"] == 1
+    close = A.time_to_close(path).iloc[0]
+    # A: created d1, won d4 -> 3 days; D: created d0, won d5 -> 5 days
+    assert (close["won_deals"], close["median_days"]) == (2, pytest.approx(4.0))
