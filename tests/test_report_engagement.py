@@ -429,6 +429,83 @@ def test_wins_per_icp_through_personas_by_hand(tmp_path: Path) -> None:
     assert icp["Contacts"] == 10
 
 
+def _tied_outcomes() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The history with outcomes that tie: both profiles win 3 of 5 decided deals.
+
+    contact  icp  source  deal                     contact  icp  source  deal
+    c01      i1   A       won                      c06      i2   A       won
+    c02      i1   B       won                      c07      i2   B       won
+    c03      i1   A       lost "price"             c08      i2   A       won
+    c04      i1   C       won                      c09      i2   B       lost "timing" (new)
+    c05      i1   B       lost "timing"            c10      i2   A       lost "price"
+
+    Households: 3 won, 2 lost (60%); its wins came from A, B and C, one each (33% each);
+    lost once for "price", once for "timing". Studio owners: 3 won, 2 lost (60%); A brought
+    2 of its 3 wins (67%), B one; lost once for each reason.
+    """
+    contacts = _contacts()
+    contacts.loc[contacts["contact_id"] == "c04", "lead_source"] = "C"
+    deals = _deals()
+    deals.loc[deals["deal_id"].isin(["d06", "d07", "d08"]), "outcome"] = "won"
+    deals.loc[deals["deal_id"].isin(["d06", "d07", "d08"]), "lost_reason"] = None
+    deals.loc[deals["deal_id"] == "d05", "lost_reason"] = "timing"
+    ten = deals["deal_id"] == "d10"
+    deals.loc[ten, ["outcome", "lost_reason"]] = ["lost", "price"]
+    deals.loc[ten, "closed_at"] = day(8)
+    nine = pd.DataFrame(
+        {
+            "deal_id": ["d09"],
+            "contact_id": ["c09"],
+            "amount": [100.0],
+            "created_at": [day(2)],
+            "closed_at": pd.Series([day(8)], dtype="datetime64[us, UTC]"),
+            "outcome": ["lost"],
+            "lost_reason": ["timing"],
+        }
+    )
+    return contacts, pd.concat([deals, nine], ignore_index=True)
+
+
+def test_ties_in_the_wins_name_every_tied_group_source_and_reason(tmp_path: Path) -> None:
+    """No tie is settled by the order of the rows: every group, source or reason that ties
+    on the most (or the least) is named."""
+    from workbook.store import open_workspace
+
+    contacts, deals = _tied_outcomes()
+    path = build(tmp_path / "icp", events=_events(), contacts=contacts, deals=deals)
+    ws = open_workspace(path)
+    _setup(ws)
+    ws.save()
+    ctx = sections.report_context(open_workspace(path), report_date="2026-03-01")
+    wins = str(sections.render_section("wins", ctx))
+    rates = _sheet(ctx, "Won deals by ICP")["Win rate (%)"].tolist()
+    assert rates == pytest.approx([60.0, 60.0])
+    # was: "Households wins most often: 60.0% of decided deals, against 60.0% for Households."
+    assert "Both ideal customer profiles win 60.0% of decided deals." in wins
+    assert "most often:" not in wins
+    # was: "A brought the most wins (33%)" and "... most often lost for “price”" (the first
+    # in the table's order)
+    assert "A, B and C brought the most wins (33% each)" in wins
+    assert "A brought the most wins (67%)" in wins  # Studio owners: no tie
+    assert (
+        wins.count("deals were most often lost for \u201cprice\u201d and \u201ctiming\u201d") == 2
+    )
+    segs = str(sections.render_section("segments", ctx))
+    assert "Both segments win 60.0% of decided deals." in segs
+    # the profiles added up from their personas (no ICP in the data) tie too
+    path = build(
+        tmp_path / "persona", events=_events(), contacts=contacts.assign(icp=None), deals=deals
+    )
+    ws = open_workspace(path)
+    _setup(ws)
+    ws.save()
+    ctx = sections.report_context(open_workspace(path), report_date="2026-03-01")
+    wins = str(sections.render_section("wins", ctx))
+    assert "Both personas win 60.0% of decided deals." in wins
+    assert "Both ideal customer profiles win 60.0% of decided deals." in wins
+    assert "Per ideal customer profile" not in wins
+
+
 def test_text_from_the_data_and_the_workspace_is_escaped(tmp_path: Path) -> None:
     """Lost reasons and lead sources come from a CRM export; names from the workspace."""
     from workbook.store import open_workspace

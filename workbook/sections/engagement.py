@@ -151,6 +151,32 @@ def _n(count: int, one: str, many: str | None = None) -> str:
     return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
+def _ends(
+    rows: list[dict[str, Any]], key: str, name: str
+) -> tuple[list[str], float, list[str], float]:
+    """The names of the rows with the highest ``key`` and of those with the lowest, with the
+    two values: every row that ties on the highest (lowest) value is named, in row order,
+    so no tie is settled by the order the rows happen to come in."""
+    top = max(float(r[key]) for r in rows)
+    bottom = min(float(r[key]) for r in rows)
+    return (
+        [str(r[name]) for r in rows if float(r[key]) == top],
+        top,
+        [str(r[name]) for r in rows if float(r[key]) == bottom],
+        bottom,
+    )
+
+
+def _all(count: int, things: str) -> str:
+    """``Both segments`` / ``All 3 segments``."""
+    return f"Both {things}" if count == 2 else f"All {count} {things}"
+
+
+def _verb(names: list[str], one: str, many: str) -> str:
+    """``A wins`` / ``A and B win``."""
+    return f"{_join(names)} {one if len(names) == 1 else many}"
+
+
 # ========================================================================= segments and ICP
 
 _KINDS = ("geographic", "demographic", "psychographic", "behavioural")
@@ -226,22 +252,18 @@ def segments(ws: Any, ctx: ReportContext) -> str:
                 "The CRM data assigns contacts to personas, not to segments, so each segment "
                 "counts the contacts of the personas that stand for it."
             )
-        if measured:
-            best = max(
-                (r for r in seg_rows if r["win_rate"] is not None),
-                key=lambda r: r["win_rate"],
-                default=None,
-            )
-            worst = min(
-                (r for r in seg_rows if r["win_rate"] is not None),
-                key=lambda r: r["win_rate"],
-                default=None,
-            )
-            if best is not None and worst is not None and best is not worst:
+        rated_segments = [r for r in seg_rows if r["win_rate"] is not None]
+        if measured and len(rated_segments) > 1:
+            best, top, worst, bottom = _ends(rated_segments, "win_rate", "name")
+            if top == bottom:
                 sentences.append(
-                    f"{best['name']} wins most often ({ctx.percent(best['win_rate'])} of "
-                    f"decided deals), {worst['name']} least "
-                    f"({ctx.percent(worst['win_rate'])})."
+                    f"{_all(len(rated_segments), 'segments')} win {ctx.percent(top)} of "
+                    "decided deals."
+                )
+            else:
+                sentences.append(
+                    f"{_verb(best, 'wins', 'win')} most often ({ctx.percent(top)} of "
+                    f"decided deals), {_join(worst)} least ({ctx.percent(bottom)})."
                 )
             chart_rows = [
                 {**r, "label": f"{r['name']} ({r['kind'].lower()})"}
@@ -877,11 +899,13 @@ def _icps_through_personas(ctx: ReportContext, summary: list[dict[str, Any]]) ->
     text = ""
     rated = [r for r in rows if r["win_rate"] is not None]
     if len(rated) > 1:
-        best = max(rated, key=lambda r: r["win_rate"])
-        worst = min(rated, key=lambda r: r["win_rate"])
+        best, top, worst, bottom = _ends(rated, "win_rate", "icp")
         text = (
-            f"Per ideal customer profile, {best['icp']} wins {ctx.percent(best['win_rate'])} "
-            f"of decided deals and {worst['icp']} {ctx.percent(worst['win_rate'])}."
+            f"{_all(len(rated), 'ideal customer profiles')} win {ctx.percent(top)} of decided "
+            "deals."
+            if top == bottom
+            else f"Per ideal customer profile, {_verb(best, 'wins', 'win')} {ctx.percent(top)} "
+            f"of decided deals and {_join(worst)} {ctx.percent(bottom)}."
         )
     return _p(text) + table(
         ctx,
@@ -959,8 +983,9 @@ def wins(ws: Any, ctx: ReportContext) -> str:
             continue
         top_i = [i for i in inter if i[by] == g][:5]
         top_c = [i for i in content if i[by] == g][:3]
-        top_s = [s for s in sources if s[by] == g and s["won"]][:5]
-        top_r = [x for x in reasons if x[by] == g][:5]
+        all_s = [s for s in sources if s[by] == g and s["won"]]
+        all_r = [x for x in reasons if x[by] == g]
+        top_s, top_r = all_s[:5], all_r[:5]
         bits = []
         if top_i:
             i = top_i[0]
@@ -974,12 +999,23 @@ def wins(ws: Any, ctx: ReportContext) -> str:
                 )
             )
         if top_s:
+            # every source that ties on the most wins is named, not the first in the table
+            most = [str(s["lead_source"]) for s in all_s if s["won"] == all_s[0]["won"]]
             bits.append(
-                f"{top_s[0]['lead_source']} brought the most wins "
-                f"({ctx.percent(top_s[0]['share_of_won'], 0)})"
+                f"{_join(most)} brought the most wins "
+                f"({ctx.percent(top_s[0]['share_of_won'], 0)}"
+                + (" each)" if len(most) > 1 else ")")
             )
         if top_r:
-            bits.append(f"deals were most often lost for \u201c{top_r[0]['lost_reason']}\u201d")
+            most = [
+                f"\u201c{x['lost_reason']}\u201d"
+                for x in all_r
+                if x["lost_deals"] == all_r[0]["lost_deals"]
+            ]
+            bits.append(
+                f"deals were most often lost for {_join(most)}"
+                + (", each as often" if len(most) > 1 else "")
+            )
         if r.get("median_days_to_close") is not None:
             bits.append(
                 f"a won deal closed in a median of {ctx.number(r['median_days_to_close'], 0)} days"
@@ -1026,16 +1062,20 @@ def wins(ws: Any, ctx: ReportContext) -> str:
     chart = svg_chart(spec, ctx, alt=f"Win rate per {label.lower()}")
     lead = ""
     if len(chart_rows) > 1:
-        best = max(chart_rows, key=lambda r: r["win_rate"])
-        worst = min(chart_rows, key=lambda r: r["win_rate"])
-        lead = (
-            f"{best['group']} wins most often: {ctx.percent(best['win_rate'])} of decided "
-            f"deals, against {ctx.percent(worst['win_rate'])} for {worst['group']}."
-        )
-        if worst["win_rate"] > 0 and best["win_rate"] / worst["win_rate"] >= 1.5:
+        best, top, worst, bottom = _ends(chart_rows, "win_rate", "group")
+        if top == bottom:
+            things = "ideal customer profiles" if by == "icp" else "personas"
+            lead = f"{_all(len(chart_rows), things)} win {ctx.percent(top)} of decided deals."
+        else:
+            lead = (
+                f"{_verb(best, 'wins', 'win')} most often: {ctx.percent(top)} of decided "
+                f"deals, against {ctx.percent(bottom)} for {_join(worst)}."
+            )
+        if bottom > 0 and top / bottom >= 1.5:
             lead += (
-                f" At {best['win_rate'] / worst['win_rate']:.1f} times the win rate, it is "
-                "where sales time pays back best."
+                f" At {top / bottom:.1f} times the win rate, "
+                + ("it is" if len(best) == 1 else "they are")
+                + " where sales time pays back best."
             )
     elif chart_rows:
         lead = f"{ctx.percent(chart_rows[0]['win_rate'])} of decided deals are won."
