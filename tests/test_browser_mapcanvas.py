@@ -238,6 +238,213 @@ def edit_the_map(page: Any, workspace: Path, artifacts: Path, name: str) -> None
     assert canvas.locator(".wb-mc__error:visible").count() == 0
 
 
+GRAHAM = "graham-returning-athlete"
+SOFIA = "sofia-studio-owner"
+ALL_LANES = ["actions", "touchpoints", "thoughts", "pain_points", "opportunities", "owners", "kpis"]
+
+
+def grow_maps(workspace: Path) -> None:
+    """Sofia's map made tall: all seven lanes, four or five items in every text cell, three
+    touchpoints of her own at each stage (more with those her recommendations name), and an
+    owners lane of 5 to 9 entries. Graham's first cell gets 24 actions: a lane that cannot fit
+    a 1366x768 screen at the smallest readable type, whatever the split."""
+    from workbook.store import open_workspace
+
+    ws = open_workspace(workspace)
+    data = ws.data
+    sofia = data.journey(SOFIA)
+    assert sofia is not None
+    sofia.lanes = list(ALL_LANES)  # type: ignore[assignment]
+    inventory = [t.id for t in data.touchpoints]
+    for i, stage in enumerate(data.stages):
+        cell, at = sofia.stages[stage.id], stage.name.lower()
+        cell.actions = [
+            f"{what} during {at}, between two client sessions"
+            for what in ("Compares studio software", "Asks her front-desk team",
+                         "Reads the pricing page twice", "Books a call", "Checks the contract")
+        ]  # fmt: skip
+        cell.thoughts = [
+            f"{what} at {at}"
+            for what in ("Will my members notice the change", "Is this worth the setup time",
+                         "Who answers when it breaks", "I need this before the new term")
+        ]  # fmt: skip
+        cell.pain_points = [
+            f"{what} ({at})"
+            for what in ("No price for five instructors", "Demo slots only in class hours",
+                         "Import of old bookings unclear", "Too many emails")
+        ]  # fmt: skip
+        cell.opportunities = [
+            f"{what} ({at})"
+            for what in ("A studio-size price on the page", "Evening demo slots",
+                         "Free import of past bookings", "One weekly summary email")
+        ]  # fmt: skip
+        cell.touchpoints = inventory[i * 4 : i * 4 + 3]
+    graham = data.journey(GRAHAM)
+    assert graham is not None
+    graham.stages["awareness"].actions = [
+        f"Step {n}: reads another review of a rowing machine before he decides anything"
+        for n in range(24)
+    ]
+    ws.save()
+
+
+#: The editable map's type, in px, as the page computes it.
+_MAP_TYPE = """() => {
+  const mc = document.querySelector('.wb-workshop-step-visualise .wb-mc');
+  const size = (sel) => parseFloat(getComputedStyle(mc.querySelector(sel)).fontSize);
+  return { app: parseFloat(getComputedStyle(document.querySelector('.wb-workshop')).fontSize),
+           cell: size('.wb-map__cell li'), lane: size('.wb-map__lane'),
+           stage: size('.wb-map__stage'), point: size('.wb-pt__text'), mark: size('.wb-pt__mark'),
+           scale: size('.wb-map__scale') };
+}"""
+
+#: Where the points and cells are: a point's centre against its place on the band (left and
+#: top percent, from the report's layout), the band's height, and cells that overlap.
+_GEOMETRY = """() => {
+  const mc = document.querySelector('.wb-workshop-step-visualise .wb-mc');
+  const band = mc.querySelector('.wb-map__curve').getBoundingClientRect();
+  const points = [...mc.querySelectorAll('.wb-pt')].map((p) => {
+    const r = p.getBoundingClientRect();
+    const at = (key) => parseFloat(p.style[key]) / 100;
+    return { stage: p.dataset.stage, size: r.width,
+             dx: r.left + r.width / 2 - band.left - band.width * at('left'),
+             dy: r.top + r.height / 2 - band.top - band.height * at('top') };
+  });
+  const rows = {};
+  for (const c of mc.querySelectorAll('.wb-map__cell[data-lane]')) {
+    (rows[c.dataset.lane] ||= []).push(c.getBoundingClientRect());
+  }
+  const overlaps = [];
+  const lanes = Object.keys(rows);
+  lanes.forEach((lane, i) => {
+    const row = rows[lane].sort((a, b) => a.left - b.left);
+    row.slice(1).forEach((r, k) => { if (r.left < row[k].right - 0.5) overlaps.push([lane, k]); });
+    for (const r of i ? row : []) {
+      for (const above of rows[lanes[i - 1]]) {
+        if (r.top < above.bottom - 0.5) overlaps.push([lanes[i - 1], lane]);
+      }
+    }
+  });
+  return { band: band.height, points, overlaps };
+}"""
+
+#: Presentation mode as shown: the fit the map chose and where the map is on the screen.
+_PRESENTED = """() => {
+  const mc = document.querySelector('.wb-mc--present');
+  const section = mc.querySelector('section.wb-map');
+  const r = section.getBoundingClientRect();
+  return { unit: parseFloat(mc.dataset.fitUnit), fits: mc.dataset.fits, part: +mc.dataset.part,
+           parts: +mc.dataset.parts, type: parseFloat(getComputedStyle(section).fontSize),
+           box: [r.left, r.top, r.right, r.bottom], width: innerWidth, height: innerHeight,
+           scroll: [mc.scrollHeight, mc.clientHeight, mc.scrollWidth, mc.clientWidth,
+                    document.scrollingElement.scrollHeight],
+           lanes: [...mc.querySelectorAll('.wb-map__lane:not(.wb-mc__off)')]
+             .map((e) => e.dataset.lane),
+           hint: mc.querySelector('.wb-mc__present-hint').textContent,
+           ms: (() => {
+             const t0 = performance.now();
+             mc.wbFit();
+             return performance.now() - t0;
+           })() };
+}"""
+
+
+def present_every_part(page: Any, artifacts: Path, name: str) -> list[dict[str, Any]]:
+    """The parts of the map in presentation mode, from the first, by the down arrow; each
+    one's state (see _PRESENTED), screenshots in ``artifacts``."""
+    shown = [page.evaluate(_PRESENTED)]
+    assert shown[0]["part"] == 1
+    page.screenshot(path=str(artifacts / f"{name}-part1.png"))
+    while shown[-1]["part"] < shown[-1]["parts"]:
+        page.keyboard.press("ArrowDown")
+        page.wait_for_function(
+            "n => document.querySelector('.wb-mc--present').dataset.part === String(n)",
+            arg=shown[-1]["part"] + 1,
+        )
+        shown.append(page.evaluate(_PRESENTED))
+        page.screenshot(path=str(artifacts / f"{name}-part{shown[-1]['part']}.png"))
+    page.keyboard.press("ArrowDown")  # past the last part: stays there
+    assert page.evaluate(_PRESENTED)["part"] == shown[-1]["parts"]
+    return shown
+
+
+def check_type_and_fit(page: Any, artifacts: Path) -> None:
+    """The map's type grows with the app's; presentation fits every map to the screen.
+
+    Edit mode, by hand: the app's type is clamp(15px, 5.1px + 0.72vw, 20px), 15px at 1366
+    wide and 18.924px at 1920; the map's unit is that over 15 (1 and 1.2616), so cell text
+    is 13 units (13px, the report's, and 16.40px), lane labels 12.5, stage headers 14, the
+    points' and marks' labels and the curve's scale 11; the curve band is 150 units high and
+    a point 30 wide, its centre on its place (left, top percent of the band) within a pixel.
+
+    Presentation: the screen factor f is min(width / 1366, height / 768) (1 and 1.40625);
+    the map's type (13 units) is between 12f and 18f px; every part of the demo's and of
+    the tall map lies inside the window with nothing to scroll, and the parts show every
+    lane once, in order. Graham's 24-action lane cannot fit at 12f: that part keeps 12f
+    exactly and says to scroll.
+    """
+    canvas = page.locator(".wb-workshop-step-visualise .wb-mc")
+    sizes = {}
+    for width, height in ((1366, 768), (1920, 1080)):
+        page.set_viewport_size({"width": width, "height": height})
+        canvas.locator(".wb-mc__persona").select_option(AMARA)
+        canvas.locator(".wb-map__head h2", has_text="Amara").wait_for()
+        page.wait_for_timeout(200)
+        app = min(20.0, max(15.0, 5.1 + 0.0072 * width))
+        unit = app / 15
+        shown = page.evaluate(_MAP_TYPE)
+        sizes[width] = shown
+        expected = {"app": app, "cell": 13 * unit, "lane": 12.5 * unit, "stage": 14 * unit,
+                    "point": 11 * unit, "mark": 11 * unit, "scale": 11 * unit}  # fmt: skip
+        assert shown == pytest.approx(expected, abs=0.02), (width, shown)
+        geometry = page.evaluate(_GEOMETRY)
+        assert geometry["band"] == pytest.approx(150 * unit, abs=0.5)
+        assert geometry["overlaps"] == []
+        for point in geometry["points"]:
+            assert abs(point["dx"]) <= 1 and abs(point["dy"]) <= 1, point
+            assert point["size"] == pytest.approx(30 * unit, abs=0.5)
+        canvas.locator(".wb-map__grid").scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / f"workshop-map-edit-{width}x{height}.png"))
+
+        factor = min(width / 1366, height / 768)
+        canvas.locator('.wb-pt[data-stage="awareness"]').focus()
+        page.keyboard.press("p")
+        page.wait_for_selector(".wb-mc--present")
+        for persona, who in ((AMARA, "Amara"), (GRAHAM, "Graham"), (SOFIA, "Sofia")):
+            if persona != AMARA:
+                page.keyboard.press("ArrowRight")
+                canvas.locator(".wb-map__head h2", has_text=who).wait_for()
+            parts = present_every_part(
+                page, artifacts, f"workshop-map-present-{who}-{width}x{height}"
+            )
+            lanes = [lane for p in parts for lane in p["lanes"]]
+            expected_lanes = ALL_LANES if persona == SOFIA else ALL_LANES[:5]
+            assert lanes == [*expected_lanes[:3], "emotion", *expected_lanes[3:]], (who, lanes)
+            for p in parts:
+                assert 12 * factor - 0.01 <= p["type"] <= 18 * factor + 0.01, (who, p)
+                assert p["type"] == pytest.approx(13 * p["unit"], abs=0.01)
+                if persona == GRAHAM and "actions" in p["lanes"]:
+                    assert p["fits"] == "false" and "scroll" in p["hint"], p
+                    assert p["type"] == pytest.approx(12 * factor, abs=0.01), p
+                    continue
+                left, top, right, bottom = p["box"]
+                assert p["fits"] == "true", (who, p)
+                assert left >= 0 and top >= 0, p
+                assert right <= p["width"] and bottom <= p["height"], p
+                scroll_height, client_height, scroll_width, client_width, page_height = p["scroll"]
+                assert scroll_height <= client_height and scroll_width <= client_width, p
+                assert page_height <= p["height"], p
+                assert "scroll" not in p["hint"]
+            print(who, width, [(p["lanes"], round(p["type"], 2), round(p["ms"])) for p in parts])
+        page.keyboard.press("ArrowRight")  # back to Amara, the first persona
+        canvas.locator(".wb-map__head h2", has_text="Amara").wait_for()
+        page.keyboard.press("e")
+        page.wait_for_selector(".wb-mc--present", state="detached")
+        # back to editing: the app's type again
+        assert page.evaluate(_MAP_TYPE)["cell"] == pytest.approx(13 * unit, abs=0.02)
+    assert sizes[1920]["cell"] > sizes[1366]["cell"] + 3
+
+
 def test_map_canvas_in_notebook_06(tmp_path: Path, browser_page: Any, artifacts: Path) -> None:
     page, log, allow = browser_page
     root = tmp_path / "root"
@@ -312,8 +519,10 @@ def test_map_canvas_in_the_workshop_app(
     page, log, allow = browser_page
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
+    grow_maps(demo_copy)  # Amara's map, the one edited, stays the demo's
     with workshop_app(tmp_path, demo_copy) as (url, _process):
         allow(url.split("/?")[0].rstrip("/"))
+        page.set_viewport_size({"width": 1920, "height": 1080})  # edited on the projector
         page.goto(url)
         page.locator("button.wb-nav-visualise").click(timeout=120_000)
         page.locator(".wb-workshop-step-visualise .wb-mc .wb-map__grid").wait_for(timeout=60_000)
@@ -329,6 +538,7 @@ def test_map_canvas_in_the_workshop_app(
             assert page.locator(css).count() == 0, f"code is visible: {css}"
         assert "import workbook" not in page.inner_text("body")
         assert page.locator(".wb-callback-error pre").count() == 0
+        check_type_and_fit(page, artifacts)
     off_machine = [
         u
         for u in requests

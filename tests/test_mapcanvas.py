@@ -9,6 +9,7 @@ purchase cell lists home-trial, whatsapp-concierge, checkout, delivery-install).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,60 @@ def test_the_first_map_is_the_reports_layout(canvas: Any) -> None:
     assert layout["short_name"] == "Amara"
     assert ".wb-map {" in c.theme_css
     assert c.logo.startswith("data:image/")
+
+
+def _declarations(css: str) -> list[tuple[str, str, str]]:
+    """(selector, property, value) of every declaration, in order, at-rules' rules included."""
+    out = []
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        for decl in body.split(";"):
+            prop, colon, value = decl.partition(":")
+            if colon:
+                out.append((" ".join(selector.split()), prop.strip(), " ".join(value.split())))
+    return out
+
+
+def test_the_maps_lengths_are_in_the_maps_own_unit(canvas: Any) -> None:
+    """The canvas gets the report's map.css with each length (type, padding, the lane column,
+    the curve band, the points) a multiple of --wb-mc-u, so one unit scales the whole map in
+    proportion; border widths and shadows stay hairlines; with the unit unset (1px) every
+    value is the report's. Worked by hand on a few: 13px type, the 150px lane column and
+    curve band, the 30px point with its 2px border, the 34px offset of a point's mark."""
+    from workbook.journeymap import render_map_html
+
+    _, c, folder = canvas
+    report = (Path(mapcanvas.__file__).parents[1] / "templates" / "map" / "map.css").read_text()
+    scaled = mapcanvas.map_css()
+    assert c.theme_css.endswith(scaled) and "--wb-primary:" in c.theme_css
+    decl: dict[tuple[str, str], str] = {}
+    for sel, prop, value in _declarations(scaled):
+        decl.setdefault((sel, prop), value)  # the screen's, not the print rule's
+    unit = "var(--wb-mc-u, 1px)"
+    assert decl[(".wb-map", "font-size")] == f"calc(13 * {unit})"
+    assert decl[(".wb-map__grid", "grid-template-columns")] == (
+        f"calc(150 * {unit}) repeat(var(--wb-stages), minmax(0, 1fr))"
+    )
+    assert decl[(".wb-map__curve", "height")] == f"calc(150 * {unit})"
+    assert decl[(".wb-pt", "width")] == decl[(".wb-pt", "height")] == f"calc(30 * {unit})"
+    assert decl[(".wb-pt", "border")] == "2px solid #FFFFFF"
+    assert decl[(".wb-pt", "box-shadow")] == "0 0 0 1px #57606A"
+    assert decl[(".wb-pt__mark--above", "bottom")] == f"calc(34 * {unit})"
+    assert decl[(".wb-map__cell", "padding")] == f"calc(8 * {unit}) calc(10 * {unit})"
+    # Pixels left as pixels: only border widths and shadows.
+    fixed = {prop for _, prop, value in _declarations(scaled) if "px" in value.replace(unit, "")}
+    assert fixed == {
+        "border", "border-top", "border-left", "border-bottom", "border-left-width", "box-shadow"
+    }  # fmt: skip
+    # The same declarations as the report's, each equal to it once the unit is 1px.
+    ones = [
+        (sel, prop, re.sub(r"calc\((\d*\.?\d+) \* var\(--wb-mc-u, 1px\)\)", r"\1px", value))
+        for sel, prop, value in _declarations(scaled)
+    ]
+    assert ones == _declarations(report)
+    # The report's own map is not touched: its CSS has no unit, its type is 13px.
+    html = render_map_html(open_workspace(folder), AMARA)
+    assert "--wb-mc-u" not in html and "font-size: 13px" in html
 
 
 def test_dragged_emotion_is_snapped_saved_and_cleared(canvas: Any) -> None:

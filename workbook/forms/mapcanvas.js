@@ -90,7 +90,7 @@ function render({ model, el }) {
   const generalError = h("div", { class: "wb-mc__error wb-mc__error--general", role: "alert" });
   const host = h("div", { class: "wb-mc__host" });
   const hint = h("div", {
-    class: "wb-mc__present-hint", text: "\u2190 \u2192 persona \u00b7 Esc or E: back to editing",
+    class: "wb-mc__present-hint", role: "note",
   });
   root.append(themeStyle, toolbar, help, generalError, host, hint);
 
@@ -146,6 +146,7 @@ function render({ model, el }) {
   function present(on) {
     if (on === root.classList.contains("wb-mc--present")) return;
     editing = null;
+    part = 0;
     root.classList.toggle("wb-mc--present", on);
     if (on) {
       root.setAttribute("tabindex", "-1");
@@ -164,9 +165,164 @@ function render({ model, el }) {
   };
   document.addEventListener("fullscreenchange", onFullscreen);
 
+  // The whole map on the screen: presentation mode sets the map's unit (--wb-mc-u, one pixel
+  // of the report's map; see mapcanvas.css) to the largest size at which the map, header,
+  // stage row and legend included, fits the window's height (its width always fits: the
+  // stages share it). Smaller type wraps less, so sizes are measured, not taken as ratios.
+  // The bounds keep the type readable from the back of the room and in proportion to the
+  // screen (a 1920x1080 projector shows what a 1366x768 one does, only sharper): the cells'
+  // text (13 units) between 12px and 18px on a 1366x768 screen, times the smaller of width
+  // / 1366 and height / 768 on another (16.9px to 25.3px at 1920x1080). Below 12px on a
+  // 1366-wide projector a line is about 15mm high on a 2.5m-wide screen: the back row of a
+  // meeting room no longer reads it, so a map too tall for one screen at that size is not
+  // shrunk further: its lanes are shown in parts (stage headers, header and legend on every
+  // part; the emotion curve stays with the thoughts), as few parts as that smallest type
+  // allows, each part then in the largest type that fills the screen; the down and up
+  // arrows (Page Down, Page Up, Space) go from part to part.
+  // Only a single lane taller than the screen at the smallest size scrolls.
+  const PRESENT_MIN = 12 / 13;
+  const PRESENT_MAX = 18 / 13;
+  const KEYS = "\u2190 \u2192 persona \u00b7 Esc or E: back to editing";
+  let part = 0; // the part of the map shown in presentation mode
+  let partCount = 1;
+  function fitPresentation() {
+    const section = host.querySelector("section.wb-map");
+    const grid = section && section.querySelector(".wb-map__grid");
+    for (const node of host.querySelectorAll(".wb-mc__off")) node.classList.remove("wb-mc__off");
+    if (!root.classList.contains("wb-mc--present") || !section) {
+      root.style.removeProperty("--wb-mc-u");
+      for (const key of ["fitUnit", "fits", "part", "parts"]) delete root.dataset[key];
+      hint.textContent = KEYS;
+      partCount = 1;
+      return;
+    }
+    const screen = Math.min(root.clientWidth / 1366, root.clientHeight / 768);
+    const style = getComputedStyle(root);
+    const room = root.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+    // The lanes as rows of the grid: the emotion curve goes with the thoughts above it.
+    const groups = [];
+    for (const head of grid ? grid.querySelectorAll(":scope > .wb-map__lane") : []) {
+      if (head.dataset.lane === "emotion" && groups.length) groups[groups.length - 1].push(head);
+      else groups.push([head]);
+    }
+    // One layout per size: a row is as tall as its lane's header cell (stretched to the row).
+    const measure = (u) => {
+      root.style.setProperty("--wb-mc-u", `${u}px`);
+      const heights = groups.map((g) => g.reduce((sum, head) => sum + head.getBoundingClientRect().height, 0));
+      const fixed = section.getBoundingClientRect().height - heights.reduce((a, b) => a + b, 0);
+      return { fixed, heights };
+    };
+    // Consecutive lanes, as many as fit on each part; `fits` says whether every part fits
+    // (a lane alone taller than the room makes a part of its own that does not).
+    const split = ({ fixed, heights }) => {
+      const parts = [];
+      let current = [];
+      let used = fixed;
+      let fits = true;
+      heights.forEach((height, i) => {
+        if (current.length && used + height > room + 0.5) {
+          parts.push(current);
+          current = [];
+          used = fixed;
+        }
+        current.push(i);
+        used += height;
+        if (used > room + 0.5) fits = false;
+      });
+      if (current.length || !parts.length) parts.push(current);
+      parts.fits = fits;
+      return parts;
+    };
+    // The same number of parts, cut where the tallest part is least tall: the lanes spread
+    // evenly instead of a last part holding one short lane (a few lanes: every cut is tried).
+    const balanced = ({ heights }, count) => {
+      let best = null;
+      let bestTallest = Infinity;
+      const walk = (start, left, cuts, tallest) => {
+        const end = left === 1 ? heights.length : null;
+        for (let stop = end || start + 1; stop <= heights.length - left + 1; stop++) {
+          const height = heights.slice(start, stop).reduce((a, b) => a + b, 0);
+          const here = [...cuts, Array.from({ length: stop - start }, (_, k) => start + k)];
+          if (left === 1) {
+            if (Math.max(tallest, height) < bestTallest) [best, bestTallest] = [here, Math.max(tallest, height)];
+          } else walk(stop, left - 1, here, Math.max(tallest, height));
+        }
+      };
+      walk(0, count, [], 0);
+      best.fits = true;
+      return best;
+    };
+    const largest = PRESENT_MAX * screen;
+    let lo = PRESENT_MIN * screen;
+    let hi = largest;
+    let parts = split(measure(hi));
+    if (parts.length > 1 || !parts.fits) {
+      // The fewest parts the smallest type needs (one when the whole map fits at some size
+      // between the bounds: then the largest such size), cut evenly; each part is then shown
+      // in the largest type it fits in (below).
+      const least = split(measure(lo));
+      if (least.length === 1 && least.fits) {
+        for (let k = 0; k < 7; k++) { // to within 0.5% of the range: a tenth of a pixel of text
+          const mid = (lo + hi) / 2;
+          const trial = split(measure(mid));
+          if (trial.length === 1 && trial.fits) lo = mid;
+          else hi = mid;
+        }
+        parts = split(measure(lo));
+      } else parts = least.fits ? balanced(measure(lo), least.length) : least;
+    } else lo = hi;
+    partCount = parts.length;
+    part = Math.max(0, Math.min(part, parts.length - 1));
+    const shown = new Set(parts[part].flatMap((i) => groups[i].map((head) => head.dataset.lane)));
+    let unit = lo;
+    if (parts.length > 1) {
+      for (const node of grid.querySelectorAll(":scope > [data-lane]")) {
+        if (!shown.has(node.dataset.lane)) node.classList.add("wb-mc__off");
+      }
+      // Each part fills the screen: the largest type it fits in, between the bounds.
+      const fitsAt = (u) => {
+        root.style.setProperty("--wb-mc-u", `${u}px`);
+        return section.getBoundingClientRect().height <= room + 0.5;
+      };
+      if (fitsAt(lo)) {
+        let top = largest;
+        if (fitsAt(top)) unit = top;
+        else {
+          for (let k = 0; k < 7; k++) {
+            const mid = (unit + top) / 2;
+            if (fitsAt(mid)) unit = mid;
+            else top = mid;
+          }
+        }
+      }
+      root.style.setProperty("--wb-mc-u", `${unit}px`);
+    }
+    const fits = section.getBoundingClientRect().height <= room + 0.5 && root.scrollWidth <= root.clientWidth;
+    root.dataset.fitUnit = unit.toFixed(4);
+    root.dataset.fits = String(fits);
+    root.dataset.part = String(part + 1);
+    root.dataset.parts = String(parts.length);
+    const where = parts.length > 1 ? `Part ${part + 1} of ${parts.length}: \u2191 \u2193 part \u00b7 ` : "";
+    hint.textContent = where + (fits ? "" : "scroll for the rest \u00b7 ") + KEYS;
+  }
+  function switchPart(by) {
+    const next = Math.max(0, Math.min(partCount - 1, part + by));
+    if (next === part) return;
+    part = next;
+    fitPresentation();
+    root.scrollTop = 0;
+  }
+  let fitFrame = 0;
+  const onResize = () => {
+    cancelAnimationFrame(fitFrame);
+    fitFrame = requestAnimationFrame(fitPresentation);
+  };
+  window.addEventListener("resize", onResize);
+
   function switchPersona(by) {
     const personas = model.get("personas") || [];
     if (!personas.length) return;
+    part = 0;
     const i = personas.findIndex((p) => p.id === model.get("persona"));
     const next = personas[(i + by + personas.length) % personas.length];
     model.set("persona", next.id);
@@ -180,6 +336,10 @@ function render({ model, el }) {
       if (plain) ev.stopPropagation(); // nothing typed while presenting reaches the notebook
       if (ev.key === "ArrowRight" || ev.key === "ArrowLeft") {
         switchPersona(ev.key === "ArrowRight" ? 1 : -1);
+      } else if (ev.key === "ArrowDown" || ev.key === "PageDown" || ev.key === " ") {
+        switchPart(1);
+      } else if (ev.key === "ArrowUp" || ev.key === "PageUp") {
+        switchPart(-1);
       } else if (ev.key === "Escape" || ev.key === "e" || ev.key === "E") {
         present(false);
       } else return;
@@ -216,6 +376,11 @@ function render({ model, el }) {
   const dirty = new Set(); // parts a gesture changed on the page itself: redrawn in any case
 
   function draw() {
+    drawMap();
+    fitPresentation();
+  }
+
+  function drawMap() {
     drawToken += 1; // a draw already scheduled is not needed any more
     const layout = model.get("map_data") || {};
     const error = model.get("error") || {};
@@ -684,7 +849,7 @@ function render({ model, el }) {
       });
       if (p.score !== null) {
         const clear = button("\u2715", `${where}: clear the emotion (not scored)`, () => commit(null),
-          { class: "wb-mc__btn wb-mc__clear", "data-stage": p.stage, style: `left: calc(${p.left}% + 22px); top: ${scale.find((x) => x.score === p.score).top}%` });
+          { class: "wb-mc__btn wb-mc__clear", "data-stage": p.stage, style: `left: calc(${p.left}% + 22 * var(--wb-mc-u)); top: ${scale.find((x) => x.score === p.score).top}%` });
         band.append(clear);
       }
       if (error.message && error.lane === "emotion" && error.stage === p.stage) {
@@ -726,6 +891,8 @@ function render({ model, el }) {
     ["change:status", onSaved], ["change:can_undo", drawToolbar], ["change:can_redo", drawToolbar],
   ];
   for (const [name, fn] of listeners) model.on(name, fn);
+  // Presentation's fit on its own (a test times it).
+  root.wbFit = fitPresentation;
   // A full local redraw of the same map, for the benchmark's baseline.
   root.wbRedraw = () => {
     const t0 = performance.now();
@@ -736,6 +903,8 @@ function render({ model, el }) {
   draw();
   return () => {
     document.removeEventListener("fullscreenchange", onFullscreen);
+    window.removeEventListener("resize", onResize);
+    cancelAnimationFrame(fitFrame);
     clearTimeout(keyTimer);
     for (const [name, fn] of listeners) model.off(name, fn);
   };

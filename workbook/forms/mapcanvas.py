@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -44,14 +45,14 @@ from pydantic import ValidationError
 from workbook.exceptions import WorkbookError, WorkspaceValidationError
 from workbook.forms._binding import Form, _short_name, _validation_message, problems_text
 from workbook.forms.journeymap import ensure_cell
-from workbook.journeymap import MapLayout, _curve, _emotion_y, _scoped_css, _score_text
+from workbook.journeymap import MapLayout, _css, _curve, _emotion_y, _score_text
 from workbook.model import Annotation, Recommendation, slugify
 from workbook.theme import Theme, readable_on
 
 if TYPE_CHECKING:
     from workbook.store import OpenWorkspace
 
-__all__ = ["TEXT_LANES", "MapCanvas", "form", "snap_emotion"]
+__all__ = ["MAP_UNIT", "TEXT_LANES", "MapCanvas", "form", "map_css", "snap_emotion"]
 
 _STATIC = pathlib.Path(__file__).parent
 
@@ -101,7 +102,9 @@ class MapCanvas(anywidget.AnyWidget):
         sync=True
     )
     theme_css = traitlets.Unicode(
-        "", help="The report map's CSS with the client's theme (sent when it changes)."
+        "",
+        help="The report map's CSS with the client's theme, in the map's own unit (sent when "
+        "it changes; see map_css).",
     ).tag(sync=True)
     logo = traitlets.Unicode("", help="The client's logo as a data URI, or empty.").tag(sync=True)
     error = traitlets.Dict(
@@ -146,7 +149,7 @@ class MapCanvas(anywidget.AnyWidget):
         # The theme and logo go apart from the map: a logo can weigh megabytes, and traitlets
         # sends a value again only when it changed.
         theme = Theme.from_workspace(self.form.ws)
-        self.theme_css = _scoped_css(theme)
+        self.theme_css = theme.css_variables(".wb-map") + map_css()
         self.logo = theme.logo or ""
         self.map_data = _layout_json(self.form.ws, self.persona, ack=self._acked, theme=theme)
         self._set_status()
@@ -413,6 +416,47 @@ _LANE_OF = {
     "rec-add": "touchpoints",
     "rec-remove": "touchpoints",
 }
+
+
+# ------------------------------------------------------------------------------ the CSS
+
+#: The map's own unit: one pixel of the report's map, scaled. The canvas sets it (mapcanvas.css:
+#: the app's type over 15 px; presentation mode: the size that fits the screen); where no
+#: canvas sets it, it is 1px, the report's own sizes.
+MAP_UNIT = "var(--wb-mc-u, 1px)"
+_PX = re.compile(r"(?<![\w.#-])(\d*\.?\d+)px\b")
+_BLOCK = re.compile(r"\{([^{}]*)\}")
+
+
+def _fixed(prop: str) -> bool:
+    """Hairlines keep their pixels at any size: border widths, shadows, outlines."""
+    prop = prop.strip().lower()
+    return prop.startswith(("box-shadow", "outline")) or (
+        prop.startswith("border") and not prop.endswith("radius")
+    )
+
+
+def map_css() -> str:
+    """The report map's stylesheet (``map.css``) with its lengths in the map's own unit.
+
+    Every ``Npx`` length is rewritten ``calc(N * var(--wb-mc-u, 1px))``: type, padding,
+    margins, gaps, the lane column, the curve band, the points and their marks, all in one
+    proportion, so the map keeps the report's geometry (the same wrapping at the same relative
+    width, points on the curve) at any size. Border widths, shadows and outlines stay hairlines.
+    Where ``--wb-mc-u`` is not set the values equal the report's, so the report's static map
+    (which has its own copy of ``map.css``, unchanged) looks the same next to this one.
+    """
+
+    def declarations(match: re.Match[str]) -> str:
+        out = []
+        for decl in match.group(1).split(";"):
+            prop, colon, value = decl.partition(":")
+            if colon and not _fixed(prop):
+                value = _PX.sub(lambda m: f"calc({m.group(1)} * {MAP_UNIT})", value)
+            out.append(prop + colon + value)
+        return "{" + ";".join(out) + "}"
+
+    return _BLOCK.sub(declarations, _css())
 
 
 # ------------------------------------------------------------------------------ the JSON
