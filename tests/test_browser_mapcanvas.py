@@ -228,7 +228,12 @@ def edit_the_map(page: Any, workspace: Path, artifacts: Path, name: str) -> None
     page.keyboard.press("p")
     page.wait_for_selector(".wb-mc--present")
     assert canvas.locator(".wb-mc__toolbar").is_hidden()
+    # fitted to the window (again once full screen is granted), nothing to scroll
+    page.wait_for_function("() => document.querySelector('.wb-mc--present').dataset.fits")
     page.wait_for_timeout(300)
+    shown = page.evaluate(_PRESENTED)
+    assert shown["fits"] == "true" and shown["box"][3] <= shown["height"], shown
+    assert shown["scroll"][0] <= shown["scroll"][1], shown
     page.screenshot(path=str(artifacts / f"{name}-present.png"))
     page.keyboard.press("ArrowRight")
     canvas.locator(".wb-map__head h2", has_text="Graham").wait_for()
@@ -488,6 +493,11 @@ def test_map_canvas_in_notebook_06(tmp_path: Path, browser_page: Any, artifacts:
         static = page.evaluate(shown, "section.wb-map:not(.wb-mc *)")
         assert len(static[0]) == 25 and len(static[1]) == 5
         assert editable == static
+        # In a notebook the map's unit is 1px: both maps in the report's 13px type (the
+        # canvas's own rules do not reach the static map, nor the static map's the canvas).
+        type_of = "sel => getComputedStyle(document.querySelector(sel)).fontSize"
+        assert page.evaluate(type_of, ".wb-mc .wb-map__cell li") == "13px"
+        assert page.evaluate(type_of, "section.wb-map:not(.wb-mc *) .wb-map__cell li") == "13px"
         # Keys typed on the map are the map's: not the notebook's shortcuts (D D deletes a
         # cell, A and B insert one, M makes it markdown).
         cells = page.locator(".jp-Notebook .jp-Cell").count()

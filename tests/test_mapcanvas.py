@@ -112,16 +112,20 @@ def test_the_maps_lengths_are_in_the_maps_own_unit(canvas: Any) -> None:
     for sel, prop, value in _declarations(scaled):
         decl.setdefault((sel, prop), value)  # the screen's, not the print rule's
     unit = "var(--wb-mc-u, 1px)"
-    assert decl[(".wb-map", "font-size")] == f"calc(13 * {unit})"
-    assert decl[(".wb-map__grid", "grid-template-columns")] == (
+    assert decl[(".wb-mc .wb-map", "font-size")] == f"calc(13 * {unit})"
+    assert decl[(".wb-mc .wb-map__grid", "grid-template-columns")] == (
         f"calc(150 * {unit}) repeat(var(--wb-stages), minmax(0, 1fr))"
     )
-    assert decl[(".wb-map__curve", "height")] == f"calc(150 * {unit})"
-    assert decl[(".wb-pt", "width")] == decl[(".wb-pt", "height")] == f"calc(30 * {unit})"
-    assert decl[(".wb-pt", "border")] == "2px solid #FFFFFF"
-    assert decl[(".wb-pt", "box-shadow")] == "0 0 0 1px #57606A"
-    assert decl[(".wb-pt__mark--above", "bottom")] == f"calc(34 * {unit})"
-    assert decl[(".wb-map__cell", "padding")] == f"calc(8 * {unit}) calc(10 * {unit})"
+    assert decl[(".wb-mc .wb-map__curve", "height")] == f"calc(150 * {unit})"
+    pt = ".wb-mc .wb-pt"
+    assert decl[(pt, "width")] == decl[(pt, "height")] == f"calc(30 * {unit})"
+    assert decl[(pt, "border")] == "2px solid #FFFFFF"
+    assert decl[(pt, "box-shadow")] == "0 0 0 1px #57606A"
+    assert decl[(".wb-mc .wb-pt__mark--above", "bottom")] == f"calc(34 * {unit})"
+    assert decl[(".wb-mc .wb-map__cell", "padding")] == f"calc(8 * {unit}) calc(10 * {unit})"
+    # Scoped to the canvas: a static map on the same page keeps its own rules (notebook 06
+    # shows both), and the canvas's win inside the canvas (one class more).
+    assert decl[(".wb-mc .wb-map__cell, .wb-mc .wb-map__lane", "break-inside")] == "avoid"
     # Pixels left as pixels: only border widths and shadows.
     fixed = {prop for _, prop, value in _declarations(scaled) if "px" in value.replace(unit, "")}
     assert fixed == {
@@ -129,10 +133,19 @@ def test_the_maps_lengths_are_in_the_maps_own_unit(canvas: Any) -> None:
     }  # fmt: skip
     # The same declarations as the report's, each equal to it once the unit is 1px.
     ones = [
-        (sel, prop, re.sub(r"calc\((\d*\.?\d+) \* var\(--wb-mc-u, 1px\)\)", r"\1px", value))
+        (
+            sel.replace(".wb-mc ", ""),
+            prop,
+            re.sub(r"calc\((\d*\.?\d+) \* var\(--wb-mc-u, 1px\)\)", r"\1px", value),
+        )
         for sel, prop, value in _declarations(scaled)
     ]
     assert ones == _declarations(report)
+    assert all(
+        part.strip().startswith(".wb-mc .wb-")
+        for sel, _, _ in _declarations(scaled)
+        for part in sel.split(",")
+    )
     # The report's own map is not touched: its CSS has no unit, its type is 13px.
     html = render_map_html(open_workspace(folder), AMARA)
     assert "--wb-mc-u" not in html and "font-size: 13px" in html

@@ -162,6 +162,9 @@ function render({ model, el }) {
   }
   const onFullscreen = () => {
     if (!document.fullscreenElement && root.classList.contains("wb-mc--present")) present(false);
+    // Full screen is granted after the first fit, and the map's box may change with it (in
+    // JupyterLab a contained panel, not the window, held the map until then): fit again.
+    else if (document.fullscreenElement === root) fitPresentation();
   };
   document.addEventListener("fullscreenchange", onFullscreen);
 

@@ -425,7 +425,7 @@ _LANE_OF = {
 #: canvas sets it, it is 1px, the report's own sizes.
 MAP_UNIT = "var(--wb-mc-u, 1px)"
 _PX = re.compile(r"(?<![\w.#-])(\d*\.?\d+)px\b")
-_BLOCK = re.compile(r"\{([^{}]*)\}")
+_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
 
 
 def _fixed(prop: str) -> bool:
@@ -437,26 +437,29 @@ def _fixed(prop: str) -> bool:
 
 
 def map_css() -> str:
-    """The report map's stylesheet (``map.css``) with its lengths in the map's own unit.
+    """The report map's stylesheet (``map.css``) for the canvas: its lengths in the map's own
+    unit, its rules scoped to the canvas.
 
     Every ``Npx`` length is rewritten ``calc(N * var(--wb-mc-u, 1px))``: type, padding,
     margins, gaps, the lane column, the curve band, the points and their marks, all in one
     proportion, so the map keeps the report's geometry (the same wrapping at the same relative
     width, points on the curve) at any size. Border widths, shadows and outlines stay hairlines.
-    Where ``--wb-mc-u`` is not set the values equal the report's, so the report's static map
-    (which has its own copy of ``map.css``, unchanged) looks the same next to this one.
+    Each selector is prefixed with ``.wb-mc``: the canvas's rules win over a static map's
+    copy of ``map.css`` on the same page (notebook 06 shows both), which they do not touch.
     """
 
-    def declarations(match: re.Match[str]) -> str:
+    def rule(match: re.Match[str]) -> str:
+        selectors = ", ".join(f".wb-mc {sel.strip()}" for sel in match.group(1).split(","))
         out = []
-        for decl in match.group(1).split(";"):
+        for decl in match.group(2).split(";"):
             prop, colon, value = decl.partition(":")
             if colon and not _fixed(prop):
                 value = _PX.sub(lambda m: f"calc({m.group(1)} * {MAP_UNIT})", value)
             out.append(prop + colon + value)
-        return "{" + ";".join(out) + "}"
+        return f"\n{selectors} {{" + ";".join(out) + "}"
 
-    return _BLOCK.sub(declarations, _css())
+    css = re.sub(r"/\*.*?\*/", "", _css(), flags=re.S)
+    return _RULE.sub(rule, css)
 
 
 # ------------------------------------------------------------------------------ the JSON
