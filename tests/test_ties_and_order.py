@@ -301,3 +301,102 @@ def test_stays_and_moves_on_tied_seconds_by_hand(funnel_case: dict[str, Path], h
     close = A.time_to_close(path).iloc[0]
     # A: created d1, won d4 -> 3 days; D: created d0, won d5 -> 5 days
     assert (close["won_deals"], close["median_days"]) == (2, pytest.approx(4.0))
+
+
+# --------------------------------------------------------- random histories crowded with ties
+#
+# The hand-worked cases pin the numbers; this checks every other answer the same way: small
+# histories whose events fall on four seconds only (so most of a contact's events tie), with
+# stage entries, touches with and without a stage, and deals created and closed on those
+# seconds, imported as listed and shuffled with one salt, and shuffled again with another
+# salt (other pseudonyms, so nothing may be settled by a contact's id).
+
+_STAGES = ["awareness", "consideration", "purchase", "retention", "advocacy"]
+
+
+def _crowded(seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    rng = random.Random(seed)
+
+    def at(n: int) -> pd.Timestamp:
+        return _T0 + pd.Timedelta(days=n)
+
+    events, deals = [], []
+    for c in range(10):
+        cid = f"k{c}"
+        for _ in range(rng.randint(2, 7)):
+            when = at(rng.choice([0, 1, 1, 2, 3]))
+            if rng.random() < 0.5:
+                events.append((cid, when, 0, "stage", rng.choice(_STAGES), None, None, None))
+            else:
+                tp = rng.choice(["web", "ads"])
+                stage = rng.choice([*_STAGES, None])
+                action = rng.choice(["visit", "click"])
+                events.append((cid, when, 0, "touch", stage, tp, tp, action))
+        for k in range(rng.randint(0, 2)):
+            created = rng.choice([0, 1, 2])
+            outcome = rng.choice(["won", "lost", "open"])
+            closed = at(created + rng.choice([0, 1, 2])) if outcome != "open" else None
+            reason = "price" if outcome == "lost" else None
+            deals.append((f"D{c}{k}", cid, 10.0 * (k + 1), at(created), closed, outcome, reason))
+    frame = pd.DataFrame(
+        events,
+        columns=["contact_id", "ts", "seq", "kind", "stage", "touchpoint", "channel", "action"],
+    )
+    contacts = pd.DataFrame(
+        {"contact_id": [f"k{c}" for c in range(10)], "persona": ["p1", "p2"] * 5}
+    )
+    deal_frame = pd.DataFrame(
+        deals,
+        columns=[
+            "deal_id",
+            "contact_id",
+            "amount",
+            "created_at",
+            "closed_at",
+            "outcome",
+            "lost_reason",
+        ],
+    )
+    deal_frame["closed_at"] = pd.to_datetime(deal_frame["closed_at"], utc=True)
+    return frame, contacts, deal_frame
+
+
+def _id_free_answers(path: Path) -> dict[str, pd.DataFrame]:
+    scores = A.lead_scores(path).drop(columns=["contact_id"])
+    return {
+        "funnel": A.funnel(path),
+        "funnel in order": A.funnel(path, ordered=True),
+        "funnel by persona": A.funnel(path, by="persona"),
+        "transitions": A.transitions(path),
+        "time in stage": A.time_in_stage(path),
+        "time to close": A.time_to_close(path),
+        "touchpoint usage": A.touchpoint_usage(path),
+        "won interactions": A.won_interactions(path),
+        "attribution": A.attribution(path),
+        "removal effects": A.removal_effects(path),
+        # the scores listed by contact id: compared as a set of rows, without the id
+        "lead scores": scores.sort_values(list(scores.columns)).reset_index(drop=True),
+        "score deciles": A.score_deciles(path),
+        "score separation": A.score_separation(path),
+    }
+
+
+@pytest.mark.parametrize("seed", [3, 8, 21])
+def test_no_answer_depends_on_row_order_ties_or_pseudonyms(tmp_path: Path, seed: int) -> None:
+    events, contacts, deals = _crowded(seed)
+    assert events.duplicated(["contact_id", "ts"]).sum() >= 10  # crowded with ties indeed
+    listed = import_history(tmp_path / "a", events, contacts, deals, salt=_SALT)
+    shuffled = import_history(tmp_path / "b", events, contacts, deals, seed=seed, salt=_SALT)
+    other = import_history(tmp_path / "c", events, contacts, deals, seed=seed + 1)
+    assert (schema.data_dir(other) / SALT_FILE).read_bytes() != _SALT
+    want = _id_free_answers(listed)
+    assert want["lead scores"]["score"].duplicated().any()  # deciles on tied scores
+    for how, path in (("shuffled", shuffled), ("shuffled, another salt", other)):
+        got = _id_free_answers(path)
+        for name, frame in want.items():
+            pd.testing.assert_frame_equal(got[name], frame, obj=f"{how}: {name}")
+    for table in ("stage_spells", "stage_entries", "contact_paths"):
+        a, b = (
+            pq.read_table(schema.derived_path(p, table)).to_pandas() for p in (listed, shuffled)
+        )
+        pd.testing.assert_frame_equal(b, a, obj=table)
