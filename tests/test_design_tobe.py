@@ -243,6 +243,38 @@ def test_no_data_after_the_agreement_says_so(hand: Path, tmp_path: Path) -> None
     assert verdicts[:4] == ["no data since agreed"] * 4
 
 
+def test_data_ending_on_the_day_of_the_agreement_is_no_data_since(
+    hand: Path, tmp_path: Path
+) -> None:
+    """A tie of dates: the last event on the very day a recommendation was agreed."""
+    import shutil
+
+    from workbook.model import DataSource
+
+    copy = tmp_path / "same-day"
+    shutil.copytree(hand, copy)
+    ws = open_workspace(copy)
+    last = dt.datetime(2026, 1, 12, 23, 59, 59, tzinfo=dt.UTC)
+    ws.data.data_sources = [
+        DataSource(
+            id="hand",
+            system="generic",
+            file="hand.csv",
+            sha256="0" * 64,
+            imported_at=last,
+            rows=24,
+            last_event=last,
+        )
+    ]
+    recs = ws.data.journeys[0].recommendations
+    recs[0].agreed_on = dt.date(2026, 1, 12)  # a: agreed the day the data ends
+    recs[1].agreed_on = dt.date(2026, 1, 11)  # b: agreed the day before
+    ws.save()
+    verdicts = recommendation_chain(copy).set_index("recommendation")["verdict"]
+    assert verdicts["a"] == "no data since agreed"
+    assert verdicts["b"] == "moving the right way"  # measured: 8 days against 10, -2 of -4
+
+
 def test_a_workspace_without_recommendations_gives_an_empty_chain(tmp_path: Path) -> None:
     ws = new_workspace("Empty", directory=tmp_path / "e")
     chain = recommendation_chain(ws)

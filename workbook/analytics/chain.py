@@ -14,6 +14,11 @@ Numbers, for each recommendation:
 * ``share_achieved`` = moved / expected effect: 0 when nothing moved, 1 when the expected
   effect is reached, negative when the KPI moved the other way; missing (NaN) when a value,
   the effect, or a non-zero effect is missing.
+
+A recommendation has **no data since agreed** when the last event of every imported source
+(``data_sources[].last_event``, its date in UTC) falls on or before the day it was agreed
+(``agreed_on``, a date without a time): data that ends on the very day of the agreement is
+the data the agreed value was read from, so the KPI cannot have moved since.
 """
 
 from __future__ import annotations
