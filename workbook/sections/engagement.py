@@ -32,7 +32,9 @@ The definitions, each the standard one:
   the win (won) or at all (lost), over all won (lost) contacts of the group
   (:mod:`workbook.analytics.wins`). When the data assigns contacts to personas but not to
   ICPs (or segments), an ICP's (a segment's) contacts are those of its personas, and its win
-  rate is their won / (won + lost) added up.
+  rate is their won / (won + lost) added up. "Most" and "least" (the group that wins most
+  often, the lead source behind the most wins, the commonest lost reason) name every one
+  that ties on the top or bottom value, never the first of them in the table.
 - **Progress of a key result** (``okrs``): ``(current - baseline) / (target - baseline)``,
   0 at the baseline and 1 (100%) at the target, whichever way the target points; negative
   when the number moved away from the target. The current value is the one the CRM data
