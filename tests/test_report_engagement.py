@@ -302,6 +302,31 @@ def test_channels_by_hand(hand: sections.ReportContext) -> None:
     assert "Sam: of the 3 contacts sent email, none opened one" in html
 
 
+def test_channels_that_reach_as_many_are_both_suggested(tmp_path: Path) -> None:
+    """WhatsApp is sent to c06-c10 too and opened by c08, c09, c10: 3 of 5, 60%, as text
+    messages. Email (25%) then gets both as the channel to add, not the first by name."""
+    from workbook.store import open_workspace
+
+    ev = _events()
+    more = [(c, day(1), 40, "touch", None, None, "whatsapp", "sent") for c in IDS[5:]]
+    more += [(c, day(1), 41, "touch", None, None, "whatsapp", "open") for c in IDS[7:]]
+    ev = pd.concat([ev, pd.DataFrame(more, columns=COLUMNS)], ignore_index=True)
+    path = build(tmp_path, events=ev, contacts=_contacts(), deals=_deals())
+    ws = open_workspace(path)
+    _setup(ws)
+    ws.save()
+    ctx = sections.report_context(open_workspace(path), report_date="2026-03-01")
+    html = str(sections.render_section("channels", ctx))
+    overall = _sheet(ctx, "Channels and reach").set_index("Channel")
+    assert overall.loc["WhatsApp", "Opened (%)"] == pytest.approx(60.0)
+    assert overall.loc["Text message", "Opened (%)"] == pytest.approx(60.0)
+    assert (
+        "Add text message or WhatsApp: each was opened by 60% of the contacts it was sent to."
+        in html
+    )
+    assert "Add text message, which" not in html
+
+
 def _auc_by_hand() -> float:
     won, lost = [30, 20, 10], [20, 0, 10, 0, 30]
     pairs = [(w, v) for w in won for v in lost]

@@ -448,10 +448,20 @@ def _advice(
     pref = [c for c in preferred if c != row["channel"]]
     if better:
         best = better[0]
-        text += (
-            f" Add {_lower_first(_channel_name(str(best['channel'])))}, which "
-            f"{ctx.percent(best['open_rate'], 0)} of the contacts it was sent to opened."
-        )
+        # channels that reach as many name each other: the choice is the client's, not the
+        # alphabet's
+        tied = [o for o in better if float(o["open_rate"]) == float(best["open_rate"])]
+        names = [_lower_first(_channel_name(str(o["channel"]))) for o in tied]
+        if len(names) == 1:
+            text += (
+                f" Add {names[0]}, which "
+                f"{ctx.percent(best['open_rate'], 0)} of the contacts it was sent to opened."
+            )
+        else:
+            text += (
+                f" Add {', '.join(names[:-1])} or {names[-1]}: each was opened by "
+                f"{ctx.percent(best['open_rate'], 0)} of the contacts it was sent to."
+            )
     elif pref:
         names = [_lower_first(_channel_name(c)) for c in pref]
         if len(names) == 1:
