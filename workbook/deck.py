@@ -1,10 +1,21 @@
 """The deck: a branded PowerPoint file a consultant can present and edit (python-pptx).
 
-One slide each for the cover, the agenda, the executive summary, every persona's journey map,
-the funnel, the flow between stages, the biggest loss, the top recommendations with their
-owners, the experiments and the next steps. Words are editable text boxes and tables, never
-pictures of text; charts and maps are PNG images drawn at twice their size, so they stay
-crisp on a projector. Each slide's numbers are in its speaker notes, for the presenter.
+One slide each for the cover, the agenda, the executive summary, every persona's journey map
+(followed by its desired journey, where the persona has a to-be map), the funnel, the flow
+between stages, the biggest loss, the top recommendations with their owners, the experiments
+and the next steps. Words are editable text boxes and tables, never pictures of text; charts
+and maps are PNG images drawn at twice their size, so they stay crisp on a projector. Each
+slide's numbers are in its speaker notes, for the presenter.
+
+The desired journey comes right after the persona's map: the audience has just seen how the
+persona feels today, so the as-is curve on the next slide needs no flipping back, and each
+persona's story (today, then where we want it to be, then what makes it happen) is told in
+one go. It shows both emotion curves with the gap shaded (the picture ``workbook map
+--compare`` draws), and under it a table whose columns sit under the curve's stages: the
+emotion today and desired, the **gap** (to-be minus as-is, the report's definition; none
+where either map leaves the stage unscored), and the recommendations the to-be map links at
+that stage with their owners. The **largest change** is the stage (or the stages, on a tie)
+with the largest absolute gap; its column is marked and the slide's first line names it.
 
 The client's colours and logo come from its branding. Titles use the brand's first font;
 body text uses Arial, which every machine has, so the deck reads the same anywhere.
@@ -30,6 +41,8 @@ __all__ = ["BODY_FONT", "build_deck", "write_deck"]
 #: The font of body text: one every machine has.
 BODY_FONT = "Arial"
 _W, _H = 13.333, 7.5  # inches: 16:9
+#: The most agenda items one column holds at 20 pt; more go in two columns.
+_AGENDA_ROWS = 12
 
 
 def _rgb(hex_colour: str) -> Any:
@@ -196,6 +209,253 @@ class _Deck:
                             run.font.color.rgb = _rgb("#FFFFFF")
 
 
+def _score(value: float | None) -> str:
+    """An emotion score or a gap as the report writes it: signed, with a true minus sign."""
+    if value is None:
+        return "not scored"
+    return "0" if value == 0 else f"{value:+g}".replace("-", "\u2212")
+
+
+def _points(value: float) -> str:
+    return f"{value:g} point" + ("" if value == 1 else "s")
+
+
+def _names(items: Sequence[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _tint(hex_colour: str, share: float = 0.85) -> str:
+    """The colour mixed with ``share`` of white: a background for a marked table column."""
+    text = hex_colour.lstrip("#")[:6]
+    rgb = [int(text[i : i + 2], 16) for i in (0, 2, 4)]
+    return "#" + "".join(f"{round(c + (255 - c) * share):02X}" for c in rgb)
+
+
+def _largest_changes(gaps: Sequence[float | None]) -> list[int]:
+    """The positions of the stages where the desired journey changes the feeling most: the
+    largest absolute gap (to-be minus as-is), every stage that ties for it; none when no stage
+    is scored in both maps or no scored stage changes."""
+    top = max((abs(g) for g in gaps if g is not None), default=0.0)
+    return [i for i, g in enumerate(gaps) if g is not None and top and abs(g) == top]
+
+
+def _desired_lead(comp: Any, top: Sequence[int]) -> list[str]:
+    """Two lines: where the feeling changes most, then how many stages change and whether
+    every change has a recommendation behind it."""
+    stages, gaps = comp.stages, comp.gaps
+    if not top:
+        scored = [g for g in gaps if g is not None]
+        first = (
+            "The desired journey keeps today's feeling at every stage both maps score."
+            if scored
+            else "The gap appears once both maps score the feeling at the same stage."
+        )
+    elif len(top) == 1:
+        i = top[0]
+        first = (
+            f"The feeling changes most at {stages[i].name}: from {_score(comp.as_is[i])} today "
+            f"to {_score(comp.to_be[i])} ({_score(gaps[i])} points)."
+        )
+    else:
+        values = {gaps[i] for i in top}
+        each = _score(values.pop()) + " points" if len(values) == 1 else _points(abs(gaps[top[0]]))
+        first = f"The feeling changes most at {_names([stages[i].name for i in top])}: {each} each."
+    changed = [s for s in stages if comp.changes_at(s.id)]
+    if not changed:
+        return [first, "The desired journey is still a copy of the journey today."]
+    second = f"{len(changed)} of the {len(stages)} stages change; "
+    unlinked = [s.name for s in changed if not comp.recommendations.get(s.id)]
+    if unlinked:
+        second += f"no recommendation is linked yet to the change at {_names(unlinked)}."
+    else:
+        second += "every change has a recommendation behind it."
+    return [first, second]
+
+
+def _desired_notes(name: str, comp: Any) -> list[str]:
+    """The presenter's numbers and the changes stage by stage, with the recommendations' ids."""
+
+    def plain(value: float | None) -> str:
+        return _score(value).replace("\u2212", "-")
+
+    notes = [f"{name}: the desired journey against today (gap = to-be minus as-is)"]
+    for i, s in enumerate(comp.stages):
+        line = (
+            f"{s.name}: as-is {plain(comp.as_is[i])}, to-be {plain(comp.to_be[i])}, "
+            f"gap {'none' if comp.gaps[i] is None else plain(comp.gaps[i])}"
+        )
+        changes = [f"{c.kind} '{c.text}'" for c in comp.changes_at(s.id) if c.kind != "emotion"]
+        if changes:
+            line += "; " + "; ".join(changes)
+        recs = comp.recommendations.get(s.id, ())
+        if recs:
+            line += "; made to happen by " + ", ".join(
+                f"{r.id} ({r.owner or 'owner to agree'}, {r.status.replace('-', ' ')})"
+                for r in recs
+            )
+        notes.append(line)
+    return notes
+
+
+#: Left and right inner margin of the desired journey's table cells, inches.
+_MARGIN = 0.07
+#: Space above the second and later recommendations of one cell, points.
+_REC_GAP = 6
+
+
+def _fit_cells(
+    cells: Sequence[Sequence[tuple[str, str]]], width: float, room: float
+) -> tuple[int, float]:
+    """The largest font (12 pt down to 9) at which the tallest cell of recommendations fits
+    in ``room`` inches, and the row height it needs. Each recommendation is its text, then its
+    owner a point smaller; lines are wrapped at words, Arial taken as 0.48 em a character
+    on average (a little wider than prose needs, so the estimate errs on the tall side)."""
+    import textwrap
+
+    for size in (12, 11, 10, 9):
+
+        def lines(text: str, pt: int) -> int:
+            per_line = max(1, int(width * 72 / (pt * 0.48)))
+            return len(textwrap.wrap(text, per_line, break_long_words=True)) or 1
+
+        tallest = max(
+            _REC_GAP * (len(cell) - 1)
+            + sum(
+                lines(t, size) * size + (lines(o, size - 1) * (size - 1) if o else 0)
+                for t, o in cell
+            )
+            for cell in cells
+        )
+        height = tallest * 1.2 / 72 + 0.12
+        if height <= room or size == 9:
+            return size, height
+    raise AssertionError("unreachable")
+
+
+def _desired_slide(deck: _Deck, title: str, name: str, comp: Any) -> None:
+    """The persona's desired journey: both curves, then the table under the curve's stages."""
+    import vl_convert
+    from pptx.util import Inches, Pt
+
+    from workbook.journeymap import emotion_gap_svg
+
+    stages = comp.stages
+    n = len(stages)
+    top = _largest_changes(comp.gaps)
+    s = deck.slide(title, _desired_notes(name, comp))
+    lead = _desired_lead(comp, top)
+    box = deck.text(s, lead, 0.6, 1.2, _W - 1.2, 0.7, size=18)
+    box.text_frame.paragraphs[1].runs[0].font.size = Pt(14)
+
+    # The chart, as wide as the slide allows; the table's columns under its stages.
+    px_w, px_h = 960.0, 160.0
+    svg = emotion_gap_svg(
+        [st.name for st in stages], comp.as_is, comp.to_be, deck.theme, width=px_w, height=px_h
+    )
+    png = bytes(vl_convert.svg_to_png(svg, scale=2))
+    x0, width = 0.6, _W - 1.2
+    inch = width / px_w  # inches per pixel of the drawing
+    chart_y = 1.9
+    s.shapes.add_picture(
+        io.BytesIO(png), Inches(x0), Inches(chart_y), Inches(width), Inches(px_h * inch)
+    )
+    # The drawing's viewBox is 6 px taller than its height: it is drawn scaled by h / (h + 6)
+    # and centred across. Its stage columns start 120 px in and leave 16 px on the right.
+    squeeze = px_h / (px_h + 6)
+    shift = px_w * (1 - squeeze) / 2
+    label_w = (shift + squeeze * 120) * inch
+    col_w = squeeze * (px_w - 136) / n * inch
+
+    rows = [
+        ["Today \u2192 desired"]
+        + [f"{_score(a)} \u2192 {_score(b)}" for a, b in zip(comp.as_is, comp.to_be, strict=True)],
+        ["Change"] + ["\u2013" if g is None else _score(g) for g in comp.gaps],
+    ]
+    carried: list[list[tuple[str, str]]] = []
+    for st in stages:
+        recs = comp.recommendations.get(st.id, ())
+        if recs:
+            carried.append(
+                [
+                    (r.text, f"{r.owner or 'owner to agree'}, {r.status.replace('-', ' ')}")
+                    for r in recs
+                ]
+            )
+        elif comp.changes_at(st.id):
+            carried.append([("No recommendation yet", "")])
+        else:
+            carried.append([("No change", "")])
+    row_h = 0.32
+    table_y = chart_y + px_h * inch + 0.08
+    room = _H - 0.55 - table_y - 3 * row_h  # down to the footer
+    rec_font, rec_h = _fit_cells(carried, col_w - 2 * _MARGIN, room)
+    shape = s.shapes.add_table(
+        4,
+        n + 1,
+        Inches(x0),
+        Inches(table_y),
+        Inches(label_w + n * col_w),
+        Inches(3 * row_h + rec_h),
+    )
+    grid = shape.table
+    grid.columns[0].width = Inches(label_w)
+    for c in range(1, n + 1):
+        grid.columns[c].width = Inches(col_w)
+    for r, h in enumerate((row_h, row_h, row_h, rec_h)):
+        grid.rows[r].height = Inches(h)
+    accent_tint = _tint(deck.theme.accent)
+    plain = "#FFFFFF"
+
+    def fill(cell: Any, colour: str) -> None:
+        cell.fill.solid()
+        cell.fill.fore_color.rgb = _rgb(colour)
+
+    def put(cell: Any, paragraphs: Sequence[tuple[str, int, bool, str, int]]) -> None:
+        cell.margin_left = cell.margin_right = Inches(_MARGIN)
+        frame = cell.text_frame
+        frame.word_wrap = True
+        for k, (text, size, bold, colour, gap) in enumerate(paragraphs):
+            para = frame.paragraphs[0] if k == 0 else frame.add_paragraph()
+            para.space_before = Pt(gap)
+            run = para.add_run()
+            run.text = text
+            run.font.size = Pt(size)
+            run.font.bold = bold
+            run.font.name = BODY_FONT
+            run.font.color.rgb = _rgb(colour)
+
+    ink, muted = "#1F2328", "#57606A"
+    head = grid.cell(0, 0)
+    fill(head, deck.theme.primary)
+    put(head, [("Stage", 13, True, deck.theme.on_primary, 0)])
+    for c, st in enumerate(stages, start=1):
+        marked = c - 1 in top
+        colour = deck.theme.accent if marked else deck.theme.primary
+        fill(grid.cell(0, c), colour)
+        from workbook.theme import readable_on
+
+        put(grid.cell(0, c), [(st.name, 13, True, readable_on(colour), 0)])
+    for r, row in enumerate(rows, start=1):
+        fill(grid.cell(r, 0), deck.theme.primary_tint)
+        put(grid.cell(r, 0), [(row[0], 12, True, ink, 0)])
+        for c, value in enumerate(row[1:], start=1):
+            marked = c - 1 in top
+            fill(grid.cell(r, c), accent_tint if marked else plain)
+            put(grid.cell(r, c), [(value, 13, marked and r == 2, ink, 0)])
+    fill(grid.cell(3, 0), deck.theme.primary_tint)
+    put(grid.cell(3, 0), [("Made to happen by", 12, True, ink, 0)])
+    for c, cell in enumerate(carried, start=1):
+        fill(grid.cell(3, c), accent_tint if c - 1 in top else plain)
+        paragraphs: list[tuple[str, int, bool, str, int]] = []
+        for text, owner in cell:
+            gap = _REC_GAP if paragraphs else 0
+            paragraphs.append((text, rec_font, False, ink if owner else muted, gap))
+            if owner:
+                paragraphs.append((owner, rec_font - 1, False, muted, 0))
+        put(grid.cell(3, c), paragraphs)
+
+
 def _pct(value: Any) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
@@ -205,13 +465,18 @@ def _rate(value: Any) -> str:
     return "n/a" if value is None or value != value else f"{value:.1%}"
 
 
+def _desired_title(data: Any, persona_name: str, icp: str | None) -> str:
+    title = f"{persona_name.split(',')[0]}'s desired journey"
+    return title + (f" ({name_of(data.icps, icp)})" if icp else "")
+
+
 def build_deck(workspace: Any, *, today: dt.date | None = None) -> Presentation:
     """The deck of one client, as a python-pptx ``Presentation`` (see the module)."""
     from pptx.util import Inches
 
     from workbook import charts
     from workbook.analytics import Engine, experiment_decisions, funnel, summary, transitions
-    from workbook.journeymap import build_layout, render_map_svg
+    from workbook.journeymap import build_layout, compare_journeys, render_map_svg
     from workbook.store import open_workspace
 
     ws = workspace if hasattr(workspace, "data") else open_workspace(workspace)
@@ -240,9 +505,14 @@ def build_deck(workspace: Any, *, today: dt.date | None = None) -> Presentation:
     s.notes_slide.notes_text_frame.text = f"{client.name}: {client.engagement}. Prepared {when}."
 
     personas = list(data.personas)
-    agenda = ["Where we stand: the summary"] + [
-        f"{p.name.split(',')[0]}'s journey" for p in personas
-    ]
+    desired = {
+        p.id: [j for j in data.journeys if j.persona == p.id and j.to_be is not None]
+        for p in personas
+    }
+    agenda = ["Where we stand: the summary"]
+    for p in personas:
+        agenda.append(f"{p.name.split(',')[0]}'s journey")
+        agenda += [_desired_title(data, p.name, j.icp) for j in desired[p.id]]
     agenda += [
         "The funnel and the flow",
         "The biggest loss",
@@ -251,7 +521,12 @@ def build_deck(workspace: Any, *, today: dt.date | None = None) -> Presentation:
         "Next steps",
     ]
     s = deck.slide("Agenda")
-    deck.text(s, agenda, 0.8, 1.5, 11, 5.2, size=20, bullets=True)
+    if len(agenda) <= _AGENDA_ROWS:
+        deck.text(s, agenda, 0.8, 1.5, 11, 5.2, size=20, bullets=True)
+    else:  # many personas with desired journeys: two columns, the first one the longer
+        half = -(-len(agenda) // 2)
+        deck.text(s, agenda[:half], 0.8, 1.5, 5.8, 5.2, size=18, bullets=True)
+        deck.text(s, agenda[half:], 6.8, 1.5, 5.8, 5.2, size=18, bullets=True)
 
     # executive summary
     facts, notes = [], []
@@ -302,6 +577,11 @@ def build_deck(workspace: Any, *, today: dt.date | None = None) -> Presentation:
         )
         s = deck.slide(f"{p.name.split(',')[0]}'s journey", [p.name, f"emotions: {emotions}"])
         deck.picture(s, png, 0.5, 1.3, _W - 1.0, _H - 1.9)
+        for j in desired[p.id]:
+            comp = compare_journeys(ws, p.id, icp=j.icp)
+            if comp.stages:
+                title = _desired_title(data, p.name, j.icp)
+                _desired_slide(deck, title, p.name, comp)
 
     # funnel and flow
     if eng is not None:
