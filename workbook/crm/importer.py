@@ -78,6 +78,7 @@ _SMALL_FILE = 16 << 20
 
 
 _RAGGED = "the row has a different number of columns than the header"
+_RAGGED_HINT = "check for a separator inside an unquoted value, or a cut-off line"
 
 
 class _NotFast(Exception):
@@ -618,13 +619,7 @@ def import_file(
     step = progress or (lambda _s: None)
     path = Path(file)
     name = path.name
-    if source_id is not None:
-        _check_source_id(source_id, name)
-    if match is not None and match not in MATCH_MODES:
-        raise CrmImportError(
-            f"{name}: not imported, --match {match!r} is not a way to match people",
-            hint=f"use one of: {', '.join(MATCH_MODES)}",
-        )
+    check_options(name, source_id, match)
     ws = store.open_workspace(workspace)
     ws_path = Path(ws.path)
     # an import a killed process left half committed is finished first; dead runs' folders go
@@ -642,23 +637,8 @@ def import_file(
     hashing: Future[str] | None = None
     if any(e.get("bytes", size) == size for e in manifest["sources"].values()):
         digest = _sha256(path)
-        for sid, entry in manifest["sources"].items():
-            if (
-                entry.get("sha256") == digest
-                and (source_id is None or source_id == sid)
-                # a damaged or missing table is written again from the export
-                and _source_intact(ws_path, sid, entry)
-                # another way to match people is another import
-                and (match is None or (entry.get("people") or {}).get("mode", "auto") == match)
-            ):
-                return ImportResult(
-                    sid,
-                    entry.get("system", "?"),
-                    name,
-                    digest,
-                    unchanged=True,
-                    rows_read=entry.get("rows_read", 0),
-                )
+        if done := already_imported(ws_path, manifest, name, digest, source_id, match):
+            return done
     else:
         pool = ThreadPoolExecutor(1, thread_name_prefix="workbook-sha256")
         hashing = pool.submit(_sha256, path)
@@ -730,10 +710,8 @@ def import_file(
                 )
                 for r in ragged:
                     con.execute(
-                        "INSERT INTO _bad VALUES (?, NULL, ?, "
-                        "'check for a separator inside an unquoted value, or a cut-off line', "
-                        "'error', ?)",
-                        [r, _RAGGED, _RAGGED],
+                        "INSERT INTO _bad VALUES (?, NULL, ?, ?, 'error', ?)",
+                        [r, _RAGGED, _RAGGED_HINT, _RAGGED],
                     )
                 if not fast:
                     # the fast reader refuses any line longer than MAX_FIELD_BYTES instead
@@ -768,38 +746,16 @@ def import_file(
             # anything unusual (a ragged row, a quoted line break the fast reader refused, a
             # long line, a broken encoding): the careful reader finds and names it
             con, src, ctx, queries, sid, n_raw, ragged = check(fast=False)
-        problems = _summarise(con, name)
-        file_errors = [p for p in ctx.problems if p.severity == "error"]
-        warnings = [p for p in ctx.problems if p.severity == "warning"] + [
-            p for p in problems if p.severity == "warning"
-        ]
-        row_errors = [p for p in problems if p.severity == "error"]
-        if file_errors or (row_errors and not set_aside_bad_rows):
-            n = len(file_errors) + len(row_errors)
-            hint = None
-            if row_errors and not file_errors:
-                hint = (
-                    "fix the rows, or add --set-aside-bad-rows to import the rest "
-                    "and list the bad rows"
-                )
-            raise CrmImportError(
-                f"{name}: not imported, {n} problem{'s' if n != 1 else ''} found; "
-                "nothing was changed",
-                file_errors + row_errors + warnings,
-                hint=hint,
-            )
+        warnings, row_errors = raise_problems(
+            name, ctx.problems, _summarise(con, name), set_aside_bad_rows
+        )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _rej AS "
             "SELECT DISTINCT __row FROM _bad WHERE severity = 'error'"
         )
         rejected = int(con.execute("SELECT count(*) FROM _rej").fetchall()[0][0])
         rows_read = n_raw + len(ragged)
-        if rejected >= rows_read:
-            raise CrmImportError(
-                f"{name}: not imported, no row is usable; nothing was changed",
-                row_errors,
-                hint="fix the file and import it again",
-            )
+        check_usable(name, rejected, rows_read, row_errors)
 
         if hashing is not None:
             digest = hashing.result()
@@ -934,35 +890,21 @@ def import_file(
             rejects_rel = None
             if rejected:
                 rejects_rel = f"data/rejects/{sid}.csv"
-                # row, column, problem, what to do: enough to find and fix the row, and no
-                # value from the export (the summary on screen names unknown stages); a cell
-                # a spreadsheet would read as a formula is made plain text
-                cells = ", ".join(
-                    f"{_plain_cell(expr)} AS {alias}"
-                    for expr, alias in (
-                        ("coalesce(col, '')", '"column"'),
-                        ("plain", "problem"),
-                        ("hint", "what_to_do"),
-                    )
-                )
                 con.execute(
-                    f"COPY (SELECT __row AS row, {cells} "
-                    "FROM _bad WHERE severity = 'error' ORDER BY __row, col) "
+                    f"COPY ({rejects_query('_bad')}) "
                     f"TO '{_q(st.path / 'rejects.csv')}' (HEADER, DELIMITER ',')"
                 )
-            entry = {
-                "file": name,
-                "sha256": digest,
-                "bytes": size,
-                "system": src.name,
-                "rows_read": rows_read,
-                "rows_rejected": rejected,
-                "first_event": first_event.isoformat() if first_event else None,
-                "last_event": last_event.isoformat() if last_event else None,
-                "imported_at": now_utc(),
-                "tables": counts,
-                "people": people.as_dict(),
-            }
+            entry = manifest_entry(
+                name,
+                digest,
+                size,
+                src.name,
+                rows_read,
+                rejected,
+                (first_event, last_event),
+                counts,
+                people,
+            )
             step("saving")
             # one atomic step under the workspace lock: the data, the manifest and
             # workspace.yaml's data_sources change together or not at all (see storage)
@@ -996,6 +938,116 @@ def import_file(
     )
 
 
+def check_options(name: str, source_id: str | None, match: str | None) -> None:
+    """Refuse a source id or a way to match people that cannot be, before any file is
+    touched (both engines)."""
+    if source_id is not None:
+        _check_source_id(source_id, name)
+    if match is not None and match not in MATCH_MODES:
+        raise CrmImportError(
+            f"{name}: not imported, --match {match!r} is not a way to match people",
+            hint=f"use one of: {', '.join(MATCH_MODES)}",
+        )
+
+
+def already_imported(
+    ws_path: Path,
+    manifest: Mapping[str, Any],
+    name: str,
+    digest: str,
+    source_id: str | None,
+    match: str | None,
+) -> ImportResult | None:
+    """The result of an import that has nothing to do: a source of the manifest holds this
+    very file (same SHA-256; the same source id and way of matching people when given), its
+    tables intact. None when the file is to be imported (both engines)."""
+    for sid, entry in manifest["sources"].items():
+        if (
+            entry.get("sha256") == digest
+            and (source_id is None or source_id == sid)
+            # a damaged or missing table is written again from the export
+            and _source_intact(ws_path, sid, entry)
+            # another way to match people is another import
+            and (match is None or (entry.get("people") or {}).get("mode", "auto") == match)
+        ):
+            return ImportResult(
+                sid,
+                entry.get("system", "?"),
+                name,
+                digest,
+                unchanged=True,
+                rows_read=entry.get("rows_read", 0),
+            )
+    return None
+
+
+def raise_problems(
+    name: str,
+    file_problems: Sequence[Problem],
+    row_problems: Sequence[Problem],
+    set_aside: bool,
+) -> tuple[list[Problem], list[Problem]]:
+    """Stop the import on an error with the file, or on a bad row unless ``set_aside``:
+    one :class:`CrmImportError` listing every problem (errors first). Otherwise returns
+    the warnings and the row errors (both engines)."""
+    file_errors = [p for p in file_problems if p.severity == "error"]
+    warnings = [p for p in file_problems if p.severity == "warning"] + [
+        p for p in row_problems if p.severity == "warning"
+    ]
+    row_errors = [p for p in row_problems if p.severity == "error"]
+    if file_errors or (row_errors and not set_aside):
+        n = len(file_errors) + len(row_errors)
+        hint = None
+        if row_errors and not file_errors:
+            hint = (
+                "fix the rows, or add --set-aside-bad-rows to import the rest and list the bad rows"
+            )
+        raise CrmImportError(
+            f"{name}: not imported, {n} problem{'s' if n != 1 else ''} found; nothing was changed",
+            file_errors + row_errors + warnings,
+            hint=hint,
+        )
+    return warnings, row_errors
+
+
+def check_usable(name: str, rejected: int, rows_read: int, row_errors: list[Problem]) -> None:
+    """Refuse a file whose every row is set aside (both engines)."""
+    if rejected >= rows_read:
+        raise CrmImportError(
+            f"{name}: not imported, no row is usable; nothing was changed",
+            row_errors,
+            hint="fix the file and import it again",
+        )
+
+
+def manifest_entry(  # noqa: PLR0913 - the entry's fields
+    name: str,
+    digest: str,
+    size: int,
+    system: str,
+    rows_read: int,
+    rejected: int,
+    span: tuple[dt.datetime | None, dt.datetime | None],
+    tables: dict[str, int],
+    people: Matched,
+) -> dict[str, Any]:
+    """A source's entry in the manifest (both engines; the Spark import adds ``engine``)."""
+    first_event, last_event = span
+    return {
+        "file": name,
+        "sha256": digest,
+        "bytes": size,
+        "system": system,
+        "rows_read": rows_read,
+        "rows_rejected": rejected,
+        "first_event": first_event.isoformat() if first_event else None,
+        "last_event": last_event.isoformat() if last_event else None,
+        "imported_at": now_utc(),
+        "tables": tables,
+        "people": people.as_dict(),
+    }
+
+
 def _check_source_id(source_id: str, name: str) -> None:
     """Refuse a source id that is not a slug, before any file is touched (it names a folder)."""
     from workbook.model import is_slug, slugify
@@ -1025,6 +1077,23 @@ def _source_intact(ws_path: Path, sid: str, entry: Mapping[str, Any]) -> bool:
         except Exception:  # missing (OSError) or damaged (ArrowInvalid): import it again
             return False
     return bool(entry.get("tables"))
+
+
+def rejects_query(bad: str) -> str:
+    """SQL (DuckDB's dialect) of the rejects file's rows from the problems table ``bad``
+    (``__row``, ``col``, ``plain``, ``hint``, ``severity``): row, column, problem, what to
+    do, for each error, in row order. Enough to find and fix the row, and no value from the
+    export (the summary on screen names unknown stages); a cell a spreadsheet would read as
+    a formula is made plain text. Both engines write it (as DuckDB's CSV writer quotes)."""
+    cells = ", ".join(
+        f"{_plain_cell(expr)} AS {alias}"
+        for expr, alias in (
+            ("coalesce(col, '')", '"column"'),
+            ("plain", "problem"),
+            ("hint", "what_to_do"),
+        )
+    )
+    return f"SELECT __row AS row, {cells} FROM {bad} WHERE severity = 'error' ORDER BY __row, col"
 
 
 def _plain_cell(expr: str) -> str:
