@@ -334,3 +334,36 @@ def test_an_agenda_too_long_for_one_column_takes_two_in_order(tmp_path: Path) ->
     assert _agenda(prs) == expected
     columns = _body(prs.slides[1])  # type: ignore[attr-defined]
     assert [len(c.split("\n")) for c in columns] == [8, 7]
+
+
+def test_a_stage_with_more_recommendations_than_fit_names_how_many_more(tmp_path: Path) -> None:
+    """Eight long recommendations at Purchase cannot all sit above the footer: the cell keeps
+    the first ones, says how many more there are, and the notes list every one by id."""
+    from workbook.model import Recommendation
+    from workbook.store import open_workspace
+
+    folder = _tobe_workspace(tmp_path)
+    ws = open_workspace(folder)
+    journey = ws.data.journeys[0]
+    text = "Call every new customer within a day of the order to agree a delivery slot, and "
+    text += "confirm it by text message the evening before the van arrives"
+    extra = [
+        Recommendation(id=f"slot-{k}", text=f"{k}. {text}", stage="purchase", owner="Ops")
+        for k in range(8)
+    ]
+    journey.recommendations += extra
+    assert journey.to_be is not None
+    journey.to_be["purchase"].recommendations += [r.id for r in extra]
+    ws.save()
+    prs = _deck_of(folder, tmp_path / "acme.pptx")
+    slide = next(s for s in prs.slides if _texts(s)[0] == "Pat's desired journey")  # type: ignore[attr-defined]
+    cell = _grid(slide)[3][3]
+    kept = cell.count("Ops, proposed") + cell.count("Head of E-commerce") + cell.count("to agree")
+    assert 1 <= kept < 10
+    assert cell.endswith(f"and {10 - kept} more, in the notes")
+    assert cell.startswith(_HOSTILE)  # in the to-be map's order
+    notes = slide.notes_slide.notes_text_frame.text
+    assert all(f"slot-{k} (Ops, proposed)" in notes for k in range(8))
+    shape = next(s for s in slide.shapes if s.has_table)
+    bottom = shape.top + sum(row.height for row in shape.table.rows)
+    assert bottom <= Inches(7.5 - 0.55)  # above the footer

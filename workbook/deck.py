@@ -27,6 +27,7 @@ import base64
 import datetime as dt
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -302,35 +303,131 @@ def _desired_notes(name: str, comp: Any) -> list[str]:
 _MARGIN = 0.07
 #: Space above the second and later recommendations of one cell, points.
 _REC_GAP = 6
+#: The recommendations' font sizes, tried largest first: 10 pt is the least a room reads.
+_REC_SIZES = (12, 11, 10)
+
+
+def _lines(text: str, size: float, width: float) -> int:
+    """How many lines ``text`` takes at ``size`` points in ``width`` inches, wrapped at words,
+    Arial taken as 0.48 em a character on average (a little wider than prose needs, so the
+    estimate errs on the tall side)."""
+    import textwrap
+
+    per_line = max(1, int(width * 72 / (size * 0.48)))
+    return len(textwrap.wrap(text, per_line)) or 1
+
+
+def _cell_height(cell: Sequence[tuple[str, str]], size: int, width: float) -> float:
+    """Inches a cell of recommendations needs: each one's text, then its owner a point
+    smaller, with a little space between recommendations; lines are 1.2 em apart."""
+    points = _REC_GAP * (len(cell) - 1) + sum(
+        _lines(text, size, width) * size
+        + (_lines(owner, size - 1, width) * (size - 1) if owner else 0)
+        for text, owner in cell
+    )
+    return points * 1.2 / 72 + 0.12
 
 
 def _fit_cells(
-    cells: Sequence[Sequence[tuple[str, str]]], width: float, room: float
-) -> tuple[int, float]:
-    """The largest font (12 pt down to 9) at which the tallest cell of recommendations fits
-    in ``room`` inches, and the row height it needs. Each recommendation is its text, then its
-    owner a point smaller; lines are wrapped at words, Arial taken as 0.48 em a character
-    on average (a little wider than prose needs, so the estimate errs on the tall side)."""
-    import textwrap
+    cells: Sequence[Sequence[tuple[str, str]]], width: float, room: float, *, trim: bool
+) -> tuple[int, float, list[list[tuple[str, str]]]] | None:
+    """The font, row height and cells of the recommendations' row, to fit ``room`` inches.
 
-    for size in (12, 11, 10, 9):
+    The largest font of :data:`_REC_SIZES` at which the tallest cell fits. Failing that,
+    ``None``; or, with ``trim``, at the smallest font a cell keeps as many of its
+    recommendations as fit (one at least, its text cut at a word with an ellipsis if even that
+    one is too long) and says how many more there are: all of them are in the speaker notes.
+    """
+    for size in _REC_SIZES:
+        height = max(_cell_height(c, size, width) for c in cells)
+        if height <= room:
+            return size, height, [list(c) for c in cells]
+    if not trim:
+        return None
+    size = _REC_SIZES[-1]
+    trimmed: list[list[tuple[str, str]]] = []
+    for cell in cells:
+        kept = list(cell)
+        if _cell_height(kept, size, width) > room:
+            k = len(cell)
+            more: list[tuple[str, str]] = []
+            while k > 1 and _cell_height([*cell[:k], *more], size, width) > room:
+                k -= 1
+                more = [(f"and {len(cell) - k} more, in the notes", "")]
+            text, owner = cell[k - 1]
+            words = text.split()
+            while len(words) > 1 and (
+                _cell_height(
+                    [*cell[: k - 1], (" ".join(words) + "\u2026", owner), *more], size, width
+                )
+                > room
+            ):
+                words.pop()
+            if len(words) < len(text.split()):
+                text = " ".join(words) + "\u2026"
+            kept = [*cell[: k - 1], (text, owner), *more]
+        trimmed.append(kept)
+    return size, max(_cell_height(c, size, width) for c in trimmed), trimmed
 
-        def lines(text: str, pt: int) -> int:
-            per_line = max(1, int(width * 72 / (pt * 0.48)))
-            return len(textwrap.wrap(text, per_line, break_long_words=True)) or 1
 
-        tallest = max(
-            _REC_GAP * (len(cell) - 1)
-            + sum(
-                lines(t, size) * size + (lines(o, size - 1) * (size - 1) if o else 0)
-                for t, o in cell
+@dataclass(frozen=True)
+class _Layout:
+    """Where the desired journey's chart and table go (inches), and the table's fonts."""
+
+    px_h: float  # the chart's height in drawing pixels; its width is _CHART_PX
+    chart_h: float
+    label_w: float
+    col_w: float
+    head_font: int
+    head_h: float
+    table_y: float
+    rec_font: int
+    rec_h: float
+    carried: list[list[tuple[str, str]]]
+
+
+#: The desired journey's chart: its width in drawing pixels, and the heights it may take,
+#: tallest first, so the table under it fits above the footer.
+_CHART_PX = 960.0
+_CHART_HEIGHTS = (160.0, 140.0, 120.0)
+_CHART_Y = 1.9
+_ROW_H = 0.32
+
+
+def _desired_layout(names: Sequence[str], carried: Sequence[Sequence[tuple[str, str]]]) -> _Layout:
+    """The tallest chart and largest type with which the table fits above the footer."""
+    inch = (_W - 1.2) / _CHART_PX  # inches per pixel of the drawing
+    n = len(names)
+    for px_h in _CHART_HEIGHTS:
+        # The drawing's viewBox is 6 px taller than its height: it is drawn scaled by
+        # h / (h + 6) and centred across. Its stage columns start 120 px in and leave 16 px
+        # on the right (workbook.journeymap.emotion_gap_svg).
+        squeeze = px_h / (px_h + 6)
+        label_w = (_CHART_PX * (1 - squeeze) / 2 + squeeze * 120) * inch
+        col_w = squeeze * (_CHART_PX - 136) / n * inch
+        inner = col_w - 2 * _MARGIN
+        # Stage names in two lines at most: 13 pt, or 11 pt where the columns are narrow.
+        head_font = 13 if max(_lines(x, 13, inner) for x in names) <= 2 else 11
+        head_lines = max(_lines(x, head_font, inner) for x in names)
+        head_h = max(_ROW_H, head_lines * head_font * 1.2 / 72 + 0.1)
+        table_y = _CHART_Y + px_h * inch + 0.08
+        room = _H - 0.55 - table_y - head_h - 2 * _ROW_H  # down to the footer
+        fit = _fit_cells(carried, inner, room, trim=px_h == _CHART_HEIGHTS[-1])
+        if fit is not None:
+            rec_font, rec_h, cells = fit
+            return _Layout(
+                px_h,
+                px_h * inch,
+                label_w,
+                col_w,
+                head_font,
+                head_h,
+                table_y,
+                rec_font,
+                rec_h,
+                cells,
             )
-            for cell in cells
-        )
-        height = tallest * 1.2 / 72 + 0.12
-        if height <= room or size == 9:
-            return size, height
-    raise AssertionError("unreachable")
+    raise AssertionError("the last chart height trims the cells to fit")
 
 
 def _desired_slide(deck: _Deck, title: str, name: str, comp: Any) -> None:
@@ -339,6 +436,7 @@ def _desired_slide(deck: _Deck, title: str, name: str, comp: Any) -> None:
     from pptx.util import Inches, Pt
 
     from workbook.journeymap import emotion_gap_svg
+    from workbook.theme import readable_on
 
     stages = comp.stages
     n = len(stages)
@@ -347,25 +445,6 @@ def _desired_slide(deck: _Deck, title: str, name: str, comp: Any) -> None:
     lead = _desired_lead(comp, top)
     box = deck.text(s, lead, 0.6, 1.2, _W - 1.2, 0.7, size=18)
     box.text_frame.paragraphs[1].runs[0].font.size = Pt(14)
-
-    # The chart, as wide as the slide allows; the table's columns under its stages.
-    px_w, px_h = 960.0, 160.0
-    svg = emotion_gap_svg(
-        [st.name for st in stages], comp.as_is, comp.to_be, deck.theme, width=px_w, height=px_h
-    )
-    png = bytes(vl_convert.svg_to_png(svg, scale=2))
-    x0, width = 0.6, _W - 1.2
-    inch = width / px_w  # inches per pixel of the drawing
-    chart_y = 1.9
-    s.shapes.add_picture(
-        io.BytesIO(png), Inches(x0), Inches(chart_y), Inches(width), Inches(px_h * inch)
-    )
-    # The drawing's viewBox is 6 px taller than its height: it is drawn scaled by h / (h + 6)
-    # and centred across. Its stage columns start 120 px in and leave 16 px on the right.
-    squeeze = px_h / (px_h + 6)
-    shift = px_w * (1 - squeeze) / 2
-    label_w = (shift + squeeze * 120) * inch
-    col_w = squeeze * (px_w - 136) / n * inch
 
     rows = [
         ["Today \u2192 desired"]
@@ -386,23 +465,31 @@ def _desired_slide(deck: _Deck, title: str, name: str, comp: Any) -> None:
             carried.append([("No recommendation yet", "")])
         else:
             carried.append([("No change", "")])
-    row_h = 0.32
-    table_y = chart_y + px_h * inch + 0.08
-    room = _H - 0.55 - table_y - 3 * row_h  # down to the footer
-    rec_font, rec_h = _fit_cells(carried, col_w - 2 * _MARGIN, room)
+    names = [st.name for st in stages]
+    lay = _desired_layout(names, carried)
+
+    # The chart, as wide as the slide allows; the table's columns under its stages.
+    svg = emotion_gap_svg(
+        names, comp.as_is, comp.to_be, deck.theme, width=_CHART_PX, height=lay.px_h
+    )
+    png = bytes(vl_convert.svg_to_png(svg, scale=2))
+    x0 = 0.6
+    s.shapes.add_picture(
+        io.BytesIO(png), Inches(x0), Inches(_CHART_Y), Inches(_W - 1.2), Inches(lay.chart_h)
+    )
     shape = s.shapes.add_table(
         4,
         n + 1,
         Inches(x0),
-        Inches(table_y),
-        Inches(label_w + n * col_w),
-        Inches(3 * row_h + rec_h),
+        Inches(lay.table_y),
+        Inches(lay.label_w + n * lay.col_w),
+        Inches(lay.head_h + 2 * _ROW_H + lay.rec_h),
     )
     grid = shape.table
-    grid.columns[0].width = Inches(label_w)
+    grid.columns[0].width = Inches(lay.label_w)
     for c in range(1, n + 1):
-        grid.columns[c].width = Inches(col_w)
-    for r, h in enumerate((row_h, row_h, row_h, rec_h)):
+        grid.columns[c].width = Inches(lay.col_w)
+    for r, h in enumerate((lay.head_h, _ROW_H, _ROW_H, lay.rec_h)):
         grid.rows[r].height = Inches(h)
     accent_tint = _tint(deck.theme.accent)
     plain = "#FFFFFF"
@@ -428,14 +515,12 @@ def _desired_slide(deck: _Deck, title: str, name: str, comp: Any) -> None:
     ink, muted = "#1F2328", "#57606A"
     head = grid.cell(0, 0)
     fill(head, deck.theme.primary)
-    put(head, [("Stage", 13, True, deck.theme.on_primary, 0)])
+    put(head, [("Stage", lay.head_font, True, deck.theme.on_primary, 0)])
     for c, st in enumerate(stages, start=1):
         marked = c - 1 in top
         colour = deck.theme.accent if marked else deck.theme.primary
         fill(grid.cell(0, c), colour)
-        from workbook.theme import readable_on
-
-        put(grid.cell(0, c), [(st.name, 13, True, readable_on(colour), 0)])
+        put(grid.cell(0, c), [(st.name, lay.head_font, True, readable_on(colour), 0)])
     for r, row in enumerate(rows, start=1):
         fill(grid.cell(r, 0), deck.theme.primary_tint)
         put(grid.cell(r, 0), [(row[0], 12, True, ink, 0)])
@@ -445,14 +530,14 @@ def _desired_slide(deck: _Deck, title: str, name: str, comp: Any) -> None:
             put(grid.cell(r, c), [(value, 13, marked and r == 2, ink, 0)])
     fill(grid.cell(3, 0), deck.theme.primary_tint)
     put(grid.cell(3, 0), [("Made to happen by", 12, True, ink, 0)])
-    for c, cell in enumerate(carried, start=1):
+    for c, cell in enumerate(lay.carried, start=1):
         fill(grid.cell(3, c), accent_tint if c - 1 in top else plain)
         paragraphs: list[tuple[str, int, bool, str, int]] = []
         for text, owner in cell:
             gap = _REC_GAP if paragraphs else 0
-            paragraphs.append((text, rec_font, False, ink if owner else muted, gap))
+            paragraphs.append((text, lay.rec_font, False, ink if owner else muted, gap))
             if owner:
-                paragraphs.append((owner, rec_font - 1, False, muted, 0))
+                paragraphs.append((owner, lay.rec_font - 1, False, muted, 0))
         put(grid.cell(3, c), paragraphs)
 
 
