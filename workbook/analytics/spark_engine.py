@@ -125,20 +125,16 @@ class SparkEngine(Engine):
         return self.spark.sql(f"SELECT {cols} WHERE FALSE")
 
     def _read(self, table: str, files: Sequence[Path]) -> DataFrame:
-        """The table's columns from its files, a column the files lack as a typed null."""
-        from pyspark.sql import functions as F
+        """The table's columns from its files, a column the files lack as a typed null.
 
+        Read with the canonical schema given, not inferred: inferring (and merging the
+        schemas of a folder of parts) is one Spark job per table, seconds before the first
+        question; a column a file lacks reads as null, as DuckDB's ``union_by_name`` does.
+        """
         from workbook.crm import schema
 
-        df = self.spark.read.option("mergeSchema", "true").parquet(*_paths(files))
-        have = set(df.columns)
-        cols = [
-            F.col(f.name)
-            if f.name in have
-            else F.lit(None).cast(_SPARK_TYPES[str(f.type)]).alias(f.name)
-            for f in schema.TABLES[table]
-        ]
-        return df.select(*cols)
+        ddl = ", ".join(f"{f.name} {_SPARK_TYPES[str(f.type)]}" for f in schema.TABLES[table])
+        return self.spark.read.schema(ddl).parquet(*_paths(files))
 
     def _create_views(self) -> None:
         from workbook.crm import schema
