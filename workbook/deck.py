@@ -329,22 +329,26 @@ def _cell_height(cell: Sequence[tuple[str, str]], size: int, width: float) -> fl
 
 
 def _fit_cells(
-    cells: Sequence[Sequence[tuple[str, str]]], width: float, room: float, *, trim: bool
-) -> tuple[int, float, list[list[tuple[str, str]]]] | None:
-    """The font, row height and cells of the recommendations' row, to fit ``room`` inches.
+    cells: Sequence[Sequence[tuple[str, str]]],
+    width: float,
+    room: float,
+    size: int,
+    *,
+    trim: bool,
+) -> tuple[float, list[list[tuple[str, str]]]] | None:
+    """The row height and cells of the recommendations' row at ``size`` points, to fit
+    ``room`` inches.
 
-    The largest font of :data:`_REC_SIZES` at which the tallest cell fits. Failing that,
-    ``None``; or, with ``trim``, at the smallest font a cell keeps as many of its
+    The cells as they are when the tallest fits. Failing that, ``None``; or, with ``trim``, a
+    cell keeps as many of its
     recommendations as fit (one at least, its text cut at a word with an ellipsis if even that
     one is too long) and says how many more there are: all of them are in the speaker notes.
     """
-    for size in _REC_SIZES:
-        height = max(_cell_height(c, size, width) for c in cells)
-        if height <= room:
-            return size, height, [list(c) for c in cells]
+    height = max(_cell_height(c, size, width) for c in cells)
+    if height <= room:
+        return height, [list(c) for c in cells]
     if not trim:
         return None
-    size = _REC_SIZES[-1]
     trimmed: list[list[tuple[str, str]]] = []
     for cell in cells:
         kept = list(cell)
@@ -367,7 +371,7 @@ def _fit_cells(
                 text = " ".join(words) + "\u2026"
             kept = [*cell[: k - 1], (text, owner), *more]
         trimmed.append(kept)
-    return size, max(_cell_height(c, size, width) for c in trimmed), trimmed
+    return max(_cell_height(c, size, width) for c in trimmed), trimmed
 
 
 @dataclass(frozen=True)
@@ -387,7 +391,7 @@ class _Layout:
 
 
 #: The desired journey's chart: its width in drawing pixels, and the heights it may take,
-#: tallest first, so the table under it fits above the footer.
+#: tallest first, so that the table under it fits above the footer.
 _CHART_PX = 960.0
 _CHART_HEIGHTS = (160.0, 140.0, 120.0)
 _CHART_Y = 1.9
@@ -395,39 +399,42 @@ _ROW_H = 0.32
 
 
 def _desired_layout(names: Sequence[str], carried: Sequence[Sequence[tuple[str, str]]]) -> _Layout:
-    """The tallest chart and largest type with which the table fits above the footer."""
+    """The largest type, then the tallest chart, with which the table fits above the footer:
+    the recommendations are what the room reads, so the chart gives up height first."""
     inch = (_W - 1.2) / _CHART_PX  # inches per pixel of the drawing
     n = len(names)
-    for px_h in _CHART_HEIGHTS:
-        # The drawing's viewBox is 6 px taller than its height: it is drawn scaled by
-        # h / (h + 6) and centred across. Its stage columns start 120 px in and leave 16 px
-        # on the right (workbook.journeymap.emotion_gap_svg).
-        squeeze = px_h / (px_h + 6)
-        label_w = (_CHART_PX * (1 - squeeze) / 2 + squeeze * 120) * inch
-        col_w = squeeze * (_CHART_PX - 136) / n * inch
-        inner = col_w - 2 * _MARGIN
-        # Stage names in two lines at most: 13 pt, or 11 pt where the columns are narrow.
-        head_font = 13 if max(_lines(x, 13, inner) for x in names) <= 2 else 11
-        head_lines = max(_lines(x, head_font, inner) for x in names)
-        head_h = max(_ROW_H, head_lines * head_font * 1.2 / 72 + 0.1)
-        table_y = _CHART_Y + px_h * inch + 0.08
-        room = _H - 0.55 - table_y - head_h - 2 * _ROW_H  # down to the footer
-        fit = _fit_cells(carried, inner, room, trim=px_h == _CHART_HEIGHTS[-1])
-        if fit is not None:
-            rec_font, rec_h, cells = fit
-            return _Layout(
-                px_h,
-                px_h * inch,
-                label_w,
-                col_w,
-                head_font,
-                head_h,
-                table_y,
-                rec_font,
-                rec_h,
-                cells,
-            )
-    raise AssertionError("the last chart height trims the cells to fit")
+    for size in _REC_SIZES:
+        for px_h in _CHART_HEIGHTS:
+            # The drawing's viewBox is 6 px taller than its height: it is drawn scaled by
+            # h / (h + 6) and centred across. Its stage columns start 120 px in and leave
+            # 16 px on the right (workbook.journeymap.emotion_gap_svg).
+            squeeze = px_h / (px_h + 6)
+            label_w = (_CHART_PX * (1 - squeeze) / 2 + squeeze * 120) * inch
+            col_w = squeeze * (_CHART_PX - 136) / n * inch
+            inner = col_w - 2 * _MARGIN
+            # Stage names in two lines at most: 13 pt, or 11 pt where the columns are narrow.
+            head_font = 13 if max(_lines(x, 13, inner) for x in names) <= 2 else 11
+            head_lines = max(_lines(x, head_font, inner) for x in names)
+            head_h = max(_ROW_H, head_lines * head_font * 1.2 / 72 + 0.1)
+            table_y = _CHART_Y + px_h * inch + 0.08
+            room = _H - 0.55 - table_y - head_h - 2 * _ROW_H  # down to the footer
+            last = size == _REC_SIZES[-1] and px_h == _CHART_HEIGHTS[-1]
+            fit = _fit_cells(carried, inner, room, size, trim=last)
+            if fit is not None:
+                rec_h, cells = fit
+                return _Layout(
+                    px_h,
+                    px_h * inch,
+                    label_w,
+                    col_w,
+                    head_font,
+                    head_h,
+                    table_y,
+                    size,
+                    rec_h,
+                    cells,
+                )
+    raise AssertionError("the smallest type under the shortest chart trims the cells to fit")
 
 
 def _desired_slide(deck: _Deck, title: str, name: str, comp: Any) -> None:
