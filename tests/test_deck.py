@@ -367,3 +367,39 @@ def test_a_stage_with_more_recommendations_than_fit_names_how_many_more(tmp_path
     shape = next(s for s in slide.shapes if s.has_table)
     bottom = shape.top + sum(row.height for row in shape.table.rows)
     assert bottom <= Inches(7.5 - 0.55)  # above the footer
+
+
+def test_each_profile_of_a_persona_gets_its_own_desired_journey(tmp_path: Path) -> None:
+    """Pat's map for small firms is a journey of its own: its slide is named after the profile.
+    By hand: Awareness -1 -> 0 is +1 (one point) for Pat, -2 -> +2 is +4 for small firms."""
+    from workbook.model import ICP, Journey, MapCell, Persona
+    from workbook.store import new_workspace
+
+    ws = new_workspace("Acme", directory=tmp_path)
+    ws.data.personas = [Persona(id="pat", name="Pat")]
+    ws.data.icps = [ICP(id="smb", name="Small firms")]
+    ws.data.journeys = [
+        Journey(
+            persona="pat",
+            stages={"awareness": MapCell(emotion=-1)},
+            to_be={"awareness": MapCell(emotion=0)},
+        ),
+        Journey(
+            persona="pat",
+            icp="smb",
+            stages={"awareness": MapCell(emotion=-2)},
+            to_be={"awareness": MapCell(emotion=2)},
+        ),
+    ]
+    ws.save()
+    prs = _deck_of(Path(ws.path), tmp_path / "acme.pptx")
+    titles = ["Pat's desired journey", "Pat's desired journey (Small firms)"]
+    assert [(_texts(s) or [""])[0] for s in prs.slides][4:6] == titles  # type: ignore[attr-defined]
+    assert _agenda(prs)[1:4] == ["Pat's journey", *titles]
+    leads = [_body(prs.slides[i])[0] for i in (4, 5)]  # type: ignore[attr-defined]
+    assert leads == [
+        "The feeling changes most at Awareness: from \u22121 today to 0 (+1 point).\n"
+        "1 of the 5 stages changes; no recommendation is linked yet to the change at Awareness.",
+        "The feeling changes most at Awareness: from \u22122 today to +2 (+4 points).\n"
+        "1 of the 5 stages changes; no recommendation is linked yet to the change at Awareness.",
+    ]

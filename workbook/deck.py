@@ -217,8 +217,10 @@ def _score(value: float | None) -> str:
     return "0" if value == 0 else f"{value:+g}".replace("-", "\u2212")
 
 
-def _points(value: float) -> str:
-    return f"{value:g} point" + ("" if value == 1 else "s")
+def _points(value: float, *, signed: bool = False) -> str:
+    """``+2.5 points``, ``1 point``."""
+    text = _score(value) if signed else f"{value:g}"
+    return text + " point" + ("" if abs(value) == 1 else "s")
 
 
 def _names(items: Sequence[str]) -> str:
@@ -256,16 +258,18 @@ def _desired_lead(comp: Any, top: Sequence[int]) -> list[str]:
         i = top[0]
         first = (
             f"The feeling changes most at {stages[i].name}: from {_score(comp.as_is[i])} today "
-            f"to {_score(comp.to_be[i])} ({_score(gaps[i])} points)."
+            f"to {_score(comp.to_be[i])} ({_points(gaps[i], signed=True)})."
         )
     else:
         values = {gaps[i] for i in top}
-        each = _score(values.pop()) + " points" if len(values) == 1 else _points(abs(gaps[top[0]]))
+        same = values.pop() if len(values) == 1 else None
+        each = _points(abs(gaps[top[0]])) if same is None else _points(same, signed=True)
         first = f"The feeling changes most at {_names([stages[i].name for i in top])}: {each} each."
     changed = [s for s in stages if comp.changes_at(s.id)]
     if not changed:
         return [first, "The desired journey is still a copy of the journey today."]
-    second = f"{len(changed)} of the {len(stages)} stages change; "
+    verb = "changes" if len(changed) == 1 else "change"
+    second = f"{len(changed)} of the {len(stages)} stages {verb}; "
     unlinked = [s.name for s in changed if not comp.recommendations.get(s.id)]
     if unlinked:
         second += f"no recommendation is linked yet to the change at {_names(unlinked)}."
