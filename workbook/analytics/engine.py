@@ -403,6 +403,26 @@ class Engine:
             self._cache.add(name)
         return name
 
+    def running_totals(
+        self, name: str, sql: str, keys: Sequence[str], order: str, columns: Sequence[str]
+    ) -> str:
+        """Each row of ``sql`` with, for every one of ``columns``, its sum over the rows
+        before it (``<column>_before``, 0 for the first): the rows with the same ``keys`` and
+        a lower ``order``. Computed once per engine as ``name``; returns the name.
+
+        ``(keys, order)`` must be unique in ``sql`` (a table of counts per key and value),
+        so that "before" means "strictly lower". A cumulative count over a sort is what a
+        rank is made of (``c_before`` of a table of counts per score is the number of
+        contacts scoring lower); DuckDB sorts for the window in parallel, a Spark engine
+        does it in parallel its own way (:meth:`SparkEngine.running_totals`).
+        """
+        part = f"PARTITION BY {', '.join(keys)} " if keys else ""
+        window = f"({part}ORDER BY {order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+        sums = ", ".join(
+            f"coalesce(sum({c}) OVER {window}, 0)::BIGINT AS {c}_before" for c in columns
+        )
+        return self.cached(name, f"SELECT *, {sums} FROM ({sql})")
+
     def register(self, name: str, frame: pd.DataFrame) -> None:
         """Make a small pandas frame (rules, weights) queryable as ``name``."""
         self.con.register(name, frame)

@@ -259,15 +259,61 @@ def _deciles(score: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return np.where(rank < big, rank // (q + 1), r + (rank - big) // q).astype("int64") + 1
 
 
+def _score_counts(eng: Engine, table: str, by: str | None, closed: bool) -> str:
+    """SQL of the contacts per (group, score) of ``table``: ``g`` (``'all'`` without
+    ``by``), ``score``, ``contacts``, ``won``, ``lost``; only won and lost contacts when
+    ``closed``."""
+    g = by if by else "'all'"
+    where = "WHERE outcome IN ('won', 'lost')" if closed else ""
+    return (
+        f"SELECT {g} AS g, score, count(*) AS contacts, "
+        "count(*) FILTER (WHERE outcome = 'won') AS won, "
+        "count(*) FILTER (WHERE outcome = 'lost') AS lost "
+        f"FROM {table} {where} GROUP BY ALL"
+    )
+
+
+def _mwu_p(u1: float, n1: int, n2: int, tie_term: float, ties: bool) -> float:
+    """The two-sided p-value ``scipy.stats.mannwhitneyu(won, lost)`` gives for a U statistic
+    ``u1`` (of the won side), ``n1`` won and ``n2`` lost, the ties' ``sum(t**3 - t)`` and
+    whether any two scores are equal, as its ``method="auto"`` chooses: the normal
+    approximation with tie and continuity corrections when both sides exceed 8 or any score
+    is tied, else the exact distribution, taken from SciPy on two samples without ties that
+    have the same U (the exact distribution depends on n1, n2 and U only)."""
+    import numpy as np
+    from scipy import special
+    from scipy.stats import mannwhitneyu
+
+    if (n1 > 8 and n2 > 8) or ties:
+        u = max(u1, n1 * n2 - u1)
+        n = n1 + n2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = np.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
+            z = (u - n1 * n2 / 2 - 0.5) / s
+        return float(np.clip(2 * special.ndtr(-z), 0.0, 1.0))
+    # Lost scores 1..n2; won score i just above k_i of them (sum of k_i = U), all distinct.
+    lost = np.arange(1, n2 + 1, dtype=float)
+    left, ks = round(u1), []
+    for _ in range(n1):
+        ks.append(min(n2, left))
+        left -= ks[-1]
+    won = np.array([k + 0.5 + i / (4 * n1) for i, k in enumerate(ks)])
+    return float(mannwhitneyu(won, lost, alternative="two-sided", method="exact").pvalue)
+
+
 @memo
 def score_separation(ws: EngineLike, by: str | None = None, **kwargs: Any) -> pd.DataFrame:
     """How well the lead score separates won from lost contacts: the AUC.
 
     The AUC is the chance that a randomly chosen won contact scores higher than a randomly
     chosen lost one (ties count half): 0.5 is no better than a coin, 1 is perfect. It is
-    computed from the Mann-Whitney U statistic (``scipy.stats.mannwhitneyu``), whose
-    two-sided p-value says whether the separation could be chance. Scores use every event,
-    including those after the deal closed, as a CRM's live score does.
+    the Mann-Whitney U statistic of the won scores over ``won x lost``, with U counted from
+    the contacts per score: for every score, its won contacts times (the lost contacts
+    scoring lower + half those scoring the same). Its two-sided p-value, which says whether
+    the separation could be chance, is that of ``scipy.stats.mannwhitneyu`` (see
+    :func:`_mwu_p`). Scores use every event, including those after the deal closed, as a
+    CRM's live score does. Only a few numbers per group leave the engine: no contact's
+    score is brought to Python (on Spark, none reaches the driver).
 
     Returns
     -------
@@ -278,37 +324,44 @@ def score_separation(ws: EngineLike, by: str | None = None, **kwargs: Any) -> pd
     """
     import numpy as np
     import pandas as pd
-    from scipy.stats import mannwhitneyu
 
     eng = Engine.for_workspace(ws)
     by = eng.check_by(by)
     table = _scores_table(eng, kwargs.get("as_of"), kwargs.get("rules"))
     gcols = group_cols(by)
     g = by if by else "'all'"
-    # Only the won and lost scores travel to Python, as numeric arrays.
-    data = eng.arrays(
-        f"SELECT {g} AS g, score, outcome = 'won' AS is_won FROM {table} "
-        "WHERE outcome IN ('won', 'lost') ORDER BY g, n"
+    counts = eng.running_totals(
+        f"{table}_closed_{by or 'all'}",
+        _score_counts(eng, table, by, closed=True),
+        ["g"],
+        "score",
+        ["lost"],
     )
+    sums = eng.query(
+        f"""
+        SELECT g, sum(won)::BIGINT AS won, sum(lost)::BIGINT AS lost,
+               sum(won * (lost_before + 0.5 * lost)) AS u,
+               sum(pow(CAST(won + lost AS DOUBLE), 3) - (won + lost)) AS tie_term,
+               max(won + lost) AS most_tied,
+               sum(won * score) AS won_total, sum(lost * score) AS lost_total
+        FROM {counts} GROUP BY g
+        """
+    )
+    found = {row["g"]: row for row in sums.to_dict("records")}
     groups = sorted(eng.query(f"SELECT DISTINCT {g} AS g FROM {table}")["g"].tolist())
     rows = []
-    gv, sv, wv = (
-        np.asarray(data["g"]),
-        np.asarray(data["score"], float),
-        np.asarray(data["is_won"], bool),
-    )
     for key in groups:
-        sel = gv == key
-        won, lost = sv[sel & wv], sv[sel & ~wv]
+        got = found.get(key, {})
+        n1, n2 = int(got.get("won", 0)), int(got.get("lost", 0))
         row: dict[str, Any] = {by: key} if by else {}
-        row.update(won=len(won), lost=len(lost), auc=np.nan, p_value=np.nan, note="")
-        row["mean_score_won"] = float(won.mean()) if len(won) else np.nan
-        row["mean_score_lost"] = float(lost.mean()) if len(lost) else np.nan
-        if len(won) and len(lost):
-            res = mannwhitneyu(won, lost, alternative="two-sided")
-            # U counts the (won, lost) pairs where won scores higher, ties half: the AUC.
-            row["auc"] = float(res.statistic) / (len(won) * len(lost))
-            row["p_value"] = float(res.pvalue)
+        row.update(won=n1, lost=n2, auc=np.nan, p_value=np.nan, note="")
+        row["mean_score_won"] = float(got["won_total"]) / n1 if n1 else np.nan
+        row["mean_score_lost"] = float(got["lost_total"]) / n2 if n2 else np.nan
+        if n1 and n2:
+            row["auc"] = float(got["u"]) / (n1 * n2)
+            row["p_value"] = _mwu_p(
+                float(got["u"]), n1, n2, float(got["tie_term"]), int(got["most_tied"]) > 1
+            )
         else:
             row["note"] = "needs both won and lost contacts"
         rows.append(row)
@@ -331,9 +384,26 @@ def score_separation(ws: EngineLike, by: str | None = None, **kwargs: Any) -> pd
     return ordered(out, [*gcols, *SEPARATION_COLUMNS])
 
 
+def _decile_sql(rank: str, n: int) -> str:
+    """SQL of the decile (1-10) of the contacts scoring as one with ``rank`` contacts
+    scoring lower, among ``n``: :func:`_deciles`' buckets, ``1 +`` the number of buckets
+    2-10 whose first place (0-based, in order of score) is at or below ``rank`` (with
+    fewer than ten contacts, one place a bucket: buckets past the last place start at
+    ``n``, which no rank reaches)."""
+    q, r = divmod(n, 10)
+    starts = [j * (q + 1) if j < r else r * (q + 1) + (j - r) * q for j in range(1, 10)]
+    return "1 + " + " + ".join(f"CASE WHEN {rank} >= {s} THEN 1 ELSE 0 END" for s in starts)
+
+
 @memo
 def score_deciles(ws: EngineLike, by: str | None = None, **kwargs: Any) -> pd.DataFrame:
     """Conversion by score decile (deciles of the whole population, 10 the highest).
+
+    A contact's decile is that of :func:`lead_scores` (see :func:`_deciles`): it depends
+    on the number of contacts scoring lower only, so the deciles are computed from the
+    contacts per score and their running count in order of score
+    (:meth:`Engine.running_totals`), and only the rows below leave the engine: no
+    contact's score is brought to Python (on Spark, none reaches the driver).
 
     Returns
     -------
@@ -346,24 +416,29 @@ def score_deciles(ws: EngineLike, by: str | None = None, **kwargs: Any) -> pd.Da
     eng = Engine.for_workspace(ws)
     by = eng.check_by(by)
     gcols = group_cols(by)
-    # The deciles come with the scores (numbered in their sort); group those in pandas.
-    scores = lead_scores(eng, **kwargs)
-    keys = [*gcols, "decile"]
-    out = (
-        scores.assign(
-            won=scores["outcome"].eq("won").astype("int64"),
-            lost=scores["outcome"].eq("lost").astype("int64"),
-        )
-        .groupby(keys, sort=True)
-        .agg(
-            contacts=("score", "size"),
-            min_score=("score", "min"),
-            max_score=("score", "max"),
-            won=("won", "sum"),
-            lost=("lost", "sum"),
-        )
-        .reset_index()
+    table = _scores_table(eng, kwargs.get("as_of"), kwargs.get("rules"))
+    n = int(eng.scalar(f"SELECT count(*) FROM {table}") or 0)
+    ranks = eng.running_totals(
+        f"{table}_ranks",
+        f"SELECT score, count(*) AS contacts FROM {table} GROUP BY score",
+        [],
+        "score",
+        ["contacts"],
     )
+    gsel = f"s.g AS {by}, " if by else ""
+    out = eng.query(
+        f"""
+        SELECT {gsel}{_decile_sql("k.contacts_before", n)} AS decile,
+               sum(s.contacts)::BIGINT AS contacts, min(s.score) AS min_score,
+               max(s.score) AS max_score, sum(s.won)::BIGINT AS won,
+               sum(s.lost)::BIGINT AS lost
+        FROM ({_score_counts(eng, table, by, closed=False)}) s
+        JOIN {ranks} k ON k.score = s.score
+        GROUP BY ALL
+        """
+    )
+    keys = [*gcols, "decile"]
+    out = out.sort_values(keys, kind="stable").reset_index(drop=True)
     for col in ("decile", "contacts", "won", "lost"):
         out[col] = out[col].astype("int64")
     out["min_score"] = out["min_score"].astype("float64")

@@ -228,6 +228,61 @@ class SparkEngine(Engine):
             self._cache.add(name)
         return name
 
+    def running_totals(
+        self, name: str, sql: str, keys: Sequence[str], order: str, columns: Sequence[str]
+    ) -> str:
+        """:meth:`Engine.running_totals` without a window over the whole table (Spark moves
+        such a window to one partition): the rows are range-partitioned by ``(keys,
+        order)`` (a sort's first step: each partition holds one stretch of the order), each
+        partition sums its own stretch with a window partitioned by partition and keys, and
+        what the earlier partitions hold of the same keys is added from their totals, a
+        small table (partitions x keys). Nothing but ``name``'s view reaches the driver."""
+        if name in self._cache:
+            return name
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        df = self._df(sql, None)
+        names = df.columns
+        parts = int(self.spark.conf.get("spark.sql.shuffle.partitions") or "200")
+        # persisted: both uses below see the same partition of every row
+        ranged = (
+            df.repartitionByRange(parts, *keys, order)
+            .withColumn("_part", F.spark_partition_id())
+            .persist()
+        )
+        self._persisted.append(ranged)
+        before = (
+            Window.partitionBy("_part", *keys)
+            .orderBy(order)
+            .rowsBetween(Window.unboundedPreceding, -1)
+        )
+        local = ranged.select(
+            "*", *[F.coalesce(F.sum(c).over(before), F.lit(0)).alias(f"_in_{c}") for c in columns]
+        )
+        totals = ranged.groupBy("_part", *keys).agg(*[F.sum(c).alias(f"_all_{c}") for c in columns])
+        a, b = totals.alias("a"), totals.alias("b")
+        on = F.col("b._part") < F.col("a._part")
+        for k in keys:
+            on = on & F.col(f"a.{k}").eqNullSafe(F.col(f"b.{k}"))
+        earlier = (
+            a.join(b, on, "left")
+            .groupBy(F.col("a._part").alias("_part"), *[F.col(f"a.{k}").alias(k) for k in keys])
+            .agg(*[F.coalesce(F.sum(f"b._all_{c}"), F.lit(0)).alias(f"_off_{c}") for c in columns])
+        )
+        joined = local.join(F.broadcast(earlier), ["_part", *keys], "left")
+        out = joined.select(
+            *names,
+            *[
+                (F.col(f"_in_{c}") + F.col(f"_off_{c}")).cast("bigint").alias(f"{c}_before")
+                for c in columns
+            ],
+        ).persist()
+        self._persisted.append(out)
+        out.createOrReplaceTempView(name)
+        self._cache.add(name)
+        return name
+
     def register(self, name: str, frame: pd.DataFrame) -> None:
         import pyarrow as pa
 
