@@ -406,20 +406,6 @@ def test_bad_rows_get_the_same_messages(spark: Any, tmp_path: Path) -> None:
         )
 
 
-def test_other_sources_name_the_duckdb_engine(spark: Any, tmp_path: Path) -> None:
-    from workbook.crm.demo import DEMO_END
-    from workbook.crm.generate import generate, write_export
-    from workbook.crm.spark.importer import import_events
-    from workbook.store import read_workspace
-
-    sample = generate(read_workspace(DEMO), contacts=20, seed=1, end=DEMO_END)
-    hubspot = write_export(sample, "hubspot", tmp_path)
-    ws = _demo_copy(tmp_path / "w")
-    with pytest.raises(CrmImportError, match="hubspot export") as err:
-        import_events(ws, str(hubspot), spark=spark)
-    assert "--engine duckdb" in str(err.value)
-
-
 def test_cli_analyse_on_spark(
     imported: tuple[Path, Path, Any, Any], spark: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

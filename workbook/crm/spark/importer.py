@@ -1,31 +1,39 @@
 """The CRM import on Spark: the DuckDB import's checks, pseudonyms and tables, on a cluster.
 
-:func:`import_events` does what :func:`workbook.crm.importer.import_file` does for a long
-event file (the ``generic`` source: CSV or Parquet, the shape a data lake holds), with the
-same code wherever it can be the same:
+:func:`import_events` does what :func:`workbook.crm.importer.import_file` does, for every
+source it takes (long event files, HubSpot, Salesforce opportunity history and contact roles,
+Pipedrive; CSV, Parquet or Excel), with the same code wherever it can be the same:
 
-- the header is detected and the columns found by the source itself
-  (:class:`workbook.crm.generic.Generic`), whose DuckDB SQL runs on Spark through a small
-  connection adapter (:class:`_SparkCon`) and :func:`workbook.crm.spark.sql.to_spark`; so
-  every check and every message (an empty contact, an unreadable or future date, an unknown
-  kind or stage, a value that is not a number, a repeated event id) is the same text;
+- the header is detected and the columns found by the source itself, whose DuckDB SQL runs
+  on Spark through a small connection adapter (:class:`_SparkCon`) and
+  :func:`workbook.crm.spark.sql.to_spark`; so every check and every message (an empty
+  contact, an unreadable or future date, an unknown kind or stage, a value that is not a
+  number, a repeated id, a ragged CSV row) is the same text at the same row;
 - people are linked and pseudonymised by :func:`workbook.crm.identity.link_contacts`, with
   the HMAC computed by Spark (``hmac``, SHA-256, the workspace's salt): a contact's
-  pseudonym is the same on either engine, non-ASCII ids included;
+  pseudonym is the same on either engine, non-ASCII ids included; when the import's people
+  merge contacts of sources already imported (a contact role names an opportunity's
+  person), those sources are rewritten in the same staging folder by a join with the
+  merges (:func:`_relink_source`, the rows :func:`workbook.crm.identity.relink_source`
+  writes), so the commit stays one step;
 - the canonical tables are written with the same columns and types, the events numbered
   ``seq`` in the same content order (:data:`workbook.crm.importer._TIE_ORDER`) by a window
   partitioned by contact; the derived tables by :func:`workbook.crm.spark.derive.build_derived`;
-- the staging folder, the journaled commit, the manifest entry and ``workspace.yaml``'s
-  ``data_sources`` are :mod:`workbook.crm.storage`'s, unchanged.
+- the checks of the options, the "already imported" lookup, the refusal listing the
+  problems, the manifest entry and the rejects file's rows are the DuckDB import's own
+  functions (:func:`~workbook.crm.importer.check_options`,
+  :func:`~workbook.crm.importer.already_imported`,
+  :func:`~workbook.crm.importer.raise_problems`,
+  :func:`~workbook.crm.importer.manifest_entry`,
+  :func:`~workbook.crm.importer.rejects_query`); the staging folder, the journaled commit
+  and ``workspace.yaml``'s ``data_sources`` are :mod:`workbook.crm.storage`'s, unchanged.
 
 What reaches the driver: the header, the distinct names of stages, touchpoints and
 personas (a few dozen), counts, the problems' summary (one row per kind of problem), and
-the rows set aside for the rejects file (streamed, never all at once). Never the events.
-
-Not on Spark (each raises :class:`~workbook.exceptions.CrmImportError` naming the DuckDB
-engine): other sources' exports (HubSpot, Salesforce, Pipedrive: one file of contacts or
-deals, which fits one machine), Excel files, and an import whose people merge contacts of
-sources already imported (``relink``).
+the rows set aside for the rejects file (streamed, never all at once). Never the events,
+with one exception: an Excel workbook is read on the driver by the DuckDB import's reader
+and handed to Spark as a DataFrame (a sheet holds at most 1,048,576 rows). Nothing is
+refused for its source or format.
 """
 
 from __future__ import annotations
@@ -50,8 +58,6 @@ if TYPE_CHECKING:
 
 __all__ = ["import_events", "spark_pseudonym_table"]
 
-_DUCKDB = "import it with the DuckDB engine (--engine duckdb)"
-
 
 class _Result:
     def __init__(self, df: DataFrame | None) -> None:
@@ -65,8 +71,9 @@ class _Result:
 class _SparkCon:
     """The DuckDB connection calls that a source's ``read`` and the people linking make,
     carried out on Spark: ``CREATE [OR REPLACE] TEMP TABLE|VIEW name AS query`` (a table is
-    a persisted view), an empty ``CREATE TEMP TABLE name (columns)``, ``DROP ... IF EXISTS``
-    and ``SELECT``. Anything else is a bug here, and says so."""
+    a persisted view), an empty ``CREATE TEMP TABLE name (columns)``, ``DROP ... IF EXISTS``,
+    ``SELECT`` and ``register`` (a small Arrow table: the distinct names a lookup maps).
+    Anything else is a bug here, and says so."""
 
     _CREATE = re.compile(
         r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s+(TABLE|VIEW)\s+(\w+)\s+AS\s+(.*)\Z",
@@ -115,6 +122,14 @@ class _SparkCon:
         if re.match(r"\s*(SELECT|WITH)\b", text, re.IGNORECASE):
             return _Result(self.sql(text))
         raise NotImplementedError(f"not carried out on Spark: {text.strip()[:60]}")
+
+    def register(self, name: str, table: Any) -> None:
+        """A small Arrow table (a lookup of a column's distinct names) as the view ``name``."""
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        schema_ = from_arrow_schema(table.schema)
+        rows = table if table.num_rows else []
+        self.spark.createDataFrame(rows, schema=schema_).createOrReplaceTempView(name)
 
     def close(self) -> None:
         for df in self.persisted:
@@ -169,40 +184,6 @@ def _read_context(base: type) -> type:
                 )
             )
             return -1  # counted once, with every other problem (see _problems)
-
-        def lookup(
-            self, relation: str, expr: str, resolve: Callable[[str], tuple[str | None, bool]]
-        ) -> str:
-            import pyarrow as pa
-
-            # the distinct names of a column (stages, touchpoints, personas): a few dozen
-            values = [
-                r[0]
-                for r in self.spark_con.sql(
-                    f"SELECT DISTINCT {expr} FROM {relation} WHERE {expr} IS NOT NULL"
-                ).collect()
-            ]
-            mapped = [resolve(v) for v in values]
-            self._lookups += 1
-            name = f"_lookup{self._lookups}"
-            table = pa.table(
-                {
-                    "raw": pa.array(values, pa.string()),
-                    "value": pa.array([m[0] for m in mapped], pa.string()),
-                    "known": pa.array([m[1] for m in mapped], pa.bool_()),
-                }
-            )
-            spark = self.spark_con.spark
-            df = (
-                spark.createDataFrame(table)
-                if values
-                else spark.sql(
-                    "SELECT CAST(NULL AS STRING) AS raw, CAST(NULL AS STRING) AS value, "
-                    "CAST(NULL AS BOOLEAN) AS known WHERE false"
-                )
-            )
-            df.createOrReplaceTempView(name)
-            return name
 
         def moment(self, ts: str, stage: str, close: str, rest: Sequence[str]) -> str:
             # DuckDB packs these into one HUGEINT with a hash of the rest; Spark orders the
@@ -284,12 +265,13 @@ def _fingerprint(spark: SparkSession, uri: str) -> tuple[str, int, str]:
     return hashlib.sha256(mark).hexdigest(), size, name
 
 
-def _head(spark: SparkSession, uri: str, n: int = 1 << 16) -> bytes:
-    """The first bytes of a file, through whatever file system Spark reaches it by."""
+def _head(spark: SparkSession, uri: str, n: int | None = 1 << 16) -> bytes:
+    """The first ``n`` bytes of a file (None: all), through whatever file system Spark
+    reaches it by."""
     local = Path(uri[5:] if uri.startswith("file:") else uri)
     if "://" not in uri and local.is_file():
         with local.open("rb") as fh:
-            return fh.read(n)
+            return fh.read() if n is None else fh.read(n)
     jvm: Any = spark.sparkContext._jvm
     path = jvm.org.apache.hadoop.fs.Path(uri)
     fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
@@ -297,6 +279,8 @@ def _head(spark: SparkSession, uri: str, n: int = 1 << 16) -> bytes:
         return b"PAR1"  # a folder of parts: Parquet, as Spark writes it
     stream = fs.open(path)
     try:
+        if n is None:
+            return bytes(jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
         bounded = jvm.org.apache.commons.io.input.BoundedInputStream(stream, n)
         return bytes(jvm.org.apache.commons.io.IOUtils.toByteArray(bounded))
     finally:
@@ -334,36 +318,70 @@ def _number_rows(df: DataFrame) -> DataFrame:
 
 
 def _raw(spark: SparkSession, uri: str, sniffed: Any) -> DataFrame:
-    """The export as text columns with ``__row``, null markers as the DuckDB import reads
-    them (Arrow's: empty, ``NULL``, ``N/A``...)."""
+    """The export as text columns with ``__row`` (each record's 1-based data row, ragged
+    ones counted) and ``__ragged`` (true for a CSV row whose number of fields differs from
+    the header's), null markers as the DuckDB import reads them (Arrow's: empty, ``NULL``,
+    ``N/A``...).
+
+    A CSV file is read in PERMISSIVE mode with the header's columns, all text, and a
+    corrupt-record column, which Spark fills for a row of too many or too few fields; the
+    session parses every field of a row (no CSV column pruning), or a ragged row whose
+    missing fields are not read would pass. An Excel workbook is read on the driver by the
+    DuckDB import's own reader (:func:`workbook.crm.importer._read_raw`, pandas and
+    openpyxl) and handed to Spark as a DataFrame: a sheet holds at most 1,048,576 rows, which
+    one machine holds."""
+    import pyarrow as pa
     import pyarrow.csv as pcsv
     from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType, StructField, StructType
 
+    if sniffed.kind in ("xlsx", "xls"):
+        from workbook.crm.importer import _number_rows as number_table
+        from workbook.crm.importer import _read_raw
+
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / Path(uri).name
+            local.write_bytes(_head(spark, uri, n=None))
+            table, _ = _read_raw(local, sniffed)
+        table = number_table(table, [])
+        table = table.append_column("__ragged", pa.repeat(pa.scalar(False), table.num_rows))
+        return spark.createDataFrame(table)
     if sniffed.kind == "parquet":
         df = spark.read.parquet(uri)
         df = df.select(*[F.col(f"`{c}`").cast("string").alias(c) for c in df.columns])
-    else:
-        df = (
-            spark.read.option("header", "true")
-            .option("sep", sniffed.delimiter)
-            .option(
-                "encoding", "UTF-8" if sniffed.encoding.startswith("utf-8") else sniffed.encoding
-            )
-            .option("quote", '"')
-            .option("escape", '"')
-            .option("inferSchema", "false")
-            .option("mode", "PERMISSIVE")
-            .option("nullValue", "")
-            .csv(uri)
-        )
-        nulls = list(pcsv.ConvertOptions().null_values)
-        df = df.select(
-            *[
-                F.when(F.col(f"`{c}`").isin(nulls), F.lit(None)).otherwise(F.col(f"`{c}`")).alias(c)
-                for c in df.columns
-            ]
-        )
+        return _number_rows(df).withColumn("__ragged", F.lit(False))
+    # every field parsed, so that Spark sees a row's count of fields (see above)
+    spark.conf.set("spark.sql.csv.parser.columnPruning.enabled", "false")
+    header = list(sniffed.header)
+    schema_ = StructType(
+        [StructField(c, StringType()) for c in header] + [StructField(_CORRUPT, StringType())]
+    )
+    df = (
+        spark.read.schema(schema_)
+        .option("header", "true")
+        .option("enforceSchema", "true")
+        .option("sep", sniffed.delimiter)
+        .option("encoding", "UTF-8" if sniffed.encoding.startswith("utf-8") else sniffed.encoding)
+        .option("quote", '"')
+        .option("escape", '"')
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", _CORRUPT)
+        .option("nullValue", "")
+        .csv(uri)
+    )
+    nulls = list(pcsv.ConvertOptions().null_values)
+    df = df.select(
+        *[
+            F.when(F.col(f"`{c}`").isin(nulls), F.lit(None)).otherwise(F.col(f"`{c}`")).alias(c)
+            for c in header
+        ],
+        F.col(_CORRUPT).isNotNull().alias("__ragged"),
+    )
     return _number_rows(df)
+
+
+#: Spark's corrupt-record column of a CSV read (a name no export uses)
+_CORRUPT = "__workbook_corrupt_record"
 
 
 def _tie_order(stages: Sequence[str]) -> str:
@@ -397,12 +415,13 @@ def import_events(  # noqa: PLR0913, PLR0915 - import_file's options, one pipeli
     now: dt.datetime | None = None,
     match: str | None = None,
 ) -> ImportResult:
-    """Import one long event file into a workspace on Spark.
+    """Import one CRM export into a workspace on Spark.
 
     The arguments are :func:`workbook.crm.importer.import_file`'s, plus ``spark`` (a session
     to use, such as the one ``spark-submit`` or a cluster notebook made) or ``master`` (a
     Spark master URL for a new one). ``file`` may be any path or URI Spark reads (a local
-    path, ``hdfs://``, ``s3a://``, ``abfss://``...), a CSV file or a Parquet file or folder.
+    path, ``hdfs://``, ``s3a://``, ``abfss://``...): a CSV file, a Parquet file or folder,
+    or an Excel workbook (read on the driver), of any source.
 
     Returns
     -------
@@ -419,13 +438,17 @@ def import_events(  # noqa: PLR0913, PLR0915 - import_file's options, one pipeli
     """
     from workbook import store
     from workbook.crm import sources
-    from workbook.crm.identity import KEYS_FILE, MATCH_MODES, link_contacts, link_warnings
+    from workbook.crm.identity import KEYS_FILE, link_contacts, link_warnings
     from workbook.crm.importer import (
+        _RAGGED,
+        _RAGGED_HINT,
         ImportResult,
-        _check_source_id,
         _no_rows,
-        _plain_cell,
-        _source_intact,
+        already_imported,
+        check_options,
+        check_usable,
+        manifest_entry,
+        raise_problems,
         source_id_for,
     )
     from workbook.crm.privacy import ensure_salt
@@ -436,7 +459,6 @@ def import_events(  # noqa: PLR0913, PLR0915 - import_file's options, one pipeli
     from workbook.crm.storage import (
         Staging,
         _sources_of,
-        now_utc,
         read_manifest,
         recover,
     )
@@ -444,13 +466,7 @@ def import_events(  # noqa: PLR0913, PLR0915 - import_file's options, one pipeli
     step = progress or (lambda _s: None)
     spark = spark or spark_session(master)
     uri = str(file)
-    if source_id is not None:
-        _check_source_id(source_id, Path(uri).name)
-    if match is not None and match not in MATCH_MODES:
-        raise CrmImportError(
-            f"{Path(uri).name}: not imported, --match {match!r} is not a way to match people",
-            hint=f"use one of: {', '.join(MATCH_MODES)}",
-        )
+    check_options(Path(uri).name, source_id, match)
     ws = store.open_workspace(workspace)
     ws_path = Path(ws.path)
     recover(ws_path)
@@ -458,31 +474,13 @@ def import_events(  # noqa: PLR0913, PLR0915 - import_file's options, one pipeli
     step("checking the file")
     digest, size, name = _fingerprint(spark, uri)
     manifest = read_manifest(ws_path)
-    for sid_, entry in manifest["sources"].items():
-        if (
-            entry.get("sha256") == digest
-            and (source_id is None or source_id == sid_)
-            and _source_intact(ws_path, sid_, entry)
-            and (match is None or (entry.get("people") or {}).get("mode", "auto") == match)
-        ):
-            return ImportResult(
-                sid_,
-                entry.get("system", "?"),
-                name,
-                digest,
-                unchanged=True,
-                rows_read=entry.get("rows_read", 0),
-            )
+    if done := already_imported(ws_path, manifest, name, digest, source_id, match):
+        return done
     with tempfile.TemporaryDirectory() as tmp:
         # sniffed as the DuckDB import sniffs (encoding, delimiter, header checks)
         head = Path(tmp) / name
         head.write_bytes(_head(spark, uri))
         sniffed = sniff(head)
-    if sniffed.kind not in ("csv", "parquet"):
-        raise CrmImportError(
-            f"{name}: the Spark engine reads CSV and Parquet exports, not {sniffed.kind}",
-            hint=_DUCKDB,
-        )
     if isinstance(column_map, str | Path):
         column_map = load_map_file(column_map) | {"__file__": Path(column_map).name}
     stage_file = Path(stage_map).name if isinstance(stage_map, str | Path) else None
@@ -493,20 +491,19 @@ def import_events(  # noqa: PLR0913, PLR0915 - import_file's options, one pipeli
     session = own_session(spark)  # its own temporary views
     con = _SparkCon(session)
     try:
-        raw = _raw(session, uri, sniffed).persist()
-        con.persisted.append(raw)
+        every = _raw(session, uri, sniffed).persist()
+        con.persisted.append(every)
+        rows_read = every.count()
+        # a ragged row is read by no source: it is set aside (or refused) as the DuckDB
+        # import does, under its own row number
+        ragged = every.where("__ragged").select("__row")
+        raw = every.where("NOT __ragged").drop("__ragged")
+        n_raw = raw.count()
+        if rows_read == 0:
+            raise _no_rows(name)
         header = [c for c in raw.columns if c != "__row"]
         src = sources.get(source) if source else sources.detect(header, name)
-        if src.name != "generic":
-            raise CrmImportError(
-                f"{name}: a {src.name} export; the Spark engine imports long event files "
-                "(the generic source)",
-                hint=_DUCKDB,
-            )
         raw.createOrReplaceTempView("raw")
-        n_raw = raw.count()
-        if n_raw == 0:
-            raise _no_rows(name)
         sid = source_id or source_id_for(src.name, name)
         stages = StageMap.for_workspace(ws.data, src.name, stage_map, stage_file)
         ctx = _read_context(sources.ReadContext)(
@@ -525,38 +522,26 @@ def import_events(  # noqa: PLR0913, PLR0915 - import_file's options, one pipeli
             numbered=True,
             spark_con=con,
         )
+        if rows_read > n_raw:
+            ctx.bad.append(
+                ragged.selectExpr(
+                    "__row",
+                    "CAST(NULL AS STRING) AS col",
+                    f"{_ql(_RAGGED)} AS msg",
+                    f"{_ql(_RAGGED_HINT)} AS hint",
+                    "'error' AS severity",
+                    f"{_ql(_RAGGED)} AS plain",
+                )
+            )
         step("checking rows")
         queries = src.read(ctx)
         problems, bad = _problems(session, ctx.bad, name)
-        file_errors = [p for p in ctx.problems if p.severity == "error"]
-        warnings = [p for p in ctx.problems if p.severity == "warning"] + [
-            p for p in problems if p.severity == "warning"
-        ]
-        row_errors = [p for p in problems if p.severity == "error"]
-        if file_errors or (row_errors and not set_aside_bad_rows):
-            n = len(file_errors) + len(row_errors)
-            hint = None
-            if row_errors and not file_errors:
-                hint = (
-                    "fix the rows, or add --set-aside-bad-rows to import the rest "
-                    "and list the bad rows"
-                )
-            raise CrmImportError(
-                f"{name}: not imported, {n} problem{'s' if n != 1 else ''} found; "
-                "nothing was changed",
-                file_errors + row_errors + warnings,
-                hint=hint,
-            )
+        warnings, row_errors = raise_problems(name, ctx.problems, problems, set_aside_bad_rows)
         rej = bad.where("severity = 'error'").select("__row").distinct().persist()
         con.persisted.append(rej)
         rej.createOrReplaceTempView("_rej")
         rejected = rej.count()
-        if rejected >= n_raw:
-            raise CrmImportError(
-                f"{name}: not imported, no row is usable; nothing was changed",
-                row_errors,
-                hint="fix the file and import it again",
-            )
+        check_usable(name, rejected, rows_read, row_errors)
 
         step("pseudonymising")
         keep = " LEFT ANTI JOIN _rej USING (__row)" if rejected else ""
@@ -580,12 +565,6 @@ def import_events(  # noqa: PLR0913, PLR0915 - import_file's options, one pipeli
             aliases=queries.aliases,
             hasher=spark_pseudonym_table,
         )
-        if people.relinked:
-            raise CrmImportError(
-                f"{name}: not imported, its people merge contacts of sources already "
-                "imported; nothing was changed",
-                hint=_DUCKDB,
-            )
         warnings += link_warnings(people, name, len(others), queries.emails is not None)
 
         step("writing tables")
@@ -644,12 +623,26 @@ def import_events(  # noqa: PLR0913, PLR0915 - import_file's options, one pipeli
                 for v in span.collect()[0]
             )
 
+            # contacts of other sources this one names as its people (a contact role's
+            # opportunity) are merged into them: those sources are rewritten alongside
+            for other in others if people.relinked else ():
+                rewritten = _relink_source(session, other, st.path / "sources" / other.name)
+                if rewritten is not None:
+                    st.relinked[other.name] = rewritten
+
             step("building derived tables")
             stage_ids = ws.data.stage_ids()
 
             def derive() -> dict[str, int]:
                 now_sources = _sources_of(read_manifest(ws_path), sid)
-                dirs = [schema.source_dir(ws_path, s).as_posix() for s in sorted(now_sources)]
+                dirs = [
+                    (
+                        st.path / "sources" / s
+                        if s in st.relinked
+                        else schema.source_dir(ws_path, s)
+                    ).as_posix()
+                    for s in sorted(now_sources)
+                ]
                 dirs.append(base)
                 derived_dir = st.path / "derived"
                 counts = build_derived(spark, dirs, stage_ids, derived_dir.as_posix())
@@ -661,21 +654,18 @@ def import_events(  # noqa: PLR0913, PLR0915 - import_file's options, one pipeli
             rejects_rel = None
             if rejected:
                 rejects_rel = f"data/rejects/{sid}.csv"
-                _write_rejects(con, bad, st.path / "rejects.csv", _plain_cell)
-            entry = {
-                "file": name,
-                "sha256": digest,
-                "bytes": size,
-                "system": src.name,
-                "rows_read": n_raw,
-                "rows_rejected": rejected,
-                "first_event": first_event.isoformat() if first_event else None,
-                "last_event": last_event.isoformat() if last_event else None,
-                "imported_at": now_utc(),
-                "tables": counts,
-                "people": people.as_dict(),
-                "engine": "spark",
-            }
+                _write_rejects(con, bad, st.path / "rejects.csv")
+            entry = manifest_entry(
+                name,
+                digest,
+                size,
+                src.name,
+                rows_read,
+                rejected,
+                (first_event, last_event),
+                counts,
+                people,
+            ) | {"engine": "spark"}
             step("saving")
             derived = st.commit(ws, entry, rejects=bool(rejected), rebuild=derive) or derived
     finally:
@@ -686,7 +676,7 @@ def import_events(  # noqa: PLR0913, PLR0915 - import_file's options, one pipeli
         name,
         digest,
         replaced=replaced,
-        rows_read=n_raw,
+        rows_read=rows_read,
         rows_rejected=rejected,
         tables=counts,
         derived=derived,
@@ -696,6 +686,55 @@ def import_events(  # noqa: PLR0913, PLR0915 - import_file's options, one pipeli
         rejects_file=rejects_rel,
         people=people,
     )
+
+
+def _relink_source(spark: SparkSession, source: Path, out: Path) -> dict[str, int] | None:
+    """:func:`workbook.crm.identity.relink_source` on Spark: a copy of another source in
+    ``out`` with its contacts merged as the view ``_merge`` (``old``, ``new``) says, the same
+    rows. Returns its tables' new row counts, or None when none of its contacts is merged
+    (nothing written). Contacts that become one keep the earliest created row (then the
+    source id, then the row's content); events and deals keep every row, under the
+    person's id. A join with ``_merge``; only counts reach the driver."""
+    from workbook.crm.identity import KEYS_FILE
+    from workbook.crm.spark.derive import write_table
+
+    files = {t: source / f"{t}.parquet" for t in ("contacts", "events", "deals")}
+    files["keys"] = source / KEYS_FILE
+    merge = spark.table("_merge")
+    contacts = spark.read.parquet(files["contacts"].as_posix())
+    if contacts.join(merge, contacts["contact_id"] == merge["old"], "left_semi").isEmpty():
+        return None
+    out.mkdir(parents=True)
+    counts: dict[str, int] = {}
+    for table, file in files.items():
+        if not file.exists():
+            continue
+        spark.read.parquet(file.as_posix()).createOrReplaceTempView("_relink_in")
+        body = (
+            "SELECT t.* EXCEPT (contact_id), coalesce(m.new, t.contact_id) AS contact_id "
+            "FROM _relink_in t LEFT JOIN _merge m ON m.old = t.contact_id"
+        )
+        if table == "contacts":
+            rest = ", ".join(
+                f"{f.name} ASC NULLS LAST"
+                for f in schema.CONTACTS
+                if f.name not in ("contact_id", "created_at", "source_id")
+            )
+            body = (
+                f"SELECT * EXCEPT (_first) FROM (SELECT *, row_number() OVER (PARTITION BY "
+                f"contact_id ORDER BY created_at ASC NULLS LAST, source_id, {rest}) AS _first "
+                f"FROM ({body})) WHERE _first = 1"
+            )
+        elif table == "keys":
+            body = f"SELECT DISTINCT key, contact_id FROM ({body})"
+        df = spark.sql(body)
+        target = (out / file.name).as_posix()
+        if table == "keys":
+            df.coalesce(1).sortWithinPartitions("key").write.mode("overwrite").parquet(target)
+        else:
+            counts[table] = write_table(df, table, target)
+    spark.catalog.dropTempView("_relink_in")
+    return counts
 
 
 def _keys_views(spark: SparkSession, others: Sequence[Path]) -> None:
@@ -771,26 +810,22 @@ def _problems(
     return out, bad
 
 
-def _write_rejects(con: _SparkCon, bad: DataFrame, path: Path, plain: Callable[[str], str]) -> None:
-    """``rejects.csv`` as the DuckDB import writes it: row, column, problem, what to do (no
-    value from the export; a cell a spreadsheet would read as a formula made plain), rows
-    streamed to the driver a part at a time."""
-    import csv
+def _write_rejects(con: _SparkCon, bad: DataFrame, path: Path) -> None:
+    """``rejects.csv`` as the DuckDB import writes it (the same query,
+    :func:`workbook.crm.importer.rejects_query`, and DuckDB's quoting: an empty text and one
+    holding a comma, a quote or a line break are quoted), its rows streamed to the driver a
+    part at a time."""
+    from workbook.crm.importer import rejects_query
+
+    def cell(value: Any) -> str:
+        text = "" if value is None else str(value)
+        if text == "" or any(c in text for c in ',"\n\r'):
+            return '"' + text.replace('"', '""') + '"'
+        return text
 
     bad.createOrReplaceTempView("_bad_rows")
-    cells = ", ".join(
-        f"{plain(expr)} AS {alias}"
-        for expr, alias in (
-            ("coalesce(col, '')", '"column"'),
-            ("plain", "problem"),
-            ("hint", "what_to_do"),
-        )
-    )
-    df = con.sql(
-        f"SELECT __row AS row, {cells} FROM _bad_rows WHERE severity = 'error' ORDER BY __row, col"
-    )
+    names = ("row", "column", "problem", "what_to_do")
     with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["row", "column", "problem", "what_to_do"])
-        for r in df.toLocalIterator():
-            writer.writerow([r["row"], r["column"], r["problem"], r["what_to_do"]])
+        fh.write(",".join(names) + "\n")
+        for r in con.sql(rejects_query("_bad_rows")).toLocalIterator():
+            fh.write(",".join(cell(r[n]) for n in names) + "\n")
