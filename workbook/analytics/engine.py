@@ -26,7 +26,7 @@ import functools
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from workbook.exceptions import AnalyticsError, Problem
 
@@ -73,14 +73,33 @@ def _size(text: str) -> str:
     return text.strip()
 
 
-def _empty_select(table: str) -> str:
+def _empty_select(table: str, types: dict[str, str] = _DUCK_TYPES) -> str:
+    """A query of no row with ``table``'s columns, typed by ``types`` (Arrow type to the
+    SQL dialect's name: DuckDB's here, Spark's in the Spark engine)."""
     from workbook.crm import schema
 
     cols = []
     for field in schema.TABLES[table]:
-        duck = _DUCK_TYPES[str(field.type)]
-        cols.append(f"CAST(NULL AS {duck}) AS {field.name}")
+        cols.append(f"CAST(NULL AS {types[str(field.type)]}) AS {field.name}")
     return f"SELECT {', '.join(cols)} WHERE FALSE"
+
+
+def _people_sql(from_paths: bool) -> str:
+    """The ``people`` view: one row per contact with its attributes (``unassigned`` when
+    unknown). The derived contact_paths table already is that (built at import over every
+    source, with the first value by id, as here), so reading it costs nothing up front;
+    without it, aggregate the contacts table."""
+    attrs = ", ".join(
+        f"coalesce({a}, '{UNASSIGNED}') AS {a}"
+        for a in ("persona", "segment", "icp", "lead_source")
+    )
+    if from_paths:
+        return f"SELECT contact_id, {attrs} FROM contact_paths WHERE contact_id IS NOT NULL"
+    return (
+        f"SELECT contact_id, {attrs} FROM (SELECT contact_id, min(persona) AS persona, "
+        "min(segment) AS segment, min(icp) AS icp, min(lead_source) AS lead_source "
+        "FROM contacts WHERE contact_id IS NOT NULL GROUP BY contact_id)"
+    )
 
 
 def _tolerant_select(con: Any, table: str, files: Sequence[Path]) -> str:
@@ -144,6 +163,29 @@ class Engine:
     ) -> None:
         import duckdb
 
+        self._begin(path, workspace)
+        self.con: duckdb.DuckDBPyConnection = duckdb.connect(":memory:")
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = '{_size(memory_limit)}'")
+        # Insertion order costs memory and time and no query here depends on it.
+        self.con.execute("SET preserve_insertion_order = false")
+        # DuckDB's own progress bar would print into notebook outputs and the terminal.
+        self.con.execute("SET enable_progress_bar = false")
+        try:
+            with self._reading():
+                self._create_views()
+        except BaseException:
+            self.con.close()
+            raise
+
+    # ------------------------------------------------------------------ construction
+
+    def _begin(self, path: str | Path | None, workspace: Workspace | None) -> None:
+        """What every engine does before it opens the tables: the folder (an import cut
+        short in its commit is finished first), the document (the method's default stages
+        without one) and empty caches."""
         from workbook.model import Workspace, default_stages
 
         self.path = Path(path) if path is not None else None
@@ -163,27 +205,10 @@ class Engine:
                 [Problem("too many stages", field="stages", hint="merge stages into broader ones")],
             )
         self.workspace = workspace
-        self.con: duckdb.DuckDBPyConnection = duckdb.connect(":memory:")
-        self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
-        if memory_limit:
-            self.con.execute(f"SET memory_limit = '{_size(memory_limit)}'")
-        # Insertion order costs memory and time and no query here depends on it.
-        self.con.execute("SET preserve_insertion_order = false")
-        # DuckDB's own progress bar would print into notebook outputs and the terminal.
-        self.con.execute("SET enable_progress_bar = false")
         self.available: dict[str, bool] = {}
         self._cache: set[str] = set()
         self._memo: dict[Any, Any] = {}
         self._files: list[Path] = []
-        try:
-            with self._reading():
-                self._create_views()
-        except BaseException:
-            self.con.close()
-            raise
-
-    # ------------------------------------------------------------------ construction
 
     @classmethod
     def for_workspace(cls, ws: EngineLike) -> Engine:
@@ -238,15 +263,53 @@ class Engine:
             part for f in found for part in (sorted(f.glob("*.parquet")) if f.is_dir() else [f])
         ]
 
-    def _create_views(self) -> None:
-        import duckdb
-
+    def _tables(self) -> Iterator[tuple[str, list[Path], bool]]:
+        """Each canonical and derived table with its Parquet files and whether what two
+        sources report about one person must be merged (events and deals of several
+        sources: it counts once, as at import); notes which tables the workspace holds."""
         from workbook.crm import schema
 
         for table in schema.TABLES:
             files = self._parquet_files(table)
             self._files += files
             self.available[table] = bool(files)
+            yield table, files, table in ("events", "deals") and several_sources(files)
+
+    def _document_views(self) -> None:
+        """The small tables from the workspace document (stages, touchpoints) and the
+        people view, made by the engine's own :meth:`_small` and :meth:`_view`."""
+        ws = self.workspace
+        self._small(
+            "stages",
+            {"stage": "string", "stage_name": "string", "stage_index": "int32"},
+            [(st.id, st.name, i) for i, st in enumerate(ws.stages)],
+        )
+        self._small(
+            "touchpoints",
+            {"touchpoint": "string", "touchpoint_name": "string", "touchpoint_channel": "string"},
+            [(t.id, t.name, t.channel) for t in ws.touchpoints],
+        )
+        self._view("people", _people_sql(self.available["contact_paths"]))
+
+    def _view(self, name: str, sql: str) -> None:
+        """Make ``sql`` (DuckDB's dialect) queryable as ``name``."""
+        self.con.execute(f"CREATE VIEW {name} AS {sql}")
+
+    def _small(self, name: str, types: dict[str, str], rows: list[tuple[Any, ...]]) -> None:
+        """A small table of ``rows`` (columns named and Arrow-typed by ``types``); plain
+        SQL, no pandas needed to build it."""
+        cols = ", ".join(f"{col} {_DUCK_TYPES[t]}" for col, t in types.items())
+        self.con.execute(f"CREATE TABLE {name} ({cols})")
+        if rows:
+            marks = ", ".join("?" for _ in types)
+            self.con.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
+
+    def _create_views(self) -> None:
+        import duckdb
+
+        from workbook.crm import schema
+
+        for table, files, merge in self._tables():
             if files:
                 names = [f.name for f in schema.TABLES[table]]
                 file_list = "[" + ", ".join(_sql_path(f) for f in files) + "]"
@@ -256,23 +319,22 @@ class Engine:
                     f"FROM read_parquet({file_list}, union_by_name = true)"
                 )
                 raw = body
-                if several_sources(files) and table in ("events", "deals"):
-                    # what two sources report about one person counts once (as at import)
+                if merge:
                     body = (
                         f"SELECT {', '.join(names)} FROM ({schema.merged_sql(table, f'({body})')})"
                     )
             else:
                 body = raw = _empty_select(table)
             try:
-                self.con.execute(f"CREATE VIEW {table} AS {body}")
+                self._view(table, body)
                 if table == "events":
                     # each source's own rows, before what two sources both report is merged
-                    self.con.execute(f"CREATE VIEW source_events AS {raw}")
+                    self._view("source_events", raw)
             except duckdb.BinderException:
                 # Written before a column existed (stage_spells' ended_by, say): the column
                 # reads as null until the next import rebuilds the file.
                 tolerant = _tolerant_select(self.con, table, files)
-                if several_sources(files) and table in ("events", "deals"):
+                if merge:
                     tolerant = f"SELECT * FROM ({schema.merged_sql(table, f'({tolerant})')})"
                 self.con.execute(f"CREATE OR REPLACE VIEW {table} AS {tolerant}")
                 if table == "events":
@@ -284,47 +346,12 @@ class Engine:
                 self.available["numbered_contact_paths"] = True
                 # The import writes contact_paths sorted by contact id, so its row number
                 # orders contacts by id: a sort on an integer instead of on a string.
-                self.con.execute(
-                    f"CREATE VIEW numbered_contact_paths AS SELECT {', '.join(names)}, "
-                    f"file_row_number AS n FROM read_parquet({_sql_path(files[0])}, "
-                    "file_row_number = true)"
+                self._view(
+                    "numbered_contact_paths",
+                    f"SELECT {', '.join(names)}, file_row_number AS n FROM read_parquet("
+                    f"{_sql_path(files[0])}, file_row_number = true)",
                 )
-
-        ws = self.workspace
-        # Small tables from the document; plain SQL, no pandas needed to build them.
-        self.con.execute(
-            "CREATE TABLE stages (stage VARCHAR, stage_name VARCHAR, stage_index INTEGER)"
-        )
-        if ws.stages:
-            self.con.executemany(
-                "INSERT INTO stages VALUES (?, ?, ?)",
-                [(st.id, st.name, i) for i, st in enumerate(ws.stages)],
-            )
-        self.con.execute(
-            "CREATE TABLE touchpoints (touchpoint VARCHAR, touchpoint_name VARCHAR, "
-            "touchpoint_channel VARCHAR)"
-        )
-        if ws.touchpoints:
-            self.con.executemany(
-                "INSERT INTO touchpoints VALUES (?, ?, ?)",
-                [(t.id, t.name, t.channel) for t in ws.touchpoints],
-            )
-        # One row per contact with its attributes. The derived contact_paths table already is
-        # that (built at import over every source, with the first value by id, as here), so
-        # reading it costs nothing up front; without it, aggregate the contacts table.
-        attrs = ", ".join(
-            f"coalesce({a}, '{UNASSIGNED}') AS {a}"
-            for a in ("persona", "segment", "icp", "lead_source")
-        )
-        if self.available["contact_paths"]:
-            body = f"SELECT contact_id, {attrs} FROM contact_paths WHERE contact_id IS NOT NULL"
-        else:
-            body = (
-                f"SELECT contact_id, {attrs} FROM (SELECT contact_id, min(persona) AS persona, "
-                "min(segment) AS segment, min(icp) AS icp, min(lead_source) AS lead_source "
-                "FROM contacts WHERE contact_id IS NOT NULL GROUP BY contact_id)"
-            )
-        self.con.execute(f"CREATE VIEW people AS {body}")
+        self._document_views()
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[None]:
@@ -361,10 +388,10 @@ class Engine:
         """Run one SQL statement over the workspace's views and return a pandas frame."""
         # Through Arrow: strings arrive as pandas' Arrow-backed str columns, several times
         # faster than building a Python object per value.
-        with self._reading():
-            return self._rel(sql, params).to_arrow_table().to_pandas()
+        return self.arrow(sql, params).to_pandas()
 
     def _rel(self, sql: str, params: Sequence[Any] | dict[str, Any] | None) -> Any:
+        """``sql`` with ``params`` bound (``$name`` or ``?``), as a relation not yet run."""
         return self.con.sql(sql, params=params) if params else self.con.sql(sql)
 
     def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
@@ -433,7 +460,7 @@ class Engine:
     def close(self) -> None:
         self.con.close()
 
-    def __enter__(self) -> Engine:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -30,9 +30,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbook.analytics.engine import UNASSIGNED, Engine, several_sources
+from workbook.analytics.engine import Engine, _empty_select
 from workbook.crm.spark.sql import to_spark
-from workbook.exceptions import AnalyticsError, Problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,42 +86,14 @@ class SparkEngine(Engine):
         memory_limit: str | None = None,
     ) -> None:
         from workbook.crm.spark.session import own_session, spark_session
-        from workbook.model import Workspace, default_stages
 
-        self.path = Path(path) if path is not None else None
-        if self.path is not None:
-            from workbook.crm.storage import recover
-
-            recover(self.path)
-        if workspace is None:
-            workspace = Workspace.model_validate(
-                {"client": {"name": "Workspace", "slug": "workspace"}, "stages": []}
-            )
-            workspace.stages = default_stages()
-        if len(workspace.stages) > 62:
-            raise AnalyticsError(
-                f"{len(workspace.stages)} stages: the analytics handle at most 62",
-                [Problem("too many stages", field="stages", hint="merge stages into broader ones")],
-            )
-        self.workspace = workspace
+        self._begin(path, workspace)
         # its own temporary views on the shared cluster
         self.spark: SparkSession = own_session(spark or spark_session(master))
-        self.available: dict[str, bool] = {}
-        self._cache: set[str] = set()
-        self._memo: dict[Any, Any] = {}
-        self._files: list[Path] = []
         self._persisted: list[DataFrame] = []
         self._create_views()
 
     # ------------------------------------------------------------------ construction
-
-    def _empty(self, table: str) -> DataFrame:
-        from workbook.crm import schema
-
-        cols = ", ".join(
-            f"CAST(NULL AS {_SPARK_TYPES[str(f.type)]}) AS {f.name}" for f in schema.TABLES[table]
-        )
-        return self.spark.sql(f"SELECT {cols} WHERE FALSE")
 
     def _read(self, table: str, files: Sequence[Path]) -> DataFrame:
         """The table's columns from its files, a column the files lack as a typed null.
@@ -139,50 +110,23 @@ class SparkEngine(Engine):
     def _create_views(self) -> None:
         from workbook.crm import schema
 
-        for table in schema.TABLES:
-            files = self._parquet_files(table)
-            self._files += files
-            self.available[table] = bool(files)
-            df = self._read(table, files) if files else self._empty(table)
-            df.createOrReplaceTempView(f"_raw_{table}" if files else table)
-            if not files:
-                if table == "events":
-                    df.createOrReplaceTempView("source_events")
-                continue
-            if several_sources(files) and table in ("events", "deals"):
-                # what two sources report about one person counts once (as at import)
-                merged = to_spark(schema.merged_sql(table, f"_raw_{table}"))
-                self.spark.sql(merged).createOrReplaceTempView(table)
+        for table, files, merge in self._tables():
+            if files:
+                df = self._read(table, files)
+            else:
+                df = self.spark.sql(_empty_select(table, _SPARK_TYPES))
+            if merge:
+                df.createOrReplaceTempView(f"_raw_{table}")
+                self._view(table, schema.merged_sql(table, f"_raw_{table}"))
             else:
                 df.createOrReplaceTempView(table)
             if table == "events":
                 df.createOrReplaceTempView("source_events")
         self.available["numbered_contact_paths"] = False  # numbered by a sort when asked
+        self._document_views()
 
-        ws = self.workspace
-        self._small(
-            "stages",
-            {"stage": "string", "stage_name": "string", "stage_index": "int32"},
-            [(st.id, st.name, i) for i, st in enumerate(ws.stages)],
-        )
-        self._small(
-            "touchpoints",
-            {"touchpoint": "string", "touchpoint_name": "string", "touchpoint_channel": "string"},
-            [(t.id, t.name, t.channel) for t in ws.touchpoints],
-        )
-        attrs = ", ".join(
-            f"coalesce({a}, '{UNASSIGNED}') AS {a}"
-            for a in ("persona", "segment", "icp", "lead_source")
-        )
-        if self.available["contact_paths"]:
-            body = f"SELECT contact_id, {attrs} FROM contact_paths WHERE contact_id IS NOT NULL"
-        else:
-            body = (
-                f"SELECT contact_id, {attrs} FROM (SELECT contact_id, min(persona) AS persona, "
-                "min(segment) AS segment, min(icp) AS icp, min(lead_source) AS lead_source "
-                "FROM contacts WHERE contact_id IS NOT NULL GROUP BY contact_id)"
-            )
-        self.spark.sql(body).createOrReplaceTempView("people")
+    def _view(self, name: str, sql: str) -> None:
+        self.spark.sql(to_spark(sql)).createOrReplaceTempView(name)
 
     def _small(self, name: str, types: dict[str, str], rows: list[tuple[Any, ...]]) -> None:
         import pyarrow as pa
@@ -193,17 +137,14 @@ class SparkEngine(Engine):
 
     # ------------------------------------------------------------------------ queries
 
-    def _df(self, sql: str, params: Sequence[Any] | dict[str, Any] | None) -> DataFrame:
+    def _rel(self, sql: str, params: Sequence[Any] | dict[str, Any] | None) -> DataFrame:
         text = to_spark(sql)
         if params:
             return self.spark.sql(text, args=params)  # type: ignore[arg-type]
         return self.spark.sql(text)
 
-    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
-        return self.arrow(sql, params).to_pandas()
-
     def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
-        return _as_duckdb(self._df(sql, params).toArrow())
+        return _as_duckdb(self._rel(sql, params).toArrow())
 
     def arrays(
         self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
@@ -222,7 +163,7 @@ class SparkEngine(Engine):
 
     def cached(self, name: str, sql: str, params: dict[str, Any] | None = None) -> str:
         if name not in self._cache:
-            df = self._df(sql, params).persist()
+            df = self._rel(sql, params).persist()
             self._persisted.append(df)
             df.createOrReplaceTempView(name)
             self._cache.add(name)
@@ -242,7 +183,7 @@ class SparkEngine(Engine):
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
-        df = self._df(sql, None)
+        df = self._rel(sql, None)
         names = df.columns
         parts = int(self.spark.conf.get("spark.sql.shuffle.partitions") or "200")
         # persisted: both uses below see the same partition of every row
@@ -299,9 +240,6 @@ class SparkEngine(Engine):
         for view in self.spark.catalog.listTables():
             if view.isTemporary:
                 self.spark.catalog.dropTempView(view.name)
-
-    def __enter__(self) -> SparkEngine:
-        return self
 
 
 def _as_duckdb(table: pa.Table) -> pa.Table:
