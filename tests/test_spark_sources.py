@@ -59,6 +59,8 @@ def _plant(path: Path) -> None:
     with path.open(encoding="utf-8", newline="") as fh:
         header, *rows = list(csv.reader(fh))
     col = header.index
+    # a line break inside a quoted value is no ragged row: the rows keep their numbers
+    rows[1][col("Deal - Title")] = rows[1][col("Deal - Title")].replace(" ", "\n", 1)
     rows[4] = [*rows[4], "extra"]
     rows[9] = rows[9][:5]
     rows[14][col("Deal - Value")] = "-12"
@@ -240,3 +242,25 @@ def test_bad_rows_are_set_aside_alike(imported: dict[str, Any]) -> None:
     assert (spk / rejects).read_text() == text
     listed = {int(r["row"]): r["problem"] for r in csv.DictReader(io.StringIO(text))}
     assert listed == PLANTED
+
+
+def test_a_csv_file_is_read_whole_unless_a_long_event_file_of_many_splits(
+    spark: Any,  # noqa: F811
+    exports: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    """A file of one split, or a CRM's contacts or deals, is read in one task, which reads
+    line breaks inside quoted values; a long event file larger than a split in parallel."""
+    from workbook.crm.sniff import sniff
+    from workbook.crm.spark.importer import _whole
+
+    split = 4 << 20  # a file under Spark's cost of opening one is never cut (openCostInBytes)
+    events = tmp_path / "events.csv"
+    events.write_text("contact_id,timestamp,kind,stage\nc1,2026-01-05 10:00:00,stage,awareness\n")
+    deals, events_ = sniff(exports["pipedrive"]), sniff(events)
+    assert _whole(spark, deals, 1000, None) and _whole(spark, events_, split, None)
+    assert _whole(spark, deals, split + 1, None)
+    assert not _whole(spark, events_, split + 1, None)
+    assert not _whole(spark, events_, split + 1, "generic")
+    assert _whole(spark, events_, split + 1, "pipedrive")  # as the user names it
+    assert not _whole(spark, sniff(exports["hubspot"]), 1000, None)  # Excel: not CSV

@@ -33,7 +33,9 @@ personas (a few dozen), counts, the problems' summary (one row per kind of probl
 the rows set aside for the rejects file (streamed, never all at once). Never the events,
 with one exception: an Excel workbook is read on the driver by the DuckDB import's reader
 and handed to Spark as a DataFrame (a sheet holds at most 1,048,576 rows). Nothing is
-refused for its source or format.
+refused for its source or format. One difference remains: a long event file larger than one
+of Spark's splits is read in parallel parts, where a line break inside a quoted value shows
+as ragged rows (:func:`_whole`).
 """
 
 from __future__ import annotations
@@ -317,7 +319,7 @@ def _number_rows(df: DataFrame) -> DataFrame:
     )
 
 
-def _raw(spark: SparkSession, uri: str, sniffed: Any) -> DataFrame:
+def _raw(spark: SparkSession, uri: str, sniffed: Any, *, whole: bool = False) -> DataFrame:
     """The export as text columns with ``__row`` (each record's 1-based data row, ragged
     ones counted) and ``__ragged`` (true for a CSV row whose number of fields differs from
     the header's), null markers as the DuckDB import reads them (Arrow's: empty, ``NULL``,
@@ -326,10 +328,12 @@ def _raw(spark: SparkSession, uri: str, sniffed: Any) -> DataFrame:
     A CSV file is read in PERMISSIVE mode with the header's columns, all text, and a
     corrupt-record column, which Spark fills for a row of too many or too few fields; the
     session parses every field of a row (no CSV column pruning), or a ragged row whose
-    missing fields are not read would pass. An Excel workbook is read on the driver by the
-    DuckDB import's own reader (:func:`workbook.crm.importer._read_raw`, pandas and
-    openpyxl) and handed to Spark as a DataFrame: a sheet holds at most 1,048,576 rows, which
-    one machine holds."""
+    missing fields are not read would pass. ``whole`` reads the file in one task (Spark's
+    ``multiLine``), which reads a line break inside a quoted value as the DuckDB import does;
+    split into parts, the file's two halves of such a row are two ragged rows. An Excel
+    workbook is read on the driver by the DuckDB import's own reader
+    (:func:`workbook.crm.importer._read_raw`, pandas and openpyxl) and handed to Spark as a
+    DataFrame: a sheet holds at most 1,048,576 rows, which one machine holds."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
     from pyspark.sql import functions as F
@@ -366,6 +370,7 @@ def _raw(spark: SparkSession, uri: str, sniffed: Any) -> DataFrame:
         .option("escape", '"')
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", _CORRUPT)
+        .option("multiLine", "true" if whole else "false")
         .option("nullValue", "")
         .csv(uri)
     )
@@ -382,6 +387,32 @@ def _raw(spark: SparkSession, uri: str, sniffed: Any) -> DataFrame:
 
 #: Spark's corrupt-record column of a CSV read (a name no export uses)
 _CORRUPT = "__workbook_corrupt_record"
+
+
+def _whole(spark: SparkSession, sniffed: Any, size: int, source: str | None) -> bool:
+    """Whether to read a CSV file in one task: when Spark would read it in one split anyway
+    (nothing is lost), or when it is not a long event file (a CRM's contacts or deals, which
+    fit one machine, and may hold notes with line breaks). A long event file larger than a
+    split is read in parallel parts: a line break inside a quoted value is then reported as
+    ragged rows."""
+    from workbook.crm import sources
+
+    if sniffed.kind != "csv":
+        return False
+    # the size of a split as Spark cuts a file: at most maxPartitionBytes, else the file
+    # shared among the cores, but no less than the cost of opening a file
+    conf: Any = spark._jsparkSession.sessionState().conf()
+    cores = max(1, spark.sparkContext.defaultParallelism)
+    split = min(
+        int(conf.filesMaxPartitionBytes()), max(int(conf.filesOpenCostInBytes()), size // cores)
+    )
+    if size <= split:
+        return True
+    try:
+        src = sources.get(source) if source else sources.detect(list(sniffed.header), "")
+    except CrmImportError:
+        return False
+    return src.name != "generic"
 
 
 def _tie_order(stages: Sequence[str]) -> str:
@@ -491,7 +522,7 @@ def import_events(  # noqa: PLR0913, PLR0915 - import_file's options, one pipeli
     session = own_session(spark)  # its own temporary views
     con = _SparkCon(session)
     try:
-        every = _raw(session, uri, sniffed).persist()
+        every = _raw(session, uri, sniffed, whole=_whole(session, sniffed, size, source)).persist()
         con.persisted.append(every)
         rows_read = every.count()
         # a ragged row is read by no source: it is set aside (or refused) as the DuckDB
