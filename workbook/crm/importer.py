@@ -894,21 +894,26 @@ def import_file(
                     f"COPY ({rejects_query('_bad')}) "
                     f"TO '{_q(st.path / 'rejects.csv')}' (HEADER, DELIMITER ',')"
                 )
-            entry = manifest_entry(
+            result = ImportResult(
+                sid,
+                src.name,
                 name,
                 digest,
-                size,
-                src.name,
-                rows_read,
-                rejected,
-                (first_event, last_event),
-                counts,
-                people,
+                replaced=replaced,
+                rows_read=rows_read,
+                rows_rejected=rejected,
+                tables=counts,
+                first_event=first_event,
+                last_event=last_event,
+                warnings=warnings,
+                rejects_file=rejects_rel,
+                people=people,
             )
+            entry = manifest_entry(result, size)
             step("saving")
             # one atomic step under the workspace lock: the data, the manifest and
             # workspace.yaml's data_sources change together or not at all (see storage)
-            derived = st.commit(ws, entry, rejects=bool(rejected), rebuild=derive) or derived
+            result.derived = st.commit(ws, entry, rejects=bool(rejected), rebuild=derive) or derived
     except duckdb.OutOfMemoryException:
         # DuckDB spills what it can to disk; some steps cannot, and then it gives up
         raise CrmImportError(
@@ -920,22 +925,7 @@ def import_file(
         if con is not None:
             con.close()
         scratch_dir.__exit__(None, None, None)
-    return ImportResult(
-        sid,
-        src.name,
-        name,
-        digest,
-        replaced=replaced,
-        rows_read=rows_read,
-        rows_rejected=rejected,
-        tables=counts,
-        derived=derived,
-        first_event=first_event,
-        last_event=last_event,
-        warnings=warnings,
-        rejects_file=rejects_rel,
-        people=people,
-    )
+    return result
 
 
 def check_options(name: str, source_id: str | None, match: str | None) -> None:
@@ -1020,31 +1010,22 @@ def check_usable(name: str, rejected: int, rows_read: int, row_errors: list[Prob
         )
 
 
-def manifest_entry(  # noqa: PLR0913 - the entry's fields
-    name: str,
-    digest: str,
-    size: int,
-    system: str,
-    rows_read: int,
-    rejected: int,
-    span: tuple[dt.datetime | None, dt.datetime | None],
-    tables: dict[str, int],
-    people: Matched,
-) -> dict[str, Any]:
-    """A source's entry in the manifest (both engines; the Spark import adds ``engine``)."""
-    first_event, last_event = span
+def manifest_entry(result: ImportResult, size: int) -> dict[str, Any]:
+    """A source's entry in the manifest, from what its import did and the file's size in
+    bytes (both engines; the Spark import adds ``engine``)."""
+    people = result.people
     return {
-        "file": name,
-        "sha256": digest,
+        "file": result.file,
+        "sha256": result.sha256,
         "bytes": size,
-        "system": system,
-        "rows_read": rows_read,
-        "rows_rejected": rejected,
-        "first_event": first_event.isoformat() if first_event else None,
-        "last_event": last_event.isoformat() if last_event else None,
+        "system": result.system,
+        "rows_read": result.rows_read,
+        "rows_rejected": result.rows_rejected,
+        "first_event": result.first_event.isoformat() if result.first_event else None,
+        "last_event": result.last_event.isoformat() if result.last_event else None,
         "imported_at": now_utc(),
-        "tables": tables,
-        "people": people.as_dict(),
+        "tables": result.tables,
+        "people": people.as_dict() if people is not None else None,
     }
 
 

@@ -686,37 +686,27 @@ def import_events(  # noqa: PLR0913, PLR0915 - import_file's options, one pipeli
             if rejected:
                 rejects_rel = f"data/rejects/{sid}.csv"
                 _write_rejects(con, bad, st.path / "rejects.csv")
-            entry = manifest_entry(
+            result = ImportResult(
+                sid,
+                src.name,
                 name,
                 digest,
-                size,
-                src.name,
-                rows_read,
-                rejected,
-                (first_event, last_event),
-                counts,
-                people,
-            ) | {"engine": "spark"}
+                replaced=replaced,
+                rows_read=rows_read,
+                rows_rejected=rejected,
+                tables=counts,
+                first_event=first_event,
+                last_event=last_event,
+                warnings=warnings,
+                rejects_file=rejects_rel,
+                people=people,
+            )
+            entry = manifest_entry(result, size) | {"engine": "spark"}
             step("saving")
-            derived = st.commit(ws, entry, rejects=bool(rejected), rebuild=derive) or derived
+            result.derived = st.commit(ws, entry, rejects=bool(rejected), rebuild=derive) or derived
     finally:
         con.close()
-    return ImportResult(
-        sid,
-        src.name,
-        name,
-        digest,
-        replaced=replaced,
-        rows_read=rows_read,
-        rows_rejected=rejected,
-        tables=counts,
-        derived=derived,
-        first_event=first_event,
-        last_event=last_event,
-        warnings=warnings,
-        rejects_file=rejects_rel,
-        people=people,
-    )
+    return result
 
 
 def _relink_source(spark: SparkSession, source: Path, out: Path) -> dict[str, int] | None:
