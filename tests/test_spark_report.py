@@ -69,8 +69,13 @@ def test_a_session_leaves_nothing_in_the_current_folder(tmp_path: Path) -> None:
 def test_the_users_spark_settings_win(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A warehouse or Derby home set in ``spark-defaults.conf`` or ``PYSPARK_SUBMIT_ARGS`` is
     kept; only what the user left unset goes to the temporary folder."""
+    from pyspark import SparkContext
+
     from workbook.crm.spark import session
 
+    # as before any session starts: a gateway this test run already opened (the other Spark
+    # tests' session) would be read as spark-submit's, with its settings
+    monkeypatch.setattr(SparkContext, "_jvm", None)
     (tmp_path / "spark-defaults.conf").write_text(
         "# ours\nspark.sql.warehouse.dir   s3a://lake/warehouse\nspark.executor.memory 4g\n",
         encoding="utf-8",
