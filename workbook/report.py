@@ -619,6 +619,12 @@ def _describe(source: str) -> str:
     return first if len(first) <= 60 else first[:57] + "..."
 
 
+#: How often a report's kernel is started when it dies before its first answer.
+_KERNEL_STARTS = 3
+#: jupyter_client's words for a kernel that died before it answered (a port taken, say).
+_KERNEL_DIED_AT_START = "Kernel died before replying to kernel_info"
+
+
 def _execute(
     params: dict[str, Any],
     out_nb: Path,
@@ -640,8 +646,9 @@ def _execute(
 
     left = run.time_left()
     exporter_ready = _preload_exporter()
-    try:
-        nb = pm.execute_notebook(
+
+    def execute() -> Any:
+        return pm.execute_notebook(
             str(notebook),
             str(out_nb),
             # ipykernel warns on stderr at every start that local TCP is unencrypted; the
@@ -660,6 +667,19 @@ def _execute(
             on_notebook_start=run.notebook_start,
             on_cell_execute=run.cell_execute,
         )
+
+    try:
+        for attempt in range(1, _KERNEL_STARTS + 1):
+            try:
+                nb = execute()
+                break
+            except RuntimeError as exc:
+                # jupyter_client picks a kernel's ports in this process and the kernel binds
+                # them a moment later: with several reports starting at once (batch --jobs),
+                # two kernels can pick the same port, and the second dies before it answers.
+                # No cell ran; start it again.
+                if str(exc) != _KERNEL_DIED_AT_START or attempt == _KERNEL_STARTS:
+                    raise
     except PapermillExecutionError as exc:
         raise ReportError(
             f"the report notebook failed in {_describe(str(exc.source))}: "
