@@ -98,3 +98,38 @@ def test_public_names_of_workbook_crm() -> None:
 
     for name in crm.__all__:
         assert callable(getattr(crm, name)), name
+
+
+def test_several_files_are_imported_in_turn_and_a_bad_one_stops_the_run(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "exports"
+    res = runner.invoke(
+        main,
+        ["demo-data", "--contacts", "150", "--format", "hubspot", "--format", "generic"]
+        + ["-w", str(ROOT / "data" / "demo"), "-o", str(out)],
+    )
+    assert res.exit_code == 0, res.output
+    bad = tmp_path / "hubspot-late.csv"
+    bad.write_text("Record ID,Became a Lead Date\n1,2025-01-01\n2,later\n", encoding="utf-8")
+    ws = tmp_path / "client"
+    ws.mkdir()
+    demo_without_data(ws, ROOT / "data" / "demo")
+
+    hub, events = str(out / "hubspot-contacts.csv"), str(out / "events.csv")
+    res = runner.invoke(main, ["import", str(ws), hub, str(bad), events])
+    assert res.exit_code == 1
+    assert "imported as 'hubspot-contacts'" in res.output  # the first file, before the bad one
+    assert "error: hubspot-late.csv: not imported" in res.output
+    assert "imported before it: hubspot-contacts.csv; not tried: events.csv" in res.output
+    assert [d.id for d in open_workspace(ws).data.data_sources] == ["hubspot-contacts"]
+
+    res = runner.invoke(main, ["import", str(ws), hub, events])
+    assert res.exit_code == 0, res.output
+    assert "already imported" in res.output and "imported as 'generic-events'" in res.output
+    assert [d.id for d in open_workspace(ws).data.data_sources] == [
+        "hubspot-contacts",
+        "generic-events",
+    ]
+
+    res = runner.invoke(main, ["import", str(ws), hub, events, "--as", "crm"])
+    assert res.exit_code == 2 and "--as names one source" in res.output

@@ -30,7 +30,7 @@ _STEPS = (
 @main.command("import")
 @click.argument("workspace", type=click.Path(file_okay=False, path_type=Path))
 # text, not a Path: with --engine spark it may be a URI (hdfs://, s3a://...)
-@click.argument("file")
+@click.argument("files", metavar="FILE...", nargs=-1, required=True)
 @click.option(
     "--source",
     type=click.Choice(_SOURCES),
@@ -70,7 +70,7 @@ _STEPS = (
 @engine_options
 def import_command(
     workspace: Path,
-    file: str,
+    files: tuple[str, ...],
     source: str | None,
     column_map: Path | None,
     stage_map: Path | None,
@@ -82,7 +82,11 @@ def import_command(
     engine: str | None,
     master: str | None,
 ) -> None:
-    """Import a CRM export FILE into WORKSPACE (all or nothing).
+    """Import CRM exports into WORKSPACE, one FILE after the other, each all or nothing.
+
+    Several files are imported in the order given (contacts before the contact roles that
+    link deals to them); a file that cannot be imported stops the run, with the files
+    before it imported and the ones after it not tried, as the error says.
 
     A person already in the workspace from another export stays one contact: people are
     matched on their e-mail address, else on a shared id (see --match). A newer export of the
@@ -94,8 +98,11 @@ def import_command(
 
     from workbook.crm.importer import import_file
     from workbook.crm.spark.session import engine_choice
+    from workbook.exceptions import CrmImportError
     from workbook.store import read_workspace
 
+    if source_id and len(files) > 1:
+        raise click.UsageError("--as names one source: give it with one FILE at a time")
     use_engine(engine, master)
     run: Any = import_file
     if engine_choice(read_workspace(workspace).settings.engine) == "spark":
@@ -103,34 +110,47 @@ def import_command(
 
         run = import_events
     console = Console(stderr=True)
-    with Progress(
-        TextColumn("{task.description:<24}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("starting", total=len(_STEPS))
+    done: list[str] = []
+    for n, file in enumerate(files):
+        with Progress(
+            TextColumn("{task.description:<24}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("starting", total=len(_STEPS))
 
-        def step(name: str) -> None:
-            done = _STEPS.index(name) if name in _STEPS else 0
-            bar.update(task, description=name, completed=done)
+            def step(name: str) -> None:
+                at = _STEPS.index(name) if name in _STEPS else 0
+                bar.update(task, description=name, completed=at)  # noqa: B023 - used at once
 
-        result = run(
-            workspace,
-            file,
-            source=source,
-            column_map=column_map,
-            stage_map=stage_map,
-            set_aside_bad_rows=set_aside_bad_rows,
-            date_format=date_format,
-            currency=currency,
-            source_id=source_id,
-            match=match,
-            progress=step,
-        )
-    for line in result.lines():
-        click.echo(line)
+            try:
+                result = run(
+                    workspace,
+                    file,
+                    source=source,
+                    column_map=column_map,
+                    stage_map=stage_map,
+                    set_aside_bad_rows=set_aside_bad_rows,
+                    date_format=date_format,
+                    currency=currency,
+                    source_id=source_id,
+                    match=match,
+                    progress=step,
+                )
+            except CrmImportError as exc:
+                if len(files) > 1:
+                    rest = [Path(f).name for f in files[n + 1 :]]
+                    exc.hint = "; ".join(
+                        [*([exc.hint] if exc.hint else [])]
+                        + [f"imported before it: {', '.join(done) or 'none'}"]
+                        + ([f"not tried: {', '.join(rest)}"] if rest else [])
+                    )
+                raise
+        for line in result.lines():
+            click.echo(line)
+        done.append(Path(file).name)
 
 
 @main.command("demo-data")
