@@ -53,7 +53,7 @@ def test_a_session_leaves_nothing_in_the_current_folder(tmp_path: Path) -> None:
         """
     )
     run = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", script],
+        [sys.executable, "-c", script],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -62,6 +62,14 @@ def test_a_session_leaves_nothing_in_the_current_folder(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert os.listdir(cwd) == []
+    # and its console stays quiet: no log level notice, no pandas warning from PySpark (the
+    # JVM's own lines, on incubator modules and this test's JAVA_TOOL_OPTIONS, are not Spark's)
+    said = [
+        line
+        for line in run.stderr.splitlines()
+        if "incubator modules" not in line and not line.startswith("Picked up JAVA_TOOL_OPTIONS")
+    ]
+    assert said == [], said
     warehouse = Path(run.stdout.strip().splitlines()[-1].removeprefix("file:"))
     assert warehouse.name == "spark-warehouse" and not warehouse.parent.exists()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbook.exceptions import EngineError
@@ -78,15 +79,20 @@ def _log_config() -> str:
     """A log4j2 file that keeps Spark's logging to errors (written once per process)."""
     import tempfile
 
+    text = (
+        "rootLogger.level = fatal\nrootLogger.appenderRef.stderr.ref = console\n"
+        "appender.console.type = Console\nappender.console.name = console\n"
+        "appender.console.target = SYSTEM_ERR\n"
+        "appender.console.layout.type = PatternLayout\n"
+        "appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n\n"
+        # PySpark's gateway counts as Spark's shell, whose level is its own logger's, else
+        # WARN: the root's level keeps it from printing "Setting default log level"
+        "logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer\n"
+        "logger.gateway.level = fatal\n"
+    )
     path = os.path.join(tempfile.gettempdir(), f"workbook-log4j2-{os.getuid()}.properties")
-    if not os.path.exists(path):
-        text = (
-            "rootLogger.level = fatal\nrootLogger.appenderRef.stderr.ref = console\n"
-            "appender.console.type = Console\nappender.console.name = console\n"
-            "appender.console.target = SYSTEM_ERR\n"
-            "appender.console.layout.type = PatternLayout\n"
-            "appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n\n"
-        )
+    # written again when this version's text differs from an older one's
+    if not os.path.exists(path) or Path(path).read_text(encoding="utf-8") != text:
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -180,6 +186,7 @@ def spark_session(master: str | None = None, *, driver_memory: str | None = None
     EngineError
         PySpark is not installed, Java is missing, or the master cannot be reached.
     """
+    _quiet_pandas_warning()
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -321,15 +328,21 @@ def own_session(spark: SparkSession) -> SparkSession:
     return session
 
 
-def _configure(spark: SparkSession) -> None:
-    import logging
+def _quiet_pandas_warning() -> None:
+    """PySpark 4.3 warns, as a session starts and at every Arrow conversion, that pandas 3 is
+    not fully supported; the workbook hands Spark Arrow tables, never pandas frames, so the
+    warning is not the user's concern."""
     import warnings
 
-    # PySpark 4.3 warns at every Arrow conversion that pandas 3 is not fully supported; the
-    # workbook hands Spark Arrow tables, never pandas frames, so the warning is not ours
     warnings.filterwarnings(
         "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
     )
+
+
+def _configure(spark: SparkSession) -> None:
+    import logging
+
+    _quiet_pandas_warning()
 
     # PySpark logs every failed query as a JSON record before raising it; the error itself
     # reaches the caller, so the record is noise on a terminal or in a notebook
