@@ -974,7 +974,7 @@ def table(
         if col.kind == "int":
             return ctx.number(float(value))
         if col.kind == "float":
-            return ctx.number(float(value), 1)
+            return ctx.number(float(value), _digits(float(value)))
         if col.kind == "days":
             return ctx.number(float(value), 1)
         if col.kind == "pct":
@@ -987,6 +987,17 @@ def table(
 
     rows = [[(fmt(r.get(c.key), c), c) for c in columns] for r in records]
     return html_from("table.html.j2", columns=columns, rows=rows)
+
+
+def _digits(value: float) -> int:
+    """Decimals to show a table's number with: one, or as many as its first significant
+    digit needs when one would show a value that is not zero as 0.0 (a lead score faded
+    to 0.0003 reads "0.0003", not "0.0"), at most six."""
+    import math
+
+    if value == 0 or abs(value) > 0.05 or abs(value) < 5e-7:  # below that: 0.0
+        return 1
+    return min(6, max(1, -math.floor(math.log10(abs(value)))))
 
 
 def _sheet(section_id: str, part: str = "") -> str:
