@@ -33,16 +33,23 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.kernel]
 AMARA = "amara-time-poor-londoner"
 
 
-def _journey(workspace: Path, persona: str = AMARA) -> dict[str, Any]:
+def _journey(workspace: Path, persona: str = AMARA, icp: str | None = None) -> dict[str, Any]:
     doc = yaml.safe_load((workspace / "workspace.yaml").read_text(encoding="utf-8"))
-    return next(j for j in doc["journeys"] if j["persona"] == persona and not j.get("icp"))
+    return next(
+        j for j in doc["journeys"] if j["persona"] == persona and (j.get("icp") or None) == icp
+    )
 
 
-def _wait_on_disk(workspace: Path, what: str, found: Callable[[dict[str, Any]], bool]) -> None:
+def _wait_on_disk(
+    workspace: Path,
+    what: str,
+    found: Callable[[dict[str, Any]], bool],
+    icp: str | None = None,
+) -> None:
     deadline = time.monotonic() + 30
     while True:
         try:
-            if found(_journey(workspace)):
+            if found(_journey(workspace, icp=icp)):
                 return
         except (KeyError, IndexError, StopIteration, yaml.YAMLError):
             pass  # read between two saves (the file is replaced whole: should not happen)
@@ -241,6 +248,63 @@ def edit_the_map(page: Any, workspace: Path, artifacts: Path, name: str) -> None
     page.wait_for_selector(".wb-mc--present", state="detached")
     assert canvas.locator(".wb-mc__toolbar").is_visible()
     assert canvas.locator(".wb-mc__error:visible").count() == 0
+
+
+def edit_an_icp_map(page: Any, workspace: Path, artifacts: Path) -> None:
+    """Start Amara's map for the Home fitness household ICP and type in one of its cells,
+    by the keyboard: the text is in that ICP's map in workspace.yaml, Amara's general map
+    keeps its cell; presentation's arrows go from her general map to the ICP map."""
+    home = "home-fitness-household"
+    canvas = page.locator(".wb-mc").first
+    canvas.locator(".wb-mc__persona").select_option(AMARA)  # presentation left Graham's
+    canvas.locator(".wb-map__head h2", has_text="Amara").wait_for()
+    general = _journey(workspace)["stages"]["awareness"]["actions"]
+    assert canvas.locator(".wb-mc__map").input_value() == ""  # "General"
+    canvas.locator(".wb-mc__start-pick").select_option(home)
+    canvas.locator(".wb-mc__start").press("Enter")
+    canvas.locator(".wb-map__head h2", has_text="(Home fitness household)").wait_for()
+    _wait_on_disk(workspace, "the started ICP map", lambda j: "awareness" in j["stages"], home)
+    assert canvas.locator(".wb-mc__map").input_value() == home
+    # the ICP started is not offered again
+    offered = canvas.locator(".wb-mc__start-pick option").all_inner_texts()
+    assert "Home fitness household" not in offered and "Boutique studio partner" in offered
+    canvas.locator(".wb-mc__toolbar").scroll_into_view_if_needed()
+    canvas.locator(".wb-mc__toolbar").screenshot(path=str(artifacts / "mapcanvas-icp-picker.png"))
+
+    cell = canvas.locator('.wb-mc__cell[data-lane="actions"][data-stage="awareness"]')
+    cell.focus()
+    page.keyboard.press("Enter")
+    canvas.locator(".wb-mc__editor textarea").wait_for()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Hears of it from a colleague")
+    page.keyboard.press("Enter")
+    _wait_on_disk(
+        workspace,
+        "the text typed on the ICP map",
+        lambda j: j["stages"]["awareness"]["actions"] == ["Hears of it from a colleague"],
+        home,
+    )
+    page.screenshot(path=str(artifacts / "mapcanvas-icp-map.png"))
+    assert _journey(workspace)["stages"]["awareness"]["actions"] == general
+
+    # the general map again, from the picker: its own cell
+    canvas.locator(".wb-mc__map").select_option("")
+    canvas.locator(".wb-map__head h2", has_text="(Home fitness household)").wait_for(
+        state="detached"
+    )
+    cell.get_by_text(general[0]).wait_for()
+    # presentation: the right arrow goes to Amara's ICP map, the hint names it
+    cell.focus()
+    page.keyboard.press("p")
+    page.wait_for_selector(".wb-mc--present")
+    hint = canvas.locator(".wb-mc__present-hint")
+    said = hint.inner_text()
+    assert said.startswith("Amara \u00b7 ") and "\u2190 \u2192 map \u00b7 Esc" in said, said
+    page.keyboard.press("ArrowRight")
+    canvas.locator(".wb-map__head h2", has_text="(Home fitness household)").wait_for()
+    assert hint.inner_text().startswith("Amara (Home fitness household) \u00b7 ")
+    page.keyboard.press("e")
+    page.wait_for_selector(".wb-mc--present", state="detached")
 
 
 GRAHAM = "graham-returning-athlete"
@@ -516,6 +580,7 @@ def test_map_canvas_in_notebook_06(tmp_path: Path, browser_page: Any, artifacts:
         focused = page.evaluate("document.activeElement.outerHTML.slice(0, 300)")
         assert 'data-focus-key="cell:actions:consideration"' in focused  # the next cell
         edit_the_map(page, workspace, artifacts, "lab-mapcanvas")
+        edit_an_icp_map(page, workspace, artifacts)
         errors = page.locator(".wb-form-mapcanvas .wb-callback-error").inner_text()
         assert errors == ""
     assert log.blocked_requests == [], f"requests left the machine: {log.blocked_requests}"

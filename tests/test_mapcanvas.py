@@ -399,3 +399,126 @@ def test_one_undo_and_redo_the_maps_and_the_status_line_stays(canvas: Any) -> No
     send(c, op="text", stage="awareness", lane="actions", text="Sees an ad", seq=1)
     assert form.status.startswith("Saved") and c.status == form.status
     assert c.can_undo
+
+
+HOME = "home-fitness-household"
+AMARA_AWARENESS = [
+    "Sees a friend's rowing streak on Instagram",
+    "Clicks an ad showing the rower standing upright in a hallway",
+]
+
+
+def icp_map(doc: dict[str, Any], icp: str, persona: str = AMARA) -> dict[str, Any] | None:
+    return next(
+        (j for j in doc["journeys"] if j["persona"] == persona and j.get("icp") == icp), None
+    )
+
+
+def test_an_icp_map_is_started_from_the_general_map_and_edited_alone(canvas: Any) -> None:
+    form, c, folder = canvas
+    # the demo has no ICP maps: one map per persona, general
+    assert [(m["persona"], m["icp"]) for m in c.maps] == [
+        (AMARA, None),
+        (GRAHAM, None),
+        ("sofia-studio-owner", None),
+    ]
+    assert c.icps == [
+        {"id": HOME, "name": "Home fitness household"},
+        {"id": "boutique-studio", "name": "Boutique studio partner"},
+    ]
+    general = journey(on_disk(folder))
+    # an edit on a map not started yet is refused, and says how to start it
+    send(c, op="text", stage="awareness", lane="actions", text="x", icp=HOME, seq=1)
+    assert "no map for ICP 'home-fitness-household' yet" in c.error["message"]
+    assert "Start ICP map" in c.error["message"]
+    assert icp_map(on_disk(folder), HOME) is None
+
+    send(c, op="map-start", icp=HOME, seq=2)
+    assert c.error == {}
+    doc = on_disk(folder)
+    started = icp_map(doc, HOME)
+    assert started is not None
+    # by hand: the general map's cells, lanes and marks; no recommendations (their ids are
+    # the general map's), the same actions at awareness
+    assert started["stages"]["awareness"]["actions"] == AMARA_AWARENESS
+    assert started["stages"]["awareness"]["emotion"] == 1
+    assert started["stages"] == general["stages"]
+    assert started.get("annotations") == general.get("annotations")
+    assert not started.get("recommendations")
+    assert journey(doc) == general
+    # the new map is shown, and listed after Amara's general map
+    assert (c.persona, c.icp) == (AMARA, HOME)
+    assert c.map_data["title"].endswith("(Home fitness household)")
+    assert [(m["icp"], m["label"]) for m in c.maps[:2]] == [
+        (None, "Amara"),
+        (HOME, "Amara (Home fitness household)"),
+    ]
+
+    # an edit with the ICP chosen goes to that map only
+    send(c, op="text", stage="awareness", lane="actions", text="Hears of it at work", seq=3)
+    send(c, op="emotion", stage="purchase", score=-1.2, seq=4)
+    doc = on_disk(folder)
+    assert icp_map(doc, HOME)["stages"]["awareness"]["actions"] == ["Hears of it at work"]
+    assert icp_map(doc, HOME)["stages"]["purchase"]["emotion"] == -1.0
+    assert journey(doc) == general
+    assert c.map_data["emotions"][2] == -1.0
+    # a message naming the general map (icp None) goes there, whatever is shown
+    send(c, op="emotion", stage="purchase", score=2, icp=None, seq=5)
+    assert journey(on_disk(folder))["stages"]["purchase"]["emotion"] == 2
+    assert icp_map(on_disk(folder), HOME)["stages"]["purchase"]["emotion"] == -1.0
+    send(c, op="undo", seq=6)
+    assert journey(on_disk(folder)) == general
+
+    # marks and recommendations go to the ICP map too
+    send(c, op="rec-add", stage="purchase", text="Trial at home", priority="high", seq=7)
+    recs = icp_map(on_disk(folder), HOME)["recommendations"]
+    assert [(r["text"], r["stage"], r["priority"]) for r in recs] == [
+        ("Trial at home", "purchase", "high")
+    ]
+    assert journey(on_disk(folder)) == general
+
+    # undo takes back the edits one by one, the ICP map back as it started
+    send(c, op="undo", seq=8)
+    send(c, op="undo", seq=9)
+    send(c, op="undo", seq=10)
+    doc = on_disk(folder)
+    assert icp_map(doc, HOME)["stages"] == general["stages"]
+    assert journey(doc) == general
+    # and one more undo takes back the map itself: the general map is shown again
+    send(c, op="undo", seq=11)
+    assert icp_map(on_disk(folder), HOME) is None
+    assert (c.persona, c.icp) == (AMARA, None)
+    assert [m["icp"] for m in c.maps] == [None, None, None]
+    assert form.callback_errors == []
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        (
+            {"op": "text", "stage": "awareness", "lane": "actions", "text": "x", "icp": "nope"},
+            "no ICP 'nope' in this workspace (ICPs: home-fitness-household, boutique-studio)",
+        ),
+        ({"op": "map-start", "icp": "nope"}, "no ICP 'nope' in this workspace"),
+        ({"op": "map-start", "icp": None}, "pick the ICP the new map is for"),
+    ],
+)
+def test_an_unknown_icp_is_refused(canvas: Any, message: dict[str, Any], reason: str) -> None:
+    _, c, folder = canvas
+    before = (folder / "workspace.yaml").read_bytes()
+    send(c, **message, seq=1)
+    assert (folder / "workspace.yaml").read_bytes() == before
+    assert reason in c.error["message"]
+    assert c.icp is None
+
+
+def test_a_second_start_of_the_same_icp_map_is_refused(canvas: Any) -> None:
+    _, c, folder = canvas
+    send(c, op="map-start", icp=HOME, seq=1)
+    before = (folder / "workspace.yaml").read_bytes()
+    send(c, op="map-start", icp=HOME, seq=2)
+    assert "has a map for this ICP already" in c.error["message"]
+    assert (folder / "workspace.yaml").read_bytes() == before
+    # switching persona shows that persona's general map
+    c.persona = GRAHAM
+    assert (c.icp, c.map_data["persona_id"]) == (None, GRAHAM)

@@ -70,6 +70,16 @@ function render({ model, el }) {
   el.appendChild(root);
   const themeStyle = h("style");
   const personaPick = h("select", { class: "wb-mc__persona", "aria-label": "Persona" });
+  // The persona's maps: its general map and one per ICP it has a map for; and an ICP map
+  // started from the general map. Shown only when the workspace has ICPs.
+  const mapPick = h("select", { class: "wb-mc__map", "aria-label": "Map: general or for an ICP" });
+  const startPick = h("select", { class: "wb-mc__start-pick",
+    "aria-label": "ICP to start a map for, from the persona's general map" });
+  const startBtn = h("button", { class: "wb-mc__start", type: "button", text: "Start ICP map",
+    "aria-label": "Start a map for the chosen ICP, from the persona's general map" });
+  const mapLabel = h("label", { class: "wb-mc__map-label" }, "Map ", mapPick);
+  const startGroup = h("span", { class: "wb-mc__start-group", role: "group", "aria-label": "Start an ICP map" },
+    startPick, startBtn);
   const undoBtn = h("button", { class: "wb-mc__undo", type: "button", text: "Undo" });
   const redoBtn = h("button", { class: "wb-mc__redo", type: "button", text: "Redo" });
   const presentBtn = h("button", {
@@ -79,7 +89,7 @@ function render({ model, el }) {
   const status = h("span", { class: "wb-mc__status", role: "status", "aria-live": "polite" });
   const toolbar = h(
     "div", { class: "wb-mc__toolbar" },
-    h("label", {}, "Persona ", personaPick), undoBtn, redoBtn, presentBtn, status,
+    h("label", {}, "Persona ", personaPick), mapLabel, startGroup, undoBtn, redoBtn, presentBtn, status,
   );
   const help = h("p", {
     class: "wb-mc__help",
@@ -103,7 +113,7 @@ function render({ model, el }) {
     seq += 1;
     const layout = model.get("map_data");
     // A gesture names the map it was made on (a key held while the persona changes).
-    model.send({ persona: layout.persona_id, ...msg, seq });
+    model.send({ persona: layout.persona_id, icp: layout.icp || null, ...msg, seq });
     return seq;
   }
 
@@ -116,7 +126,21 @@ function render({ model, el }) {
   personaPick.addEventListener("change", () => {
     editing = null;
     model.set("persona", personaPick.value);
+    model.set("icp", null); // another persona: its general map
     model.save_changes();
+  });
+  mapPick.addEventListener("change", () => {
+    editing = null;
+    model.set("icp", mapPick.value || null);
+    model.save_changes();
+  });
+  startBtn.addEventListener("click", () => {
+    if (!startPick.value) {
+      startPick.focus();
+      return;
+    }
+    editing = null;
+    send({ op: "map-start", icp: startPick.value, persona: model.get("persona") });
   });
   undoBtn.addEventListener("click", () => send({ op: "undo" }));
   redoBtn.addEventListener("click", () => send({ op: "redo" }));
@@ -126,13 +150,33 @@ function render({ model, el }) {
   function drawToolbar() {
     const personas = model.get("personas") || [];
     const current = model.get("persona");
-    const sig = JSON.stringify([personas, current]);
+    const maps = model.get("maps") || [];
+    const icps = model.get("icps") || [];
+    const icp = model.get("icp") || null;
+    const sig = JSON.stringify([personas, current, maps, icps, icp]);
     if (sig !== pickerSig) { // rebuilt only when it changed: an open list stays open
       pickerSig = sig;
       personaPick.replaceChildren(
         ...personas.map((p) => h("option", { value: p.id, selected: p.id === current, text: p.name })),
       );
       personaPick.value = current || "";
+      const mine = maps.filter((m) => m.persona === current && m.icp);
+      const names = Object.fromEntries(icps.map((i) => [i.id, i.name]));
+      mapPick.replaceChildren(
+        h("option", { value: "", selected: !icp, text: "General" }),
+        ...mine.map((m) => h("option", { value: m.icp, selected: m.icp === icp, text: names[m.icp] || m.icp })),
+      );
+      mapPick.value = icp || "";
+      const have = new Set(mine.map((m) => m.icp));
+      const open = icps.filter((i) => !have.has(i.id));
+      const chosen = startPick.value;
+      startPick.replaceChildren(
+        h("option", { value: "", text: "ICP for a new map\u2026" }),
+        ...open.map((i) => h("option", { value: i.id, text: i.name })),
+      );
+      startPick.value = open.some((i) => i.id === chosen) ? chosen : "";
+      mapLabel.hidden = !icps.length || !current;
+      startGroup.hidden = !open.length || !current;
     }
     undoBtn.disabled = !model.get("can_undo");
     redoBtn.disabled = !model.get("can_redo");
@@ -186,6 +230,15 @@ function render({ model, el }) {
   const PRESENT_MIN = 12 / 13;
   const PRESENT_MAX = 18 / 13;
   const KEYS = "\u2190 \u2192 persona \u00b7 Esc or E: back to editing";
+  // With ICP maps the arrows go through every map, and the hint first names the one shown.
+  const withMaps = () => (model.get("maps") || []).some((m) => m.icp);
+  const keys = () => (withMaps() ? "\u2190 \u2192 map \u00b7 Esc or E: back to editing" : KEYS);
+  const mapName = () => {
+    if (!withMaps()) return "";
+    const icp = model.get("icp") || null;
+    const shown = (model.get("maps") || []).find((m) => m.persona === model.get("persona") && (m.icp || null) === icp);
+    return shown ? `${shown.label} \u00b7 ` : "";
+  };
   let part = 0; // the part of the map shown in presentation mode
   let partCount = 1;
   function fitPresentation() {
@@ -195,7 +248,7 @@ function render({ model, el }) {
     if (!root.classList.contains("wb-mc--present") || !section) {
       root.style.removeProperty("--wb-mc-u");
       for (const key of ["fitUnit", "fits", "part", "parts"]) delete root.dataset[key];
-      hint.textContent = KEYS;
+      hint.textContent = mapName() + keys();
       partCount = 1;
       return;
     }
@@ -306,7 +359,7 @@ function render({ model, el }) {
     root.dataset.part = String(part + 1);
     root.dataset.parts = String(parts.length);
     const where = parts.length > 1 ? `Part ${part + 1} of ${parts.length}: \u2191 \u2193 part \u00b7 ` : "";
-    hint.textContent = where + (fits ? "" : "scroll for the rest \u00b7 ") + KEYS;
+    hint.textContent = mapName() + where + (fits ? "" : "scroll for the rest \u00b7 ") + keys();
   }
   function switchPart(by) {
     const next = Math.max(0, Math.min(partCount - 1, part + by));
@@ -323,12 +376,15 @@ function render({ model, el }) {
   window.addEventListener("resize", onResize);
 
   function switchPersona(by) {
-    const personas = model.get("personas") || [];
-    if (!personas.length) return;
+    // Every map in order: each persona's general map, then its ICP maps.
+    const maps = model.get("maps") || [];
+    if (!maps.length) return;
     part = 0;
-    const i = personas.findIndex((p) => p.id === model.get("persona"));
-    const next = personas[(i + by + personas.length) % personas.length];
-    model.set("persona", next.id);
+    const icp = model.get("icp") || null;
+    const i = maps.findIndex((m) => m.persona === model.get("persona") && (m.icp || null) === icp);
+    const next = maps[(i + by + maps.length) % maps.length];
+    model.set("persona", next.persona);
+    model.set("icp", next.icp || null);
     model.save_changes();
   }
 
@@ -559,11 +615,11 @@ function render({ model, el }) {
         const open = () => {
           // Another cell's text still being typed is saved first, never dropped.
           if (editing && editing.draft !== undefined && editing.draft !== editing.original) {
-            send({ op: "text", stage: editing.stage, lane: editing.lane, text: editing.draft, persona: editing.persona });
+            send({ op: "text", stage: editing.stage, lane: editing.lane, text: editing.draft, persona: editing.persona, icp: editing.icp });
           }
           const original = cell.texts.join("\n");
           if (lane.id === "touchpoints") editing = { lane: lane.id, stage: cell.stage, rec: false };
-          else editing = { lane: lane.id, stage: cell.stage, draft: original, original, selStart: 0, selEnd: 0, persona: layout.persona_id };
+          else editing = { lane: lane.id, stage: cell.stage, draft: original, original, selStart: 0, selEnd: 0, persona: layout.persona_id, icp: layout.icp || null };
           if (editing.draft !== undefined) editing.selStart = editing.selEnd = editing.draft.length;
           draw();
           // The panel's first control takes the focus (the text box takes it in restoreFocus).
@@ -591,7 +647,7 @@ function render({ model, el }) {
   }
 
   function textEditor(where, lane, cell) {
-    const persona = editing.persona;
+    const { persona, icp } = editing;
     const area = h("textarea", {
       class: "wb-mc__text", rows: Math.max(3, editing.draft.split("\n").length + 1),
       placeholder: `${lane.title}: one item per line`,
@@ -605,7 +661,7 @@ function render({ model, el }) {
       const text = area.value;
       editing = null;
       if (text !== cell.texts.join("\n")) {
-        send({ op: "text", stage: cell.stage, lane: lane.id, text, persona });
+        send({ op: "text", stage: cell.stage, lane: lane.id, text, persona, icp });
       }
       draw();
       // After Enter the cell has the focus again; after Tab or a click, where it went.
@@ -797,7 +853,7 @@ function render({ model, el }) {
       pt.classList.add("wb-mc__pt");
       const commit = (score) => {
         if (score === layout.emotions[i]) return;
-        const id = send({ op: "emotion", stage: p.stage, score, persona: layout.persona_id });
+        const id = send({ op: "emotion", stage: p.stage, score, persona: layout.persona_id, icp: layout.icp || null });
         return id;
       };
       // Dragging: the point and the curve follow the pointer, snapped to half points.
@@ -890,7 +946,8 @@ function render({ model, el }) {
   };
   const listeners = [
     ["change:map_data", onLayout], ["change:error", scheduleDraw], ["change:theme_css", scheduleDraw],
-    ["change:logo", scheduleDraw], ["change:personas", drawToolbar], ["change:status", drawToolbar],
+    ["change:logo", scheduleDraw], ["change:personas", drawToolbar], ["change:maps", drawToolbar],
+    ["change:icps", drawToolbar], ["change:icp", drawToolbar], ["change:status", drawToolbar],
     ["change:status", onSaved], ["change:can_undo", drawToolbar], ["change:can_redo", drawToolbar],
   ];
   for (const [name, fn] of listeners) model.on(name, fn);

@@ -10,7 +10,14 @@ JavaScript only draws and reports gestures: every edit reaches Python as a messa
 A refused edit is put back and its reason shown next to the cell. Saves made by other views
 redraw the canvas (it follows the form's ``revision``).
 
-Messages (``{"op": ..., "seq": n, ...}``; ``persona`` defaults to the one shown):
+Every persona has a general map and may have one per ideal customer profile (ICP): the
+toolbar picks the persona, then the map ("General" or an ICP that persona has a map for), and
+starts an ICP map from the persona's general map. Presentation mode's arrows go through every
+map in order.
+
+Messages (``{"op": ..., "seq": n, ...}``; ``persona`` defaults to the one shown, ``icp`` to
+the ICP of the map shown when the persona is the one shown, else the general map; an ICP map
+is edited only once started):
 
 ==============  ==================================================================
 ``text``        ``stage``, ``lane`` (actions, thoughts, pain_points, opportunities), ``text``
@@ -25,6 +32,9 @@ Messages (``{"op": ..., "seq": n, ...}``; ``persona`` defaults to the one shown)
 ``rec-add``     ``stage``, ``touchpoint`` (or None for the whole stage), ``text``,
                 ``priority`` (high, medium, low), ``owner``
 ``rec-remove``  ``id``
+``map-start``   ``icp``: the persona's map for that ICP, started as a copy of its general
+                map (cells, lanes and marks; no recommendations, whose ids are the general
+                map's), then shown
 ``undo``/``redo``
 ==============  ==================================================================
 """
@@ -46,7 +56,7 @@ from workbook.exceptions import WorkbookError, WorkspaceValidationError
 from workbook.forms._binding import Form, _short_name, _validation_message, problems_text
 from workbook.forms.journeymap import ensure_cell
 from workbook.journeymap import MapLayout, _css, _curve, _emotion_y, _score_text
-from workbook.model import Annotation, Recommendation, slugify
+from workbook.model import Annotation, Journey, MapCell, Recommendation, slugify
 from workbook.theme import Theme, readable_on
 
 if TYPE_CHECKING:
@@ -79,7 +89,8 @@ class _Refused(Exception):
 
 
 class MapCanvas(anywidget.AnyWidget):
-    """The journey map of one persona, drawn by the report's layout and edited in place.
+    """The journey map of one persona (its general map, or its map for one ICP: ``icp``),
+    drawn by the report's layout and edited in place.
 
     Parameters
     ----------
@@ -95,6 +106,16 @@ class MapCanvas(anywidget.AnyWidget):
     persona = traitlets.Unicode(None, allow_none=True, help="Id of the persona shown.").tag(
         sync=True
     )
+    icp = traitlets.Unicode(
+        None, allow_none=True, help="ICP of the map shown; None: the persona's general map."
+    ).tag(sync=True)
+    maps: traitlets.List[dict[str, Any]] = traitlets.List(
+        help="Every map, in order (each persona's general map, then its ICP maps in the "
+        "order of the workspace's ICPs): [{persona, icp, label}]."
+    ).tag(sync=True)
+    icps: traitlets.List[dict[str, str]] = traitlets.List(
+        help="The workspace's ICPs: [{id, name}]."
+    ).tag(sync=True)
     personas: traitlets.List[dict[str, str]] = traitlets.List(
         help="The workspace's personas: [{id, name, short}]."
     ).tag(sync=True)
@@ -128,7 +149,7 @@ class MapCanvas(anywidget.AnyWidget):
         self.persona = persona or (data.personas[0].id if data.personas else None)
         self.on_msg(form.guard(self._on_msg))
         # another persona's map: a reason shown on the last one's cell goes with it
-        self.observe(form.guard(lambda _c: self._show({})), "persona")
+        self.observe(form.guard(lambda _c: self._show({})), ["persona", "icp"])
         form.observe(form.guard(self._on_revision), "revision")
         form.observe(form.guard(lambda _c: self._set_status()), "status")
         self.refresh()
@@ -141,17 +162,35 @@ class MapCanvas(anywidget.AnyWidget):
         self.personas = [
             {"id": p.id, "name": p.name, "short": _short_name(p.name)} for p in data.personas
         ]
+        icp_names = {i.id: i.name for i in data.icps}
+        self.icps = [{"id": i.id, "name": i.name} for i in data.icps]
+        maps: list[dict[str, Any]] = []
+        for p in data.personas:
+            short = _short_name(p.name)
+            maps.append({"persona": p.id, "icp": None, "label": short})
+            have = {j.icp for j in data.journeys if j.persona == p.id and j.icp}
+            maps += [
+                {"persona": p.id, "icp": i, "label": f"{short} ({icp_names[i]})"}
+                for i in icp_names
+                if i in have
+            ]
+        self.maps = maps
         if self.persona not in {p.id for p in data.personas}:
             first = data.personas[0].id if data.personas else None
             if first != self.persona:
                 self.persona = first
                 return  # the persona observer draws again
+        if self.icp is not None and data.journey(self.persona or "", self.icp) is None:
+            self.icp = None  # that map is gone (undone): the persona's general map
+            return  # the icp observer draws again
         # The theme and logo go apart from the map: a logo can weigh megabytes, and traitlets
         # sends a value again only when it changed.
         theme = Theme.from_workspace(self.form.ws)
         self.theme_css = theme.css_variables(".wb-map") + map_css()
         self.logo = theme.logo or ""
-        self.map_data = _layout_json(self.form.ws, self.persona, ack=self._acked, theme=theme)
+        self.map_data = _layout_json(
+            self.form.ws, self.persona, ack=self._acked, theme=theme, icp=self.icp
+        )
         self._set_status()
 
     def _on_revision(self, _change: Any) -> None:
@@ -198,6 +237,8 @@ class MapCanvas(anywidget.AnyWidget):
             ok, message = False, str(exc)
         finally:
             self._handling = False
+        if ok and op == "map-start":
+            self.persona, self.icp = self._persona_of(msg), str(msg["icp"])  # the new map shown
         self._show(
             {} if ok else {"stage": stage, "lane": lane, "message": message, "seq": self._acked}
         )
@@ -247,6 +288,27 @@ class MapCanvas(anywidget.AnyWidget):
             raise _Refused(f"no persona {pid!r} in this workspace")
         return pid
 
+    def _icp_of(self, msg: Mapping[str, Any], pid: str, *, started: bool = True) -> str | None:
+        """The ICP of the map an edit goes to (None: the general map); see the module doc.
+
+        ``started``: the persona must have a map for that ICP already.
+        """
+        shown = self.icp if pid == self.persona else None
+        icp = (msg["icp"] or None) if "icp" in msg else shown
+        if icp is None:
+            return None
+        data = self.form.ws.data
+        if not isinstance(icp, str) or icp not in {i.id for i in data.icps}:
+            known = ", ".join(i.id for i in data.icps) or "none yet (describe them in step 1)"
+            raise _Refused(f"no ICP {icp!r} in this workspace (ICPs: {known})")
+        if started and data.journey(pid, icp) is None:
+            name = _short_name(data.persona(pid).name)
+            raise _Refused(
+                f"{name} has no map for ICP {icp!r} yet: start it from the general map first "
+                "(Start ICP map)"
+            )
+        return icp
+
     def _cell(self, msg: Mapping[str, Any]) -> Any:
         from workbook.forms._binding import resolve
 
@@ -254,14 +316,45 @@ class MapCanvas(anywidget.AnyWidget):
         data = self.form.ws.data
         if not isinstance(stage, str) or stage not in {s.id for s in data.stages}:
             raise _Refused(f"no stage {stage!r} in this workspace")
-        return resolve(data, ensure_cell(data, self._persona_of(msg), stage))
+        pid = self._persona_of(msg)
+        icp = self._icp_of(msg, pid)
+        if icp is None:
+            return resolve(data, ensure_cell(data, pid, stage))
+        journey = data.journey(pid, icp)
+        assert journey is not None  # _icp_of: the map is started
+        if stage not in journey.stages:
+            journey.stages[stage] = MapCell.model_validate({})
+        return journey.stages[stage]
 
     def _journey(self, msg: Mapping[str, Any]) -> Any:
         data = self.form.ws.data
         pid = self._persona_of(msg)
-        if data.stages:
+        icp = self._icp_of(msg, pid)
+        if icp is None and data.stages:
             ensure_cell(data, pid, data.stages[0].id)
-        return data.journey(pid)
+        return data.journey(pid, icp)
+
+    def _map_start(self, msg: Mapping[str, Any]) -> Callable[[], None]:
+        data = self.form.ws.data
+        pid = self._persona_of(msg)
+        if not msg.get("icp"):
+            raise _Refused("pick the ICP the new map is for")
+        icp = self._icp_of(msg, pid, started=False)
+        if data.journey(pid, icp) is not None:
+            raise _Refused(f"{_short_name(data.persona(pid).name)} has a map for this ICP already")
+        general = data.journey(pid)
+        copied = (
+            general.model_copy(deep=True, update={"icp": icp, "recommendations": [], "to_be": None})
+            if general is not None
+            else Journey(persona=pid, icp=icp)
+        )
+        # A copy of a map built by hand: validated as a whole, as the file will be.
+        journey = Journey.model_validate(copied.model_dump())
+        for cell in journey.stages.values():
+            cell.recommendations = []
+        old = list(data.journeys)
+        data.journeys = [*old, journey]
+        return lambda: setattr(data, "journeys", old)
 
     def _set(self, owner: Any, attr: str, value: Any) -> Callable[[], None]:
         old = getattr(owner, attr)
@@ -402,6 +495,7 @@ _HANDLERS: dict[str, Callable[[MapCanvas, Mapping[str, Any]], Callable[[], None]
     "unmark": MapCanvas._unmark,
     "rec-add": MapCanvas._rec_add,
     "rec-remove": MapCanvas._rec_remove,
+    "map-start": MapCanvas._map_start,
 }
 #: Edits of plain values (no reference to check): the map is sent before the save.
 _EARLY = frozenset({"emotion", "text"})
@@ -482,9 +576,15 @@ def _plain(value: Any) -> Any:
 
 
 def _layout_json(
-    ws: OpenWorkspace, persona: str | None, *, ack: int = 0, theme: Theme | None = None
+    ws: OpenWorkspace,
+    persona: str | None,
+    *,
+    ack: int = 0,
+    theme: Theme | None = None,
+    icp: str | None = None,
 ) -> dict[str, Any]:
-    """The map of ``persona`` as the JavaScript draws it: the layout, curve, theme and scale.
+    """The map of ``persona`` (for ``icp``; None: the general map) as the JavaScript draws
+    it: the layout, curve, theme and scale.
 
     ``scale`` holds, for each of the nine scores a drag can give, the point's height (percent
     from the top of the band), colour, text colour and label: the same values the report's
@@ -498,7 +598,7 @@ def _layout_json(
     if persona is None:
         layout: MapLayout = build_layout(ws, None)
     else:
-        layout = build_layout(ws, persona)
+        layout = build_layout(ws, persona, icp=icp)
     out: dict[str, Any] = _plain(layout)
     out["ack"] = ack
     out["short_name"] = _short_name(layout.persona_name)
@@ -518,7 +618,7 @@ def _layout_json(
         }
         for s in (x / 2 for x in range(-4, 5))
     ]
-    journey = data.journey(layout.persona_id) if layout.persona_id else None
+    journey = data.journey(layout.persona_id, layout.icp) if layout.persona_id else None
     own = {sid: list(c.touchpoints) for sid, c in (journey.stages.items() if journey else [])}
     out["own_touchpoints"] = own
     out["inventory"] = [
